@@ -1,0 +1,73 @@
+/*
+ * carrier.h - the small interface every carrier adapter implements (one file per carrier,
+ * one row in carriers/registry.c). Used by the poller (scheduled), ppctl (parse, detect)
+ * and later the bot. An adapter builds the HTTP request(s) and parses the body it gets
+ * back; it never does I/O itself, so the same code path serves real carriers and the
+ * simulator (only base URLs and credentials differ, from config).
+ */
+#ifndef PP_CARRIER_H
+#define PP_CARRIER_H
+
+#include "../config.h"
+#include "../status.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+typedef struct pp_track_event {
+    pp_status_t status;      /* normalized (PP_ST_UNKNOWN when the code is not mapped) */
+    char carrier_code[64];   /* carrier's raw status code/name */
+    char description[256];   /* carrier's raw text, if any */
+    char location[128];      /* place / locker id, if any */
+    time_t occurred_at;      /* UTC */
+} pp_track_event_t;
+
+typedef struct pp_track_result {
+    char tracking_number[64];
+    bool found;               /* false: carrier does not know the number (yet) */
+    pp_track_event_t *events; /* oldest first; malloc'd array */
+    size_t n_events;
+    char pickup_point[64];    /* e.g. InPost target_machine_id, "" if none */
+} pp_track_result_t;
+
+#define PP_HTTP_MAX_HEADERS 8
+
+typedef struct pp_http_request {
+    const char *method;                    /* "GET" or "POST" (static string) */
+    char *url;                             /* malloc'd */
+    char *headers[PP_HTTP_MAX_HEADERS];    /* malloc'd "Name: value" lines */
+    int n_headers;
+    char *body;                            /* malloc'd or NULL */
+    size_t body_len;
+} pp_http_request_t;
+
+typedef struct pp_carrier {
+    const char *name;    /* config/wire name: "inpost" */
+    const char *display; /* human name: "InPost" */
+    int max_batch;       /* tracking numbers per request */
+    /* Build the request for numbers[0..n). Fills *req (free with pp_http_request_free). */
+    int (*build_request)(const pp_config_t *cfg, const char *const *numbers, size_t n,
+                         pp_http_request_t *req);
+    /*
+     * Parse one HTTP response. On success returns 0 and a malloc'd array of results
+     * (one per parcel in the response; free with pp_track_results_free). Not-found is a
+     * result with found=false, not an error. Malformed input returns PP_EPARSE with a
+     * reason in err; PP_EHTTP for an HTTP status that is an error (e.g. 500, 401).
+     */
+    int (*parse)(int http_status, const char *body, size_t len, pp_track_result_t **results,
+                 size_t *n_results, char *err, size_t errlen);
+    /* Syntactic check of a number for this carrier (format and check digit if any). */
+    bool (*validate)(const char *number);
+} pp_carrier_t;
+
+/* Registry (carriers/registry.c). NULL if unknown. */
+const pp_carrier_t *pp_carrier_find(const char *name);
+const pp_carrier_t *const *pp_carrier_all(size_t *n);
+
+void pp_http_request_free(pp_http_request_t *req);
+int pp_http_request_add_header(pp_http_request_t *req, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void pp_track_results_free(pp_track_result_t *r, size_t n);
+
+#endif

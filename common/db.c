@@ -1,0 +1,209 @@
+/* db.c - connection pool + uv_queue_work bridge, and checked synchronous query helpers. */
+#include "db.h"
+#include "err.h"
+#include "log.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct pp_db {
+    uv_loop_t *loop;
+    char *url;
+    pthread_mutex_t lock;
+    PGconn **free_conns;
+    int n_free;
+    int pool_size;
+    int pending;
+};
+
+typedef struct {
+    uv_work_t req;
+    pp_db_t *db;
+    pp_db_work_fn work;
+    pp_db_done_fn done;
+    void *arg;
+    int rc;
+} job_t;
+
+static _Thread_local char last_sqlstate[6];
+
+const char *pp_db_last_sqlstate(void) { return last_sqlstate; }
+
+PGconn *pp_db_connect(const char *url, char *err, size_t errlen)
+{
+    PGconn *c = PQconnectdb(url);
+    if (!c) {
+        snprintf(err, errlen, "out of memory connecting to %s", url);
+        return NULL;
+    }
+    if (PQstatus(c) != CONNECTION_OK) {
+        snprintf(err, errlen, "cannot connect to the database (%s): %s", url,
+                 PQerrorMessage(c));
+        size_t n = strlen(err);
+        while (n && (err[n - 1] == '\n' || err[n - 1] == ' '))
+            err[--n] = '\0';
+        PQfinish(c);
+        return NULL;
+    }
+    PGresult *r = PQexec(c, "SET application_name = 'parcelpush'");
+    PQclear(r);
+    return c;
+}
+
+int pp_db_exec(PGconn *conn, const char *what, const char *sql, int nparams,
+               const char *const *params, PGresult **out)
+{
+    if (out)
+        *out = NULL;
+    last_sqlstate[0] = '\0';
+    if (PQstatus(conn) != CONNECTION_OK)
+        PQreset(conn);
+    PGresult *r = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+        if (out)
+            *out = r;
+        else
+            PQclear(r);
+        return PP_OK;
+    }
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    if (state)
+        snprintf(last_sqlstate, sizeof last_sqlstate, "%s", state);
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", r ? PQresultErrorMessage(r) : PQerrorMessage(conn));
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+        msg[--n] = '\0';
+    pp_warn("database: %s failed: %s%s%s%s", what, msg, state ? " (SQLSTATE " : "",
+            state ? state : "", state ? ")" : "");
+    PQclear(r);
+    if (PQstatus(conn) != CONNECTION_OK)
+        PQreset(conn);
+    return PP_EDB;
+}
+
+int pp_db_begin(PGconn *conn) { return pp_db_exec(conn, "BEGIN", "BEGIN", 0, NULL, NULL); }
+int pp_db_commit(PGconn *conn) { return pp_db_exec(conn, "COMMIT", "COMMIT", 0, NULL, NULL); }
+
+void pp_db_rollback(PGconn *conn)
+{
+    PGresult *r = PQexec(conn, "ROLLBACK");
+    PQclear(r);
+}
+
+int pp_db_open(pp_db_t **out, uv_loop_t *loop, const char *url, int pool_size)
+{
+    char err[512];
+    pp_db_t *db = calloc(1, sizeof *db);
+    if (!db)
+        return PP_ENOMEM;
+    db->loop = loop;
+    db->url = strdup(url);
+    db->free_conns = calloc((size_t)pool_size, sizeof *db->free_conns);
+    pthread_mutex_init(&db->lock, NULL);
+    if (!db->url || !db->free_conns)
+        goto fail;
+    for (int i = 0; i < pool_size; i++) {
+        PGconn *c = pp_db_connect(url, err, sizeof err);
+        if (!c) {
+            pp_error("%s", err);
+            goto fail;
+        }
+        db->free_conns[db->n_free++] = c;
+    }
+    db->pool_size = pool_size;
+    *out = db;
+    return PP_OK;
+fail:
+    pp_db_close(db);
+    return PP_EDB;
+}
+
+static PGconn *acquire(pp_db_t *db)
+{
+    PGconn *c = NULL;
+    pthread_mutex_lock(&db->lock);
+    if (db->n_free > 0)
+        c = db->free_conns[--db->n_free];
+    pthread_mutex_unlock(&db->lock);
+    return c;
+}
+
+static void release(pp_db_t *db, PGconn *c)
+{
+    pthread_mutex_lock(&db->lock);
+    db->free_conns[db->n_free++] = c;
+    pthread_mutex_unlock(&db->lock);
+}
+
+static void work_cb(uv_work_t *req)
+{
+    job_t *j = req->data;
+    PGconn *c = acquire(j->db);
+    if (!c) {
+        /* More jobs than connections: the threadpool can exceed the pool. Open one. */
+        char err[512];
+        c = pp_db_connect(j->db->url, err, sizeof err);
+        if (!c) {
+            pp_warn("%s", err);
+            j->rc = PP_EDB;
+            return;
+        }
+        j->rc = j->work(c, j->arg);
+        PQfinish(c);
+        return;
+    }
+    if (PQstatus(c) != CONNECTION_OK)
+        PQreset(c);
+    if (PQtransactionStatus(c) != PQTRANS_IDLE)
+        pp_db_rollback(c);
+    j->rc = j->work(c, j->arg);
+    if (PQtransactionStatus(c) != PQTRANS_IDLE)
+        pp_db_rollback(c); /* a work function that forgot: never leak a transaction */
+    release(j->db, c);
+}
+
+static void after_cb(uv_work_t *req, int status)
+{
+    job_t *j = req->data;
+    j->db->pending--;
+    if (j->done)
+        j->done(status == UV_ECANCELED ? PP_EAGAIN : j->rc, j->arg);
+    free(j);
+}
+
+int pp_db_submit(pp_db_t *db, pp_db_work_fn work, pp_db_done_fn done, void *arg)
+{
+    job_t *j = calloc(1, sizeof *j);
+    if (!j)
+        return PP_ENOMEM;
+    j->db = db;
+    j->work = work;
+    j->done = done;
+    j->arg = arg;
+    j->req.data = j;
+    int rc = uv_queue_work(db->loop, &j->req, work_cb, after_cb);
+    if (rc) {
+        free(j);
+        pp_error("database: cannot queue work: %s", uv_strerror(rc));
+        return PP_EIO;
+    }
+    db->pending++;
+    return PP_OK;
+}
+
+int pp_db_pending(const pp_db_t *db) { return db->pending; }
+
+void pp_db_close(pp_db_t *db)
+{
+    if (!db)
+        return;
+    for (int i = 0; i < db->n_free; i++)
+        PQfinish(db->free_conns[i]);
+    free(db->free_conns);
+    free(db->url);
+    pthread_mutex_destroy(&db->lock);
+    free(db);
+}

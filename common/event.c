@@ -1,0 +1,197 @@
+/* event.c - shipment-status.v1 codec on cJSON; the decoder is the poison-event gate. */
+#include "event.h"
+#include "err.h"
+#include "timeutil.h"
+
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uuid/uuid.h>
+
+const char *pp_event_kind_name(pp_event_kind_t k)
+{
+    return k == PP_EV_NUMBER_ENTERED ? "number_entered" : "status_changed";
+}
+
+void pp_event_new_id(pp_event_t *ev)
+{
+    uuid_t u;
+    uuid_generate_random(u);
+    uuid_unparse_lower(u, ev->event_id);
+}
+
+static cJSON *str_or_null(const char *s)
+{
+    return (s && *s) ? cJSON_CreateString(s) : cJSON_CreateNull();
+}
+
+int pp_event_encode(const pp_event_t *ev, char **out)
+{
+    char occurred[PP_TIME_ISO_LEN], detected[PP_TIME_ISO_LEN];
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return PP_ENOMEM;
+    pp_time_format(ev->occurred_at, occurred);
+    pp_time_format(ev->detected_at, detected);
+    cJSON_AddStringToObject(o, "event_id", ev->event_id);
+    cJSON_AddNumberToObject(o, "schema_version", PP_EVENT_SCHEMA_VERSION);
+    cJSON_AddStringToObject(o, "kind", pp_event_kind_name(ev->kind));
+    cJSON_AddNumberToObject(o, "shipment_id", (double)ev->shipment_id);
+    cJSON_AddNumberToObject(o, "transaction_id", (double)ev->transaction_id);
+    cJSON_AddStringToObject(o, "carrier", ev->carrier);
+    cJSON_AddStringToObject(o, "tracking_number", ev->tracking_number);
+    cJSON_AddItemToObject(o, "previous_status",
+                          ev->previous_status == PP_ST_UNKNOWN
+                              ? cJSON_CreateNull()
+                              : cJSON_CreateString(pp_status_name(ev->previous_status)));
+    cJSON_AddStringToObject(o, "status", pp_status_name(ev->status));
+    cJSON_AddItemToObject(o, "carrier_status", str_or_null(ev->carrier_status));
+    cJSON_AddItemToObject(o, "carrier_status_text", str_or_null(ev->carrier_status_text));
+    cJSON_AddItemToObject(o, "location", str_or_null(ev->location));
+    cJSON_AddStringToObject(o, "occurred_at", occurred);
+    cJSON_AddStringToObject(o, "detected_at", detected);
+    cJSON_AddNumberToObject(o, "sequence", (double)ev->sequence);
+    *out = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return *out ? PP_OK : PP_ENOMEM;
+}
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (err && errlen)
+        vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return PP_EPARSE;
+}
+
+static int get_int(const cJSON *o, const char *k, long long min, long long *out, char *err,
+                   size_t errlen)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    if (!cJSON_IsNumber(v))
+        return fail(err, errlen, "field '%s' missing or not a number", k);
+    double d = v->valuedouble;
+    if (d != floor(d) || d < (double)min || d > 9007199254740991.0)
+        return fail(err, errlen, "field '%s' is not an integer >= %lld", k, min);
+    *out = (long long)d;
+    return PP_OK;
+}
+
+/* Required string when `required`, else string or null (-> ""). Copied with bound check. */
+static int get_str(const cJSON *o, const char *k, int required, char *dst, size_t cap,
+                   char *err, size_t errlen)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    dst[0] = '\0';
+    if (!v || cJSON_IsNull(v)) {
+        if (required)
+            return fail(err, errlen, "required field '%s' is missing", k);
+        return PP_OK;
+    }
+    if (!cJSON_IsString(v))
+        return fail(err, errlen, "field '%s' is not a string", k);
+    size_t n = strlen(v->valuestring);
+    if (required && n == 0)
+        return fail(err, errlen, "field '%s' is empty", k);
+    if (n >= cap)
+        return fail(err, errlen, "field '%s' is longer than %zu bytes", k, cap - 1);
+    memcpy(dst, v->valuestring, n + 1);
+    return PP_OK;
+}
+
+static int get_time(const cJSON *o, const char *k, time_t *out, char *err, size_t errlen)
+{
+    char buf[64];
+    int zone = 0;
+    if (get_str(o, k, 1, buf, sizeof buf, err, errlen))
+        return PP_EPARSE;
+    if (pp_time_parse_iso(buf, out, &zone) || !zone)
+        return fail(err, errlen, "field '%s' is not an ISO 8601 time with a zone: '%s'", k, buf);
+    return PP_OK;
+}
+
+int pp_event_decode(const char *json, size_t len, pp_event_t *ev, char *err, size_t errlen)
+{
+    char buf[64];
+    long long n;
+    int rc = PP_EPARSE;
+    memset(ev, 0, sizeof *ev);
+    if (!json || len == 0)
+        return fail(err, errlen, "empty payload");
+    cJSON *o = cJSON_ParseWithLength(json, len);
+    if (!o)
+        return fail(err, errlen, "not valid JSON");
+    if (!cJSON_IsObject(o)) {
+        fail(err, errlen, "not a JSON object");
+        goto out;
+    }
+    if (get_str(o, "event_id", 1, ev->event_id, sizeof ev->event_id, err, errlen))
+        goto out;
+    uuid_t u;
+    if (strlen(ev->event_id) != 36 || uuid_parse(ev->event_id, u) != 0) {
+        fail(err, errlen, "event_id '%s' is not a UUID", ev->event_id);
+        goto out;
+    }
+    for (char *c = ev->event_id; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    if (get_int(o, "schema_version", 1, &n, err, errlen))
+        goto out;
+    if (n != PP_EVENT_SCHEMA_VERSION) {
+        fail(err, errlen, "unsupported schema_version %lld", n);
+        goto out;
+    }
+    ev->schema_version = (int)n;
+    if (get_str(o, "kind", 1, buf, sizeof buf, err, errlen))
+        goto out;
+    if (strcmp(buf, "number_entered") == 0)
+        ev->kind = PP_EV_NUMBER_ENTERED;
+    else if (strcmp(buf, "status_changed") == 0)
+        ev->kind = PP_EV_STATUS_CHANGED;
+    else {
+        fail(err, errlen, "unknown kind '%s'", buf);
+        goto out;
+    }
+    if (get_int(o, "shipment_id", 1, &ev->shipment_id, err, errlen) ||
+        get_int(o, "transaction_id", 1, &ev->transaction_id, err, errlen) ||
+        get_int(o, "sequence", 1, &ev->sequence, err, errlen))
+        goto out;
+    if (get_str(o, "carrier", 1, ev->carrier, sizeof ev->carrier, err, errlen) ||
+        get_str(o, "tracking_number", 1, ev->tracking_number, sizeof ev->tracking_number, err,
+                errlen))
+        goto out;
+    if (get_str(o, "status", 1, buf, sizeof buf, err, errlen))
+        goto out;
+    if (pp_status_parse(buf, &ev->status) || ev->status == PP_ST_UNKNOWN ||
+        ev->status == PP_ST_NOT_FOUND_YET) {
+        fail(err, errlen, "status '%s' is not a notifiable status", buf);
+        goto out;
+    }
+    if (get_str(o, "previous_status", 0, buf, sizeof buf, err, errlen))
+        goto out;
+    ev->previous_status = PP_ST_UNKNOWN;
+    if (buf[0] && pp_status_parse(buf, &ev->previous_status)) {
+        fail(err, errlen, "previous_status '%s' is not a status", buf);
+        goto out;
+    }
+    if (get_str(o, "carrier_status", 0, ev->carrier_status, sizeof ev->carrier_status, err,
+                errlen) ||
+        get_str(o, "carrier_status_text", 0, ev->carrier_status_text,
+                sizeof ev->carrier_status_text, err, errlen) ||
+        get_str(o, "location", 0, ev->location, sizeof ev->location, err, errlen))
+        goto out;
+    if (get_time(o, "occurred_at", &ev->occurred_at, err, errlen) ||
+        get_time(o, "detected_at", &ev->detected_at, err, errlen))
+        goto out;
+    rc = PP_OK;
+out:
+    cJSON_Delete(o);
+    return rc;
+}

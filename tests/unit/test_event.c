@@ -1,0 +1,64 @@
+/* test_event.c - event codec round trip and the decoder's rejection of poison payloads. */
+#include "check.h"
+#include "event.h"
+
+#include <stdlib.h>
+
+static const char *const poison[] = {
+    "",
+    "not json",
+    "[1,2,3]",
+    "{}",
+    "{\"event_id\":\"nope\",\"schema_version\":1}",
+    /* valid except one field each */
+    "{\"event_id\":\"6f1c1d6e-5f43-4d0a-9b7e-0d7d6c1e2a11\",\"schema_version\":2,\"kind\":\"status_changed\",\"shipment_id\":1,\"transaction_id\":2,\"carrier\":\"inpost\",\"tracking_number\":\"1\",\"previous_status\":null,\"status\":\"in_transit\",\"occurred_at\":\"2026-01-01T00:00:00Z\",\"detected_at\":\"2026-01-01T00:00:00Z\",\"sequence\":1}",
+    "{\"event_id\":\"6f1c1d6e-5f43-4d0a-9b7e-0d7d6c1e2a11\",\"schema_version\":1,\"kind\":\"status_changed\",\"shipment_id\":1,\"transaction_id\":2,\"carrier\":\"inpost\",\"tracking_number\":\"1\",\"previous_status\":null,\"status\":\"teleported\",\"occurred_at\":\"2026-01-01T00:00:00Z\",\"detected_at\":\"2026-01-01T00:00:00Z\",\"sequence\":1}",
+    "{\"event_id\":\"6f1c1d6e-5f43-4d0a-9b7e-0d7d6c1e2a11\",\"schema_version\":1,\"kind\":\"status_changed\",\"shipment_id\":1,\"transaction_id\":2,\"carrier\":\"inpost\",\"tracking_number\":\"1\",\"previous_status\":null,\"status\":\"in_transit\",\"occurred_at\":\"yesterday\",\"detected_at\":\"2026-01-01T00:00:00Z\",\"sequence\":1}",
+    "{\"event_id\":\"6f1c1d6e-5f43-4d0a-9b7e-0d7d6c1e2a11\",\"schema_version\":1,\"kind\":\"status_changed\",\"shipment_id\":-5,\"transaction_id\":2,\"carrier\":\"inpost\",\"tracking_number\":\"1\",\"previous_status\":null,\"status\":\"in_transit\",\"occurred_at\":\"2026-01-01T00:00:00Z\",\"detected_at\":\"2026-01-01T00:00:00Z\",\"sequence\":1}",
+    "{\"event_id\":\"6f1c1d6e-5f43-4d0a-9b7e-0d7d6c1e2a11\",\"schema_version\":1,\"kind\":\"status_changed\",\"shipment_id\":1,\"transaction_id\":2,\"carrier\":\"inpost\",\"tracking_number\":\"1\",\"previous_status\":null,\"status\":\"in_transit\",\"occurred_at\":\"2026-01-01T00:00:00Z\",\"detected_at\":\"2026-01-01T00:00:00Z\",\"sequence\":1.5}",
+};
+
+int main(void)
+{
+    pp_event_t ev = {0}, back;
+    char err[256];
+    pp_event_new_id(&ev);
+    ev.kind = PP_EV_STATUS_CHANGED;
+    ev.shipment_id = 42;
+    ev.transaction_id = 9000000001LL;
+    snprintf(ev.carrier, sizeof ev.carrier, "inpost");
+    snprintf(ev.tracking_number, sizeof ev.tracking_number, "620000000000000000000042");
+    ev.previous_status = PP_ST_OUT_FOR_DELIVERY;
+    ev.status = PP_ST_AVAILABLE_FOR_PICKUP;
+    snprintf(ev.carrier_status, sizeof ev.carrier_status, "ready_to_pickup");
+    snprintf(ev.carrier_status_text, sizeof ev.carrier_status_text, "Umieszczona w automacie Paczkomat — zażółć");
+    snprintf(ev.location, sizeof ev.location, "KRA01M");
+    ev.occurred_at = 1795000000;
+    ev.detected_at = 1795000100;
+    ev.sequence = 4;
+
+    char *json = NULL;
+    CHECK_INT(pp_event_encode(&ev, &json), 0);
+    CHECK(json != NULL);
+    CHECK_INT(pp_event_decode(json, strlen(json), &back, err, sizeof err), 0);
+    CHECK_STR(back.event_id, ev.event_id);
+    CHECK_INT(back.shipment_id, 42);
+    CHECK_INT(back.transaction_id, 9000000001LL);
+    CHECK_INT(back.status, PP_ST_AVAILABLE_FOR_PICKUP);
+    CHECK_INT(back.previous_status, PP_ST_OUT_FOR_DELIVERY);
+    CHECK_STR(back.carrier_status_text, ev.carrier_status_text);
+    CHECK_STR(back.location, "KRA01M");
+    CHECK_INT(back.occurred_at, ev.occurred_at);
+    CHECK_INT(back.detected_at, ev.detected_at);
+    CHECK_INT(back.sequence, 4);
+    CHECK_INT(back.kind, PP_EV_STATUS_CHANGED);
+    free(json);
+
+    for (size_t i = 0; i < sizeof poison / sizeof poison[0]; i++) {
+        err[0] = '\0';
+        int rc = pp_event_decode(poison[i], strlen(poison[i]), &back, err, sizeof err);
+        CHECK(rc != 0);
+        CHECK(err[0] != '\0');
+    }
+    return CHECK_DONE();
+}
