@@ -39,9 +39,14 @@
     X(INT, interval_exception_s, "7200", 1, 604800, 1, "poll interval while delivery_failed or exception") \
     X(INT, interval_not_found_s, "1800", 1, 604800, 1, "poll interval while the carrier does not know the number") \
     X(INT, interval_error_s, "300", 1, 86400, 1, "first retry after a failed carrier call (doubles, with jitter)") \
+    X(INT, error_backoff_max_s, "3600", 1, 604800, 1, "poller: cap of the error back-off (before / speed)") \
     X(INT, expire_after_s, "2592000", 60, 31536000, 1, "no change for this long -> expired (terminal)") \
     X(INT, relay_batch, "500", 1, 100000, 1, "poller: outbox rows read per relay round")       \
     X(INT, relay_interval_ms, "100", 5, 60000, 1, "poller: idle wait between outbox relay rounds") \
+    X(INT, relay_lock_retry_ms, "2000", 50, 600000, 1,                                        \
+      "poller: how often a poller without the relay lock tries to take it")                    \
+    X(INT, relay_crash_after_produce, "0", 0, 1000000, 0,                                      \
+      "test only: SIGKILL the poller at the N-th delivery report, before marking (0 = off)")   \
     X(STR, inpost_base_url, "https://api-shipx-pl.easypack24.net", 0, 0, 1, "InPost ShipX API base URL") \
     X(STR, inpost_token, "", 0, 0, 1, "InPost ShipX bearer token (empty = none)")              \
     X(STR, group_id, "pp-notifier", 0, 0, 0, "notifier: Kafka consumer group")                 \

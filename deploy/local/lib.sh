@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034 # variables are for the scripts that source this
 # Shared helpers for deploy/local/install and deploy/local/stack (sourced, not run).
 
 PP_LOCAL_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
@@ -22,7 +22,7 @@ now_ms() {
 # Seconds since $1 (a now_ms value), one decimal.
 since() {
 	local d=$(($(now_ms) - $1))
-	printf '%d.%01ds' $((d / 1000)) $((d % 1000 / 100))
+	printf '%d.%02ds' $((d / 1000)) $((d % 1000 / 10))
 }
 
 # Directory holding the Kafka jars for version $1 (follows the fallback note

@@ -1,0 +1,411 @@
+/* httpc.c - libcurl multi on libuv: uv_poll_t per socket, one uv_timer_t, completion callbacks. */
+#include "httpc.h"
+#include "err.h"
+#include "log.h"
+
+#include <curl/curl.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define MAX_BODY (4u << 20)
+
+typedef struct sock_ctx {
+    uv_poll_t poll;
+    curl_socket_t fd;
+    pp_httpc_t *h;
+    struct sock_ctx *prev, *next;
+} sock_ctx_t;
+
+typedef struct transfer {
+    pp_httpc_t *h;
+    CURL *easy;
+    struct curl_slist *hdrs;
+    char *buf;
+    size_t len, cap;
+    int too_big;
+    long retry_after_s;
+    char errbuf[CURL_ERROR_SIZE];
+    pp_httpc_done_cb done;
+    void *arg;
+    struct transfer *prev, *next;
+} transfer_t;
+
+struct pp_httpc {
+    uv_loop_t *loop;
+    CURLM *multi;
+    uv_timer_t timer;
+    int open_handles; /* timer + socket polls not yet closed */
+    int inflight;
+    int closing;
+    transfer_t *transfers;
+    sock_ctx_t *socks;
+};
+
+static int curl_global_done;
+
+static void maybe_free(pp_httpc_t *h)
+{
+    if (h->closing && h->open_handles == 0)
+        free(h);
+}
+
+static void sock_closed_cb(uv_handle_t *hd)
+{
+    sock_ctx_t *c = hd->data;
+    pp_httpc_t *h = c->h;
+    free(c);
+    h->open_handles--;
+    maybe_free(h);
+}
+
+static void sock_release(sock_ctx_t *c)
+{
+    pp_httpc_t *h = c->h;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        h->socks = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    uv_poll_stop(&c->poll);
+    uv_close((uv_handle_t *)&c->poll, sock_closed_cb);
+}
+
+static void transfer_free(transfer_t *t)
+{
+    if (!t)
+        return;
+    if (t->easy)
+        curl_easy_cleanup(t->easy);
+    curl_slist_free_all(t->hdrs);
+    free(t->buf);
+    free(t);
+}
+
+static void transfer_unlink(transfer_t *t)
+{
+    pp_httpc_t *h = t->h;
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        h->transfers = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    t->prev = t->next = NULL;
+}
+
+static void finish(transfer_t *t, CURLcode rc, int forced_err)
+{
+    pp_httpc_t *h = t->h;
+    char msg[CURL_ERROR_SIZE + 128];
+    pp_http_response_t r = {0};
+    long status = 0;
+    double total = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME, &total);
+    msg[0] = '\0';
+    if (forced_err) {
+        r.err = forced_err;
+        snprintf(msg, sizeof msg, "request aborted: HTTP client closing");
+    } else if (rc != CURLE_OK) {
+        r.err = rc == CURLE_OPERATION_TIMEDOUT ? PP_ETIMEOUT : PP_EHTTP;
+        if (t->too_big)
+            snprintf(msg, sizeof msg, "response body larger than %u bytes", MAX_BODY);
+        else
+            snprintf(msg, sizeof msg, "%s%s%s", curl_easy_strerror(rc), t->errbuf[0] ? ": " : "",
+                     t->errbuf);
+    }
+    r.status = (int)status;
+    r.body = t->buf ? t->buf : "";
+    r.body_len = t->len;
+    r.retry_after_s = t->retry_after_s;
+    r.total_s = total;
+    r.errmsg = msg;
+    transfer_unlink(t);
+    if (h->multi)
+        curl_multi_remove_handle(h->multi, t->easy);
+    h->inflight--;
+    pp_httpc_done_cb done = t->done;
+    void *arg = t->arg;
+    done(&r, arg);
+    transfer_free(t);
+}
+
+static void check_done(pp_httpc_t *h)
+{
+    CURLMsg *m;
+    int left;
+    while (h->multi && (m = curl_multi_info_read(h->multi, &left))) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        transfer_t *t = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+        CURLcode rc = m->data.result;
+        if (t)
+            finish(t, rc, 0);
+    }
+}
+
+static void poll_cb(uv_poll_t *p, int status, int events)
+{
+    sock_ctx_t *c = p->data;
+    pp_httpc_t *h = c->h;
+    int flags = 0, running = 0;
+    if (status < 0)
+        flags = CURL_CSELECT_ERR;
+    else {
+        if (events & UV_READABLE)
+            flags |= CURL_CSELECT_IN;
+        if (events & UV_WRITABLE)
+            flags |= CURL_CSELECT_OUT;
+    }
+    if (!h->multi)
+        return;
+    curl_multi_socket_action(h->multi, c->fd, flags, &running);
+    check_done(h);
+}
+
+static int socket_cb(CURL *e, curl_socket_t s, int action, void *userp, void *socketp)
+{
+    pp_httpc_t *h = userp;
+    sock_ctx_t *c = socketp;
+    if (action == CURL_POLL_REMOVE) {
+        if (c) {
+            if (h->multi)
+                curl_multi_assign(h->multi, s, NULL);
+            sock_release(c);
+        }
+        return 0;
+    }
+    if (!c) {
+        c = calloc(1, sizeof *c);
+        if (!c)
+            return -1;
+        int rc = uv_poll_init_socket(h->loop, &c->poll, s);
+        if (rc) {
+            pp_warn("http: cannot watch socket %d: %s", (int)s, uv_strerror(rc));
+            free(c);
+            return -1;
+        }
+        c->fd = s;
+        c->h = h;
+        c->poll.data = c;
+        c->next = h->socks;
+        if (h->socks)
+            h->socks->prev = c;
+        h->socks = c;
+        h->open_handles++;
+        curl_multi_assign(h->multi, s, c);
+    }
+    int ev = 0;
+    if (action == CURL_POLL_IN || action == CURL_POLL_INOUT)
+        ev |= UV_READABLE;
+    if (action == CURL_POLL_OUT || action == CURL_POLL_INOUT)
+        ev |= UV_WRITABLE;
+    uv_poll_start(&c->poll, ev, poll_cb);
+    return 0;
+}
+
+static void on_timeout(uv_timer_t *t)
+{
+    pp_httpc_t *h = t->data;
+    int running = 0;
+    if (!h->multi)
+        return;
+    curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    check_done(h);
+}
+
+static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+    pp_httpc_t *h = userp;
+    if (timeout_ms < 0)
+        uv_timer_stop(&h->timer);
+    else
+        uv_timer_start(&h->timer, on_timeout, (uint64_t)timeout_ms, 0);
+    return 0;
+}
+
+static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    transfer_t *t = ud;
+    size_t n = size * nmemb;
+    if (t->len + n + 1 > MAX_BODY) {
+        t->too_big = 1;
+        return 0;
+    }
+    if (t->len + n + 1 > t->cap) {
+        size_t cap = t->cap ? t->cap : 4096;
+        while (cap < t->len + n + 1)
+            cap *= 2;
+        char *b = realloc(t->buf, cap);
+        if (!b)
+            return 0;
+        t->buf = b;
+        t->cap = cap;
+    }
+    memcpy(t->buf + t->len, ptr, n);
+    t->len += n;
+    t->buf[t->len] = '\0';
+    return n;
+}
+
+/* Retry-After: delta-seconds or an HTTP-date. Returns -1 when absent or unparsable. */
+static long parse_retry_after(const char *v, size_t n)
+{
+    char tmp[128];
+    while (n && isspace((unsigned char)*v))
+        v++, n--;
+    while (n && isspace((unsigned char)v[n - 1]))
+        n--;
+    if (n == 0 || n >= sizeof tmp)
+        return -1;
+    memcpy(tmp, v, n);
+    tmp[n] = '\0';
+    if (isdigit((unsigned char)tmp[0])) {
+        char *end;
+        errno = 0;
+        long s = strtol(tmp, &end, 10);
+        if (errno || *end || s < 0 || s > 7 * 86400)
+            return -1;
+        return s;
+    }
+    time_t when = curl_getdate(tmp, NULL);
+    if (when < 0)
+        return -1;
+    long d = (long)(when - time(NULL));
+    return d < 0 ? 0 : (d > 7 * 86400 ? 7 * 86400 : d);
+}
+
+static size_t header_cb(char *buf, size_t size, size_t nmemb, void *ud)
+{
+    transfer_t *t = ud;
+    size_t n = size * nmemb;
+    static const char name[] = "retry-after:";
+    if (n >= 5 && strncmp(buf, "HTTP/", 5) == 0)
+        t->retry_after_s = -1; /* a new response (e.g. after 100-continue) */
+    else if (n > sizeof name - 1 && strncasecmp(buf, name, sizeof name - 1) == 0)
+        t->retry_after_s = parse_retry_after(buf + sizeof name - 1, n - (sizeof name - 1));
+    return n;
+}
+
+int pp_httpc_init(pp_httpc_t **out, uv_loop_t *loop)
+{
+    pp_httpc_t *h = NULL;
+    if (!curl_global_done) {
+        if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
+            return PP_EHTTP;
+        curl_global_done = 1;
+    }
+    h = calloc(1, sizeof *h);
+    if (!h)
+        return PP_ENOMEM;
+    h->loop = loop;
+    h->multi = curl_multi_init();
+    if (!h->multi)
+        goto fail;
+    if (uv_timer_init(loop, &h->timer) != 0)
+        goto fail;
+    h->timer.data = h;
+    h->open_handles = 1;
+    curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+    curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
+    curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+    curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+    curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, 1024L);
+    *out = h;
+    return PP_OK;
+fail:
+    if (h->multi)
+        curl_multi_cleanup(h->multi);
+    free(h);
+    return PP_EHTTP;
+}
+
+int pp_httpc_send(pp_httpc_t *h, const pp_http_request_t *req, long timeout_ms,
+                  pp_httpc_done_cb done, void *arg)
+{
+    if (!h || h->closing || !req || !req->url || !done)
+        return PP_EINVAL;
+    transfer_t *t = calloc(1, sizeof *t);
+    if (!t)
+        return PP_ENOMEM;
+    t->h = h;
+    t->done = done;
+    t->arg = arg;
+    t->retry_after_s = -1;
+    t->easy = curl_easy_init();
+    if (!t->easy)
+        goto fail;
+    for (int i = 0; i < req->n_headers; i++) {
+        struct curl_slist *l = curl_slist_append(t->hdrs, req->headers[i]);
+        if (!l)
+            goto fail;
+        t->hdrs = l;
+    }
+    CURL *e = t->easy;
+    curl_easy_setopt(e, CURLOPT_URL, req->url);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)t);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "parcelpush/0.1");
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    if (t->hdrs)
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->hdrs);
+    if (req->method && strcmp(req->method, "POST") == 0) {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)req->body_len);
+        curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, req->body ? req->body : "");
+    } else if (req->method && strcmp(req->method, "GET") != 0) {
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
+    }
+    CURLMcode mc = curl_multi_add_handle(h->multi, e);
+    if (mc != CURLM_OK) {
+        pp_warn("http: cannot start request to %s: %s", req->url, curl_multi_strerror(mc));
+        goto fail;
+    }
+    t->next = h->transfers;
+    if (h->transfers)
+        h->transfers->prev = t;
+    h->transfers = t;
+    h->inflight++;
+    return PP_OK;
+fail:
+    transfer_free(t);
+    return PP_EHTTP;
+}
+
+int pp_httpc_inflight(const pp_httpc_t *h) { return h ? h->inflight : 0; }
+
+static void timer_closed_cb(uv_handle_t *hd)
+{
+    pp_httpc_t *h = hd->data;
+    h->open_handles--;
+    maybe_free(h);
+}
+
+void pp_httpc_close(pp_httpc_t *h)
+{
+    if (!h || h->closing)
+        return;
+    h->closing = 1;
+    while (h->transfers)
+        finish(h->transfers, CURLE_OK, PP_EAGAIN);
+    CURLM *m = h->multi;
+    curl_multi_cleanup(m); /* may call socket_cb(REMOVE) for cached connections */
+    h->multi = NULL;
+    while (h->socks)
+        sock_release(h->socks);
+    uv_timer_stop(&h->timer);
+    uv_close((uv_handle_t *)&h->timer, timer_closed_cb);
+}

@@ -1,0 +1,127 @@
+/* kafka.c - librdkafka configuration from pp_config, idempotent producer and reader helpers. */
+#include "kafka.h"
+#include "err.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int pp_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *err,
+                      size_t errlen)
+{
+    char e[512];
+    if (rd_kafka_conf_set(conf, name, value, e, sizeof e) != RD_KAFKA_CONF_OK) {
+        snprintf(err, errlen, "%s=%s: %s", name, value, e);
+        return PP_ECONFIG;
+    }
+    return PP_OK;
+}
+
+rd_kafka_conf_t *pp_kafka_conf_new(const pp_config_t *cfg, char *err, size_t errlen)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (!conf) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (pp_kafka_conf_set(conf, "bootstrap.servers", cfg->kafka_brokers, err, errlen) != 0)
+        goto fail;
+    for (size_t i = 0; i < cfg->n_rdkafka_props; i++) {
+        if (pp_kafka_conf_set(conf, cfg->rdkafka_props[2 * i], cfg->rdkafka_props[2 * i + 1], err,
+                              errlen) != 0)
+            goto fail;
+    }
+    return conf;
+fail:
+    rd_kafka_conf_destroy(conf);
+    return NULL;
+}
+
+int pp_kafka_producer_new(const pp_config_t *cfg,
+                          void (*dr)(rd_kafka_t *, const rd_kafka_message_t *, void *),
+                          void *opaque, rd_kafka_t **out)
+{
+    char err[512];
+    rd_kafka_conf_t *conf = pp_kafka_conf_new(cfg, err, sizeof err);
+    if (!conf)
+        goto fail;
+    if (pp_kafka_conf_set(conf, "enable.idempotence", "true", err, sizeof err) != 0 ||
+        pp_kafka_conf_set(conf, "acks", "all", err, sizeof err) != 0)
+        goto fail;
+    rd_kafka_conf_set_dr_msg_cb(conf, dr);
+    rd_kafka_conf_set_opaque(conf, opaque);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    if (!rk)
+        goto fail; /* conf is still ours on failure */
+    *out = rk;
+    return PP_OK;
+fail:
+    if (conf)
+        rd_kafka_conf_destroy(conf);
+    pp_error("kafka: cannot create producer for %s: %s", cfg->kafka_brokers, err);
+    return PP_EKAFKA;
+}
+
+int pp_kafka_produce(rd_kafka_t *rk, const char *topic, const char *key, const char *payload,
+                     size_t len, const char *event_id, void *msg_opaque, rd_kafka_resp_err_t *kerr)
+{
+    rd_kafka_resp_err_t e = rd_kafka_producev(
+        rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
+        RD_KAFKA_V_VALUE((void *)payload, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_HEADER(PP_KAFKA_EVENT_ID_HEADER, event_id, (ssize_t)strlen(event_id)),
+        RD_KAFKA_V_OPAQUE(msg_opaque), RD_KAFKA_V_END);
+    if (kerr)
+        *kerr = e;
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+        return PP_OK;
+    return e == RD_KAFKA_RESP_ERR__QUEUE_FULL ? PP_EAGAIN : PP_EKAFKA;
+}
+
+int pp_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, int *out)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    if (!rkt)
+        return PP_EKAFKA;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
+    int rc = PP_EKAFKA;
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        pp_warn("kafka: metadata of topic %s: %s", topic, rd_kafka_err2str(e));
+        goto done;
+    }
+    if (md->topic_cnt != 1 || md->topics[0].err || md->topics[0].partition_cnt <= 0) {
+        pp_warn("kafka: metadata of topic %s: %s", topic,
+                md->topic_cnt == 1 ? rd_kafka_err2str(md->topics[0].err) : "topic missing");
+        goto done;
+    }
+    *out = md->topics[0].partition_cnt;
+    rc = PP_OK;
+done:
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    return rc;
+}
+
+int pp_kafka_reader_new(const pp_config_t *cfg, rd_kafka_t **out, char *err, size_t errlen)
+{
+    rd_kafka_conf_t *conf = pp_kafka_conf_new(cfg, err, errlen);
+    if (!conf)
+        return PP_ECONFIG;
+    /* A group id is needed by librdkafka's consumer API but never joined: assign() only. */
+    if (pp_kafka_conf_set(conf, "group.id", "pp-relay-reconcile", err, errlen) != 0 ||
+        pp_kafka_conf_set(conf, "enable.auto.commit", "false", err, errlen) != 0 ||
+        pp_kafka_conf_set(conf, "enable.auto.offset.store", "false", err, errlen) != 0 ||
+        pp_kafka_conf_set(conf, "enable.partition.eof", "true", err, errlen) != 0 ||
+        pp_kafka_conf_set(conf, "auto.offset.reset", "earliest", err, errlen) != 0) {
+        rd_kafka_conf_destroy(conf);
+        return PP_ECONFIG;
+    }
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, errlen);
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        return PP_EKAFKA;
+    }
+    *out = rk;
+    return PP_OK;
+}

@@ -1,0 +1,72 @@
+# tests/lib.sh - helpers for integration tests (sourced). tests/run exports, per test:
+#   PP_DB_URL (a fresh migrated database), PP_TOPIC / PP_DLQ_TOPIC (fresh topics),
+#   PP_GROUP_ID (fresh group), PP_KAFKA_BROKERS, PP_XMPP_HOST/PORT/DOMAIN/JID/PASSWORD,
+#   PP_BUILD (build dir), PP_TEST_TMP (a fresh temp dir, removed afterwards), PP_ROOT.
+# A test prints `ok` or `FAIL: reason` and exits 0 or 1.
+
+: "${PP_ROOT:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+: "${PP_BUILD:=$PP_ROOT/build}"
+: "${PP_TEST_TMP:=$(mktemp -d)}"
+PPCTL=$PP_BUILD/tools/ppctl/ppctl
+SIM=$PP_BUILD/tools/carrier-sim/pp-carrier-sim
+POLLER=$PP_BUILD/poller/pp-poller
+NOTIFIER=$PP_BUILD/notifier/pp-notifier
+INBOX=$PP_BUILD/tools/inbox/pp-inbox
+
+pp_test_pids=()
+
+fail() {
+	echo "FAIL: $*"
+	exit 1
+}
+
+# wait_until TIMEOUT_S CMD...: poll CMD every 0.1 s until it succeeds or time runs out.
+wait_until() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		((SECONDS < deadline)) || return 1
+		sleep 0.1
+	done
+}
+
+# start_bg NAME CMD...: run CMD in the background, log to $PP_TEST_TMP/NAME.log, remember PID.
+start_bg() {
+	local name=$1
+	shift
+	"$@" >"$PP_TEST_TMP/$name.log" 2>&1 &
+	pp_test_pids+=($!)
+	echo $!
+}
+
+# start_sim [ARGS...]: start the carrier simulator on a free port; sets SIM_PID, SIM_URL.
+start_sim() {
+	local log=$PP_TEST_TMP/sim.log
+	"$SIM" --listen 127.0.0.1:0 "$@" >"$log" 2>&1 &
+	SIM_PID=$!
+	pp_test_pids+=("$SIM_PID")
+	wait_until 10 grep -q '^listening on ' "$log" || fail "simulator did not start: $(tail -5 "$log")"
+	SIM_URL="http://$(sed -n 's/^listening on //p' "$log" | head -1)"
+	export PP_INPOST_BASE_URL=$SIM_URL
+}
+
+# cleanup: TERM then KILL every process this test started.
+pp_test_cleanup() {
+	local p
+	for p in "${pp_test_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	for p in "${pp_test_pids[@]}"; do
+		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$p" 2>/dev/null || true
+	done
+	wait 2>/dev/null || true
+}
+trap pp_test_cleanup EXIT
+
+psql_q() { psql "$PP_DB_URL" -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
+
+# Fail if any log in the temp dir shows a sanitizer report or an assertion.
+check_logs_clean() {
+	if grep -lE 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:|Assertion .* failed' "$PP_TEST_TMP"/*.log 2>/dev/null; then
+		fail "sanitizer or assertion report in logs"
+	fi
+}

@@ -1,0 +1,137 @@
+/* main.c - ppctl: the ops CLI launcher (config, then one subcommand). */
+#include "ppctl.h"
+
+#include "err.h"
+#include "log.h"
+#include "db.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct {
+    const char *name;
+    int (*fn)(ppctl_t *, int, char **);
+    const char *help;
+} commands[] = {
+    {"migrate", ppctl_migrate, "apply schema/sql migrations not yet applied [--dir DIR]"},
+    {"ship", ppctl_ship, "--transaction ID --carrier NAME --number N: enter a tracking number"},
+    {"seed", ppctl_seed, "--transactions N [--buyers B] [--optin PCT] ...: demo data"},
+    {"user", ppctl_user, "--id ID --notify on|off: toggle a buyer's status notifications"},
+    {"status", ppctl_status, "[--json|--line]: shipments, outbox, notifications, workers, lag"},
+    {"wait", ppctl_wait, "[--timeout S]: live progress until every shipment is terminal and every event handled"},
+    {"check", ppctl_check, "--inbox FILE [--optout ID --optout-at TIME]: verify buyers' inboxes"},
+    {"parse", ppctl_parse, "--carrier NAME [--http-status N] FILE: parse a captured carrier response"},
+    {"topics", ppctl_topics, "[--partitions N]: create the event and dead-letter topics if missing"},
+    {"config", NULL, "--reference | --dump | --check: the configuration keys"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: ppctl [--config FILE] COMMAND [options]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].help);
+    fprintf(out, "\nConfiguration comes from --config FILE and PP_* environment variables;\n"
+                 "`ppctl config --reference` lists every key.\n");
+}
+
+const char *ppctl_optarg(int argc, char **argv, int *i)
+{
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "ppctl: option %s needs a value\n", argv[*i]);
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+int ppctl_parse_ll(const char *opt, const char *s, long long min, long long max, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max) {
+        fprintf(stderr, "ppctl: %s: '%s' is not an integer in [%lld, %lld]\n", opt, s, min, max);
+        return PP_EINVAL;
+    }
+    *out = v;
+    return PP_OK;
+}
+
+PGconn *ppctl_connect(ppctl_t *ctl)
+{
+    char err[1024];
+    PGconn *c = pp_db_connect(ctl->cfg.db_url, err, sizeof err);
+    if (!c)
+        fprintf(stderr, "ppctl: %s\n(is the stack running? `deploy/local/stack start`, then set PP_DB_URL)\n", err);
+    return c;
+}
+
+static int config_cmd(ppctl_t *ctl, int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "--reference") == 0) {
+        pp_config_print_reference(stdout);
+        return 0;
+    }
+    if (argc >= 2 && strcmp(argv[1], "--dump") == 0) {
+        pp_config_dump(&ctl->cfg, stdout);
+        return 0;
+    }
+    if (argc >= 2 && strcmp(argv[1], "--check") == 0) {
+        printf("configuration ok\n"); /* loading it already validated every key */
+        return 0;
+    }
+    fprintf(stderr, "usage: ppctl config --reference | --dump | --check\n");
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    ppctl_t ctl = {.prog = "ppctl"};
+    const char *cfgfile = NULL;
+    char err[1024];
+    int i = 1;
+    pp_log_init("ppctl", PP_LOG_WARN);
+    while (i < argc && argv[i][0] == '-') {
+        if (strcmp(argv[i], "--config") == 0) {
+            if (!(cfgfile = ppctl_optarg(argc, argv, &i)))
+                return 2;
+            i++;
+        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else {
+            fprintf(stderr, "ppctl: unknown option %s\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (i >= argc) {
+        usage(stderr);
+        return 2;
+    }
+    if (pp_config_load(&ctl.cfg, cfgfile, err, sizeof err)) {
+        fprintf(stderr, "ppctl: %s\n", err);
+        return 2;
+    }
+    pp_log_level_t lvl;
+    if (pp_log_level_parse(ctl.cfg.log_level, &lvl) == 0 && lvl > PP_LOG_WARN)
+        pp_log_set_level(lvl);
+    int rc = 2;
+    const char *cmd = argv[i];
+    size_t n = sizeof commands / sizeof commands[0];
+    size_t k;
+    for (k = 0; k < n; k++)
+        if (strcmp(commands[k].name, cmd) == 0)
+            break;
+    if (k == n) {
+        fprintf(stderr, "ppctl: unknown command '%s'\n", cmd);
+        usage(stderr);
+    } else if (!commands[k].fn) {
+        rc = config_cmd(&ctl, argc - i, argv + i);
+    } else {
+        rc = commands[k].fn(&ctl, argc - i, argv + i);
+    }
+    pp_config_free(&ctl.cfg);
+    return rc;
+}

@@ -1,0 +1,237 @@
+/* seed.c - `ppctl ship`, `ppctl seed` (demo data) and `ppctl user` (notification toggle). */
+#include "ppctl.h"
+
+#include "db.h"
+#include "err.h"
+#include "shipment.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int ppctl_ship(ppctl_t *ctl, int argc, char **argv)
+{
+    long long txn = 0;
+    const char *carrier = NULL, *number = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        if (strcmp(argv[i], "--transaction") == 0) {
+            if (!(v = ppctl_optarg(argc, argv, &i)) ||
+                ppctl_parse_ll("--transaction", v, 1, INT64_MAX, &txn))
+                return 2;
+        } else if (strcmp(argv[i], "--carrier") == 0) {
+            if (!(carrier = ppctl_optarg(argc, argv, &i)))
+                return 2;
+        } else if (strcmp(argv[i], "--number") == 0) {
+            if (!(number = ppctl_optarg(argc, argv, &i)))
+                return 2;
+        } else {
+            fprintf(stderr, "ppctl ship: unknown option %s\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!txn || !carrier || !number) {
+        fprintf(stderr, "usage: ppctl ship --transaction ID --carrier NAME --number N\n");
+        return 2;
+    }
+    /* Sellers paste numbers with spaces; store them without. */
+    char clean[64];
+    size_t k = 0;
+    for (const char *p = number; *p && k < sizeof clean - 1; p++)
+        if (*p != ' ' && *p != '-')
+            clean[k++] = *p;
+    clean[k] = '\0';
+
+    PGconn *c = ppctl_connect(ctl);
+    if (!c)
+        return 1;
+    pp_shipment_entry_t e = {txn, carrier, clean, ctl->cfg.topic};
+    long long id;
+    bool created;
+    char err[512];
+    int rc = pp_shipment_enter(c, &e, &id, &created, err, sizeof err);
+    PQfinish(c);
+    if (rc) {
+        fprintf(stderr, "ppctl ship: %s\n", err);
+        return 1;
+    }
+    printf("{\"shipment_id\":%lld,\"created\":%s}\n", id, created ? "true" : "false");
+    return 0;
+}
+
+/* Deterministic spread so the same seed gives the same demo. */
+static unsigned long long mix(unsigned long long x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+int ppctl_seed(ppctl_t *ctl, int argc, char **argv)
+{
+    long long transactions = 1000, buyers = 0, optin = 70, first = 1, run = 0, en_pct = 10;
+    const char *carrier = "inpost", *accounts = NULL, *domain = "parcelpush.test";
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        const char *o = argv[i];
+        if (strcmp(o, "--transactions") == 0) {
+            if (!(v = ppctl_optarg(argc, argv, &i)) || ppctl_parse_ll(o, v, 1, 10000000, &transactions))
+                return 2;
+        } else if (strcmp(o, "--buyers") == 0) {
+            if (!(v = ppctl_optarg(argc, argv, &i)) || ppctl_parse_ll(o, v, 1, 10000000, &buyers))
+                return 2;
+        } else if (strcmp(o, "--optin") == 0) {
+            if (!(v = ppctl_optarg(argc, argv, &i)) || ppctl_parse_ll(o, v, 0, 100, &optin))
+                return 2;
+        } else if (strcmp(o, "--english") == 0) {
+            if (!(v = ppctl_optarg(argc, argv, &i)) || ppctl_parse_ll(o, v, 0, 100, &en_pct))
+                return 2;
+        } else if (strcmp(o, "--first-id") == 0) {
+            if (!(v = ppctl_optarg(argc, argv, &i)) || ppctl_parse_ll(o, v, 1, INT64_MAX / 2, &first))
+                return 2;
+        } else if (strcmp(o, "--run") == 0) {
+            if (!(v = ppctl_optarg(argc, argv, &i)) || ppctl_parse_ll(o, v, 0, 99999, &run))
+                return 2;
+        } else if (strcmp(o, "--carrier") == 0) {
+            if (!(carrier = ppctl_optarg(argc, argv, &i)))
+                return 2;
+        } else if (strcmp(o, "--accounts") == 0) {
+            if (!(accounts = ppctl_optarg(argc, argv, &i)))
+                return 2;
+        } else if (strcmp(o, "--xmpp-domain") == 0) {
+            if (!(domain = ppctl_optarg(argc, argv, &i)))
+                return 2;
+        } else {
+            fprintf(stderr, "usage: ppctl seed --transactions N [--buyers B] [--optin PCT] "
+                            "[--english PCT] [--first-id ID] [--run R] [--carrier NAME] "
+                            "[--accounts FILE] [--xmpp-domain D]\n");
+            return 2;
+        }
+    }
+    if (!buyers)
+        buyers = transactions / 3 > 0 ? transactions / 3 : 1;
+    if (!run)
+        run = (long long)(time(NULL) % 100000);
+
+    PGconn *c = ppctl_connect(ctl);
+    if (!c)
+        return 1;
+    FILE *acc = NULL;
+    int status = 1;
+    char a[32], b[32], d[32], e[32], f[32];
+    snprintf(a, sizeof a, "%lld", first);
+    snprintf(b, sizeof b, "%lld", buyers);
+    snprintf(d, sizeof d, "%lld", optin);
+    snprintf(e, sizeof e, "%lld", en_pct);
+    const char *pu[] = {a, b, d, domain, e};
+    /* Users: ids first..first+B-1, buyer<id>@domain, opt-in and locale spread by a hash. */
+    if (pp_db_exec(c, "insert demo buyers",
+                   "INSERT INTO users (id, locale, notify_shipment_status, im_channel, im_address, "
+                   "im_verified) SELECT g, CASE WHEN abs(hashint4(g::int # 7)) % 100 < $5::int "
+                   "THEN 'en' ELSE 'pl' END, abs(hashint4(g::int)) % 100 < $3::int, 'xmpp', "
+                   "'buyer' || g || '@' || $4, true FROM generate_series($1::bigint, $1::bigint + "
+                   "$2::bigint - 1) g ON CONFLICT (id) DO NOTHING",
+                   5, pu, NULL))
+        goto out;
+    const char *ps[] = {a};
+    if (pp_db_exec(c, "insert demo seller",
+                   "INSERT INTO sellers (id, name) VALUES ($1, 'Demo seller ' || $1) "
+                   "ON CONFLICT (id) DO NOTHING",
+                   1, ps, NULL))
+        goto out;
+    snprintf(f, sizeof f, "%lld", transactions);
+    const char *pt[] = {a, b, f};
+    if (pp_db_exec(c, "insert demo transactions",
+                   "INSERT INTO transactions (id, buyer_id, seller_id) SELECT g, $1::bigint + "
+                   "(g - $1::bigint) * 7919 % $2::bigint, $1::bigint FROM generate_series($1::bigint, "
+                   "$1::bigint + $3::bigint - 1) g ON CONFLICT (id) DO NOTHING",
+                   3, pt, NULL))
+        goto out;
+    long long made = 0;
+    for (long long t = first; t < first + transactions; t++) {
+        char number[32], err[512];
+        /* 24 digits: "6", 5-digit run, 18-digit spread of the transaction id. */
+        snprintf(number, sizeof number, "6%05lld%018llu", run,
+                 mix((unsigned long long)t) % 1000000000000000000ULL);
+        pp_shipment_entry_t se = {t, carrier, number, ctl->cfg.topic};
+        long long sid;
+        bool created;
+        if (pp_shipment_enter(c, &se, &sid, &created, err, sizeof err)) {
+            fprintf(stderr, "ppctl seed: %s\n", err);
+            goto out;
+        }
+        made += created;
+        if ((t - first + 1) % 200 == 0)
+            fprintf(stderr, "\rppctl seed: %lld/%lld shipments", t - first + 1, transactions);
+    }
+    fprintf(stderr, "\rppctl seed: %lld buyers, %lld transactions, %lld new shipments (%s)\n",
+            buyers, transactions, made, carrier);
+    if (accounts) {
+        if (!(acc = fopen(accounts, "w"))) {
+            perror(accounts);
+            goto out;
+        }
+        for (long long u = first; u < first + buyers; u++)
+            fprintf(acc, "buyer%lld buyerpass%lld\n", u, u);
+    }
+    status = 0;
+out:
+    if (acc && fclose(acc)) {
+        perror(accounts);
+        status = 1;
+    }
+    PQfinish(c);
+    return status;
+}
+
+int ppctl_user(ppctl_t *ctl, int argc, char **argv)
+{
+    long long id = 0;
+    const char *notify = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        if (strcmp(argv[i], "--id") == 0) {
+            if (!(v = ppctl_optarg(argc, argv, &i)) || ppctl_parse_ll("--id", v, 1, INT64_MAX, &id))
+                return 2;
+        } else if (strcmp(argv[i], "--notify") == 0) {
+            if (!(notify = ppctl_optarg(argc, argv, &i)))
+                return 2;
+        } else {
+            fprintf(stderr, "ppctl user: unknown option %s\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!id || !notify || (strcmp(notify, "on") && strcmp(notify, "off"))) {
+        fprintf(stderr, "usage: ppctl user --id ID --notify on|off\n");
+        return 2;
+    }
+    PGconn *c = ppctl_connect(ctl);
+    if (!c)
+        return 1;
+    char ids[32];
+    snprintf(ids, sizeof ids, "%lld", id);
+    const char *p[] = {ids, strcmp(notify, "on") == 0 ? "true" : "false"};
+    PGresult *r;
+    int status = 1;
+    if (pp_db_exec(c, "toggle notifications",
+                   "UPDATE users SET notify_shipment_status = $2::boolean, notify_changed_at = now() "
+                   "WHERE id = $1 RETURNING to_char(notify_changed_at AT TIME ZONE 'UTC', "
+                   "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
+                   2, p, &r) == 0) {
+        if (PQntuples(r) == 1) {
+            printf("{\"user\":%lld,\"notify\":%s,\"changed_at\":\"%s\"}\n", id,
+                   strcmp(notify, "on") == 0 ? "true" : "false", PQgetvalue(r, 0, 0));
+            status = 0;
+        } else {
+            fprintf(stderr, "ppctl user: user %lld does not exist\n", id);
+        }
+        PQclear(r);
+    }
+    PQfinish(c);
+    return status;
+}
