@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* One row per carrier; each adapter file defines its pp_carrier_t. */
 extern const pp_carrier_t pp_carrier_inpost;

@@ -24,6 +24,7 @@ static const struct {
     {"check", ppctl_check, "--inbox FILE [--optout ID --optout-at TIME]: verify buyers' inboxes"},
     {"parse", ppctl_parse, "--carrier NAME [--http-status N] FILE: parse a captured carrier response"},
     {"topics", ppctl_topics, "[--partitions N]: create the event and dead-letter topics if missing"},
+    {"events", ppctl_events, "[--topic T] [--meta]: print every message of the event topic"},
     {"config", NULL, "--reference | --dump | --check: the configuration keys"},
 };
 

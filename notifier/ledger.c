@@ -1,0 +1,148 @@
+/* ledger.c - recipient lookup and the notifications dedup ledger, parameterized SQL on libpq. */
+#include "ledger.h"
+#include "db.h"
+#include "err.h"
+#include "status.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char SQL_RECIPIENT[] =
+    "SELECT u.id, u.locale, u.notify_shipment_status, coalesce(u.im_channel, ''),"
+    "       coalesce(u.im_address, ''), u.im_verified,"
+    "       coalesce((SELECT n.state FROM notifications n"
+    "                  WHERE n.event_id = $2::uuid AND n.user_id = u.id), ''),"
+    "       EXISTS (SELECT 1 FROM notifications n"
+    "                WHERE n.shipment_id = $3 AND n.user_id = u.id AND n.sequence >= $4"
+    "                  AND n.event_id <> $2::uuid AND n.state = 'sent')"
+    "  FROM transactions t JOIN users u ON u.id = t.buyer_id WHERE t.id = $1";
+
+int pp_ledger_recipient(PGconn *c, const pp_event_t *ev, pp_recipient_t *r)
+{
+    char tx[24], ship[24], seq[24];
+    PGresult *res = NULL;
+    memset(r, 0, sizeof *r);
+    snprintf(tx, sizeof tx, "%lld", ev->transaction_id);
+    snprintf(ship, sizeof ship, "%lld", ev->shipment_id);
+    snprintf(seq, sizeof seq, "%lld", ev->sequence);
+    const char *p[] = {tx, ev->event_id, ship, seq};
+    if (pp_db_exec(c, "notifier recipient lookup", SQL_RECIPIENT, 4, p, &res))
+        return PP_EDB;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return PP_ENOTFOUND;
+    }
+    r->user_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    snprintf(r->locale, sizeof r->locale, "%s", PQgetvalue(res, 0, 1));
+    r->opted_in = PQgetvalue(res, 0, 2)[0] == 't';
+    snprintf(r->channel, sizeof r->channel, "%s", PQgetvalue(res, 0, 3));
+    snprintf(r->address, sizeof r->address, "%s", PQgetvalue(res, 0, 4));
+    r->verified = PQgetvalue(res, 0, 5)[0] == 't';
+    snprintf(r->prev_state, sizeof r->prev_state, "%s", PQgetvalue(res, 0, 6));
+    r->newer_sent = PQgetvalue(res, 0, 7)[0] == 't';
+    PQclear(res);
+    return PP_OK;
+}
+
+int pp_ledger_skip(PGconn *c, const pp_event_t *ev, const pp_recipient_t *r, const char *state,
+                   const char *why)
+{
+    char user[24], ship[24], seq[24];
+    snprintf(user, sizeof user, "%lld", r->user_id);
+    snprintf(ship, sizeof ship, "%lld", ev->shipment_id);
+    snprintf(seq, sizeof seq, "%lld", ev->sequence);
+    const char *p[] = {ev->event_id, user,  ship, seq, pp_status_name(ev->status), state,
+                       r->channel[0] ? r->channel : NULL, r->address[0] ? r->address : NULL,
+                       why};
+    return pp_db_exec(c, "notifier ledger skip",
+                      "INSERT INTO notifications (event_id, user_id, shipment_id, sequence, status,"
+                      "                           state, channel, address, last_error)"
+                      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                      " ON CONFLICT (event_id, user_id) DO UPDATE"
+                      "   SET state = EXCLUDED.state, last_error = EXCLUDED.last_error"
+                      "   WHERE notifications.state = 'sending'",
+                      9, p, NULL);
+}
+
+int pp_ledger_sending(PGconn *c, const pp_event_t *ev, const pp_recipient_t *r,
+                      const char *body, bool *claimed)
+{
+    char user[24], ship[24], seq[24];
+    PGresult *res = NULL;
+    snprintf(user, sizeof user, "%lld", r->user_id);
+    snprintf(ship, sizeof ship, "%lld", ev->shipment_id);
+    snprintf(seq, sizeof seq, "%lld", ev->sequence);
+    const char *p[] = {ev->event_id, user, ship, seq, pp_status_name(ev->status),
+                       r->channel, r->address, body};
+    *claimed = false;
+    if (pp_db_exec(c, "notifier ledger sending",
+                   "INSERT INTO notifications (event_id, user_id, shipment_id, sequence, status,"
+                   "                           state, channel, address, body, attempts)"
+                   " VALUES ($1, $2, $3, $4, $5, 'sending', $6, $7, $8, 1)"
+                   " ON CONFLICT (event_id, user_id) DO UPDATE"
+                   "   SET attempts = notifications.attempts + 1, channel = EXCLUDED.channel,"
+                   "       address = EXCLUDED.address, body = EXCLUDED.body, last_error = NULL"
+                   "   WHERE notifications.state = 'sending'"
+                   " RETURNING attempts",
+                   8, p, &res))
+        return PP_EDB;
+    *claimed = PQntuples(res) == 1;
+    PQclear(res);
+    return PP_OK;
+}
+
+/* "{a,b,c}" array literal of n items formatted by fmt_item; malloc'd. */
+static char *array_literal(size_t n, const char *const *strs, const long long *nums)
+{
+    size_t cap = 2 + n * 40, len = 0;
+    char *s = malloc(cap);
+    if (!s)
+        return NULL;
+    s[len++] = '{';
+    for (size_t i = 0; i < n; i++) {
+        int w = strs ? snprintf(s + len, cap - len, "%s%s", i ? "," : "", strs[i])
+                     : snprintf(s + len, cap - len, "%s%lld", i ? "," : "", nums[i]);
+        if (w < 0 || (size_t)w >= cap - len) {
+            free(s);
+            return NULL;
+        }
+        len += (size_t)w;
+    }
+    s[len++] = '}';
+    s[len] = '\0';
+    return s;
+}
+
+int pp_ledger_sent(PGconn *c, size_t n, const char *const *event_ids, const long long *user_ids)
+{
+    int rc = PP_ENOMEM;
+    if (n == 0)
+        return PP_OK;
+    char *ids = array_literal(n, event_ids, NULL);
+    char *users = array_literal(n, NULL, user_ids);
+    if (!ids || !users)
+        goto fail;
+    const char *p[] = {ids, users};
+    rc = pp_db_exec(c, "notifier ledger sent",
+                    "UPDATE notifications n SET state = 'sent', sent_at = now()"
+                    "  FROM unnest($1::uuid[], $2::bigint[]) AS x(event_id, user_id)"
+                    " WHERE n.event_id = x.event_id AND n.user_id = x.user_id"
+                    "   AND n.state = 'sending'",
+                    2, p, NULL);
+fail:
+    free(ids);
+    free(users);
+    return rc;
+}
+
+int pp_ledger_failed(PGconn *c, const char *event_id, long long user_id, const char *reason)
+{
+    char user[24];
+    snprintf(user, sizeof user, "%lld", user_id);
+    const char *p[] = {event_id, user, reason};
+    return pp_db_exec(c, "notifier ledger failed",
+                      "UPDATE notifications SET state = 'failed', last_error = $3"
+                      " WHERE event_id = $1 AND user_id = $2 AND state = 'sending'",
+                      3, p, NULL);
+}

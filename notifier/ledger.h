@@ -1,0 +1,49 @@
+/*
+ * ledger.h - the notifier's Postgres side: the recipient of an event (read at send time)
+ * and the notifications dedup ledger (one row per event x user; states in 0001_init.sql).
+ * All functions run synchronously on the caller's connection, inside the caller's
+ * transaction when there is one; they log failures once (via pp_db_exec) and return PP_EDB.
+ */
+#ifndef PP_LEDGER_H
+#define PP_LEDGER_H
+
+#include "event.h"
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct pp_recipient {
+    long long user_id;
+    char locale[8];
+    bool opted_in;   /* users.notify_shipment_status, now */
+    char channel[16];
+    char address[256];
+    bool verified;
+    char prev_state[24]; /* this (event, user) row's state, "" if none */
+    bool newer_sent;     /* a 'sent' row with sequence >= ev's for this shipment and user */
+} pp_recipient_t;
+
+/* The buyer of ev->transaction_id; PP_ENOTFOUND if the transaction does not exist. */
+int pp_ledger_recipient(PGconn *c, const pp_event_t *ev, pp_recipient_t *r)
+    __attribute__((warn_unused_result));
+/*
+ * Record a final skip decision (state = skipped_*): inserts the row, or flips a 'sending'
+ * row left by an earlier attempt. A row already decided otherwise is left alone.
+ */
+int pp_ledger_skip(PGconn *c, const pp_event_t *ev, const pp_recipient_t *r, const char *state,
+                   const char *why) __attribute__((warn_unused_result));
+/*
+ * Insert the row as 'sending' (or flip an earlier 'sending' row, attempts + 1).
+ * *claimed = false when another decision won meanwhile (nothing to send).
+ */
+int pp_ledger_sending(PGconn *c, const pp_event_t *ev, const pp_recipient_t *r,
+                      const char *body, bool *claimed) __attribute__((warn_unused_result));
+/* 'sending' -> 'sent' (sent_at = now()) for n (event id, user id) pairs in one statement. */
+int pp_ledger_sent(PGconn *c, size_t n, const char *const *event_ids, const long long *user_ids)
+    __attribute__((warn_unused_result));
+/* 'sending' -> 'failed' with the reason (e.g. the IM server's bounce). */
+int pp_ledger_failed(PGconn *c, const char *event_id, long long user_id, const char *reason)
+    __attribute__((warn_unused_result));
+
+#endif

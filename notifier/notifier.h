@@ -1,0 +1,45 @@
+/*
+ * notifier.h - the notifier worker: one thread that consumes shipment-status events, decides
+ * recipients through the ledger, sends over the IM channel and stores offsets. Counters are
+ * atomics readable from any thread (main publishes them to the metrics registry).
+ */
+#ifndef PP_NOTIFIER_H
+#define PP_NOTIFIER_H
+
+#include "config.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#define PP_NOTIFIER_LAT_SAMPLES 4096
+
+typedef struct pp_notifier_stats {
+    atomic_llong consumed, sent, failed, dlq, duplicate, no_recipient, retries, batches;
+    atomic_llong skipped_opted_out, skipped_no_im, skipped_stale;
+    atomic_llong lag;      /* sum of consumer lag over assigned partitions, -1 unknown */
+    atomic_bool xmpp_up;
+    atomic_bool finished;  /* the worker thread has returned */
+    /* Send->ack latency samples (seconds), drained by the metrics thread. */
+    pthread_mutex_t lat_lock;
+    double lat[PP_NOTIFIER_LAT_SAMPLES];
+    int n_lat;
+} pp_notifier_stats_t;
+
+typedef struct pp_notifier pp_notifier_t;
+
+/*
+ * Connect to Kafka, Postgres (registers the worker) and start the worker thread; the channel
+ * connects in the background. cfg and strings must outlive the notifier. on_exit(arg) is
+ * called from the worker thread when it returns (e.g. uv_async_send). PP_E* on start-up error.
+ */
+int pp_notifier_start(pp_notifier_t **out, const pp_config_t *cfg, const char *worker_id,
+                      const char *metrics_addr, void (*on_exit)(void *), void *arg)
+    __attribute__((warn_unused_result));
+/* Graceful stop: stop consuming, finish the batch, commit, leave the group. Thread-safe. */
+void pp_notifier_stop(pp_notifier_t *n);
+pp_notifier_stats_t *pp_notifier_stats(pp_notifier_t *n);
+/* Join the thread and free; returns 0, or PP_E* if the worker ended on an error. */
+int pp_notifier_join(pp_notifier_t *n);
+
+#endif

@@ -1,0 +1,115 @@
+/* claim.c - claim due shipments in batches under a lease (FOR UPDATE SKIP LOCKED). */
+#include "poller.h"
+#include "err.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct claim_job {
+    pp_poller_t *p;
+    int want;
+    int got;
+    pp_claimed_t *rows;
+    char me[128];
+    long lease_s;
+} claim_job_t;
+
+static const char claim_sql[] =
+    "UPDATE shipments SET lease_owner = $1, lease_until = now() + $2::int * interval '1 second' "
+    "WHERE id IN (SELECT id FROM shipments "
+    "             WHERE next_poll_at <= now() AND (lease_until IS NULL OR lease_until < now()) "
+    "             ORDER BY next_poll_at LIMIT $3::int FOR UPDATE SKIP LOCKED) "
+    "RETURNING id, transaction_id, carrier, tracking_number";
+
+static int parse_ll(const char *s, long long *out)
+{
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || *end)
+        return PP_EPARSE;
+    *out = v;
+    return PP_OK;
+}
+
+static int claim_work(PGconn *conn, void *arg)
+{
+    claim_job_t *j = arg;
+    char lease[32], n[32];
+    snprintf(lease, sizeof lease, "%ld", j->lease_s);
+    snprintf(n, sizeof n, "%d", j->want);
+    const char *params[] = {j->me, lease, n};
+    PGresult *r = NULL;
+    int rc = pp_db_exec(conn, "claim shipments", claim_sql, 3, params, &r);
+    if (rc)
+        return rc;
+    int rows = PQntuples(r);
+    j->rows = calloc((size_t)(rows ? rows : 1), sizeof *j->rows);
+    if (!j->rows) {
+        rc = PP_ENOMEM;
+        goto done;
+    }
+    for (int i = 0; i < rows; i++) {
+        pp_claimed_t *c = &j->rows[j->got];
+        if (parse_ll(PQgetvalue(r, i, 0), &c->id) || parse_ll(PQgetvalue(r, i, 1), &c->transaction_id))
+            continue;
+        snprintf(c->carrier, sizeof c->carrier, "%s", PQgetvalue(r, i, 2));
+        snprintf(c->tracking_number, sizeof c->tracking_number, "%s", PQgetvalue(r, i, 3));
+        j->got++;
+    }
+done:
+    PQclear(r);
+    return rc;
+}
+
+static void claim_done(int rc, void *arg)
+{
+    claim_job_t *j = arg;
+    pp_poller_t *p = j->p;
+    p->claiming = false;
+    pp_poller_db_result(p, rc);
+    if (rc == PP_OK) {
+        p->n_claims++;
+        p->n_claimed += j->got;
+        pp_metrics_add(p->metrics, "pp_poller_claims_total", 1);
+        pp_metrics_add(p->metrics, "pp_poller_claimed_shipments_total", j->got);
+        p->backlog = j->got == j->want;
+        if (j->got)
+            pp_debug("worker %s: claimed %d shipments", p->worker_id, j->got);
+        /* Claimed during shutdown: still polled and written back (the lease is ours). */
+        for (int i = 0; i < j->got; i++)
+            pp_poll_start(p, &j->rows[i]);
+    } else {
+        pp_warn("worker %s: claim failed: %s", p->worker_id, pp_strerror(rc));
+        p->backlog = false;
+    }
+    free(j->rows);
+    free(j);
+    if (p->backlog)
+        pp_claim_tick(p);
+    pp_poller_check_stop(p);
+}
+
+void pp_claim_tick(pp_poller_t *p)
+{
+    if (p->stopping || p->claiming)
+        return;
+    long room = p->cfg->poll_concurrency - p->inflight;
+    if (room <= 0)
+        return;
+    if (room > p->cfg->poll_batch)
+        room = p->cfg->poll_batch;
+    claim_job_t *j = calloc(1, sizeof *j);
+    if (!j)
+        return;
+    j->p = p;
+    j->want = (int)room;
+    j->lease_s = p->cfg->lease_s;
+    snprintf(j->me, sizeof j->me, "%s", p->worker_id);
+    if (pp_db_submit(p->db, claim_work, claim_done, j) != PP_OK) {
+        free(j);
+        return;
+    }
+    p->claiming = true;
+}

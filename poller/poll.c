@@ -1,0 +1,358 @@
+/* poll.c - one shipment: carrier request over httpc, parse, then one fenced write-back transaction. */
+#include "poller.h"
+#include "apply.h"
+#include "carriers/carrier.h"
+#include "err.h"
+#include "event.h"
+#include "log.h"
+#include "schedule.h"
+#include "timeutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct poll_job {
+    pp_poller_t *p;
+    pp_claimed_t c;
+    const pp_carrier_t *carrier;
+    char me[128];
+    char topic[256];
+    int64_t started_ms;
+    /* outcome of the carrier call */
+    pp_poll_outcome_t outcome;
+    const char *result;          /* metrics label */
+    pp_track_result_t *results;
+    size_t n_results;
+    const pp_track_result_t *mine;
+    long retry_after_s;
+    char error[512];
+    double u;
+    /* set by the write-back */
+    bool lease_lost;
+    size_t n_events;
+    pp_status_t status_after;
+} poll_job_t;
+
+static void job_free(poll_job_t *j)
+{
+    pp_track_results_free(j->results, j->n_results);
+    free(j);
+}
+
+/* ---- write-back (threadpool thread) ---------------------------------------------------- */
+
+static const char lock_sql[] =
+    "SELECT status, progress, sequence, "
+    "       (extract(epoch FROM last_event_at))::bigint, "
+    "       (extract(epoch FROM last_change_at) * 1000)::bigint, consecutive_errors, "
+    "       (extract(epoch FROM now()) * 1000)::bigint "
+    "FROM shipments WHERE id = $1 AND lease_owner = $2 FOR UPDATE";
+
+static const char event_sql[] =
+    "INSERT INTO shipment_events (shipment_id, sequence, kind, status, previous_status, "
+    " carrier_status, description, location, occurred_at, detected_at, event_id) "
+    "VALUES ($1, $2, 'status_changed', $3, $4, NULLIF($5, ''), NULLIF($6, ''), NULLIF($7, ''), "
+    " to_timestamp($8::bigint), to_timestamp($9::bigint), $10::uuid)";
+
+static const char outbox_sql[] =
+    "INSERT INTO outbox (event_id, topic, msg_key, payload) VALUES ($1::uuid, $2, $3, $4)";
+
+static const char update_sql[] =
+    "UPDATE shipments SET status = $2, progress = $3::smallint, sequence = $4::bigint, "
+    " last_event_at = COALESCE(to_timestamp($5::bigint), last_event_at), "
+    " carrier_status = COALESCE(NULLIF($6, ''), carrier_status), "
+    " last_text = COALESCE(NULLIF($7, ''), last_text), "
+    " last_location = COALESCE(NULLIF($8, ''), last_location), "
+    " pickup_point = COALESCE(NULLIF($9, ''), pickup_point), "
+    " last_change_at = CASE WHEN $10::boolean THEN now() ELSE last_change_at END, "
+    " delivered_at = CASE WHEN $2 = 'delivered' AND delivered_at IS NULL "
+    "                     THEN COALESCE(to_timestamp($11::bigint), now()) ELSE delivered_at END, "
+    " next_poll_at = now() + $12::bigint * interval '1 millisecond', "
+    " polls = polls + 1, consecutive_errors = $13::int, last_error = $14, last_polled_at = now(), "
+    " lease_owner = NULL, lease_until = NULL "
+    "WHERE id = $1";
+
+static int get_ll(PGresult *r, int col, long long *out)
+{
+    if (PQgetisnull(r, 0, col))
+        return PP_ENOTFOUND;
+    char *end;
+    const char *s = PQgetvalue(r, 0, col);
+    long long v = strtoll(s, &end, 10);
+    if (end == s || *end)
+        return PP_EPARSE;
+    *out = v;
+    return PP_OK;
+}
+
+static int write_work(PGconn *conn, void *arg)
+{
+    poll_job_t *j = arg;
+    PGresult *r = NULL;
+    char *payload = NULL;
+    char id[32];
+    snprintf(id, sizeof id, "%lld", j->c.id);
+    int rc = pp_db_begin(conn);
+    if (rc)
+        return rc;
+    const char *lp[] = {id, j->me};
+    rc = pp_db_exec(conn, "lock shipment", lock_sql, 2, lp, &r);
+    if (rc)
+        goto fail;
+    if (PQntuples(r) != 1) {
+        j->lease_lost = true; /* fencing: someone else owns it now; write nothing */
+        rc = PP_ECONFLICT;
+        goto fail;
+    }
+    pp_apply_state_t st = {0};
+    long long v;
+    if (pp_status_parse(PQgetvalue(r, 0, 0), &st.status) != 0)
+        st.status = PP_ST_INFO_RECEIVED;
+    if (get_ll(r, 1, &v) == 0)
+        st.progress = (int)v;
+    if (get_ll(r, 2, &v) == 0)
+        st.sequence = v;
+    if (get_ll(r, 3, &v) == 0) {
+        st.has_last_event = true;
+        st.last_event_at = (time_t)v;
+    }
+    long long now_ms = pp_now_ms();
+    if (get_ll(r, 4, &v) == 0)
+        st.last_change_ms = v;
+    if (get_ll(r, 5, &v) == 0)
+        st.consecutive_errors = (int)v;
+    get_ll(r, 6, &now_ms);
+    PQclear(r);
+    r = NULL;
+
+    pp_apply_out_t *out = malloc(sizeof *out);
+    if (!out) {
+        rc = PP_ENOMEM;
+        goto fail;
+    }
+    pp_apply_poll(j->p->cfg, &st, j->mine, j->outcome, j->retry_after_s, now_ms, j->u, out);
+    time_t now_s = (time_t)(now_ms / 1000);
+
+    for (size_t i = 0; i < out->n_changes; i++) {
+        const pp_apply_change_t *ch = &out->changes[i];
+        pp_event_t ev = {0};
+        pp_event_new_id(&ev);
+        ev.schema_version = PP_EVENT_SCHEMA_VERSION;
+        ev.kind = PP_EV_STATUS_CHANGED;
+        ev.shipment_id = j->c.id;
+        ev.transaction_id = j->c.transaction_id;
+        snprintf(ev.carrier, sizeof ev.carrier, "%s", j->c.carrier);
+        snprintf(ev.tracking_number, sizeof ev.tracking_number, "%s", j->c.tracking_number);
+        ev.previous_status = ch->previous;
+        ev.status = ch->status;
+        if (ch->ev) {
+            snprintf(ev.carrier_status, sizeof ev.carrier_status, "%s", ch->ev->carrier_code);
+            snprintf(ev.carrier_status_text, sizeof ev.carrier_status_text, "%s", ch->ev->description);
+            snprintf(ev.location, sizeof ev.location, "%s", ch->ev->location);
+            ev.occurred_at = ch->ev->occurred_at;
+        } else {
+            ev.occurred_at = now_s;
+        }
+        ev.detected_at = now_s;
+        ev.sequence = ch->sequence;
+        rc = pp_event_encode(&ev, &payload);
+        if (rc)
+            goto fail_out;
+        char seq[32], occ[32], det[32];
+        snprintf(seq, sizeof seq, "%lld", ev.sequence);
+        snprintf(occ, sizeof occ, "%lld", (long long)ev.occurred_at);
+        snprintf(det, sizeof det, "%lld", (long long)ev.detected_at);
+        const char *ep[] = {id, seq, pp_status_name(ev.status), pp_status_name(ev.previous_status),
+                            ev.carrier_status, ev.carrier_status_text, ev.location, occ, det,
+                            ev.event_id};
+        rc = pp_db_exec(conn, "insert shipment event", event_sql, 10, ep, NULL);
+        if (rc)
+            goto fail_out;
+        const char *op[] = {ev.event_id, j->topic, id, payload};
+        rc = pp_db_exec(conn, "insert outbox row", outbox_sql, 4, op, NULL);
+        if (rc)
+            goto fail_out;
+        free(payload);
+        payload = NULL;
+    }
+
+    char prog[16], seq[32], last_ev[32], delivered[32], next[32], errs[16];
+    snprintf(prog, sizeof prog, "%d", out->progress);
+    snprintf(seq, sizeof seq, "%lld", out->sequence);
+    snprintf(last_ev, sizeof last_ev, "%lld", (long long)out->last_event_at);
+    snprintf(next, sizeof next, "%lld", (long long)out->sched.delay_ms);
+    snprintf(errs, sizeof errs, "%d", out->consecutive_errors);
+    delivered[0] = '\0';
+    for (size_t i = 0; i < out->n_changes; i++)
+        if (out->changes[i].status == PP_ST_DELIVERED && out->changes[i].ev)
+            snprintf(delivered, sizeof delivered, "%lld", (long long)out->changes[i].ev->occurred_at);
+    const pp_track_event_t *nw = out->newest;
+    const char *up[] = {
+        id,
+        pp_status_name(out->status),
+        prog,
+        seq,
+        out->has_new_events ? last_ev : NULL,
+        nw ? nw->carrier_code : NULL,
+        nw ? nw->description : NULL,
+        nw ? nw->location : NULL,
+        j->mine ? j->mine->pickup_point : NULL,
+        out->n_changes ? "true" : "false",
+        delivered[0] ? delivered : NULL,
+        out->sched.poll_again ? next : NULL,
+        errs,
+        j->outcome == PP_POLL_ERROR ? j->error : NULL,
+    };
+    rc = pp_db_exec(conn, "update shipment", update_sql, 14, up, NULL);
+    if (rc)
+        goto fail_out;
+    rc = pp_db_commit(conn);
+    if (rc)
+        goto fail_out;
+    j->n_events = out->n_changes;
+    j->status_after = out->status;
+    free(out);
+    return PP_OK;
+fail_out:
+    free(out);
+fail:
+    free(payload);
+    PQclear(r);
+    pp_db_rollback(conn);
+    return rc;
+}
+
+static void write_done(int rc, void *arg)
+{
+    poll_job_t *j = arg;
+    pp_poller_t *p = j->p;
+    if (rc == PP_ECONFLICT) {
+        p->n_lease_lost++;
+        pp_metrics_add(p->metrics, "pp_poller_lease_lost_total", 1);
+        pp_warn("worker %s: shipment %lld (%s %s): lease lost before write-back; nothing written",
+                p->worker_id, j->c.id, j->c.carrier, j->c.tracking_number);
+        rc = PP_OK;
+    } else if (rc) {
+        pp_warn("worker %s: shipment %lld (%s %s): write-back failed: %s (re-polled after the lease)",
+                p->worker_id, j->c.id, j->c.carrier, j->c.tracking_number, pp_strerror(rc));
+    } else {
+        p->n_written++;
+        p->n_events += (long long)j->n_events;
+        if (j->n_events)
+            pp_metrics_add(p->metrics, "pp_poller_events_written_total", (double)j->n_events);
+        pp_debug("worker %s: shipment %lld (%s %s): %s, %zu new events, status %s", p->worker_id,
+                 j->c.id, j->c.carrier, j->c.tracking_number, j->result, j->n_events,
+                 pp_status_name(j->status_after));
+    }
+    pp_poller_db_result(p, rc);
+    job_free(j);
+    p->inflight--;
+    pp_metrics_set(p->metrics, "pp_poller_inflight", p->inflight);
+    pp_metrics_set(p->metrics, "pp_poller_leases_held", p->inflight);
+    if (p->backlog)
+        pp_claim_tick(p);
+    pp_poller_check_stop(p);
+}
+
+static void write_back(poll_job_t *j)
+{
+    pp_poller_t *p = j->p;
+    char series[160];
+    snprintf(series, sizeof series, "pp_poller_requests_total{carrier=\"%s\",result=\"%s\"}",
+             j->c.carrier, j->result);
+    pp_metrics_add(p->metrics, series, 1);
+    if (j->outcome == PP_POLL_ERROR) {
+        p->n_request_errors++;
+        pp_info("worker %s: shipment %lld (%s %s): %s: %s", p->worker_id, j->c.id, j->c.carrier,
+                j->c.tracking_number, j->result, j->error);
+    }
+    j->u = pp_schedule_random();
+    if (pp_db_submit(p->db, write_work, write_done, j) != PP_OK)
+        write_done(PP_EIO, j);
+}
+
+/* ---- carrier call (loop thread) --------------------------------------------------------- */
+
+static void http_done(const pp_http_response_t *resp, void *arg)
+{
+    poll_job_t *j = arg;
+    pp_poller_t *p = j->p;
+    char labels[96];
+    snprintf(labels, sizeof labels, "carrier=\"%s\"", j->c.carrier);
+    pp_metrics_observe(p->metrics, "pp_poller_request_seconds", labels,
+                       (double)(pp_mono_ms() - j->started_ms) / 1000.0);
+    j->retry_after_s = resp->retry_after_s;
+    j->outcome = PP_POLL_ERROR;
+    if (resp->err) {
+        j->result = resp->err == PP_ETIMEOUT ? "timeout" : resp->err == PP_EAGAIN ? "aborted" : "transport_error";
+        snprintf(j->error, sizeof j->error, "%s", resp->errmsg);
+        write_back(j);
+        return;
+    }
+    char err[256] = "";
+    int rc = j->carrier->parse(resp->status, resp->body, resp->body_len, &j->results, &j->n_results,
+                               err, sizeof err);
+    if (rc) {
+        j->results = NULL;
+        j->n_results = 0;
+        j->result = rc == PP_EHTTP ? "http_error" : "parse_error";
+        snprintf(j->error, sizeof j->error, "HTTP %d: %s: %s", resp->status, pp_strerror(rc),
+                 err[0] ? err : "(no detail)");
+        write_back(j);
+        return;
+    }
+    for (size_t i = 0; i < j->n_results && !j->mine; i++)
+        if (strcmp(j->results[i].tracking_number, j->c.tracking_number) == 0)
+            j->mine = &j->results[i];
+    if (!j->mine && j->n_results == 1 && j->results[0].tracking_number[0] == '\0')
+        j->mine = &j->results[0];
+    if (!j->mine || !j->mine->found) {
+        j->mine = NULL;
+        j->outcome = PP_POLL_NOT_FOUND;
+        j->result = "not_found";
+    } else {
+        j->outcome = PP_POLL_OK;
+        j->result = "ok";
+    }
+    write_back(j);
+}
+
+void pp_poll_start(pp_poller_t *p, const pp_claimed_t *c)
+{
+    poll_job_t *j = calloc(1, sizeof *j);
+    if (!j) {
+        pp_error("worker %s: shipment %lld: out of memory; left to lease expiry", p->worker_id, c->id);
+        return;
+    }
+    j->p = p;
+    j->c = *c;
+    j->retry_after_s = -1;
+    snprintf(j->me, sizeof j->me, "%s", p->worker_id);
+    snprintf(j->topic, sizeof j->topic, "%s", p->cfg->topic);
+    p->inflight++;
+    p->n_requests++;
+    pp_metrics_set(p->metrics, "pp_poller_inflight", p->inflight);
+    pp_metrics_set(p->metrics, "pp_poller_leases_held", p->inflight);
+    j->started_ms = pp_mono_ms();
+    j->carrier = pp_carrier_find(c->carrier);
+    j->outcome = PP_POLL_ERROR;
+    if (!j->carrier) {
+        j->result = "unknown_carrier";
+        snprintf(j->error, sizeof j->error, "unknown carrier \"%s\"", c->carrier);
+        write_back(j);
+        return;
+    }
+    pp_http_request_t req = {0};
+    const char *numbers[] = {c->tracking_number};
+    int rc = j->carrier->build_request(p->cfg, numbers, 1, &req);
+    if (rc == PP_OK)
+        rc = pp_httpc_send(p->http, &req, p->cfg->http_timeout_ms, http_done, j);
+    pp_http_request_free(&req);
+    if (rc) {
+        j->result = "request_error";
+        snprintf(j->error, sizeof j->error, "cannot start the request: %s", pp_strerror(rc));
+        write_back(j);
+    }
+}

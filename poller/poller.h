@@ -1,0 +1,78 @@
+/* poller.h - the pp-poller process context shared by claim, poll, relay and lifecycle code. */
+#ifndef PP_POLLER_H
+#define PP_POLLER_H
+
+#include "config.h"
+#include "db.h"
+#include "httpc.h"
+#include "metrics.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct pp_relay pp_relay_t;
+
+/* A shipment claimed under our lease. */
+typedef struct pp_claimed {
+    long long id;
+    long long transaction_id;
+    char carrier[32];
+    char tracking_number[64];
+} pp_claimed_t;
+
+typedef struct pp_poller {
+    uv_loop_t *loop;
+    pp_config_t *cfg;          /* owned by main */
+    char worker_id[128];
+    char metrics_addr[128];    /* actual host:port served */
+    pp_db_t *db;
+    pp_httpc_t *http;
+    pp_metrics_t *metrics;
+    pp_relay_t *relay;
+
+    uv_timer_t claim_timer;
+    uv_timer_t heartbeat_timer;
+    uv_timer_t stop_timer;     /* drives the shutdown sequence */
+    uv_signal_t sig_term, sig_int, sig_hup;
+
+    int inflight;              /* claimed shipments not yet written back */
+    bool claiming;             /* a claim round trip is outstanding */
+    bool backlog;              /* the last claim was full: more may be due */
+    bool heartbeat_busy;
+    int stopping;              /* 0 running, 1 draining, 2 final steps submitted, 3 closing */
+    int db_failures;           /* consecutive failed DB jobs (health) */
+    int exit_code;
+
+    /* counters (also in the heartbeat's jsonb) */
+    long long n_claims, n_claimed, n_requests, n_request_errors, n_events, n_lease_lost;
+    long long n_published, n_publish_failed, n_written;
+} pp_poller_t;
+
+/* claim.c: claim due shipments while in-flight < poll_concurrency. */
+void pp_claim_tick(pp_poller_t *p);
+
+/* poll.c: carrier request, parse, transactional write-back. Takes a copy of c. */
+void pp_poll_start(pp_poller_t *p, const pp_claimed_t *c);
+
+/* relay.c: outbox → Kafka with the fleet-wide advisory lock and reconciliation. */
+int pp_relay_start(pp_poller_t *p, pp_relay_t **out) __attribute__((warn_unused_result));
+/* Stop taking new rows; true when everything sent is acknowledged and marked, and the lock released. */
+bool pp_relay_drain(pp_relay_t *r);
+void pp_relay_close(pp_relay_t *r); /* frees in close callbacks */
+bool pp_relay_active(const pp_relay_t *r);
+long long pp_relay_lag(const pp_relay_t *r);
+
+/* reconcile.c: blocking; run in a DB work function on the relay's lock connection. */
+int pp_reconcile_run(PGconn *conn, const pp_config_t *cfg, long long *marked)
+    __attribute__((warn_unused_result));
+/* Mark rows published at (partition, offset) given as parallel arrays; also advances relay_offsets. */
+int pp_relay_mark(PGconn *conn, const char *const *event_ids, const int *partitions,
+                  const long long *offsets, size_t n) __attribute__((warn_unused_result));
+
+/* poller.c */
+int pp_poller_run(pp_config_t *cfg); /* returns the process exit code */
+void pp_poller_db_result(pp_poller_t *p, int rc); /* health bookkeeping */
+void pp_poller_check_stop(pp_poller_t *p);        /* advance the shutdown sequence */
+
+#endif
