@@ -26,7 +26,9 @@ typedef struct pp_httpd_defer {
     struct pp_httpd *srv;
     h2o_req_t *req; /* NULL once the request is disposed */
     pp_httpd_defer_cb cb;
+    void (*abandoned_cb)(void *arg);
     void *arg;
+    bool fired; /* cb ran (or is running) */
     int fd;
     bool linked; /* on srv->defers (waiting) */
     struct pp_httpd_defer *prev, *next;
@@ -442,6 +444,8 @@ static void defer_dispose(void *p)
 {
     pp_httpd_defer_t *d = *(pp_httpd_defer_t **)p;
     d->req = NULL;
+    if (!d->fired && d->abandoned_cb)
+        d->abandoned_cb(d->arg);
     defer_unlink(d);
     uv_timer_stop(&d->timer);
     uv_close((uv_handle_t *)&d->timer, defer_timer_closed_cb);
@@ -451,11 +455,14 @@ static void defer_fire_cb(uv_timer_t *t)
 {
     pp_httpd_defer_t *d = t->data;
     defer_unlink(d);
-    if (d->req)
-        d->cb(d->req, d->arg); /* may dispose the request (and close this timer) synchronously */
+    if (d->req) {
+        d->fired = true;
+        d->cb(d->req, d->arg);
+    } /* may dispose the request (and close this timer) synchronously */
 }
 
-int pp_httpd_defer(h2o_req_t *req, int64_t delay_ms, pp_httpd_defer_cb cb, void *arg)
+int pp_httpd_defer(h2o_req_t *req, int64_t delay_ms, pp_httpd_defer_cb cb,
+                   void (*abandoned_cb)(void *arg), void *arg)
 {
     /* Every request we see came through our context, embedded in pp_httpd_t. */
     pp_httpd_t *srv = (pp_httpd_t *)(void *)((char *)req->conn->ctx - offsetof(pp_httpd_t, ctx));
@@ -469,6 +476,7 @@ int pp_httpd_defer(h2o_req_t *req, int64_t delay_ms, pp_httpd_defer_cb cb, void 
     d->srv = srv;
     d->req = req;
     d->cb = cb;
+    d->abandoned_cb = abandoned_cb;
     d->arg = arg;
     d->fd = -1;
     h2o_socket_t *sock = req->conn->callbacks->get_socket ? req->conn->callbacks->get_socket(req->conn)

@@ -59,11 +59,13 @@ void pp_httpd_send(h2o_req_t *req, int status, const char *content_type, const c
 /*
  * Answer later: cb(req, arg) runs after delay_ms. delay_ms < 0 means never: the request
  * stays open until the client gives up (detected within ~250 ms, then torn down) or the
- * server stops. If the client disconnects or the server stops first, cb is NOT called and
- * the request is disposed safely. Returns 0 or PP_ENOMEM.
+ * server stops. Exactly one of cb or abandoned_cb (if not NULL) runs: abandoned_cb(arg)
+ * when the client disconnected or the server stopped first (the request is then disposed
+ * safely; do not touch it). Use it to free arg. Returns 0, PP_EINVAL or PP_ENOMEM (then
+ * neither runs).
  */
-int pp_httpd_defer(h2o_req_t *req, int64_t delay_ms, pp_httpd_defer_cb cb, void *arg)
-    __attribute__((warn_unused_result));
+int pp_httpd_defer(h2o_req_t *req, int64_t delay_ms, pp_httpd_defer_cb cb,
+                   void (*abandoned_cb)(void *arg), void *arg) __attribute__((warn_unused_result));
 
 /* Request helpers: the path without the query (not NUL-terminated) and a header value. */
 h2o_iovec_t pp_httpd_path(const h2o_req_t *req);

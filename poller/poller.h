@@ -66,9 +66,13 @@ long long pp_relay_lag(const pp_relay_t *r);
 /* reconcile.c: blocking; run in a DB work function on the relay's lock connection. */
 int pp_reconcile_run(PGconn *conn, const pp_config_t *cfg, long long *marked)
     __attribute__((warn_unused_result));
-/* Mark rows published at (partition, offset) given as parallel arrays; also advances relay_offsets. */
+/*
+ * Mark rows published at (partition, offset), given as parallel arrays; with advance, also
+ * raise relay_offsets to the highest offset per partition (only when every message of the
+ * round was acknowledged, so that everything at or below it is accounted for).
+ */
 int pp_relay_mark(PGconn *conn, const char *const *event_ids, const int *partitions,
-                  const long long *offsets, size_t n) __attribute__((warn_unused_result));
+                  const long long *offsets, size_t n, bool advance) __attribute__((warn_unused_result));
 
 /* poller.c */
 int pp_poller_run(pp_config_t *cfg); /* returns the process exit code */

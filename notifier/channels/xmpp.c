@@ -239,6 +239,7 @@ static void x_close(pp_channel_t *ch, int timeout_ms)
     if (ch->conn) {
         if (ch->state == X_UP) {
             ch->state = X_DOWN;
+            ch->dropped = 1; /* our own close: no "connection lost" warning */
             xmpp_disconnect(ch->conn);
             int64_t deadline = pp_mono_ms() + timeout_ms;
             while (!xmpp_conn_is_disconnected(ch->conn) && pp_mono_ms() < deadline)

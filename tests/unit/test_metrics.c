@@ -144,12 +144,18 @@ static void later_cb(h2o_req_t *req, void *arg)
 
 static int route_later(h2o_req_t *req, void *arg)
 {
-    return pp_httpd_defer(req, 50, later_cb, NULL);
+    return pp_httpd_defer(req, 50, later_cb, NULL, NULL);
+}
+
+static int n_abandoned;
+static void count_abandoned(void *arg)
+{
+    (*(int *)arg)++;
 }
 
 static int route_hang(h2o_req_t *req, void *arg)
 {
-    return pp_httpd_defer(req, -1, later_cb, NULL);
+    return pp_httpd_defer(req, -1, later_cb, count_abandoned, &n_abandoned);
 }
 
 static void poll_cb(uv_timer_t *t)
@@ -208,6 +214,7 @@ static void test_serve(void)
     CHECK_INT(x.st_later, 200);
     CHECK_STR(x.body_later, "later\n");
     CHECK_INT(x.hang_rc, CURLE_OPERATION_TIMEDOUT);
+    CHECK_INT(n_abandoned, 1);
 }
 
 int main(void)

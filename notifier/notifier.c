@@ -1,0 +1,838 @@
+/*
+ * notifier.c - the notifier worker: Kafka consumer group -> ledger decision -> IM channel
+ * batch (send, ping barrier, mark) -> offset store; poison events go to the dead-letter topic.
+ *
+ * Threads. main.c runs a libuv loop for /metrics, /healthz and signals only. Everything that
+ * blocks - librdkafka's consumer poll, synchronous libpq, libstrophe's xmpp_run_once - runs
+ * on this one worker thread, which alternates between them with short timeouts. So the
+ * metrics endpoint never waits on Kafka, Postgres or XMPP, and the consumer, the database
+ * connection and the channel each have exactly one user: no locks. Counters cross threads
+ * as atomics; main copies them into the registry on a timer.
+ *
+ * One batch (up to send_batch events, in partition order):
+ *   1. invalid events (pp_event_decode fails) -> produced to dlq_topic with the reason and
+ *      source partition/offset as headers, delivery report awaited;
+ *   2. one DB transaction decides each valid event: recipient read now, ledger row
+ *      skipped_* / duplicate / stale, or 'sending' (committed before anything is sent);
+ *   3. the messages are queued on the channel, then one flush (iq ping barrier) proves the
+ *      server handled all of them; bounces arriving before it mark their rows failed;
+ *   4. one DB transaction flips the acknowledged rows to 'sent';
+ *   5. offsets (+1 per partition) are stored; librdkafka commits them (auto-commit every
+ *      second, synchronously on revoke and at shutdown).
+ * A transient failure (DB, channel down, no barrier reply, DLQ produce) retries the not yet
+ * finished items with exponential back-off + jitter capped at send_retry_max_ms; meanwhile
+ * the assigned partitions are paused (the consumer keeps polling, so the group membership
+ * and rebalances stay alive) and nothing is stored.
+ *
+ * Delivery guarantee: at least once, deduplicated by the ledger. A row is 'sent' only after
+ * the server's ack; a crash (or lost connection) between sending and marking leaves rows in
+ * 'sending', and those are sent again with the same stanza id (<event_id>:<user_id>), so a
+ * client can recognise the repeat. Rows in any other state are never sent again.
+ */
+#include "notifier.h"
+#include "channels/channel.h"
+#include "db.h"
+#include "err.h"
+#include "event.h"
+#include "kafka.h"
+#include "ledger.h"
+#include "log.h"
+#include "template.h"
+#include "timeutil.h"
+#include "worker.h"
+
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FLUSH_TIMEOUT_MS 15000
+#define DLQ_TIMEOUT_MS 10000
+#define RETRY_MIN_MS 100
+
+typedef enum { IT_PENDING = 0, IT_SENDING, IT_ACKED, IT_DONE } item_state_t;
+
+typedef enum {
+    OUT_NONE = 0, OUT_SENT, OUT_FAILED, OUT_DLQ, OUT_DUPLICATE, OUT_NO_RECIPIENT,
+    OUT_OPTED_OUT, OUT_NO_IM, OUT_STALE
+} outcome_t;
+
+typedef struct item {
+    rd_kafka_message_t *msg; /* owned until the batch ends */
+    item_state_t st, next_st; /* next_st: decided inside the open transaction */
+    outcome_t next_out;
+    bool valid, revoked, bounced;
+    int dlq; /* 0 not produced, 1 in flight, 2 delivered, -1 failed */
+    pp_event_t ev;
+    char reason[256]; /* decode error or bounce reason */
+    long long user_id;
+    char id[64]; /* stanza id <event_id>:<user_id> */
+    char to[256];
+    char body[512];
+} item_t;
+
+struct pp_notifier {
+    const pp_config_t *cfg;
+    const char *worker_id, *metrics_addr;
+    pthread_t thread;
+    atomic_bool stop;
+    void (*on_exit)(void *);
+    void *exit_arg;
+    int result;
+    pp_notifier_stats_t stats;
+    rd_kafka_t *consumer, *dlq;
+    PGconn *db;
+    const pp_channel_ops_t *chops;
+    pp_channel_t *ch;
+    item_t *items;
+    size_t n_items;
+    rd_kafka_message_t **carry; /* polled while paused/rebalancing: heads the next batch */
+    size_t n_carry;
+    bool paused;
+    int64_t next_heartbeat_ms;
+};
+
+/* ------------------------------------------------------------------ helpers */
+
+static void count(pp_notifier_t *n, outcome_t o)
+{
+    pp_notifier_stats_t *s = &n->stats;
+    switch (o) {
+    case OUT_SENT: atomic_fetch_add(&s->sent, 1); break;
+    case OUT_FAILED: atomic_fetch_add(&s->failed, 1); break;
+    case OUT_DLQ: atomic_fetch_add(&s->dlq, 1); break;
+    case OUT_DUPLICATE: atomic_fetch_add(&s->duplicate, 1); break;
+    case OUT_NO_RECIPIENT: atomic_fetch_add(&s->no_recipient, 1); break;
+    case OUT_OPTED_OUT: atomic_fetch_add(&s->skipped_opted_out, 1); break;
+    case OUT_NO_IM: atomic_fetch_add(&s->skipped_no_im, 1); break;
+    case OUT_STALE: atomic_fetch_add(&s->skipped_stale, 1); break;
+    case OUT_NONE: break;
+    }
+}
+
+static void finish(pp_notifier_t *n, item_t *it, outcome_t o)
+{
+    it->st = IT_DONE;
+    count(n, o);
+}
+
+static long jittered(long ms) { return ms / 2 + (ms > 1 ? random() % (ms / 2 + 1) : 0); }
+
+static void bounce_cb(void *arg, const char *id, const char *reason)
+{
+    pp_notifier_t *n = arg;
+    for (size_t i = 0; i < n->n_items; i++) {
+        item_t *it = &n->items[i];
+        if (it->st == IT_SENDING && strcmp(it->id, id) == 0) {
+            it->bounced = true;
+            snprintf(it->reason, sizeof it->reason, "%s", reason);
+            return;
+        }
+    }
+    pp_warn("xmpp: bounce for message '%s' that is not in the current batch: %s", id, reason);
+}
+
+/* ------------------------------------------------------------------ Kafka */
+
+static void forget_revoked(pp_notifier_t *n, const rd_kafka_topic_partition_list_t *parts)
+{
+    for (int p = 0; p < parts->cnt; p++) {
+        for (size_t i = 0; i < n->n_items; i++)
+            if (n->items[i].msg->partition == parts->elems[p].partition)
+                n->items[i].revoked = true;
+        size_t keep = 0;
+        for (size_t i = 0; i < n->n_carry; i++) {
+            if (n->carry[i]->partition == parts->elems[p].partition)
+                rd_kafka_message_destroy(n->carry[i]);
+            else
+                n->carry[keep++] = n->carry[i];
+        }
+        n->n_carry = keep;
+    }
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    pp_notifier_t *n = opaque;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        pp_info("kafka: assigned %d partition(s) of %s", parts->cnt, n->cfg->topic);
+        rd_kafka_assign(rk, parts);
+        if (n->paused)
+            rd_kafka_pause_partitions(rk, parts);
+        return;
+    }
+    /* Revoke: the unfinished events of these partitions go to their next owner, which
+     * starts from the committed offset; commit what is stored (all finished) first. */
+    pp_info("kafka: revoking %d partition(s) (%s)", parts->cnt, rd_kafka_err2str(err));
+    forget_revoked(n, parts);
+    rd_kafka_resp_err_t e = rd_kafka_commit(rk, NULL, 0);
+    if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
+        pp_warn("kafka: commit before revoke failed: %s", rd_kafka_err2str(e));
+    rd_kafka_assign(rk, NULL);
+}
+
+static void dlq_report_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    item_t *it = m->_private;
+    if (!it)
+        return;
+    if (m->err) {
+        pp_warn("kafka: dead-letter produce to %s failed: %s", rd_kafka_topic_name(m->rkt),
+                rd_kafka_err2str(m->err));
+        it->dlq = -1;
+    } else {
+        it->dlq = 2;
+    }
+}
+
+/* Our default for a property, unless the operator passed it through (rdkafka.*). */
+static int conf_default(rd_kafka_conf_t *conf, const pp_config_t *cfg, const char *name,
+                        const char *value, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < cfg->n_rdkafka_props; i++)
+        if (strcmp(cfg->rdkafka_props[2 * i], name) == 0)
+            return PP_OK;
+    return pp_kafka_conf_set(conf, name, value, err, errlen);
+}
+
+static int consumer_new(pp_notifier_t *n)
+{
+    char err[512];
+    const pp_config_t *cfg = n->cfg;
+    rd_kafka_conf_t *conf = pp_kafka_conf_new(cfg, err, sizeof err);
+    rd_kafka_topic_partition_list_t *topics = NULL;
+    if (!conf)
+        goto fail;
+    if (pp_kafka_conf_set(conf, "group.id", cfg->group_id, err, sizeof err) ||
+        pp_kafka_conf_set(conf, "enable.auto.offset.store", "false", err, sizeof err) ||
+        pp_kafka_conf_set(conf, "enable.auto.commit", "true", err, sizeof err) ||
+        conf_default(conf, cfg, "auto.commit.interval.ms", "1000", err, sizeof err) ||
+        /* a crashed notifier's partitions move to the others after 10 s, not 45 s */
+        conf_default(conf, cfg, "session.timeout.ms", "10000", err, sizeof err) ||
+        pp_kafka_conf_set(conf, "auto.offset.reset", "earliest", err, sizeof err))
+        goto fail;
+    rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+    rd_kafka_conf_set_opaque(conf, n);
+    n->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    if (!n->consumer)
+        goto fail;
+    conf = NULL; /* owned by the handle now */
+    rd_kafka_poll_set_consumer(n->consumer);
+    topics = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(topics, cfg->topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(n->consumer, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (e) {
+        snprintf(err, sizeof err, "subscribe to %s: %s", cfg->topic, rd_kafka_err2str(e));
+        goto fail;
+    }
+    return PP_OK;
+fail:
+    pp_error("notifier: cannot create the Kafka consumer (group %s): %s", cfg->group_id, err);
+    if (conf)
+        rd_kafka_conf_destroy(conf);
+    return PP_EKAFKA;
+}
+
+/* Pause (during back-off) or resume the current assignment. */
+static void set_paused(pp_notifier_t *n, bool pause)
+{
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    if (n->paused == pause)
+        return;
+    n->paused = pause;
+    if (rd_kafka_assignment(n->consumer, &parts) || !parts)
+        return;
+    if (pause)
+        rd_kafka_pause_partitions(n->consumer, parts);
+    else
+        rd_kafka_resume_partitions(n->consumer, parts);
+    rd_kafka_topic_partition_list_destroy(parts);
+}
+
+static void consumer_error(pp_notifier_t *n, rd_kafka_message_t *m)
+{
+    static int64_t last_ms;
+    int64_t now = pp_mono_ms();
+    if (now - last_ms < 10000 && m->err != RD_KAFKA_RESP_ERR__FATAL)
+        return; /* one line per 10 s is enough for a broker outage */
+    last_ms = now;
+    pp_warn("kafka: consumer: %s", rd_kafka_message_errstr(m));
+}
+
+/* Consumer lag from cached watermarks (no round trip). */
+static long long consumer_lag(pp_notifier_t *n)
+{
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    long long lag = 0;
+    if (rd_kafka_assignment(n->consumer, &parts) || !parts)
+        return -1;
+    if (rd_kafka_position(n->consumer, parts) == 0) {
+        for (int i = 0; i < parts->cnt; i++) {
+            int64_t lo, hi;
+            rd_kafka_topic_partition_t *p = &parts->elems[i];
+            if (rd_kafka_get_watermark_offsets(n->consumer, p->topic, p->partition, &lo, &hi))
+                continue;
+            if (p->offset >= 0 && hi > p->offset)
+                lag += hi - p->offset;
+            else if (p->offset < 0 && hi > lo)
+                lag += hi - lo;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(parts);
+    return lag;
+}
+
+/* ------------------------------------------------------------------ heartbeat */
+
+static void heartbeat(pp_notifier_t *n, bool force)
+{
+    int64_t now = pp_mono_ms();
+    if (!force && now < n->next_heartbeat_ms)
+        return;
+    n->next_heartbeat_ms = now + n->cfg->heartbeat_interval_ms;
+    pp_notifier_stats_t *s = &n->stats;
+    atomic_store(&s->lag, consumer_lag(n));
+    char json[512];
+    snprintf(json, sizeof json,
+             "{\"consumed\":%lld,\"sent\":%lld,\"failed\":%lld,\"dlq\":%lld,"
+             "\"skipped_opted_out\":%lld,\"skipped_no_im\":%lld,\"skipped_stale\":%lld,"
+             "\"duplicate\":%lld,\"retries\":%lld,\"lag\":%lld,\"xmpp_up\":%s}",
+             atomic_load(&s->consumed), atomic_load(&s->sent), atomic_load(&s->failed),
+             atomic_load(&s->dlq), atomic_load(&s->skipped_opted_out),
+             atomic_load(&s->skipped_no_im), atomic_load(&s->skipped_stale),
+             atomic_load(&s->duplicate), atomic_load(&s->retries), atomic_load(&s->lag),
+             atomic_load(&s->xmpp_up) ? "true" : "false");
+    int rc = pp_worker_heartbeat(n->db, n->worker_id, json);
+    if (rc == PP_ENOTFOUND &&
+        pp_worker_register(n->db, n->worker_id, "notifier", n->metrics_addr) == 0)
+        rc = pp_worker_heartbeat(n->db, n->worker_id, json);
+    (void)rc; /* failures are logged by pp_db_exec; the next beat retries */
+}
+
+/* Keep the channel, the DLQ producer and the heartbeat alive for about ms. */
+static void idle(pp_notifier_t *n, int ms)
+{
+    n->chops->poll(n->ch, ms);
+    atomic_store(&n->stats.xmpp_up, n->chops->is_up(n->ch));
+    rd_kafka_poll(n->dlq, 0);
+    heartbeat(n, false);
+}
+
+/* ------------------------------------------------------------------ batch phases */
+
+static int dlq_phase(pp_notifier_t *n)
+{
+    size_t waiting = 0;
+    for (size_t i = 0; i < n->n_items; i++) {
+        item_t *it = &n->items[i];
+        if (it->valid || it->revoked || it->st == IT_DONE)
+            continue;
+        if (it->dlq == 0 || it->dlq == -1) {
+            char part[16], off[24];
+            rd_kafka_message_t *m = it->msg;
+            snprintf(part, sizeof part, "%d", (int)m->partition);
+            snprintf(off, sizeof off, "%lld", (long long)m->offset);
+            rd_kafka_resp_err_t e = rd_kafka_producev(
+                n->dlq, RD_KAFKA_V_TOPIC(n->cfg->dlq_topic),
+                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(m->key, m->key_len),
+                RD_KAFKA_V_VALUE(m->payload, m->len),
+                RD_KAFKA_V_HEADER("pp-dlq-reason", it->reason, -1),
+                RD_KAFKA_V_HEADER("pp-source-topic", n->cfg->topic, -1),
+                RD_KAFKA_V_HEADER("pp-source-partition", part, -1),
+                RD_KAFKA_V_HEADER("pp-source-offset", off, -1), RD_KAFKA_V_OPAQUE(it),
+                RD_KAFKA_V_END);
+            if (e) {
+                pp_warn("kafka: cannot queue dead-letter message (partition %s offset %s): %s",
+                        part, off, rd_kafka_err2str(e));
+                return PP_EAGAIN;
+            }
+            it->dlq = 1;
+        }
+        waiting++;
+    }
+    if (!waiting)
+        return PP_OK;
+    int64_t deadline = pp_mono_ms() + DLQ_TIMEOUT_MS;
+    for (;;) {
+        bool inflight = false;
+        for (size_t i = 0; i < n->n_items; i++)
+            inflight |= n->items[i].dlq == 1;
+        if (!inflight)
+            break;
+        if (pp_mono_ms() > deadline) {
+            /* Give up on these reports: purged messages report back, then retry. */
+            rd_kafka_purge(n->dlq, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+            deadline = pp_mono_ms() + DLQ_TIMEOUT_MS;
+        }
+        rd_kafka_poll(n->dlq, 20);
+        n->chops->poll(n->ch, 0);
+    }
+    int rc = PP_OK;
+    for (size_t i = 0; i < n->n_items; i++) {
+        item_t *it = &n->items[i];
+        if (it->valid || it->revoked || it->st == IT_DONE)
+            continue;
+        if (it->dlq == 2) {
+            pp_warn("notifier: poison event at %s[%d]@%lld sent to %s: %s", n->cfg->topic,
+                    (int)it->msg->partition, (long long)it->msg->offset, n->cfg->dlq_topic,
+                    it->reason);
+            finish(n, it, OUT_DLQ);
+        } else {
+            rc = PP_EAGAIN;
+        }
+    }
+    return rc;
+}
+
+/* Another item earlier in this batch already decided about this (event, user) or a newer
+ * status of the same shipment for this user: OUT_DUPLICATE / OUT_STALE, else OUT_NONE. */
+static outcome_t in_batch_conflict(pp_notifier_t *n, size_t upto, const item_t *it)
+{
+    outcome_t o = OUT_NONE;
+    for (size_t j = 0; j < upto; j++) {
+        const item_t *p = &n->items[j];
+        bool decided = p->next_st != IT_PENDING || p->st == IT_SENDING || p->st == IT_ACKED;
+        if (!p->valid || p->revoked || !decided || p->user_id != it->user_id)
+            continue;
+        if (strcmp(p->ev.event_id, it->ev.event_id) == 0)
+            return OUT_DUPLICATE;
+        bool sending = p->next_st == IT_SENDING || p->st == IT_SENDING || p->st == IT_ACKED;
+        if (sending && p->ev.shipment_id == it->ev.shipment_id &&
+            p->ev.sequence >= it->ev.sequence)
+            o = OUT_STALE;
+    }
+    return o;
+}
+
+static int decide_one(pp_notifier_t *n, size_t idx)
+{
+    item_t *it = &n->items[idx];
+    pp_recipient_t r;
+    const char *skip = NULL, *why = NULL;
+    int rc = pp_ledger_recipient(n->db, &it->ev, &r);
+    if (rc == PP_ENOTFOUND) {
+        pp_warn("notifier: event %s: transaction %lld not found; nobody to notify",
+                it->ev.event_id, it->ev.transaction_id);
+        it->next_st = IT_DONE;
+        it->next_out = OUT_NO_RECIPIENT;
+        return PP_OK;
+    }
+    if (rc)
+        return rc;
+    it->user_id = r.user_id;
+    outcome_t conflict = in_batch_conflict(n, idx, it);
+    if (conflict == OUT_DUPLICATE) {
+        it->next_st = IT_DONE; /* decided before: replay or redelivery, nothing to do */
+        it->next_out = OUT_DUPLICATE;
+        return PP_OK;
+    }
+    if (!r.opted_in) {
+        skip = "skipped_opted_out", why = "notifications are off", it->next_out = OUT_OPTED_OUT;
+    } else if (!r.address[0] || !r.verified || strcmp(r.channel, n->chops->name) != 0) {
+        skip = "skipped_no_im", why = "no verified IM address", it->next_out = OUT_NO_IM;
+    } else if (r.newer_sent || conflict == OUT_STALE) {
+        skip = "skipped_stale", why = "a newer status was already sent", it->next_out = OUT_STALE;
+    } else if (pp_template_render(&it->ev, r.locale, it->body, sizeof it->body)) {
+        skip = "failed", why = "cannot render the message", it->next_out = OUT_FAILED;
+    }
+    if (skip) {
+        if ((rc = pp_ledger_skip(n->db, &it->ev, &r, skip, why)))
+            return rc;
+        it->next_st = IT_DONE;
+        return PP_OK;
+    }
+    bool claimed;
+    if ((rc = pp_ledger_sending(n->db, &it->ev, &r, it->body, &claimed)))
+        return rc;
+    if (!claimed) {
+        it->next_st = IT_DONE;
+        it->next_out = OUT_DUPLICATE;
+        return PP_OK;
+    }
+    snprintf(it->id, sizeof it->id, "%s:%lld", it->ev.event_id, r.user_id);
+    snprintf(it->to, sizeof it->to, "%s", r.address);
+    it->next_st = IT_SENDING;
+    it->next_out = OUT_NONE;
+    return PP_OK;
+}
+
+static int decide_phase(pp_notifier_t *n)
+{
+    bool need = false;
+    for (size_t i = 0; i < n->n_items; i++) {
+        item_t *it = &n->items[i];
+        it->next_st = IT_PENDING;
+        it->next_out = OUT_NONE;
+        need |= it->valid && !it->revoked && it->st == IT_PENDING;
+    }
+    if (!need)
+        return PP_OK;
+    if (!n->chops->is_up(n->ch))
+        return PP_EAGAIN; /* never mark 'sending' while we cannot send */
+    if (pp_db_begin(n->db))
+        return PP_EAGAIN;
+    for (size_t i = 0; i < n->n_items; i++) {
+        item_t *it = &n->items[i];
+        if (!it->valid || it->revoked || it->st != IT_PENDING)
+            continue;
+        if (decide_one(n, i))
+            goto fail;
+    }
+    if (pp_db_commit(n->db))
+        goto fail;
+    for (size_t i = 0; i < n->n_items; i++) {
+        item_t *it = &n->items[i];
+        if (it->next_st == IT_DONE)
+            finish(n, it, it->next_out);
+        else if (it->next_st == IT_SENDING)
+            it->st = IT_SENDING, it->bounced = false;
+        it->next_st = IT_PENDING;
+    }
+    return PP_OK;
+fail:
+    pp_db_rollback(n->db);
+    for (size_t i = 0; i < n->n_items; i++)
+        n->items[i].next_st = IT_PENDING;
+    return PP_EAGAIN;
+}
+
+static int send_phase(pp_notifier_t *n)
+{
+    size_t count_sending = 0;
+    int64_t t0 = pp_mono_ms();
+    for (size_t i = 0; i < n->n_items; i++) {
+        item_t *it = &n->items[i];
+        if (it->st != IT_SENDING || it->revoked)
+            continue;
+        if (n->chops->send(n->ch, it->id, it->to, it->body))
+            return PP_EAGAIN;
+        count_sending++;
+    }
+    if (!count_sending)
+        return PP_OK;
+    int rc = n->chops->flush(n->ch, FLUSH_TIMEOUT_MS);
+    atomic_store(&n->stats.xmpp_up, n->chops->is_up(n->ch));
+    if (rc)
+        return PP_EAGAIN;
+    double secs = (double)(pp_mono_ms() - t0) / 1000.0;
+    pthread_mutex_lock(&n->stats.lat_lock);
+    if (n->stats.n_lat < PP_NOTIFIER_LAT_SAMPLES)
+        n->stats.lat[n->stats.n_lat++] = secs;
+    pthread_mutex_unlock(&n->stats.lat_lock);
+    for (size_t i = 0; i < n->n_items; i++)
+        if (n->items[i].st == IT_SENDING && !n->items[i].revoked)
+            n->items[i].st = IT_ACKED;
+    return PP_OK;
+}
+
+static int mark_phase(pp_notifier_t *n)
+{
+    size_t k = 0;
+    const char **ids = calloc(n->n_items ? n->n_items : 1, sizeof *ids);
+    long long *users = calloc(n->n_items ? n->n_items : 1, sizeof *users);
+    int rc = PP_EAGAIN;
+    if (!ids || !users)
+        goto out;
+    bool any = false;
+    for (size_t i = 0; i < n->n_items; i++)
+        any |= n->items[i].st == IT_ACKED;
+    if (!any) {
+        rc = PP_OK;
+        goto out;
+    }
+    if (pp_db_begin(n->db))
+        goto out;
+    for (size_t i = 0; i < n->n_items; i++) {
+        item_t *it = &n->items[i];
+        if (it->st != IT_ACKED)
+            continue;
+        if (!it->bounced) {
+            ids[k] = it->ev.event_id;
+            users[k++] = it->user_id;
+        } else if (pp_ledger_failed(n->db, it->ev.event_id, it->user_id, it->reason)) {
+            goto rollback;
+        }
+    }
+    if (pp_ledger_sent(n->db, k, ids, users) || pp_db_commit(n->db))
+        goto rollback;
+    for (size_t i = 0; i < n->n_items; i++) {
+        item_t *it = &n->items[i];
+        if (it->st != IT_ACKED)
+            continue;
+        if (it->bounced)
+            pp_warn("notifier: event %s: the IM server refused the message to user %lld (%s): %s",
+                    it->ev.event_id, it->user_id, it->to, it->reason);
+        finish(n, it, it->bounced ? OUT_FAILED : OUT_SENT);
+    }
+    rc = PP_OK;
+    goto out;
+rollback:
+    pp_db_rollback(n->db);
+out:
+    free(ids);
+    free(users);
+    return rc;
+}
+
+static bool batch_finished(pp_notifier_t *n)
+{
+    for (size_t i = 0; i < n->n_items; i++)
+        if (!n->items[i].revoked && n->items[i].st != IT_DONE)
+            return false;
+    return true;
+}
+
+static int attempt(pp_notifier_t *n)
+{
+    /* Anything sent but not acknowledged in a failed attempt is decided again. */
+    for (size_t i = 0; i < n->n_items; i++)
+        if (n->items[i].st == IT_SENDING)
+            n->items[i].st = IT_PENDING;
+    int rc = dlq_phase(n);
+    if (rc == PP_OK)
+        rc = decide_phase(n);
+    if (rc == PP_OK)
+        rc = send_phase(n);
+    /* Mark even after a failure above: acknowledged messages must never be sent again. */
+    int mrc = mark_phase(n);
+    return rc ? rc : mrc;
+}
+
+static void store_offsets(pp_notifier_t *n)
+{
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(16);
+    for (size_t i = 0; i < n->n_items; i++) {
+        item_t *it = &n->items[i];
+        if (it->revoked)
+            continue;
+        rd_kafka_topic_partition_t *p =
+            rd_kafka_topic_partition_list_find(parts, n->cfg->topic, it->msg->partition);
+        if (!p)
+            p = rd_kafka_topic_partition_list_add(parts, n->cfg->topic, it->msg->partition);
+        if (it->msg->offset + 1 > p->offset)
+            p->offset = it->msg->offset + 1;
+    }
+    if (parts->cnt) {
+        rd_kafka_resp_err_t e = rd_kafka_offsets_store(n->consumer, parts);
+        if (e)
+            pp_warn("kafka: storing offsets failed: %s", rd_kafka_err2str(e));
+    }
+    rd_kafka_topic_partition_list_destroy(parts);
+}
+
+/* Run the batch to completion (or until stop during a retry). 0 when finished. */
+static int run_batch(pp_notifier_t *n)
+{
+    int rc;
+    for (int tries = 0;; tries++) {
+        rc = attempt(n);
+        if (rc == PP_OK || batch_finished(n))
+            break;
+        atomic_fetch_add(&n->stats.retries, 1);
+        if (atomic_load(&n->stop)) {
+            pp_warn("notifier: stopping with %zu event(s) unfinished; they will be redelivered",
+                    n->n_items);
+            break;
+        }
+        long delay = RETRY_MIN_MS << (tries < 16 ? tries : 16);
+        if (delay > n->cfg->send_retry_max_ms || delay <= 0)
+            delay = n->cfg->send_retry_max_ms;
+        delay = jittered(delay);
+        if (tries == 0 || delay >= 1000)
+            pp_info("notifier: batch of %zu event(s) not finished (%s); retry in %ld ms",
+                    n->n_items, pp_strerror(rc), delay);
+        set_paused(n, true);
+        int64_t until = pp_mono_ms() + delay;
+        while (pp_mono_ms() < until && !batch_finished(n)) {
+            idle(n, 20);
+            rd_kafka_message_t *m = rd_kafka_consumer_poll(n->consumer, 0);
+            if (m && m->err) {
+                consumer_error(n, m);
+                rd_kafka_message_destroy(m);
+            } else if (m) {
+                rd_kafka_message_t **c = realloc(n->carry, (n->n_carry + 1) * sizeof *c);
+                if (!c) {
+                    rd_kafka_message_destroy(m); /* not stored: redelivered after restart */
+                } else {
+                    n->carry = c;
+                    n->carry[n->n_carry++] = m;
+                }
+            }
+        }
+        if (batch_finished(n)) {
+            rc = PP_OK;
+            break;
+        }
+    }
+    set_paused(n, false);
+    return batch_finished(n) ? PP_OK : rc;
+}
+
+/* ------------------------------------------------------------------ batch fill and loop */
+
+static void add_item(pp_notifier_t *n, rd_kafka_message_t *m)
+{
+    item_t *it = &n->items[n->n_items++];
+    memset(it, 0, sizeof *it);
+    it->msg = m;
+    it->valid = pp_event_decode(m->payload, m->len, &it->ev, it->reason, sizeof it->reason) == 0;
+    atomic_fetch_add(&n->stats.consumed, 1);
+}
+
+static void fill_batch(pp_notifier_t *n)
+{
+    size_t max = (size_t)n->cfg->send_batch;
+    size_t c = 0;
+    while (n->n_items < max && c < n->n_carry)
+        add_item(n, n->carry[c++]);
+    memmove(n->carry, n->carry + c, (n->n_carry - c) * sizeof *n->carry);
+    n->n_carry -= c;
+    int timeout = n->n_items ? 0 : 25;
+    while (n->n_items < max && !atomic_load(&n->stop)) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(n->consumer, timeout);
+        if (!m)
+            break;
+        timeout = 0;
+        if (m->err) {
+            consumer_error(n, m);
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        add_item(n, m);
+    }
+}
+
+static void free_batch(pp_notifier_t *n)
+{
+    for (size_t i = 0; i < n->n_items; i++)
+        rd_kafka_message_destroy(n->items[i].msg);
+    n->n_items = 0;
+}
+
+static void *worker_main(void *arg)
+{
+    pp_notifier_t *n = arg;
+    pp_info("notifier %s: consuming %s as group %s, batches of %ld", n->worker_id,
+            n->cfg->topic, n->cfg->group_id, n->cfg->send_batch);
+    while (!atomic_load(&n->stop)) {
+        idle(n, 5);
+        fill_batch(n);
+        if (n->n_items == 0)
+            continue;
+        if (run_batch(n) == PP_OK) {
+            store_offsets(n);
+            atomic_fetch_add(&n->stats.batches, 1);
+        }
+        free_batch(n);
+    }
+    /* Shutdown: commit what is stored, leave the group, flush the DLQ, disconnect. */
+    pp_info("notifier %s: stopping", n->worker_id);
+    rd_kafka_resp_err_t e = rd_kafka_commit(n->consumer, NULL, 0);
+    if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
+        pp_warn("kafka: final commit failed: %s", rd_kafka_err2str(e));
+    for (size_t i = 0; i < n->n_carry; i++)
+        rd_kafka_message_destroy(n->carry[i]);
+    n->n_carry = 0;
+    e = rd_kafka_consumer_close(n->consumer);
+    if (e)
+        pp_warn("kafka: consumer close: %s", rd_kafka_err2str(e));
+    if (rd_kafka_flush(n->dlq, 5000))
+        pp_warn("kafka: dead-letter producer: %d message(s) not delivered at exit",
+                rd_kafka_outq_len(n->dlq));
+    n->chops->close(n->ch, 2000);
+    n->ch = NULL;
+    atomic_store(&n->stats.xmpp_up, false);
+    heartbeat(n, true);
+    if (pp_worker_stop(n->db, n->worker_id))
+        n->result = PP_EDB;
+    pp_info("notifier %s: stopped (consumed %lld, sent %lld, failed %lld, dlq %lld)",
+            n->worker_id, atomic_load(&n->stats.consumed), atomic_load(&n->stats.sent),
+            atomic_load(&n->stats.failed), atomic_load(&n->stats.dlq));
+    atomic_store(&n->stats.finished, true);
+    if (n->on_exit)
+        n->on_exit(n->exit_arg);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ public */
+
+static void destroy(pp_notifier_t *n)
+{
+    if (!n)
+        return;
+    if (n->ch)
+        n->chops->close(n->ch, 0);
+    if (n->consumer)
+        rd_kafka_destroy(n->consumer);
+    if (n->dlq)
+        rd_kafka_destroy(n->dlq);
+    if (n->db)
+        PQfinish(n->db);
+    free(n->items);
+    free(n->carry);
+    pthread_mutex_destroy(&n->stats.lat_lock);
+    free(n);
+}
+
+int pp_notifier_start(pp_notifier_t **out, const pp_config_t *cfg, const char *worker_id,
+                      const char *metrics_addr, void (*on_exit)(void *), void *arg)
+{
+    char err[512];
+    int rc = PP_ENOMEM;
+    pp_notifier_t *n = calloc(1, sizeof *n);
+    if (!n)
+        return PP_ENOMEM;
+    pthread_mutex_init(&n->stats.lat_lock, NULL);
+    n->cfg = cfg;
+    n->worker_id = worker_id;
+    n->metrics_addr = metrics_addr;
+    n->on_exit = on_exit;
+    n->exit_arg = arg;
+    atomic_store(&n->stats.lag, -1);
+    n->items = calloc((size_t)cfg->send_batch, sizeof *n->items);
+    if (!n->items)
+        goto fail;
+    n->chops = &pp_channel_xmpp;
+    n->db = pp_db_connect(cfg->db_url, err, sizeof err);
+    if (!n->db) {
+        pp_error("notifier: %s", err);
+        rc = PP_EDB;
+        goto fail;
+    }
+    if ((rc = pp_worker_register(n->db, worker_id, "notifier", metrics_addr)))
+        goto fail;
+    if ((rc = consumer_new(n)))
+        goto fail;
+    if ((rc = pp_kafka_producer_new(cfg, dlq_report_cb, n, &n->dlq))) {
+        pp_error("notifier: cannot create the dead-letter producer: %s", pp_strerror(rc));
+        goto fail;
+    }
+    if ((rc = n->chops->open(&n->ch, cfg, bounce_cb, n))) {
+        pp_error("notifier: cannot set up the %s channel: %s", n->chops->name, pp_strerror(rc));
+        goto fail;
+    }
+    if (pthread_create(&n->thread, NULL, worker_main, n) != 0) {
+        pp_error("notifier: cannot start the worker thread");
+        rc = PP_EIO;
+        goto fail;
+    }
+    *out = n;
+    return PP_OK;
+fail:
+    destroy(n);
+    return rc;
+}
+
+void pp_notifier_stop(pp_notifier_t *n) { atomic_store(&n->stop, true); }
+
+pp_notifier_stats_t *pp_notifier_stats(pp_notifier_t *n) { return &n->stats; }
+
+int pp_notifier_join(pp_notifier_t *n)
+{
+    pthread_join(n->thread, NULL);
+    int rc = n->result;
+    destroy(n);
+    return rc;
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# notifier_kill9.sh - SIGKILL the notifier while it is sending, restart it (same group):
+# every event is delivered, in order per shipment, and nothing acknowledged before the
+# kill is sent again. Only messages in flight at the kill (ledger 'sending', unknown to us
+# whether the server got them) may arrive twice, with the same stanza id.
+NT_TEST=notifier_kill9
+. "$(dirname -- "${BASH_SOURCE[0]}")/notifier_lib.sh"
+BUYERS=${BUYERS:-20} PER=${PER:-100}
+TOTAL=$((BUYERS * PER))
+export PP_SEND_BATCH=${PP_SEND_BATCH:-100} PP_RDKAFKA_SESSION_TIMEOUT_MS=6000
+
+nt_setup
+for ((b = 1; b <= BUYERS; b++)); do nt_buyer "$b" pl t "$(nt_jid "$b")" t; done
+for ((s = 1; s <= PER; s++)); do
+	for ((b = 1; b <= BUYERS; b++)); do nt_event $((b * 10)) $((900 + b)) "$s" in_transit; done
+done >"$NT_TMP/batch"
+produce <"$NT_TMP/batch"
+
+nt_start first
+killed_at=
+for ((i = 0; i < 600; i++)); do
+	n=$(sql "SELECT count(*) FILTER (WHERE state = 'sent') || ' ' || count(*) FILTER (WHERE state = 'sending') FROM notifications")
+	if ((${n% *} >= TOTAL / 4 && ${n#* } > 0)); then
+		kill -KILL "$NT_LAST_PID"
+		killed_at=$n
+		break
+	fi
+	((${n% *} >= TOTAL)) && fail "notifier finished before the kill (raise BUYERS/PER)"
+	sleep 0.01
+done
+[[ -n $killed_at ]] || fail "never saw a batch in flight"
+wait "$NT_LAST_PID" 2>/dev/null
+inflight=$(sql "SELECT count(*) FROM notifications WHERE state = 'sending'")
+log "killed with ${killed_at% *} sent and ${killed_at#* } sending (now $inflight in flight)"
+
+nt_start second
+wait_sql "SELECT count(*) FROM notifications WHERE state = 'sent'" "$TOTAL" 120
+nt_stop "$NT_LAST_PID"
+[[ $(sql "SELECT count(*) FROM notifications WHERE state <> 'sent'") == 0 ]] || fail "rows not sent"
+
+inbox >"$NT_TMP/inbox"
+# jid, event id, sequence (via the events file), in arrival order.
+grep -o '"jid":"[^"]*","from":"[^"]*","id":"[^":]*' "$NT_TMP/inbox" |
+	sed 's/"jid":"\([^"]*\)".*"id":"\(.*\)/\1 \2/' >"$NT_TMP/got"
+missing=$(comm -23 <(awk '{ print $3 }' "$NT_TMP/events" | sort) <(awk '{ print $2 }' "$NT_TMP/got" | sort -u) | wc -l)
+((missing == 0)) || fail "$missing event(s) never delivered"
+awk '{ print $2 }' "$NT_TMP/got" | sort | uniq -d >"$NT_TMP/dups"
+sql "SELECT event_id FROM notifications WHERE attempts > 1" | sort >"$NT_TMP/retried"
+bad=$(comm -23 "$NT_TMP/dups" "$NT_TMP/retried" | wc -l)
+((bad == 0)) || fail "$bad event(s) acknowledged before the kill were delivered twice"
+# Per shipment (= per buyer here) the first arrival of each event is in sequence order.
+awk 'NR == FNR { seq[$3] = $2; next } !seen[$2]++ { if (seq[$2] < last[$1]) bad++; last[$1] = seq[$2] }
+     END { exit bad > 0 }' "$NT_TMP/events" "$NT_TMP/got" || fail "a shipment's messages arrived out of order"
+log "$TOTAL events, $(wc -l <"$NT_TMP/got") messages, $(wc -l <"$NT_TMP/dups") re-sent after being in flight at the kill ($(wc -l <"$NT_TMP/retried") retried rows)"
+echo ok

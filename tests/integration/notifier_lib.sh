@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# notifier_lib.sh - helpers sourced by tests/integration/notifier_*.sh (not a test itself):
+# a private database, topics, consumer group and XMPP accounts per run, own daemons only.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+	echo "notifier_lib.sh is a helper library sourced by notifier_*.sh, not a test" >&2
+	exit 2
+fi
+set -uo pipefail
+
+NT_ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)
+NT_BUILD=${PP_BUILD_DIR:-$NT_ROOT/build}
+NT_BIN=$NT_BUILD/notifier
+NT_NAME=${NT_TEST:-notifier}-$$-$RANDOM
+NT_TMP=$(mktemp -d "/tmp/pp-$NT_TEST.XXXXXX")
+NT_PIDS=()
+eval "$("$NT_ROOT/deploy/local/stack" env)" || { echo "FAIL: local stack not available (deploy/local/stack env)"; exit 1; }
+NT_PG_ADMIN=${PP_DB_URL%/*}/postgres
+NT_DB=pp_nt_${NT_NAME//-/_}
+export PP_DB_URL=${PP_DB_URL%/*}/$NT_DB
+export PP_TOPIC=nt-$NT_NAME.v1 PP_DLQ_TOPIC=nt-$NT_NAME.v1.dlq PP_GROUP_ID=nt-$NT_NAME
+export PP_METRICS_ADDR=127.0.0.1:0 PP_HEARTBEAT_INTERVAL_MS=500
+NT_DOMAIN=${PP_XMPP_DOMAIN:-parcelpush.test}
+
+fail() { echo "FAIL: $*"; exit 1; }
+log() { echo "# $*" >&2; }
+
+nt_cleanup() {
+	local p
+	for p in "${NT_PIDS[@]}"; do
+		kill -KILL "$p" 2>/dev/null && wait "$p" 2>/dev/null
+	done
+	psql -q "$NT_PG_ADMIN" -c "DROP DATABASE IF EXISTS $NT_DB" >/dev/null 2>&1
+	[[ -n ${NT_KEEP:-} ]] || rm -rf -- "$NT_TMP"
+}
+trap nt_cleanup EXIT
+
+sql() { psql -qAt -v ON_ERROR_STOP=1 "$PP_DB_URL" -c "$1"; }
+
+# nt_setup: database + schema, topics (PARTITIONS, default 4), seller 1.
+nt_setup() {
+	[[ -x $NT_BIN/pp-notifier && -x $NT_BIN/pp-inbox && -x $NT_BIN/pp-produce ]] ||
+		fail "binaries missing in $NT_BIN (ninja -C build)"
+	psql -q "$NT_PG_ADMIN" -c "CREATE DATABASE $NT_DB" >/dev/null || fail "createdb $NT_DB"
+	local f
+	for f in "$NT_ROOT"/schema/sql/*.sql; do
+		psql -q -v ON_ERROR_STOP=1 "$PP_DB_URL" -f "$f" >/dev/null || fail "schema $f"
+	done
+	sql "INSERT INTO sellers (id, name) VALUES (1, 'test seller')" || fail "seed seller"
+	"$NT_BIN/pp-produce" -b "$PP_KAFKA_BROKERS" -t "$PP_TOPIC" -C "${PARTITIONS:-4}" 2>>"$NT_TMP/kafka.log" &&
+		"$NT_BIN/pp-produce" -b "$PP_KAFKA_BROKERS" -t "$PP_DLQ_TOPIC" -C 1 2>>"$NT_TMP/kafka.log" ||
+		fail "cannot create topics (see $NT_TMP/kafka.log)"
+}
+
+# nt_buyer ID LOCALE OPTED(t/f) JID|'' VERIFIED(t/f): user + transaction ID*10; XMPP account
+# "<jid> pass<ID>" registered (and its offline queue emptied) when JID is set.
+nt_buyer() {
+	local id=$1 locale=$2 opted=$3 jid=$4 verified=$5 addr=NULL chan=NULL
+	if [[ -n $jid ]]; then
+		addr="'$jid'" chan="'xmpp'"
+		echo "${jid%@*} pass$id" | "$NT_ROOT/deploy/local/stack" xmpp-register >/dev/null 2>&1 ||
+			fail "xmpp-register $jid"
+		echo "$jid pass$id" >>"$NT_TMP/accounts"
+	fi
+	sql "INSERT INTO users (id, locale, notify_shipment_status, im_channel, im_address, im_verified)
+	     VALUES ($id, '$locale', '$opted', $chan, $addr, '$verified');
+	     INSERT INTO transactions (id, buyer_id, seller_id) VALUES ($((id * 10)), $id, 1)" ||
+		fail "seed buyer $id"
+}
+nt_jid() { echo "nt$1-$NT_NAME@$NT_DOMAIN" | tr 'A-Z' 'a-z'; }
+
+# nt_event TX SHIPMENT SEQ STATUS [LOCATION] [KIND] [EVENT_ID]: one "key<TAB>json" line;
+# the event id is appended to $NT_TMP/events (shipment seq id).
+nt_event() {
+	local tx=$1 ship=$2 seq=$3 status=$4 loc=${5:-} kind=${6:-status_changed}
+	local id=${7:-$(cat /proc/sys/kernel/random/uuid)}
+	echo "$ship $seq $id" >>"$NT_TMP/events"
+	printf '%s\t{"event_id":"%s","schema_version":1,"kind":"%s","shipment_id":%s,"transaction_id":%s,"carrier":"inpost","tracking_number":"6200000000000000000%05d","previous_status":null,"status":"%s","carrier_status":null,"carrier_status_text":null,"location":%s,"occurred_at":"2026-01-01T10:00:00Z","detected_at":"2026-01-01T10:00:01Z","sequence":%s}\n' \
+		"$ship" "$id" "$kind" "$ship" "$tx" "$ship" "$status" "$([[ -n $loc ]] && echo "\"$loc\"" || echo null)" "$seq"
+}
+
+produce() { "$NT_BIN/pp-produce" -b "$PP_KAFKA_BROKERS" -t "${1:-$PP_TOPIC}" 2>>"$NT_TMP/kafka.log" || fail "produce failed"; }
+
+# nt_start NAME: start a notifier (log $NT_TMP/NAME.log), wait until /healthz says 200.
+nt_start() {
+	local name=$1 i port=
+	PP_WORKER_ID=nt-$name-$$ "$NT_BIN/pp-notifier" >"$NT_TMP/$name.log" 2>&1 &
+	NT_LAST_PID=$!
+	NT_PIDS+=("$NT_LAST_PID")
+	for ((i = 0; i < 300; i++)); do
+		kill -0 "$NT_LAST_PID" 2>/dev/null || fail "notifier $name exited at start: $(tail -3 "$NT_TMP/$name.log")"
+		port=$(grep -o 'metrics on http://127.0.0.1:[0-9]*' "$NT_TMP/$name.log" | sed 's/.*://')
+		if [[ -n $port ]] && curl -sf "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; then
+			NT_LAST_PORT=$port
+			return 0
+		fi
+		sleep 0.1
+	done
+	fail "notifier $name not healthy after 30 s: $(tail -3 "$NT_TMP/$name.log")"
+}
+
+# nt_stop PID: SIGTERM, expect exit 0 within 30 s.
+nt_stop() {
+	local pid=$1 i rc
+	kill -TERM "$pid" 2>/dev/null
+	for ((i = 0; i < 300; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$pid" 2>/dev/null && fail "notifier $pid still running 30 s after SIGTERM"
+	wait "$pid"
+	rc=$?
+	[[ $rc == 0 ]] || fail "notifier $pid exited with $rc after SIGTERM"
+}
+
+# wait_sql QUERY EXPECTED [SECONDS]: poll until the query prints EXPECTED.
+wait_sql() {
+	local q=$1 want=$2 secs=${3:-60} i got=
+	for ((i = 0; i < secs * 10; i++)); do
+		got=$(sql "$q" 2>/dev/null)
+		[[ $got == "$want" ]] && return 0
+		sleep 0.1
+	done
+	fail "waited ${secs}s for [$q] = $want, last $got"
+}
+
+# metric PORT SERIES: current value (empty if absent).
+metric() { curl -sf "http://127.0.0.1:$1/metrics" | awk -v s="$2" '$1 == s { print $2 }'; }
+
+# wait_metric PORT SERIES VALUE [SECONDS]
+wait_metric() {
+	local port=$1 s=$2 want=$3 secs=${4:-60} i got=
+	for ((i = 0; i < secs * 10; i++)); do
+		got=$(metric "$port" "$s")
+		[[ $got == "$want" ]] && return 0
+		sleep 0.1
+	done
+	fail "waited ${secs}s for metric $s = $want, last '$got'"
+}
+
+# inbox [ACCOUNTS_FILE]: JSON lines of every message (empties the offline queues).
+inbox() {
+	"$NT_BIN/pp-inbox" -H "$PP_XMPP_HOST" -p "$PP_XMPP_PORT" <"${1:-$NT_TMP/accounts}" 2>>"$NT_TMP/inbox.log" ||
+		fail "pp-inbox failed: $(tail -2 "$NT_TMP/inbox.log")"
+}
