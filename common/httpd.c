@@ -431,6 +431,7 @@ void pp_httpd_send(h2o_req_t *req, int status, const char *content_type, const c
         h2o_iovec_t v = h2o_strdup(&req->pool, content_type, strlen(content_type));
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, v.base, v.len);
     }
+    req->res.content_length = body ? len : 0; /* h2o_send_inline leaves it unset */
     h2o_send_inline(req, body ? body : "", body ? len : 0);
 }
 

@@ -83,6 +83,7 @@ int pp_ledger_sending(PGconn *c, const pp_event_t *ev, const pp_recipient_t *r,
                    " ON CONFLICT (event_id, user_id) DO UPDATE"
                    "   SET attempts = notifications.attempts + 1, channel = EXCLUDED.channel,"
                    "       address = EXCLUDED.address, body = EXCLUDED.body, last_error = NULL"
+                   "   WHERE notifications.state = 'sending'"
                    " RETURNING attempts",
                    8, p, &res))
         return PP_EDB;

@@ -423,7 +423,7 @@ static int decide_one(pp_notifier_t *n, size_t idx)
         return rc;
     it->user_id = r.user_id;
     outcome_t conflict = in_batch_conflict(n, idx, it);
-    if (conflict == OUT_DUPLICATE) {
+    if ((r.prev_state[0] && strcmp(r.prev_state, "sending") != 0) || conflict == OUT_DUPLICATE) {
         it->next_st = IT_DONE; /* decided before: replay or redelivery, nothing to do */
         it->next_out = OUT_DUPLICATE;
         return PP_OK;

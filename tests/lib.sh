@@ -11,7 +11,7 @@ PPCTL=$PP_BUILD/tools/ppctl/ppctl
 SIM=$PP_BUILD/tools/carrier-sim/pp-carrier-sim
 POLLER=$PP_BUILD/poller/pp-poller
 NOTIFIER=$PP_BUILD/notifier/pp-notifier
-INBOX=$PP_BUILD/tools/inbox/pp-inbox
+INBOX=$PP_BUILD/notifier/pp-inbox
 
 pp_test_pids=()
 

@@ -100,7 +100,11 @@ start_poller() {
         local kv
         for kv in "$@"; do echo "${kv%%=*} = ${kv#*=}"; done
     } >"$TMP/$name.conf"
-    "$POLLER" --config "$TMP/$name.conf" >"$TMP/$name.log" 2>&1 &
+    # The config file is the whole configuration: drop PP_* variables (tests/run exports
+    # some), since the environment overrides the file.
+    local unset_pp=() v
+    for v in $(compgen -e | grep '^PP_'); do unset_pp+=(-u "$v"); done
+    env "${unset_pp[@]}" "$POLLER" --config "$TMP/$name.conf" >"$TMP/$name.log" 2>&1 &
     LAST_PID=$!
     PIDS+=($LAST_PID)
     wait_for 15 "poller $name to start" grep -q "metrics on http://" "$TMP/$name.log"
