@@ -12,9 +12,11 @@ done
 start_sim --speed 20000 --not-found-minutes 1
 export PP_SPEED=20000
 start_bg poller "$POLLER" >/dev/null
-wait_until 240 test "$(psql_q "SELECT count(*) FROM shipments WHERE status IN ('delivered','returned')")" = 20 ||
+all_terminal() { [[ $(psql_q "SELECT count(*) FROM shipments WHERE status IN ('delivered','returned')") == 20 ]]; }
+outbox_drained() { [[ $(psql_q "SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0 ]]; }
+wait_until 240 all_terminal ||
 	fail "shipments did not finish: $(psql_q "SELECT status, count(*) FROM shipments GROUP BY 1")"
-wait_until 60 test "$(psql_q "SELECT count(*) FROM outbox WHERE published_at IS NULL")" = 0 || fail "outbox not drained"
+wait_until 60 outbox_drained || fail "outbox not drained"
 "$PPCTL" events >"$PP_TEST_TMP/events.jsonl"
 n=$(wc -l <"$PP_TEST_TMP/events.jsonl")
 [[ $n == "$(psql_q "SELECT count(*) FROM outbox")" ]] || fail "topic has $n events, outbox $(psql_q "SELECT count(*) FROM outbox")"

@@ -140,7 +140,7 @@ int ppctl_seed(ppctl_t *ctl, int argc, char **argv)
         goto out;
     const char *ps[] = {a};
     if (pp_db_exec(c, "insert demo seller",
-                   "INSERT INTO sellers (id, name) VALUES ($1, 'Demo seller ' || $1) "
+                   "INSERT INTO sellers (id, name) VALUES ($1::bigint, 'Demo seller ' || $1::text) "
                    "ON CONFLICT (id) DO NOTHING",
                    1, ps, NULL))
         goto out;
