@@ -119,10 +119,13 @@ static int job_work(PGconn *unused, void *arg)
         snprintf(batch, sizeof batch, "%ld", r->p->cfg->relay_batch);
         const char *p[] = {batch};
         rc = pp_db_exec(r->conn, "fetch outbox",
-                        "UPDATE outbox SET attempts = attempts + 1 WHERE id IN "
+                        /* RETURNING has no order of its own: sort, so that a shipment's
+                         * events reach its partition in outbox (= sequence) order. */
+                        "WITH u AS (UPDATE outbox SET attempts = attempts + 1 WHERE id IN "
                         "(SELECT id FROM outbox WHERE published_at IS NULL ORDER BY id "
                         " LIMIT $1::int FOR UPDATE SKIP LOCKED) "
-                        "RETURNING id, event_id, topic, msg_key, payload",
+                        "RETURNING id, event_id, topic, msg_key, payload) "
+                        "SELECT * FROM u ORDER BY id",
                         1, p, &res);
         if (rc)
             break;

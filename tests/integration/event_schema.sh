@@ -32,6 +32,15 @@ for i, line in enumerate(open(sys.argv[2]), 1):
         bad += 1
         if bad <= 5:
             print(f"event {i}: {e.message}", file=sys.stderr)
+# Per shipment, the topic (one partition per key) must hold the events in sequence order.
+last = {}
+for i, line in enumerate(open(sys.argv[2]), 1):
+    ev = json.loads(line)
+    sid, seq = ev["shipment_id"], ev["sequence"]
+    if seq <= last.get(sid, 0):
+        bad += 1
+        print(f"event {i}: shipment {sid} sequence {seq} after {last[sid]}", file=sys.stderr)
+    last[sid] = max(seq, last.get(sid, 0))
 # A schema that accepts everything proves nothing: a broken event must fail.
 broken = json.loads(open(sys.argv[2]).readline())
 broken["status"] = "teleported"
