@@ -346,7 +346,7 @@ void pp_poll_start(pp_poller_t *p, const pp_claimed_t *c)
     }
     pp_http_request_t req = {0};
     const char *numbers[] = {c->tracking_number};
-    int rc = j->carrier->build_request(p->cfg, numbers, 1, &req);
+    int rc = j->carrier->build_request(p->cfg, NULL, numbers, 1, &req);
     if (rc == PP_OK)
         rc = pp_httpc_send(p->http, &req, p->cfg->http_timeout_ms, http_done, j);
     pp_http_request_free(&req);

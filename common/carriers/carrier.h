@@ -46,9 +46,21 @@ typedef struct pp_carrier {
     const char *name;    /* config/wire name: "inpost" */
     const char *display; /* human name: "InPost" */
     int max_batch;       /* tracking numbers per request */
-    /* Build the request for numbers[0..n). Fills *req (free with pp_http_request_free). */
-    int (*build_request)(const pp_config_t *cfg, const char *const *numbers, size_t n,
-                         pp_http_request_t *req);
+    /*
+     * Optional (NULL when the carrier needs no token): the OAuth2 client-credentials (or
+     * similar) token request, and the parser of its response (token text and lifetime).
+     * The poller caches the token per process and refreshes it before it expires or
+     * after a 401.
+     */
+    int (*build_auth_request)(const pp_config_t *cfg, pp_http_request_t *req);
+    int (*parse_auth)(int http_status, const char *body, size_t len, char *token, size_t cap,
+                      long *expires_in_s, char *err, size_t errlen);
+    /*
+     * Build the request for numbers[0..n), n <= max_batch; token is the cached access
+     * token or NULL. Fills *req (free with pp_http_request_free).
+     */
+    int (*build_request)(const pp_config_t *cfg, const char *token, const char *const *numbers,
+                         size_t n, pp_http_request_t *req);
     /*
      * Parse one HTTP response. On success returns 0 and a malloc'd array of results
      * (one per parcel in the response; free with pp_track_results_free). Not-found is a

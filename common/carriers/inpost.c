@@ -138,7 +138,8 @@ static bool inpost_validate(const char *number)
     return true;
 }
 
-static int inpost_build_request(const pp_config_t *cfg, const char *const *numbers, size_t n,
+static int inpost_build_request(const pp_config_t *cfg, const char *token,
+                                const char *const *numbers, size_t n,
                                 pp_http_request_t *req)
 {
     static const char hex[] = "0123456789ABCDEF";

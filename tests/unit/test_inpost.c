@@ -258,7 +258,7 @@ static void test_request_and_validate(const pp_carrier_t *c)
     CHECK_INT(pp_config_init(&cfg), 0);
     CHECK_INT(pp_config_set(&cfg, "inpost_base_url", "http://127.0.0.1:8099/", e, sizeof e), 0);
     const char *num[] = {"520000011395200025754311"};
-    CHECK_INT(c->build_request(&cfg, num, 1, &req), 0);
+    CHECK_INT(c->build_request(&cfg, NULL, num, 1, &req), 0);
     CHECK_STR(req.method, "GET");
     CHECK_STR(req.url, "http://127.0.0.1:8099/v1/tracking/520000011395200025754311");
     CHECK_INT(req.n_headers, 2);
@@ -267,13 +267,13 @@ static void test_request_and_validate(const pp_carrier_t *c)
     pp_http_request_free(&req);
     CHECK_INT(pp_config_set(&cfg, "inpost_token", "s3cr3t", e, sizeof e), 0);
     const char *odd[] = {"52 00/1?x"};
-    CHECK_INT(c->build_request(&cfg, odd, 1, &req), 0);
+    CHECK_INT(c->build_request(&cfg, NULL, odd, 1, &req), 0);
     CHECK_STR(req.url, "http://127.0.0.1:8099/v1/tracking/52%2000%2F1%3Fx");
     CHECK_INT(req.n_headers, 3);
     CHECK_STR(req.headers[2], "Authorization: Bearer s3cr3t");
     pp_http_request_free(&req);
     const char *two[] = {"1", "2"};
-    CHECK_INT(c->build_request(&cfg, two, 2, &req), PP_EINVAL);
+    CHECK_INT(c->build_request(&cfg, NULL, two, 2, &req), PP_EINVAL);
     pp_config_free(&cfg);
 
     CHECK(c->validate("520000011395200025754311"));
