@@ -1,6 +1,7 @@
 /* inpost.c - renders simulator scenarios in the InPost ShipX tracking shape (field names as the real API). */
 #include "inpost.h"
 #include "err.h"
+#include "httpd.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -35,40 +36,7 @@ static shipx_name_t step_name(pp_sim_step_kind_t k, int to_locker)
     return (shipx_name_t){"other", "INN"};
 }
 
-typedef struct {
-    char *p;
-    size_t len, cap;
-    int oom;
-} sbuf_t;
-
-static void put(sbuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(sbuf_t *b, const char *fmt, ...)
-{
-    while (!b->oom) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->oom = 1;
-            return;
-        }
-        if ((size_t)n < b->cap - b->len) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t ncap = b->cap * 2 + (size_t)n;
-        char *np = realloc(b->p, ncap);
-        if (!np) {
-            b->oom = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = ncap;
-    }
-}
-
-int pp_sim_inpost_number_ok(const char *number)
+static bool inpost_number_ok(const char *number)
 {
     size_t n = strlen(number);
     if (n != 24)
@@ -79,20 +47,20 @@ int pp_sim_inpost_number_ok(const char *number)
     return 1;
 }
 
-static void machine_json(sbuf_t *b, const char *id)
+static void machine_json(pp_sim_buf_t *b, const char *id)
 {
-    put(b,
+    pp_sim_put(b,
         "{\"name\":\"%s\",\"opening_hours\":\"24/7\",\"location_description\":\"Przy wejściu do "
         "sklepu\",\"address\":{\"line1\":\"ul. Testowa %d\",\"line2\":\"00-%03d %.3s\"},"
         "\"type\":[\"parcel_locker\"]}",
         id, (id[3] - '0') * 10 + (id[4] - '0'), (int)(pp_sim_hash(id) % 1000), id);
 }
 
-int pp_sim_inpost_body(const char *number, const pp_sim_scenario_t *sc, int visible, time_t origin,
+static int inpost_body(const char *number, const pp_sim_scenario_t *sc, int visible, time_t origin,
                        char **out, size_t *len)
 {
     char created[40], updated[40], dt[40];
-    sbuf_t b = {0};
+    pp_sim_buf_t b = {0};
     if (visible < 1 || visible > sc->n_steps)
         return PP_EINVAL;
     b.cap = 4096;
@@ -102,42 +70,42 @@ int pp_sim_inpost_body(const char *number, const pp_sim_scenario_t *sc, int visi
     const char *service = sc->to_locker ? "inpost_locker_standard" : "inpost_courier_standard";
     pp_sim_format_warsaw(origin + (time_t)sc->steps[0].at_s, created);
     pp_sim_format_warsaw(origin + (time_t)newest->at_s, updated);
-    put(&b, "{\"href\":\"https://api-shipx-pl.easypack24.net/v1/tracking/%s\",\"tracking_number\":\"%s\","
+    pp_sim_put(&b, "{\"href\":\"https://api-shipx-pl.easypack24.net/v1/tracking/%s\",\"tracking_number\":\"%s\","
             "\"service\":\"%s\",\"type\":\"%s\",\"status\":\"%s\",\"custom_attributes\":{",
         number, number, service, service, step_name(newest->kind, sc->to_locker).status);
     if (sc->to_locker) {
-        put(&b, "\"size\":\"%c\",\"target_machine_id\":\"%s\",\"target_machine_detail\":", sc->size,
+        pp_sim_put(&b, "\"size\":\"%c\",\"target_machine_id\":\"%s\",\"target_machine_detail\":", sc->size,
             sc->locker_id);
         machine_json(&b, sc->locker_id);
-        put(&b, ",");
+        pp_sim_put(&b, ",");
     } else {
-        put(&b, "\"target_machine_id\":null,\"target_machine_detail\":null,");
+        pp_sim_put(&b, "\"target_machine_id\":null,\"target_machine_detail\":null,");
     }
     if (sc->from_locker) {
-        put(&b, "\"dropoff_machine_id\":\"%s\",\"dropoff_machine_detail\":", sc->dropoff_id);
+        pp_sim_put(&b, "\"dropoff_machine_id\":\"%s\",\"dropoff_machine_detail\":", sc->dropoff_id);
         machine_json(&b, sc->dropoff_id);
     } else {
-        put(&b, "\"dropoff_machine_id\":null,\"dropoff_machine_detail\":null");
+        pp_sim_put(&b, "\"dropoff_machine_id\":null,\"dropoff_machine_detail\":null");
     }
-    put(&b, ",\"end_of_week_collection\":false},\"created_at\":\"%s\",\"updated_at\":\"%s\","
+    pp_sim_put(&b, ",\"end_of_week_collection\":false},\"created_at\":\"%s\",\"updated_at\":\"%s\","
             "\"tracking_details\":[", created, updated);
     for (int i = visible - 1; i >= 0; i--) {
         const pp_sim_step_t *s = &sc->steps[i];
         shipx_name_t nm = step_name(s->kind, sc->to_locker);
         pp_sim_format_warsaw(origin + (time_t)s->at_s, dt);
-        put(&b, "%s{\"status\":\"%s\",\"origin_status\":\"%s\",", i == visible - 1 ? "" : ",",
+        pp_sim_put(&b, "%s{\"status\":\"%s\",\"origin_status\":\"%s\",", i == visible - 1 ? "" : ",",
             nm.status, nm.origin);
         if (s->place[0])
-            put(&b, "\"agency\":\"%s\",", s->place);
+            pp_sim_put(&b, "\"agency\":\"%s\",", s->place);
         else
-            put(&b, "\"agency\":null,");
+            pp_sim_put(&b, "\"agency\":null,");
         if (s->kind == PP_SIM_DROPPED_AT_LOCKER)
-            put(&b, "\"location\":\"%s\",", sc->dropoff_id);
+            pp_sim_put(&b, "\"location\":\"%s\",", sc->dropoff_id);
         else
-            put(&b, "\"location\":null,");
-        put(&b, "\"datetime\":\"%s\"}", dt);
+            pp_sim_put(&b, "\"location\":null,");
+        pp_sim_put(&b, "\"datetime\":\"%s\"}", dt);
     }
-    put(&b, "],\"expected_flow\":[]}");
+    pp_sim_put(&b, "],\"expected_flow\":[]}");
     if (b.oom) {
         free(b.p);
         return PP_ENOMEM;
@@ -147,12 +115,73 @@ int pp_sim_inpost_body(const char *number, const pp_sim_scenario_t *sc, int visi
     return PP_OK;
 }
 
-size_t pp_sim_inpost_error(int status, const char *error, const char *description, char *out,
-                           size_t outlen)
+static int inpost_error(int status, char **body, size_t *len)
 {
-    int n = snprintf(out, outlen, "{\"status\":%d,\"error\":\"%s\",\"description\":\"%s\",\"details\":null}",
-                     status, error, description);
-    if (n < 0)
-        return 0;
-    return (size_t)n < outlen ? (size_t)n : outlen - 1;
+    const char *error = "internal_server_error", *desc = "Something went wrong.";
+    switch (status) {
+    case 400: error = "invalid_parameter"; desc = "Invalid parameter."; break;
+    case 401: error = "token_invalid"; desc = "Token is missing or invalid."; break;
+    case 404: error = "resource_not_found"; desc = "Tracking number not found."; break;
+    case 405: error = "method_not_allowed"; desc = "Only GET is supported."; break;
+    case 429: error = "too_many_requests"; desc = "Too many requests, slow down."; break;
+    }
+    pp_sim_buf_t b = {0};
+    pp_sim_put(&b, "{\"status\":%d,\"error\":\"%s\",\"description\":\"%s\",\"details\":null}", status,
+               error, desc);
+    if (b.oom) {
+        free(b.p);
+        return PP_ENOMEM;
+    }
+    *body = b.p;
+    *len = b.len;
+    return PP_OK;
 }
+
+/* GET /v1/tracking/{number}: one number per request, in the path. */
+static int inpost_parse_request(h2o_req_t *req, pp_sim_call_t *call)
+{
+    if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET"))) {
+        call->error_status = 405;
+        return PP_EINVAL;
+    }
+    h2o_iovec_t path = pp_httpd_path(req);
+    size_t plen = strlen("/v1/tracking/");
+    if (path.len <= plen) {
+        call->error_status = 404;
+        return PP_EINVAL;
+    }
+    return pp_sim_call_add(call, path.base + plen, path.len - plen);
+}
+
+static int inpost_check_auth(pp_sim_t *s, h2o_req_t *req)
+{
+    if (!s->token)
+        return 0;
+    h2o_iovec_t auth = pp_httpd_req_header(req, "authorization");
+    size_t tl = strlen(s->token);
+    return !(auth.len == tl + 7 && memcmp(auth.base, "Bearer ", 7) == 0 &&
+             memcmp(auth.base + 7, s->token, tl) == 0);
+}
+
+static int inpost_render(const pp_sim_parcel_t *parcels, size_t n, int *status, char **body,
+                         size_t *len)
+{
+    if (n != 1 || !parcels[0].valid || parcels[0].visible == 0) {
+        *status = 404;
+        return inpost_error(404, body, len);
+    }
+    *status = 200;
+    return inpost_body(parcels[0].number, &parcels[0].sc, parcels[0].visible, parcels[0].origin,
+                       body, len);
+}
+
+const pp_sim_shape_t pp_sim_shape_inpost = {
+    .carrier = "inpost",
+    .route = "/v1/tracking/",
+    .content_type = "application/json; charset=utf-8",
+    .parse_request = inpost_parse_request,
+    .check_auth = inpost_check_auth,
+    .number_ok = inpost_number_ok,
+    .render = inpost_render,
+    .render_error = inpost_error,
+};
