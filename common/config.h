@@ -47,8 +47,80 @@
       "poller: how often a poller without the relay lock tries to take it")                    \
     X(INT, relay_crash_after_produce, "0", 0, 1000000, 0,                                      \
       "test only: SIGKILL the poller at the N-th delivery report, before marking (0 = off)")   \
+    X(INT, not_found_grace_s, "259200", 60, 31536000, 1,                                      \
+      "poller: a number unknown to the carrier for this long since entry is polled every "      \
+      "interval_not_found_late_s instead (logged once; it still expires after expire_after_s)") \
+    X(INT, interval_not_found_late_s, "21600", 1, 604800, 1,                                   \
+      "poller: poll interval of a number still unknown after not_found_grace_s")               \
+    X(INT, budget_sync_ms, "1000", 50, 600000, 1,                                              \
+      "poller: how often the live-poller count and the per-day carrier usage are synced with Postgres") \
+    X(INT, breaker_window, "20", 1, 256, 1, "poller: circuit breaker: last N requests per carrier judged") \
+    X(INT, breaker_min_requests, "10", 1, 256, 1,                                              \
+      "poller: circuit breaker: requests in the window before it may open")                    \
+    X(INT, breaker_failure_pct, "50", 1, 100, 1,                                               \
+      "poller: circuit breaker: opens when this % of the window failed (transport, timeout, 5xx, unparseable)") \
+    X(INT, breaker_cooldown_ms, "30000", 10, 3600000, 1,                                       \
+      "poller: circuit breaker: open this long before one probe request (doubles per failed probe)") \
+    X(INT, breaker_cooldown_max_ms, "600000", 10, 86400000, 1,                                 \
+      "poller: circuit breaker: cap of the doubled cool-down")                                 \
+    X(INT, dhl_rps, "5", 0, 100000, 1,                                                         \
+      "fleet-wide DHL requests/s (0 = unlimited); DHL's published tiers: 1/s Starter, 2/s Standard; set your contract") \
+    X(INT, dhl_per_day, "50000", 0, 100000000, 1,                                              \
+      "fleet-wide DHL requests per UTC day (0 = unlimited); DHL's initial quota is 250/day (Standard 1000), raised on request") \
+    X(INT, ups_rps, "10", 0, 100000, 1, "fleet-wide UPS Track API requests/s (0 = unlimited; no published limit)") \
+    X(INT, ups_per_day, "0", 0, 100000000, 1, "fleet-wide UPS requests per UTC day (0 = unlimited; no published quota)") \
+    X(INT, inpost_rps, "10", 0, 100000, 1, "fleet-wide InPost ShipX requests/s (0 = unlimited; no published limit)") \
+    X(INT, inpost_per_day, "0", 0, 100000000, 1,                                               \
+      "fleet-wide InPost requests per UTC day (0 = unlimited; no published quota)")            \
+    X(INT, gls_rps, "5", 0, 100000, 1, "fleet-wide GLS Track And Trace requests/s (0 = unlimited; none published)") \
+    X(INT, gls_per_day, "20000", 0, 100000000, 1,                                              \
+      "fleet-wide GLS requests (10 numbers each) per UTC day (0 = unlimited); GLS's default quota is 500/day, raised on request") \
+    X(INT, dpd_rps, "10", 0, 100000, 1, "fleet-wide DPD Polska InfoServices requests/s (0 = unlimited; none published)") \
+    X(INT, dpd_per_day, "0", 0, 100000000, 1, "fleet-wide DPD Polska requests per UTC day (0 = unlimited; none published)") \
+    X(INT, pocztapolska_rps, "5", 0, 100000, 1,                                                \
+      "fleet-wide Poczta Polska requests/s (0 = unlimited; none published; shared public credentials: be polite)") \
+    X(INT, pocztapolska_per_day, "0", 0, 100000000, 1,                                         \
+      "fleet-wide Poczta Polska requests per UTC day (0 = unlimited; none published)")         \
+    X(INT, orlen_rps, "5", 0, 100000, 1, "fleet-wide ORLEN Paczka requests/s (0 = unlimited; none published)") \
+    X(INT, orlen_per_day, "0", 0, 100000000, 1, "fleet-wide ORLEN Paczka requests per UTC day (0 = unlimited; none published)") \
     X(STR, inpost_base_url, "https://api-shipx-pl.easypack24.net", 0, 0, 1, "InPost ShipX API base URL") \
     X(STR, inpost_token, "", 0, 0, 1, "InPost ShipX bearer token (empty = none)")              \
+    X(STR, gls_base_url, "https://api.gls-group.net", 0, 0, 1,                                \
+      "GLS Group API base URL (tracking under /track-and-trace-v1, OAuth token under gls_token_path)") \
+    X(STR, gls_token_path, "/oauth2/v1/token", 0, 0, 1,                                       \
+      "GLS OAuth2 token endpoint path under gls_base_url (spec: /oauth2/v1/token; karrio uses /oauth2/v2/token)") \
+    X(STR, gls_client_id, "", 0, 0, 1, "GLS OAuth2 client id (developer portal app)")        \
+    X(STR, gls_client_secret, "", 0, 0, 1, "GLS OAuth2 client secret (empty = no token request)") \
+    X(STR, orlen_base_url, "https://api.orlenpaczka.pl", 0, 0, 1,                             \
+      "ORLEN Paczka partner SOAP API base URL (service at /WebServicePwRProd/WebServicePwR.asmx)") \
+    X(STR, orlen_public_url, "https://nadaj.orlenpaczka.pl", 0, 0, 1,                         \
+      "ORLEN Paczka public tracker base URL (JSONP /parcel/api-status; used without partner credentials)") \
+    X(STR, orlen_partner_id, "", 0, 0, 1, "ORLEN Paczka PartnerID (empty = public JSONP tracker, 1 number per request)") \
+    X(STR, orlen_partner_key, "", 0, 0, 1, "ORLEN Paczka PartnerKey (secret)")               \
+    X(STR, orlen_soap_ns, "https://91.242.220.103/WebServicePwR", 0, 0, 1,                     \
+      "ORLEN Paczka SOAP namespace (also the SOAPAction prefix; value seen in partner clients)") \
+    X(STR, dhl_base_url, "https://api-eu.dhl.com", 0, 0, 1,                                  \
+      "DHL Shipment Tracking - Unified API base URL (tracking at /track/shipments)")          \
+    X(STR, dhl_api_key, "", 0, 0, 1, "DHL API key, sent as DHL-API-Key (portal Consumer Key; empty = none)") \
+    X(STR, dhl_service, "", 0, 0, 1,                                                          \
+      "DHL service filter sent as &service= (empty = none; parcel-pl for DHL Parcel Polska, express, ...)") \
+    X(STR, ups_base_url, "https://onlinetools.ups.com", 0, 0, 1,                              \
+      "UPS API base URL (OAuth at /security/v1/oauth/token, tracking at /api/track/v1/details; test: https://wwwcie.ups.com)") \
+    X(STR, ups_client_id, "", 0, 0, 1, "UPS OAuth2 client id (developer portal app)")        \
+    X(STR, ups_client_secret, "", 0, 0, 1, "UPS OAuth2 client secret")                       \
+    X(STR, dpd_base_url, "https://dpdinfoservices.dpd.com.pl", 0, 0, 1,                       \
+      "DPD Polska InfoServices base URL (SOAP at /DPDInfoServicesObjEventsService/DPDInfoServicesObjEvents)") \
+    X(STR, dpd_login, "", 0, 0, 1, "DPD Polska authDataV1.login (customer FID account; empty = none)") \
+    X(STR, dpd_password, "", 0, 0, 1, "DPD Polska authDataV1.password")                      \
+    X(STR, dpd_channel, "", 0, 0, 1,                                                          \
+      "DPD Polska authDataV1.channel (some clients send the masterFid here; empty = element left out)") \
+    X(STR, pocztapolska_base_url, "https://tt.poczta-polska.pl", 0, 0, 1,                     \
+      "Poczta Polska tracking base URL (SOAP Sledzenie at /Sledzenie/services/Sledzenie)")    \
+    X(STR, pocztapolska_username, "sledzeniepp", 0, 0, 1,                                      \
+      "Poczta Polska WS-Security username (default: the public account Poczta Polska publishes for this service)") \
+    X(STR, pocztapolska_password, "PPSA", 0, 0, 1,                                             \
+      "Poczta Polska WS-Security password, sent as PasswordText (default: the published public one)") \
+    X(STR, ups_merchant_id, "", 0, 0, 1, "UPS account number sent as x-merchant-id on token requests (empty = not sent)") \
     X(STR, group_id, "pp-notifier", 0, 0, 0, "notifier: Kafka consumer group")                 \
     X(STR, xmpp_host, "127.0.0.1", 0, 0, 0, "notifier: XMPP server host")                      \
     X(INT, xmpp_port, "55222", 1, 65535, 0, "notifier: XMPP client port")                      \
@@ -56,7 +128,14 @@
     X(STR, xmpp_password, "botpass", 0, 0, 0, "notifier: bot account password")               \
     X(BOOL, xmpp_tls, "false", 0, 0, 0, "notifier: require STARTTLS (verify with the system CAs)") \
     X(INT, send_retry_max_ms, "30000", 100, 3600000, 1, "notifier: cap of the send retry back-off") \
-    X(INT, send_batch, "200", 1, 10000, 1, "notifier: events handled per batch before a flush")
+    X(INT, send_batch, "200", 1, 10000, 1, "notifier: events handled per batch before a flush") \
+    X(BOOL, notifier_archive_check, "true", 0, 0, 0,                                          \
+      "notifier: before re-sending a message left in flight (crash, lost connection), ask the IM " \
+      "server's archive (XMPP: XEP-0313 MAM) whether it was already routed; false = at least once") \
+    X(INT, notifier_archive_margin_s, "300", 0, 86400, 1,                                      \
+      "notifier: search the IM archive from this long before the ledger row was created (clock skew)") \
+    X(INT, notifier_crash_after_send, "0", 0, 1000000, 0,                                      \
+      "test only: _exit(137) once the N-th batch's barrier came back, before marking it sent (0 = off)")
 
 typedef struct pp_config {
 #define PP_CFG_FIELD_STR(n) char *n;

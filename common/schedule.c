@@ -69,11 +69,19 @@ bool pp_schedule_is_expired(const pp_config_t *cfg, int64_t last_change_ms, int6
     return now_ms - last_change_ms >= div_speed(cfg, (int64_t)cfg->expire_after_s * 1000);
 }
 
+bool pp_schedule_not_found_late(const pp_config_t *cfg, int64_t since_ms, int64_t now_ms)
+{
+    if (since_ms <= 0)
+        return false;
+    return now_ms - since_ms >= div_speed(cfg, (int64_t)cfg->not_found_grace_s * 1000);
+}
+
 void pp_schedule_next(const pp_config_t *cfg, const pp_schedule_in_t *in, pp_schedule_out_t *out)
 {
     out->poll_again = false;
     out->expire = false;
     out->delay_ms = 0;
+    out->not_found_late = false;
     if (pp_status_is_terminal(in->status))
         return;
     if (pp_schedule_is_expired(cfg, in->last_change_ms, in->now_ms)) {
@@ -83,7 +91,14 @@ void pp_schedule_next(const pp_config_t *cfg, const pp_schedule_in_t *in, pp_sch
     out->poll_again = true;
     if (in->outcome == PP_POLL_ERROR)
         out->delay_ms = pp_schedule_backoff_ms(cfg, in->consecutive_errors, in->retry_after_s, in->u);
-    else
+    else if (in->outcome == PP_POLL_NOT_FOUND &&
+             (in->status == PP_ST_INFO_RECEIVED || in->status == PP_ST_NOT_FOUND_YET ||
+              in->status == PP_ST_UNKNOWN) &&
+             pp_schedule_not_found_late(cfg, in->not_found_since_ms, in->now_ms)) {
+        out->not_found_late = true;
+        out->delay_ms =
+            pp_schedule_jitter_ms(div_speed(cfg, (int64_t)cfg->interval_not_found_late_s * 1000), in->u);
+    } else
         out->delay_ms = pp_schedule_jitter_ms(pp_schedule_interval_ms(cfg, in->status, in->outcome), in->u);
 }
 

@@ -28,6 +28,8 @@ typedef struct pp_schedule_in {
     long retry_after_s;        /* carrier's Retry-After, -1 if none */
     int64_t last_change_ms;    /* wall clock of the last key change (after this poll) */
     int64_t now_ms;            /* wall clock now */
+    int64_t not_found_since_ms; /* wall clock since when the carrier has never known the number
+                                   (the shipment's entry while no event was ever seen); 0 = n/a */
     double u;                  /* uniform random in [0, 1) for jitter */
 } pp_schedule_in_t;
 
@@ -35,6 +37,7 @@ typedef struct pp_schedule_out {
     bool poll_again;   /* false: terminal, next_poll_at = NULL */
     bool expire;       /* true: move the shipment to `expired` (terminal) */
     int64_t delay_ms;  /* from now; meaningful only when poll_again */
+    bool not_found_late; /* unknown for longer than not_found_grace_s: slower interval */
 } pp_schedule_out_t;
 
 /* Base interval of a status (not-found interval when outcome is NOT_FOUND), / speed. */
@@ -49,7 +52,15 @@ int64_t pp_schedule_jitter_ms(int64_t base_ms, double u);
 int64_t pp_schedule_backoff_ms(const pp_config_t *cfg, int n, long retry_after_s, double u);
 /* No key change for expire_after_s / speed. */
 bool pp_schedule_is_expired(const pp_config_t *cfg, int64_t last_change_ms, int64_t now_ms);
-/* The whole decision. */
+/* Unknown for at least not_found_grace_s / speed (since > 0). */
+bool pp_schedule_not_found_late(const pp_config_t *cfg, int64_t since_ms, int64_t now_ms);
+/*
+ * The whole decision. Terminal: stop. No key change for expire_after_s: expire (also for a
+ * number the carrier never knew: DESIGN's 30 days). Error: back-off. Not found: the
+ * not-found interval during the grace period, then interval_not_found_late_s (the number
+ * stays info_received; no event is emitted for it - a typo'd number simply expires).
+ * Otherwise the status interval. Jitter on everything.
+ */
 void pp_schedule_next(const pp_config_t *cfg, const pp_schedule_in_t *in, pp_schedule_out_t *out);
 /* A uniform random double in [0, 1) (thread-safe; not for cryptography). */
 double pp_schedule_random(void);

@@ -3,6 +3,7 @@
 #include "err.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -88,6 +89,46 @@ int pp_time_parse_iso(const char *s, time_t *out, int *had_zone)
     *out = t - offset;
     if (had_zone)
         *had_zone = zone;
+    return PP_OK;
+}
+
+/* Days since 1970-01-01 of a civil date (proleptic Gregorian). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const int64_t yoe = y - era * 400;
+    const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* 01:00 UTC on the last Sunday of month m (March or October, 31 days) of year y. */
+static int64_t eu_change_utc(int64_t y, int m)
+{
+    int64_t d31 = days_from_civil(y, m, 31);
+    int64_t dow = ((d31 % 7) + 7 + 4) % 7; /* 1970-01-01 was a Thursday; Sunday = 0 */
+    return (d31 - dow) * 86400 + 3600;
+}
+
+int pp_time_warsaw_to_utc(int Y, int M, int D, int h, int m, int s, time_t *out)
+{
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (!out || Y < 1970 || Y > 9999 || M < 1 || M > 12 || D < 1 || D > mdays[M - 1] ||
+        h < 0 || h > 23 || m < 0 || m > 59 || s < 0 || s > 60)
+        return PP_EPARSE;
+    if (M == 2 && D == 29 && !((Y % 4 == 0 && Y % 100 != 0) || Y % 400 == 0))
+        return PP_EPARSE;
+    int64_t local = days_from_civil(Y, M, D) * 86400 + h * 3600 + m * 60 + s;
+    int64_t start = eu_change_utc(Y, 3), end = eu_change_utc(Y, 10);
+    int64_t summer = local - 7200, winter = local - 3600;
+    /*
+     * Summer time when the CEST reading lands inside the summer period. In the repeated
+     * October hour both readings are valid and this takes the first (CEST); in the skipped
+     * March hour neither is, and the CET reading is used.
+     */
+    bool summer_ok = summer >= start && summer < end;
+    *out = (time_t)(summer_ok ? summer : winter);
     return PP_OK;
 }
 

@@ -16,6 +16,15 @@ void pp_time_format(time_t t, char out[PP_TIME_ISO_LEN]);
  * Returns 0, or PP_EPARSE.
  */
 int pp_time_parse_iso(const char *s, time_t *out, int *had_zone);
+/*
+ * Europe/Warsaw local civil time -> UTC (EU rule: CEST from 01:00 UTC on the last Sunday of
+ * March to 01:00 UTC on the last Sunday of October, CET otherwise; no tz database needed).
+ * The repeated hour (02:00-02:59 on the October change day) is taken as the first one, CEST;
+ * a time inside the skipped hour (02:00-02:59 on the March change day) as CET, i.e. the
+ * clock that had not been moved yet (02:30 -> 01:30Z, the same instant as 03:30 CEST).
+ * Returns 0, or PP_EPARSE for out-of-range fields.
+ */
+int pp_time_warsaw_to_utc(int Y, int M, int D, int h, int m, int s, time_t *out);
 /* Wall-clock now in milliseconds (CLOCK_REALTIME) and monotonic milliseconds. */
 int64_t pp_now_ms(void);
 int64_t pp_mono_ms(void);

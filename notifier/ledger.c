@@ -114,25 +114,91 @@ static char *array_literal(size_t n, const char *const *strs, const long long *n
     return s;
 }
 
-int pp_ledger_sent(PGconn *c, size_t n, const char *const *event_ids, const long long *user_ids)
+static int mark_sent(PGconn *c, size_t n, const char *const *event_ids,
+                     const long long *user_ids, const long long *when)
 {
     int rc = PP_ENOMEM;
     if (n == 0)
         return PP_OK;
     char *ids = array_literal(n, event_ids, NULL);
     char *users = array_literal(n, NULL, user_ids);
-    if (!ids || !users)
+    char *times = when ? array_literal(n, NULL, when) : NULL;
+    if (!ids || !users || (when && !times))
         goto fail;
-    const char *p[] = {ids, users};
-    rc = pp_db_exec(c, "notifier ledger sent",
-                    "UPDATE notifications n SET state = 'sent', sent_at = now()"
-                    "  FROM unnest($1::uuid[], $2::bigint[]) AS x(event_id, user_id)"
-                    " WHERE n.event_id = x.event_id AND n.user_id = x.user_id"
-                    "   AND n.state = 'sending'",
-                    2, p, NULL);
+    const char *p[] = {ids, users, times};
+    if (!when)
+        rc = pp_db_exec(c, "notifier ledger sent",
+                        "UPDATE notifications n SET state = 'sent', sent_at = now()"
+                        "  FROM unnest($1::uuid[], $2::bigint[]) AS x(event_id, user_id)"
+                        " WHERE n.event_id = x.event_id AND n.user_id = x.user_id"
+                        "   AND n.state = 'sending'",
+                        2, p, NULL);
+    else
+        rc = pp_db_exec(c, "notifier ledger sent (from the IM archive)",
+                        "UPDATE notifications n SET state = 'sent', sent_at = to_timestamp(x.ts)"
+                        "  FROM unnest($1::uuid[], $2::bigint[], $3::bigint[])"
+                        "       AS x(event_id, user_id, ts)"
+                        " WHERE n.event_id = x.event_id AND n.user_id = x.user_id"
+                        "   AND n.state = 'sending'",
+                        3, p, NULL);
 fail:
     free(ids);
     free(users);
+    free(times);
+    return rc;
+}
+
+int pp_ledger_sent(PGconn *c, size_t n, const char *const *event_ids, const long long *user_ids)
+{
+    return mark_sent(c, n, event_ids, user_ids, NULL);
+}
+
+int pp_ledger_sent_at(PGconn *c, size_t n, const char *const *event_ids,
+                      const long long *user_ids, const long long *when)
+{
+    return mark_sent(c, n, event_ids, user_ids, when);
+}
+
+int pp_ledger_inflight(PGconn *c, size_t n, const char *const *event_ids, const char *channel,
+                       pp_inflight_t **out, size_t *n_out)
+{
+    PGresult *res = NULL;
+    int rc = PP_ENOMEM;
+    *out = NULL;
+    *n_out = 0;
+    if (n == 0)
+        return PP_OK;
+    char *ids = array_literal(n, event_ids, NULL);
+    if (!ids)
+        return PP_ENOMEM;
+    const char *p[] = {ids, channel};
+    if ((rc = pp_db_exec(c, "notifier ledger in-flight rows",
+                         "SELECT event_id::text, user_id, coalesce(address, ''),"
+                         "       floor(extract(epoch FROM created_at))::bigint"
+                         "  FROM notifications"
+                         " WHERE event_id = ANY($1::uuid[]) AND state = 'sending' AND channel = $2"
+                         " ORDER BY address, created_at",
+                         2, p, &res)))
+        goto out;
+    size_t rows = (size_t)PQntuples(res);
+    if (rows == 0)
+        goto out;
+    pp_inflight_t *v = calloc(rows, sizeof *v);
+    if (!v) {
+        rc = PP_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < rows; i++) {
+        snprintf(v[i].event_id, sizeof v[i].event_id, "%s", PQgetvalue(res, (int)i, 0));
+        v[i].user_id = strtoll(PQgetvalue(res, (int)i, 1), NULL, 10);
+        snprintf(v[i].address, sizeof v[i].address, "%s", PQgetvalue(res, (int)i, 2));
+        v[i].created = strtoll(PQgetvalue(res, (int)i, 3), NULL, 10);
+    }
+    *out = v;
+    *n_out = rows;
+out:
+    PQclear(res);
+    free(ids);
     return rc;
 }
 

@@ -42,6 +42,25 @@ int pp_ledger_sending(PGconn *c, const pp_event_t *ev, const pp_recipient_t *r,
 /* 'sending' -> 'sent' (sent_at = now()) for n (event id, user id) pairs in one statement. */
 int pp_ledger_sent(PGconn *c, size_t n, const char *const *event_ids, const long long *user_ids)
     __attribute__((warn_unused_result));
+/* The same with sent_at = when[i] (Unix seconds, the IM server's record of routing it). */
+int pp_ledger_sent_at(PGconn *c, size_t n, const char *const *event_ids,
+                      const long long *user_ids, const long long *when)
+    __attribute__((warn_unused_result));
+
+/* A row left in 'sending' by an earlier attempt or a dead predecessor. */
+typedef struct pp_inflight {
+    char event_id[40];
+    long long user_id;
+    char address[256]; /* where that attempt sent it */
+    long long created; /* created_at (first attempt), Unix seconds */
+} pp_inflight_t;
+
+/*
+ * The 'sending' rows of these n events on `channel`, ordered by address. *out is malloc'd
+ * (the caller frees it; NULL when *n_out = 0).
+ */
+int pp_ledger_inflight(PGconn *c, size_t n, const char *const *event_ids, const char *channel,
+                       pp_inflight_t **out, size_t *n_out) __attribute__((warn_unused_result));
 /* 'sending' -> 'failed' with the reason (e.g. the IM server's bounce). */
 int pp_ledger_failed(PGconn *c, const char *event_id, long long user_id, const char *reason)
     __attribute__((warn_unused_result));

@@ -43,6 +43,8 @@ static const struct {
     {"pp_notifier_skipped_total{reason=\"no_recipient\"}", NULL},
     {"pp_notifier_batch_retries_total", "batches retried after a transient failure"},
     {"pp_notifier_batches_total", "batches finished (offsets stored)"},
+    {"pp_notifier_messages_recovered_total",
+     "messages in flight at a crash found routed in the IM archive (not sent again)"},
 };
 
 static long long counter_value(pp_notifier_stats_t *s, size_t i)
@@ -50,7 +52,7 @@ static long long counter_value(pp_notifier_stats_t *s, size_t i)
     atomic_llong *v[] = {&s->consumed,  &s->sent,          &s->failed,
                          &s->dlq,       &s->skipped_opted_out, &s->skipped_no_im,
                          &s->skipped_stale, &s->duplicate, &s->no_recipient,
-                         &s->retries,   &s->batches};
+                         &s->retries,   &s->batches,       &s->recovered};
     return atomic_load(v[i]);
 }
 

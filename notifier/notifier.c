@@ -12,22 +12,33 @@
  * One batch (up to send_batch events, in partition order):
  *   1. invalid events (pp_event_decode fails) -> produced to dlq_topic with the reason and
  *      source partition/offset as headers, delivery report awaited;
- *   2. one DB transaction decides each valid event: recipient read now, ledger row
+ *   2. recovery: rows of the batch's events still in 'sending' (left by a predecessor that
+ *      died, or by a failed flush) are looked up in the channel's record of what the server
+ *      routed (XMPP: the bot's own MAM archive, one query per buyer address); those found
+ *      become 'sent' (sent_at = the server's time) or 'failed' (bounced) without a re-send;
+ *   3. one DB transaction decides each remaining valid event: recipient read now, ledger row
  *      skipped_* / duplicate / stale, or 'sending' (committed before anything is sent);
- *   3. the messages are queued on the channel, then one flush (iq ping barrier) proves the
+ *   4. the messages are queued on the channel, then one flush (iq ping barrier) proves the
  *      server handled all of them; bounces arriving before it mark their rows failed;
- *   4. one DB transaction flips the acknowledged rows to 'sent';
- *   5. offsets (+1 per partition) are stored; librdkafka commits them (auto-commit every
+ *   5. one DB transaction flips the acknowledged rows to 'sent';
+ *   6. offsets (+1 per partition) are stored; librdkafka commits them (auto-commit every
  *      second, synchronously on revoke and at shutdown).
  * A transient failure (DB, channel down, no barrier reply, DLQ produce) retries the not yet
  * finished items with exponential back-off + jitter capped at send_retry_max_ms; meanwhile
  * the assigned partitions are paused (the consumer keeps polling, so the group membership
  * and rebalances stay alive) and nothing is stored.
  *
- * Delivery guarantee: at least once, deduplicated by the ledger. A row is 'sent' only after
- * the server's ack; a crash (or lost connection) between sending and marking leaves rows in
- * 'sending', and those are sent again with the same stanza id (<event_id>:<user_id>), so a
- * client can recognise the repeat. Rows in any other state are never sent again.
+ * Delivery guarantee: no duplicate a buyer can see, and no lost notification. A row is
+ * 'sent' only after the server's ack; a crash (or lost connection) between sending and
+ * marking leaves rows in 'sending', and step 2 re-sends only those the server's archive
+ * does not list (it lists what the server routed, in stream order, so "absent" means "never
+ * got it"). Rows in any other state are never sent again. Every message carries the stable
+ * id <event_id>:<user_id> (attribute and XEP-0359 origin-id), which is what the archive is
+ * searched for. Where the channel has no such record (no was_sent, notifier_archive_check =
+ * false, or a server without MAM) the guarantee is at least once, said in the log at start.
+ * Limits: the archive must keep a message longer than the outage that left its row in
+ * 'sending' (archive_expires_after, 1w on the local stack), and the server must not refuse
+ * to archive (quota); a re-send after either is a duplicate with the same id.
  */
 #include "notifier.h"
 #include "channels/channel.h"
@@ -45,6 +56,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define FLUSH_TIMEOUT_MS 15000
 #define DLQ_TIMEOUT_MS 10000
@@ -54,7 +66,7 @@ typedef enum { IT_PENDING = 0, IT_SENDING, IT_ACKED, IT_DONE } item_state_t;
 
 typedef enum {
     OUT_NONE = 0, OUT_SENT, OUT_FAILED, OUT_DLQ, OUT_DUPLICATE, OUT_NO_RECIPIENT,
-    OUT_OPTED_OUT, OUT_NO_IM, OUT_STALE
+    OUT_OPTED_OUT, OUT_NO_IM, OUT_STALE, OUT_RECOVERED
 } outcome_t;
 
 typedef struct item {
@@ -90,6 +102,9 @@ struct pp_notifier {
     size_t n_carry;
     bool paused;
     int64_t next_heartbeat_ms;
+    bool archive;        /* recovery asks the channel's record (was_sent) */
+    bool archive_absent; /* the last was_sent said "no record": logged once per streak */
+    long flushed;        /* batches acknowledged (notifier_crash_after_send) */
 };
 
 /* ------------------------------------------------------------------ helpers */
@@ -106,6 +121,7 @@ static void count(pp_notifier_t *n, outcome_t o)
     case OUT_OPTED_OUT: atomic_fetch_add(&s->skipped_opted_out, 1); break;
     case OUT_NO_IM: atomic_fetch_add(&s->skipped_no_im, 1); break;
     case OUT_STALE: atomic_fetch_add(&s->skipped_stale, 1); break;
+    case OUT_RECOVERED: atomic_fetch_add(&s->recovered, 1); break;
     case OUT_NONE: break;
     }
 }
@@ -298,11 +314,13 @@ static void heartbeat(pp_notifier_t *n, bool force)
     snprintf(json, sizeof json,
              "{\"consumed\":%lld,\"sent\":%lld,\"failed\":%lld,\"dlq\":%lld,"
              "\"skipped_opted_out\":%lld,\"skipped_no_im\":%lld,\"skipped_stale\":%lld,"
-             "\"duplicate\":%lld,\"retries\":%lld,\"lag\":%lld,\"xmpp_up\":%s}",
+             "\"duplicate\":%lld,\"recovered\":%lld,\"retries\":%lld,\"lag\":%lld,"
+             "\"xmpp_up\":%s}",
              atomic_load(&s->consumed), atomic_load(&s->sent), atomic_load(&s->failed),
              atomic_load(&s->dlq), atomic_load(&s->skipped_opted_out),
              atomic_load(&s->skipped_no_im), atomic_load(&s->skipped_stale),
-             atomic_load(&s->duplicate), atomic_load(&s->retries), atomic_load(&s->lag),
+             atomic_load(&s->duplicate), atomic_load(&s->recovered), atomic_load(&s->retries),
+             atomic_load(&s->lag),
              atomic_load(&s->xmpp_up) ? "true" : "false");
     int rc = pp_worker_heartbeat(n->db, n->worker_id, json);
     if (rc == PP_ENOTFOUND &&
@@ -383,6 +401,147 @@ static int dlq_phase(pp_notifier_t *n)
             rc = PP_EAGAIN;
         }
     }
+    return rc;
+}
+
+/* A key for was_sent: q[i].id points at key, the first member, so the row is found back. */
+typedef struct recov_key {
+    char key[64]; /* <event_id>:<user_id>, the stanza id the message was sent with */
+    size_t row;
+} recov_key_t;
+
+/*
+ * Rows of this batch's events still in 'sending' may or may not have reached the server.
+ * Ask the channel's record (one was_sent per buyer address, from the oldest row's
+ * created_at minus notifier_archive_margin_s) and close those it lists: 'sent' at the
+ * server's time, or 'failed' with the bounce reason. Their items are finished here; the
+ * rest go on to decide_phase and are sent again. PP_EAGAIN: nothing decided, retry.
+ */
+static int recover_phase(pp_notifier_t *n)
+{
+    const char **ids = calloc(n->n_items ? n->n_items : 1, sizeof *ids);
+    pp_inflight_t *rows = NULL;
+    pp_channel_lookup_t *q = NULL;
+    recov_key_t *keys = NULL;
+    const char **sent_ids = NULL;
+    long long *sent_users = NULL, *sent_when = NULL;
+    size_t k = 0, nrows = 0, queries = 0, routed = 0, bounced = 0;
+    int64_t t0 = pp_mono_ms();
+    int rc = PP_EAGAIN;
+    if (!ids)
+        goto out;
+    for (size_t i = 0; i < n->n_items; i++) {
+        item_t *it = &n->items[i];
+        if (it->valid && !it->revoked && it->st == IT_PENDING)
+            ids[k++] = it->ev.event_id;
+    }
+    rc = PP_OK;
+    if (!n->archive || k == 0)
+        goto out;
+    if (pp_ledger_inflight(n->db, k, ids, n->chops->name, &rows, &nrows)) {
+        rc = PP_EAGAIN;
+        goto out;
+    }
+    if (nrows == 0)
+        goto out;
+    rc = PP_EAGAIN;
+    if (!n->chops->is_up(n->ch))
+        goto out;
+    q = calloc(nrows, sizeof *q);
+    keys = calloc(nrows, sizeof *keys);
+    sent_ids = calloc(nrows, sizeof *sent_ids);
+    sent_users = calloc(nrows, sizeof *sent_users);
+    sent_when = calloc(nrows, sizeof *sent_when);
+    if (!q || !keys || !sent_ids || !sent_users || !sent_when)
+        goto out;
+    for (size_t i = 0; i < nrows; i++) {
+        snprintf(keys[i].key, sizeof keys[i].key, "%s:%lld", rows[i].event_id, rows[i].user_id);
+        keys[i].row = i;
+        q[i].id = keys[i].key;
+    }
+    /* rows come ordered by address: one lookup per run of the same address */
+    for (size_t a = 0, b; a < nrows; a = b) {
+        long long since = rows[a].created;
+        for (b = a; b < nrows && strcmp(rows[b].address, rows[a].address) == 0; b++)
+            if (rows[b].created < since)
+                since = rows[b].created;
+        int lrc = n->chops->was_sent(n->ch, rows[a].address,
+                                     since - n->cfg->notifier_archive_margin_s, q + a, b - a,
+                                     FLUSH_TIMEOUT_MS);
+        queries++;
+        if (lrc == PP_EXMPP) {
+            if (!n->archive_absent)
+                pp_warn("notifier: the %s server keeps no record of what it routed; %zu message(s) "
+                        "in flight from an earlier attempt are sent again (at least once)",
+                        n->chops->name, nrows);
+            n->archive_absent = true;
+            rc = PP_OK;
+            goto out;
+        }
+        if (lrc)
+            goto out; /* the channel logged why; the whole batch is retried */
+    }
+    n->archive_absent = false;
+    for (size_t i = 0; i < nrows; i++) {
+        const recov_key_t *rk = (const recov_key_t *)(const void *)q[i].id;
+        const pp_inflight_t *r = &rows[rk->row];
+        if (q[i].fate == PP_CHANNEL_ROUTED) {
+            sent_ids[routed] = r->event_id;
+            sent_users[routed] = r->user_id;
+            sent_when[routed++] = q[i].when;
+        } else if (q[i].fate == PP_CHANNEL_BOUNCED) {
+            bounced++;
+        }
+    }
+    if (routed + bounced > 0) {
+        if (pp_db_begin(n->db))
+            goto out;
+        for (size_t i = 0; i < nrows; i++) {
+            const recov_key_t *rk = (const recov_key_t *)(const void *)q[i].id;
+            if (q[i].fate == PP_CHANNEL_BOUNCED &&
+                pp_ledger_failed(n->db, rows[rk->row].event_id, rows[rk->row].user_id,
+                                 q[i].reason))
+                goto rollback;
+        }
+        if (pp_ledger_sent_at(n->db, routed, sent_ids, sent_users, sent_when) ||
+            pp_db_commit(n->db))
+            goto rollback;
+    }
+    for (size_t i = 0; i < nrows; i++) {
+        const recov_key_t *rk = (const recov_key_t *)(const void *)q[i].id;
+        const pp_inflight_t *r = &rows[rk->row];
+        if (q[i].fate == PP_CHANNEL_UNSEEN)
+            continue;
+        for (size_t j = 0; j < n->n_items; j++) {
+            item_t *it = &n->items[j];
+            if (!it->valid || it->revoked || it->st != IT_PENDING ||
+                strcmp(it->ev.event_id, r->event_id) != 0)
+                continue;
+            it->user_id = r->user_id;
+            if (q[i].fate == PP_CHANNEL_BOUNCED)
+                pp_warn("notifier: event %s: the IM server refused the message to user %lld (%s), "
+                        "found in its archive: %s",
+                        r->event_id, r->user_id, r->address, q[i].reason);
+            finish(n, it, q[i].fate == PP_CHANNEL_ROUTED ? OUT_RECOVERED : OUT_FAILED);
+            break; /* a repeat of the event in this batch is decided as a duplicate */
+        }
+    }
+    pp_info("notifier: %zu message(s) in flight from an earlier attempt: %zu already routed, "
+            "%zu bounced, %zu to send again (%zu archive quer%s, %lld ms)",
+            nrows, routed, bounced, nrows - routed - bounced, queries, queries == 1 ? "y" : "ies",
+            (long long)(pp_mono_ms() - t0));
+    rc = PP_OK;
+    goto out;
+rollback:
+    pp_db_rollback(n->db);
+out:
+    free(ids);
+    free(rows);
+    free(q);
+    free(keys);
+    free(sent_ids);
+    free(sent_users);
+    free(sent_when);
     return rc;
 }
 
@@ -516,6 +675,12 @@ static int send_phase(pp_notifier_t *n)
     atomic_store(&n->stats.xmpp_up, n->chops->is_up(n->ch));
     if (rc)
         return PP_EAGAIN;
+    if (n->cfg->notifier_crash_after_send > 0 && ++n->flushed == n->cfg->notifier_crash_after_send) {
+        pp_warn("notifier %s: notifier_crash_after_send=%ld reached: exiting with %zu message(s) "
+                "acknowledged but not marked sent",
+                n->worker_id, n->cfg->notifier_crash_after_send, count_sending);
+        _exit(137);
+    }
     double secs = (double)(pp_mono_ms() - t0) / 1000.0;
     pthread_mutex_lock(&n->stats.lat_lock);
     if (n->stats.n_lat < PP_NOTIFIER_LAT_SAMPLES)
@@ -591,6 +756,8 @@ static int attempt(pp_notifier_t *n)
         if (n->items[i].st == IT_SENDING)
             n->items[i].st = IT_PENDING;
     int rc = dlq_phase(n);
+    if (rc == PP_OK)
+        rc = recover_phase(n);
     if (rc == PP_OK)
         rc = decide_phase(n);
     if (rc == PP_OK)
@@ -813,6 +980,13 @@ int pp_notifier_start(pp_notifier_t **out, const pp_config_t *cfg, const char *w
         pp_error("notifier: cannot set up the %s channel: %s", n->chops->name, pp_strerror(rc));
         goto fail;
     }
+    n->archive = cfg->notifier_archive_check && n->chops->was_sent;
+    if (!n->chops->was_sent)
+        pp_warn("notifier: the %s channel cannot tell which messages the server already got; "
+                "messages in flight at a crash are sent again (at least once)", n->chops->name);
+    else if (!cfg->notifier_archive_check)
+        pp_warn("notifier: notifier_archive_check = false: messages in flight at a crash are "
+                "sent again (at least once)");
     if (pthread_create(&n->thread, NULL, worker_main, n) != 0) {
         pp_error("notifier: cannot start the worker thread");
         rc = PP_EIO;

@@ -58,6 +58,7 @@ void pp_apply_poll(const pp_config_t *cfg, const pp_apply_state_t *st, const pp_
         .retry_after_s = retry_after_s,
         .last_change_ms = last_change_ms,
         .now_ms = now_ms,
+        .not_found_since_ms = out->has_new_events ? 0 : st->not_found_since_ms,
         .u = u,
     };
     pp_schedule_next(cfg, &in, &out->sched);

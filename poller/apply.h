@@ -23,6 +23,7 @@ typedef struct pp_apply_state {
     time_t last_event_at;    /* carrier time of the newest event already seen */
     int64_t last_change_ms;  /* wall clock of the last key change */
     int consecutive_errors;
+    int64_t not_found_since_ms; /* entered_at while the carrier never knew it; 0 = n/a */
 } pp_apply_state_t;
 
 /* One key change = one shipment_events row + one outbox event. */

@@ -2,6 +2,7 @@
 #include "poller.h"
 #include "err.h"
 #include "log.h"
+#include "timeutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@ typedef struct claim_job {
     pp_claimed_t *rows;
     char me[128];
     long lease_s;
+    int64_t submitted_ms; /* monotonic: the leases start no earlier */
 } claim_job_t;
 
 static const char claim_sql[] =
@@ -78,8 +80,11 @@ static void claim_done(int rc, void *arg)
         if (j->got)
             pp_debug("worker %s: claimed %d shipments", p->worker_id, j->got);
         /* Claimed during shutdown: still polled and written back (the lease is ours). */
-        for (int i = 0; i < j->got; i++)
-            pp_poll_start(p, &j->rows[i]);
+        for (int i = 0; i < j->got; i++) {
+            j->rows[i].claimed_ms = j->submitted_ms;
+            pp_crt_dispatch(p, &j->rows[i]);
+        }
+        pp_crt_pump_all(p);
     } else {
         pp_warn("worker %s: claim failed: %s", p->worker_id, pp_strerror(rc));
         p->backlog = false;
@@ -107,6 +112,7 @@ void pp_claim_tick(pp_poller_t *p)
     j->want = (int)room;
     j->lease_s = p->cfg->lease_s;
     snprintf(j->me, sizeof j->me, "%s", p->worker_id);
+    j->submitted_ms = pp_mono_ms();
     if (pp_db_submit(p->db, claim_work, claim_done, j) != PP_OK) {
         free(j);
         return;

@@ -1,4 +1,4 @@
-/* poll.c - one shipment: carrier request over httpc, parse, then one fenced write-back transaction. */
+/* poll.c - one shipment's outcome (from carrier_rt.c): one fenced write-back transaction. */
 #include "poller.h"
 #include "apply.h"
 #include "carriers/carrier.h"
@@ -19,13 +19,10 @@ typedef struct poll_job {
     const pp_carrier_t *carrier;
     char me[128];
     char topic[256];
-    int64_t started_ms;
     /* outcome of the carrier call */
     pp_poll_outcome_t outcome;
-    const char *result;          /* metrics label */
-    pp_track_result_t *results;
-    size_t n_results;
-    const pp_track_result_t *mine;
+    char result[32];             /* metrics / log label */
+    pp_track_result_t *mine;     /* owned; NULL unless found */
     long retry_after_s;
     char error[512];
     double u;
@@ -33,11 +30,12 @@ typedef struct poll_job {
     bool lease_lost;
     size_t n_events;
     pp_status_t status_after;
+    bool not_found_late_now;     /* crossed not_found_grace_s with this poll */
 } poll_job_t;
 
 static void job_free(poll_job_t *j)
 {
-    pp_track_results_free(j->results, j->n_results);
+    pp_track_results_free(j->mine, j->mine ? 1 : 0);
     free(j);
 }
 
@@ -47,7 +45,9 @@ static const char lock_sql[] =
     "SELECT status, progress, sequence, "
     "       (extract(epoch FROM last_event_at))::bigint, "
     "       (extract(epoch FROM last_change_at) * 1000)::bigint, consecutive_errors, "
-    "       (extract(epoch FROM now()) * 1000)::bigint "
+    "       (extract(epoch FROM now()) * 1000)::bigint, "
+    "       (extract(epoch FROM entered_at) * 1000)::bigint, "
+    "       (extract(epoch FROM last_polled_at) * 1000)::bigint "
     "FROM shipments WHERE id = $1 AND lease_owner = $2 FOR UPDATE";
 
 static const char event_sql[] =
@@ -124,6 +124,12 @@ static int write_work(PGconn *conn, void *arg)
     if (get_ll(r, 5, &v) == 0)
         st.consecutive_errors = (int)v;
     get_ll(r, 6, &now_ms);
+    long long entered_ms = 0, last_polled_ms = 0;
+    get_ll(r, 7, &entered_ms);
+    get_ll(r, 8, &last_polled_ms);
+    /* never seen by the carrier: the not-found grace period counts from the entry */
+    if (!st.has_last_event)
+        st.not_found_since_ms = entered_ms;
     PQclear(r);
     r = NULL;
 
@@ -213,6 +219,8 @@ static int write_work(PGconn *conn, void *arg)
         goto fail_out;
     j->n_events = out->n_changes;
     j->status_after = out->status;
+    j->not_found_late_now = out->sched.not_found_late &&
+                            !pp_schedule_not_found_late(j->p->cfg, st.not_found_since_ms, last_polled_ms);
     free(out);
     return PP_OK;
 fail_out:
@@ -245,6 +253,11 @@ static void write_done(int rc, void *arg)
         pp_debug("worker %s: shipment %lld (%s %s): %s, %zu new events, status %s", p->worker_id,
                  j->c.id, j->c.carrier, j->c.tracking_number, j->result, j->n_events,
                  pp_status_name(j->status_after));
+        if (j->not_found_late_now)
+            pp_info("worker %s: shipment %lld (%s %s): still unknown to the carrier after %ld s; "
+                    "polled every %ld s from now on (expires after %ld s without a change)",
+                    p->worker_id, j->c.id, j->c.carrier, j->c.tracking_number,
+                    p->cfg->not_found_grace_s, p->cfg->interval_not_found_late_s, p->cfg->expire_after_s);
     }
     pp_poller_db_result(p, rc);
     job_free(j);
@@ -260,11 +273,10 @@ static void write_back(poll_job_t *j)
 {
     pp_poller_t *p = j->p;
     char series[160];
-    snprintf(series, sizeof series, "pp_poller_requests_total{carrier=\"%s\",result=\"%s\"}",
+    snprintf(series, sizeof series, "pp_poller_polls_total{carrier=\"%s\",result=\"%s\"}",
              j->c.carrier, j->result);
     pp_metrics_add(p->metrics, series, 1);
     if (j->outcome == PP_POLL_ERROR) {
-        p->n_request_errors++;
         pp_info("worker %s: shipment %lld (%s %s): %s: %s", p->worker_id, j->c.id, j->c.carrier,
                 j->c.tracking_number, j->result, j->error);
     }
@@ -273,86 +285,32 @@ static void write_back(poll_job_t *j)
         write_done(PP_EIO, j);
 }
 
-/* ---- carrier call (loop thread) --------------------------------------------------------- */
+/* ---- entry (loop thread) ---------------------------------------------------------------- */
 
-static void http_done(const pp_http_response_t *resp, void *arg)
-{
-    poll_job_t *j = arg;
-    pp_poller_t *p = j->p;
-    char labels[96];
-    snprintf(labels, sizeof labels, "carrier=\"%s\"", j->c.carrier);
-    pp_metrics_observe(p->metrics, "pp_poller_request_seconds", labels,
-                       (double)(pp_mono_ms() - j->started_ms) / 1000.0);
-    j->retry_after_s = resp->retry_after_s;
-    j->outcome = PP_POLL_ERROR;
-    if (resp->err) {
-        j->result = resp->err == PP_ETIMEOUT ? "timeout" : resp->err == PP_EAGAIN ? "aborted" : "transport_error";
-        snprintf(j->error, sizeof j->error, "%s", resp->errmsg);
-        write_back(j);
-        return;
-    }
-    char err[256] = "";
-    int rc = j->carrier->parse(resp->status, resp->body, resp->body_len, &j->results, &j->n_results,
-                               err, sizeof err);
-    if (rc) {
-        j->results = NULL;
-        j->n_results = 0;
-        j->result = rc == PP_EHTTP ? "http_error" : "parse_error";
-        snprintf(j->error, sizeof j->error, "HTTP %d: %s: %s", resp->status, pp_strerror(rc),
-                 err[0] ? err : "(no detail)");
-        write_back(j);
-        return;
-    }
-    for (size_t i = 0; i < j->n_results && !j->mine; i++)
-        if (strcmp(j->results[i].tracking_number, j->c.tracking_number) == 0)
-            j->mine = &j->results[i];
-    if (!j->mine && j->n_results == 1 && j->results[0].tracking_number[0] == '\0')
-        j->mine = &j->results[0];
-    if (!j->mine || !j->mine->found) {
-        j->mine = NULL;
-        j->outcome = PP_POLL_NOT_FOUND;
-        j->result = "not_found";
-    } else {
-        j->outcome = PP_POLL_OK;
-        j->result = "ok";
-    }
-    write_back(j);
-}
-
-void pp_poll_start(pp_poller_t *p, const pp_claimed_t *c)
+void pp_poll_finish(pp_poller_t *p, const pp_claimed_t *c, pp_poll_outcome_t outcome,
+                    pp_track_result_t *res, long retry_after_s, const char *result,
+                    const char *error)
 {
     poll_job_t *j = calloc(1, sizeof *j);
     if (!j) {
         pp_error("worker %s: shipment %lld: out of memory; left to lease expiry", p->worker_id, c->id);
+        pp_track_results_free(res, res ? 1 : 0);
+        p->inflight--;
         return;
     }
     j->p = p;
     j->c = *c;
-    j->retry_after_s = -1;
+    j->outcome = outcome;
+    j->retry_after_s = retry_after_s;
+    if (outcome == PP_POLL_OK && res && res->found)
+        j->mine = res;
+    else
+        pp_track_results_free(res, res ? 1 : 0);
+    if (outcome == PP_POLL_OK && !j->mine)
+        j->outcome = PP_POLL_NOT_FOUND;
+    snprintf(j->result, sizeof j->result, "%s", result ? result : "ok");
+    snprintf(j->error, sizeof j->error, "%s", error ? error : "");
     snprintf(j->me, sizeof j->me, "%s", p->worker_id);
     snprintf(j->topic, sizeof j->topic, "%s", p->cfg->topic);
-    p->inflight++;
-    p->n_requests++;
-    pp_metrics_set(p->metrics, "pp_poller_inflight", p->inflight);
-    pp_metrics_set(p->metrics, "pp_poller_leases_held", p->inflight);
-    j->started_ms = pp_mono_ms();
-    j->carrier = pp_carrier_find(c->carrier);
-    j->outcome = PP_POLL_ERROR;
-    if (!j->carrier) {
-        j->result = "unknown_carrier";
-        snprintf(j->error, sizeof j->error, "unknown carrier \"%s\"", c->carrier);
-        write_back(j);
-        return;
-    }
-    pp_http_request_t req = {0};
-    const char *numbers[] = {c->tracking_number};
-    int rc = j->carrier->build_request(p->cfg, NULL, numbers, 1, &req);
-    if (rc == PP_OK)
-        rc = pp_httpc_send(p->http, &req, p->cfg->http_timeout_ms, http_done, j);
-    pp_http_request_free(&req);
-    if (rc) {
-        j->result = "request_error";
-        snprintf(j->error, sizeof j->error, "cannot start the request: %s", pp_strerror(rc));
-        write_back(j);
-    }
+    write_back(j);
 }

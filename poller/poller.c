@@ -138,6 +138,13 @@ void pp_poller_check_stop(pp_poller_t *p)
     if (p->stopping == 1) {
         if (p->inflight > 0 || p->claiming)
             return;
+        if (p->usage_final == 0) { /* flush today's carrier usage, give back unused grants */
+            if (!p->usage_busy)
+                pp_usage_sync(p, true);
+            return;
+        }
+        if (p->usage_final == 1)
+            return;
         if (!pp_relay_drain(p->relay))
             return;
         p->stopping = 2;
@@ -150,14 +157,17 @@ void pp_poller_check_stop(pp_poller_t *p)
         uv_timer_stop(&p->stop_timer);
         uv_timer_stop(&p->claim_timer);
         uv_timer_stop(&p->heartbeat_timer);
+        uv_timer_stop(&p->usage_timer);
         pp_relay_close(p->relay);
         p->relay = NULL;
-        pp_httpc_close(p->http);
+        pp_httpc_close(p->http); /* aborts a token request still in flight */
         p->http = NULL;
+        pp_crt_close(p);
         pp_metrics_stop(p->metrics);
         uv_close((uv_handle_t *)&p->stop_timer, NULL);
         uv_close((uv_handle_t *)&p->claim_timer, NULL);
         uv_close((uv_handle_t *)&p->heartbeat_timer, NULL);
+        uv_close((uv_handle_t *)&p->usage_timer, NULL);
         uv_close((uv_handle_t *)&p->sig_term, NULL);
         uv_close((uv_handle_t *)&p->sig_int, NULL);
         uv_close((uv_handle_t *)&p->sig_hup, NULL);
@@ -183,6 +193,7 @@ static void signal_cb(uv_signal_t *s, int signum)
             strsignal(signum), p->inflight);
     p->stopping = 1;
     uv_timer_stop(&p->claim_timer);
+    pp_crt_pump_all(p); /* queued shipments: leases released, polled again at once by anyone */
     uv_timer_start(&p->stop_timer, stop_timer_cb, 20, 20);
     pp_poller_check_stop(p);
 }
@@ -206,7 +217,8 @@ int pp_poller_run(pp_config_t *cfg)
         pp_die("out of memory");
     pp_metrics_help(p->metrics, "pp_poller_claims_total", "counter", "claim round trips");
     pp_metrics_help(p->metrics, "pp_poller_claimed_shipments_total", "counter", "shipments claimed");
-    pp_metrics_help(p->metrics, "pp_poller_requests_total", "counter", "carrier requests by carrier and result");
+    pp_metrics_help(p->metrics, "pp_poller_requests_total", "counter", "carrier HTTP requests by carrier and result");
+    pp_metrics_help(p->metrics, "pp_poller_polls_total", "counter", "shipment polls written back, by carrier and result");
     pp_metrics_help(p->metrics, "pp_poller_request_seconds", "histogram", "carrier request latency");
     pp_metrics_help(p->metrics, "pp_poller_events_written_total", "counter", "key changes written (events + outbox rows)");
     pp_metrics_help(p->metrics, "pp_poller_lease_lost_total", "counter", "write-backs skipped: lease taken by another poller");
@@ -240,6 +252,9 @@ int pp_poller_run(pp_config_t *cfg)
         pp_die("cannot open the database %s", cfg->db_url);
     if (pp_httpc_init(&p->http, &loop) != PP_OK)
         pp_die("cannot initialise the HTTP client");
+    if (pp_crt_init(p) != PP_OK)
+        pp_die("out of memory");
+    pp_usage_start(p);
     if (pp_relay_start(p, &p->relay) != PP_OK)
         pp_die("cannot start the outbox relay (Kafka %s)", cfg->kafka_brokers);
     if (submit_simple(p, 0) != PP_OK)

@@ -6,12 +6,15 @@
 #include "db.h"
 #include "httpc.h"
 #include "metrics.h"
+#include "schedule.h"
+#include "carriers/carrier.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
 
 typedef struct pp_relay pp_relay_t;
+typedef struct pp_crt pp_crt_t; /* per-carrier runtime: carrier_rt.h */
 
 /* A shipment claimed under our lease. */
 typedef struct pp_claimed {
@@ -19,6 +22,8 @@ typedef struct pp_claimed {
     long long transaction_id;
     char carrier[32];
     char tracking_number[64];
+    int64_t claimed_ms;  /* monotonic: when our lease started */
+    bool auth_retried;   /* already re-sent once after a 401 */
 } pp_claimed_t;
 
 typedef struct pp_poller {
@@ -30,10 +35,18 @@ typedef struct pp_poller {
     pp_httpc_t *http;
     pp_metrics_t *metrics;
     pp_relay_t *relay;
+    pp_crt_t **crt;            /* one per registered carrier (carrier_rt.c) */
+    size_t n_crt;
+    int live_pollers;          /* fleet size for budget shares (usage.c), >= 1 */
+    bool usage_busy;           /* a usage sync round trip is outstanding */
+    int usage_final;           /* 0 running, 1 final sync submitted, 2 done */
+    int64_t usage_last_ms;     /* monotonic time of the last sync submission */
+    void *defers;              /* shipments to release with a later next_poll_at (carrier_rt.c) */
 
     uv_timer_t claim_timer;
     uv_timer_t heartbeat_timer;
     uv_timer_t stop_timer;     /* drives the shutdown sequence */
+    uv_timer_t usage_timer;    /* budget sync (usage.c) */
     uv_signal_t sig_term, sig_int, sig_hup;
 
     int inflight;              /* claimed shipments not yet written back */
@@ -52,8 +65,30 @@ typedef struct pp_poller {
 /* claim.c: claim due shipments while in-flight < poll_concurrency. */
 void pp_claim_tick(pp_poller_t *p);
 
-/* poll.c: carrier request, parse, transactional write-back. Takes a copy of c. */
-void pp_poll_start(pp_poller_t *p, const pp_claimed_t *c);
+/*
+ * carrier_rt.c: per-carrier batching, tokens, budgets, Retry-After pause, circuit breaker.
+ * Each claimed shipment ends in exactly one pp_poll_finish or one deferral (lease released,
+ * next_poll_at later), each of which decrements p->inflight when its DB job completes.
+ */
+int pp_crt_init(pp_poller_t *p) __attribute__((warn_unused_result));
+void pp_crt_dispatch(pp_poller_t *p, const pp_claimed_t *c); /* takes a copy of c; p->inflight++ */
+void pp_crt_pump_all(pp_poller_t *p);   /* after claims, syncs, timers */
+void pp_crt_flush_defers(pp_poller_t *p);
+/* Fleet shares changed (live pollers) or a day grant arrived: re-rate the buckets. */
+void pp_crt_budget_changed(pp_poller_t *p);
+void pp_crt_close(pp_poller_t *p);      /* timers closed; runtimes freed in close callbacks */
+
+/* usage.c: live pollers + per-day carrier usage, synced with Postgres on the threadpool. */
+void pp_usage_start(pp_poller_t *p);
+void pp_usage_sync(pp_poller_t *p, bool final); /* no-op while one is outstanding */
+
+/*
+ * poll.c: the fenced write-back of one shipment's outcome. Takes ownership of res (a single
+ * result, or NULL); result = metrics/log label; error = text stored as last_error.
+ */
+void pp_poll_finish(pp_poller_t *p, const pp_claimed_t *c, pp_poll_outcome_t outcome,
+                    pp_track_result_t *res, long retry_after_s, const char *result,
+                    const char *error);
 
 /* relay.c: outbox → Kafka with the fleet-wide advisory lock and reconciliation. */
 int pp_relay_start(pp_poller_t *p, pp_relay_t **out) __attribute__((warn_unused_result));

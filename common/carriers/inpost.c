@@ -1,5 +1,6 @@
 /* inpost.c - InPost ShipX adapter: GET /v1/tracking/{number}, parse tracking_details, map statuses. */
 #include "carrier.h"
+#include "numbers.h"
 #include "../err.h"
 #include "../timeutil.h"
 
@@ -125,17 +126,10 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
+/* 24 or 19 digits (carriers/numbers.c; no check digit is known for InPost). */
 static bool inpost_validate(const char *number)
 {
-    if (!number)
-        return false;
-    size_t n = strlen(number);
-    if (n != 24 && n != 19)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!isdigit((unsigned char)number[i]))
-            return false;
-    return true;
+    return pp_number_valid("inpost", number);
 }
 
 static int inpost_build_request(const pp_config_t *cfg, const char *token,

@@ -7,6 +7,11 @@
  * before it, and by then every bounce for those messages has been reported through the
  * bounce callback. Any other return (PP_EAGAIN: connection down or lost, PP_ETIMEOUT)
  * means the outcome of the queued messages is unknown: the caller retries them.
+ *
+ * Recovery: was_sent() (optional) asks the server's own record of what the bot sent (XMPP:
+ * the bot's XEP-0313 message archive) about messages whose outcome is unknown, so that a
+ * restarted notifier re-sends only what the server never got. A channel without it (NULL)
+ * leaves the notifier at least once: in-flight messages are sent again after a crash.
  */
 #ifndef PP_CHANNEL_H
 #define PP_CHANNEL_H
@@ -20,6 +25,20 @@ typedef struct pp_channel pp_channel_t;
 /* A message with stanza/message id `id` was refused by the server (reason: error text). */
 typedef void (*pp_channel_bounce_cb)(void *arg, const char *id, const char *reason);
 
+/* What the server's record says about one message (was_sent). */
+typedef enum {
+    PP_CHANNEL_UNSEEN = 0, /* the server never routed it: send it */
+    PP_CHANNEL_ROUTED,     /* routed (delivered or stored offline) at `when` */
+    PP_CHANNEL_BOUNCED     /* routed and refused (e.g. no such account) at `when`: reason */
+} pp_channel_fate_t;
+
+typedef struct pp_channel_lookup {
+    const char *id;         /* in: the id given to send(); not copied, caller keeps it */
+    pp_channel_fate_t fate; /* out */
+    long long when;         /* out: server time of the record, Unix seconds */
+    char reason[256];       /* out: the bounce's "condition: text" */
+} pp_channel_lookup_t;
+
 typedef struct pp_channel_ops {
     const char *name; /* users.im_channel value, e.g. "xmpp" */
     /* Create (not yet connected; poll() connects and reconnects with back-off). */
@@ -32,6 +51,15 @@ typedef struct pp_channel_ops {
     int (*send)(pp_channel_t *ch, const char *id, const char *to, const char *body);
     /* Barrier: see above. */
     int (*flush)(pp_channel_t *ch, int timeout_ms);
+    /*
+     * Optional (NULL: the channel cannot tell). Look up the n messages in q (ids sent to
+     * `to`, none earlier than `since`, Unix seconds) in the server's record; q is reordered
+     * (sorted by id). 0: the record was read to its end, so UNSEEN means the server never
+     * got the message. PP_EXMPP: the server keeps no such record (fall back to re-sending).
+     * PP_EAGAIN / PP_ETIMEOUT: connection trouble, nothing decided; retry later.
+     */
+    int (*was_sent)(pp_channel_t *ch, const char *to, long long since, pp_channel_lookup_t *q,
+                    size_t n, int timeout_ms);
     /* Disconnect politely (waits up to timeout_ms) and free. NULL is fine. */
     void (*close)(pp_channel_t *ch, int timeout_ms);
 } pp_channel_ops_t;

@@ -1,6 +1,15 @@
 /*
  * xmpp.c - the XMPP IM channel on libstrophe: one long-lived bot connection, reconnect with
- * back-off, messages queued by send() and confirmed by an iq ping barrier in flush().
+ * back-off, messages queued by send() and confirmed by an iq ping barrier in flush(), and
+ * was_sent() answered from the bot's own XEP-0313 message archive (MAM).
+ *
+ * Why the archive can answer: the server (Prosody's mod_mam) archives a local user's
+ * outgoing chat message in that user's archive while routing it, in stream order, and a
+ * bounce (<message type='error'>) coming back to the bot's full JID as well. So after a
+ * crash the bot's archive lists exactly the messages the server got. Each message carries
+ * its stable id twice: the id attribute and an XEP-0359 <origin-id> (the server adds its
+ * own <stanza-id>, which we ignore). At each login we set the bot's archiving preference
+ * to 'always', so the answer does not depend on a client having changed it.
  */
 #include "channel.h"
 #include "err.h"
@@ -12,10 +21,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <strophe.h>
 #include <sys/socket.h>
 
 #define XMPP_BACKOFF_MIN_MS 200
+#define MAM_PAGE 250 /* results asked per page; the server may cap it (Prosody: 50) */
+
+#define NS_MAM "urn:xmpp:mam:2"
+#define NS_RSM "http://jabber.org/protocol/rsm"
+#define NS_FORWARD "urn:xmpp:forward:0"
+#define NS_DELAY "urn:xmpp:delay"
+#define NS_SID "urn:xmpp:sid:0"
+#define NS_DATA "jabber:x:data"
 
 typedef enum { X_DOWN = 0, X_CONNECTING, X_UP } xstate_t;
 
@@ -37,6 +55,20 @@ struct pp_channel {
     int flush_done; /* 1 when the barrier for flush_id came back */
     pp_channel_bounce_cb bounce;
     void *bounce_arg;
+    bool archive;      /* notifier_archive_check: set prefs at login, answer was_sent */
+    int archive_state; /* -1 the server refused the archive prefs, 0 unknown, 1 accepted */
+    int archive_logged; /* archive_state last logged (log on change only) */
+    unsigned long mam_seq;
+    struct {           /* the archive query in progress (was_sent) */
+        char qid[32];
+        int done;      /* 0 waiting, 1 <fin> came, -1 error reply */
+        bool complete; /* <fin complete='true'>: no later page */
+        char last[128]; /* RSM <last> of this page: where the next page starts */
+        char err[256];
+        const char *to;
+        pp_channel_lookup_t *q; /* sorted by id */
+        size_t n, results;
+    } mam;
 };
 
 static void log_cb(void *ud, xmpp_log_level_t level, const char *area, const char *msg)
@@ -67,33 +99,105 @@ static void schedule_reconnect(pp_channel_t *ch)
     ch->next_connect_ms = pp_mono_ms() + jitter(ch->backoff_ms);
 }
 
-/* <message type='error'>: report the id and "condition: text" to the owner. */
+/* "condition: text" of a stanza's <error/> ("unknown error" without one). */
+static void error_reason(pp_channel_t *ch, xmpp_stanza_t *st, char *reason, size_t len)
+{
+    snprintf(reason, len, "unknown error");
+    xmpp_stanza_t *err = xmpp_stanza_get_child_by_name(st, "error");
+    if (!err)
+        return;
+    const char *cond = NULL;
+    char *text = NULL;
+    for (xmpp_stanza_t *c = xmpp_stanza_get_children(err); c; c = xmpp_stanza_get_next(c)) {
+        const char *name = xmpp_stanza_get_name(c);
+        if (!name)
+            continue;
+        if (strcmp(name, "text") == 0) {
+            if (!text)
+                text = xmpp_stanza_get_text(c);
+        } else if (!cond) {
+            cond = name;
+        }
+    }
+    snprintf(reason, len, "%s%s%s", cond ? cond : "error", text ? ": " : "", text ? text : "");
+    if (text)
+        xmpp_free(ch->ctx, text);
+}
+
+/* Same bare JID (the part before '/'), ignoring case (both come prepped from the server). */
+static bool same_bare(const char *a, const char *b)
+{
+    if (!a || !b)
+        return false;
+    size_t la = strcspn(a, "/"), lb = strcspn(b, "/");
+    return la == lb && strncasecmp(a, b, la) == 0;
+}
+
+static int lookup_cmp(const void *a, const void *b)
+{
+    return strcmp(((const pp_channel_lookup_t *)a)->id, ((const pp_channel_lookup_t *)b)->id);
+}
+
+/* One archived message of the query in progress: match it against the wanted ids. */
+static void mam_result(pp_channel_t *ch, xmpp_stanza_t *result)
+{
+    xmpp_stanza_t *fwd = xmpp_stanza_get_child_by_name_and_ns(result, "forwarded", NS_FORWARD);
+    xmpp_stanza_t *m = fwd ? xmpp_stanza_get_child_by_name(fwd, "message") : NULL;
+    if (!m)
+        return;
+    ch->mam.results++;
+    const char *type = xmpp_stanza_get_type(m), *from = xmpp_stanza_get_from(m);
+    bool bounce = type && strcmp(type, "error") == 0;
+    /* Ours going out, or the buyer's server refusing ours; anything else (e.g. a buyer
+     * writing to the bot with a forged id) proves nothing. */
+    if (bounce ? !same_bare(from, ch->mam.to) : !same_bare(from, ch->jid))
+        return;
+    xmpp_stanza_t *oid = xmpp_stanza_get_child_by_name_and_ns(m, "origin-id", NS_SID);
+    const char *key = oid ? xmpp_stanza_get_attribute(oid, "id") : NULL;
+    if (!key)
+        key = xmpp_stanza_get_id(m); /* bounces carry only the id attribute */
+    if (!key)
+        return;
+    pp_channel_lookup_t want = {.id = key};
+    pp_channel_lookup_t *hit = bsearch(&want, ch->mam.q, ch->mam.n, sizeof want, lookup_cmp);
+    if (!hit)
+        return;
+    xmpp_stanza_t *delay = xmpp_stanza_get_child_by_name_and_ns(fwd, "delay", NS_DELAY);
+    const char *stamp = delay ? xmpp_stanza_get_attribute(delay, "stamp") : NULL;
+    time_t when = 0;
+    if (!stamp || pp_time_parse_iso(stamp, &when, NULL) != 0)
+        when = (time_t)(pp_now_ms() / 1000);
+    if (bounce) {
+        hit->fate = PP_CHANNEL_BOUNCED; /* a bounce outranks the routing before it */
+        hit->when = (long long)when;
+        error_reason(ch, m, hit->reason, sizeof hit->reason);
+    } else if (hit->fate == PP_CHANNEL_UNSEEN) {
+        hit->fate = PP_CHANNEL_ROUTED;
+        hit->when = (long long)when;
+    }
+}
+
+/* <message type='error'>: report the id and "condition: text" to the owner. Archive query
+ * results (XEP-0313 <result/>) go to the query in progress. */
 static int message_cb(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
 {
     pp_channel_t *ch = ud;
     const char *type = xmpp_stanza_get_type(st);
     const char *id = xmpp_stanza_get_id(st);
+    xmpp_stanza_t *result = xmpp_stanza_get_child_by_name_and_ns(st, "result", NS_MAM);
+    if (result) {
+        const char *qid = xmpp_stanza_get_attribute(result, "queryid");
+        const char *from = xmpp_stanza_get_from(st);
+        /* Only our own archive may answer (from = our bare JID, or none). */
+        if (qid && ch->mam.qid[0] && strcmp(qid, ch->mam.qid) == 0 && ch->mam.done == 0 &&
+            (!from || same_bare(from, ch->jid)))
+            mam_result(ch, result);
+        return 1;
+    }
     if (!type || strcmp(type, "error") != 0)
         return 1; /* ordinary incoming chat: not handled here (yet) */
-    char reason[256] = "unknown error";
-    xmpp_stanza_t *err = xmpp_stanza_get_child_by_name(st, "error");
-    if (err) {
-        const char *cond = NULL;
-        char *text = NULL;
-        for (xmpp_stanza_t *c = xmpp_stanza_get_children(err); c; c = xmpp_stanza_get_next(c)) {
-            const char *name = xmpp_stanza_get_name(c);
-            if (!name)
-                continue;
-            if (strcmp(name, "text") == 0)
-                text = xmpp_stanza_get_text(c);
-            else if (!cond)
-                cond = name;
-        }
-        snprintf(reason, sizeof reason, "%s%s%s", cond ? cond : "error", text ? ": " : "",
-                 text ? text : "");
-        if (text)
-            xmpp_free(ch->ctx, text);
-    }
+    char reason[256];
+    error_reason(ch, st, reason, sizeof reason);
     if (ch->bounce)
         ch->bounce(ch->bounce_arg, id ? id : "", reason);
     return 1;
@@ -107,6 +211,58 @@ static int flush_cb(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
     if (id && strcmp(id, ch->flush_id) == 0)
         ch->flush_done = 1;
     return 0;
+}
+
+/* Reply to the archiving preferences set at login: tells whether the archive exists. */
+static int prefs_cb(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
+{
+    pp_channel_t *ch = ud;
+    const char *type = xmpp_stanza_get_type(st);
+    char reason[256] = "";
+    xmpp_stanza_t *prefs = xmpp_stanza_get_child_by_name_and_ns(st, "prefs", NS_MAM);
+    const char *def = prefs ? xmpp_stanza_get_attribute(prefs, "default") : NULL;
+    if (type && strcmp(type, "error") == 0) {
+        error_reason(ch, st, reason, sizeof reason);
+        ch->archive_state = -1;
+    } else if (!def || strcmp(def, "always") != 0) {
+        snprintf(reason, sizeof reason, "archiving default is '%s', not 'always'",
+                 def ? def : "(none)");
+        ch->archive_state = -1;
+    } else {
+        ch->archive_state = 1;
+    }
+    if (ch->archive_state != ch->archive_logged) {
+        if (ch->archive_state > 0)
+            pp_info("xmpp: message archive (XEP-0313) on for %s: messages in flight at a crash "
+                    "are looked up there before any re-send", ch->jid);
+        else
+            pp_warn("xmpp: %s:%u keeps no usable message archive for %s (XEP-0313: %s); messages "
+                    "in flight at a crash will be sent again (at least once)",
+                    ch->host, ch->port, ch->jid, reason);
+        ch->archive_logged = ch->archive_state;
+    }
+    return 0;
+}
+
+/* <iq type='set'><prefs xmlns='urn:xmpp:mam:2' default='always'/></iq> */
+static void send_prefs(pp_channel_t *ch, xmpp_conn_t *conn)
+{
+    char id[32];
+    snprintf(id, sizeof id, "mamprefs-%lu", ++ch->mam_seq);
+    xmpp_stanza_t *iq = xmpp_iq_new(ch->ctx, "set", id);
+    xmpp_stanza_t *prefs = xmpp_stanza_new(ch->ctx);
+    if (iq && prefs) {
+        xmpp_stanza_set_name(prefs, "prefs");
+        xmpp_stanza_set_ns(prefs, NS_MAM);
+        xmpp_stanza_set_attribute(prefs, "default", "always");
+        xmpp_stanza_add_child(iq, prefs);
+        xmpp_id_handler_add(conn, prefs_cb, id, ch);
+        xmpp_send(conn, iq);
+    }
+    if (prefs)
+        xmpp_stanza_release(prefs);
+    if (iq)
+        xmpp_stanza_release(iq);
 }
 
 static void conn_cb(xmpp_conn_t *conn, xmpp_conn_event_t ev, int error,
@@ -126,6 +282,8 @@ static void conn_cb(xmpp_conn_t *conn, xmpp_conn_event_t ev, int error,
             xmpp_send(conn, pres);
             xmpp_stanza_release(pres);
         }
+        if (ch->archive)
+            send_prefs(ch, conn);
         return;
     }
     if (ch->state == X_UP)
@@ -187,10 +345,28 @@ static int x_send(pp_channel_t *ch, const char *id, const char *to, const char *
     if (!msg)
         return PP_ENOMEM;
     int rc = xmpp_message_set_body(msg, body) == XMPP_EOK ? PP_OK : PP_ENOMEM;
+    /* XEP-0359: the id survives in the archive and in clients that rewrite the attribute. */
+    xmpp_stanza_t *oid = rc == PP_OK ? xmpp_stanza_new(ch->ctx) : NULL;
+    if (rc == PP_OK && (!oid || xmpp_stanza_set_name(oid, "origin-id") != XMPP_EOK ||
+                        xmpp_stanza_set_ns(oid, NS_SID) != XMPP_EOK ||
+                        xmpp_stanza_set_attribute(oid, "id", id) != XMPP_EOK ||
+                        xmpp_stanza_add_child(msg, oid) != XMPP_EOK))
+        rc = PP_ENOMEM;
+    if (oid)
+        xmpp_stanza_release(oid);
     if (rc == PP_OK)
         xmpp_send(ch->conn, msg);
     xmpp_stanza_release(msg);
     return rc;
+}
+
+/* The stream is unusable (no reply in time): drop it so a late reply cannot confuse us. */
+static void drop(pp_channel_t *ch)
+{
+    xmpp_disconnect(ch->conn);
+    ch->dropped = 1;
+    ch->state = X_DOWN;
+    schedule_reconnect(ch);
 }
 
 static int x_flush(pp_channel_t *ch, int timeout_ms)
@@ -222,14 +398,180 @@ static int x_flush(pp_channel_t *ch, int timeout_ms)
         return PP_OK;
     if (ch->state != X_UP)
         return PP_EAGAIN;
-    /* No answer in time: the stream is unusable; drop it so a late reply cannot confuse us. */
     pp_warn("xmpp: no reply to barrier %s within %d ms; reconnecting", ch->flush_id, timeout_ms);
     xmpp_id_handler_delete(ch->conn, flush_cb, ch->flush_id);
-    xmpp_disconnect(ch->conn);
-    ch->dropped = 1;
-    ch->state = X_DOWN;
-    schedule_reconnect(ch);
+    drop(ch);
     return PP_ETIMEOUT;
+}
+
+/* ------------------------------------------------------------------ archive (XEP-0313) */
+
+/* New child element of parent (borrowed: parent holds it), NULL on allocation failure. */
+static xmpp_stanza_t *add_elem(xmpp_ctx_t *ctx, xmpp_stanza_t *parent, const char *name,
+                               const char *ns)
+{
+    xmpp_stanza_t *e = xmpp_stanza_new(ctx);
+    if (!e)
+        return NULL;
+    if (xmpp_stanza_set_name(e, name) != XMPP_EOK || (ns && xmpp_stanza_set_ns(e, ns)) ||
+        xmpp_stanza_add_child(parent, e) != XMPP_EOK) {
+        xmpp_stanza_release(e);
+        return NULL;
+    }
+    xmpp_stanza_release(e);
+    return e;
+}
+
+/* <name>text</name> under parent. */
+static int add_text_elem(xmpp_ctx_t *ctx, xmpp_stanza_t *parent, const char *name,
+                         const char *text)
+{
+    xmpp_stanza_t *e = add_elem(ctx, parent, name, NULL);
+    xmpp_stanza_t *t = e ? xmpp_stanza_new(ctx) : NULL;
+    if (!t)
+        return PP_ENOMEM;
+    int rc = xmpp_stanza_set_text(t, text) == XMPP_EOK && xmpp_stanza_add_child(e, t) == XMPP_EOK
+                 ? PP_OK
+                 : PP_ENOMEM;
+    xmpp_stanza_release(t);
+    return rc;
+}
+
+/* <field var=var [type=hidden]><value>v</value></field> under the form. */
+static int add_field(xmpp_ctx_t *ctx, xmpp_stanza_t *form, const char *var, const char *v,
+                     bool hidden)
+{
+    xmpp_stanza_t *f = add_elem(ctx, form, "field", NULL);
+    if (!f || xmpp_stanza_set_attribute(f, "var", var) != XMPP_EOK ||
+        (hidden && xmpp_stanza_set_attribute(f, "type", "hidden") != XMPP_EOK))
+        return PP_ENOMEM;
+    return add_text_elem(ctx, f, "value", v);
+}
+
+/* <fin/> (or an error) for the page in progress. */
+static int mam_fin_cb(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
+{
+    pp_channel_t *ch = ud;
+    const char *type = xmpp_stanza_get_type(st);
+    if (type && strcmp(type, "error") == 0) {
+        error_reason(ch, st, ch->mam.err, sizeof ch->mam.err);
+        ch->mam.done = -1;
+        return 0;
+    }
+    xmpp_stanza_t *fin = xmpp_stanza_get_child_by_name_and_ns(st, "fin", NS_MAM);
+    const char *complete = fin ? xmpp_stanza_get_attribute(fin, "complete") : NULL;
+    xmpp_stanza_t *set = fin ? xmpp_stanza_get_child_by_name_and_ns(fin, "set", NS_RSM) : NULL;
+    xmpp_stanza_t *last = set ? xmpp_stanza_get_child_by_name(set, "last") : NULL;
+    char *text = last ? xmpp_stanza_get_text(last) : NULL;
+    ch->mam.complete = complete && strcmp(complete, "true") == 0;
+    snprintf(ch->mam.last, sizeof ch->mam.last, "%s", text ? text : "");
+    if (text)
+        xmpp_free(ch->ctx, text);
+    ch->mam.done = 1;
+    return 0;
+}
+
+/* Send one page query: with = to, start = start, RSM max/after. */
+static int mam_query(pp_channel_t *ch, const char *start, const char *after)
+{
+    int rc = PP_ENOMEM;
+    char max[16];
+    snprintf(ch->mam.qid, sizeof ch->mam.qid, "mam-%lu", ++ch->mam_seq);
+    snprintf(max, sizeof max, "%d", MAM_PAGE);
+    xmpp_stanza_t *iq = xmpp_iq_new(ch->ctx, "set", ch->mam.qid);
+    if (!iq)
+        return PP_ENOMEM;
+    xmpp_stanza_t *q = add_elem(ch->ctx, iq, "query", NS_MAM);
+    xmpp_stanza_t *x = q ? add_elem(ch->ctx, q, "x", NS_DATA) : NULL;
+    xmpp_stanza_t *set = x ? add_elem(ch->ctx, q, "set", NS_RSM) : NULL;
+    if (!set || xmpp_stanza_set_attribute(q, "queryid", ch->mam.qid) != XMPP_EOK ||
+        xmpp_stanza_set_attribute(x, "type", "submit") != XMPP_EOK ||
+        add_field(ch->ctx, x, "FORM_TYPE", NS_MAM, true) ||
+        add_field(ch->ctx, x, "with", ch->mam.to, false) ||
+        add_field(ch->ctx, x, "start", start, false) || add_text_elem(ch->ctx, set, "max", max) ||
+        (after[0] && add_text_elem(ch->ctx, set, "after", after)))
+        goto out;
+    ch->mam.done = 0;
+    ch->mam.complete = false;
+    ch->mam.last[0] = ch->mam.err[0] = '\0';
+    xmpp_id_handler_add(ch->conn, mam_fin_cb, ch->mam.qid, ch);
+    xmpp_send(ch->conn, iq);
+    rc = PP_OK;
+out:
+    xmpp_stanza_release(iq);
+    return rc;
+}
+
+static int x_was_sent(pp_channel_t *ch, const char *to, long long since, pp_channel_lookup_t *q,
+                      size_t n, int timeout_ms)
+{
+    char start[PP_TIME_ISO_LEN], after[sizeof ch->mam.last] = "";
+    int rc = PP_OK;
+    if (!ch->archive || ch->archive_state < 0)
+        return PP_EXMPP;
+    if (ch->state != X_UP)
+        return PP_EAGAIN;
+    for (size_t i = 0; i < n; i++) {
+        q[i].fate = PP_CHANNEL_UNSEEN;
+        q[i].when = 0;
+        q[i].reason[0] = '\0';
+    }
+    if (n == 0)
+        return PP_OK;
+    qsort(q, n, sizeof *q, lookup_cmp);
+    pp_time_format((time_t)(since > 0 ? since : 0), start);
+    ch->mam.to = to;
+    ch->mam.q = q;
+    ch->mam.n = n;
+    ch->mam.results = 0;
+    int64_t t0 = pp_mono_ms(), deadline = t0 + timeout_ms;
+    size_t pages = 0;
+    for (;;) {
+        if ((rc = mam_query(ch, start, after)))
+            break;
+        pages++;
+        while (!ch->mam.done && ch->state == X_UP && pp_mono_ms() < deadline)
+            xmpp_run_once(ch->ctx, 5);
+        if (ch->mam.done < 0) {
+            /* No archive on this server (or not for us): the caller falls back. */
+            bool absent = strncmp(ch->mam.err, "service-unavailable", 19) == 0 ||
+                          strncmp(ch->mam.err, "feature-not-implemented", 23) == 0 ||
+                          strncmp(ch->mam.err, "forbidden", 9) == 0;
+            if (!absent)
+                pp_warn("xmpp: archive query about %s since %s refused: %s", to, start,
+                        ch->mam.err);
+            rc = absent ? PP_EXMPP : PP_EAGAIN;
+            break;
+        }
+        if (!ch->mam.done) {
+            rc = PP_EAGAIN;
+            if (ch->state == X_UP) {
+                pp_warn("xmpp: no answer to archive query %s within %d ms; reconnecting",
+                        ch->mam.qid, timeout_ms);
+                xmpp_id_handler_delete(ch->conn, mam_fin_cb, ch->mam.qid);
+                drop(ch);
+                rc = PP_ETIMEOUT;
+            }
+            break;
+        }
+        if (ch->mam.complete)
+            break; /* the whole range was read */
+        if (!ch->mam.last[0] || strcmp(ch->mam.last, after) == 0) {
+            pp_warn("xmpp: archive query %s about %s: incomplete page without a way on (RSM last "
+                    "'%s')", ch->mam.qid, to, ch->mam.last);
+            rc = PP_EAGAIN;
+            break;
+        }
+        snprintf(after, sizeof after, "%s", ch->mam.last);
+    }
+    pp_debug("xmpp: archive lookup of %zu id(s) sent to %s since %s: %zu page(s), %zu archived "
+             "message(s) read, %lld ms (%s)",
+             n, to, start, pages, ch->mam.results, (long long)(pp_mono_ms() - t0),
+             pp_strerror(rc));
+    ch->mam.qid[0] = '\0';
+    ch->mam.q = NULL;
+    ch->mam.n = 0;
+    return rc;
 }
 
 static void x_close(pp_channel_t *ch, int timeout_ms)
@@ -276,6 +618,7 @@ static int x_open(pp_channel_t **out, const pp_config_t *cfg, pp_channel_bounce_
     ch->retry_max_ms = cfg->send_retry_max_ms;
     ch->bounce = bounce;
     ch->bounce_arg = arg;
+    ch->archive = cfg->notifier_archive_check;
     ch->state = X_DOWN;
     ch->next_connect_ms = 0;
     *out = ch;
@@ -292,5 +635,6 @@ const pp_channel_ops_t pp_channel_xmpp = {
     .is_up = x_is_up,
     .send = x_send,
     .flush = x_flush,
+    .was_sent = x_was_sent,
     .close = x_close,
 };

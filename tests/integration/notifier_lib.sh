@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # notifier_lib.sh - helpers sourced by tests/integration/notifier_*.sh (not a test itself):
-# a private database, topics, consumer group and XMPP accounts per run, own daemons only.
+# a private database, topics, consumer group and XMPP accounts (bot included, so its message
+# archive holds only this run's messages) per run, own daemons only. Uses the stack named by
+# PP_STACK_STATE (tests/run: its test stack), else the default one (.local/stack).
 if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
 	echo "notifier_lib.sh is a helper library sourced by notifier_*.sh, not a test" >&2
 	exit 2
@@ -13,7 +15,8 @@ NT_BIN=$NT_BUILD/notifier
 NT_NAME=${NT_TEST:-notifier}-$$-$RANDOM
 NT_TMP=$(mktemp -d "/tmp/pp-$NT_TEST.XXXXXX")
 NT_PIDS=()
-eval "$("$NT_ROOT/deploy/local/stack" env)" || { echo "FAIL: local stack not available (deploy/local/stack env)"; exit 1; }
+NT_STACK=("$NT_ROOT/deploy/local/stack" ${PP_STACK_STATE:+--state "$PP_STACK_STATE"})
+eval "$("${NT_STACK[@]}" env)" || { echo "FAIL: local stack not available (${NT_STACK[*]} env)"; exit 1; }
 NT_PG_ADMIN=${PP_DB_URL%/*}/postgres
 NT_DB=pp_nt_${NT_NAME//-/_}
 export PP_DB_URL=${PP_DB_URL%/*}/$NT_DB
@@ -29,12 +32,66 @@ nt_cleanup() {
 	for p in "${NT_PIDS[@]}"; do
 		kill -KILL "$p" 2>/dev/null && wait "$p" 2>/dev/null
 	done
+	[[ -n ${NT_PROSODY_PID:-} ]] && kill -TERM "$NT_PROSODY_PID" 2>/dev/null && wait "$NT_PROSODY_PID" 2>/dev/null
 	psql -q "$NT_PG_ADMIN" -c "DROP DATABASE IF EXISTS $NT_DB" >/dev/null 2>&1
 	[[ -n ${NT_KEEP:-} ]] || rm -rf -- "$NT_TMP"
 }
 trap nt_cleanup EXIT
 
 sql() { psql -qAt -v ON_ERROR_STOP=1 "$PP_DB_URL" -c "$1"; }
+
+# nt_xmpp_register: "user password" lines on stdin -> accounts on the stack's Prosody, or on
+# the private one after nt_prosody_init.
+nt_xmpp_register() {
+	if [[ -n ${NT_PROSODY_CFG:-} ]]; then
+		local lua
+		lua=$(sed -n '1s/^#! *\(\/usr\/bin\/env \)\{0,1\}//p' "$(command -v prosodyctl)")
+		awk -v d="$NT_DOMAIN" 'NF == 2 { printf "%s\t%s\t%s\n", $1, d, $2 }' |
+			"${lua:-lua5.4}" "$NT_ROOT/deploy/local/prosody-register.lua" --config "$NT_PROSODY_CFG"
+	else
+		"${NT_STACK[@]}" xmpp-register
+	fi
+}
+
+# nt_prosody_init: a private Prosody for this test (call before nt_setup): the stack's own
+# config with this test's port, data dir and log under $NT_TMP/prosody; PP_XMPP_PORT follows.
+# nt_prosody_start / nt_prosody_stop run it (SIGTERM, by PID; the data dir survives).
+nt_prosody_init() {
+	local src=$PP_STACK_STATE/prosody/prosody.cfg.lua dir=$NT_TMP/prosody port i
+	[[ -f $src ]] || fail "no Prosody config at $src"
+	for ((i = 0; i < 50; i++)); do
+		port=$((20000 + RANDOM % 20000))
+		ss -Htln "sport = :$port" | grep -q . || break
+	done
+	mkdir -p "$dir/data" "$dir/certs"
+	sed -e "s|^data_path = .*|data_path = \"$dir/data\"|" \
+		-e "s|^pidfile = .*|pidfile = \"$dir/prosody.pid\"|" \
+		-e "s|^certificates = .*|certificates = \"$dir/certs\"|" \
+		-e "s|filename = \"[^\"]*\"|filename = \"$dir/prosody.log\"|" \
+		-e "s|^c2s_ports = .*|c2s_ports = { $port }|" "$src" >"$dir/prosody.cfg.lua"
+	! grep -q -F "$PP_STACK_STATE" "$dir/prosody.cfg.lua" || fail "private Prosody config still names the stack's paths"
+	grep -q "c2s_ports = { $port }" "$dir/prosody.cfg.lua" || fail "private Prosody config: no c2s_ports line to rewrite"
+	NT_PROSODY_CFG=$dir/prosody.cfg.lua NT_PROSODY_LOG=$dir/prosody.log
+	export PP_XMPP_PORT=$port
+}
+nt_prosody_start() {
+	local i t0=$(date +%s%N)
+	prosody --config "$NT_PROSODY_CFG" -F >>"$NT_TMP/prosody.stdout.log" 2>&1 &
+	NT_PROSODY_PID=$!
+	for ((i = 0; i < 300; i++)); do
+		kill -0 "$NT_PROSODY_PID" 2>/dev/null || fail "private Prosody exited at start: $(tail -3 "$NT_PROSODY_LOG")"
+		"$PP_STACK_STATE/bin/xmpp-probe" 127.0.0.1 "$PP_XMPP_PORT" "$PP_XMPP_JID" "$PP_XMPP_PASSWORD" 1000 >/dev/null 2>&1 && {
+			log "private Prosody on 127.0.0.1:$PP_XMPP_PORT ready in $((($(date +%s%N) - t0) / 1000000)) ms (pid $NT_PROSODY_PID)"
+			return 0
+		}
+		sleep 0.05
+	done
+	fail "private Prosody not ready after 15 s: $(tail -3 "$NT_PROSODY_LOG")"
+}
+nt_prosody_stop() {
+	kill -TERM "$NT_PROSODY_PID" && wait "$NT_PROSODY_PID"
+	NT_PROSODY_PID=
+}
 
 # nt_setup: database + schema, topics (PARTITIONS, default 4), seller 1.
 nt_setup() {
@@ -46,6 +103,9 @@ nt_setup() {
 		psql -q -v ON_ERROR_STOP=1 "$PP_DB_URL" -f "$f" >/dev/null || fail "schema $f"
 	done
 	sql "INSERT INTO sellers (id, name) VALUES (1, 'test seller')" || fail "seed seller"
+	# Own bot account: its archive (crash recovery looks there) holds only this run.
+	export PP_XMPP_JID=$(echo "ntbot-$NT_NAME@$NT_DOMAIN" | tr 'A-Z' 'a-z') PP_XMPP_PASSWORD=botpass-$$
+	echo "${PP_XMPP_JID%@*} $PP_XMPP_PASSWORD" | nt_xmpp_register >/dev/null 2>&1 || fail "xmpp-register $PP_XMPP_JID"
 	"$NT_BIN/pp-produce" -b "$PP_KAFKA_BROKERS" -t "$PP_TOPIC" -C "${PARTITIONS:-4}" 2>>"$NT_TMP/kafka.log" &&
 		"$NT_BIN/pp-produce" -b "$PP_KAFKA_BROKERS" -t "$PP_DLQ_TOPIC" -C 1 2>>"$NT_TMP/kafka.log" ||
 		fail "cannot create topics (see $NT_TMP/kafka.log)"
@@ -57,8 +117,7 @@ nt_buyer() {
 	local id=$1 locale=$2 opted=$3 jid=$4 verified=$5 addr=NULL chan=NULL
 	if [[ -n $jid ]]; then
 		addr="'$jid'" chan="'xmpp'"
-		echo "${jid%@*} pass$id" | "$NT_ROOT/deploy/local/stack" xmpp-register >/dev/null 2>&1 ||
-			fail "xmpp-register $jid"
+		echo "${jid%@*} pass$id" | nt_xmpp_register >/dev/null 2>&1 || fail "xmpp-register $jid"
 		echo "$jid pass$id" >>"$NT_TMP/accounts"
 	fi
 	sql "INSERT INTO users (id, locale, notify_shipment_status, im_channel, im_address, im_verified)

@@ -25,6 +25,7 @@ static const struct {
     {"parse", ppctl_parse, "--carrier NAME [--http-status N] FILE: parse a captured carrier response"},
     {"topics", ppctl_topics, "[--partitions N]: create the event and dead-letter topics if missing"},
     {"events", ppctl_events, "[--topic T] [--meta]: print every message of the event topic"},
+    {"detect", ppctl_detect, "NUMBER: carriers a tracking number can belong to (JSON; exit 1 if none)"},
     {"config", NULL, "--reference | --dump | --check: the configuration keys"},
 };
 

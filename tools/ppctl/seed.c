@@ -1,6 +1,8 @@
 /* seed.c - `ppctl ship`, `ppctl seed` (demo data) and `ppctl user` (notification toggle). */
 #include "ppctl.h"
 
+#include "carriers/carrier.h"
+#include "carriers/numbers.h"
 #include "db.h"
 #include "err.h"
 #include "shipment.h"
@@ -9,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 int ppctl_ship(ppctl_t *ctl, int argc, char **argv)
@@ -36,13 +39,12 @@ int ppctl_ship(ppctl_t *ctl, int argc, char **argv)
         fprintf(stderr, "usage: ppctl ship --transaction ID --carrier NAME --number N\n");
         return 2;
     }
-    /* Sellers paste numbers with spaces; store them without. */
-    char clean[64];
-    size_t k = 0;
-    for (const char *p = number; *p && k < sizeof clean - 1; p++)
-        if (*p != ' ' && *p != '-')
-            clean[k++] = *p;
-    clean[k] = '\0';
+    /* Sellers paste numbers with spaces, dashes, lower case; store the normalized form. */
+    char clean[PP_NUMBER_MAX];
+    if (pp_number_normalize(number, clean, sizeof clean)) {
+        fprintf(stderr, "ppctl ship: '%s' is not a tracking number\n", number);
+        return 1;
+    }
 
     PGconn *c = ppctl_connect(ctl);
     if (!c)
@@ -72,10 +74,30 @@ static unsigned long long mix(unsigned long long x)
     return x;
 }
 
+/*
+ * --carrier: "mix" spreads the shipments over every carrier that has both an adapter in
+ * the registry and a number format (so it grows as adapters land); a name picks one.
+ * Fills names[] and returns how many, or 0 (after saying why) when none is usable.
+ */
+static size_t seed_carriers(const char *want, const char **names, size_t cap)
+{
+    size_t n_all, n = 0;
+    const char *const *all = pp_number_carriers(&n_all);
+    for (size_t i = 0; i < n_all && n < cap; i++)
+        if (pp_carrier_find(all[i]) && (!strcmp(want, "mix") || !strcasecmp(want, all[i])))
+            names[n++] = all[i];
+    if (n == 0 && strcmp(want, "mix") != 0)
+        fprintf(stderr, "ppctl seed: --carrier %s: not a registered carrier with a number "
+                        "format (use mix or one of the registered adapters)\n", want);
+    else if (n == 0)
+        fprintf(stderr, "ppctl seed: no registered carrier has a number format\n");
+    return n;
+}
+
 int ppctl_seed(ppctl_t *ctl, int argc, char **argv)
 {
     long long transactions = 1000, buyers = 0, optin = 70, first = 1, run = 0, en_pct = 10;
-    const char *carrier = "inpost", *accounts = NULL, *domain = "parcelpush.test";
+    const char *carrier = "mix", *accounts = NULL, *domain = "parcelpush.test";
     for (int i = 1; i < argc; i++) {
         const char *v;
         const char *o = argv[i];
@@ -108,7 +130,7 @@ int ppctl_seed(ppctl_t *ctl, int argc, char **argv)
                 return 2;
         } else {
             fprintf(stderr, "usage: ppctl seed --transactions N [--buyers B] [--optin PCT] "
-                            "[--english PCT] [--first-id ID] [--run R] [--carrier NAME] "
+                            "[--english PCT] [--first-id ID] [--run R] [--carrier mix|NAME] "
                             "[--accounts FILE] [--xmpp-domain D]\n");
             return 2;
         }
@@ -117,6 +139,11 @@ int ppctl_seed(ppctl_t *ctl, int argc, char **argv)
         buyers = transactions / 3 > 0 ? transactions / 3 : 1;
     if (!run)
         run = (long long)(time(NULL) % 100000);
+    const char *names[PP_NUMBER_MAX_CANDIDATES];
+    long long per_carrier[PP_NUMBER_MAX_CANDIDATES] = {0};
+    size_t n_names = seed_carriers(carrier, names, PP_NUMBER_MAX_CANDIDATES);
+    if (!n_names)
+        return 2;
 
     PGconn *c = ppctl_connect(ctl);
     if (!c)
@@ -154,11 +181,17 @@ int ppctl_seed(ppctl_t *ctl, int argc, char **argv)
         goto out;
     long long made = 0;
     for (long long t = first; t < first + transactions; t++) {
-        char number[32], err[512];
-        /* 24 digits: "6", 5-digit run, 18-digit spread of the transaction id. */
-        snprintf(number, sizeof number, "6%05lld%018llu", run,
-                 mix((unsigned long long)t) % 1000000000000000000ULL);
-        pp_shipment_entry_t se = {t, carrier, number, ctl->cfg.topic};
+        char number[PP_NUMBER_MAX], err[512];
+        /* Carrier by a hash of the transaction id; the number from the run and the id:
+         * pp_number_example is one-to-one on seeds below 10^10 for every carrier, so the
+         * numbers of one run are distinct (ids are fewer than 10^7 apart). */
+        size_t ci = (size_t)(mix((unsigned long long)t) % n_names);
+        uint64_t nseed = (uint64_t)run * 10000000ULL + (uint64_t)t % 10000000ULL;
+        if (pp_number_example(names[ci], nseed, number, sizeof number)) {
+            fprintf(stderr, "ppctl seed: no example number for %s\n", names[ci]);
+            goto out;
+        }
+        pp_shipment_entry_t se = {t, names[ci], number, ctl->cfg.topic};
         long long sid;
         bool created;
         if (pp_shipment_enter(c, &se, &sid, &created, err, sizeof err)) {
@@ -166,11 +199,15 @@ int ppctl_seed(ppctl_t *ctl, int argc, char **argv)
             goto out;
         }
         made += created;
+        per_carrier[ci]++;
         if ((t - first + 1) % 200 == 0)
             fprintf(stderr, "\rppctl seed: %lld/%lld shipments", t - first + 1, transactions);
     }
-    fprintf(stderr, "\rppctl seed: %lld buyers, %lld transactions, %lld new shipments (%s)\n",
-            buyers, transactions, made, carrier);
+    fprintf(stderr, "\rppctl seed: %lld buyers, %lld transactions, %lld new shipments (", buyers,
+            transactions, made);
+    for (size_t i = 0; i < n_names; i++)
+        fprintf(stderr, "%s%s %lld", i ? ", " : "", names[i], per_carrier[i]);
+    fprintf(stderr, ")\n");
     if (accounts) {
         if (!(acc = fopen(accounts, "w"))) {
             perror(accounts);

@@ -1,0 +1,2 @@
+/* orlen.c - being written (issue 3). */
+typedef int pp_orlen_placeholder_t;
