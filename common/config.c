@@ -271,7 +271,8 @@ void pp_config_dump(const pp_config_t *c, FILE *out)
         switch (keys[i].type) {
         case T_STR: {
             const char *v = *(char *const *)field;
-            int secret = strstr(keys[i].name, "password") || strstr(keys[i].name, "token");
+            int secret = strstr(keys[i].name, "password") || strstr(keys[i].name, "token") ||
+                         strstr(keys[i].name, "secret") || strstr(keys[i].name, "_key");
             fprintf(out, "%s = %s\n", keys[i].name, secret && v && *v ? "********" : (v ? v : ""));
             break;
         }

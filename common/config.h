@@ -108,6 +108,7 @@
       "UPS API base URL (OAuth at /security/v1/oauth/token, tracking at /api/track/v1/details; test: https://wwwcie.ups.com)") \
     X(STR, ups_client_id, "", 0, 0, 1, "UPS OAuth2 client id (developer portal app)")        \
     X(STR, ups_client_secret, "", 0, 0, 1, "UPS OAuth2 client secret")                       \
+    X(STR, ups_merchant_id, "", 0, 0, 1, "UPS account number sent as x-merchant-id on token requests (empty = not sent)") \
     X(STR, dpd_base_url, "https://dpdinfoservices.dpd.com.pl", 0, 0, 1,                       \
       "DPD Polska InfoServices base URL (SOAP at /DPDInfoServicesObjEventsService/DPDInfoServicesObjEvents)") \
     X(STR, dpd_login, "", 0, 0, 1, "DPD Polska authDataV1.login (customer FID account; empty = none)") \
@@ -120,7 +121,6 @@
       "Poczta Polska WS-Security username (default: the public account Poczta Polska publishes for this service)") \
     X(STR, pocztapolska_password, "PPSA", 0, 0, 1,                                             \
       "Poczta Polska WS-Security password, sent as PasswordText (default: the published public one)") \
-    X(STR, ups_merchant_id, "", 0, 0, 1, "UPS account number sent as x-merchant-id on token requests (empty = not sent)") \
     X(STR, group_id, "pp-notifier", 0, 0, 0, "notifier: Kafka consumer group")                 \
     X(STR, xmpp_host, "127.0.0.1", 0, 0, 0, "notifier: XMPP server host")                      \
     X(INT, xmpp_port, "55222", 1, 65535, 0, "notifier: XMPP client port")                      \

@@ -379,6 +379,12 @@ static gate_t gate(pp_crt_t *rt, int64_t now, int64_t *wait_ms, const char **rea
     return GATE_GO;
 }
 
+/* Breaker open or carrier paused by a 429: release the shipments, however short the wait. */
+static bool must_release(const char *reason)
+{
+    return strcmp(reason, "breaker") == 0 || strcmp(reason, "paused") == 0;
+}
+
 static int64_t lease_wait_ms(const pp_poller_t *p)
 {
     return (int64_t)p->cfg->lease_s * 1000 * LEASE_WAIT_NUM / LEASE_WAIT_DEN;
@@ -404,8 +410,8 @@ static void triage(pp_crt_t *rt, int64_t now, int64_t wait_ms, const char *reaso
         pp_item_t *it = *pp;
         int64_t deadline = it->c.claimed_ms + budget;
         int64_t eta = wait_ms >= 0 ? now + wait_ms + position_ms(rt, pos) : now;
-        bool give_up = p->stopping || eta > deadline ||
-                       (wait_ms < 0 && now > deadline);
+        bool give_up = p->stopping || eta > deadline || (wait_ms < 0 && now > deadline) ||
+                       (wait_ms >= 0 && must_release(reason));
         if (give_up) {
             *pp = it->next;
             rt->queued--;
@@ -803,7 +809,7 @@ void pp_crt_dispatch(pp_poller_t *p, const pp_claimed_t *c)
     const char *reason = "";
     if (gate(rt, now, &wait, &reason) == GATE_WAIT && wait >= 0) {
         int64_t eta = wait + position_ms(rt, rt->queued);
-        if (now + eta > it->c.claimed_ms + lease_wait_ms(p)) {
+        if (must_release(reason) || now + eta > it->c.claimed_ms + lease_wait_ms(p)) {
             defer_item(rt, it, spread(eta), reason);
             return;
         }

@@ -50,6 +50,14 @@ static const struct {
     unsigned when;
     pp_status_t status;
 } rules[] = {
+    /* on its way back (checked first: "being returned to the sender" is not there yet) */
+    {"being returned", C_TRANSIT | C_FAILURE | C_UNKNOWN, PP_ST_RETURNING},
+    {"will be returned", C_TRANSIT | C_FAILURE | C_UNKNOWN, PP_ST_RETURNING},
+    {"return to sender", C_TRANSIT | C_FAILURE | C_UNKNOWN, PP_ST_RETURNING},
+    {"return to shipper", C_TRANSIT | C_FAILURE | C_UNKNOWN, PP_ST_RETURNING},
+    {"return to origin", C_TRANSIT | C_FAILURE | C_UNKNOWN, PP_ST_RETURNING},
+    {"zwrot do nadawcy", C_TRANSIT | C_FAILURE | C_UNKNOWN, PP_ST_RETURNING},
+    {"zwracana do nadawcy", C_TRANSIT | C_FAILURE | C_UNKNOWN, PP_ST_RETURNING},
     /* a return that arrived back (may come as statusCode delivered) */
     {"returned to sender", C_TRANSIT | C_DELIVERED | C_FAILURE | C_UNKNOWN, PP_ST_RETURNED},
     {"returned to shipper", C_TRANSIT | C_DELIVERED | C_FAILURE | C_UNKNOWN, PP_ST_RETURNED},
@@ -57,14 +65,6 @@ static const struct {
     {"delivered back to the sender", C_TRANSIT | C_DELIVERED | C_FAILURE | C_UNKNOWN, PP_ST_RETURNED},
     {"zwrócona do nadawcy", C_TRANSIT | C_DELIVERED | C_FAILURE | C_UNKNOWN, PP_ST_RETURNED},
     {"zwrot doręczony", C_TRANSIT | C_DELIVERED | C_FAILURE | C_UNKNOWN, PP_ST_RETURNED},
-    /* on its way back */
-    {"return to sender", C_TRANSIT | C_FAILURE | C_UNKNOWN, PP_ST_RETURNING},
-    {"return to shipper", C_TRANSIT | C_FAILURE | C_UNKNOWN, PP_ST_RETURNING},
-    {"return to origin", C_TRANSIT | C_FAILURE | C_UNKNOWN, PP_ST_RETURNING},
-    {"being returned", C_TRANSIT | C_FAILURE | C_UNKNOWN, PP_ST_RETURNING},
-    {"will be returned to", C_TRANSIT | C_FAILURE | C_UNKNOWN, PP_ST_RETURNING},
-    {"zwrot do nadawcy", C_TRANSIT | C_FAILURE | C_UNKNOWN, PP_ST_RETURNING},
-    {"zwracana do nadawcy", C_TRANSIT | C_FAILURE | C_UNKNOWN, PP_ST_RETURNING},
     /* the SENDER handing it in at a shop/locker is not "ready for pickup": guard first */
     {"posted by the sender", C_TRANSIT | C_UNKNOWN, PP_ST_IN_TRANSIT},
     {"handed in at", C_TRANSIT | C_UNKNOWN, PP_ST_IN_TRANSIT},

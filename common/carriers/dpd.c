@@ -184,16 +184,14 @@ fail:
 static int parse_event_time(const char *s, time_t *out)
 {
     int had_zone = 0;
-    char buf[40];
-    if (strlen(s) < 16 || strlen(s) >= sizeof buf)
+    char buf[48];
+    size_t l = strlen(s);
+    if (l < 16 || l > 40)
         return PP_EPARSE;
-    snprintf(buf, sizeof buf, "%s", s);
-    if (buf[16] == '\0' || buf[16] == '.' || buf[16] == '+' || buf[16] == '-' || buf[16] == 'Z') {
-        /* no seconds: insert ":00" so the ISO parser accepts it */
-        char tmp[48];
-        snprintf(tmp, sizeof tmp, "%.16s:00%s", buf, buf + 16);
-        snprintf(buf, sizeof buf, "%s", tmp);
-    }
+    if (s[16] == '\0' || s[16] == '.' || s[16] == '+' || s[16] == '-' || s[16] == 'Z')
+        snprintf(buf, sizeof buf, "%.16s:00%.24s", s, s + 16); /* no seconds: add ":00" */
+    else
+        snprintf(buf, sizeof buf, "%.40s", s);
     if (pp_time_parse_iso(buf, out, &had_zone) != 0)
         return PP_EPARSE;
     if (had_zone)

@@ -2,6 +2,7 @@
 #include "carrier.h"
 #include "../err.h"
 #include "../timeutil.h"
+#include "numbers.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -83,20 +84,10 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
-/* 11 or 12 digits (most countries, Poland included) or 8 letters/digits (e.g. Denmark), §4.4. */
+/* 11 or 12 digits (most countries, Poland included) or 8 characters (e.g. Denmark), §4.4. */
 static bool gls_validate(const char *number)
 {
-    /* TODO(numbers): switch to pp_number_valid("gls", number) once numbers.c is built */
-    if (!number)
-        return false;
-    size_t n = strlen(number);
-    bool digits = true, alnum = true;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)number[i];
-        digits = digits && isdigit(c);
-        alnum = alnum && (isdigit(c) || (c >= 'A' && c <= 'Z'));
-    }
-    return ((n == 11 || n == 12) && digits) || (n == 8 && alnum);
+    return pp_number_valid("gls", number);
 }
 
 /* Trimmed base URL length (no trailing '/'), or 0 if unset. */

@@ -222,7 +222,7 @@ static bool parse_bool(xmlNodePtr n, bool *out)
 static int parse_zdarzenie(xmlNodePtr z, size_t idx, pp_track_event_t *ev, bool *konczace,
                            char *err, size_t errlen)
 {
-    char czas[40], kod[64], nazwa[160], jedn[128], przyczyna[96];
+    char czas[40], kod[64], nazwa[150], jedn[128], przyczyna[96];
     xmlNodePtr t = pp_soapxml_child(z, "czas");
     if (!t || pp_soapxml_text(t, czas, sizeof czas) || parse_czas(czas, &ev->occurred_at)) {
         set_err(err, errlen, "zdarzenie[%zu].czas missing or not 'YYYY-MM-DD HH:MM' ('%.40s')", idx,
@@ -246,7 +246,7 @@ static int parse_zdarzenie(xmlNodePtr z, size_t idx, pp_track_event_t *ev, bool 
         return PP_EPARSE;
     }
     ev->status = map_event(kod, nazwa);
-    snprintf(ev->carrier_code, sizeof(ev->carrier_code), "%s", kod[0] ? kod : nazwa);
+    snprintf(ev->carrier_code, sizeof(ev->carrier_code), "%.63s", kod[0] ? kod : nazwa);
     snprintf(ev->description, sizeof(ev->description), "%s%s%s%s", nazwa, przyczyna[0] ? " (" : "",
              przyczyna, przyczyna[0] ? ")" : "");
     snprintf(ev->location, sizeof(ev->location), "%s", jedn);

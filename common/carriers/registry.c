@@ -11,6 +11,7 @@
 /* One row per carrier; each adapter file defines its pp_carrier_t. */
 extern const pp_carrier_t pp_carrier_inpost;
 extern const pp_carrier_t pp_carrier_gls;
+extern const pp_carrier_t pp_carrier_orlen;
 extern const pp_carrier_t pp_carrier_dhl;
 extern const pp_carrier_t pp_carrier_ups;
 extern const pp_carrier_t pp_carrier_dpd;
@@ -19,6 +20,7 @@ extern const pp_carrier_t pp_carrier_pocztapolska;
 static const pp_carrier_t *const carriers[] = {
     &pp_carrier_inpost,
     &pp_carrier_gls,
+    &pp_carrier_orlen,
     &pp_carrier_dhl,
     &pp_carrier_ups,
     &pp_carrier_dpd,

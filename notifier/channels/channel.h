@@ -54,8 +54,9 @@ typedef struct pp_channel_ops {
     /*
      * Optional (NULL: the channel cannot tell). Look up the n messages in q (ids sent to
      * `to`, none earlier than `since`, Unix seconds) in the server's record; q is reordered
-     * (sorted by id). 0: the record was read to its end, so UNSEEN means the server never
-     * got the message. PP_EXMPP: the server keeps no such record (fall back to re-sending).
+     * (sorted by id). 0: every id was found, or the record was read back to `since`, so
+     * UNSEEN means the server never got the message. PP_EXMPP: the server keeps no such
+     * record (fall back to re-sending).
      * PP_EAGAIN / PP_ETIMEOUT: connection trouble, nothing decided; retry later.
      */
     int (*was_sent)(pp_channel_t *ch, const char *to, long long since, pp_channel_lookup_t *q,

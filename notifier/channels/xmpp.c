@@ -63,11 +63,11 @@ struct pp_channel {
         char qid[32];
         int done;      /* 0 waiting, 1 <fin> came, -1 error reply */
         bool complete; /* <fin complete='true'>: no later page */
-        char last[128]; /* RSM <last> of this page: where the next page starts */
+        char first[128]; /* RSM <first> of this page (the oldest): the next page ends there */
         char err[256];
         const char *to;
         pp_channel_lookup_t *q; /* sorted by id */
-        size_t n, results;
+        size_t n, results, found;
     } mam;
 };
 
@@ -167,6 +167,8 @@ static void mam_result(pp_channel_t *ch, xmpp_stanza_t *result)
     time_t when = 0;
     if (!stamp || pp_time_parse_iso(stamp, &when, NULL) != 0)
         when = (time_t)(pp_now_ms() / 1000);
+    if (hit->fate == PP_CHANNEL_UNSEEN)
+        ch->mam.found++;
     if (bounce) {
         hit->fate = PP_CHANNEL_BOUNCED; /* a bounce outranks the routing before it */
         hit->when = (long long)when;
@@ -461,23 +463,26 @@ static int mam_fin_cb(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
     xmpp_stanza_t *fin = xmpp_stanza_get_child_by_name_and_ns(st, "fin", NS_MAM);
     const char *complete = fin ? xmpp_stanza_get_attribute(fin, "complete") : NULL;
     xmpp_stanza_t *set = fin ? xmpp_stanza_get_child_by_name_and_ns(fin, "set", NS_RSM) : NULL;
-    xmpp_stanza_t *last = set ? xmpp_stanza_get_child_by_name(set, "last") : NULL;
-    char *text = last ? xmpp_stanza_get_text(last) : NULL;
+    xmpp_stanza_t *first = set ? xmpp_stanza_get_child_by_name(set, "first") : NULL;
+    char *text = first ? xmpp_stanza_get_text(first) : NULL;
     ch->mam.complete = complete && strcmp(complete, "true") == 0;
-    snprintf(ch->mam.last, sizeof ch->mam.last, "%s", text ? text : "");
+    snprintf(ch->mam.first, sizeof ch->mam.first, "%s", text ? text : "");
     if (text)
         xmpp_free(ch->ctx, text);
     ch->mam.done = 1;
     return 0;
 }
 
-/* Send one page query: with = to, start = start, RSM max/after. */
-static int mam_query(pp_channel_t *ch, const char *start, const char *after)
+/*
+ * Send one page query: with = to, start = start, newest first (RSM <before/>: the last page,
+ * then <before>first-of-previous</before>), as what was in flight is the newest.
+ */
+static int mam_query(pp_channel_t *ch, const char *start, const char *before, size_t page)
 {
     int rc = PP_ENOMEM;
-    char max[16];
+    char max[24];
     snprintf(ch->mam.qid, sizeof ch->mam.qid, "mam-%lu", ++ch->mam_seq);
-    snprintf(max, sizeof max, "%d", MAM_PAGE);
+    snprintf(max, sizeof max, "%zu", page);
     xmpp_stanza_t *iq = xmpp_iq_new(ch->ctx, "set", ch->mam.qid);
     if (!iq)
         return PP_ENOMEM;
@@ -489,11 +494,12 @@ static int mam_query(pp_channel_t *ch, const char *start, const char *after)
         add_field(ch->ctx, x, "FORM_TYPE", NS_MAM, true) ||
         add_field(ch->ctx, x, "with", ch->mam.to, false) ||
         add_field(ch->ctx, x, "start", start, false) || add_text_elem(ch->ctx, set, "max", max) ||
-        (after[0] && add_text_elem(ch->ctx, set, "after", after)))
+        (before[0] ? add_text_elem(ch->ctx, set, "before", before)
+                   : !add_elem(ch->ctx, set, "before", NULL)))
         goto out;
     ch->mam.done = 0;
     ch->mam.complete = false;
-    ch->mam.last[0] = ch->mam.err[0] = '\0';
+    ch->mam.first[0] = ch->mam.err[0] = '\0';
     xmpp_id_handler_add(ch->conn, mam_fin_cb, ch->mam.qid, ch);
     xmpp_send(ch->conn, iq);
     rc = PP_OK;
@@ -505,7 +511,7 @@ out:
 static int x_was_sent(pp_channel_t *ch, const char *to, long long since, pp_channel_lookup_t *q,
                       size_t n, int timeout_ms)
 {
-    char start[PP_TIME_ISO_LEN], after[sizeof ch->mam.last] = "";
+    char start[PP_TIME_ISO_LEN], before[sizeof ch->mam.first] = "";
     int rc = PP_OK;
     if (!ch->archive || ch->archive_state < 0)
         return PP_EXMPP;
@@ -523,11 +529,14 @@ static int x_was_sent(pp_channel_t *ch, const char *to, long long since, pp_chan
     ch->mam.to = to;
     ch->mam.q = q;
     ch->mam.n = n;
-    ch->mam.results = 0;
+    ch->mam.results = ch->mam.found = 0;
     int64_t t0 = pp_mono_ms(), deadline = t0 + timeout_ms;
     size_t pages = 0;
     for (;;) {
-        if ((rc = mam_query(ch, start, after)))
+        /* After a crash the wanted messages are the buyer's newest: a first page just big
+         * enough for them (and a few bounces) usually settles it. */
+        size_t page = pages == 0 && n + 16 < MAM_PAGE ? n + 16 : MAM_PAGE;
+        if ((rc = mam_query(ch, start, before, page)))
             break;
         pages++;
         while (!ch->mam.done && ch->state == X_UP && pp_mono_ms() < deadline)
@@ -554,15 +563,15 @@ static int x_was_sent(pp_channel_t *ch, const char *to, long long since, pp_chan
             }
             break;
         }
-        if (ch->mam.complete)
-            break; /* the whole range was read */
-        if (!ch->mam.last[0] || strcmp(ch->mam.last, after) == 0) {
-            pp_warn("xmpp: archive query %s about %s: incomplete page without a way on (RSM last "
-                    "'%s')", ch->mam.qid, to, ch->mam.last);
+        if (ch->mam.complete || ch->mam.found == n)
+            break; /* the whole range was read, or every id was found */
+        if (!ch->mam.first[0] || strcmp(ch->mam.first, before) == 0) {
+            pp_warn("xmpp: archive query %s about %s: incomplete page without a way on (RSM "
+                    "first '%s')", ch->mam.qid, to, ch->mam.first);
             rc = PP_EAGAIN;
             break;
         }
-        snprintf(after, sizeof after, "%s", ch->mam.last);
+        snprintf(before, sizeof before, "%s", ch->mam.first);
     }
     pp_debug("xmpp: archive lookup of %zu id(s) sent to %s since %s: %zu page(s), %zu archived "
              "message(s) read, %lld ms (%s)",
@@ -570,6 +579,7 @@ static int x_was_sent(pp_channel_t *ch, const char *to, long long since, pp_chan
              pp_strerror(rc));
     ch->mam.qid[0] = '\0';
     ch->mam.q = NULL;
+    ch->mam.to = NULL;
     ch->mam.n = 0;
     return rc;
 }

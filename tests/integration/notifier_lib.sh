@@ -57,7 +57,7 @@ nt_xmpp_register() {
 # config with this test's port, data dir and log under $NT_TMP/prosody; PP_XMPP_PORT follows.
 # nt_prosody_start / nt_prosody_stop run it (SIGTERM, by PID; the data dir survives).
 nt_prosody_init() {
-	local src=$PP_STACK_STATE/prosody/prosody.cfg.lua dir=$NT_TMP/prosody port i
+	local src=$PP_STACK_STATE/prosody/prosody.cfg.lua dir=${PP_TEST_TMP:-$NT_TMP}/prosody port i
 	[[ -f $src ]] || fail "no Prosody config at $src"
 	for ((i = 0; i < 50; i++)); do
 		port=$((20000 + RANDOM % 20000))

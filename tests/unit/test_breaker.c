@@ -85,7 +85,7 @@ int main(void)
     CHECK_INT(b.failures, 4);
     feed(&b, 4, true, 0); /* now the failures slide out */
     CHECK_INT(b.failures, 2);
-    feed(&b, 3, false, 0); /* 5 of 10 = 50 % */
+    feed(&b, 5, false, 0); /* 2 slide in over failures, 3 over oks: 5 of 10 = 50 % */
     CHECK_INT(pp_breaker_state(&b, 0), PP_BREAKER_OPEN);
 
     /* Parameters are clamped (window <= 256, min <= window). */

@@ -110,6 +110,59 @@ int main(void)
     CHECK(!out.expire);
     CHECK(out.poll_again);
 
+    /* Not-found grace: every interval_not_found_s for not_found_grace_s after entry, then
+     * interval_not_found_late_s; still expires after expire_after_s without a change. */
+    set("not_found_grace_s", "259200");
+    set("interval_not_found_late_s", "21600");
+    int64_t entered = 1000000;
+    in = (pp_schedule_in_t){.status = PP_ST_INFO_RECEIVED, .outcome = PP_POLL_NOT_FOUND,
+                            .retry_after_s = -1, .last_change_ms = entered, .u = 0.5,
+                            .not_found_since_ms = entered};
+    in.now_ms = entered + 259200LL * 1000 - 1;
+    pp_schedule_next(&cfg, &in, &out);
+    CHECK(!out.not_found_late);
+    CHECK_INT(out.delay_ms, 1800000);
+    in.now_ms += 1;
+    pp_schedule_next(&cfg, &in, &out);
+    CHECK(out.not_found_late);
+    CHECK(out.poll_again);
+    CHECK_INT(out.delay_ms, 21600000);
+    CHECK(pp_schedule_not_found_late(&cfg, entered, in.now_ms));
+    CHECK(!pp_schedule_not_found_late(&cfg, 0, in.now_ms)); /* unknown entry: no grace logic */
+    /* Not applicable once the parcel was seen (since = 0), or to an error, or to a known status. */
+    in.not_found_since_ms = 0;
+    pp_schedule_next(&cfg, &in, &out);
+    CHECK(!out.not_found_late);
+    CHECK_INT(out.delay_ms, 1800000);
+    in.not_found_since_ms = entered;
+    in.status = PP_ST_IN_TRANSIT;
+    pp_schedule_next(&cfg, &in, &out);
+    CHECK(!out.not_found_late);
+    CHECK_INT(out.delay_ms, 7200000);
+    in.status = PP_ST_INFO_RECEIVED;
+    in.outcome = PP_POLL_ERROR;
+    in.consecutive_errors = 1;
+    pp_schedule_next(&cfg, &in, &out);
+    CHECK(!out.not_found_late);
+    CHECK_INT(out.delay_ms, 225000);
+    /* A number never found expires 30 days after its entry. */
+    in.outcome = PP_POLL_NOT_FOUND;
+    in.now_ms = entered + 2592000LL * 1000;
+    pp_schedule_next(&cfg, &in, &out);
+    CHECK(out.expire);
+    CHECK(!out.poll_again);
+    /* Speed divides the grace and the late interval too. */
+    set("speed", "1000");
+    in.now_ms = entered + 259200;
+    pp_schedule_next(&cfg, &in, &out);
+    CHECK(out.not_found_late);
+    CHECK_INT(out.delay_ms, 21600);
+    in.now_ms -= 1;
+    pp_schedule_next(&cfg, &in, &out);
+    CHECK(!out.not_found_late);
+    CHECK_INT(out.delay_ms, 1800);
+    set("speed", "1");
+
     pp_config_free(&cfg);
     return CHECK_DONE();
 }

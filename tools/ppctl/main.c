@@ -23,6 +23,7 @@ static const struct {
     {"wait", ppctl_wait, "[--timeout S]: live progress until every shipment is terminal and every event handled"},
     {"check", ppctl_check, "--inbox FILE [--optout ID --optout-at TIME]: verify buyers' inboxes"},
     {"parse", ppctl_parse, "--carrier NAME [--http-status N] FILE: parse a captured carrier response"},
+    {"request", ppctl_request, "--carrier NAME [--body-only] NUMBER...: print the request an adapter builds"},
     {"topics", ppctl_topics, "[--partitions N]: create the event and dead-letter topics if missing"},
     {"events", ppctl_events, "[--topic T] [--meta]: print every message of the event topic"},
     {"detect", ppctl_detect, "NUMBER: carriers a tracking number can belong to (JSON; exit 1 if none)"},

@@ -20,6 +20,7 @@ int ppctl_status(ppctl_t *ctl, int argc, char **argv);
 int ppctl_wait(ppctl_t *ctl, int argc, char **argv);
 int ppctl_check(ppctl_t *ctl, int argc, char **argv);
 int ppctl_parse(ppctl_t *ctl, int argc, char **argv);
+int ppctl_request(ppctl_t *ctl, int argc, char **argv);
 int ppctl_topics(ppctl_t *ctl, int argc, char **argv);
 int ppctl_events(ppctl_t *ctl, int argc, char **argv);
 int ppctl_detect(ppctl_t *ctl, int argc, char **argv);

@@ -1,0 +1,268 @@
+/* test_pocztapolska.c - Poczta Polska adapter: fixture bodies (single, batch, not found, finished delivery/return, faults, DST), the WS-Security envelope. */
+#include "carriers/carrier.h"
+#include "check.h"
+#include "config.h"
+#include "err.h"
+#include "timeutil.h"
+
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
+#include <libxml/xpathInternals.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *dir;
+
+typedef struct {
+    int res; /* result index */
+    int idx; /* event index */
+    const char *code;
+    pp_status_t st;
+    const char *utc;
+    const char *loc;
+    const char *desc; /* NULL = not checked */
+} ev_check_t;
+
+typedef struct {
+    const char *number;
+    int found;
+    int n_events;
+    pp_status_t last; /* of the last event, when n_events > 0 */
+    const char *pickup;
+} res_check_t;
+
+typedef struct {
+    const char *file;
+    int http;
+    int rc;
+    const char *reason; /* substring of err when rc != 0 */
+    int n;
+    res_check_t r[3];
+    ev_check_t ev[8]; /* ends at the first entry without a code */
+} case_t;
+
+#define EV_END {0, -1, NULL, 0, NULL, NULL, NULL}
+
+static const case_t cases[] = {
+    {"single_in_transit.xml", 200, 0, NULL, 1,
+     {{"00159007730000123451", 1, 3, PP_ST_IN_TRANSIT, ""}},
+     {{0, 0, "P_NAD", PP_ST_IN_TRANSIT, "2026-06-02T12:05:00Z", "UP Kraków 1", "Nadanie"},
+      {0, 1, "P_WYPL", PP_ST_IN_TRANSIT, "2026-06-02T16:40:00Z", "UP Kraków 1", NULL},
+      {0, 2, "P_WEOC", PP_ST_IN_TRANSIT, "2026-06-03T00:12:00Z", "WER Kraków", "Przyjęcie w sortowni"},
+      EV_END}},
+    {"not_found.xml", 200, 0, NULL, 1, {{"00159007730000543211", 0, 0, 0, ""}}, {EV_END}},
+    {"finished_delivery.xml", 200, 0, NULL, 1,
+     {{"RR410342249PL", 1, 4, PP_ST_DELIVERED, "UP Warszawa 12"}},
+     {{0, 1, "P_WD", PP_ST_OUT_FOR_DELIVERY, "2026-07-02T05:30:00Z", "UP Warszawa 12", NULL},
+      {0, 2, "P_A", PP_ST_AVAILABLE_FOR_PICKUP, "2026-07-02T10:45:00Z", "UP Warszawa 12",
+       "Awizo - przesyłka do odbioru w placówce (Adresat nieobecny)"},
+      {0, 3, "P_OWU", PP_ST_DELIVERED, "2026-07-03T14:20:00Z", "UP Warszawa 12", "Odebrano w placówce"},
+      EV_END}},
+    /* a finished return: the final "Doręczenie" is the parcel back at the sender */
+    {"finished_return.xml", 200, 0, NULL, 1,
+     {{"00159007730000999995", 1, 5, PP_ST_RETURNED, "UP Lublin 3"}},
+     {{0, 1, "P_A", PP_ST_AVAILABLE_FOR_PICKUP, "2026-08-04T09:30:00Z", "UP Lublin 3", NULL},
+      {0, 2, "P_NDZ", PP_ST_RETURNING, "2026-08-18T13:00:00Z", "UP Lublin 3", NULL},
+      {0, 3, "P_WD", PP_ST_RETURNING, "2026-08-20T06:10:00Z", "UP Łódź 1", NULL},
+      {0, 4, "P_D", PP_ST_RETURNED, "2026-08-20T11:05:00Z", "UP Łódź 1", "Doręczenie"},
+      EV_END}},
+    {"batch.xml", 200, 0, NULL, 3,
+     {{"00159007730000123451", 1, 2, PP_ST_OUT_FOR_DELIVERY, ""},
+      {"00159007730000543211", 0, 0, 0, ""},
+      {"CP123456785PL", 1, 0, 0, ""}},
+     {{0, 1, "P_WD", PP_ST_OUT_FOR_DELIVERY, "2026-06-04T05:55:00Z", "UP Gdańsk 50", NULL}, EV_END}},
+    /* 2026-03-29 01:59 CET / 03:01 CEST; 2026-10-25 02:30 = first (CEST) occurrence */
+    {"dst_days.xml", 200, 0, NULL, 2,
+     {{"00159007730000123451", 1, 2, PP_ST_IN_TRANSIT, ""}, {"RR410342249PL", 1, 3, PP_ST_UNKNOWN, ""}},
+     {{0, 0, "P_WEOC", PP_ST_IN_TRANSIT, "2026-03-29T00:59:00Z", "WER Kraków", NULL},
+      {0, 1, "P_WYOC", PP_ST_IN_TRANSIT, "2026-03-29T01:01:00Z", "WER Kraków", NULL},
+      {1, 0, "P_WEOC", PP_ST_IN_TRANSIT, "2026-10-24T23:59:30Z", "WER Gdańsk", NULL},
+      /* unknown code, mapped by its name */
+      {1, 1, "P_XYZ", PP_ST_OUT_FOR_DELIVERY, "2026-10-25T00:30:00Z", "WER Gdańsk", NULL},
+      {1, 2, "P_QQQ", PP_ST_UNKNOWN, "2026-10-25T02:00:00Z", "UP Gdańsk 50", NULL},
+      EV_END}},
+    {"fault_auth.xml", 500, PP_EHTTP, "wsse:FailedAuthentication: The security token could not be", 0, {{0}}, {EV_END}},
+    {"fault_auth.xml", 401, PP_EHTTP, "HTTP 401: SOAP fault", 0, {{0}}, {EV_END}},
+    {"batch_no_access.xml", 200, PP_EHTTP, "batch status -2", 0, {{0}}, {EV_END}},
+    {"unknown_error.xml", 200, PP_EHTTP, "-99", 0, {{0}}, {EV_END}},
+    {"html_502.html", 502, PP_EHTTP, "HTTP 502", 0, {{0}}, {EV_END}},
+    {"html_502.html", 200, PP_EPARSE, "not a SOAP Envelope", 0, {{0}}, {EV_END}},
+    {"truncated.xml", 200, PP_EPARSE, "not well-formed", 0, {{0}}, {EV_END}},
+    {"wrong_types_czas.xml", 200, PP_EPARSE, "czas", 0, {{0}}, {EV_END}},
+    {"wrong_types_status.xml", 200, PP_EPARSE, "status", 0, {{0}}, {EV_END}},
+};
+
+static char *slurp(const char *name, size_t *len)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "cannot open %s\n", path);
+        return NULL;
+    }
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)n + 1);
+    *len = fread(b, 1, (size_t)n, f);
+    b[*len] = '\0';
+    fclose(f);
+    return b;
+}
+
+static void run_case(const pp_carrier_t *c, const case_t *t)
+{
+    size_t len, n = 0;
+    pp_track_result_t *r = NULL;
+    char err[512] = "", ts[PP_TIME_ISO_LEN];
+    char *body = slurp(t->file, &len);
+    CHECK(body != NULL);
+    if (!body)
+        return;
+    fprintf(stderr, "-- %s (HTTP %d)\n", t->file, t->http);
+    int rc = c->parse(t->http, body, len, &r, &n, err, sizeof err);
+    CHECK_INT(rc, t->rc);
+    if (rc != 0) {
+        CHECK(err[0] != '\0');
+        CHECK(r == NULL);
+        if (t->reason && !strstr(err, t->reason)) {
+            CHECK(!"reason does not name the problem");
+            fprintf(stderr, "   want '%s' in: %s\n", t->reason, err);
+        }
+        fprintf(stderr, "   reason: %s\n", err);
+        free(body);
+        return;
+    }
+    CHECK_INT(n, t->n);
+    if (n != (size_t)t->n)
+        goto out;
+    for (int i = 0; i < t->n; i++) {
+        const pp_track_result_t *x = &r[i];
+        CHECK_STR(x->tracking_number, t->r[i].number);
+        CHECK_INT(x->found, t->r[i].found);
+        CHECK_INT(x->n_events, t->r[i].n_events);
+        CHECK_STR(x->pickup_point, t->r[i].pickup);
+        if (x->n_events > 0)
+            CHECK_INT(x->events[x->n_events - 1].status, t->r[i].last);
+        for (size_t k = 1; k < x->n_events; k++)
+            CHECK(x->events[k - 1].occurred_at <= x->events[k].occurred_at);
+    }
+    for (const ev_check_t *e = t->ev; e->idx >= 0 && e->code; e++) {
+        if (e->res >= t->n || (size_t)e->idx >= r[e->res].n_events) {
+            CHECK(!"event index out of range");
+            continue;
+        }
+        const pp_track_event_t *ev = &r[e->res].events[e->idx];
+        pp_time_format(ev->occurred_at, ts);
+        CHECK_STR(ev->carrier_code, e->code);
+        CHECK_INT(ev->status, e->st);
+        CHECK_STR(ts, e->utc);
+        CHECK_STR(ev->location, e->loc);
+        if (e->desc)
+            CHECK_STR(ev->description, e->desc);
+    }
+out:
+    pp_track_results_free(r, n);
+    free(body);
+}
+
+static char *xpath_str(xmlDocPtr doc, const char *expr)
+{
+    xmlXPathContextPtr x = xmlXPathNewContext(doc);
+    xmlXPathRegisterNs(x, BAD_CAST "s", BAD_CAST "http://schemas.xmlsoap.org/soap/envelope/");
+    xmlXPathRegisterNs(x, BAD_CAST "p", BAD_CAST "http://sledzenie.pocztapolska.pl");
+    xmlXPathRegisterNs(x, BAD_CAST "w",
+                       BAD_CAST "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd");
+    xmlXPathObjectPtr o = xmlXPathEvalExpression(BAD_CAST expr, x);
+    char *out = o ? (char *)xmlXPathCastToString(o) : NULL;
+    xmlXPathFreeObject(o);
+    xmlXPathFreeContext(x);
+    return out;
+}
+
+static void check_envelope(const pp_http_request_t *req, const char *const *want, size_t n)
+{
+    const char *op = n == 1 ? "sprawdzPrzesylke" : "sprawdzPrzesylki";
+    char xp[256], action[64];
+    xmlDocPtr doc = xmlReadMemory(req->body, (int)req->body_len, "req.xml", NULL, XML_PARSE_NONET);
+    CHECK(doc != NULL);
+    if (!doc)
+        return;
+    char *v = xpath_str(doc, "string(/s:Envelope/s:Header/w:Security/w:UsernameToken/w:Username)");
+    CHECK_STR(v, "user<&>");
+    xmlFree(v);
+    v = xpath_str(doc, "string(//w:UsernameToken/w:Password)");
+    CHECK_STR(v, "pa\"ss");
+    xmlFree(v);
+    v = xpath_str(doc, "string(//w:UsernameToken/w:Password/@Type)");
+    CHECK(v && strstr(v, "#PasswordText"));
+    xmlFree(v);
+    snprintf(xp, sizeof xp, "string(count(/s:Envelope/s:Body/p:%s/p:numer))", op);
+    v = xpath_str(doc, xp);
+    char cnt[8];
+    snprintf(cnt, sizeof cnt, "%zu", n);
+    CHECK_STR(v, cnt);
+    xmlFree(v);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(xp, sizeof xp, "string(/s:Envelope/s:Body/p:%s/p:numer[%zu])", op, i + 1);
+        v = xpath_str(doc, xp);
+        CHECK_STR(v, want[i]);
+        xmlFree(v);
+    }
+    xmlFreeDoc(doc);
+    snprintf(action, sizeof action, "SOAPAction: \"urn:%s\"", op);
+    int found = 0;
+    for (int i = 0; i < req->n_headers; i++)
+        found += strcmp(req->headers[i], action) == 0;
+    CHECK_INT(found, 1);
+}
+
+static void test_request(const pp_carrier_t *c)
+{
+    pp_config_t cfg;
+    pp_http_request_t req;
+    CHECK_INT(pp_config_init(&cfg), 0);
+    /* the published public account is the default */
+    CHECK_STR(cfg.pocztapolska_username, "sledzeniepp");
+    CHECK_STR(cfg.pocztapolska_password, "PPSA");
+    CHECK_STR(cfg.pocztapolska_base_url, "https://tt.poczta-polska.pl");
+    CHECK_INT(pp_config_set(&cfg, "pocztapolska_base_url", "http://127.0.0.1:1", NULL, 0), 0);
+    CHECK_INT(pp_config_set(&cfg, "pocztapolska_username", "user<&>", NULL, 0), 0);
+    CHECK_INT(pp_config_set(&cfg, "pocztapolska_password", "pa\"ss", NULL, 0), 0);
+    const char *nums[21] = {"00159007730000123451", "RR410342249PL", "CP123456785PL"};
+    for (int i = 3; i < 21; i++)
+        nums[i] = "RR410342249PL";
+    CHECK_INT(c->build_request(&cfg, NULL, nums, 1, &req), 0);
+    CHECK_STR(req.url, "http://127.0.0.1:1/Sledzenie/services/Sledzenie");
+    check_envelope(&req, nums, 1);
+    pp_http_request_free(&req);
+    CHECK_INT(c->build_request(&cfg, NULL, nums, 3, &req), 0);
+    check_envelope(&req, nums, 3);
+    pp_http_request_free(&req);
+    CHECK_INT(c->max_batch, 20);
+    CHECK_INT(c->build_request(&cfg, NULL, nums, 21, &req), PP_EINVAL);
+    CHECK_INT(c->build_request(&cfg, NULL, nums, 0, &req), PP_EINVAL);
+    pp_config_free(&cfg);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: test-pocztapolska FIXTURE_DIR\n");
+        return 2;
+    }
+    dir = argv[1];
+    const pp_carrier_t *c = pp_carrier_find("pocztapolska");
+    CHECK(c != NULL);
+    if (!c)
+        return CHECK_DONE();
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        run_case(c, &cases[i]);
+    test_request(c);
+    CHECK(c->validate("00159007730000123451"));
+    CHECK(!c->validate("00159007730000123452")); /* GS1 check digit */
+    CHECK(c->validate("RR410342249PL"));
+    CHECK(!c->validate("RR410342248PL")); /* S10 check digit */
+    return CHECK_DONE();
+}
