@@ -854,7 +854,8 @@ static void fill_batch(pp_notifier_t *n)
     size_t c = 0;
     while (n->n_items < max && c < n->n_carry)
         add_item(n, n->carry[c++]);
-    memmove(n->carry, n->carry + c, (n->n_carry - c) * sizeof *n->carry);
+    if (c) /* carry may be NULL: memmove's arguments must not be, even for 0 bytes */
+        memmove(n->carry, n->carry + c, (n->n_carry - c) * sizeof *n->carry);
     n->n_carry -= c;
     int timeout = n->n_items ? 0 : 25;
     while (n->n_items < max && !atomic_load(&n->stop)) {

@@ -8,6 +8,10 @@ set -uo pipefail
 
 [[ -x $SIM ]] || fail "no simulator at $SIM (build first)"
 [[ -x $PPCTL ]] || fail "no ppctl at $PPCTL (build first)"
+# private copies: a rebuild in the same build dir must not relink the binaries mid-test
+cp "$SIM" "$PP_TEST_TMP/pp-carrier-sim" && cp "$PPCTL" "$PP_TEST_TMP/ppctl" || fail "cannot copy the binaries"
+SIM=$PP_TEST_TMP/pp-carrier-sim PPCTL=$PP_TEST_TMP/ppctl
+"$PPCTL" --help >/dev/null && "$SIM" --help >/dev/null || fail "binaries copied mid-link; run again"
 DPD_PATH=/DPDInfoServicesObjEventsService/DPDInfoServicesObjEvents
 PP_PATH=/Sledzenie/services/Sledzenie
 
@@ -129,6 +133,8 @@ code=$(curl -s -o "$PP_TEST_TMP/f.xml" -w '%{http_code}' "$URL_main/sim/stats")
 	fail "/sim/stats does not count the faults: $(cat "$PP_TEST_TMP/f.xml")"
 
 # --- 4. injected faults per carrier: truncated bodies and 500s ------------------------------
+# (simulators without --client-id: any DPD login, the public Poczta Polska account)
+unset PP_DPD_LOGIN PP_DPD_PASSWORD PP_POCZTAPOLSKA_USERNAME PP_POCZTAPOLSKA_PASSWORD
 sim faults --speed 20000 --not-found-minutes 0 --pmalformed dpd:1 --p500 pocztapolska:1
 code=$(post "$URL_faults" "$DPD_PATH" dpd "$PP_TEST_TMP/f.xml" 1000123456780U)
 err=$("$PPCTL" parse --carrier dpd --http-status "$code" "$PP_TEST_TMP/f.xml" 2>&1) && fail "truncated DPD body accepted"
@@ -139,7 +145,6 @@ err=$("$PPCTL" parse --carrier pocztapolska --http-status "$code" "$PP_TEST_TMP/
 grep -q 'HTTP 500: SOAP fault: soapenv:Server' <<<"$err" || fail "PP 500: $err"
 
 # --- 5. Europe/Warsaw local times across the 2026-03-29 change, checked against tzdata ------
-unset PP_DPD_LOGIN PP_DPD_PASSWORD PP_POCZTAPOLSKA_USERNAME PP_POCZTAPOLSKA_PASSWORD
 sim dst --speed 1000000 --not-found-minutes 0 --epoch 2026-03-28T12:00:00Z
 for c in dpd:$DPD_PATH:1000123456780U pocztapolska:$PP_PATH:00159007730000123451; do
 	IFS=: read -r carrier path num <<<"$c"

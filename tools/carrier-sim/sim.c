@@ -275,10 +275,10 @@ static int on_tracking(h2o_req_t *req, void *arg)
         p->kind = K_BAD;
         s->n.bad_request++;
         rc = set_error(p, call.error_status ? call.error_status : 400);
-    } else if (r->shape->check_auth && r->shape->check_auth(s, req) != 0) {
+    } else if (r->shape->check_auth && (rc = r->shape->check_auth(s, req)) != 0) {
         p->kind = K_UNAUTH;
         s->n.unauthorized++;
-        rc = set_error(p, 401);
+        rc = set_error(p, rc >= 400 ? rc : 401); /* SOAP services answer faults with 500 */
     } else {
         double u = pp_sim_uniform(s);
         if (u < f->p429) {
