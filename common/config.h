@@ -52,6 +52,9 @@
       "interval_not_found_late_s instead (logged once; it still expires after expire_after_s)") \
     X(INT, interval_not_found_late_s, "21600", 1, 604800, 1,                                   \
       "poller: poll interval of a number still unknown after not_found_grace_s")               \
+    X(INT, stale_after_s, "259200", 60, 31536000, 1,                                          \
+      "poller: no key change for this long -> status intervals x stale_factor (a stuck parcel costs less budget)") \
+    X(INT, stale_factor, "2", 1, 100, 1, "poller: interval multiplier for stale shipments (1 = off)") \
     X(INT, budget_sync_ms, "1000", 50, 600000, 1,                                              \
       "poller: how often the live-poller count and the per-day carrier usage are synced with Postgres") \
     X(INT, breaker_window, "20", 1, 256, 1, "poller: circuit breaker: last N requests per carrier judged") \

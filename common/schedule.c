@@ -69,6 +69,12 @@ bool pp_schedule_is_expired(const pp_config_t *cfg, int64_t last_change_ms, int6
     return now_ms - last_change_ms >= div_speed(cfg, (int64_t)cfg->expire_after_s * 1000);
 }
 
+bool pp_schedule_is_stale(const pp_config_t *cfg, int64_t last_change_ms, int64_t now_ms)
+{
+    return cfg->stale_factor > 1 &&
+           now_ms - last_change_ms >= div_speed(cfg, (int64_t)cfg->stale_after_s * 1000);
+}
+
 bool pp_schedule_not_found_late(const pp_config_t *cfg, int64_t since_ms, int64_t now_ms)
 {
     if (since_ms <= 0)
@@ -98,8 +104,12 @@ void pp_schedule_next(const pp_config_t *cfg, const pp_schedule_in_t *in, pp_sch
         out->not_found_late = true;
         out->delay_ms =
             pp_schedule_jitter_ms(div_speed(cfg, (int64_t)cfg->interval_not_found_late_s * 1000), in->u);
-    } else
-        out->delay_ms = pp_schedule_jitter_ms(pp_schedule_interval_ms(cfg, in->status, in->outcome), in->u);
+    } else {
+        int64_t base = pp_schedule_interval_ms(cfg, in->status, in->outcome);
+        if (in->outcome == PP_POLL_OK && pp_schedule_is_stale(cfg, in->last_change_ms, in->now_ms))
+            base *= cfg->stale_factor;
+        out->delay_ms = pp_schedule_jitter_ms(base, in->u);
+    }
 }
 
 double pp_schedule_random(void)

@@ -52,6 +52,8 @@ int64_t pp_schedule_jitter_ms(int64_t base_ms, double u);
 int64_t pp_schedule_backoff_ms(const pp_config_t *cfg, int n, long retry_after_s, double u);
 /* No key change for expire_after_s / speed. */
 bool pp_schedule_is_expired(const pp_config_t *cfg, int64_t last_change_ms, int64_t now_ms);
+/* No key change for stale_after_s / speed (and stale_factor > 1): intervals x stale_factor. */
+bool pp_schedule_is_stale(const pp_config_t *cfg, int64_t last_change_ms, int64_t now_ms);
 /* Unknown for at least not_found_grace_s / speed (since > 0). */
 bool pp_schedule_not_found_late(const pp_config_t *cfg, int64_t since_ms, int64_t now_ms);
 /*
@@ -59,7 +61,9 @@ bool pp_schedule_not_found_late(const pp_config_t *cfg, int64_t since_ms, int64_
  * number the carrier never knew: DESIGN's 30 days). Error: back-off. Not found: the
  * not-found interval during the grace period, then interval_not_found_late_s (the number
  * stays info_received; no event is emitted for it - a typo'd number simply expires).
- * Otherwise the status interval. Jitter on everything.
+ * Otherwise the status interval, x stale_factor after stale_after_s without a key change
+ * (time since last change). Jitter on everything. The carrier's budget acts in the poller
+ * (carrier_rt.c): a shipment it cannot poll now is released until the budget is back.
  */
 void pp_schedule_next(const pp_config_t *cfg, const pp_schedule_in_t *in, pp_schedule_out_t *out);
 /* A uniform random double in [0, 1) (thread-safe; not for cryptography). */

@@ -191,11 +191,14 @@ static void usage_done(int rc, void *arg)
 
 void pp_usage_sync(pp_poller_t *p, bool final)
 {
-    if (p->usage_busy || !p->crt)
+    if (p->usage_busy)
         return;
-    usage_job_t *j = calloc(1, sizeof *j + p->n_crt * sizeof(usage_item_t));
-    if (!j)
+    usage_job_t *j = p->crt ? calloc(1, sizeof *j + p->n_crt * sizeof(usage_item_t)) : NULL;
+    if (!j) {
+        if (final)
+            p->usage_final = 2; /* the stop must not wait for what cannot be sent */
         return;
+    }
     j->p = p;
     j->final = final;
     j->live_window_ms = p->cfg->heartbeat_interval_ms * 3;
@@ -228,6 +231,8 @@ void pp_usage_sync(pp_poller_t *p, bool final)
                 rt->day_held += j->items[i].give_back;
         }
         free(j);
+        if (final)
+            p->usage_final = 2;
         return;
     }
     p->usage_busy = true;

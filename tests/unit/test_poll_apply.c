@@ -104,6 +104,14 @@ int main(void)
     CHECK_INT(out.status, PP_ST_INFO_RECEIVED);
     CHECK_INT(out.consecutive_errors, 0);
     CHECK_INT(out.sched.delay_ms, cfg.interval_not_found_s * 1000);
+    CHECK(!out.sched.not_found_late);
+    /* ... still unknown past not_found_grace_s since entry: the slower interval, no event. */
+    st.not_found_since_ms = now - cfg.not_found_grace_s * 1000;
+    pp_apply_poll(&cfg, &st, NULL, PP_POLL_NOT_FOUND, -1, now, 0.5, &out);
+    CHECK(out.sched.not_found_late);
+    CHECK_INT(out.n_changes, 0);
+    CHECK_INT(out.sched.delay_ms, cfg.interval_not_found_late_s * 1000);
+    st.not_found_since_ms = 0;
 
     /* Error: counter +1, back-off, Retry-After honoured. */
     pp_apply_poll(&cfg, &st, NULL, PP_POLL_ERROR, 100000, now, 0.0, &out);

@@ -110,6 +110,32 @@ int main(void)
     CHECK(!out.expire);
     CHECK(out.poll_again);
 
+    /* Time since the last key change: after stale_after_s the status interval doubles
+     * (stale_factor 2); not for not-found or errors; stale_factor 1 turns it off. */
+    set("stale_after_s", "259200");
+    set("stale_factor", "2");
+    in = (pp_schedule_in_t){.status = PP_ST_IN_TRANSIT, .outcome = PP_POLL_OK, .retry_after_s = -1,
+                            .last_change_ms = 0, .now_ms = 259200LL * 1000 - 1, .u = 0.5};
+    pp_schedule_next(&cfg, &in, &out);
+    CHECK_INT(out.delay_ms, 7200000);
+    in.now_ms += 1;
+    CHECK(pp_schedule_is_stale(&cfg, in.last_change_ms, in.now_ms));
+    pp_schedule_next(&cfg, &in, &out);
+    CHECK_INT(out.delay_ms, 14400000);
+    in.status = PP_ST_AVAILABLE_FOR_PICKUP;
+    pp_schedule_next(&cfg, &in, &out);
+    CHECK_INT(out.delay_ms, 2400000);
+    in.outcome = PP_POLL_ERROR;
+    in.consecutive_errors = 1;
+    pp_schedule_next(&cfg, &in, &out);
+    CHECK_INT(out.delay_ms, 225000);
+    in.outcome = PP_POLL_OK;
+    set("stale_factor", "1");
+    pp_schedule_next(&cfg, &in, &out);
+    CHECK_INT(out.delay_ms, 1200000);
+    CHECK(!pp_schedule_is_stale(&cfg, in.last_change_ms, in.now_ms));
+    set("stale_factor", "2");
+
     /* Not-found grace: every interval_not_found_s for not_found_grace_s after entry, then
      * interval_not_found_late_s; still expires after expire_after_s without a change. */
     set("not_found_grace_s", "259200");
