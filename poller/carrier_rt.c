@@ -17,12 +17,6 @@
 /* Fallback carrier pause after a 429 without Retry-After (seconds, / speed like the schedule). */
 #define PAUSE_DEFAULT_S 1
 
-typedef struct defer_list {
-    size_t n, cap;
-    long long *ids;
-    long long *delay_ms;
-} defer_list_t;
-
 typedef struct batch {
     pp_crt_t *rt;
     pp_item_t *items;
@@ -36,11 +30,10 @@ typedef struct batch {
 
 typedef enum { GATE_GO, GATE_WAIT } gate_t;
 
-static void pump(pp_crt_t *rt);
 
 /* ---- metrics helpers ------------------------------------------------------------------- */
 
-static void metric2(pp_poller_t *p, bool counter, const char *family, const char *carrier,
+void pp_crt_metric(pp_poller_t *p, bool counter, const char *family, const char *carrier,
                     const char *l2, const char *v2, double v)
 {
     char s[256];
@@ -54,14 +47,14 @@ static void metric2(pp_poller_t *p, bool counter, const char *family, const char
         pp_metrics_set(p->metrics, s, v);
 }
 
-static void count_error(pp_crt_t *rt, const char *kind)
+void pp_crt_count_error(pp_crt_t *rt, const char *kind)
 {
-    metric2(rt->p, true, "pp_poller_errors_total", rt->carrier->name, "kind", kind, 1);
+    pp_crt_metric(rt->p, true, "pp_poller_errors_total", rt->carrier->name, "kind", kind, 1);
 }
 
-static void breaker_gauge(pp_crt_t *rt, int64_t now)
+void pp_crt_breaker_gauge(pp_crt_t *rt, int64_t now)
 {
-    metric2(rt->p, false, "pp_poller_breaker_state", rt->carrier->name, NULL, NULL,
+    pp_crt_metric(rt->p, false, "pp_poller_breaker_state", rt->carrier->name, NULL, NULL,
             (double)pp_breaker_state(&rt->breaker, now));
 }
 
@@ -69,11 +62,11 @@ static void budget_gauges(pp_crt_t *rt)
 {
     pp_poller_t *p = rt->p;
     const char *n = rt->carrier->name;
-    metric2(p, false, "pp_poller_budget_limit", n, "window", "second", pp_budget_share(rt->rps, p->live_pollers));
-    metric2(p, false, "pp_poller_budget_limit", n, "window", "day", pp_budget_share(rt->per_day, p->live_pollers));
-    metric2(p, false, "pp_poller_budget_used", n, "window", "day", (double)rt->day_used_local);
+    pp_crt_metric(p, false, "pp_poller_budget_limit", n, "window", "second", pp_budget_share(rt->rps, p->live_pollers));
+    pp_crt_metric(p, false, "pp_poller_budget_limit", n, "window", "day", pp_budget_share(rt->per_day, p->live_pollers));
+    pp_crt_metric(p, false, "pp_poller_budget_used", n, "window", "day", (double)rt->day_used_local);
     if (rt->per_day > 0)
-        metric2(p, false, "pp_poller_budget_fleet_used", n, "window", "day", (double)rt->fleet_day_requests);
+        pp_crt_metric(p, false, "pp_poller_budget_fleet_used", n, "window", "day", (double)rt->fleet_day_requests);
 }
 
 static void count_sent(pp_crt_t *rt)
@@ -82,237 +75,12 @@ static void count_sent(pp_crt_t *rt)
     if (sec != rt->sec) {
         /* the gauge shows the last second in which this carrier was called */
         if (rt->sec_count)
-            metric2(rt->p, false, "pp_poller_budget_used", rt->carrier->name, "window", "second",
+            pp_crt_metric(rt->p, false, "pp_poller_budget_used", rt->carrier->name, "window", "second",
                     (double)rt->sec_count);
         rt->sec = sec;
         rt->sec_count = 0;
     }
     rt->sec_count++;
-}
-
-/* ---- deferral: release the lease, poll again later ------------------------------------ */
-
-typedef struct defer_job {
-    pp_poller_t *p;
-    defer_list_t *list;
-    char me[128];
-} defer_job_t;
-
-/* "{1,2,3}": a Postgres array literal of n integers (malloc'd). */
-static char *array_literal(const long long *v, size_t n)
-{
-    size_t cap = 3 + n * 21;
-    char *buf = malloc(cap);
-    if (!buf)
-        return NULL;
-    size_t len = 0;
-    buf[len++] = '{';
-    for (size_t i = 0; i < n; i++)
-        len += (size_t)snprintf(buf + len, cap - len, "%s%lld", i ? "," : "", v[i]);
-    buf[len++] = '}';
-    buf[len] = '\0';
-    return buf;
-}
-
-static int defer_work(PGconn *conn, void *arg)
-{
-    defer_job_t *j = arg;
-    char *ids = array_literal(j->list->ids, j->list->n);
-    char *delays = array_literal(j->list->delay_ms, j->list->n);
-    int rc = ids && delays ? PP_OK : PP_ENOMEM;
-    if (rc == PP_OK) {
-        const char *params[] = {ids, delays, j->me};
-        rc = pp_db_exec(conn, "defer shipments",
-                        "UPDATE shipments s SET lease_owner = NULL, lease_until = NULL, "
-                        " next_poll_at = now() + d.ms * interval '1 millisecond' "
-                        "FROM unnest($1::bigint[], $2::bigint[]) AS d(id, ms) "
-                        "WHERE s.id = d.id AND s.lease_owner = $3",
-                        3, params, NULL);
-    }
-    free(ids);
-    free(delays);
-    return rc;
-}
-
-static void defer_list_free(defer_list_t *l)
-{
-    if (!l)
-        return;
-    free(l->ids);
-    free(l->delay_ms);
-    free(l);
-}
-
-static void defer_done(int rc, void *arg)
-{
-    defer_job_t *j = arg;
-    pp_poller_t *p = j->p;
-    if (rc)
-        pp_warn("worker %s: releasing %zu deferred shipments failed: %s (their leases expire by themselves)",
-                p->worker_id, j->list->n, pp_strerror(rc));
-    pp_poller_db_result(p, rc);
-    p->inflight -= (int)j->list->n;
-    pp_metrics_set(p->metrics, "pp_poller_inflight", p->inflight);
-    pp_metrics_set(p->metrics, "pp_poller_leases_held", p->inflight);
-    defer_list_free(j->list);
-    free(j);
-    if (p->backlog)
-        pp_claim_tick(p);
-    pp_poller_check_stop(p);
-}
-
-void pp_crt_flush_defers(pp_poller_t *p)
-{
-    defer_list_t *l = p->defers;
-    if (!l || l->n == 0)
-        return;
-    p->defers = NULL;
-    defer_job_t *j = calloc(1, sizeof *j);
-    if (!j) {
-        pp_error("worker %s: out of memory releasing %zu shipments; their leases expire by themselves",
-                 p->worker_id, l->n);
-        p->inflight -= (int)l->n;
-        defer_list_free(l);
-        return;
-    }
-    j->p = p;
-    j->list = l;
-    snprintf(j->me, sizeof j->me, "%s", p->worker_id);
-    if (pp_db_submit(p->db, defer_work, defer_done, j) != PP_OK)
-        defer_done(PP_EIO, j);
-}
-
-/* Give the item up for now: lease released, next_poll_at = now + delay. Frees the item. */
-static void defer_item(pp_crt_t *rt, pp_item_t *it, int64_t delay_ms, const char *reason)
-{
-    pp_poller_t *p = rt->p;
-    defer_list_t *l = p->defers;
-    if (!l && !(l = p->defers = calloc(1, sizeof *l)))
-        goto oom;
-    if (l->n == l->cap) {
-        size_t nc = l->cap ? l->cap * 2 : 64;
-        long long *a = realloc(l->ids, nc * sizeof *a);
-        if (!a)
-            goto oom;
-        l->ids = a;
-        long long *b = realloc(l->delay_ms, nc * sizeof *b);
-        if (!b)
-            goto oom;
-        l->delay_ms = b;
-        l->cap = nc;
-    }
-    l->ids[l->n] = it->c.id;
-    l->delay_ms[l->n] = delay_ms > 0 ? delay_ms : 0;
-    l->n++;
-    metric2(p, true, "pp_poller_deferred_total", rt->carrier->name, "reason", reason, 1);
-    pp_debug("worker %s: shipment %lld (%s %s): deferred %lld ms (%s)", p->worker_id, it->c.id,
-             it->c.carrier, it->c.tracking_number, (long long)delay_ms, reason);
-    free(it);
-    return;
-oom:
-    pp_error("worker %s: shipment %lld: out of memory deferring it; its lease expires by itself",
-             p->worker_id, it->c.id);
-    p->inflight--;
-    free(it);
-}
-
-/* Delay until the carrier is expected to take requests again, plus up to 10 % jitter. */
-static int64_t spread(int64_t wait_ms)
-{
-    int64_t j = wait_ms / 10;
-    if (j > 600000)
-        j = 600000;
-    if (j < 50)
-        j = 50;
-    return wait_ms + (int64_t)(pp_schedule_random() * (double)j);
-}
-
-/* ---- token ----------------------------------------------------------------------------- */
-
-static void token_failed(pp_crt_t *rt, const char *why)
-{
-    pp_poller_t *p = rt->p;
-    int64_t now = pp_mono_ms();
-    rt->token_failures++;
-    int sh = rt->token_failures < 7 ? rt->token_failures : 7;
-    int64_t backoff = (int64_t)500 << sh;
-    rt->token_retry_ms = now + (backoff > 60000 ? 60000 : backoff);
-    metric2(p, true, "pp_poller_token_refreshes_total", rt->carrier->name, "result", "error", 1);
-    count_error(rt, "token");
-    pp_warn("worker %s: carrier %s: token request failed (%d in a row, next try in %lld ms): %s",
-            p->worker_id, rt->carrier->name, rt->token_failures, (long long)(rt->token_retry_ms - now), why);
-    /* The carrier cannot be used without a token: that counts against it. */
-    if (pp_breaker_record(&rt->breaker, false, false, now)) {
-        pp_warn("worker %s: carrier %s: circuit breaker open for %lld ms", p->worker_id,
-                rt->carrier->name, (long long)rt->breaker.cur_cooldown_ms);
-        breaker_gauge(rt, now);
-    }
-}
-
-static void token_done(const pp_http_response_t *resp, void *arg)
-{
-    pp_crt_t *rt = arg;
-    pp_poller_t *p = rt->p;
-    rt->token_busy = false;
-    if (resp->err == PP_EAGAIN)
-        return; /* client closing */
-    char err[256] = "", why[512];
-    char *tok = malloc(8192);
-    long expires_in = 0;
-    if (!tok) {
-        token_failed(rt, "out of memory");
-        goto out;
-    }
-    if (resp->err) {
-        snprintf(why, sizeof why, "%s", resp->errmsg);
-        token_failed(rt, why);
-        goto out;
-    }
-    int rc = rt->carrier->parse_auth(resp->status, resp->body, resp->body_len, tok, 8192, &expires_in,
-                                     err, sizeof err);
-    if (rc || !tok[0]) {
-        snprintf(why, sizeof why, "HTTP %d: %s: %s", resp->status, pp_strerror(rc ? rc : PP_EPARSE),
-                 err[0] ? err : "(no token)");
-        token_failed(rt, why);
-        goto out;
-    }
-    if (expires_in <= 0)
-        expires_in = 3600;
-    int64_t now = pp_mono_ms();
-    free(rt->token);
-    rt->token = tok;
-    tok = NULL;
-    rt->token_gen++;
-    rt->token_expires_ms = now + (int64_t)expires_in * 1000;
-    rt->token_refresh_ms = now + (int64_t)expires_in * 900; /* 90 % of the lifetime */
-    rt->token_failures = 0;
-    rt->token_retry_ms = 0;
-    metric2(p, true, "pp_poller_token_refreshes_total", rt->carrier->name, "result", "ok", 1);
-    pp_info("worker %s: carrier %s: new access token (valid %ld s)", p->worker_id, rt->carrier->name,
-            expires_in);
-out:
-    free(tok);
-    pump(rt);
-    pp_crt_flush_defers(p);
-}
-
-static void token_refresh(pp_crt_t *rt, int64_t now)
-{
-    pp_poller_t *p = rt->p;
-    if (rt->token_busy || now < rt->token_retry_ms || p->stopping >= 4)
-        return;
-    pp_http_request_t req = {0};
-    int rc = rt->carrier->build_auth_request(p->cfg, &req);
-    if (rc == PP_OK)
-        rc = pp_httpc_send(p->http, &req, p->cfg->http_timeout_ms, token_done, rt);
-    pp_http_request_free(&req);
-    if (rc) {
-        char why[128];
-        snprintf(why, sizeof why, "cannot start the request: %s", pp_strerror(rc));
-        token_failed(rt, why);
-        return;
-    }
-    rt->token_busy = true;
 }
 
 /* ---- gates ----------------------------------------------------------------------------- */
@@ -361,14 +129,14 @@ static gate_t gate(pp_crt_t *rt, int64_t now, int64_t *wait_ms, const char **rea
     }
     if (rt->carrier->build_auth_request) {
         if (!rt->token || now >= rt->token_expires_ms) {
-            token_refresh(rt, now);
+            pp_crt_token_refresh(rt, now);
             if (!rt->token_busy && rt->token_retry_ms > now)
                 *wait_ms = rt->token_retry_ms - now;
             *reason = "token";
             return GATE_WAIT;
         }
         if (now >= rt->token_refresh_ms)
-            token_refresh(rt, now); /* in the background; the current token is still valid */
+            pp_crt_token_refresh(rt, now); /* in the background; the current token is still valid */
     }
     int64_t w = pp_bucket_wait_ms(&rt->bucket, now);
     if (w > 0) {
@@ -416,9 +184,9 @@ static void triage(pp_crt_t *rt, int64_t now, int64_t wait_ms, const char *reaso
             *pp = it->next;
             rt->queued--;
             int64_t delay = p->stopping ? 0
-                            : wait_ms >= 0 ? spread(wait_ms + position_ms(rt, pos))
-                                           : spread(p->cfg->budget_sync_ms > 1000 ? p->cfg->budget_sync_ms : 1000);
-            defer_item(rt, it, delay, p->stopping ? "stopping" : reason);
+                            : wait_ms >= 0 ? pp_crt_spread(wait_ms + position_ms(rt, pos))
+                                           : pp_crt_spread(p->cfg->budget_sync_ms > 1000 ? p->cfg->budget_sync_ms : 1000);
+            pp_crt_defer(rt, it, delay, p->stopping ? "stopping" : reason);
             continue;
         }
         prev = it;
@@ -432,7 +200,7 @@ static void timer_cb(uv_timer_t *t)
 {
     pp_crt_t *rt = t->data;
     rt->timer_due_ms = 0;
-    pump(rt);
+    pp_crt_pump(rt);
     pp_crt_flush_defers(rt->p);
 }
 
@@ -521,7 +289,7 @@ static void record_breaker(pp_crt_t *rt, bool probe, bool ok, int64_t now)
     else if (after == PP_BREAKER_CLOSED)
         pp_info("worker %s: carrier %s: probe succeeded, circuit breaker closed", p->worker_id,
                 rt->carrier->name);
-    breaker_gauge(rt, now);
+    pp_crt_breaker_gauge(rt, now);
 }
 
 static void batch_done(const pp_http_response_t *resp, void *arg)
@@ -542,14 +310,14 @@ static void batch_done(const pp_http_response_t *resp, void *arg)
     if (resp->err) {
         result = resp->err == PP_ETIMEOUT ? "timeout" : resp->err == PP_EAGAIN ? "aborted" : "transport_error";
         failure = resp->err != PP_EAGAIN;
-        count_error(rt, result);
+        pp_crt_count_error(rt, result);
         fail_batch(b, -1, result, resp->errmsg);
         goto done;
     }
     if (resp->status == 401 && rt->carrier->build_auth_request) {
         /* Token rejected (expired early, revoked): drop it, refresh, re-send each item once. */
         result = "unauthorized";
-        count_error(rt, "unauthorized");
+        pp_crt_count_error(rt, "unauthorized");
         if (b->token_gen == rt->token_gen && rt->token) {
             free(rt->token);
             rt->token = NULL;
@@ -601,14 +369,14 @@ static void batch_done(const pp_http_response_t *resp, void *arg)
             pp_info("worker %s: carrier %s: 429, paused for %lld ms (Retry-After %ld)", p->worker_id,
                     cname, (long long)pause, resp->retry_after_s);
         }
-        count_error(rt, "rate_limited");
+        pp_crt_count_error(rt, "rate_limited");
     }
     if (rc) {
         pp_track_results_free(res, n_res);
         result = rc == PP_EHTTP ? "http_error" : "parse_error";
         failure = resp->status >= 500 || (rc != PP_EHTTP && resp->status != 429);
         if (resp->status != 429)
-            count_error(rt, resp->status >= 500 ? "http_5xx" : rc == PP_EHTTP ? "http_4xx" : "parse");
+            pp_crt_count_error(rt, resp->status >= 500 ? "http_5xx" : rc == PP_EHTTP ? "http_4xx" : "parse");
         snprintf(msg, sizeof msg, "HTTP %d: %s: %s", resp->status, pp_strerror(rc), err[0] ? err : "(no detail)");
         fail_batch(b, resp->retry_after_s, result, msg);
         goto done;
@@ -619,7 +387,7 @@ static void batch_done(const pp_http_response_t *resp, void *arg)
         next = it->next;
         const pp_track_result_t *r = match(res, n_res, it->c.tracking_number, b->n_numbers);
         if (!r) {
-            count_error(rt, "missing_in_batch");
+            pp_crt_count_error(rt, "missing_in_batch");
             snprintf(msg, sizeof msg, "HTTP %d: number missing from the carrier's answer to a %zu-number request",
                      resp->status, b->n_numbers);
             finish_item(rt, it, PP_POLL_ERROR, NULL, -1, "missing", msg);
@@ -643,13 +411,13 @@ done:
         record_breaker(rt, b->probe, !failure, now);
     else if (b->probe)
         rt->breaker.probe_inflight = false; /* closing: nobody judged */
-    metric2(p, true, "pp_poller_requests_total", cname, "result", result, 1);
+    pp_crt_metric(p, true, "pp_poller_requests_total", cname, "result", result, 1);
     if (failure || strcmp(result, "ok") != 0)
         if (strcmp(result, "not_found") != 0)
             p->n_request_errors++;
     batch_free(b);
     if (p->stopping < 4) {
-        pump(rt);
+        pp_crt_pump(rt);
         pp_crt_flush_defers(p);
     }
 }
@@ -704,7 +472,7 @@ static void send_batch(pp_crt_t *rt, int64_t now, bool probe)
     rt->requests_inflight++;
     p->n_requests++;
     count_sent(rt);
-    metric2(p, true, "pp_poller_request_numbers_total", rt->carrier->name, NULL, NULL, (double)b->n_numbers);
+    pp_crt_metric(p, true, "pp_poller_request_numbers_total", rt->carrier->name, NULL, NULL, (double)b->n_numbers);
     pp_http_request_t req = {0};
     int rc = rt->carrier->build_request(p->cfg, rt->token, b->numbers, b->n_numbers, &req);
     if (rc == PP_OK)
@@ -717,15 +485,15 @@ static void send_batch(pp_crt_t *rt, int64_t now, bool probe)
         rt->requests_inflight--;
         if (probe)
             rt->breaker.probe_inflight = false;
-        metric2(p, true, "pp_poller_requests_total", rt->carrier->name, "result", "request_error", 1);
-        count_error(rt, "request_error");
+        pp_crt_metric(p, true, "pp_poller_requests_total", rt->carrier->name, "result", "request_error", 1);
+        pp_crt_count_error(rt, "request_error");
         p->n_request_errors++;
         fail_batch(b, -1, "request_error", msg);
         batch_free(b);
     }
 }
 
-static void pump(pp_crt_t *rt)
+void pp_crt_pump(pp_crt_t *rt)
 {
     pp_poller_t *p = rt->p;
     while (rt->head) {
@@ -750,7 +518,7 @@ static void pump(pp_crt_t *rt)
         if (probe) {
             pp_info("worker %s: carrier %s: circuit breaker half-open: one probe request", p->worker_id,
                     rt->carrier->name);
-            breaker_gauge(rt, now);
+            pp_crt_breaker_gauge(rt, now);
         }
         if (pp_bucket_take(&rt->bucket, now) != 0) { /* cannot happen after gate() */
             if (probe)
@@ -775,7 +543,7 @@ static void pump(pp_crt_t *rt)
 void pp_crt_pump_all(pp_poller_t *p)
 {
     for (size_t i = 0; i < p->n_crt; i++)
-        pump(p->crt[i]);
+        pp_crt_pump(p->crt[i]);
     pp_crt_flush_defers(p);
 }
 
@@ -791,7 +559,7 @@ void pp_crt_dispatch(pp_poller_t *p, const pp_claimed_t *c)
     if (!rt) {
         char msg[96];
         snprintf(msg, sizeof msg, "unknown carrier \"%s\"", c->carrier);
-        metric2(p, true, "pp_poller_requests_total", c->carrier, "result", "unknown_carrier", 1);
+        pp_crt_metric(p, true, "pp_poller_requests_total", c->carrier, "result", "unknown_carrier", 1);
         pp_poll_finish(p, c, PP_POLL_ERROR, NULL, -1, "unknown_carrier", msg);
         return;
     }
@@ -810,13 +578,13 @@ void pp_crt_dispatch(pp_poller_t *p, const pp_claimed_t *c)
     if (gate(rt, now, &wait, &reason) == GATE_WAIT && wait >= 0) {
         int64_t eta = wait + position_ms(rt, rt->queued);
         if (must_release(reason) || now + eta > it->c.claimed_ms + lease_wait_ms(p)) {
-            defer_item(rt, it, spread(eta), reason);
+            pp_crt_defer(rt, it, pp_crt_spread(eta), reason);
             return;
         }
     } else if (rt->bucket.rate > 0) {
         int64_t eta = position_ms(rt, rt->queued);
         if (now + eta > it->c.claimed_ms + lease_wait_ms(p)) {
-            defer_item(rt, it, spread(eta), "budget_second");
+            pp_crt_defer(rt, it, pp_crt_spread(eta), "budget_second");
             return;
         }
     }
@@ -871,9 +639,9 @@ int pp_crt_init(pp_poller_t *p)
         rt->day = pp_budget_utc_day(pp_now_ms());
         uv_timer_init(p->loop, &rt->timer);
         rt->timer.data = rt;
-        breaker_gauge(rt, now);
+        pp_crt_breaker_gauge(rt, now);
         budget_gauges(rt);
-        metric2(p, false, "pp_poller_budget_used", all[i]->name, "window", "second", 0);
+        pp_crt_metric(p, false, "pp_poller_budget_used", all[i]->name, "window", "second", 0);
         pp_info("worker %s: carrier %s: %d numbers per request, fleet budget %ld/s %ld/day%s", p->worker_id,
                 all[i]->name, rt->max_batch, rt->rps, rt->per_day,
                 all[i]->build_auth_request ? ", access token" : "");
@@ -903,6 +671,5 @@ void pp_crt_close(pp_poller_t *p)
     free(p->crt);
     p->crt = NULL;
     p->n_crt = 0;
-    defer_list_free(p->defers);
-    p->defers = NULL;
+    pp_crt_defers_free(p);
 }

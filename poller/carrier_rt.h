@@ -53,4 +53,19 @@ struct pp_crt {
     long sec_count;
 };
 
+/* carrier_rt.c */
+void pp_crt_pump(pp_crt_t *rt); /* send what the gates allow; wait, or release the rest */
+void pp_crt_metric(pp_poller_t *p, bool counter, const char *family, const char *carrier,
+                   const char *l2, const char *v2, double v); /* family{carrier=..,l2=v2} */
+void pp_crt_count_error(pp_crt_t *rt, const char *kind);
+void pp_crt_breaker_gauge(pp_crt_t *rt, int64_t now_ms);
+
+/* defer.c: queue the item's release (frees it); pp_crt_flush_defers sends the batch. */
+void pp_crt_defer(pp_crt_t *rt, pp_item_t *it, int64_t delay_ms, const char *reason);
+int64_t pp_crt_spread(int64_t wait_ms); /* wait + up to 10 % jitter (50 ms .. 10 min) */
+void pp_crt_defers_free(pp_poller_t *p);
+
+/* token.c: start a token request unless one is in flight or a failure back-off runs. */
+void pp_crt_token_refresh(pp_crt_t *rt, int64_t now_ms);
+
 #endif

@@ -1,0 +1,155 @@
+/* defer.c - shipments the poller cannot poll now: leases released, next_poll_at later (one batched UPDATE). */
+#include "carrier_rt.h"
+#include "err.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct defer_list {
+    size_t n, cap;
+    long long *ids;
+    long long *delay_ms;
+} defer_list_t;
+
+typedef struct defer_job {
+    pp_poller_t *p;
+    defer_list_t *list;
+    char me[128];
+} defer_job_t;
+
+/* "{1,2,3}": a Postgres array literal of n integers (malloc'd). */
+static char *array_literal(const long long *v, size_t n)
+{
+    size_t cap = 3 + n * 21;
+    char *buf = malloc(cap);
+    if (!buf)
+        return NULL;
+    size_t len = 0;
+    buf[len++] = '{';
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s%lld", i ? "," : "", v[i]);
+    buf[len++] = '}';
+    buf[len] = '\0';
+    return buf;
+}
+
+static int defer_work(PGconn *conn, void *arg)
+{
+    defer_job_t *j = arg;
+    char *ids = array_literal(j->list->ids, j->list->n);
+    char *delays = array_literal(j->list->delay_ms, j->list->n);
+    int rc = ids && delays ? PP_OK : PP_ENOMEM;
+    if (rc == PP_OK) {
+        const char *params[] = {ids, delays, j->me};
+        rc = pp_db_exec(conn, "defer shipments",
+                        "UPDATE shipments s SET lease_owner = NULL, lease_until = NULL, "
+                        " next_poll_at = now() + d.ms * interval '1 millisecond' "
+                        "FROM unnest($1::bigint[], $2::bigint[]) AS d(id, ms) "
+                        "WHERE s.id = d.id AND s.lease_owner = $3",
+                        3, params, NULL);
+    }
+    free(ids);
+    free(delays);
+    return rc;
+}
+
+static void defer_list_free(defer_list_t *l)
+{
+    if (!l)
+        return;
+    free(l->ids);
+    free(l->delay_ms);
+    free(l);
+}
+
+static void defer_done(int rc, void *arg)
+{
+    defer_job_t *j = arg;
+    pp_poller_t *p = j->p;
+    if (rc)
+        pp_warn("worker %s: releasing %zu deferred shipments failed: %s (their leases expire by themselves)",
+                p->worker_id, j->list->n, pp_strerror(rc));
+    pp_poller_db_result(p, rc);
+    p->inflight -= (int)j->list->n;
+    pp_metrics_set(p->metrics, "pp_poller_inflight", p->inflight);
+    pp_metrics_set(p->metrics, "pp_poller_leases_held", p->inflight);
+    defer_list_free(j->list);
+    free(j);
+    if (p->backlog)
+        pp_claim_tick(p);
+    pp_poller_check_stop(p);
+}
+
+void pp_crt_flush_defers(pp_poller_t *p)
+{
+    defer_list_t *l = p->defers;
+    if (!l || l->n == 0)
+        return;
+    p->defers = NULL;
+    defer_job_t *j = calloc(1, sizeof *j);
+    if (!j) {
+        pp_error("worker %s: out of memory releasing %zu shipments; their leases expire by themselves",
+                 p->worker_id, l->n);
+        p->inflight -= (int)l->n;
+        defer_list_free(l);
+        return;
+    }
+    j->p = p;
+    j->list = l;
+    snprintf(j->me, sizeof j->me, "%s", p->worker_id);
+    if (pp_db_submit(p->db, defer_work, defer_done, j) != PP_OK)
+        defer_done(PP_EIO, j);
+}
+
+/* Give the item up for now: lease released, next_poll_at = now + delay. Frees the item. */
+void pp_crt_defer(pp_crt_t *rt, pp_item_t *it, int64_t delay_ms, const char *reason)
+{
+    pp_poller_t *p = rt->p;
+    defer_list_t *l = p->defers;
+    if (!l && !(l = p->defers = calloc(1, sizeof *l)))
+        goto oom;
+    if (l->n == l->cap) {
+        size_t nc = l->cap ? l->cap * 2 : 64;
+        long long *a = realloc(l->ids, nc * sizeof *a);
+        if (!a)
+            goto oom;
+        l->ids = a;
+        long long *b = realloc(l->delay_ms, nc * sizeof *b);
+        if (!b)
+            goto oom;
+        l->delay_ms = b;
+        l->cap = nc;
+    }
+    l->ids[l->n] = it->c.id;
+    l->delay_ms[l->n] = delay_ms > 0 ? delay_ms : 0;
+    l->n++;
+    pp_crt_metric(p, true, "pp_poller_deferred_total", rt->carrier->name, "reason", reason, 1);
+    pp_debug("worker %s: shipment %lld (%s %s): deferred %lld ms (%s)", p->worker_id, it->c.id,
+             it->c.carrier, it->c.tracking_number, (long long)delay_ms, reason);
+    free(it);
+    return;
+oom:
+    pp_error("worker %s: shipment %lld: out of memory deferring it; its lease expires by itself",
+             p->worker_id, it->c.id);
+    p->inflight--;
+    free(it);
+}
+
+/* Delay until the carrier is expected to take requests again, plus up to 10 % jitter. */
+int64_t pp_crt_spread(int64_t wait_ms)
+{
+    int64_t j = wait_ms / 10;
+    if (j > 600000)
+        j = 600000;
+    if (j < 50)
+        j = 50;
+    return wait_ms + (int64_t)(pp_schedule_random() * (double)j);
+}
+
+void pp_crt_defers_free(pp_poller_t *p)
+{
+    defer_list_free(p->defers);
+    p->defers = NULL;
+}
