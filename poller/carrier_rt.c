@@ -631,7 +631,9 @@ int pp_crt_init(pp_poller_t *p)
         p->crt[p->n_crt++] = rt;
         rt->p = p;
         rt->carrier = all[i];
-        rt->max_batch = all[i]->max_batch > 0 ? all[i]->max_batch : 1;
+        rt->max_batch = all[i]->batch_limit ? all[i]->batch_limit(cfg) : all[i]->max_batch;
+        if (rt->max_batch < 1)
+            rt->max_batch = 1;
         pp_budget_limits(cfg, all[i]->name, &rt->rps, &rt->per_day);
         pp_bucket_init(&rt->bucket, pp_budget_share(rt->rps, 1), 1, now);
         pp_breaker_init(&rt->breaker, (int)cfg->breaker_window, (int)cfg->breaker_min_requests,

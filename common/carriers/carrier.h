@@ -46,6 +46,9 @@ typedef struct pp_carrier {
     const char *name;    /* config/wire name: "inpost" */
     const char *display; /* human name: "InPost" */
     int max_batch;       /* tracking numbers per request */
+    /* Optional: the batch size the configured transport allows (<= max_batch), when it
+     * depends on configuration (ORLEN: partner SOAP 1000, public JSONP 1). */
+    int (*batch_limit)(const pp_config_t *cfg);
     /*
      * Optional (NULL when the carrier needs no token): the OAuth2 client-credentials (or
      * similar) token request, and the parser of its response (token text and lifetime).

@@ -27,7 +27,7 @@
  *    up to 1000 numbers (max_batch);
  *  - otherwise the public tracker GET {orlen_public_url}/parcel/api-status?id=N&jsonp=callback,
  *    ONE number per request: build_request refuses n > 1 with PP_EINVAL, so a poller without
- *    partner credentials must send ORLEN numbers one at a time.
+ *    partner credentials send ORLEN numbers one at a time (batch_limit() says so).
  * parse() tells the two answers apart by their first byte ('<' = SOAP).
  *
  * Times. SOAP `Data` ends in 'Z' but is Europe/Warsaw local time (§7.1/§10: 09:45:23Z means
@@ -241,6 +241,18 @@ static int build_public(const pp_config_t *cfg, const char *number, pp_http_requ
     return pp_http_request_add_header(req, "Accept: application/javascript, application/json");
 }
 
+static bool has_partner(const pp_config_t *cfg)
+{
+    return cfg->orlen_partner_id && cfg->orlen_partner_id[0] && cfg->orlen_partner_key &&
+           cfg->orlen_partner_key[0];
+}
+
+/* The partner SOAP list takes up to 1000 numbers; the public tracker one. */
+static int orlen_batch_limit(const pp_config_t *cfg)
+{
+    return has_partner(cfg) ? ORLEN_MAX_BATCH : 1;
+}
+
 static int orlen_build_request(const pp_config_t *cfg, const char *token, const char *const *numbers,
                                size_t n, pp_http_request_t *req)
 {
@@ -251,9 +263,7 @@ static int orlen_build_request(const pp_config_t *cfg, const char *token, const 
     for (size_t i = 0; i < n; i++)
         if (!numbers[i] || !numbers[i][0] || strlen(numbers[i]) > 63)
             return PP_EINVAL;
-    bool partner = cfg->orlen_partner_id && cfg->orlen_partner_id[0] && cfg->orlen_partner_key &&
-                   cfg->orlen_partner_key[0];
-    if (partner) {
+    if (has_partner(cfg)) {
         if (!base_len(cfg->orlen_base_url))
             return PP_EINVAL;
         rc = build_soap(cfg, numbers, n, req);
@@ -771,6 +781,7 @@ const pp_carrier_t pp_carrier_orlen = {
     .name = "orlen",
     .display = "ORLEN Paczka",
     .max_batch = ORLEN_MAX_BATCH,
+    .batch_limit = orlen_batch_limit,
     .build_request = orlen_build_request,
     .parse = orlen_parse,
     .validate = orlen_validate,

@@ -37,7 +37,7 @@ int ppctl_detect(ppctl_t *ctl, int argc, char **argv)
     }
     /* Not normalizable (stray characters, too long): shown as entered, with no candidate. */
     if (pp_number_normalize(input, number, sizeof number))
-        snprintf(number, sizeof number, "%s", input);
+        snprintf(number, sizeof number, "%.*s", (int)sizeof number - 1, input);
     if (pp_number_detect(input, cand, PP_NUMBER_MAX_CANDIDATES, &n)) {
         fprintf(stderr, "ppctl detect: detection failed\n");
         return 1;
