@@ -108,7 +108,18 @@ static void heartbeat_cb(uv_timer_t *t)
         p->heartbeat_busy = true;
 }
 
-static void claim_cb(uv_timer_t *t) { pp_claim_tick(t->data); }
+/*
+ * A new poller takes no work until a budget sync one budget_sync_ms after its start has
+ * counted the live pollers: by then every poller that started with it has registered, and
+ * the ones already running have shrunk their shares, so the fleet never overshoots a
+ * carrier's budget while it grows.
+ */
+static void claim_cb(uv_timer_t *t)
+{
+    pp_poller_t *p = t->data;
+    if (p->budget_ready)
+        pp_claim_tick(p);
+}
 
 static int health_cb(void *arg, char *msg, size_t msglen)
 {
@@ -254,6 +265,7 @@ int pp_poller_run(pp_config_t *cfg)
         pp_die("cannot initialise the HTTP client");
     if (pp_crt_init(p) != PP_OK)
         pp_die("out of memory");
+    p->started_ms = pp_mono_ms();
     pp_usage_start(p);
     if (pp_relay_start(p, &p->relay) != PP_OK)
         pp_die("cannot start the outbox relay (Kafka %s)", cfg->kafka_brokers);

@@ -38,6 +38,8 @@ typedef struct pp_poller {
     pp_crt_t **crt;            /* one per registered carrier (carrier_rt.c) */
     size_t n_crt;
     int live_pollers;          /* fleet size for budget shares (usage.c), >= 1 */
+    int64_t started_ms;        /* monotonic start time */
+    bool budget_ready;         /* a budget sync one budget_sync_ms after start has completed */
     bool usage_busy;           /* a usage sync round trip is outstanding */
     int usage_final;           /* 0 running, 1 final sync submitted, 2 done */
     int64_t usage_last_ms;     /* monotonic time of the last sync submission */

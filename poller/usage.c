@@ -28,6 +28,7 @@ typedef struct usage_job {
     pp_poller_t *p;
     bool final;
     long live_window_ms;
+    int64_t started_ms; /* monotonic submission time: the live count is at least this fresh */
     int live;
     size_t n;
     usage_item_t items[];
@@ -157,6 +158,11 @@ static void usage_done(int rc, void *arg)
             pp_info("worker %s: %d live pollers share the carrier budgets", p->worker_id, j->live);
         p->live_pollers = j->live;
         pp_metrics_set(p->metrics, "pp_poller_live_pollers", j->live);
+        /* the second periodic sync (half an interval of slack for timer jitter) */
+        if (!p->budget_ready && j->started_ms - p->started_ms >= p->cfg->budget_sync_ms / 2) {
+            p->budget_ready = true;
+            pp_info("worker %s: budget shares known (%d live pollers); polling", p->worker_id, j->live);
+        }
         for (size_t i = 0; i < j->n; i++) {
             usage_item_t *it = &j->items[i];
             pp_crt_t *rt = p->crt[it->idx];
@@ -202,6 +208,7 @@ void pp_usage_sync(pp_poller_t *p, bool final)
     j->p = p;
     j->final = final;
     j->live_window_ms = p->cfg->heartbeat_interval_ms * 3;
+    j->started_ms = pp_mono_ms();
     long long today = pp_budget_utc_day(pp_now_ms());
     for (size_t i = 0; i < p->n_crt; i++) {
         pp_crt_t *rt = p->crt[i];

@@ -57,7 +57,7 @@ for p in "${pp_test_pids[@]:1}"; do wait "$p" || fail "a worker exited non-zero 
 # Budget: per carrier, the most tracking requests that arrived in any one-second window.
 # The fleet limit is RPS; each poller holds a one-request bucket of RPS/POLLERS per second,
 # so a window may see up to POLLERS-1 more (see common/budget.h).
-/usr/bin/python3 - "$PP_TEST_TMP/requests.jsonl" "$RPS" "$POLLERS" <<'PY' || fail "a carrier's budget was exceeded"
+budget=$(/usr/bin/python3 - "$PP_TEST_TMP/requests.jsonl" "$RPS" "$POLLERS" <<'PY') || fail "a carrier's budget was exceeded: $budget"
 import collections, json, sys
 rps, pollers = int(sys.argv[2]), int(sys.argv[3])
 reqs = collections.defaultdict(dict)
@@ -75,10 +75,12 @@ for c, d in reqs.items():
             j += 1
         best = max(best, i - j + 1)
     worst[c] = best
-print("max requests in any 1 s window per carrier:", dict(sorted(worst.items())), "limit", rps, "+", pollers - 1, file=sys.stderr)
+print("max requests in any 1 s window per carrier:", dict(sorted(worst.items())), "limit", rps, "+", pollers - 1)
 assert len(worst) == 7, f"only {sorted(worst)} were polled"
 sys.exit(0 if all(v <= rps + pollers - 1 for v in worst.values()) else 1)
 PY
 faults=$(curl -fsS "$SIM_URL/sim/stats")
 check_logs_clean
-echo "ok ($(grep -E 'messages expected|messages received' "$PP_TEST_TMP/check.txt" | tr -s ' ' | tr '\n' ' '); sim: $faults)"
+echo "ok ($(grep -E 'messages expected|messages received' "$PP_TEST_TMP/check.txt" | tr -s ' ' | tr '\n' ' '))"
+echo "  $budget"
+echo "  simulator: $faults"
