@@ -278,7 +278,11 @@ static int on_tracking(h2o_req_t *req, void *arg)
     } else if (r->shape->check_auth && (rc = r->shape->check_auth(s, req)) != 0) {
         p->kind = K_UNAUTH;
         s->n.unauthorized++;
-        rc = set_error(p, rc >= 400 ? rc : 401); /* SOAP services answer faults with 500 */
+        /* The credentials error document (render_error(401)), sent with the status the
+         * shape chose: SOAP services answer their authentication faults with 500. */
+        int status = rc >= 400 ? rc : 401;
+        rc = set_error(p, 401);
+        p->status = status;
     } else {
         double u = pp_sim_uniform(s);
         if (u < f->p429) {

@@ -60,8 +60,8 @@ typedef struct pp_sim_shape {
     const char *content_type;  /* of the answers, e.g. "application/json; charset=utf-8" */
     /* Numbers from the path, query or body. PP_EINVAL + call->error_status for a bad request. */
     int (*parse_request)(h2o_req_t *req, pp_sim_call_t *call);
-    /* Credentials: 0 = accepted; an HTTP status (401, or 500 for a SOAP fault) to refuse with
-     * (any other nonzero = 401), answered with render_error. NULL = no check. */
+    /* Credentials: 0 = accepted; else refused with render_error(401)'s document and this
+     * HTTP status (401, or 500 for a SOAP fault; any other nonzero = 401). NULL = no check. */
     int (*check_auth)(pp_sim_t *s, h2o_req_t *req);
     bool (*number_ok)(const char *number);
     /* The whole answer for parcels[0..n): status and body (malloc'd into *body). */
