@@ -138,7 +138,21 @@
     X(INT, notifier_archive_margin_s, "300", 0, 86400, 1,                                      \
       "notifier: search the IM archive from this long before the ledger row was created (clock skew)") \
     X(INT, notifier_crash_after_send, "0", 0, 1000000, 0,                                      \
-      "test only: _exit(137) once the N-th batch's barrier came back, before marking it sent (0 = off)")
+      "test only: _exit(137) once the N-th batch's barrier came back, before marking it sent (0 = off)") \
+    X(INT, bot_fresh_s, "300", 0, 604800, 1,                                                   \
+      "bot: a shipment polled within this many seconds is answered from Postgres, else one live carrier call") \
+    X(STR, bot_resource, "pp-bot", 0, 0, 0, "bot: XMPP resource of the bot's session (same account as xmpp_jid)") \
+    X(INT, bot_priority, "10", 1, 127, 0,                                                      \
+      "bot: presence priority; above the notifier's 0 so chats to the bare JID reach the bot") \
+    X(INT, bot_carrier_timeout_ms, "5000", 100, 300000, 1, "bot: whole-request timeout of a live carrier call") \
+    X(INT, bot_max_wait_ms, "2000", 0, 600000, 1,                                              \
+      "bot: longest wait for the carrier's budget or token before answering: try again later") \
+    X(STR, api_addr, "127.0.0.1:8080", 0, 0, 0, "api: listen address of the HTTP API (port 0 = any free port, logged at start)") \
+    X(STR, api_service_key, "", 0, 0, 0,                                                      \
+      "api: the marketplace's service key (Bearer) for /v1/users and /v1/transactions (empty = feed refused)") \
+    X(INT, api_max_body, "65536", 64, 16777216, 0, "api: largest accepted request body in bytes (413 beyond)") \
+    X(INT, api_rate_per_s, "20", 1, 1000000, 0, "api: requests per second allowed per API key (token bucket refill)") \
+    X(INT, api_rate_burst, "40", 1, 1000000, 0, "api: token bucket size per API key (burst; 429 + Retry-After when empty)")
 
 typedef struct pp_config {
 #define PP_CFG_FIELD_STR(n) char *n;

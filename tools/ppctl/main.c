@@ -27,6 +27,7 @@ static const struct {
     {"topics", ppctl_topics, "[--partitions N]: create the event and dead-letter topics if missing"},
     {"events", ppctl_events, "[--topic T] [--meta]: print every message of the event topic"},
     {"detect", ppctl_detect, "NUMBER: carriers a tracking number can belong to (JSON; exit 1 if none)"},
+    {"seller", ppctl_seller, "--id N [--name X] [--new-key]: create a seller; --new-key prints a new WebAPI key once"},
     {"config", NULL, "--reference | --dump | --check: the configuration keys"},
 };
 

@@ -1,0 +1,174 @@
+/* api.h - pp-api's server context and the route/request helpers every route file uses. */
+#ifndef PP_API_H
+#define PP_API_H
+
+#include "config.h"
+#include "db.h"
+#include "httpd.h"
+#include "metrics.h"
+
+#include <cjson/cJSON.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#define PP_API_MAX_ROUTES 64
+#define PP_API_MAX_PARAMS 4
+#define PP_API_PARAM_MAX 64 /* a path parameter is at most 63 bytes */
+
+typedef struct pp_api pp_api_t;
+typedef struct pp_api_req pp_api_req_t;
+typedef struct pp_api_ratelimit pp_api_ratelimit_t;
+
+/* Who may call a route; the server checks it before the handler runs. */
+typedef enum {
+    PP_API_AUTH_NONE = 0,     /* anyone (web pages, /healthz); the handler may check itself */
+    PP_API_AUTH_SERVICE = 1,  /* Authorization: Bearer <api_service_key> (the marketplace) */
+    PP_API_AUTH_SELLER = 2,   /* Authorization: Bearer <a seller's API key> (sellers.api_key_hash) */
+    PP_API_AUTH_BUYER = 4,    /* Authorization: Bearer <buyer token> (verified by api->buyer_auth) */
+} pp_api_auth_kind_t;
+
+/* The authenticated caller, filled in before the handler runs. */
+typedef struct pp_api_auth {
+    pp_api_auth_kind_t kind; /* the one that matched (NONE for public routes) */
+    long long seller_id;     /* kind == SELLER */
+    long long user_id;       /* kind == BUYER */
+} pp_api_auth_t;
+
+/*
+ * A route handler: answer now (pp_api_reply_*) or start database work (pp_api_db) whose
+ * done callback answers. Return 0, or a negative PP_E*: the server then answers 500.
+ */
+typedef int (*pp_api_handler_fn)(pp_api_req_t *r);
+
+/* Runs on a threadpool thread with a connection (parameterized SQL only). Return 0 or PP_E*. */
+typedef int (*pp_api_work_fn)(PGconn *conn, pp_api_req_t *r);
+/* Runs on the loop with the work's result; must answer (pp_api_reply_*), or chain pp_api_db. */
+typedef void (*pp_api_done_fn)(pp_api_req_t *r, int rc);
+
+/*
+ * Buyer-token verifier (set by the settings code; NULL = buyer tokens are refused). Runs
+ * on the loop, must not block: verify token (HMAC) and set *user_id. 0 = valid.
+ */
+typedef int (*pp_api_buyer_auth_fn)(pp_api_t *a, const char *token, size_t len, long long *user_id);
+
+struct pp_api {
+    pp_config_t *cfg;      /* not owned */
+    uv_loop_t *loop;
+    pp_db_t *db;
+    pp_metrics_t *metrics;
+    pp_httpd_t *httpd;
+    int port;              /* bound API port */
+    char worker_id[128];
+    char metrics_addr[128];
+    pp_api_buyer_auth_fn buyer_auth;
+    void *buyer_auth_arg;  /* for buyer_auth, not owned */
+    pp_api_ratelimit_t *rl;
+    int stopping;          /* 0 serving; >0 graceful stop in progress */
+    int db_failures;       /* consecutive PP_EDB results (for /healthz) */
+    long long n_requests, n_errors_4xx, n_errors_5xx;
+    /* internals of server.c */
+    struct pp_api_route *routes;
+    int n_routes;
+    uv_timer_t heartbeat_timer, stop_timer;
+    uv_signal_t sig_term, sig_int, sig_hup;
+    bool heartbeat_busy;
+    int exit_code;
+};
+
+/* One request in flight. Owned by the server: valid until the handler answered AND no
+ * pp_api_db work is pending; never free it. */
+struct pp_api_req {
+    pp_api_t *api;
+    h2o_req_t *req;        /* NULL once the client went away (replies become no-ops) */
+    const char *pattern;   /* the route's pattern, e.g. "/v1/transactions/{id}" */
+    const char *method;    /* "GET", "PUT", ... (the route's) */
+    int nparams;
+    char param_names[PP_API_MAX_PARAMS][32];
+    char params[PP_API_MAX_PARAMS][PP_API_PARAM_MAX];
+    pp_api_auth_t auth;
+    char key_hash[65];     /* hex SHA-256 of the presented bearer key ("" if none) */
+    /* The handler's own state: freed with data_free(data) when the request is released. */
+    void *data;
+    void (*data_free)(void *data);
+    /* internals */
+    uint64_t start_ns;
+    pp_api_work_fn work;
+    pp_api_done_fn done;
+    pp_api_handler_fn handler;
+    bool answered, db_busy, req_gone;
+};
+
+/*
+ * Register a route: method "GET"|"PUT"|"POST"|"DELETE"; pattern of literal segments and
+ * {name} parameters ("/v1/transactions/{id}/shipment"); auth = OR of pp_api_auth_kind_t
+ * (0 = public). The strings must be static. PP_ENOMEM when the table is full.
+ */
+int pp_api_route(pp_api_t *a, const char *method, const char *pattern, int auth,
+                 pp_api_handler_fn fn) __attribute__((warn_unused_result));
+
+/* Route-registration table (api/routes.c): one row per route file. */
+typedef int (*pp_api_register_fn)(pp_api_t *a);
+extern const pp_api_register_fn pp_api_route_files[];
+
+/* Path parameter by name ("id"), NULL if none. */
+const char *pp_api_param(const pp_api_req_t *r, const char *name);
+/* Path parameter as a positive 64-bit id: 0, or PP_EINVAL (caller answers 400 / 404). */
+int pp_api_param_id(const pp_api_req_t *r, const char *name, long long *out)
+    __attribute__((warn_unused_result));
+/* Header value (case-insensitive) or {NULL, 0}. */
+h2o_iovec_t pp_api_header(const pp_api_req_t *r, const char *name);
+
+/*
+ * Parse the request body as a JSON object. On failure answers the request itself (413
+ * body_too_large beyond api_max_body bytes, 400 invalid_json, 415 if the content type is
+ * not JSON) and returns NULL: the handler then just returns 0. Caller cJSON_Delete()s.
+ */
+cJSON *pp_api_body_json(pp_api_req_t *r);
+
+/* Answers (each no-op if already answered or the client is gone). body: not consumed. */
+void pp_api_reply_json(pp_api_req_t *r, int status, const cJSON *body);
+/* {"error":{"code":code,"message":message}} */
+void pp_api_reply_error(pp_api_req_t *r, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Raw answer (HTML pages, ...). */
+void pp_api_reply(pp_api_req_t *r, int status, const char *content_type, const char *body,
+                  size_t len);
+/* Add a response header before answering. */
+void pp_api_header_set(pp_api_req_t *r, const char *name, const char *value);
+
+/*
+ * Run work(conn, r) on the DB pool, then done(r, rc) on the loop. Returns 0 or PP_E*
+ * (then neither runs: answer 503 yourself, or return the code to get a 500).
+ */
+int pp_api_db(pp_api_req_t *r, pp_api_work_fn work, pp_api_done_fn done)
+    __attribute__((warn_unused_result));
+/* Standard answer for a failed DB job: PP_EDB -> 503 unavailable, other codes -> 500. */
+void pp_api_reply_db_error(pp_api_req_t *r, int rc);
+
+/* Rate limit one key (any string, e.g. a key hash or "buyer:42"): true = allowed; when
+ * refused, answers 429 with Retry-After itself. */
+bool pp_api_rate_allow(pp_api_req_t *r, const char *key);
+
+/* Hex SHA-256 (OpenSSL EVP) of data into out[65]. 0 or PP_EIO. */
+int pp_api_sha256_hex(const void *data, size_t len, char out[65]) __attribute__((warn_unused_result));
+/* Constant-time comparison of two byte strings (length leaks, content does not). */
+bool pp_api_consttime_eq(const void *a, size_t alen, const void *b, size_t blen);
+
+/*
+ * The payment card of transaction txn as JSON (see schema/openapi.json TransactionCard),
+ * built in a DB work function; *seller_id / *buyer_id (may be NULL) get its parties so
+ * the caller can authorize. PP_ENOTFOUND when there is no such transaction.
+ */
+int pp_api_card_query(PGconn *conn, long long txn, cJSON **out, long long *seller_id,
+                      long long *buyer_id) __attribute__((warn_unused_result));
+
+/* request.c: route every path of a->httpd through the pp_api_route table. */
+int pp_api_dispatch_install(pp_api_t *a) __attribute__((warn_unused_result));
+
+/* server.c: run the daemon until SIGTERM; returns the exit code. */
+int pp_api_run(pp_config_t *cfg);
+
+#endif

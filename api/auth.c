@@ -1,0 +1,105 @@
+/* auth.c - pp-api key handling: SHA-256 of keys, constant-time compare, per-key token-bucket rate limit. */
+#include "api.h"
+#include "err.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int pp_api_sha256_hex(const void *data, size_t len, char out[65])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+        return PP_EIO;
+    static const char hex[] = "0123456789abcdef";
+    for (unsigned i = 0; i < 32; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[64] = '\0';
+    return PP_OK;
+}
+
+bool pp_api_consttime_eq(const void *a, size_t alen, const void *b, size_t blen)
+{
+    if (alen != blen)
+        return false;
+    return CRYPTO_memcmp(a, b, alen) == 0;
+}
+
+/*
+ * Token buckets in a 4-way set-associative table: a key maps to one set; a new key takes
+ * the least recently used slot of its set. Memory stays bounded however many keys are seen.
+ */
+#define RL_SETS 1024
+#define RL_WAYS 4
+#define RL_KEY 80
+
+typedef struct rl_slot {
+    char key[RL_KEY];
+    double tokens;
+    uint64_t last_ms;
+} rl_slot_t;
+
+struct pp_api_ratelimit {
+    rl_slot_t slots[RL_SETS][RL_WAYS];
+};
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+bool pp_api_rate_allow(pp_api_req_t *r, const char *key)
+{
+    pp_api_t *a = r->api;
+    if (!a->rl) {
+        a->rl = calloc(1, sizeof *a->rl);
+        if (!a->rl)
+            return true; /* fail open on OOM: the limit protects capacity, not secrets */
+    }
+    double rate = (double)a->cfg->api_rate_per_s, burst = (double)a->cfg->api_rate_burst;
+    uint64_t now = uv_now(a->loop);
+    rl_slot_t *set = a->rl->slots[fnv1a(key) % RL_SETS];
+    rl_slot_t *s = NULL, *lru = &set[0];
+    for (int i = 0; i < RL_WAYS; i++) {
+        if (strncmp(set[i].key, key, RL_KEY - 1) == 0 && set[i].key[0]) {
+            s = &set[i];
+            break;
+        }
+        if (set[i].last_ms < lru->last_ms)
+            lru = &set[i];
+    }
+    if (!s) {
+        s = lru;
+        snprintf(s->key, sizeof s->key, "%s", key);
+        s->tokens = burst;
+        s->last_ms = now;
+    }
+    s->tokens += rate * (double)(now - s->last_ms) / 1000.0;
+    if (s->tokens > burst)
+        s->tokens = burst;
+    s->last_ms = now;
+    if (s->tokens >= 1.0) {
+        s->tokens -= 1.0;
+        return true;
+    }
+    long wait = (long)ceil((1.0 - s->tokens) / rate);
+    if (wait < 1)
+        wait = 1;
+    char ra[32];
+    snprintf(ra, sizeof ra, "%ld", wait);
+    pp_api_header_set(r, "retry-after", ra);
+    pp_metrics_add(a->metrics, "pp_api_rate_limited_total", 1);
+    pp_api_reply_error(r, 429, "rate_limited", "too many requests for this key; retry after %ld s", wait);
+    return false;
+}

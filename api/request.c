@@ -1,0 +1,460 @@
+/* request.c - pp-api request handling: route table, dispatch, authentication, replies, DB jobs. */
+#include "api.h"
+#include "err.h"
+#include "log.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define SEG_MAX 8
+
+typedef struct pp_api_route {
+    const char *method;
+    const char *pattern;
+    int auth;
+    pp_api_handler_fn fn;
+    int nseg;
+    const char *seg[SEG_MAX]; /* pointers into segbuf */
+    size_t seglen[SEG_MAX];
+    bool param[SEG_MAX];
+    char label[160];          /* "PUT /v1/transactions/{id}" for metrics */
+} pp_api_route_t;
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int pp_api_route(pp_api_t *a, const char *method, const char *pattern, int auth, pp_api_handler_fn fn)
+{
+    if (!a || !method || !pattern || pattern[0] != '/' || !fn)
+        return PP_EINVAL;
+    if (!a->routes) {
+        a->routes = calloc(PP_API_MAX_ROUTES, sizeof *a->routes);
+        if (!a->routes)
+            return PP_ENOMEM;
+    }
+    if (a->n_routes >= PP_API_MAX_ROUTES)
+        return PP_ENOMEM;
+    pp_api_route_t *rt = &a->routes[a->n_routes];
+    memset(rt, 0, sizeof *rt);
+    rt->method = method;
+    rt->pattern = pattern;
+    rt->auth = auth;
+    rt->fn = fn;
+    const char *p = pattern + 1;
+    while (*p) {
+        if (rt->nseg >= SEG_MAX)
+            return PP_EINVAL;
+        const char *e = strchr(p, '/');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        rt->seg[rt->nseg] = p;
+        rt->seglen[rt->nseg] = n;
+        rt->param[rt->nseg] = n >= 2 && p[0] == '{' && p[n - 1] == '}';
+        rt->nseg++;
+        p += n;
+        if (*p == '/')
+            p++;
+    }
+    snprintf(rt->label, sizeof rt->label, "%s %s", method, pattern);
+    a->n_routes++;
+    return PP_OK;
+}
+
+/* Match path against rt; on success fill r's params. */
+static bool route_match(const pp_api_route_t *rt, const char *path, size_t len, pp_api_req_t *r)
+{
+    if (len == 0 || path[0] != '/')
+        return false;
+    size_t i = 1;
+    int s = 0, np = 0;
+    if (len == 1)
+        return rt->nseg == 0;
+    while (i <= len) {
+        size_t j = i;
+        while (j < len && path[j] != '/')
+            j++;
+        if (s >= rt->nseg)
+            return false;
+        size_t n = j - i;
+        if (rt->param[s]) {
+            if (n == 0 || n >= PP_API_PARAM_MAX || np >= PP_API_MAX_PARAMS)
+                return false;
+            if (r) {
+                size_t nl = rt->seglen[s] - 2;
+                if (nl >= sizeof r->param_names[0])
+                    nl = sizeof r->param_names[0] - 1;
+                memcpy(r->param_names[np], rt->seg[s] + 1, nl);
+                r->param_names[np][nl] = '\0';
+                memcpy(r->params[np], path + i, n);
+                r->params[np][n] = '\0';
+            }
+            np++;
+        } else if (n != rt->seglen[s] || memcmp(path + i, rt->seg[s], n) != 0) {
+            return false;
+        }
+        s++;
+        i = j + 1;
+    }
+    if (s != rt->nseg)
+        return false;
+    if (r)
+        r->nparams = np;
+    return true;
+}
+
+const char *pp_api_param(const pp_api_req_t *r, const char *name)
+{
+    for (int i = 0; i < r->nparams; i++)
+        if (strcmp(r->param_names[i], name) == 0)
+            return r->params[i];
+    return NULL;
+}
+
+int pp_api_param_id(const pp_api_req_t *r, const char *name, long long *out)
+{
+    const char *s = pp_api_param(r, name);
+    if (!s || !isdigit((unsigned char)s[0]))
+        return PP_EINVAL;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end || v <= 0)
+        return PP_EINVAL;
+    *out = v;
+    return PP_OK;
+}
+
+h2o_iovec_t pp_api_header(const pp_api_req_t *r, const char *name)
+{
+    if (!r->req)
+        return h2o_iovec_init(NULL, 0);
+    return pp_httpd_req_header(r->req, name);
+}
+
+/* ---- lifetime ---- */
+
+static void req_release(pp_api_req_t *r)
+{
+    if (r->data_free && r->data)
+        r->data_free(r->data);
+    free(r);
+}
+
+/* A request is freed once h2o disposed it, no DB job is pending, and no callback is on the stack. */
+static void req_maybe_free(pp_api_req_t *r, int *holds)
+{
+    if (*holds == 0 && r->req_gone && !r->db_busy)
+        req_release(r);
+}
+
+/* The request and its hold count (callbacks on the stack) in one allocation. */
+typedef struct req_box {
+    pp_api_req_t r;
+    int holds;
+} req_box_t;
+
+static int *req_holds(pp_api_req_t *r) { return &((req_box_t *)(void *)r)->holds; }
+
+static void req_dispose(void *p)
+{
+    pp_api_req_t *r = *(pp_api_req_t **)p;
+    r->req = NULL;
+    r->req_gone = true;
+    req_maybe_free(r, req_holds(r));
+}
+
+/* ---- replies ---- */
+
+static void record(pp_api_req_t *r, int status)
+{
+    pp_api_t *a = r->api;
+    char series[320];
+    const char *label = r->pattern ? r->pattern : "unmatched";
+    snprintf(series, sizeof series, "pp_api_requests_total{route=\"%s %s\",status=\"%d\"}",
+             r->method ? r->method : "-", label, status);
+    pp_metrics_add(a->metrics, series, 1);
+    char labels[256];
+    snprintf(labels, sizeof labels, "route=\"%s %s\"", r->method ? r->method : "-", label);
+    pp_metrics_observe(a->metrics, "pp_api_request_seconds", labels,
+                       (double)(now_ns() - r->start_ns) / 1e9);
+    a->n_requests++;
+    if (status >= 500)
+        a->n_errors_5xx++;
+    else if (status >= 400)
+        a->n_errors_4xx++;
+}
+
+void pp_api_header_set(pp_api_req_t *r, const char *name, const char *value)
+{
+    if (r->req && !r->answered)
+        pp_httpd_header(r->req, name, value);
+}
+
+void pp_api_reply(pp_api_req_t *r, int status, const char *content_type, const char *body, size_t len)
+{
+    if (r->answered)
+        return;
+    r->answered = true;
+    if (!r->req)
+        return;
+    record(r, status);
+    pp_httpd_header(r->req, "cache-control", "no-store");
+    pp_httpd_send(r->req, status, content_type, body, len);
+}
+
+void pp_api_reply_json(pp_api_req_t *r, int status, const cJSON *body)
+{
+    char *s = body ? cJSON_PrintUnformatted(body) : NULL;
+    if (!s) {
+        static const char oom[] = "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
+        pp_api_reply(r, 500, "application/json", oom, sizeof oom - 1);
+        return;
+    }
+    pp_api_reply(r, status, "application/json", s, strlen(s));
+    free(s);
+}
+
+void pp_api_reply_error(pp_api_req_t *r, int status, const char *code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    cJSON *root = cJSON_CreateObject();
+    cJSON *err = root ? cJSON_AddObjectToObject(root, "error") : NULL;
+    if (err) {
+        cJSON_AddStringToObject(err, "code", code);
+        cJSON_AddStringToObject(err, "message", msg);
+    }
+    pp_api_reply_json(r, status, err ? root : NULL);
+    cJSON_Delete(root);
+}
+
+void pp_api_reply_db_error(pp_api_req_t *r, int rc)
+{
+    if (rc == PP_EDB) {
+        pp_api_header_set(r, "retry-after", "1");
+        pp_api_reply_error(r, 503, "unavailable", "the database is unavailable; try again");
+    } else {
+        pp_api_reply_error(r, 500, "internal", "internal error");
+    }
+}
+
+cJSON *pp_api_body_json(pp_api_req_t *r)
+{
+    if (!r->req)
+        return NULL;
+    h2o_iovec_t b = r->req->entity;
+    if (b.len > (size_t)r->api->cfg->api_max_body) {
+        pp_api_reply_error(r, 413, "body_too_large", "the request body exceeds %ld bytes",
+                           r->api->cfg->api_max_body);
+        return NULL;
+    }
+    h2o_iovec_t ct = pp_api_header(r, "content-type");
+    if (ct.base && !(ct.len >= 16 && strncasecmp(ct.base, "application/json", 16) == 0)) {
+        pp_api_reply_error(r, 415, "unsupported_media_type", "send the body as application/json");
+        return NULL;
+    }
+    if (!b.base || b.len == 0) {
+        pp_api_reply_error(r, 400, "invalid_json", "a JSON object body is required");
+        return NULL;
+    }
+    cJSON *j = cJSON_ParseWithLength(b.base, b.len);
+    if (!j || !cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        pp_api_reply_error(r, 400, "invalid_json", "the body is not a JSON object");
+        return NULL;
+    }
+    return j;
+}
+
+/* ---- DB jobs ---- */
+
+static int db_work_tramp(PGconn *conn, void *arg)
+{
+    pp_api_req_t *r = arg;
+    return r->work(conn, r);
+}
+
+static void db_done_tramp(int rc, void *arg)
+{
+    pp_api_req_t *r = arg;
+    int *holds = req_holds(r);
+    r->db_busy = false;
+    if (rc == PP_EDB)
+        r->api->db_failures++;
+    else
+        r->api->db_failures = 0;
+    (*holds)++;
+    pp_api_done_fn done = r->done;
+    done(r, rc);
+    if (!r->answered && !r->db_busy)
+        pp_api_reply_error(r, 500, "internal", "internal error");
+    (*holds)--;
+    req_maybe_free(r, holds);
+}
+
+int pp_api_db(pp_api_req_t *r, pp_api_work_fn work, pp_api_done_fn done)
+{
+    if (r->db_busy || !work || !done)
+        return PP_EINVAL;
+    r->work = work;
+    r->done = done;
+    r->db_busy = true;
+    int rc = pp_db_submit(r->api->db, db_work_tramp, db_done_tramp, r);
+    if (rc)
+        r->db_busy = false;
+    return rc;
+}
+
+/* ---- authentication and dispatch ---- */
+
+static void run_handler(pp_api_req_t *r)
+{
+    int rc = r->handler(r);
+    if (rc < 0) {
+        pp_warn("api: %s %s: handler failed: %s", r->method, r->pattern, pp_strerror(rc));
+        if (rc == PP_EDB || rc == PP_EAGAIN)
+            pp_api_reply_db_error(r, PP_EDB);
+        else
+            pp_api_reply_error(r, 500, "internal", "internal error");
+    } else if (!r->answered && !r->db_busy) {
+        pp_api_reply_error(r, 500, "internal", "the handler gave no answer");
+    }
+}
+
+static int seller_auth_work(PGconn *conn, pp_api_req_t *r)
+{
+    const char *p[] = {r->key_hash};
+    PGresult *res = NULL;
+    int rc = pp_db_exec(conn, "api: seller key", "SELECT id FROM sellers WHERE api_key_hash = $1", 1, p,
+                        &res);
+    if (rc == PP_OK) {
+        if (PQntuples(res) == 1)
+            r->auth.seller_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        else
+            rc = PP_ENOTFOUND;
+    }
+    PQclear(res);
+    return rc;
+}
+
+static void seller_auth_done(pp_api_req_t *r, int rc)
+{
+    if (rc == PP_ENOTFOUND) {
+        pp_api_reply_error(r, 401, "unauthorized", "invalid API key");
+        return;
+    }
+    if (rc) {
+        pp_api_reply_db_error(r, rc);
+        return;
+    }
+    r->auth.kind = PP_API_AUTH_SELLER;
+    run_handler(r);
+}
+
+static void authenticate(pp_api_req_t *r, int allowed)
+{
+    pp_api_t *a = r->api;
+    h2o_iovec_t h = pp_api_header(r, "authorization");
+    if (!h.base || h.len <= 7 || strncasecmp(h.base, "Bearer ", 7) != 0) {
+        pp_api_header_set(r, "www-authenticate", "Bearer");
+        pp_api_reply_error(r, 401, "unauthorized", "missing Authorization: Bearer <key>");
+        return;
+    }
+    const char *tok = h.base + 7;
+    size_t len = h.len - 7;
+    if (pp_api_sha256_hex(tok, len, r->key_hash) != PP_OK) {
+        pp_api_reply_error(r, 500, "internal", "internal error");
+        return;
+    }
+    if (!pp_api_rate_allow(r, r->key_hash))
+        return;
+    if ((allowed & PP_API_AUTH_SERVICE) && a->cfg->api_service_key[0] &&
+        pp_api_consttime_eq(tok, len, a->cfg->api_service_key, strlen(a->cfg->api_service_key))) {
+        r->auth.kind = PP_API_AUTH_SERVICE;
+        run_handler(r);
+        return;
+    }
+    long long uid = 0;
+    if ((allowed & PP_API_AUTH_BUYER) && a->buyer_auth && a->buyer_auth(a, tok, len, &uid) == 0) {
+        r->auth.kind = PP_API_AUTH_BUYER;
+        r->auth.user_id = uid;
+        run_handler(r);
+        return;
+    }
+    if (allowed & PP_API_AUTH_SELLER) {
+        int rc = pp_api_db(r, seller_auth_work, seller_auth_done);
+        if (rc)
+            pp_api_reply_db_error(r, PP_EDB);
+        return;
+    }
+    pp_api_reply_error(r, 401, "unauthorized", "invalid key for this route");
+}
+
+static int dispatch_cb(h2o_req_t *req, void *arg)
+{
+    pp_api_t *a = arg;
+    req_box_t *box = calloc(1, sizeof *box);
+    if (!box)
+        return PP_ENOMEM;
+    pp_api_req_t *r = &box->r;
+    r->api = a;
+    r->req = req;
+    r->start_ns = now_ns();
+    pp_api_req_t **slot = h2o_mem_alloc_shared(&req->pool, sizeof *slot, req_dispose);
+    *slot = r;
+    box->holds = 1;
+
+    h2o_iovec_t path = pp_httpd_path(req);
+    const pp_api_route_t *found = NULL;
+    bool path_known = false;
+    for (int i = 0; i < a->n_routes; i++) {
+        const pp_api_route_t *rt = &a->routes[i];
+        if (!route_match(rt, path.base, path.len, NULL))
+            continue;
+        path_known = true;
+        if (h2o_memis(req->method.base, req->method.len, rt->method, strlen(rt->method)) ||
+            (strcmp(rt->method, "GET") == 0 && h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD")))) {
+            found = rt;
+            break;
+        }
+    }
+    if (!found) {
+        r->method = "-";
+        r->pattern = path_known ? "method_not_allowed" : "unmatched";
+        if (path_known)
+            pp_api_reply_error(r, 405, "method_not_allowed", "method not allowed on this path");
+        else
+            pp_api_reply_error(r, 404, "not_found", "no such route");
+    } else {
+        (void)route_match(found, path.base, path.len, r);
+        r->method = found->method;
+        r->pattern = found->pattern;
+        r->handler = found->fn;
+        if (a->stopping) {
+            pp_api_reply_error(r, 503, "shutting_down", "the server is shutting down");
+        } else if (found->auth == 0) {
+            run_handler(r);
+        } else {
+            authenticate(r, found->auth);
+        }
+    }
+    box->holds--;
+    req_maybe_free(r, &box->holds);
+    return 0;
+}
+
+int pp_api_dispatch_install(pp_api_t *a)
+{
+    return pp_httpd_route(a->httpd, "/", dispatch_cb, a);
+}

@@ -1,0 +1,11 @@
+/* routes.c - the route files of pp-api: one row per file, each registering its routes. */
+#include "api.h"
+#include "routes.h"
+
+#include <stddef.h>
+
+const pp_api_register_fn pp_api_route_files[] = {
+    pp_api_register_feed,   /* feed.c: PUT /v1/users/{id}, PUT /v1/transactions/{id} (service key) */
+    pp_api_register_seller, /* seller.c: PUT /v1/transactions/{id}/shipment, GET /v1/transactions/{id} */
+    NULL,
+};

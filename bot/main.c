@@ -1,0 +1,143 @@
+/*
+ * main.c - pp-bot launcher: config, logging, the libuv loop (bot engine, /metrics, /healthz,
+ * signals); XMPP I/O runs on its own thread (see xmpp.c), everything else on the loop (bot.c).
+ */
+#include "bot.h"
+#include "config.h"
+#include "err.h"
+#include "log.h"
+#include "metrics.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+typedef struct app {
+    pp_config_t cfg;
+    pp_metrics_t *metrics;
+    pp_bot_t *bot;
+    uv_signal_t sigterm, sigint;
+    uv_timer_t gauge;
+    int signals;
+} app_t;
+
+static void close_cb(uv_handle_t *h) { (void)h; }
+
+static void walk_close_cb(uv_handle_t *h, void *arg)
+{
+    if (!uv_is_closing(h))
+        uv_close(h, close_cb);
+}
+
+static int health_cb(void *arg, char *msg, size_t msglen)
+{
+    app_t *a = arg;
+    if (!a->bot || !pp_bot_is_up(a->bot)) {
+        snprintf(msg, msglen, "xmpp connection down or stopping\n");
+        return 1;
+    }
+    return 0;
+}
+
+static void gauge_cb(uv_timer_t *t)
+{
+    app_t *a = t->data;
+    pp_metrics_set(a->metrics, "pp_bot_xmpp_up", a->bot && pp_bot_is_up(a->bot) ? 1 : 0);
+}
+
+static void stopped(void *arg)
+{
+    app_t *a = arg;
+    pp_metrics_stop(a->metrics);
+    uv_close((uv_handle_t *)&a->sigterm, close_cb);
+    uv_close((uv_handle_t *)&a->sigint, close_cb);
+    uv_close((uv_handle_t *)&a->gauge, close_cb);
+}
+
+static void signal_cb(uv_signal_t *h, int signum)
+{
+    app_t *a = h->data;
+    if (a->signals++ > 0) {
+        pp_warn("second signal %d: exiting now", signum);
+        _exit(1);
+    }
+    pp_info("signal %d: answering the asks in flight (signal again to exit now)", signum);
+    pp_bot_stop(a->bot, stopped, a);
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: pp-bot [-c CONFIG_FILE]\n"
+                    "The \"paczka\" bot on XMPP. Configuration keys: see README.md (bot_*, xmpp_*, "
+                    "<carrier>_*); environment PP_<KEY> overrides the file.\n");
+}
+
+int main(int argc, char **argv)
+{
+    static app_t a;
+    char err[512];
+    const char *path = NULL;
+    int opt, port = 0;
+    signal(SIGPIPE, SIG_IGN);
+    pp_log_init("pp-bot", PP_LOG_INFO);
+    while ((opt = getopt(argc, argv, "c:h")) != -1) {
+        if (opt == 'c') {
+            path = optarg;
+        } else {
+            usage();
+            return opt == 'h' ? 0 : 2;
+        }
+    }
+    if (optind < argc) {
+        usage();
+        return 2;
+    }
+    if (pp_config_load(&a.cfg, path, err, sizeof err))
+        pp_die("configuration: %s", err);
+    pp_log_level_t lvl;
+    if (pp_log_level_parse(a.cfg.log_level, &lvl) == 0)
+        pp_log_set_level(lvl);
+
+    uv_loop_t *loop = uv_default_loop();
+    a.metrics = pp_metrics_new();
+    if (!a.metrics)
+        pp_die("out of memory");
+    pp_metrics_help(a.metrics, "pp_bot_asks_total", "counter", "chat lines received, by command");
+    pp_metrics_help(a.metrics, "pp_bot_replies_total", "counter",
+                    "replies sent, by source (db, live, simple, unavailable, error)");
+    pp_metrics_help(a.metrics, "pp_bot_live_calls_total", "counter",
+                    "live carrier lookups, by carrier and result");
+    pp_metrics_help(a.metrics, "pp_bot_live_coalesced_total", "counter",
+                    "asks that joined a live lookup already in flight");
+    pp_metrics_help(a.metrics, "pp_bot_token_refreshes_total", "counter",
+                    "OAuth token requests, by carrier and result");
+    pp_metrics_help(a.metrics, "pp_bot_reply_latency_seconds", "histogram",
+                    "chat line received until the reply was queued for sending");
+    pp_metrics_help(a.metrics, "pp_bot_xmpp_up", "gauge", "1 while the XMPP session is up");
+    if (pp_metrics_serve(a.metrics, loop, a.cfg.metrics_addr, health_cb, &a, &port))
+        pp_die("cannot serve metrics on %s", a.cfg.metrics_addr);
+    pp_info("bot: metrics on http://%.*s:%d/metrics", (int)strcspn(a.cfg.metrics_addr, ":"),
+            a.cfg.metrics_addr, port);
+    if (pp_bot_start(&a.bot, &a.cfg, loop, a.metrics))
+        pp_die("bot: start-up failed");
+    uv_signal_init(loop, &a.sigterm);
+    uv_signal_init(loop, &a.sigint);
+    a.sigterm.data = a.sigint.data = &a;
+    uv_signal_start(&a.sigterm, signal_cb, SIGTERM);
+    uv_signal_start(&a.sigint, signal_cb, SIGINT);
+    uv_timer_init(loop, &a.gauge);
+    a.gauge.data = &a;
+    uv_timer_start(&a.gauge, gauge_cb, 500, 500);
+
+    uv_run(loop, UV_RUN_DEFAULT);
+    uv_walk(loop, walk_close_cb, NULL);
+    uv_run(loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(loop))
+        pp_warn("libuv loop still has handles at exit");
+    pp_bot_free(a.bot);
+    pp_metrics_free(a.metrics);
+    pp_config_free(&a.cfg);
+    return 0;
+}

@@ -1,0 +1,149 @@
+/* texts.c - the bot's reply texts (Polish default, English for locale "en") and Warsaw time. */
+#include "texts.h"
+#include "carriers/carrier.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const labels[PP_ST__COUNT][2] = {
+    [PP_ST_UNKNOWN] = {"status nieznany", "unknown status"},
+    [PP_ST_NOT_FOUND_YET] = {"nie znaleziono jeszcze", "not found yet"},
+    [PP_ST_INFO_RECEIVED] = {"przewoźnik otrzymał dane przesyłki",
+                             "the carrier received the shipment details"},
+    [PP_ST_IN_TRANSIT] = {"w drodze", "in transit"},
+    [PP_ST_OUT_FOR_DELIVERY] = {"wydana do doręczenia", "out for delivery"},
+    [PP_ST_AVAILABLE_FOR_PICKUP] = {"czeka w punkcie odbioru", "waiting at the pickup point"},
+    [PP_ST_DELIVERED] = {"doręczona", "delivered"},
+    [PP_ST_DELIVERY_FAILED] = {"nieudana próba doręczenia", "delivery attempt failed"},
+    [PP_ST_EXCEPTION] = {"problem z przesyłką", "a problem with the shipment"},
+    [PP_ST_RETURNING] = {"wraca do nadawcy", "returning to the sender"},
+    [PP_ST_RETURNED] = {"zwrócona do nadawcy", "returned to the sender"},
+    [PP_ST_EXPIRED] = {"brak nowych informacji, śledzenie zakończone",
+                       "no news for a long time, tracking stopped"},
+};
+
+static const char *const help[2] = {
+    "Jestem botem paczka. Napisz:\n"
+    "paczka <PRZEWOŹNIK> <NUMER> - status przesyłki (DHL, UPS, GLS, InPost, DPD, Siódemka, "
+    "Poczta Polska / PP, ORLEN / RUCH)\n"
+    "paczka <NUMER> - rozpoznam przewoźnika sam\n"
+    "stop / start - wyłącz / włącz powiadomienia o statusie przesyłki\n"
+    "pomoc - ta wiadomość",
+    "I am the paczka bot. Write:\n"
+    "paczka <CARRIER> <NUMBER> - shipment status (DHL, UPS, GLS, InPost, DPD, Siódemka, "
+    "Poczta Polska / PP, ORLEN / RUCH)\n"
+    "paczka <NUMBER> - I will recognize the carrier\n"
+    "stop / start - turn shipment status notifications off / on\n"
+    "help - this message",
+};
+
+static const char *display(const char *carrier)
+{
+    const pp_carrier_t *c = carrier ? pp_carrier_find(carrier) : NULL;
+    return c ? c->display : (carrier ? carrier : "?");
+}
+
+static const char *word(pp_bot_lang_t lang) { return lang == PP_BOT_EN ? "Parcel" : "Paczka"; }
+
+void pp_bot_text_simple(pp_bot_lang_t lang, const pp_bot_cmd_t *cmd, bool linked, char *out,
+                        size_t cap)
+{
+    bool en = lang == PP_BOT_EN;
+    switch (cmd->kind) {
+    case PP_BOT_CMD_AMBIGUOUS: {
+        size_t o = (size_t)snprintf(out, cap, en ? "Number %s fits several carriers: "
+                                                 : "Numer %s pasuje do kilku przewoźników: ",
+                                    cmd->number);
+        for (size_t i = 0; i < cmd->n_cand && o < cap; i++)
+            o += (size_t)snprintf(out + o, cap - o, "%s%s", i ? ", " : "",
+                                  display(cmd->cand[i].carrier));
+        if (o < cap)
+            snprintf(out + o, cap - o, en ? ". Which one? Write: paczka <CARRIER> %s"
+                                          : ". Który? Napisz: paczka <PRZEWOŹNIK> %s",
+                     cmd->number);
+        return;
+    }
+    case PP_BOT_CMD_INVALID:
+        if (cmd->carrier)
+            snprintf(out, cap, en ? "%s is not a valid %s tracking number."
+                                  : "%s to nie jest poprawny numer przesyłki %s.",
+                     cmd->number, display(cmd->carrier));
+        else
+            snprintf(out, cap, en ? "%s is not a valid tracking number of any carrier I know."
+                                  : "%s to nie jest poprawny numer przesyłki żadnego "
+                                    "znanego mi przewoźnika.",
+                     cmd->number);
+        return;
+    case PP_BOT_CMD_STOP:
+    case PP_BOT_CMD_START:
+        if (!linked)
+            snprintf(out, cap, en ? "This address is not linked to any account (link it in "
+                                    "the account settings)."
+                                  : "Ten adres nie jest powiązany z żadnym kontem (powiąż go w "
+                                    "ustawieniach konta).");
+        else if (cmd->kind == PP_BOT_CMD_STOP)
+            snprintf(out, cap, en ? "Shipment status notifications are off."
+                                  : "Powiadomienia o statusie przesyłki wyłączone.");
+        else
+            snprintf(out, cap, en ? "Shipment status notifications are on."
+                                  : "Powiadomienia o statusie przesyłki włączone.");
+        return;
+    default:
+        snprintf(out, cap, "%s", help[lang == PP_BOT_EN]);
+        return;
+    }
+}
+
+void pp_bot_text_status(pp_bot_lang_t lang, const char *carrier, const char *number, bool found,
+                        pp_status_t st, const char *place, time_t at, char *out, size_t cap)
+{
+    int l = lang == PP_BOT_EN;
+    if (!found || st == PP_ST_NOT_FOUND_YET) {
+        snprintf(out, cap, "%s %s %s: %s", word(lang), display(carrier), number,
+                 labels[PP_ST_NOT_FOUND_YET][l]);
+        return;
+    }
+    const char *label = (unsigned)st < PP_ST__COUNT ? labels[st][l] : labels[0][l];
+    char when[32] = "";
+    if (at > 0)
+        pp_bot_warsaw_format(at, when, sizeof when);
+    bool p = place && place[0];
+    if (p || when[0])
+        snprintf(out, cap, "%s %s %s: %s (%s%s%s)", word(lang), display(carrier), number, label,
+                 p ? place : "", p && when[0] ? ", " : "", when);
+    else
+        snprintf(out, cap, "%s %s %s: %s", word(lang), display(carrier), number, label);
+}
+
+void pp_bot_text_unavailable(pp_bot_lang_t lang, const char *carrier, const char *number,
+                             char *out, size_t cap)
+{
+    snprintf(out, cap,
+             lang == PP_BOT_EN ? "Parcel %s %s: the carrier cannot be asked right now, try again "
+                                 "in a moment."
+                               : "Paczka %s %s: nie mogę teraz zapytać przewoźnika, spróbuj za "
+                                 "chwilę.",
+             display(carrier), number);
+}
+
+/* 01:00 UTC on the last Sunday of month m (1-based) of year y. */
+static time_t last_sunday_1utc(int y, int m)
+{
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = m, .tm_mday = 0, .tm_hour = 1};
+    time_t t = timegm(&tm); /* day 0 of the next month = last day of month m */
+    struct tm d;
+    gmtime_r(&t, &d);
+    return t - (time_t)d.tm_wday * 86400;
+}
+
+void pp_bot_warsaw_format(time_t t, char *out, size_t cap)
+{
+    struct tm u;
+    gmtime_r(&t, &u);
+    int y = u.tm_year + 1900;
+    bool summer = t >= last_sunday_1utc(y, 3) && t < last_sunday_1utc(y, 10);
+    time_t local = t + (summer ? 7200 : 3600);
+    gmtime_r(&local, &u);
+    snprintf(out, cap, "%02d.%02d.%04d %02d:%02d", u.tm_mday, u.tm_mon + 1, u.tm_year + 1900,
+             u.tm_hour, u.tm_min);
+}

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# bot.sh - pp-bot end to end: simulator (all carriers, credentials as the demo), Postgres, Prosody
+# and chat clients (tests/tools/pp-chat). Checks: a fresh known number is answered from Postgres
+# (no carrier call), a number the marketplace does not know from one live call shared by three
+# concurrent askers, an ambiguous number asks for the carrier, stop/start flip the writer's flag,
+# garbage gets the help text; prints the reply latency median and p99 over 50 asks.
+. "$(dirname -- "${BASH_SOURCE[0]}")/../lib.sh"
+set -uo pipefail
+BOT=$PP_BUILD/bot/pp-bot CHAT=$PP_BUILD/tests/pp-chat
+[[ -x $BOT && -x $CHAT ]] || fail "build pp-bot and pp-chat first"
+STACK=("$PP_ROOT/deploy/local/stack" ${PP_STACK_STATE:+--state "$PP_STACK_STATE"})
+eval "$("${STACK[@]}" env | grep -E 'PP_XMPP_(HOST|PORT|DOMAIN)=')"
+D=${PP_XMPP_DOMAIN:-parcelpush.test} tag=$$-$RANDOM
+
+# Own bot account (nobody else's notifier competes for its chats) and three writers.
+export PP_XMPP_JID=ppbot-$tag@$D PP_XMPP_PASSWORD=bp-$tag
+U1=u1-$tag@$D U2=u2-$tag@$D U3=u3-$tag@$D
+printf '%s %s\n' "ppbot-$tag" "bp-$tag" "u1-$tag" p1 "u2-$tag" p2 "u3-$tag" p3 |
+	"${STACK[@]}" xmpp-register >/dev/null 2>&1 || fail "xmpp-register"
+
+start_sim --token demo-token --client-id demo --client-secret demo-secret --latency-ms 150-250 \
+	--not-found-minutes 0 --log-requests "$PP_TEST_TMP/requests.jsonl"
+for c in INPOST DHL UPS GLS DPD POCZTAPOLSKA ORLEN; do export "PP_${c}_BASE_URL=$SIM_URL" "PP_${c}_RPS=50"; done
+export PP_ORLEN_PUBLIC_URL=$SIM_URL PP_INPOST_TOKEN=demo-token PP_DHL_API_KEY=demo-token
+export PP_UPS_CLIENT_ID=demo PP_UPS_CLIENT_SECRET=demo-secret PP_GLS_CLIENT_ID=demo PP_GLS_CLIENT_SECRET=demo-secret
+export PP_ORLEN_PARTNER_ID=demo PP_ORLEN_PARTNER_KEY=demo-secret PP_DPD_LOGIN=demo PP_DPD_PASSWORD=demo-secret
+export PP_POCZTAPOLSKA_USERNAME=demo PP_POCZTAPOLSKA_PASSWORD=demo-secret
+export PP_METRICS_ADDR=127.0.0.1:0 PP_BOT_FRESH_S=600
+
+# Marketplace data: seeded shipments; user 1 (pl) and 2 (en) linked to u1/u2, u3 not linked.
+"$PPCTL" seed --transactions 40 --buyers 4 --first-id 100 >"$PP_TEST_TMP/seed.log" 2>&1 || fail "seed: $(tail -3 "$PP_TEST_TMP/seed.log")"
+psql_q "INSERT INTO users (id, locale, notify_shipment_status, im_channel, im_address, im_verified)
+        VALUES (1, 'pl', true, 'xmpp', '$U1', true), (2, 'en', false, 'xmpp', '$U2', true)" || fail "users"
+# Every shipment fresh with a known status, except the UPS ones: renamed, so the marketplace
+# does not know their numbers any more.
+psql_q "UPDATE shipments SET status = 'in_transit', last_location = 'Kraków', last_polled_at = now(),
+        last_event_at = '2026-01-15T10:00:00Z'" || fail "fresh"
+mapfile -t UPS < <(psql_q "SELECT tracking_number FROM shipments WHERE carrier = 'ups' ORDER BY id")
+psql_q "UPDATE shipments SET tracking_number = 'X' || tracking_number WHERE carrier = 'ups'" || fail "rename"
+mapfile -t KNOWN < <(psql_q "SELECT carrier || ' ' || tracking_number FROM shipments WHERE carrier <> 'ups' ORDER BY id")
+((${#UPS[@]} >= 3 && ${#KNOWN[@]} >= 10)) || fail "seed gave ${#UPS[@]} UPS and ${#KNOWN[@]} other numbers"
+
+start_bg bot "$BOT" >/dev/null
+BOT_PID=${pp_test_pids[-1]}
+wait_until 15 grep -q 'metrics on http' "$PP_TEST_TMP/bot.log" || fail "bot did not start: $(tail -3 "$PP_TEST_TMP/bot.log")"
+MPORT=$(grep -o 'metrics on http://127.0.0.1:[0-9]*' "$PP_TEST_TMP/bot.log" | sed 's/.*://')
+wait_until 15 curl -sf "http://127.0.0.1:$MPORT/healthz" || fail "bot not healthy: $(tail -3 "$PP_TEST_TMP/bot.log")"
+
+chat() { # USER LINE...: JSON lines on stdout
+	local u=$1
+	shift
+	"$CHAT" -H "$PP_XMPP_HOST" -p "$PP_XMPP_PORT" -j "$u-$tag@$D" -w "p${u#u}" -t "$PP_XMPP_JID" -T 5 "$@"
+}
+reply() { python3 -c 'import json,sys; [print(json.loads(l)["reply"]) for l in sys.stdin]'; }
+sim_calls() { grep -c "\"number\":\"$1\"" "$PP_TEST_TMP/requests.jsonl"; }
+
+# 1. known and fresh: from Postgres, no carrier call
+read -r kc kn <<<"${KNOWN[0]}"
+got=$(chat u1 "paczka $kc $kn" | reply) || fail "no reply to the known number"
+[[ $got == "Paczka "*" $kn: w drodze (Kraków, 15.01.2026 11:00)" ]] || fail "known number: [$got]"
+[[ $(sim_calls "$kn") == 0 ]] || fail "known fresh number went to the carrier"
+
+# 2. unknown to the marketplace, three writers at once: one live call
+n=${UPS[0]}
+rm -f "$PP_TEST_TMP/go"
+for u in 1 2 3; do chat u$u "paczka ups $n" -b "$PP_TEST_TMP/go" >"$PP_TEST_TMP/c$u.json" 2>"$PP_TEST_TMP/c$u.err" & done
+sleep 0.5 # let the three log in; the barrier file releases them together
+touch "$PP_TEST_TMP/go"
+wait
+for u in 1 2 3; do
+	r=$(reply <"$PP_TEST_TMP/c$u.json")
+	[[ $r == "Pac"*" UPS $n: "* || $r == "Parcel UPS $n: "* ]] || fail "$u live reply: [$r] $(cat "$PP_TEST_TMP/c$u.err")"
+	echo "# $u: $r"
+done
+[[ $(sim_calls "$n") == 1 ]] || fail "want exactly 1 carrier call for $n, got $(sim_calls "$n")"
+co=$(curl -sf "http://127.0.0.1:$MPORT/metrics" | awk '$1 == "pp_bot_live_coalesced_total{carrier=\"ups\"}" { print $2 }')
+[[ $co == 2 ]] || fail "coalesced asks: want 2, got '$co'"
+
+# 3. ambiguous number asks for the carrier; invalid says so
+got=$(chat u3 "paczka 3318810025" "Paczka DHL 12" | reply) || fail "no reply (ambiguous/invalid)"
+grep -q "^Numer 3318810025 pasuje do kilku przewoźników: DHL, ORLEN Paczka. Który?" <<<"$got" || fail "ambiguous: [$got]"
+grep -q "^12 to nie jest poprawny numer przesyłki DHL" <<<"$got" || fail "invalid: [$got]"
+
+# 4. stop / start flip the writer's flag; an unlinked address is told so
+flag() { psql_q "SELECT notify_shipment_status FROM users WHERE id = $1"; }
+got=$(chat u1 "STOP" | reply)
+[[ $got == "Powiadomienia o statusie przesyłki wyłączone." && $(flag 1) == f ]] || fail "stop: [$got] flag $(flag 1)"
+got=$(chat u1 " start " | reply)
+[[ $got == "Powiadomienia o statusie przesyłki włączone." && $(flag 1) == t ]] || fail "start: [$got] flag $(flag 1)"
+got=$(chat u2 "Start" | reply)
+[[ $got == "Shipment status notifications are on." && $(flag 2) == t ]] || fail "start (en): [$got] flag $(flag 2)"
+got=$(chat u3 "stop" | reply)
+[[ $got == "Ten adres nie jest powiązany z żadnym kontem"* ]] || fail "unlinked stop: [$got]"
+
+# 5. garbage gets the help text
+got=$(chat u3 "hello bot ąę" | reply)
+[[ $got == "Jestem botem paczka."* ]] || fail "garbage: [$got]"
+got=$(chat u2 "help" | reply)
+[[ $got == "I am the paczka bot."* ]] || fail "help (en): [$got]"
+
+# 6. latency over 50 asks: known numbers (Postgres) and the other UPS numbers (live)
+lines=()
+for ((i = 0; i < 50; i++)); do
+	if ((i % 5 == 4)); then lines+=("paczka ups ${UPS[(i / 5) % ${#UPS[@]}]}"); else lines+=("paczka ${KNOWN[i % ${#KNOWN[@]}]}"); fi
+done
+chat u1 "${lines[@]}" >"$PP_TEST_TMP/lat.json" || fail "latency run: $(wc -l <"$PP_TEST_TMP/lat.json") replies"
+python3 - "$PP_TEST_TMP/lat.json" <<'PY' || fail "latency run replies"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert len(rows) == 50, len(rows)
+for r in rows:
+    assert r["reply"].startswith("Paczka "), r
+t = sorted(r["rtt_ms"] for r in rows)
+db = sorted(r["rtt_ms"] for r in rows if "ups" not in r["ask"])
+print("# bot reply latency over %d asks: median %.1f ms, p99 %.1f ms (Postgres-only median %.1f ms; live calls wait on the simulator's 150-250 ms)"
+      % (len(t), t[len(t) // 2], t[min(len(t) - 1, int(len(t) * 0.99))], db[len(db) // 2]))
+PY
+curl -sf "http://127.0.0.1:$MPORT/metrics" | grep -q '^pp_bot_reply_latency_seconds_count' || fail "no latency histogram"
+curl -sf "http://127.0.0.1:$MPORT/metrics" | grep -q '^pp_bot_asks_total{command="stop"} 2' || fail "asks by command"
+
+# graceful stop
+kill -TERM "$BOT_PID"
+for _ in $(seq 100); do kill -0 "$BOT_PID" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$BOT_PID" 2>/dev/null && fail "bot still running 10 s after SIGTERM"
+wait "$BOT_PID"
+rc=$?
+[[ $rc == 0 ]] || fail "bot exited $rc after SIGTERM"
+check_logs_clean
+echo ok
