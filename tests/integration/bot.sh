@@ -63,10 +63,14 @@ got=$(chat u1 "paczka $kc $kn" | reply) || fail "no reply to the known number"
 # 2. unknown to the marketplace, three writers at once: one live call
 n=${UPS[0]}
 rm -f "$PP_TEST_TMP/go"
-for u in 1 2 3; do chat u$u "paczka ups $n" -b "$PP_TEST_TMP/go" >"$PP_TEST_TMP/c$u.json" 2>"$PP_TEST_TMP/c$u.err" & done
+cpids=()
+for u in 1 2 3; do
+	chat u$u "paczka ups $n" -b "$PP_TEST_TMP/go" >"$PP_TEST_TMP/c$u.json" 2>"$PP_TEST_TMP/c$u.err" &
+	cpids+=($!)
+done
 sleep 0.5 # let the three log in; the barrier file releases them together
 touch "$PP_TEST_TMP/go"
-wait
+wait "${cpids[@]}"
 for u in 1 2 3; do
 	r=$(reply <"$PP_TEST_TMP/c$u.json")
 	[[ $r == "Pac"*" UPS $n: "* || $r == "Parcel UPS $n: "* ]] || fail "$u live reply: [$r] $(cat "$PP_TEST_TMP/c$u.err")"
@@ -104,7 +108,7 @@ for ((i = 0; i < 50; i++)); do
 	if ((i % 5 == 4)); then lines+=("paczka ups ${UPS[(i / 5) % ${#UPS[@]}]}"); else lines+=("paczka ${KNOWN[i % ${#KNOWN[@]}]}"); fi
 done
 chat u1 "${lines[@]}" >"$PP_TEST_TMP/lat.json" || fail "latency run: $(wc -l <"$PP_TEST_TMP/lat.json") replies"
-python3 - "$PP_TEST_TMP/lat.json" <<'PY' || fail "latency run replies"
+python3 - "$PP_TEST_TMP/lat.json" >"$PP_TEST_TMP/latency.txt" <<'PY' || fail "latency run replies"
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 assert len(rows) == 50, len(rows)
@@ -112,7 +116,7 @@ for r in rows:
     assert r["reply"].startswith("Paczka "), r
 t = sorted(r["rtt_ms"] for r in rows)
 db = sorted(r["rtt_ms"] for r in rows if "ups" not in r["ask"])
-print("# bot reply latency over %d asks: median %.1f ms, p99 %.1f ms (Postgres-only median %.1f ms; live calls wait on the simulator's 150-250 ms)"
+print("bot reply latency over %d asks: median %.1f ms, p99 %.1f ms (Postgres-only median %.1f ms; live calls wait on the simulator's 150-250 ms)"
       % (len(t), t[len(t) // 2], t[min(len(t) - 1, int(len(t) * 0.99))], db[len(db) // 2]))
 PY
 curl -sf "http://127.0.0.1:$MPORT/metrics" | grep -q '^pp_bot_reply_latency_seconds_count' || fail "no latency histogram"
@@ -127,3 +131,4 @@ rc=$?
 [[ $rc == 0 ]] || fail "bot exited $rc after SIGTERM"
 check_logs_clean
 echo ok
+cat "$PP_TEST_TMP/latency.txt"
