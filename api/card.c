@@ -81,7 +81,7 @@ int pp_api_card_query(PGconn *conn, long long txn, cJSON **out, long long *selle
     rc = pp_db_exec(conn, "api: card shipment",
                     "SELECT id, carrier, tracking_number, status, carrier_status, " TS("last_event_at")
                     ", last_location, last_text, pickup_point, " TS("entered_at") ", " TS("delivered_at")
-                    " FROM shipments WHERE transaction_id = $1 AND replaced_by IS NULL "
+                    ", pickup_address, " TS("pickup_deadline") " FROM shipments WHERE transaction_id = $1 AND replaced_by IS NULL "
                     "ORDER BY id DESC LIMIT 1",
                     1, p, &res);
     if (rc)
@@ -109,6 +109,8 @@ int pp_api_card_query(PGconn *conn, long long txn, cJSON **out, long long *selle
     add_text(s, "pickup_point", res, 0, 8);
     add_text(s, "entered_at", res, 0, 9);
     add_text(s, "delivered_at", res, 0, 10);
+    add_text(s, "pickup_address", res, 0, 11);
+    add_text(s, "pickup_deadline", res, 0, 12);
     PQclear(res);
     res = NULL;
     const char *ps[] = {sid};

@@ -66,6 +66,9 @@ static const char update_sql[] =
     " last_text = COALESCE(NULLIF($7, ''), last_text), "
     " last_location = COALESCE(NULLIF($8, ''), last_location), "
     " pickup_point = COALESCE(NULLIF($9, ''), pickup_point), "
+    " pickup_address = COALESCE(NULLIF($15, ''), pickup_address), "
+    " pickup_deadline = CASE WHEN $16::bigint IS NULL THEN pickup_deadline "
+    "                        ELSE to_timestamp($16::bigint) END, "
     " last_change_at = CASE WHEN $10::boolean THEN now() ELSE last_change_at END, "
     " delivered_at = CASE WHEN $2 = 'delivered' AND delivered_at IS NULL "
     "                     THEN COALESCE(to_timestamp($11::bigint), now()) ELSE delivered_at END, "
@@ -195,6 +198,9 @@ static int write_work(PGconn *conn, void *arg)
         if (out->changes[i].status == PP_ST_DELIVERED && out->changes[i].ev)
             snprintf(delivered, sizeof delivered, "%lld", (long long)out->changes[i].ev->occurred_at);
     const pp_track_event_t *nw = out->newest;
+    char deadline[32] = "";
+    if (j->mine && j->mine->pickup_deadline)
+        snprintf(deadline, sizeof deadline, "%lld", (long long)j->mine->pickup_deadline);
     const char *up[] = {
         id,
         pp_status_name(out->status),
@@ -210,8 +216,10 @@ static int write_work(PGconn *conn, void *arg)
         out->sched.poll_again ? next : NULL,
         errs,
         j->outcome == PP_POLL_ERROR ? j->error : NULL,
+        j->mine ? j->mine->pickup_address : NULL,
+        deadline[0] ? deadline : NULL,
     };
-    rc = pp_db_exec(conn, "update shipment", update_sql, 14, up, NULL);
+    rc = pp_db_exec(conn, "update shipment", update_sql, 16, up, NULL);
     if (rc)
         goto fail_out;
     rc = pp_db_commit(conn);

@@ -29,6 +29,8 @@ typedef struct pp_track_result {
     pp_track_event_t *events; /* oldest first; malloc'd array */
     size_t n_events;
     char pickup_point[64];    /* e.g. InPost target_machine_id, "" if none */
+    char pickup_address[192]; /* the pickup point's street address, "" if unknown */
+    time_t pickup_deadline;   /* last day to collect it (UTC), 0 if unknown */
 } pp_track_result_t;
 
 #define PP_HTTP_MAX_HEADERS 8

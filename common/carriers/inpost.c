@@ -13,6 +13,8 @@
 
 extern const pp_carrier_t pp_carrier_inpost;
 
+#define INPOST_LOCKER_HOLD_S (72 * 3600) /* GET /v1/statuses: ready_to_pickup waits 72 h */
+
 typedef struct inpost_status {
     const char *name;  /* ShipX status name */
     pp_status_t status;
@@ -277,6 +279,16 @@ static int parse_found(const cJSON *root, pp_track_result_t *r, char *err, size_
             return PP_EPARSE;
         }
         snprintf(r->pickup_point, sizeof(r->pickup_point), "%s", machine);
+        const cJSON *addr = cJSON_IsObject(detail) ? cJSON_GetObjectItemCaseSensitive(detail, "address") : NULL;
+        if (cJSON_IsObject(addr)) {
+            const char *l1 = "", *l2 = "";
+            if (opt_string(addr, "line1", &l1) || opt_string(addr, "line2", &l2)) {
+                set_err(err, errlen, "target_machine_detail.address lines are not strings");
+                return PP_EPARSE;
+            }
+            snprintf(r->pickup_address, sizeof(r->pickup_address), "%s%s%s", l1,
+                     l1[0] && l2[0] ? ", " : "", l2);
+        }
     }
     int n = cJSON_GetArraySize(details);
     if (n == 0)
@@ -306,6 +318,14 @@ static int parse_found(const cJSON *root, pp_track_result_t *r, char *err, size_
         if (b != a)
             r->events[b] = tmp;
     }
+    /*
+     * Pickup deadline: ShipX tracking carries no deadline field; InPost's status dictionary
+     * says a parcel placed in the destination locker (ready_to_pickup) waits 72 hours. So,
+     * while the newest event is that placement, the deadline is its time + 72 h.
+     */
+    const pp_track_event_t *last = &r->events[r->n_events - 1];
+    if (r->pickup_point[0] && strcmp(last->carrier_code, "ready_to_pickup") == 0)
+        r->pickup_deadline = last->occurred_at + INPOST_LOCKER_HOLD_S;
     return PP_OK;
 }
 

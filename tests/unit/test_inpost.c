@@ -285,6 +285,38 @@ static void test_request_and_validate(const pp_carrier_t *c)
     CHECK(!c->validate(NULL));
 }
 
+/* Pickup point address and deadline (ready_to_pickup at 2026-03-29T10:14:55+02:00 + 72 h). */
+static void check_pickup(const pp_carrier_t *c)
+{
+    static const struct {
+        const char *file;
+        const char *address;
+        const char *deadline; /* "" = none */
+    } rows[] = {
+        {"locker_waiting.json", "ul. Kalwaryjska 12, 30-504 Kraków", "2026-04-01T08:14:55Z"},
+        {"locker_delivered.json", "ul. Kalwaryjska 12, 30-504 Kraków", ""},
+        {"courier_failed_attempt.json", "", ""},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        size_t len, n = 0;
+        pp_track_result_t *r = NULL;
+        char err[256] = "", ts[PP_TIME_ISO_LEN] = "";
+        char *body = slurp(rows[i].file, &len);
+        CHECK(body != NULL);
+        if (!body)
+            continue;
+        CHECK_INT(c->parse(200, body, len, &r, &n, err, sizeof err), 0);
+        if (n == 1) {
+            CHECK_STR(r->pickup_address, rows[i].address);
+            if (r->pickup_deadline)
+                pp_time_format(r->pickup_deadline, ts);
+            CHECK_STR(ts, rows[i].deadline);
+        }
+        pp_track_results_free(r, n);
+        free(body);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -298,6 +330,7 @@ int main(int argc, char **argv)
         return CHECK_DONE();
     CHECK(pp_carrier_find("InPost") == c);
     CHECK(pp_carrier_find("nope") == NULL);
+    check_pickup(c);
     size_t nall = 0;
     CHECK(pp_carrier_all(&nall) != NULL && nall >= 1);
     CHECK_INT(c->max_batch, 1);

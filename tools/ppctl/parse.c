@@ -111,6 +111,13 @@ int ppctl_parse(ppctl_t *ctl, int argc, char **argv)
         cJSON_AddBoolToObject(o, "found", r->found);
         if (r->pickup_point[0])
             cJSON_AddStringToObject(o, "pickup_point", r->pickup_point);
+        if (r->pickup_address[0])
+            cJSON_AddStringToObject(o, "pickup_address", r->pickup_address);
+        if (r->pickup_deadline) {
+            char t[PP_TIME_ISO_LEN];
+            pp_time_format(r->pickup_deadline, t);
+            cJSON_AddStringToObject(o, "pickup_deadline", t);
+        }
         cJSON *evs = cJSON_AddArrayToObject(o, "events");
         for (size_t k = 0; k < r->n_events; k++)
             cJSON_AddItemToArray(evs, event_json(&r->events[k]));
