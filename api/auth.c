@@ -67,7 +67,7 @@ bool pp_api_rate_allow(pp_api_req_t *r, const char *key)
         if (!a->rl)
             return true; /* fail open on OOM: the limit protects capacity, not secrets */
     }
-    double rate = (double)a->cfg->api_rate_per_s, burst = (double)a->cfg->api_rate_burst;
+    double rate = (double)a->cfg->api_rate_per_min / 60.0, burst = (double)a->cfg->api_rate_burst; /* per s */
     uint64_t now = uv_now(a->loop);
     rl_slot_t *set = a->rl->slots[fnv1a(key) % RL_SETS];
     rl_slot_t *s = NULL, *lru = &set[0];

@@ -24,7 +24,7 @@ KEY_C=$("$PPCTL" seller --id 3 --new-key)
 [[ $(psql_q "SELECT count(*) FROM sellers WHERE api_key_hash LIKE '%$KEY_A%' OR name LIKE '%$KEY_A%'") == 0 ]] ||
 	fail "the key itself is stored"
 
-PP_API_ADDR=127.0.0.1:0 PP_API_SERVICE_KEY=$SERVICE_KEY PP_API_MAX_BODY=4096 PP_API_RATE_PER_S=1 \
+PP_API_ADDR=127.0.0.1:0 PP_API_SERVICE_KEY=$SERVICE_KEY PP_API_MAX_BODY=4096 PP_API_RATE_PER_MIN=1 \
 	PP_API_RATE_BURST=45 PP_METRICS_ADDR=127.0.0.1:0 PP_HEARTBEAT_INTERVAL_MS=200 PP_WORKER_ID=api-test \
 	start_bg api "$API" >/dev/null
 API_PID=${pp_test_pids[-1]}
@@ -146,7 +146,8 @@ grep -q 'pp_api_request_seconds_bucket{route="GET /v1/transactions/{id}"' "$PP_T
 wait_until 5 bash -c "[[ \$(psql \"$PP_DB_URL\" -XAtc \"SELECT kind || (stopped_at IS NULL) FROM workers WHERE id = 'api-test'\") == apitrue ]]" ||
 	fail "pp-api is not registered in the workers table"
 
-# ---- rate limit per key (burst 45, 1/s): seller C exhausts its bucket, seller A is unaffected ----
+# ---- rate limit per key (burst 45, refill 1/min, so no refill during the test whatever the
+# machine's speed): seller C exhausts its bucket, seller A is unaffected ----
 limited=0
 for _ in $(seq 60); do
 	code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KEY_C" "$BASE/v1/transactions/1")
