@@ -51,6 +51,18 @@ void pp_apply_poll(const pp_config_t *cfg, const pp_apply_state_t *st, const pp_
         }
     }
 
+    /*
+     * Late entry: the carrier's first answer about this parcel already ends it (a number
+     * entered after delivery). The buyer hears the outcome once, not its whole past.
+     */
+    if (!st->has_last_event && out->n_changes > 1 && pp_status_is_terminal(out->status)) {
+        out->changes[0] = out->changes[out->n_changes - 1];
+        out->changes[0].previous = st->status;
+        out->changes[0].sequence = st->sequence + 1;
+        out->n_changes = 1;
+        out->sequence = st->sequence + 1;
+    }
+
     pp_schedule_in_t in = {
         .status = out->status,
         .outcome = outcome,

@@ -34,6 +34,7 @@ int main(void)
     };
     pp_track_result_t res = {.found = true, .events = h1, .n_events = 7};
     pp_apply_state_t st = {.status = PP_ST_INFO_RECEIVED, .progress = 1, .sequence = 1,
+                           .has_last_event = true, .last_event_at = 500,
                            .last_change_ms = now - 1000, .consecutive_errors = 2};
     pp_apply_poll(&cfg, &st, &res, PP_POLL_OK, -1, now, 0.5, &out);
     CHECK_INT(out.n_changes, 3);
@@ -52,6 +53,23 @@ int main(void)
     CHECK(out.has_new_events);
     CHECK_INT(out.consecutive_errors, 0);
     CHECK(!out.sched.poll_again); /* terminal */
+
+    /* A number entered after delivery: the first answer ends the parcel -> one change. */
+    st = (pp_apply_state_t){.status = PP_ST_INFO_RECEIVED, .progress = 1, .sequence = 1,
+                            .last_change_ms = now - 1000};
+    pp_apply_poll(&cfg, &st, &res, PP_POLL_OK, -1, now, 0.5, &out);
+    CHECK_INT(out.n_changes, 1);
+    CHECK_INT(out.changes[0].status, PP_ST_DELIVERED);
+    CHECK_INT(out.changes[0].previous, PP_ST_INFO_RECEIVED);
+    CHECK_INT(out.changes[0].sequence, 2);
+    CHECK_STR(out.changes[0].ev->carrier_code, "delivered");
+    CHECK_INT(out.sequence, 2);
+    CHECK_INT(out.status, PP_ST_DELIVERED);
+    /* ... but a first answer that is still on its way keeps every key change. */
+    res.n_events = 5; /* up to out_for_delivery */
+    pp_apply_poll(&cfg, &st, &res, PP_POLL_OK, -1, now, 0.5, &out);
+    CHECK_INT(out.n_changes, 2);
+    res.n_events = 7;
 
     /* Only events newer than last_event_at; repeated in_transit scans are not key changes. */
     st = (pp_apply_state_t){.status = PP_ST_IN_TRANSIT, .progress = 2, .sequence = 2,
