@@ -152,7 +152,9 @@
       "api: the marketplace's service key (Bearer) for /v1/users and /v1/transactions (empty = feed refused)") \
     X(INT, api_max_body, "65536", 64, 16777216, 0, "api: largest accepted request body in bytes (413 beyond)") \
     X(INT, api_rate_per_min, "1200", 1, 60000000, 0, "api: requests per minute allowed per API key (token bucket refill)") \
-    X(INT, api_rate_burst, "40", 1, 1000000, 0, "api: token bucket size per API key (burst; 429 + Retry-After when empty)")
+    X(INT, api_rate_burst, "40", 1, 1000000, 0, "api: token bucket size per API key (burst; 429 + Retry-After when empty)") \
+    X(STR, api_buyer_secret, "", 0, 0, 0,                                                     \
+      "api: HMAC-SHA256 secret shared with the marketplace for buyer tokens (empty = buyer routes answer 401)")
 
 typedef struct pp_config {
 #define PP_CFG_FIELD_STR(n) char *n;

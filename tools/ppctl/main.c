@@ -28,6 +28,7 @@ static const struct {
     {"events", ppctl_events, "[--topic T] [--meta]: print every message of the event topic"},
     {"detect", ppctl_detect, "NUMBER: carriers a tracking number can belong to (JSON; exit 1 if none)"},
     {"seller", ppctl_seller, "--id N [--name X] [--new-key]: create a seller; --new-key prints a new WebAPI key once"},
+    {"buyer-token", ppctl_buyer_token, "--user ID [--ttl S]: print a buyer token signed with api_buyer_secret"},
     {"config", NULL, "--reference | --dump | --check: the configuration keys"},
 };
 
