@@ -1,6 +1,7 @@
 /* test_dpd.c - DPD Polska adapter: fixture bodies (mapping, sorting, Warsaw times, faults), the request envelope, every §5.3 code. */
 #include "carriers/carrier.h"
 #include "check.h"
+#include "fixture.h"
 #include "config.h"
 #include "err.h"
 #include "timeutil.h"
@@ -80,24 +81,7 @@ static const case_t cases[] = {
     {"wrong_operation.xml", 200, PP_EPARSE, 0, 0, NULL, 0, "getEventsForWaybillV1Response", {EV_END}},
 };
 
-static char *slurp(const char *name, size_t *len)
-{
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "cannot open %s\n", path);
-        return NULL;
-    }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    *len = fread(b, 1, (size_t)n, f);
-    b[*len] = '\0';
-    fclose(f);
-    return b;
-}
+static char *slurp(const char *name, size_t *len) { return fixture_read(dir, name, len); }
 
 static void run_case(const pp_carrier_t *c, const case_t *t)
 {

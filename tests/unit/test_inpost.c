@@ -1,6 +1,7 @@
 /* test_inpost.c - InPost ShipX adapter on fixture bodies: mapping, order, UTC times, pickup point, errors. */
 #include "carriers/carrier.h"
 #include "check.h"
+#include "fixture.h"
 #include "config.h"
 #include "err.h"
 #include "timeutil.h"
@@ -115,24 +116,7 @@ static const struct {
     {PP_ST_RETURNED, "returned_to_sender return_pickup_confirmation_to_sender"},
 };
 
-static char *slurp(const char *name, size_t *len)
-{
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "cannot open %s\n", path);
-        return NULL;
-    }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    *len = fread(b, 1, (size_t)n, f);
-    b[*len] = '\0';
-    fclose(f);
-    return b;
-}
+static char *slurp(const char *name, size_t *len) { return fixture_read(dir, name, len); }
 
 static void run_case(const pp_carrier_t *c, const case_t *t)
 {

@@ -1,6 +1,7 @@
 /* test_orlen.c - ORLEN Paczka adapter: SOAP list and JSONP fixtures, POWROT, not found, errors, Warsaw time across DST. */
 #include "carriers/carrier.h"
 #include "check.h"
+#include "fixture.h"
 #include "config.h"
 #include "err.h"
 #include "timeutil.h"
@@ -11,24 +12,7 @@
 static const char *dir;
 static const pp_carrier_t *c;
 
-static char *slurp(const char *name, size_t *len)
-{
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "cannot open %s\n", path);
-        return NULL;
-    }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    *len = fread(b, 1, (size_t)n, f);
-    b[*len] = '\0';
-    fclose(f);
-    return b;
-}
+static char *slurp(const char *name, size_t *len) { return fixture_read(dir, name, len); }
 
 static const char *utc(time_t t)
 {
