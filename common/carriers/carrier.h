@@ -87,4 +87,17 @@ int pp_http_request_add_header(pp_http_request_t *req, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void pp_track_results_free(pp_track_result_t *r, size_t n);
 
+/* ---- helpers for adapters (registry.c) ---------------------------------------------------- */
+struct cJSON;
+/* printf into err (NULL-safe); the parse functions' reason for PP_EPARSE/PP_EHTTP. */
+void pp_carrier_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Length of a base URL without trailing '/' (0 if NULL or empty). */
+size_t pp_carrier_base_len(const char *url);
+/* Percent-encode s (RFC 3986 unreserved kept) into out; PP_EINVAL if it does not fit. */
+int pp_carrier_url_escape(const char *s, char *out, size_t cap);
+/* Optional JSON string member: absent or null -> "", wrong type -> PP_EPARSE. */
+int pp_carrier_json_opt_string(const struct cJSON *obj, const char *key, const char **out);
+/* Stable sort by occurred_at, oldest first (carriers' wire order is not to be trusted). */
+void pp_track_events_sort(pp_track_event_t *ev, size_t n);
+
 #endif

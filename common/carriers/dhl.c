@@ -110,16 +110,6 @@ static const struct {
     {"odprawy celnej", C_FAILURE | C_UNKNOWN, PP_ST_EXCEPTION},
 };
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* Normalized status of one event from its statusCode and texts (both already validated). */
 static pp_status_t dhl_map(const char *code, const char *status, const char *desc)
@@ -148,25 +138,6 @@ static bool dhl_validate(const char *number)
     return pp_number_valid("dhl", number);
 }
 
-/* Percent-encode s (RFC 3986 unreserved kept) into out; PP_EINVAL if it does not fit. */
-static int url_escape(const char *s, char *out, size_t cap)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t k = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (k + 4 > cap)
-            return PP_EINVAL;
-        if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~') {
-            out[k++] = (char)*p;
-        } else {
-            out[k++] = '%';
-            out[k++] = hex[*p >> 4];
-            out[k++] = hex[*p & 15];
-        }
-    }
-    out[k] = '\0';
-    return PP_OK;
-}
 
 /*
  * GET {dhl_base_url}/track/shipments?trackingNumber=N[&service=S]; one number per request
@@ -183,8 +154,8 @@ static int dhl_build_request(const pp_config_t *cfg, const char *token, const ch
     if (!cfg || !numbers || n != 1 || !numbers[0] || !numbers[0][0] || strlen(numbers[0]) > 64 ||
         !cfg->dhl_base_url || !cfg->dhl_base_url[0])
         return PP_EINVAL;
-    if (url_escape(numbers[0], num, sizeof num) ||
-        (cfg->dhl_service && url_escape(cfg->dhl_service, svc, sizeof svc)))
+    if (pp_carrier_url_escape(numbers[0], num, sizeof num) ||
+        (cfg->dhl_service && pp_carrier_url_escape(cfg->dhl_service, svc, sizeof svc)))
         return PP_EINVAL;
     size_t bl = strlen(cfg->dhl_base_url);
     while (bl > 0 && cfg->dhl_base_url[bl - 1] == '/')
@@ -207,18 +178,6 @@ fail:
     return rc;
 }
 
-/* Optional string member: absent or null -> "" ; wrong type -> PP_EPARSE. */
-static int opt_string(const cJSON *obj, const char *key, const char **out)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    *out = "";
-    if (!v || cJSON_IsNull(v))
-        return PP_OK;
-    if (!cJSON_IsString(v))
-        return PP_EPARSE;
-    *out = v->valuestring;
-    return PP_OK;
-}
 
 /* location.address.addressLocality, every level optional; wrong type -> PP_EPARSE. */
 static int locality(const cJSON *ev, const char **out)
@@ -234,7 +193,7 @@ static int locality(const cJSON *ev, const char **out)
         return PP_OK;
     if (!cJSON_IsObject(addr))
         return PP_EPARSE;
-    return opt_string(addr, "addressLocality", out);
+    return pp_carrier_json_opt_string(addr, "addressLocality", out);
 }
 
 /*
@@ -266,34 +225,34 @@ static int parse_event(const cJSON *e, const char *where, size_t idx, pp_track_e
     const cJSON *code = cJSON_GetObjectItemCaseSensitive(e, "statusCode");
     const char *status, *desc, *place;
     if (!cJSON_IsObject(e)) {
-        set_err(err, errlen, "%s[%zu] is not an object", where, idx);
+        pp_carrier_err(err, errlen, "%s[%zu] is not an object", where, idx);
         return PP_EPARSE;
     }
     if (!cJSON_IsString(ts)) {
-        set_err(err, errlen, "%s[%zu].timestamp missing or not a string", where, idx);
+        pp_carrier_err(err, errlen, "%s[%zu].timestamp missing or not a string", where, idx);
         return PP_EPARSE;
     }
     if (dhl_time(ts->valuestring, &ev->occurred_at) != 0) {
-        set_err(err, errlen, "%s[%zu].timestamp '%.40s' is not ISO 8601", where, idx,
+        pp_carrier_err(err, errlen, "%s[%zu].timestamp '%.40s' is not ISO 8601", where, idx,
                 ts->valuestring);
         return PP_EPARSE;
     }
     if (code && !cJSON_IsNull(code) && !cJSON_IsString(code)) {
-        set_err(err, errlen, "%s[%zu].statusCode is not a string", where, idx);
+        pp_carrier_err(err, errlen, "%s[%zu].statusCode is not a string", where, idx);
         return PP_EPARSE;
     }
-    if (opt_string(e, "status", &status) || opt_string(e, "description", &desc)) {
-        set_err(err, errlen, "%s[%zu].status/description is not a string", where, idx);
+    if (pp_carrier_json_opt_string(e, "status", &status) || pp_carrier_json_opt_string(e, "description", &desc)) {
+        pp_carrier_err(err, errlen, "%s[%zu].status/description is not a string", where, idx);
         return PP_EPARSE;
     }
     if (locality(e, &place) != 0) {
-        set_err(err, errlen, "%s[%zu].location(.address.addressLocality) has the wrong type",
+        pp_carrier_err(err, errlen, "%s[%zu].location(.address.addressLocality) has the wrong type",
                 where, idx);
         return PP_EPARSE;
     }
     const char *c = cJSON_IsString(code) ? code->valuestring : "";
     if (!c[0] && !status[0] && !desc[0]) {
-        set_err(err, errlen, "%s[%zu] has no statusCode, status or description", where, idx);
+        pp_carrier_err(err, errlen, "%s[%zu] has no statusCode, status or description", where, idx);
         return PP_EPARSE;
     }
     ev->status = dhl_map(c[0] ? c : "unknown", status, desc);
@@ -314,7 +273,7 @@ static int parse_shipment(const cJSON *s, size_t idx, pp_track_result_t *r, char
     const cJSON *status = cJSON_GetObjectItemCaseSensitive(s, "status");
     int rc;
     if (!cJSON_IsObject(s)) {
-        set_err(err, errlen, "shipments[%zu] is not an object", idx);
+        pp_carrier_err(err, errlen, "shipments[%zu] is not an object", idx);
         return PP_EPARSE;
     }
     /* the spec says string; DHL's own example has a number (7777777770) */
@@ -324,16 +283,16 @@ static int parse_shipment(const cJSON *s, size_t idx, pp_track_result_t *r, char
                floor(id->valuedouble) == id->valuedouble) {
         snprintf(r->tracking_number, sizeof(r->tracking_number), "%.0f", id->valuedouble);
     } else {
-        set_err(err, errlen, "shipments[%zu].id missing or not a string", idx);
+        pp_carrier_err(err, errlen, "shipments[%zu].id missing or not a string", idx);
         return PP_EPARSE;
     }
     r->found = true;
     if (events && !cJSON_IsNull(events) && !cJSON_IsArray(events)) {
-        set_err(err, errlen, "shipments[%zu].events is not an array", idx);
+        pp_carrier_err(err, errlen, "shipments[%zu].events is not an array", idx);
         return PP_EPARSE;
     }
     if (status && !cJSON_IsNull(status) && !cJSON_IsObject(status)) {
-        set_err(err, errlen, "shipments[%zu].status is not an object", idx);
+        pp_carrier_err(err, errlen, "shipments[%zu].status is not an object", idx);
         return PP_EPARSE;
     }
     int n = cJSON_IsArray(events) ? cJSON_GetArraySize(events) : 0;
@@ -361,16 +320,7 @@ static int parse_shipment(const cJSON *s, size_t idx, pp_track_result_t *r, char
     }
     r->n_events = (size_t)n;
     /* do not trust the wire order blindly: stable insertion sort by time */
-    for (size_t a = 1; a < r->n_events; a++) {
-        pp_track_event_t tmp = r->events[a];
-        size_t b = a;
-        while (b > 0 && r->events[b - 1].occurred_at > tmp.occurred_at) {
-            r->events[b] = r->events[b - 1];
-            b--;
-        }
-        if (b != a)
-            r->events[b] = tmp;
-    }
+    pp_track_events_sort(r->events, r->n_events);
     return PP_OK;
 }
 
@@ -414,26 +364,26 @@ static int dhl_parse(int http_status, const char *body, size_t len, pp_track_res
             goto done;
         }
         if (http_status == 404)
-            set_err(err, errlen, "HTTP 404 without a DHL problem body (wrong dhl_base_url?)");
+            pp_carrier_err(err, errlen, "HTTP 404 without a DHL problem body (wrong dhl_base_url?)");
         else if (http_status == 401 || http_status == 403)
-            set_err(err, errlen, "HTTP %d: not authorized (check dhl_api_key)%s%s", http_status,
+            pp_carrier_err(err, errlen, "HTTP %d: not authorized (check dhl_api_key)%s%s", http_status,
                     reason[0] ? ": " : "", reason);
         else if (http_status == 429)
-            set_err(err, errlen, "HTTP 429: rate limited (DHL quota)%s%s", reason[0] ? ": " : "",
+            pp_carrier_err(err, errlen, "HTTP 429: rate limited (DHL quota)%s%s", reason[0] ? ": " : "",
                     reason);
         else
-            set_err(err, errlen, "HTTP %d%s%s", http_status, reason[0] ? ": " : "", reason);
+            pp_carrier_err(err, errlen, "HTTP %d%s%s", http_status, reason[0] ? ": " : "", reason);
         rc = PP_EHTTP;
         goto fail;
     }
     if (!root) {
-        set_err(err, errlen, "body is not valid JSON (%zu bytes, truncated?)", len);
+        pp_carrier_err(err, errlen, "body is not valid JSON (%zu bytes, truncated?)", len);
         rc = PP_EPARSE;
         goto fail;
     }
     const cJSON *ships = cJSON_GetObjectItemCaseSensitive(root, "shipments");
     if (!cJSON_IsObject(root) || !cJSON_IsArray(ships)) {
-        set_err(err, errlen, "body is not an object with a shipments array");
+        pp_carrier_err(err, errlen, "body is not an object with a shipments array");
         rc = PP_EPARSE;
         goto fail;
     }

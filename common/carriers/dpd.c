@@ -106,16 +106,6 @@ static const dpd_code_t *code_find(int code)
     return NULL;
 }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static bool dpd_validate(const char *number) { return pp_number_valid("dpd", number); }
 
@@ -208,16 +198,16 @@ static int parse_event(xmlNodePtr e, size_t idx, pp_track_event_t *ev, char *way
     char code[32], desc[256], when[64], depot_name[128], depot[32];
     xmlNodePtr c = pp_soapxml_child(e, "businessCode"), t = pp_soapxml_child(e, "eventTime");
     if (!c || pp_soapxml_text(c, code, sizeof code) || !code[0]) {
-        set_err(err, errlen, "eventsList[%zu].businessCode missing or not a string", idx);
+        pp_carrier_err(err, errlen, "eventsList[%zu].businessCode missing or not a string", idx);
         return PP_EPARSE;
     }
     size_t cl = strlen(code), digits = strspn(code, "0123456789");
     if (digits != cl || cl > 8) {
-        set_err(err, errlen, "eventsList[%zu].businessCode '%.20s' is not a numeric code", idx, code);
+        pp_carrier_err(err, errlen, "eventsList[%zu].businessCode '%.20s' is not a numeric code", idx, code);
         return PP_EPARSE;
     }
     if (!t || pp_soapxml_text(t, when, sizeof when) || parse_event_time(when, &ev->occurred_at)) {
-        set_err(err, errlen, "eventsList[%zu].eventTime missing or not a date-time ('%.40s')", idx,
+        pp_carrier_err(err, errlen, "eventsList[%zu].eventTime missing or not a date-time ('%.40s')", idx,
                 t ? when : "");
         return PP_EPARSE;
     }
@@ -225,7 +215,7 @@ static int parse_event(xmlNodePtr e, size_t idx, pp_track_event_t *ev, char *way
         pp_soapxml_text(pp_soapxml_child(e, "depotName"), depot_name, sizeof depot_name) ||
         pp_soapxml_text(pp_soapxml_child(e, "depot"), depot, sizeof depot) ||
         pp_soapxml_text(pp_soapxml_child(e, "waybill"), waybill, wcap)) {
-        set_err(err, errlen, "eventsList[%zu]: description/depot/depotName/waybill not a string", idx);
+        pp_carrier_err(err, errlen, "eventsList[%zu]: description/depot/depotName/waybill not a string", idx);
         return PP_EPARSE;
     }
     const dpd_code_t *m = code_find(atoi(code));
@@ -263,16 +253,7 @@ static int parse_return(xmlNodePtr ret, pp_track_result_t *r, char *err, size_t 
     r->n_events = n;
     r->found = true;
     /* The order of eventsList is not documented: stable insertion sort by time, oldest first. */
-    for (size_t a = 1; a < n; a++) {
-        pp_track_event_t tmp = r->events[a];
-        size_t b = a;
-        while (b > 0 && r->events[b - 1].occurred_at > tmp.occurred_at) {
-            r->events[b] = r->events[b - 1];
-            b--;
-        }
-        if (b != a)
-            r->events[b] = tmp;
-    }
+    pp_track_events_sort(r->events, n);
     return PP_OK;
 }
 
@@ -291,28 +272,28 @@ static int dpd_parse(int http_status, const char *body, size_t len, pp_track_res
     xmlNodePtr sbody = rc == 0 ? pp_soapxml_body(doc) : NULL;
     if (sbody && pp_soapxml_fault(sbody, fault, sizeof fault)) {
         /* e.g. bad credentials: "Login failed" (observed in public clients) */
-        set_err(err, errlen, "HTTP %d: SOAP fault: %s", http_status, fault);
+        pp_carrier_err(err, errlen, "HTTP %d: SOAP fault: %s", http_status, fault);
         rc = PP_EHTTP;
         goto fail;
     }
     if (http_status != 200) {
-        set_err(err, errlen, "HTTP %d%s", http_status,
+        pp_carrier_err(err, errlen, "HTTP %d%s", http_status,
                 http_status == 429 ? ": rate limited" : (sbody ? "" : " (body is not a SOAP envelope)"));
         rc = PP_EHTTP;
         goto fail;
     }
     if (rc) {
-        set_err(err, errlen, "%s", xerr);
+        pp_carrier_err(err, errlen, "%s", xerr);
         goto fail;
     }
     if (!sbody) {
-        set_err(err, errlen, "body is not a SOAP Envelope with a Body");
+        pp_carrier_err(err, errlen, "body is not a SOAP Envelope with a Body");
         rc = PP_EPARSE;
         goto fail;
     }
     xmlNodePtr resp = pp_soapxml_child(sbody, "getEventsForWaybillV1Response");
     if (!resp) {
-        set_err(err, errlen, "SOAP Body has no getEventsForWaybillV1Response");
+        pp_carrier_err(err, errlen, "SOAP Body has no getEventsForWaybillV1Response");
         rc = PP_EPARSE;
         goto fail;
     }

@@ -73,16 +73,6 @@ static const gls_status_t *table_find(const gls_status_t *t, size_t n, const cha
     return NULL;
 }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* 11 or 12 digits (most countries, Poland included) or 8 characters (e.g. Denmark), §4.4. */
 static bool gls_validate(const char *number)
@@ -90,14 +80,6 @@ static bool gls_validate(const char *number)
     return pp_number_valid("gls", number);
 }
 
-/* Trimmed base URL length (no trailing '/'), or 0 if unset. */
-static size_t base_len(const char *url)
-{
-    size_t n = url ? strlen(url) : 0;
-    while (n > 0 && url[n - 1] == '/')
-        n--;
-    return n;
-}
 
 static int base64(const char *in, size_t len, char **out)
 {
@@ -126,12 +108,12 @@ static int gls_build_auth_request(const pp_config_t *cfg, pp_http_request_t *req
     char *cred = NULL, *b64 = NULL;
     int rc;
     memset(req, 0, sizeof(*req));
-    if (!cfg || !base_len(cfg->gls_base_url) || !cfg->gls_client_id || !cfg->gls_client_id[0] ||
+    if (!cfg || !pp_carrier_base_len(cfg->gls_base_url) || !cfg->gls_client_id || !cfg->gls_client_id[0] ||
         !cfg->gls_client_secret || !cfg->gls_client_secret[0] || !cfg->gls_token_path)
         return PP_EINVAL;
     const char *path = cfg->gls_token_path;
     req->method = "POST";
-    if (asprintf(&req->url, "%.*s%s%s", (int)base_len(cfg->gls_base_url), cfg->gls_base_url,
+    if (asprintf(&req->url, "%.*s%s%s", (int)pp_carrier_base_len(cfg->gls_base_url), cfg->gls_base_url,
                  path[0] == '/' ? "" : "/", path) < 0) {
         req->url = NULL;
         rc = PP_ENOMEM;
@@ -198,7 +180,7 @@ static int http_error(int http_status, const cJSON *root, const char *what, char
     const char *kind = http_status == 401 || http_status == 403 ? ": not authorized"
                        : http_status == 429                     ? ": rate limited"
                                                                 : "";
-    set_err(err, errlen, "%s HTTP %d%s%s%s", what, http_status, kind, reason[0] ? ": " : "", reason);
+    pp_carrier_err(err, errlen, "%s HTTP %d%s%s%s", what, http_status, kind, reason[0] ? ": " : "", reason);
     return PP_EHTTP;
 }
 
@@ -214,17 +196,17 @@ static int gls_parse_auth(int http_status, const char *body, size_t len, char *t
         goto out;
     }
     if (!cJSON_IsObject(root)) {
-        set_err(err, errlen, "token response is not a JSON object (%zu bytes)", len);
+        pp_carrier_err(err, errlen, "token response is not a JSON object (%zu bytes)", len);
         goto out;
     }
     const cJSON *at = cJSON_GetObjectItemCaseSensitive(root, "access_token");
     const cJSON *ex = cJSON_GetObjectItemCaseSensitive(root, "expires_in");
     if (!cJSON_IsString(at) || !at->valuestring[0]) {
-        set_err(err, errlen, "token response: access_token missing or not a string");
+        pp_carrier_err(err, errlen, "token response: access_token missing or not a string");
         goto out;
     }
     if (strlen(at->valuestring) >= cap) {
-        set_err(err, errlen, "token response: access_token longer than %zu bytes", cap ? cap - 1 : 0);
+        pp_carrier_err(err, errlen, "token response: access_token longer than %zu bytes", cap ? cap - 1 : 0);
         goto out;
     }
     /* Apigee writes expires_in as a string ("3599"), RFC 6749 as a number: take both. */
@@ -239,7 +221,7 @@ static int gls_parse_auth(int http_status, const char *body, size_t len, char *t
             secs = v;
     }
     if (secs < 0) {
-        set_err(err, errlen, "token response: expires_in missing or not a positive number of seconds");
+        pp_carrier_err(err, errlen, "token response: expires_in missing or not a positive number of seconds");
         goto out;
     }
     snprintf(token, cap, "%s", at->valuestring);
@@ -274,7 +256,7 @@ static int gls_build_request(const pp_config_t *cfg, const char *token, const ch
     size_t k = 0;
     int rc;
     memset(req, 0, sizeof(*req));
-    if (!cfg || !numbers || n < 1 || n > GLS_MAX_BATCH || !base_len(cfg->gls_base_url))
+    if (!cfg || !numbers || n < 1 || n > GLS_MAX_BATCH || !pp_carrier_base_len(cfg->gls_base_url))
         return PP_EINVAL;
     for (size_t i = 0; i < n; i++) {
         if (!numbers[i] || !numbers[i][0] || strlen(numbers[i]) > 63)
@@ -287,7 +269,7 @@ static int gls_build_request(const pp_config_t *cfg, const char *token, const ch
     list[k] = '\0';
     req->method = "GET";
     if (asprintf(&req->url, "%.*s/track-and-trace-v1/tracking/simple/trackids/%s",
-                 (int)base_len(cfg->gls_base_url), cfg->gls_base_url, list) < 0) {
+                 (int)pp_carrier_base_len(cfg->gls_base_url), cfg->gls_base_url, list) < 0) {
         req->url = NULL;
         rc = PP_ENOMEM;
         goto fail;
@@ -303,18 +285,6 @@ fail:
     return rc;
 }
 
-/* Optional string member: absent or null -> "" ; wrong type -> PP_EPARSE. */
-static int opt_string(const cJSON *obj, const char *key, const char **out)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    *out = "";
-    if (!v || cJSON_IsNull(v))
-        return PP_OK;
-    if (!cJSON_IsString(v))
-        return PP_EPARSE;
-    *out = v->valuestring;
-    return PP_OK;
-}
 
 static int parse_time(const char *s, time_t *out)
 {
@@ -327,21 +297,21 @@ static int parse_event(const cJSON *e, size_t pi, size_t idx, pp_track_event_t *
 {
     const char *code, *city, *postal, *country, *desc, *when;
     if (!cJSON_IsObject(e)) {
-        set_err(err, errlen, "parcels[%zu].events[%zu] is not an object", pi, idx);
+        pp_carrier_err(err, errlen, "parcels[%zu].events[%zu] is not an object", pi, idx);
         return PP_EPARSE;
     }
-    if (opt_string(e, "code", &code) || opt_string(e, "city", &city) ||
-        opt_string(e, "postalCode", &postal) || opt_string(e, "country", &country) ||
-        opt_string(e, "description", &desc) || opt_string(e, "eventDateTime", &when)) {
-        set_err(err, errlen, "parcels[%zu].events[%zu]: a field is not a string", pi, idx);
+    if (pp_carrier_json_opt_string(e, "code", &code) || pp_carrier_json_opt_string(e, "city", &city) ||
+        pp_carrier_json_opt_string(e, "postalCode", &postal) || pp_carrier_json_opt_string(e, "country", &country) ||
+        pp_carrier_json_opt_string(e, "description", &desc) || pp_carrier_json_opt_string(e, "eventDateTime", &when)) {
+        pp_carrier_err(err, errlen, "parcels[%zu].events[%zu]: a field is not a string", pi, idx);
         return PP_EPARSE;
     }
     if (!code[0]) {
-        set_err(err, errlen, "parcels[%zu].events[%zu].code missing", pi, idx);
+        pp_carrier_err(err, errlen, "parcels[%zu].events[%zu].code missing", pi, idx);
         return PP_EPARSE;
     }
     if (parse_time(when, &ev->occurred_at)) {
-        set_err(err, errlen, "parcels[%zu].events[%zu].eventDateTime '%.40s' is not ISO 8601 with an offset",
+        pp_carrier_err(err, errlen, "parcels[%zu].events[%zu].eventDateTime '%.40s' is not ISO 8601 with an offset",
                 pi, idx, when);
         return PP_EPARSE;
     }
@@ -376,18 +346,18 @@ static int parse_parcel(const cJSON *p, size_t pi, pp_track_result_t *r, char *e
 {
     const char *requested, *unitno, *ecode, *emsg, *status, *sdt;
     if (!cJSON_IsObject(p)) {
-        set_err(err, errlen, "parcels[%zu] is not an object", pi);
+        pp_carrier_err(err, errlen, "parcels[%zu] is not an object", pi);
         return PP_EPARSE;
     }
-    if (opt_string(p, "requested", &requested) || opt_string(p, "unitno", &unitno) ||
-        opt_string(p, "errorCode", &ecode) || opt_string(p, "errorMessage", &emsg) ||
-        opt_string(p, "status", &status) || opt_string(p, "statusDateTime", &sdt)) {
-        set_err(err, errlen, "parcels[%zu]: requested/unitno/errorCode/status/statusDateTime not a string", pi);
+    if (pp_carrier_json_opt_string(p, "requested", &requested) || pp_carrier_json_opt_string(p, "unitno", &unitno) ||
+        pp_carrier_json_opt_string(p, "errorCode", &ecode) || pp_carrier_json_opt_string(p, "errorMessage", &emsg) ||
+        pp_carrier_json_opt_string(p, "status", &status) || pp_carrier_json_opt_string(p, "statusDateTime", &sdt)) {
+        pp_carrier_err(err, errlen, "parcels[%zu]: requested/unitno/errorCode/status/statusDateTime not a string", pi);
         return PP_EPARSE;
     }
     const char *number = requested[0] ? requested : unitno;
     if (!number[0]) {
-        set_err(err, errlen, "parcels[%zu]: neither requested nor unitno", pi);
+        pp_carrier_err(err, errlen, "parcels[%zu]: neither requested nor unitno", pi);
         return PP_EPARSE;
     }
     snprintf(r->tracking_number, sizeof r->tracking_number, "%s", number);
@@ -398,24 +368,24 @@ static int parse_parcel(const cJSON *p, size_t pi, pp_track_result_t *r, char *e
             return PP_OK;
         }
         /* E_400_* / E_500_01 for one parcel: the whole answer is retried, with the reason. */
-        set_err(err, errlen, "parcel %s: %s%s%s", number, ecode, emsg[0] ? " " : "", emsg);
+        pp_carrier_err(err, errlen, "parcel %s: %s%s%s", number, ecode, emsg[0] ? " " : "", emsg);
         return PP_EHTTP;
     }
     /* an unknown status value is kept raw (PP_ST_UNKNOWN), never an error */
     const gls_status_t *st = table_find(statuses, sizeof statuses / sizeof statuses[0], status);
     if (!status[0]) {
-        set_err(err, errlen, "parcels[%zu] (%s): status missing", pi, number);
+        pp_carrier_err(err, errlen, "parcels[%zu] (%s): status missing", pi, number);
         return PP_EPARSE;
     }
     time_t status_at = 0;
     bool has_status_at = sdt[0] != '\0';
     if (has_status_at && parse_time(sdt, &status_at)) {
-        set_err(err, errlen, "parcels[%zu].statusDateTime '%.40s' is not ISO 8601 with an offset", pi, sdt);
+        pp_carrier_err(err, errlen, "parcels[%zu].statusDateTime '%.40s' is not ISO 8601 with an offset", pi, sdt);
         return PP_EPARSE;
     }
     const cJSON *events = cJSON_GetObjectItemCaseSensitive(p, "events");
     if (events && !cJSON_IsNull(events) && !cJSON_IsArray(events)) {
-        set_err(err, errlen, "parcels[%zu].events is not an array", pi);
+        pp_carrier_err(err, errlen, "parcels[%zu].events is not an array", pi);
         return PP_EPARSE;
     }
     r->found = true;
@@ -438,15 +408,7 @@ static int parse_parcel(const cJSON *p, size_t pi, pp_track_result_t *r, char *e
     }
     r->n_events = n;
     /* §10: GLS order is not documented, sort by time yourself (stable insertion sort). */
-    for (size_t a = 1; a < r->n_events; a++) {
-        pp_track_event_t tmp = r->events[a];
-        size_t b = a;
-        while (b > 0 && r->events[b - 1].occurred_at > tmp.occurred_at) {
-            r->events[b] = r->events[b - 1];
-            b--;
-        }
-        r->events[b] = tmp;
-    }
+    pp_track_events_sort(r->events, r->n_events);
     pp_status_t norm = st ? st->status : PP_ST_UNKNOWN;
     if (st && strcmp(st->name, "FINAL") == 0)
         norm = resolve_final(r);
@@ -467,7 +429,7 @@ static int parse_parcel(const cJSON *p, size_t pi, pp_track_result_t *r, char *e
         if (last)
             snprintf(ev->location, sizeof ev->location, "%s", last->location);
         if (!last && !has_status_at) {
-            set_err(err, errlen, "parcels[%zu] (%s): neither events nor statusDateTime", pi, number);
+            pp_carrier_err(err, errlen, "parcels[%zu] (%s): neither events nor statusDateTime", pi, number);
             return PP_EPARSE;
         }
         r->n_events++;
@@ -494,19 +456,19 @@ static int gls_parse(int http_status, const char *body, size_t len, pp_track_res
         goto fail;
     }
     if (!root) {
-        set_err(err, errlen, "body is not valid JSON (%zu bytes, truncated?)", len);
+        pp_carrier_err(err, errlen, "body is not valid JSON (%zu bytes, truncated?)", len);
         rc = PP_EPARSE;
         goto fail;
     }
     const cJSON *parcels = cJSON_GetObjectItemCaseSensitive(root, "parcels");
     if (!cJSON_IsObject(root) || !cJSON_IsArray(parcels)) {
-        set_err(err, errlen, "body is not an object with a parcels array");
+        pp_carrier_err(err, errlen, "body is not an object with a parcels array");
         rc = PP_EPARSE;
         goto fail;
     }
     n = (size_t)cJSON_GetArraySize(parcels);
     if (n == 0) {
-        set_err(err, errlen, "parcels array is empty");
+        pp_carrier_err(err, errlen, "parcels array is empty");
         rc = PP_EPARSE;
         goto fail;
     }

@@ -117,16 +117,6 @@ static const inpost_status_t *status_find(const char *name)
     return NULL;
 }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* 24 or 19 digits (carriers/numbers.c; no check digit is known for InPost). */
 static bool inpost_validate(const char *number)
@@ -189,18 +179,6 @@ static void error_reason(const cJSON *root, char *out, size_t outlen)
              cJSON_IsString(d) ? d->valuestring : "");
 }
 
-/* Optional string member: absent or null -> "" ; wrong type -> PP_EPARSE. */
-static int opt_string(const cJSON *obj, const char *key, const char **out)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    *out = "";
-    if (!v || cJSON_IsNull(v))
-        return PP_OK;
-    if (!cJSON_IsString(v))
-        return PP_EPARSE;
-    *out = v->valuestring;
-    return PP_OK;
-}
 
 static int parse_event(const cJSON *d, size_t idx, const char *pickup, pp_track_event_t *ev,
                        char *err, size_t errlen)
@@ -210,25 +188,25 @@ static int parse_event(const cJSON *d, size_t idx, const char *pickup, pp_track_
     const char *origin, *agency, *location;
     int had_zone = 0;
     if (!cJSON_IsObject(d)) {
-        set_err(err, errlen, "tracking_details[%zu] is not an object", idx);
+        pp_carrier_err(err, errlen, "tracking_details[%zu] is not an object", idx);
         return PP_EPARSE;
     }
     if (!cJSON_IsString(st) || !st->valuestring[0]) {
-        set_err(err, errlen, "tracking_details[%zu].status missing or not a string", idx);
+        pp_carrier_err(err, errlen, "tracking_details[%zu].status missing or not a string", idx);
         return PP_EPARSE;
     }
     if (!cJSON_IsString(dt)) {
-        set_err(err, errlen, "tracking_details[%zu].datetime missing or not a string", idx);
+        pp_carrier_err(err, errlen, "tracking_details[%zu].datetime missing or not a string", idx);
         return PP_EPARSE;
     }
     if (pp_time_parse_iso(dt->valuestring, &ev->occurred_at, &had_zone) != 0 || !had_zone) {
-        set_err(err, errlen, "tracking_details[%zu].datetime '%.40s' is not ISO 8601 with an offset",
+        pp_carrier_err(err, errlen, "tracking_details[%zu].datetime '%.40s' is not ISO 8601 with an offset",
                 idx, dt->valuestring);
         return PP_EPARSE;
     }
-    if (opt_string(d, "origin_status", &origin) || opt_string(d, "agency", &agency) ||
-        opt_string(d, "location", &location)) {
-        set_err(err, errlen, "tracking_details[%zu]: origin_status/agency/location not a string",
+    if (pp_carrier_json_opt_string(d, "origin_status", &origin) || pp_carrier_json_opt_string(d, "agency", &agency) ||
+        pp_carrier_json_opt_string(d, "location", &location)) {
+        pp_carrier_err(err, errlen, "tracking_details[%zu]: origin_status/agency/location not a string",
                 idx);
         return PP_EPARSE;
     }
@@ -250,40 +228,40 @@ static int parse_found(const cJSON *root, pp_track_result_t *r, char *err, size_
     const cJSON *details = cJSON_GetObjectItemCaseSensitive(root, "tracking_details");
     const cJSON *ca = cJSON_GetObjectItemCaseSensitive(root, "custom_attributes");
     if (!cJSON_IsString(num) || !num->valuestring[0]) {
-        set_err(err, errlen, "tracking_number missing or not a string");
+        pp_carrier_err(err, errlen, "tracking_number missing or not a string");
         return PP_EPARSE;
     }
     if (!cJSON_IsString(st)) {
-        set_err(err, errlen, "status missing or not a string");
+        pp_carrier_err(err, errlen, "status missing or not a string");
         return PP_EPARSE;
     }
     if (!cJSON_IsArray(details)) {
-        set_err(err, errlen, "tracking_details missing or not an array");
+        pp_carrier_err(err, errlen, "tracking_details missing or not an array");
         return PP_EPARSE;
     }
     snprintf(r->tracking_number, sizeof(r->tracking_number), "%s", num->valuestring);
     r->found = true;
     if (ca && !cJSON_IsNull(ca)) {
         const char *machine;
-        if (!cJSON_IsObject(ca) || opt_string(ca, "target_machine_id", &machine)) {
-            set_err(err, errlen, "custom_attributes or its target_machine_id has the wrong type");
+        if (!cJSON_IsObject(ca) || pp_carrier_json_opt_string(ca, "target_machine_id", &machine)) {
+            pp_carrier_err(err, errlen, "custom_attributes or its target_machine_id has the wrong type");
             return PP_EPARSE;
         }
         const cJSON *detail = cJSON_GetObjectItemCaseSensitive(ca, "target_machine_detail");
         if (detail && !cJSON_IsNull(detail) && !cJSON_IsObject(detail)) {
-            set_err(err, errlen, "custom_attributes.target_machine_detail is not an object");
+            pp_carrier_err(err, errlen, "custom_attributes.target_machine_detail is not an object");
             return PP_EPARSE;
         }
-        if (!machine[0] && cJSON_IsObject(detail) && opt_string(detail, "name", &machine)) {
-            set_err(err, errlen, "target_machine_detail.name is not a string");
+        if (!machine[0] && cJSON_IsObject(detail) && pp_carrier_json_opt_string(detail, "name", &machine)) {
+            pp_carrier_err(err, errlen, "target_machine_detail.name is not a string");
             return PP_EPARSE;
         }
         snprintf(r->pickup_point, sizeof(r->pickup_point), "%s", machine);
         const cJSON *addr = cJSON_IsObject(detail) ? cJSON_GetObjectItemCaseSensitive(detail, "address") : NULL;
         if (cJSON_IsObject(addr)) {
             const char *l1 = "", *l2 = "";
-            if (opt_string(addr, "line1", &l1) || opt_string(addr, "line2", &l2)) {
-                set_err(err, errlen, "target_machine_detail.address lines are not strings");
+            if (pp_carrier_json_opt_string(addr, "line1", &l1) || pp_carrier_json_opt_string(addr, "line2", &l2)) {
+                pp_carrier_err(err, errlen, "target_machine_detail.address lines are not strings");
                 return PP_EPARSE;
             }
             snprintf(r->pickup_address, sizeof(r->pickup_address), "%s%s%s", l1,
@@ -308,16 +286,7 @@ static int parse_found(const cJSON *root, pp_track_result_t *r, char *err, size_
     }
     r->n_events = (size_t)n;
     /* Do not trust the wire order blindly: stable insertion sort by time. */
-    for (size_t a = 1; a < r->n_events; a++) {
-        pp_track_event_t tmp = r->events[a];
-        size_t b = a;
-        while (b > 0 && r->events[b - 1].occurred_at > tmp.occurred_at) {
-            r->events[b] = r->events[b - 1];
-            b--;
-        }
-        if (b != a)
-            r->events[b] = tmp;
-    }
+    pp_track_events_sort(r->events, r->n_events);
     /*
      * Pickup deadline: ShipX tracking carries no deadline field; InPost's status dictionary
      * says a parcel placed in the destination locker (ready_to_pickup) waits 72 hours. So,
@@ -357,24 +326,24 @@ static int inpost_parse(int http_status, const char *body, size_t len, pp_track_
             goto done;
         }
         if (http_status == 404)
-            set_err(err, errlen, "HTTP 404 without a ShipX error body (wrong base URL?)");
+            pp_carrier_err(err, errlen, "HTTP 404 without a ShipX error body (wrong base URL?)");
         else if (http_status == 401 || http_status == 403)
-            set_err(err, errlen, "HTTP %d: not authorized (check inpost_token)%s%s", http_status,
+            pp_carrier_err(err, errlen, "HTTP %d: not authorized (check inpost_token)%s%s", http_status,
                     reason[0] ? ": " : "", reason);
         else if (http_status == 429)
-            set_err(err, errlen, "HTTP 429: rate limited%s%s", reason[0] ? ": " : "", reason);
+            pp_carrier_err(err, errlen, "HTTP 429: rate limited%s%s", reason[0] ? ": " : "", reason);
         else
-            set_err(err, errlen, "HTTP %d%s%s", http_status, reason[0] ? ": " : "", reason);
+            pp_carrier_err(err, errlen, "HTTP %d%s%s", http_status, reason[0] ? ": " : "", reason);
         rc = PP_EHTTP;
         goto fail;
     }
     if (!root) {
-        set_err(err, errlen, "body is not valid JSON (%zu bytes, truncated?)", len);
+        pp_carrier_err(err, errlen, "body is not valid JSON (%zu bytes, truncated?)", len);
         rc = PP_EPARSE;
         goto fail;
     }
     if (!cJSON_IsObject(root)) {
-        set_err(err, errlen, "body is not a JSON object");
+        pp_carrier_err(err, errlen, "body is not a JSON object");
         rc = PP_EPARSE;
         goto fail;
     }

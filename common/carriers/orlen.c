@@ -85,16 +85,6 @@ static const orlen_code_t codes[] = {
 
 #define ORLEN_ARCHIVED 888
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /*
  * Code + attribute -> status. POWROT / 2_POWROT (parcel going back to the sender):
@@ -122,13 +112,6 @@ static bool orlen_validate(const char *number)
     return pp_number_valid("orlen", number);
 }
 
-static size_t base_len(const char *url)
-{
-    size_t n = url ? strlen(url) : 0;
-    while (n > 0 && url[n - 1] == '/')
-        n--;
-    return n;
-}
 
 /* Append s to *buf (realloc'd) with XML escaping. */
 typedef struct sbuf {
@@ -184,7 +167,7 @@ static int build_soap(const pp_config_t *cfg, const char *const *numbers, size_t
     const char *ns = cfg->orlen_soap_ns && cfg->orlen_soap_ns[0] ? cfg->orlen_soap_ns
                                                                  : "https://91.242.220.103/WebServicePwR";
     req->method = "POST";
-    if (asprintf(&req->url, "%.*s" ORLEN_SOAP_PATH, (int)base_len(cfg->orlen_base_url), cfg->orlen_base_url) < 0) {
+    if (asprintf(&req->url, "%.*s" ORLEN_SOAP_PATH, (int)pp_carrier_base_len(cfg->orlen_base_url), cfg->orlen_base_url) < 0) {
         req->url = NULL;
         return PP_ENOMEM;
     }
@@ -233,7 +216,7 @@ static int build_public(const pp_config_t *cfg, const char *number, pp_http_requ
     }
     esc[k] = '\0';
     req->method = "GET";
-    if (asprintf(&req->url, "%.*s/parcel/api-status?id=%s&jsonp=callback", (int)base_len(cfg->orlen_public_url),
+    if (asprintf(&req->url, "%.*s/parcel/api-status?id=%s&jsonp=callback", (int)pp_carrier_base_len(cfg->orlen_public_url),
                  cfg->orlen_public_url, esc) < 0) {
         req->url = NULL;
         return PP_ENOMEM;
@@ -264,11 +247,11 @@ static int orlen_build_request(const pp_config_t *cfg, const char *token, const 
         if (!numbers[i] || !numbers[i][0] || strlen(numbers[i]) > 63)
             return PP_EINVAL;
     if (has_partner(cfg)) {
-        if (!base_len(cfg->orlen_base_url))
+        if (!pp_carrier_base_len(cfg->orlen_base_url))
             return PP_EINVAL;
         rc = build_soap(cfg, numbers, n, req);
     } else {
-        if (n != 1 || !base_len(cfg->orlen_public_url))
+        if (n != 1 || !pp_carrier_base_len(cfg->orlen_public_url))
             return PP_EINVAL; /* the public tracker takes one number */
         rc = build_public(cfg, numbers[0], req);
     }
@@ -363,18 +346,6 @@ static int parse_int(const char *s, long *out)
     return PP_OK;
 }
 
-static void sort_events(pp_track_event_t *ev, size_t n)
-{
-    for (size_t a = 1; a < n; a++) {
-        pp_track_event_t tmp = ev[a];
-        size_t b = a;
-        while (b > 0 && ev[b - 1].occurred_at > tmp.occurred_at) {
-            ev[b] = ev[b - 1];
-            b--;
-        }
-        ev[b] = tmp;
-    }
-}
 
 /* ---- SOAP -------------------------------------------------------------------------------- */
 
@@ -465,7 +436,7 @@ static int parse_soap(int http_status, const char *body, size_t len, pp_track_re
     int rc;
     pthread_once(&xml_once, xml_init);
     if (len > (size_t)INT32_MAX) {
-        set_err(err, errlen, "body too large");
+        pp_carrier_err(err, errlen, "body too large");
         return PP_EPARSE;
     }
     xmlDocPtr doc = xmlReadMemory(body, (int)len, "orlen.xml", NULL,
@@ -473,10 +444,10 @@ static int parse_soap(int http_status, const char *body, size_t len, pp_track_re
     const xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
     if (!root) {
         if (http_status != 200) {
-            set_err(err, errlen, "HTTP %d (body is not XML)", http_status);
+            pp_carrier_err(err, errlen, "HTTP %d (body is not XML)", http_status);
             rc = PP_EHTTP;
         } else {
-            set_err(err, errlen, "body is not well-formed XML (%zu bytes, truncated?)", len);
+            pp_carrier_err(err, errlen, "body is not well-formed XML (%zu bytes, truncated?)", len);
             rc = PP_EPARSE;
         }
         goto fail;
@@ -484,10 +455,10 @@ static int parse_soap(int http_status, const char *body, size_t len, pp_track_re
     const xmlNode *bodyel = is_elem(root, "Envelope") ? child(root, "Body") : NULL;
     if (!bodyel) {
         if (http_status != 200) {
-            set_err(err, errlen, "HTTP %d (not a SOAP envelope)", http_status);
+            pp_carrier_err(err, errlen, "HTTP %d (not a SOAP envelope)", http_status);
             rc = PP_EHTTP;
         } else {
-            set_err(err, errlen, "not a SOAP envelope (root <%s>)", (const char *)root->name);
+            pp_carrier_err(err, errlen, "not a SOAP envelope (root <%s>)", (const char *)root->name);
             rc = PP_EPARSE;
         }
         goto fail;
@@ -501,7 +472,7 @@ static int parse_soap(int http_status, const char *body, size_t len, pp_track_re
         char code[64] = "", msg[200] = "";
         text_of(child(w.fault, "faultcode"), code, sizeof code);
         text_of(child(w.fault, "faultstring"), msg, sizeof msg);
-        set_err(err, errlen, "HTTP %d: SOAP fault%s%s%s%s", http_status, code[0] ? " " : "", code,
+        pp_carrier_err(err, errlen, "HTTP %d: SOAP fault%s%s%s%s", http_status, code[0] ? " " : "", code,
                 msg[0] ? ": " : "", msg);
         rc = PP_EHTTP;
         goto fail;
@@ -512,19 +483,19 @@ static int parse_soap(int http_status, const char *body, size_t len, pp_track_re
         text_of(w.err, es, sizeof es);
         text_of(child(w.err->parent, "ErrDes"), des, sizeof des);
         if (es[0] && parse_int(es, &ev) != 0) {
-            set_err(err, errlen, "Err '%s' is not a number", es);
+            pp_carrier_err(err, errlen, "Err '%s' is not a number", es);
             rc = PP_EPARSE;
             goto fail;
         }
         /* 0 and 006-008 mean OK (compare numerically: "000", "6") */
         if (es[0] && ev != 0 && !(ev >= 6 && ev <= 8)) {
-            set_err(err, errlen, "ORLEN Paczka error %s%s%s", es, des[0] ? ": " : "", des);
+            pp_carrier_err(err, errlen, "ORLEN Paczka error %s%s%s", es, des[0] ? ": " : "", des);
             rc = PP_EHTTP;
             goto fail;
         }
     }
     if (!child(bodyel, ORLEN_OP "Response")) {
-        set_err(err, errlen, "no " ORLEN_OP "Response in the SOAP body");
+        pp_carrier_err(err, errlen, "no " ORLEN_OP "Response in the SOAP body");
         rc = PP_EPARSE;
         goto fail;
     }
@@ -545,7 +516,7 @@ static int parse_soap(int http_status, const char *body, size_t len, pp_track_re
         char pc[64];
         text_of(child(w.rows[i], "PackCode"), pc, sizeof pc);
         if (!pc[0]) {
-            set_err(err, errlen, "row %zu: empty PackCode", i);
+            pp_carrier_err(err, errlen, "row %zu: empty PackCode", i);
             rc = PP_EPARSE;
             free(counts);
             free(owner);
@@ -579,7 +550,7 @@ static int parse_soap(int http_status, const char *body, size_t len, pp_track_re
         text_of(child(w.rows[i], "Data"), data, sizeof data);
         text_of(child(w.rows[i], "Attribute"), attr, sizeof attr);
         if (parse_int(trans, &code) != 0) {
-            set_err(err, errlen, "%s: Trans '%.20s' is not a number", res->tracking_number, trans);
+            pp_carrier_err(err, errlen, "%s: Trans '%.20s' is not a number", res->tracking_number, trans);
             rc = PP_EPARSE;
             break;
         }
@@ -587,7 +558,7 @@ static int parse_soap(int http_status, const char *body, size_t len, pp_track_re
             continue; /* archiving: not a parcel event */
         pp_track_event_t *ev = &res->events[res->n_events];
         if (soap_time(data, &ev->occurred_at) != 0) {
-            set_err(err, errlen, "%s: Data '%.40s' is not a timestamp", res->tracking_number, data);
+            pp_carrier_err(err, errlen, "%s: Data '%.40s' is not a timestamp", res->tracking_number, data);
             rc = PP_EPARSE;
             break;
         }
@@ -603,7 +574,7 @@ static int parse_soap(int http_status, const char *body, size_t len, pp_track_re
     if (rc)
         goto fail;
     for (size_t k = 0; k < nr; k++)
-        sort_events(r[k].events, r[k].n_events);
+        pp_track_events_sort(r[k].events, r[k].n_events);
     free(w.rows);
     xmlFreeDoc(doc);
     *results = r;
@@ -643,7 +614,7 @@ static int parse_public(int http_status, const char *body, size_t len, pp_track_
     pp_track_result_t *r = NULL;
     int rc;
     if (http_status != 200) {
-        set_err(err, errlen, "HTTP %d from the public tracker", http_status);
+        pp_carrier_err(err, errlen, "HTTP %d from the public tracker", http_status);
         return PP_EHTTP;
     }
     /* callback( ... ); -> the JSON inside. Plain JSON is accepted too. */
@@ -657,14 +628,14 @@ static int parse_public(int http_status, const char *body, size_t len, pp_track_
         while (i < b && (isalnum((unsigned char)body[i]) || body[i] == '_' || body[i] == '$' || body[i] == '.'))
             i++;
         if (i == a || i >= b || body[i] != '(' || body[b - 1] != ')') {
-            set_err(err, errlen, "body is neither JSONP callback(...) nor JSON (%zu bytes)", len);
+            pp_carrier_err(err, errlen, "body is neither JSONP callback(...) nor JSON (%zu bytes)", len);
             return PP_EPARSE;
         }
         a = i + 1;
         b--;
     }
     if (a >= b || !(root = cJSON_ParseWithLength(body + a, b - a)) || !cJSON_IsObject(root)) {
-        set_err(err, errlen, "JSONP payload is not a JSON object (truncated?)");
+        pp_carrier_err(err, errlen, "JSONP payload is not a JSON object (truncated?)");
         rc = PP_EPARSE;
         goto fail;
     }
@@ -672,12 +643,12 @@ static int parse_public(int http_status, const char *body, size_t len, pp_track_
     const cJSON *hist = cJSON_GetObjectItemCaseSensitive(root, "history");
     if (str_or_num(root, "status", status, sizeof status) || str_or_num(root, "number", number, sizeof number) ||
         str_or_num(root, "err", errc, sizeof errc)) {
-        set_err(err, errlen, "status/number/err has the wrong type");
+        pp_carrier_err(err, errlen, "status/number/err has the wrong type");
         rc = PP_EPARSE;
         goto fail;
     }
     if (hist && !cJSON_IsNull(hist) && !cJSON_IsArray(hist)) {
-        set_err(err, errlen, "history is not an array");
+        pp_carrier_err(err, errlen, "history is not an array");
         rc = PP_EPARSE;
         goto fail;
     }
@@ -692,14 +663,14 @@ static int parse_public(int http_status, const char *body, size_t len, pp_track_
         if (strcmp(status, "OK") == 0 && n == 0 && !errc[0]) {
             r->found = true; /* known, no scans yet */
         } else if (status[0] && strcmp(status, "OK") != 0) {
-            set_err(err, errlen, "unexpected status '%.20s'", status);
+            pp_carrier_err(err, errlen, "unexpected status '%.20s'", status);
             rc = PP_EPARSE;
             goto fail;
         }
         goto done;
     }
     if (strcmp(status, "OK") != 0) {
-        set_err(err, errlen, "unexpected status '%.20s'", status);
+        pp_carrier_err(err, errlen, "unexpected status '%.20s'", status);
         rc = PP_EPARSE;
         goto fail;
     }
@@ -717,12 +688,12 @@ static int parse_public(int http_status, const char *body, size_t len, pp_track_
         if (!cJSON_IsObject(h) || str_or_num(h, "code", code, sizeof code) ||
             str_or_num(h, "date", date, sizeof date) || str_or_num(h, "label", label, sizeof label) ||
             str_or_num(h, "labelShort", shortl, sizeof shortl)) {
-            set_err(err, errlen, "history[%zu] is not an object of strings", i);
+            pp_carrier_err(err, errlen, "history[%zu] is not an object of strings", i);
             rc = PP_EPARSE;
             goto fail;
         }
         if (parse_int(code, &c) != 0) {
-            set_err(err, errlen, "history[%zu].code '%.15s' is not a number", i, code);
+            pp_carrier_err(err, errlen, "history[%zu].code '%.15s' is not a number", i, code);
             rc = PP_EPARSE;
             goto fail;
         }
@@ -731,7 +702,7 @@ static int parse_public(int http_status, const char *body, size_t len, pp_track_
             continue;
         pp_track_event_t *ev = &r->events[r->n_events];
         if (public_time(date, &ev->occurred_at) != 0) {
-            set_err(err, errlen, "history[%zu].date '%.40s' is not DD-MM-YYYY, HH:MM", i - 1, date);
+            pp_carrier_err(err, errlen, "history[%zu].date '%.40s' is not DD-MM-YYYY, HH:MM", i - 1, date);
             rc = PP_EPARSE;
             goto fail;
         }
@@ -740,7 +711,7 @@ static int parse_public(int http_status, const char *body, size_t len, pp_track_
         snprintf(ev->description, sizeof ev->description, "%s", label[0] ? label : shortl);
         r->n_events++;
     }
-    sort_events(r->events, r->n_events); /* wire: oldest first already (§7.3); stable */
+    pp_track_events_sort(r->events, r->n_events); /* wire: oldest first already (§7.3); stable */
 done:
     cJSON_Delete(root);
     *results = r;
@@ -766,10 +737,10 @@ static int orlen_parse(int http_status, const char *body, size_t len, pp_track_r
         a++;
     if (!body || a >= len) {
         if (http_status != 200) {
-            set_err(err, errlen, "HTTP %d with an empty body", http_status);
+            pp_carrier_err(err, errlen, "HTTP %d with an empty body", http_status);
             return PP_EHTTP;
         }
-        set_err(err, errlen, "empty body");
+        pp_carrier_err(err, errlen, "empty body");
         return PP_EPARSE;
     }
     if (body[a] == '<')

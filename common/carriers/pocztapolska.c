@@ -107,16 +107,6 @@ static pp_status_t map_event(const char *code, const char *name)
     return PP_ST_UNKNOWN;
 }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static bool pp_validate(const char *number) { return pp_number_valid("pocztapolska", number); }
 
@@ -225,7 +215,7 @@ static int parse_zdarzenie(xmlNodePtr z, size_t idx, pp_track_event_t *ev, bool 
     char czas[40], kod[64], nazwa[150], jedn[128], przyczyna[96];
     xmlNodePtr t = pp_soapxml_child(z, "czas");
     if (!t || pp_soapxml_text(t, czas, sizeof czas) || parse_czas(czas, &ev->occurred_at)) {
-        set_err(err, errlen, "zdarzenie[%zu].czas missing or not 'YYYY-MM-DD HH:MM' ('%.40s')", idx,
+        pp_carrier_err(err, errlen, "zdarzenie[%zu].czas missing or not 'YYYY-MM-DD HH:MM' ('%.40s')", idx,
                 t ? czas : "");
         return PP_EPARSE;
     }
@@ -234,15 +224,15 @@ static int parse_zdarzenie(xmlNodePtr z, size_t idx, pp_track_event_t *ev, bool 
         pp_soapxml_text(pp_soapxml_child(pp_soapxml_child(z, "jednostka"), "nazwa"), jedn, sizeof jedn) ||
         pp_soapxml_text(pp_soapxml_child(pp_soapxml_child(z, "przyczyna"), "nazwa"), przyczyna,
                         sizeof przyczyna)) {
-        set_err(err, errlen, "zdarzenie[%zu]: kod/nazwa/jednostka/przyczyna of the wrong type", idx);
+        pp_carrier_err(err, errlen, "zdarzenie[%zu]: kod/nazwa/jednostka/przyczyna of the wrong type", idx);
         return PP_EPARSE;
     }
     if (!kod[0] && !nazwa[0]) {
-        set_err(err, errlen, "zdarzenie[%zu] has neither kod nor nazwa", idx);
+        pp_carrier_err(err, errlen, "zdarzenie[%zu] has neither kod nor nazwa", idx);
         return PP_EPARSE;
     }
     if (!parse_bool(pp_soapxml_child(z, "konczace"), konczace)) {
-        set_err(err, errlen, "zdarzenie[%zu].konczace is not a boolean", idx);
+        pp_carrier_err(err, errlen, "zdarzenie[%zu].konczace is not a boolean", idx);
         return PP_EPARSE;
     }
     ev->status = map_event(kod, nazwa);
@@ -281,7 +271,7 @@ static int parse_dane(xmlNodePtr dane, pp_track_result_t *r, char *err, size_t e
     xmlNodePtr list = pp_soapxml_child(dane, "zdarzenia");
     size_t n = 0;
     if (!parse_bool(pp_soapxml_child(dane, "zakonczonoObsluge"), &finished)) {
-        set_err(err, errlen, "danePrzesylki.zakonczonoObsluge is not a boolean");
+        pp_carrier_err(err, errlen, "danePrzesylki.zakonczonoObsluge is not a boolean");
         return PP_EPARSE;
     }
     for (xmlNodePtr z = pp_soapxml_child(list, "zdarzenie"); z; z = pp_soapxml_next(z, "zdarzenie"))
@@ -344,17 +334,17 @@ static int parse_przesylka(xmlNodePtr p, size_t idx, pp_track_result_t *r, bool 
     *unknown_error = false;
     if (pp_soapxml_text(pp_soapxml_child(p, "numer"), numer, sizeof numer) ||
         pp_soapxml_text(pp_soapxml_child(p, "status"), st, sizeof st)) {
-        set_err(err, errlen, "przesylka[%zu]: numer/status of the wrong type", idx);
+        pp_carrier_err(err, errlen, "przesylka[%zu]: numer/status of the wrong type", idx);
         return PP_EPARSE;
     }
     long status = strtol(st, &end, 10);
     if (!st[0] || *end) {
-        set_err(err, errlen, "przesylka[%zu].status missing or not an integer ('%.15s')", idx, st);
+        pp_carrier_err(err, errlen, "przesylka[%zu].status missing or not an integer ('%.15s')", idx, st);
         return PP_EPARSE;
     }
     xmlNodePtr dane = pp_soapxml_child(p, "danePrzesylki");
     if (!numer[0] && dane && pp_soapxml_text(pp_soapxml_child(dane, "numer"), numer, sizeof numer)) {
-        set_err(err, errlen, "przesylka[%zu].danePrzesylki.numer of the wrong type", idx);
+        pp_carrier_err(err, errlen, "przesylka[%zu].danePrzesylki.numer of the wrong type", idx);
         return PP_EPARSE;
     }
     snprintf(r->tracking_number, sizeof(r->tracking_number), "%s", numer);
@@ -373,7 +363,7 @@ static int parse_przesylka(xmlNodePtr p, size_t idx, pp_track_result_t *r, bool 
         *unknown_error = true;
         return PP_OK;
     default:
-        set_err(err, errlen, "przesylka[%zu].status %ld is not a known value", idx, status);
+        pp_carrier_err(err, errlen, "przesylka[%zu].status %ld is not a known value", idx, status);
         return PP_EPARSE;
     }
 }
@@ -406,35 +396,35 @@ static int pp_parse(int http_status, const char *body, size_t len, pp_track_resu
     xmlNodePtr sbody = rc == 0 ? pp_soapxml_body(doc) : NULL;
     if (sbody && pp_soapxml_fault(sbody, fault, sizeof fault)) {
         /* bad WS-Security credentials arrive here (wsse:FailedAuthentication) */
-        set_err(err, errlen, "HTTP %d: SOAP fault: %s", http_status, fault);
+        pp_carrier_err(err, errlen, "HTTP %d: SOAP fault: %s", http_status, fault);
         rc = PP_EHTTP;
         goto fail;
     }
     if (http_status != 200) {
-        set_err(err, errlen, "HTTP %d%s", http_status,
+        pp_carrier_err(err, errlen, "HTTP %d%s", http_status,
                 http_status == 429 ? ": rate limited" : (sbody ? "" : " (body is not a SOAP envelope)"));
         rc = PP_EHTTP;
         goto fail;
     }
     if (rc) {
-        set_err(err, errlen, "%s", xerr);
+        pp_carrier_err(err, errlen, "%s", xerr);
         goto fail;
     }
     rc = PP_EPARSE;
     if (!sbody) {
-        set_err(err, errlen, "body is not a SOAP Envelope with a Body");
+        pp_carrier_err(err, errlen, "body is not a SOAP Envelope with a Body");
         goto fail;
     }
     xmlNodePtr resp = pp_soapxml_first(sbody);
     const char *op = resp ? (const char *)resp->name : "";
     bool batch = strncmp(op, "sprawdzPrzesylki", 16) == 0;
     if (!batch && strncmp(op, "sprawdzPrzesylke", 16) != 0) {
-        set_err(err, errlen, "SOAP Body holds <%.60s>, not a sprawdzPrzesylke/i response", op);
+        pp_carrier_err(err, errlen, "SOAP Body holds <%.60s>, not a sprawdzPrzesylke/i response", op);
         goto fail;
     }
     xmlNodePtr ret = pp_soapxml_child(resp, "return");
     if (!ret || pp_soapxml_is_nil(ret)) {
-        set_err(err, errlen, "%.60s has no return", op);
+        pp_carrier_err(err, errlen, "%.60s has no return", op);
         goto fail;
     }
     if (!batch) {
@@ -446,7 +436,7 @@ static int pp_parse(int http_status, const char *body, size_t len, pp_track_resu
         if ((rc = parse_przesylka(ret, 0, r, &unknown_error, err, errlen)) != 0)
             goto fail;
         if (unknown_error) {
-            set_err(err, errlen, "Poczta Polska answered status -99 (unknown error) for %s",
+            pp_carrier_err(err, errlen, "Poczta Polska answered status -99 (unknown error) for %s",
                     r->tracking_number);
             rc = PP_EHTTP;
             goto fail;
@@ -455,16 +445,16 @@ static int pp_parse(int http_status, const char *body, size_t len, pp_track_resu
         char st[16];
         char *end;
         if (pp_soapxml_text(pp_soapxml_child(ret, "status"), st, sizeof st)) {
-            set_err(err, errlen, "Komunikat.status of the wrong type");
+            pp_carrier_err(err, errlen, "Komunikat.status of the wrong type");
             goto fail;
         }
         long kst = strtol(st, &end, 10);
         if (!st[0] || *end) {
-            set_err(err, errlen, "Komunikat.status missing or not an integer ('%.15s')", st);
+            pp_carrier_err(err, errlen, "Komunikat.status missing or not an integer ('%.15s')", st);
             goto fail;
         }
         if (kst != 0) {
-            set_err(err, errlen, "Poczta Polska batch status %ld: %s", kst, komunikat_reason(kst));
+            pp_carrier_err(err, errlen, "Poczta Polska batch status %ld: %s", kst, komunikat_reason(kst));
             rc = PP_EHTTP;
             goto fail;
         }
@@ -473,7 +463,7 @@ static int pp_parse(int http_status, const char *body, size_t len, pp_track_resu
         for (xmlNodePtr p = pp_soapxml_child(list, "przesylka"); p; p = pp_soapxml_next(p, "przesylka"))
             cap++;
         if (cap == 0) {
-            set_err(err, errlen, "batch answer without any przesylka");
+            pp_carrier_err(err, errlen, "batch answer without any przesylka");
             goto fail;
         }
         if (!(r = calloc(cap, sizeof(*r)))) {
@@ -488,7 +478,7 @@ static int pp_parse(int http_status, const char *body, size_t len, pp_track_resu
         }
         /* -99 for some numbers: those read as not found; for all of them: an error. */
         if (n_unknown == n) {
-            set_err(err, errlen, "Poczta Polska answered status -99 (unknown error) for every number");
+            pp_carrier_err(err, errlen, "Poczta Polska answered status -99 (unknown error) for every number");
             rc = PP_EHTTP;
             goto fail;
         }

@@ -2,6 +2,9 @@
 #include "carrier.h"
 #include "../err.h"
 
+#include <cjson/cJSON.h>
+#include <ctype.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,4 +80,66 @@ void pp_track_results_free(pp_track_result_t *r, size_t n)
     for (size_t i = 0; i < n; i++)
         free(r[i].events);
     free(r);
+}
+
+void pp_carrier_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+size_t pp_carrier_base_len(const char *url)
+{
+    size_t n = url ? strlen(url) : 0;
+    while (n > 0 && url[n - 1] == '/')
+        n--;
+    return n;
+}
+
+int pp_carrier_url_escape(const char *s, char *out, size_t cap)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t k = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (k + 4 > cap)
+            return PP_EINVAL;
+        if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~') {
+            out[k++] = (char)*p;
+        } else {
+            out[k++] = '%';
+            out[k++] = hex[*p >> 4];
+            out[k++] = hex[*p & 15];
+        }
+    }
+    out[k] = '\0';
+    return PP_OK;
+}
+
+int pp_carrier_json_opt_string(const struct cJSON *obj, const char *key, const char **out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    *out = "";
+    if (!v || cJSON_IsNull(v))
+        return PP_OK;
+    if (!cJSON_IsString(v))
+        return PP_EPARSE;
+    *out = v->valuestring;
+    return PP_OK;
+}
+
+void pp_track_events_sort(pp_track_event_t *ev, size_t n)
+{
+    for (size_t a = 1; a < n; a++) {
+        pp_track_event_t tmp = ev[a];
+        size_t b = a;
+        while (b > 0 && ev[b - 1].occurred_at > tmp.occurred_at) {
+            ev[b] = ev[b - 1];
+            b--;
+        }
+        ev[b] = tmp;
+    }
 }

@@ -114,16 +114,6 @@ static const struct {
     {"U", PP_ST_UNKNOWN},        /* Track Alert updates */
 };
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static pp_status_t ups_map(const char *type, const char *code, const char *status_code)
 {
@@ -150,24 +140,6 @@ static bool ups_validate(const char *number)
     return pp_number_valid("ups", number);
 }
 
-static int url_escape(const char *s, char *out, size_t cap)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t k = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (k + 4 > cap)
-            return PP_EINVAL;
-        if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~') {
-            out[k++] = (char)*p;
-        } else {
-            out[k++] = '%';
-            out[k++] = hex[*p >> 4];
-            out[k++] = hex[*p & 15];
-        }
-    }
-    out[k] = '\0';
-    return PP_OK;
-}
 
 static const char *base_url(const pp_config_t *cfg, int *len)
 {
@@ -295,27 +267,27 @@ static int ups_parse_auth(int http_status, const char *body, size_t len, char *t
     if (http_status != 200) {
         if (cJSON_IsObject(root))
             error_reason(root, reason, sizeof reason);
-        set_err(err, errlen, "token request: HTTP %d%s%s%s", http_status,
+        pp_carrier_err(err, errlen, "token request: HTTP %d%s%s%s", http_status,
                 http_status == 401 || http_status == 403 ? " (check ups_client_id/ups_client_secret)" : "",
                 reason[0] ? ": " : "", reason);
         rc = PP_EHTTP;
         goto fail;
     }
     if (!cJSON_IsObject(root)) {
-        set_err(err, errlen, "token response is not a JSON object (%zu bytes)", len);
+        pp_carrier_err(err, errlen, "token response is not a JSON object (%zu bytes)", len);
         rc = PP_EPARSE;
         goto fail;
     }
     const cJSON *at = cJSON_GetObjectItemCaseSensitive(root, "access_token");
     const cJSON *ex = cJSON_GetObjectItemCaseSensitive(root, "expires_in");
     if (!cJSON_IsString(at) || !at->valuestring[0]) {
-        set_err(err, errlen, "token response: access_token missing or not a string");
+        pp_carrier_err(err, errlen, "token response: access_token missing or not a string");
         rc = PP_EPARSE;
         goto fail;
     }
     size_t tl = strlen(at->valuestring);
     if (!token || tl >= cap) {
-        set_err(err, errlen, "token response: access_token is %zu bytes, buffer holds %zu", tl,
+        pp_carrier_err(err, errlen, "token response: access_token is %zu bytes, buffer holds %zu", tl,
                 cap ? cap - 1 : 0);
         rc = PP_EPARSE;
         goto fail;
@@ -334,7 +306,7 @@ static int ups_parse_auth(int http_status, const char *body, size_t len, char *t
         secs = -1;
     }
     if (secs <= 0 || secs > 100L * 86400) {
-        set_err(err, errlen, "token response: expires_in missing or not a positive number of seconds");
+        pp_carrier_err(err, errlen, "token response: expires_in missing or not a positive number of seconds");
         rc = PP_EPARSE;
         goto fail;
     }
@@ -365,7 +337,7 @@ static int ups_build_request(const pp_config_t *cfg, const char *token, const ch
     if (!cfg || !numbers || n != 1 || !numbers[0] || !numbers[0][0] || strlen(numbers[0]) > 64 ||
         !cfg->ups_base_url || !cfg->ups_base_url[0] || !token || !token[0])
         return PP_EINVAL;
-    if (url_escape(numbers[0], num, sizeof num))
+    if (pp_carrier_url_escape(numbers[0], num, sizeof num))
         return PP_EINVAL;
     const char *base = base_url(cfg, &bl);
     uuid_generate_random(u);
@@ -388,18 +360,6 @@ fail:
     return rc;
 }
 
-/* Optional string member: absent or null -> "" ; wrong type -> PP_EPARSE. */
-static int opt_string(const cJSON *obj, const char *key, const char **out)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    *out = "";
-    if (!v || cJSON_IsNull(v))
-        return PP_OK;
-    if (!cJSON_IsString(v))
-        return PP_EPARSE;
-    *out = v->valuestring;
-    return PP_OK;
-}
 
 /* "20210210" or "2021-02-10". */
 static int ups_date(const char *s, int *Y, int *M, int *D)
@@ -497,8 +457,8 @@ static int activity_time(const cJSON *a, time_t *out)
 {
     const char *gd, *gt, *go, *d, *t;
     int Y, M, D, h, m, s;
-    if (opt_string(a, "gmtDate", &gd) || opt_string(a, "gmtTime", &gt) ||
-        opt_string(a, "gmtOffset", &go) || opt_string(a, "date", &d) || opt_string(a, "time", &t))
+    if (pp_carrier_json_opt_string(a, "gmtDate", &gd) || pp_carrier_json_opt_string(a, "gmtTime", &gt) ||
+        pp_carrier_json_opt_string(a, "gmtOffset", &go) || pp_carrier_json_opt_string(a, "date", &d) || pp_carrier_json_opt_string(a, "time", &t))
         return PP_EPARSE;
     if (gd[0] && gt[0]) {
         if (ups_date(gd, &Y, &M, &D) || ups_clock(gt, &h, &m, &s))
@@ -523,37 +483,37 @@ static int parse_activity(const cJSON *a, size_t idx, pp_track_event_t *ev, char
     const cJSON *loc = cJSON_GetObjectItemCaseSensitive(a, "location"), *addr = NULL;
     const char *type, *code, *scode, *desc, *city = "", *cc = "";
     if (!cJSON_IsObject(a)) {
-        set_err(err, errlen, "activity[%zu] is not an object", idx);
+        pp_carrier_err(err, errlen, "activity[%zu] is not an object", idx);
         return PP_EPARSE;
     }
     if (!cJSON_IsObject(st)) {
-        set_err(err, errlen, "activity[%zu].status missing or not an object", idx);
+        pp_carrier_err(err, errlen, "activity[%zu].status missing or not an object", idx);
         return PP_EPARSE;
     }
-    if (opt_string(st, "type", &type) || opt_string(st, "code", &code) ||
-        opt_string(st, "statusCode", &scode) || opt_string(st, "description", &desc)) {
-        set_err(err, errlen, "activity[%zu].status: type/code/statusCode/description not a string", idx);
+    if (pp_carrier_json_opt_string(st, "type", &type) || pp_carrier_json_opt_string(st, "code", &code) ||
+        pp_carrier_json_opt_string(st, "statusCode", &scode) || pp_carrier_json_opt_string(st, "description", &desc)) {
+        pp_carrier_err(err, errlen, "activity[%zu].status: type/code/statusCode/description not a string", idx);
         return PP_EPARSE;
     }
     if (!type[0] && !code[0] && !scode[0]) {
-        set_err(err, errlen, "activity[%zu].status has no type, code or statusCode", idx);
+        pp_carrier_err(err, errlen, "activity[%zu].status has no type, code or statusCode", idx);
         return PP_EPARSE;
     }
     if (activity_time(a, &ev->occurred_at) != 0) {
-        set_err(err, errlen, "activity[%zu]: date/time (gmtDate, gmtTime, gmtOffset) missing or malformed",
+        pp_carrier_err(err, errlen, "activity[%zu]: date/time (gmtDate, gmtTime, gmtOffset) missing or malformed",
                 idx);
         return PP_EPARSE;
     }
     if (loc && !cJSON_IsNull(loc)) {
         if (!cJSON_IsObject(loc)) {
-            set_err(err, errlen, "activity[%zu].location is not an object", idx);
+            pp_carrier_err(err, errlen, "activity[%zu].location is not an object", idx);
             return PP_EPARSE;
         }
         addr = cJSON_GetObjectItemCaseSensitive(loc, "address");
         if (addr && !cJSON_IsNull(addr) &&
-            (!cJSON_IsObject(addr) || opt_string(addr, "city", &city) ||
-             opt_string(addr, "countryCode", &cc))) {
-            set_err(err, errlen, "activity[%zu].location.address has the wrong type", idx);
+            (!cJSON_IsObject(addr) || pp_carrier_json_opt_string(addr, "city", &city) ||
+             pp_carrier_json_opt_string(addr, "countryCode", &cc))) {
+            pp_carrier_err(err, errlen, "activity[%zu].location.address has the wrong type", idx);
             return PP_EPARSE;
         }
     }
@@ -573,16 +533,16 @@ static int parse_shipment(const cJSON *s, size_t idx, pp_track_result_t *r, char
     const char *inquiry;
     int rc;
     if (!cJSON_IsObject(s)) {
-        set_err(err, errlen, "trackResponse.shipment[%zu] is not an object", idx);
+        pp_carrier_err(err, errlen, "trackResponse.shipment[%zu] is not an object", idx);
         return PP_EPARSE;
     }
-    if (opt_string(s, "inquiryNumber", &inquiry)) {
-        set_err(err, errlen, "shipment[%zu].inquiryNumber is not a string", idx);
+    if (pp_carrier_json_opt_string(s, "inquiryNumber", &inquiry)) {
+        pp_carrier_err(err, errlen, "shipment[%zu].inquiryNumber is not a string", idx);
         return PP_EPARSE;
     }
     snprintf(r->tracking_number, sizeof(r->tracking_number), "%s", inquiry);
     if (warns && !cJSON_IsNull(warns) && !cJSON_IsArray(warns)) {
-        set_err(err, errlen, "shipment[%zu].warnings is not an array", idx);
+        pp_carrier_err(err, errlen, "shipment[%zu].warnings is not an array", idx);
         return PP_EPARSE;
     }
     if (!pkgs || cJSON_IsNull(pkgs) || (cJSON_IsArray(pkgs) && cJSON_GetArraySize(pkgs) == 0)) {
@@ -591,18 +551,18 @@ static int parse_shipment(const cJSON *s, size_t idx, pp_track_result_t *r, char
             r->found = false;
             return PP_OK;
         }
-        set_err(err, errlen, "shipment[%zu] has neither package nor warnings", idx);
+        pp_carrier_err(err, errlen, "shipment[%zu] has neither package nor warnings", idx);
         return PP_EPARSE;
     }
     if (!cJSON_IsArray(pkgs)) {
-        set_err(err, errlen, "shipment[%zu].package is not an array", idx);
+        pp_carrier_err(err, errlen, "shipment[%zu].package is not an array", idx);
         return PP_EPARSE;
     }
     cJSON_ArrayForEach(p, pkgs)
     {
         const char *tn;
-        if (!cJSON_IsObject(p) || opt_string(p, "trackingNumber", &tn)) {
-            set_err(err, errlen, "shipment[%zu].package[] is not an object with a string trackingNumber",
+        if (!cJSON_IsObject(p) || pp_carrier_json_opt_string(p, "trackingNumber", &tn)) {
+            pp_carrier_err(err, errlen, "shipment[%zu].package[] is not an object with a string trackingNumber",
                     idx);
             return PP_EPARSE;
         }
@@ -611,7 +571,7 @@ static int parse_shipment(const cJSON *s, size_t idx, pp_track_result_t *r, char
     }
     if (!r->tracking_number[0]) {
         const char *tn;
-        (void)opt_string(pkg, "trackingNumber", &tn);
+        (void)pp_carrier_json_opt_string(pkg, "trackingNumber", &tn);
         snprintf(r->tracking_number, sizeof(r->tracking_number), "%s", tn);
     }
     r->found = true;
@@ -619,7 +579,7 @@ static int parse_shipment(const cJSON *s, size_t idx, pp_track_result_t *r, char
     if (!acts || cJSON_IsNull(acts))
         return PP_OK;
     if (!cJSON_IsArray(acts)) {
-        set_err(err, errlen, "package.activity is not an array");
+        pp_carrier_err(err, errlen, "package.activity is not an array");
         return PP_EPARSE;
     }
     int n = cJSON_GetArraySize(acts);
@@ -637,16 +597,7 @@ static int parse_shipment(const cJSON *s, size_t idx, pp_track_result_t *r, char
         i++;
     }
     r->n_events = (size_t)n;
-    for (size_t x = 1; x < r->n_events; x++) {
-        pp_track_event_t tmp = r->events[x];
-        size_t y = x;
-        while (y > 0 && r->events[y - 1].occurred_at > tmp.occurred_at) {
-            r->events[y] = r->events[y - 1];
-            y--;
-        }
-        if (y != x)
-            r->events[y] = tmp;
-    }
+    pp_track_events_sort(r->events, r->n_events);
     return PP_OK;
 }
 
@@ -678,29 +629,29 @@ static int ups_parse(int http_status, const char *body, size_t len, pp_track_res
             goto done;
         }
         if (http_status == 404)
-            set_err(err, errlen, "HTTP 404 without a UPS error body (wrong ups_base_url?)");
+            pp_carrier_err(err, errlen, "HTTP 404 without a UPS error body (wrong ups_base_url?)");
         else if (http_status == 401)
-            set_err(err, errlen, "HTTP 401: token rejected or expired (refresh it)%s%s",
+            pp_carrier_err(err, errlen, "HTTP 401: token rejected or expired (refresh it)%s%s",
                     reason[0] ? ": " : "", reason);
         else if (http_status == 403)
-            set_err(err, errlen, "HTTP 403: blocked merchant or no access%s%s", reason[0] ? ": " : "",
+            pp_carrier_err(err, errlen, "HTTP 403: blocked merchant or no access%s%s", reason[0] ? ": " : "",
                     reason);
         else if (http_status == 429)
-            set_err(err, errlen, "HTTP 429: rate limited%s%s", reason[0] ? ": " : "", reason);
+            pp_carrier_err(err, errlen, "HTTP 429: rate limited%s%s", reason[0] ? ": " : "", reason);
         else
-            set_err(err, errlen, "HTTP %d%s%s", http_status, reason[0] ? ": " : "", reason);
+            pp_carrier_err(err, errlen, "HTTP %d%s%s", http_status, reason[0] ? ": " : "", reason);
         rc = PP_EHTTP;
         goto fail;
     }
     if (!root) {
-        set_err(err, errlen, "body is not valid JSON (%zu bytes, truncated?)", len);
+        pp_carrier_err(err, errlen, "body is not valid JSON (%zu bytes, truncated?)", len);
         rc = PP_EPARSE;
         goto fail;
     }
     const cJSON *tr = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "trackResponse") : NULL;
     const cJSON *ships = cJSON_IsObject(tr) ? cJSON_GetObjectItemCaseSensitive(tr, "shipment") : NULL;
     if (!cJSON_IsArray(ships) || cJSON_GetArraySize(ships) == 0) {
-        set_err(err, errlen, "body has no trackResponse.shipment array");
+        pp_carrier_err(err, errlen, "body has no trackResponse.shipment array");
         rc = PP_EPARSE;
         goto fail;
     }
