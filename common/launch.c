@@ -1,0 +1,57 @@
+/* launch.c - shared daemon start-up: options, configuration, log level, threadpool size. */
+#include "launch.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *out, const char *prog, const char *summary)
+{
+    fprintf(out, "usage: %s [--config FILE] [--print-config]\n%s\n"
+                 "Every key may also be set in the environment as PP_<KEY>.\n",
+            prog, summary);
+}
+
+int pp_launch(int argc, char **argv, const char *prog, const char *summary,
+              int (*run)(pp_config_t *cfg))
+{
+    const char *config_path = NULL;
+    int print = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            config_path = argv[++i];
+        else if (strcmp(argv[i], "--print-config") == 0)
+            print = 1;
+        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout, prog, summary);
+            return 0;
+        } else {
+            usage(stderr, prog, summary);
+            return 2;
+        }
+    }
+    pp_log_init(prog, PP_LOG_INFO);
+    pp_config_t cfg;
+    char err[512];
+    if (pp_config_load(&cfg, config_path, err, sizeof err) != 0)
+        pp_die("configuration: %s", err);
+    pp_log_level_t lvl;
+    if (pp_log_level_parse(cfg.log_level, &lvl) != 0)
+        pp_die("configuration: log_level: unknown level \"%s\"", cfg.log_level);
+    pp_log_set_level(lvl);
+    if (print) {
+        pp_config_dump(&cfg, stdout);
+        pp_config_free(&cfg);
+        return 0;
+    }
+    /* The DB pool runs on libuv's threadpool: make it at least as large as the pool. */
+    if (!getenv("UV_THREADPOOL_SIZE")) {
+        char n[32];
+        snprintf(n, sizeof n, "%ld", cfg.db_pool_size + 2);
+        setenv("UV_THREADPOOL_SIZE", n, 1);
+    }
+    int rc = run(&cfg);
+    pp_config_free(&cfg);
+    return rc;
+}
