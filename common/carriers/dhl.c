@@ -110,7 +110,6 @@ static const struct {
     {"odprawy celnej", C_FAILURE | C_UNKNOWN, PP_ST_EXCEPTION},
 };
 
-
 /* Normalized status of one event from its statusCode and texts (both already validated). */
 static pp_status_t dhl_map(const char *code, const char *status, const char *desc)
 {
@@ -137,7 +136,6 @@ static bool dhl_validate(const char *number)
 {
     return pp_number_valid("dhl", number);
 }
-
 
 /*
  * GET {dhl_base_url}/track/shipments?trackingNumber=N[&service=S]; one number per request
@@ -177,7 +175,6 @@ fail:
     pp_http_request_free(req);
     return rc;
 }
-
 
 /* location.address.addressLocality, every level optional; wrong type -> PP_EPARSE. */
 static int locality(const cJSON *ev, const char **out)

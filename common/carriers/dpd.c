@@ -106,7 +106,6 @@ static const dpd_code_t *code_find(int code)
     return NULL;
 }
 
-
 static bool dpd_validate(const char *number) { return pp_number_valid("dpd", number); }
 
 static int dpd_build_request(const pp_config_t *cfg, const char *token, const char *const *numbers,

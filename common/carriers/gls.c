@@ -73,13 +73,11 @@ static const gls_status_t *table_find(const gls_status_t *t, size_t n, const cha
     return NULL;
 }
 
-
 /* 11 or 12 digits (most countries, Poland included) or 8 characters (e.g. Denmark), §4.4. */
 static bool gls_validate(const char *number)
 {
     return pp_number_valid("gls", number);
 }
-
 
 static int base64(const char *in, size_t len, char **out)
 {
@@ -284,7 +282,6 @@ fail:
     pp_http_request_free(req);
     return rc;
 }
-
 
 static int parse_time(const char *s, time_t *out)
 {

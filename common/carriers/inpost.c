@@ -117,7 +117,6 @@ static const inpost_status_t *status_find(const char *name)
     return NULL;
 }
 
-
 /* 24 or 19 digits (carriers/numbers.c; no check digit is known for InPost). */
 static bool inpost_validate(const char *number)
 {
@@ -178,7 +177,6 @@ static void error_reason(const cJSON *root, char *out, size_t outlen)
              cJSON_IsString(e) && cJSON_IsString(d) ? ": " : "",
              cJSON_IsString(d) ? d->valuestring : "");
 }
-
 
 static int parse_event(const cJSON *d, size_t idx, const char *pickup, pp_track_event_t *ev,
                        char *err, size_t errlen)

@@ -85,7 +85,6 @@ static const orlen_code_t codes[] = {
 
 #define ORLEN_ARCHIVED 888
 
-
 /*
  * Code + attribute -> status. POWROT / 2_POWROT (parcel going back to the sender):
  * 1000/1100/1220 = returned, anything else = returning. ZWROT (a consumer return) keeps
@@ -111,7 +110,6 @@ static bool orlen_validate(const char *number)
 {
     return pp_number_valid("orlen", number);
 }
-
 
 /* Append s to *buf (realloc'd) with XML escaping. */
 typedef struct sbuf {
@@ -345,7 +343,6 @@ static int parse_int(const char *s, long *out)
     *out = v;
     return PP_OK;
 }
-
 
 /* ---- SOAP -------------------------------------------------------------------------------- */
 

@@ -107,7 +107,6 @@ static pp_status_t map_event(const char *code, const char *name)
     return PP_ST_UNKNOWN;
 }
 
-
 static bool pp_validate(const char *number) { return pp_number_valid("pocztapolska", number); }
 
 /*

@@ -114,7 +114,6 @@ static const struct {
     {"U", PP_ST_UNKNOWN},        /* Track Alert updates */
 };
 
-
 static pp_status_t ups_map(const char *type, const char *code, const char *status_code)
 {
     if (status_code[0]) {
@@ -139,7 +138,6 @@ static bool ups_validate(const char *number)
 {
     return pp_number_valid("ups", number);
 }
-
 
 static const char *base_url(const pp_config_t *cfg, int *len)
 {
@@ -359,7 +357,6 @@ fail:
     pp_http_request_free(req);
     return rc;
 }
-
 
 /* "20210210" or "2021-02-10". */
 static int ups_date(const char *s, int *Y, int *M, int *D)

@@ -140,13 +140,7 @@ static int dhl_body(const char *number, const pp_sim_scenario_t *sc, int visible
         event_json(&b, sc, &sc->steps[i], origin, 0);
     }
     pp_sim_put(&b, "]}]}");
-    if (b.oom) {
-        free(b.p);
-        return PP_ENOMEM;
-    }
-    *out = b.p;
-    *len = b.len;
-    return PP_OK;
+    return pp_sim_buf_finish(&b, out, len);
 }
 
 /* application/problem+json bodies as DHL sends them (research §1.4). */
@@ -165,13 +159,7 @@ static int dhl_error(int status, char **body, size_t *len)
     }
     pp_sim_buf_t b = {0};
     pp_sim_put(&b, "{\"title\":\"%s\",\"status\":%d,\"detail\":\"%s\"}", title, status, detail);
-    if (b.oom) {
-        free(b.p);
-        return PP_ENOMEM;
-    }
-    *body = b.p;
-    *len = b.len;
-    return PP_OK;
+    return pp_sim_buf_finish(&b, body, len);
 }
 
 static int hexval(int c)

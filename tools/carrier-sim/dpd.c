@@ -124,17 +124,6 @@ static int dpd_check_auth(pp_sim_t *s, h2o_req_t *req)
     return bad ? 500 : 0;
 }
 
-static int finish(pp_sim_buf_t *b, char **body, size_t *len)
-{
-    if (b->oom) {
-        free(b->p);
-        return PP_ENOMEM;
-    }
-    *body = b->p;
-    *len = b->len;
-    return PP_OK;
-}
-
 static int dpd_error(int status, char **body, size_t *len)
 {
     const char *code = "S:Server", *text = "Internal error";
@@ -153,7 +142,7 @@ static int dpd_error(int status, char **body, size_t *len)
         pp_sim_put(&b, "<detail><ns2:DPDServiceException xmlns:ns2=\"" DPD_NS "\"><message>%s</message>"
                        "</ns2:DPDServiceException></detail>", text);
     pp_sim_put(&b, "</S:Fault></S:Body></S:Envelope>");
-    return finish(&b, body, len);
+    return pp_sim_buf_finish(&b, body, len);
 }
 
 /* "2026-03-29 03:30:00": Europe/Warsaw local, no offset (eventTime is a plain string). */
@@ -203,7 +192,7 @@ static int dpd_render(const pp_sim_parcel_t *parcels, size_t n, int *status, cha
         }
     }
     pp_sim_put(&b, "</return></ns2:getEventsForWaybillV1Response></S:Body></S:Envelope>");
-    return finish(&b, body, len);
+    return pp_sim_buf_finish(&b, body, len);
 }
 
 const pp_sim_shape_t pp_sim_shape_dpd = {

@@ -112,17 +112,6 @@ static void parcel_json(pp_sim_buf_t *b, const pp_sim_parcel_t *p)
     pp_sim_put(b, "]}");
 }
 
-static int finish(pp_sim_buf_t *b, char **body, size_t *len)
-{
-    if (b->oom) {
-        free(b->p);
-        return PP_ENOMEM;
-    }
-    *body = b->p;
-    *len = b->len;
-    return PP_OK;
-}
-
 static int gls_render(const pp_sim_parcel_t *parcels, size_t n, int *status, char **body, size_t *len)
 {
     pp_sim_buf_t b = {0};
@@ -141,7 +130,7 @@ static int gls_render(const pp_sim_parcel_t *parcels, size_t n, int *status, cha
     }
     pp_sim_put(&b, "]}");
     *status = 200;
-    return finish(&b, body, len);
+    return pp_sim_buf_finish(&b, body, len);
 }
 
 static int gls_error(int status, char **body, size_t *len)
@@ -169,7 +158,7 @@ static int gls_error(int status, char **body, size_t *len)
                        "\"instance\":\"/tracking/simple/trackids\"}", title, status, detail);
     }
     }
-    return finish(&b, body, len);
+    return pp_sim_buf_finish(&b, body, len);
 }
 
 static int hexval(int c)

@@ -106,13 +106,7 @@ static int inpost_body(const char *number, const pp_sim_scenario_t *sc, int visi
         pp_sim_put(&b, "\"datetime\":\"%s\"}", dt);
     }
     pp_sim_put(&b, "],\"expected_flow\":[]}");
-    if (b.oom) {
-        free(b.p);
-        return PP_ENOMEM;
-    }
-    *out = b.p;
-    *len = b.len;
-    return PP_OK;
+    return pp_sim_buf_finish(&b, out, len);
 }
 
 static int inpost_error(int status, char **body, size_t *len)
@@ -128,13 +122,7 @@ static int inpost_error(int status, char **body, size_t *len)
     pp_sim_buf_t b = {0};
     pp_sim_put(&b, "{\"status\":%d,\"error\":\"%s\",\"description\":\"%s\",\"details\":null}", status,
                error, desc);
-    if (b.oom) {
-        free(b.p);
-        return PP_ENOMEM;
-    }
-    *body = b.p;
-    *len = b.len;
-    return PP_OK;
+    return pp_sim_buf_finish(&b, body, len);
 }
 
 /* GET /v1/tracking/{number}: one number per request, in the path. */

@@ -73,17 +73,6 @@ static orlen_step_t step_name(pp_sim_step_kind_t k, const pp_sim_scenario_t *sc)
 
 static bool orlen_number_ok(const char *number) { return pp_number_valid("orlen", number); }
 
-static int finish(pp_sim_buf_t *b, char **body, size_t *len)
-{
-    if (b->oom) {
-        free(b->p);
-        return PP_ENOMEM;
-    }
-    *body = b->p;
-    *len = b->len;
-    return PP_OK;
-}
-
 /* ---- SOAP -------------------------------------------------------------------------------- */
 
 static xmlDocPtr read_envelope(h2o_req_t *req)
@@ -204,7 +193,7 @@ static int soap_render(const pp_sim_parcel_t *parcels, size_t n, int *status, ch
     pp_sim_put(&b, "<Err>000</Err><ErrDes>OK</ErrDes></GiveMePackStatusFullHistoryListResult>"
                    "</GiveMePackStatusFullHistoryListResponse></soap:Body></soap:Envelope>");
     *status = 200;
-    return finish(&b, body, len);
+    return pp_sim_buf_finish(&b, body, len);
 }
 
 static int soap_error(int status, char **body, size_t *len)
@@ -219,7 +208,7 @@ static int soap_error(int status, char **body, size_t *len)
     pp_sim_put(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?><soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\">"
                    "<soap:Body><soap:Fault><faultcode>%s</faultcode><faultstring>%s</faultstring><detail /></soap:Fault>"
                    "</soap:Body></soap:Envelope>", code, msg);
-    return finish(&b, body, len);
+    return pp_sim_buf_finish(&b, body, len);
 }
 
 /* ---- public JSONP ------------------------------------------------------------------------ */
@@ -260,7 +249,7 @@ static int public_render(const pp_sim_parcel_t *parcels, size_t n, int *status, 
             pp_sim_put_escaped_json(&b, p->number);
         pp_sim_put(&b, "\",\"full\":false,\"history\":[],\"label\":\"\",\"return\":false,\"truckNo\":null,"
                        "\"returnTruck\":null,\"historyHtml\":\"\",\"err\":%s});", ad ? "1003" : "null");
-        return finish(&b, body, len);
+        return pp_sim_buf_finish(&b, body, len);
     }
     const orlen_step_t last = step_name(p->sc.steps[p->visible - 1].kind, &p->sc);
     pp_sim_put(&b, "callback({\"status\":\"OK\",\"number\":\"%s\",\"full\":true,\"label\":\"%s\",\"return\":%s,"
@@ -274,14 +263,14 @@ static int public_render(const pp_sim_parcel_t *parcels, size_t n, int *status, 
                    k ? "," : "", w + 8, w + 5, w, w + 11, o.code, o.label, o.label);
     }
     pp_sim_put(&b, "],\"historyHtml\":\"\",\"err\":null});");
-    return finish(&b, body, len);
+    return pp_sim_buf_finish(&b, body, len);
 }
 
 static int public_error(int status, char **body, size_t *len)
 {
     pp_sim_buf_t b = {0};
     pp_sim_put(&b, "<html><head><title>%d</title></head><body><h1>%d</h1></body></html>\n", status, status);
-    return finish(&b, body, len);
+    return pp_sim_buf_finish(&b, body, len);
 }
 
 const pp_sim_shape_t pp_sim_shape_orlen = {

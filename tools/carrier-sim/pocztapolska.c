@@ -139,17 +139,6 @@ static int pp_check_auth(pp_sim_t *s, h2o_req_t *req)
     return bad ? 500 : 0;
 }
 
-static int finish(pp_sim_buf_t *b, char **body, size_t *len)
-{
-    if (b->oom) {
-        free(b->p);
-        return PP_ENOMEM;
-    }
-    *body = b->p;
-    *len = b->len;
-    return PP_OK;
-}
-
 static int pp_error(int status, char **body, size_t *len)
 {
     const char *code = "soapenv:Server", *text = "Internal Server Error";
@@ -170,7 +159,7 @@ static int pp_error(int status, char **body, size_t *len)
                    "\"><soapenv:Body><soapenv:Fault><faultcode%s>%s</faultcode><faultstring>%s"
                    "</faultstring><detail /></soapenv:Fault></soapenv:Body></soapenv:Envelope>",
                ns, code, text);
-    return finish(&b, body, len);
+    return pp_sim_buf_finish(&b, body, len);
 }
 
 /* "2026-03-29 03:30": Polish local time, minutes only, as czas is on the wire. */
@@ -277,7 +266,7 @@ static int pp_render(const pp_sim_parcel_t *parcels, size_t n, int *status, char
         pp_sim_put(&b, "</ax21:przesylki><ax21:status>0</ax21:status>");
     }
     pp_sim_put(&b, "</ns:return></ns:%s></soapenv:Body></soapenv:Envelope>", op);
-    return finish(&b, body, len);
+    return pp_sim_buf_finish(&b, body, len);
 }
 
 const pp_sim_shape_t pp_sim_shape_pocztapolska = {

@@ -71,6 +71,18 @@ void pp_sim_put(pp_sim_buf_t *b, const char *fmt, ...)
     }
 }
 
+int pp_sim_buf_finish(pp_sim_buf_t *b, char **body, size_t *len)
+{
+    if (b->oom) {
+        free(b->p);
+        b->p = NULL;
+        return PP_ENOMEM;
+    }
+    *body = b->p;
+    *len = b->len;
+    return PP_OK;
+}
+
 void pp_sim_put_escaped_json(pp_sim_buf_t *b, const char *s)
 {
     for (; *s; s++) {

@@ -32,6 +32,8 @@ typedef struct pp_sim_buf {
     int oom;
 } pp_sim_buf_t;
 void pp_sim_put(pp_sim_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Hand the buffer over as a finished body (PP_ENOMEM, and freed, if a put ran out of memory). */
+int pp_sim_buf_finish(pp_sim_buf_t *b, char **body, size_t *len);
 /* Append s as JSON string contents / XML text (escaped). */
 void pp_sim_put_escaped_json(pp_sim_buf_t *b, const char *s);
 void pp_sim_put_escaped_xml(pp_sim_buf_t *b, const char *s);

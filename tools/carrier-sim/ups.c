@@ -143,13 +143,7 @@ static int ups_body(const char *number, const pp_sim_scenario_t *sc, int visible
         }
         pp_sim_put(&b, "]}]}]}}");
     }
-    if (b.oom) {
-        free(b.p);
-        return PP_ENOMEM;
-    }
-    *out = b.p;
-    *len = b.len;
-    return PP_OK;
+    return pp_sim_buf_finish(&b, out, len);
 }
 
 /*
@@ -162,13 +156,7 @@ static int ups_error_doc(int status, const char *code, const char *msg, char **b
     pp_sim_buf_t b = {0};
     (void)status;
     pp_sim_put(&b, "{\"response\":{\"errors\":[{\"code\":\"%s\",\"message\":\"%s\"}]}}", code, msg);
-    if (b.oom) {
-        free(b.p);
-        return PP_ENOMEM;
-    }
-    *body = b.p;
-    *len = b.len;
-    return PP_OK;
+    return pp_sim_buf_finish(&b, body, len);
 }
 
 static int ups_error(int status, char **body, size_t *len)
