@@ -1,10 +1,10 @@
 /* auth.c - pp-api key handling: SHA-256 of keys, constant-time compare, per-key token-bucket rate limit. */
 #include "api.h"
+#include "budget.h"
 #include "err.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,8 +41,7 @@ bool pp_api_consttime_eq(const void *a, size_t alen, const void *b, size_t blen)
 
 typedef struct rl_slot {
     char key[RL_KEY];
-    double tokens;
-    uint64_t last_ms;
+    pp_bucket_t bucket; /* common/budget.h; bucket.last_ms doubles as the slot's LRU stamp */
 } rl_slot_t;
 
 struct pp_api_ratelimit {
@@ -67,33 +66,27 @@ bool pp_api_rate_allow(pp_api_req_t *r, const char *key)
         if (!a->rl)
             return true; /* fail open on OOM: the limit protects capacity, not secrets */
     }
-    double rate = (double)a->cfg->api_rate_per_min / 60.0, burst = (double)a->cfg->api_rate_burst; /* per s */
-    uint64_t now = uv_now(a->loop);
+    double rate = (double)a->cfg->api_rate_per_min / 60.0; /* tokens per second */
+    int64_t now = (int64_t)uv_now(a->loop);
     rl_slot_t *set = a->rl->slots[fnv1a(key) % RL_SETS];
     rl_slot_t *s = NULL, *lru = &set[0];
     for (int i = 0; i < RL_WAYS; i++) {
-        if (strncmp(set[i].key, key, RL_KEY - 1) == 0 && set[i].key[0]) {
+        if (set[i].key[0] && strncmp(set[i].key, key, RL_KEY - 1) == 0) {
             s = &set[i];
             break;
         }
-        if (set[i].last_ms < lru->last_ms)
+        if (set[i].bucket.last_ms < lru->bucket.last_ms)
             lru = &set[i];
     }
     if (!s) {
         s = lru;
         snprintf(s->key, sizeof s->key, "%s", key);
-        s->tokens = burst;
-        s->last_ms = now;
+        pp_bucket_init(&s->bucket, rate, (double)a->cfg->api_rate_burst, now);
     }
-    s->tokens += rate * (double)(now - s->last_ms) / 1000.0;
-    if (s->tokens > burst)
-        s->tokens = burst;
-    s->last_ms = now;
-    if (s->tokens >= 1.0) {
-        s->tokens -= 1.0;
+    int64_t wait_ms = pp_bucket_take(&s->bucket, now);
+    if (wait_ms == 0)
         return true;
-    }
-    long wait = (long)ceil((1.0 - s->tokens) / rate);
+    long wait = (long)((wait_ms + 999) / 1000);
     if (wait < 1)
         wait = 1;
     char ra[32];
