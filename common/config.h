@@ -20,6 +20,8 @@
     X(STR, topic, "shipment-status.v1", 0, 0, 0, "Kafka topic of shipment status events")     \
     X(STR, dlq_topic, "shipment-status.v1.dlq", 0, 0, 0,                                      \
       "dead-letter topic for events the notifier cannot handle")                               \
+    X(STR, im_link_topic, "im-link-code.v1", 0, 0, 0,                                         \
+      "Kafka topic of IM-link verification codes (pp-api writes them to the outbox, the notifier sends them)") \
     X(STR, worker_id, "", 0, 0, 0, "worker name in the workers table; empty = kind-host-pid")  \
     X(STR, metrics_addr, "127.0.0.1:0", 0, 0, 0,                                              \
       "listen address of /metrics and /healthz (port 0 = any free port, logged at start)")     \
@@ -147,6 +149,8 @@
     X(INT, bot_carrier_timeout_ms, "5000", 100, 300000, 1, "bot: whole-request timeout of a live carrier call") \
     X(INT, bot_max_wait_ms, "2000", 0, 600000, 1,                                              \
       "bot: longest wait for the carrier's budget or token before answering: try again later") \
+    X(INT, bot_day_share_pct, "5", 0, 100, 1,                                                  \
+      "bot: percent of each carrier's <carrier>_per_day quota the bot's live calls may use (the pollers keep the rest)") \
     X(STR, api_addr, "127.0.0.1:8080", 0, 0, 0, "api: listen address of the HTTP API (port 0 = any free port, logged at start)") \
     X(STR, api_service_key, "", 0, 0, 0,                                                      \
       "api: the marketplace's service key (Bearer) for /v1/users and /v1/transactions (empty = feed refused)") \
@@ -154,7 +158,11 @@
     X(INT, api_rate_per_min, "1200", 1, 60000000, 0, "api: requests per minute allowed per API key (token bucket refill)") \
     X(INT, api_rate_burst, "40", 1, 1000000, 0, "api: token bucket size per API key (burst; 429 + Retry-After when empty)") \
     X(STR, api_buyer_secret, "", 0, 0, 0,                                                     \
-      "api: HMAC-SHA256 secret shared with the marketplace for buyer tokens (empty = buyer routes answer 401)")
+      "api: HMAC-SHA256 secret shared with the marketplace for buyer tokens (empty = buyer routes answer 401)") \
+    X(INT, im_link_code_ttl_s, "600", 30, 86400, 0, "api: an IM-link verification code expires after this many seconds") \
+    X(INT, im_link_max_attempts, "5", 1, 100, 0, "api: wrong codes accepted per link before a new code must be requested") \
+    X(INT, im_link_resend_s, "30", 0, 3600, 0, "api: shortest interval between two codes sent to one buyer (429 + Retry-After)") \
+    X(INT, web_card_refresh_s, "5", 1, 3600, 0, "api: how often the payment-card page asks for the card again")
 
 typedef struct pp_config {
 #define PP_CFG_FIELD_STR(n) char *n;
