@@ -165,6 +165,14 @@ bool pp_api_consttime_eq(const void *a, size_t alen, const void *b, size_t blen)
 int pp_api_card_query(PGconn *conn, long long txn, cJSON **out, long long *seller_id,
                       long long *buyer_id) __attribute__((warn_unused_result));
 
+/* buyer.c: the buyer's NotificationSettings JSON (with the pending IM link) in a DB work
+ * function; PP_ENOTFOUND when there is no such user. */
+int pp_api_settings_query(PGconn *conn, long long user_id, cJSON **out) __attribute__((warn_unused_result));
+/* buyer.c: the per-buyer rate limit (on top of the per-token one); answers 429 itself. */
+bool pp_api_buyer_rate_allow(pp_api_req_t *r);
+/* buyer.c: a bare XMPP address: local@domain, printable ASCII without spaces, '/' or a second '@'. */
+bool pp_api_valid_xmpp_address(const char *s);
+
 /* request.c: route every path of a->httpd through the pp_api_route table. */
 int pp_api_dispatch_install(pp_api_t *a) __attribute__((warn_unused_result));
 

@@ -1,5 +1,5 @@
 /* buyer.c - buyer tokens (HMAC-SHA256, installed as api->buyer_auth) and the buyer's
- * notification settings: GET / PUT /v1/me/notifications. */
+ * notification settings: GET / PUT /v1/me/notifications (IM linking: imlink.c). */
 #include "api.h"
 #include "err.h"
 #include "log.h"
@@ -135,9 +135,13 @@ static notif_job_t *job_new(pp_api_req_t *r)
     return j;
 }
 
+#define UTC_ISO(col) "to_char((" col ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+/* The users columns of NotificationSettings, then the pending IM link (5..7, NULL if none). */
 #define NOTIF_COLS                                                                                 \
-    "notify_shipment_status, im_channel, im_address, im_verified, "                                \
-    "to_char(notify_changed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+    "notify_shipment_status, im_channel, im_address, im_verified, " UTC_ISO("notify_changed_at")   \
+    ", l.channel, l.address, " UTC_ISO("l.expires_at")
+#define NOTIF_PENDING_JOIN                                                                         \
+    " LEFT JOIN im_links l ON l.user_id = users.id AND l.verified_at IS NULL AND l.expires_at > now()"
 
 /* The settings row of res as the NotificationSettings JSON object. */
 static int notif_json(const PGresult *res, cJSON **out)
@@ -145,6 +149,17 @@ static int notif_json(const PGresult *res, cJSON **out)
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return PP_ENOMEM;
+    if (PQgetisnull(res, 0, 5)) {
+        cJSON_AddNullToObject(o, "pending");
+    } else {
+        cJSON *p = cJSON_AddObjectToObject(o, "pending");
+        if (!p || !cJSON_AddStringToObject(p, "channel", PQgetvalue(res, 0, 5)) ||
+            !cJSON_AddStringToObject(p, "address", PQgetvalue(res, 0, 6)) ||
+            !cJSON_AddStringToObject(p, "expires_at", PQgetvalue(res, 0, 7))) {
+            cJSON_Delete(o);
+            return PP_ENOMEM;
+        }
+    }
     cJSON_AddBoolToObject(o, "shipment_status", PQgetvalue(res, 0, 0)[0] == 't');
     for (int c = 1; c <= 2; c++) {
         const char *name = c == 1 ? "channel" : "address";
@@ -162,22 +177,28 @@ static int notif_json(const PGresult *res, cJSON **out)
     return PP_OK;
 }
 
+int pp_api_settings_query(PGconn *conn, long long user_id, cJSON **out)
+{
+    char id[32];
+    snprintf(id, sizeof id, "%lld", user_id);
+    const char *p[] = {id};
+    PGresult *res = NULL;
+    int rc = pp_db_exec(conn, "api: get notification settings",
+                        "SELECT " NOTIF_COLS " FROM users" NOTIF_PENDING_JOIN " WHERE users.id = $1", 1, p, &res);
+    if (rc == PP_OK)
+        rc = PQntuples(res) == 0 ? PP_ENOTFOUND : notif_json(res, out);
+    PQclear(res);
+    return rc;
+}
+
 static int notif_get_work(PGconn *conn, pp_api_req_t *r)
 {
     notif_job_t *j = r->data;
-    char id[32];
-    snprintf(id, sizeof id, "%lld", r->auth.user_id);
-    const char *p[] = {id};
-    PGresult *res = NULL;
-    int rc = pp_db_exec(conn, "api: get notification settings", "SELECT " NOTIF_COLS " FROM users WHERE id = $1",
-                        1, p, &res);
-    if (rc == PP_OK) {
-        if (PQntuples(res) == 0)
-            j->not_found = true;
-        else
-            rc = notif_json(res, &j->out);
+    int rc = pp_api_settings_query(conn, r->auth.user_id, &j->out);
+    if (rc == PP_ENOTFOUND) {
+        j->not_found = true;
+        rc = PP_OK;
     }
-    PQclear(res);
     return rc;
 }
 
@@ -203,12 +224,13 @@ static int notif_put_work(PGconn *conn, pp_api_req_t *r)
     "(CASE WHEN $5 = '1' THEN $6::text WHEN $3 = '1' AND $4::text IS NULL THEN NULL ELSE im_address END)"
     PGresult *res = NULL;
     int rc = pp_db_exec(conn, "api: put notification settings",
-                        "UPDATE users SET notify_shipment_status = coalesce($2::boolean, notify_shipment_status), "
-                        "notify_changed_at = CASE WHEN $2::boolean IS NULL THEN notify_changed_at ELSE now() END, "
+                        "WITH changed AS (UPDATE users SET "
+                        "notify_shipment_status = coalesce($2::boolean, notify_shipment_status), "
                         "im_channel = " NEW_CHANNEL ", im_address = " NEW_ADDRESS ", "
                         "im_verified = CASE WHEN " NEW_CHANNEL " IS DISTINCT FROM im_channel OR " NEW_ADDRESS
                         " IS DISTINCT FROM im_address THEN false ELSE im_verified END "
-                        "WHERE id = $1 RETURNING " NOTIF_COLS,
+                        "WHERE id = $1 RETURNING *) "
+                        "SELECT " NOTIF_COLS " FROM changed AS users" NOTIF_PENDING_JOIN,
                         6, p, &res);
 #undef NEW_CHANNEL
 #undef NEW_ADDRESS
@@ -240,7 +262,7 @@ static void notif_done(pp_api_req_t *r, int rc)
 }
 
 /* Per-buyer limit on top of the per-token one (a buyer may hold many tokens). */
-static bool buyer_rate_allow(pp_api_req_t *r)
+bool pp_api_buyer_rate_allow(pp_api_req_t *r)
 {
     char key[48];
     snprintf(key, sizeof key, "buyer:%lld", r->auth.user_id);
@@ -249,7 +271,7 @@ static bool buyer_rate_allow(pp_api_req_t *r)
 
 static int get_notifications(pp_api_req_t *r)
 {
-    if (!buyer_rate_allow(r))
+    if (!pp_api_buyer_rate_allow(r))
         return 0;
     if (!job_new(r))
         return PP_ENOMEM;
@@ -258,8 +280,7 @@ static int get_notifications(pp_api_req_t *r)
     return 0;
 }
 
-/* A bare XMPP address: local@domain, printable ASCII without spaces, '/' or a second '@'. */
-static bool valid_xmpp_address(const char *s)
+bool pp_api_valid_xmpp_address(const char *s)
 {
     size_t n = strlen(s);
     const char *at = strchr(s, '@');
@@ -273,7 +294,7 @@ static bool valid_xmpp_address(const char *s)
 
 static int put_notifications(pp_api_req_t *r)
 {
-    if (!buyer_rate_allow(r))
+    if (!pp_api_buyer_rate_allow(r))
         return 0;
     cJSON *body = pp_api_body_json(r);
     if (!body)
@@ -308,7 +329,7 @@ static int put_notifications(pp_api_req_t *r)
             snprintf(j->channel, sizeof j->channel, "%s", ch->valuestring);
     }
     if (ad) {
-        if (!cJSON_IsNull(ad) && !(cJSON_IsString(ad) && valid_xmpp_address(ad->valuestring))) {
+        if (!cJSON_IsNull(ad) && !(cJSON_IsString(ad) && pp_api_valid_xmpp_address(ad->valuestring))) {
             pp_api_reply_error(r, 422, "invalid_field",
                                "address must be a bare XMPP address (user@domain, at most %d bytes) or null",
                                ADDRESS_MAX);

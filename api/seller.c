@@ -237,6 +237,9 @@ static void card_done(pp_api_req_t *r, int rc)
 static int get_card(pp_api_req_t *r)
 {
     long long txn;
+    /* A buyer's card page polls; their limit counts every token they hold. */
+    if (r->auth.kind == PP_API_AUTH_BUYER && !pp_api_buyer_rate_allow(r))
+        return 0;
     if (pp_api_param_id(r, "id", &txn) != PP_OK) {
         pp_api_reply_error(r, 404, "not_found", "no such transaction");
         return 0;

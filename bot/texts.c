@@ -126,6 +126,52 @@ void pp_bot_text_unavailable(pp_bot_lang_t lang, const char *carrier, const char
              display(carrier), number);
 }
 
+void pp_bot_text_quota(pp_bot_lang_t lang, const char *carrier, const char *number,
+                       time_t resets_at, char *out, size_t cap)
+{
+    char when[32];
+    pp_bot_warsaw_format(resets_at, when, sizeof when);
+    snprintf(out, cap,
+             lang == PP_BOT_EN ? "Parcel %s %s: I have used up today's limit of questions to the "
+                                 "carrier, try again after %s."
+                               : "Paczka %s %s: wyczerpałem dzisiejszy limit zapytań do "
+                                 "przewoźnika, spróbuj po %s.",
+             display(carrier), number, when);
+}
+
+void pp_bot_text_not_answering(pp_bot_lang_t lang, const char *carrier, const char *number,
+                               char *out, size_t cap)
+{
+    snprintf(out, cap,
+             lang == PP_BOT_EN ? "Parcel %s %s: the carrier is not answering, try again later."
+                               : "Paczka %s %s: przewoźnik nie odpowiada, spróbuj później.",
+             display(carrier), number);
+}
+
+void pp_bot_text_stale(pp_bot_lang_t lang, const char *carrier, const char *number, pp_status_t st,
+                       const char *place, time_t at, time_t checked, pp_bot_why_t why, char *out,
+                       size_t cap)
+{
+    static const char *const reasons[3][2] = {
+        [PP_BOT_WHY_UNAVAILABLE] = {"nie mogę teraz zapytać przewoźnika",
+                                    "I cannot ask the carrier right now"},
+        [PP_BOT_WHY_QUOTA] = {"dzisiejszy limit zapytań do przewoźnika jest wyczerpany",
+                              "today's limit of questions to the carrier is used up"},
+        [PP_BOT_WHY_BREAKER] = {"przewoźnik nie odpowiada", "the carrier is not answering"},
+    };
+    int l = lang == PP_BOT_EN;
+    const char *reason = reasons[(unsigned)why < 3 ? why : 0][l];
+    char line[768], when[32] = "";
+    pp_bot_text_status(lang, carrier, number, true, st, place, at, line, sizeof line);
+    if (checked > 0) {
+        pp_bot_warsaw_format(checked, when, sizeof when);
+        snprintf(out, cap, l ? "%s. As of %s: %s." : "%s. Stan z %s: %s.", line, when, reason);
+    } else {
+        snprintf(out, cap, l ? "%s. From our records: %s." : "%s. Stan z naszej bazy: %s.", line,
+                 reason);
+    }
+}
+
 /* 01:00 UTC on the last Sunday of month m (1-based) of year y. */
 static time_t last_sunday_1utc(int y, int m)
 {

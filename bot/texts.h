@@ -21,9 +21,26 @@ void pp_bot_text_simple(pp_bot_lang_t lang, const pp_bot_cmd_t *cmd, bool linked
  */
 void pp_bot_text_status(pp_bot_lang_t lang, const char *carrier, const char *number, bool found,
                         pp_status_t st, const char *place, time_t at, char *out, size_t cap);
-/* The carrier could not be asked now (error, budget, timeout). */
+/* The carrier could not be asked now (error, Retry-After pause, rate wait, timeout). */
 void pp_bot_text_unavailable(pp_bot_lang_t lang, const char *carrier, const char *number,
                              char *out, size_t cap);
+/* The bot's day share of calls to this carrier is used up: "try after <resets_at, Warsaw>". */
+void pp_bot_text_quota(pp_bot_lang_t lang, const char *carrier, const char *number,
+                       time_t resets_at, char *out, size_t cap);
+/* The carrier's circuit breaker is open: "the carrier is not answering, try later". */
+void pp_bot_text_not_answering(pp_bot_lang_t lang, const char *carrier, const char *number,
+                               char *out, size_t cap);
+
+/* Why the carrier was not asked, for an answer from Postgres that is not fresh. */
+typedef enum { PP_BOT_WHY_UNAVAILABLE = 0, PP_BOT_WHY_QUOTA, PP_BOT_WHY_BREAKER } pp_bot_why_t;
+/*
+ * The status line of pp_bot_text_status (found), then when it was last checked with the
+ * carrier (checked = 0: never) and why it was not checked now:
+ * `Paczka DHL 123: w drodze (Kraków, 15.01.2026 11:00). Stan z 15.01.2026 12:30: przewoźnik nie odpowiada.`
+ */
+void pp_bot_text_stale(pp_bot_lang_t lang, const char *carrier, const char *number, pp_status_t st,
+                       const char *place, time_t at, time_t checked, pp_bot_why_t why, char *out,
+                       size_t cap);
 /* "28.11.2026 22:10" in Europe/Warsaw (CET/CEST by the EU rule). */
 void pp_bot_warsaw_format(time_t t, char *out, size_t cap);
 

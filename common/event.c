@@ -1,4 +1,4 @@
-/* event.c - shipment-status.v1 codec on cJSON; the decoder is the poison-event gate. */
+/* event.c - shipment-status.v1 and im-link-code.v1 codecs on cJSON; the decoders are the poison-event gate. */
 #include "event.h"
 #include "err.h"
 #include "timeutil.h"
@@ -14,7 +14,9 @@
 
 const char *pp_event_kind_name(pp_event_kind_t k)
 {
-    return k == PP_EV_NUMBER_ENTERED ? "number_entered" : "status_changed";
+    return k == PP_EV_NUMBER_ENTERED ? "number_entered"
+           : k == PP_EV_IM_LINK_CODE ? "im_link_code"
+                                     : "status_changed";
 }
 
 void pp_event_new_id(pp_event_t *ev)
@@ -118,10 +120,27 @@ static int get_time(const cJSON *o, const char *k, time_t *out, char *err, size_
     return PP_OK;
 }
 
+/* event_id (a UUID, lower-cased into id[37]) and schema_version (must be 1). */
+static int get_head(const cJSON *o, char *id, char *err, size_t errlen)
+{
+    long long n;
+    if (get_str(o, "event_id", 1, id, 37, err, errlen))
+        return PP_EPARSE;
+    uuid_t u;
+    if (strlen(id) != 36 || uuid_parse(id, u) != 0)
+        return fail(err, errlen, "event_id '%s' is not a UUID", id);
+    for (char *c = id; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    if (get_int(o, "schema_version", 1, &n, err, errlen))
+        return PP_EPARSE;
+    if (n != PP_EVENT_SCHEMA_VERSION)
+        return fail(err, errlen, "unsupported schema_version %lld", n);
+    return PP_OK;
+}
+
 int pp_event_decode(const char *json, size_t len, pp_event_t *ev, char *err, size_t errlen)
 {
     char buf[64];
-    long long n;
     int rc = PP_EPARSE;
     memset(ev, 0, sizeof *ev);
     if (!json || len == 0)
@@ -133,22 +152,9 @@ int pp_event_decode(const char *json, size_t len, pp_event_t *ev, char *err, siz
         fail(err, errlen, "not a JSON object");
         goto out;
     }
-    if (get_str(o, "event_id", 1, ev->event_id, sizeof ev->event_id, err, errlen))
+    if (get_head(o, ev->event_id, err, errlen))
         goto out;
-    uuid_t u;
-    if (strlen(ev->event_id) != 36 || uuid_parse(ev->event_id, u) != 0) {
-        fail(err, errlen, "event_id '%s' is not a UUID", ev->event_id);
-        goto out;
-    }
-    for (char *c = ev->event_id; *c; c++)
-        *c = (char)tolower((unsigned char)*c);
-    if (get_int(o, "schema_version", 1, &n, err, errlen))
-        goto out;
-    if (n != PP_EVENT_SCHEMA_VERSION) {
-        fail(err, errlen, "unsupported schema_version %lld", n);
-        goto out;
-    }
-    ev->schema_version = (int)n;
+    ev->schema_version = PP_EVENT_SCHEMA_VERSION;
     if (get_str(o, "kind", 1, buf, sizeof buf, err, errlen))
         goto out;
     if (strcmp(buf, "number_entered") == 0)
@@ -190,6 +196,71 @@ int pp_event_decode(const char *json, size_t len, pp_event_t *ev, char *err, siz
     if (get_time(o, "occurred_at", &ev->occurred_at, err, errlen) ||
         get_time(o, "detected_at", &ev->detected_at, err, errlen))
         goto out;
+    rc = PP_OK;
+out:
+    cJSON_Delete(o);
+    return rc;
+}
+
+/* ---- im-link-code.v1 ---- */
+
+int pp_link_event_encode(const pp_link_event_t *ev, char **out)
+{
+    char expires[PP_TIME_ISO_LEN];
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return PP_ENOMEM;
+    pp_time_format(ev->expires_at, expires);
+    cJSON_AddStringToObject(o, "event_id", ev->event_id);
+    cJSON_AddNumberToObject(o, "schema_version", PP_EVENT_SCHEMA_VERSION);
+    cJSON_AddStringToObject(o, "kind", "im_link_code");
+    cJSON_AddNumberToObject(o, "user_id", (double)ev->user_id);
+    cJSON_AddStringToObject(o, "channel", ev->channel);
+    cJSON_AddStringToObject(o, "address", ev->address);
+    cJSON_AddStringToObject(o, "code", ev->code);
+    cJSON_AddStringToObject(o, "locale", ev->locale);
+    cJSON_AddStringToObject(o, "expires_at", expires);
+    *out = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return *out ? PP_OK : PP_ENOMEM;
+}
+
+int pp_link_event_decode(const char *json, size_t len, pp_link_event_t *ev, char *err, size_t errlen)
+{
+    char kind[32];
+    int rc = PP_EPARSE;
+    memset(ev, 0, sizeof *ev);
+    if (!json || len == 0)
+        return fail(err, errlen, "empty payload");
+    cJSON *o = cJSON_ParseWithLength(json, len);
+    if (!o)
+        return fail(err, errlen, "not valid JSON");
+    if (!cJSON_IsObject(o)) {
+        fail(err, errlen, "not a JSON object");
+        goto out;
+    }
+    if (get_head(o, ev->event_id, err, errlen) || get_str(o, "kind", 1, kind, sizeof kind, err, errlen))
+        goto out;
+    if (strcmp(kind, "im_link_code") != 0) {
+        fail(err, errlen, "kind '%s' on the IM-link topic (want im_link_code)", kind);
+        goto out;
+    }
+    if (get_int(o, "user_id", 1, &ev->user_id, err, errlen) ||
+        get_str(o, "channel", 1, ev->channel, sizeof ev->channel, err, errlen) ||
+        get_str(o, "address", 1, ev->address, sizeof ev->address, err, errlen) ||
+        get_str(o, "code", 1, ev->code, sizeof ev->code, err, errlen) ||
+        get_str(o, "locale", 1, ev->locale, sizeof ev->locale, err, errlen) ||
+        get_time(o, "expires_at", &ev->expires_at, err, errlen))
+        goto out;
+    for (const char *c = ev->code; *c; c++)
+        if (*c < '0' || *c > '9') {
+            fail(err, errlen, "code is not digits");
+            goto out;
+        }
+    if (!strchr(ev->address, '@')) {
+        fail(err, errlen, "address '%s' is not an IM address", ev->address);
+        goto out;
+    }
     rc = PP_OK;
 out:
     cJSON_Delete(o);

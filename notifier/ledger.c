@@ -16,7 +16,9 @@ static const char SQL_RECIPIENT[] =
     "       EXISTS (SELECT 1 FROM notifications n"
     "                WHERE n.shipment_id = $3 AND n.user_id = u.id AND n.sequence >= $4"
     "                  AND n.event_id <> $2::uuid AND n.state = 'sent')"
-    "  FROM transactions t JOIN users u ON u.id = t.buyer_id WHERE t.id = $1";
+    "  FROM transactions t JOIN users u ON u.id = t.buyer_id WHERE t.id = $1"
+    /* Held until the decision commits: a toggle change waits for it or is seen by it. */
+    "   FOR SHARE OF u";
 
 int pp_ledger_recipient(PGconn *c, const pp_event_t *ev, pp_recipient_t *r)
 {
@@ -45,6 +47,49 @@ int pp_ledger_recipient(PGconn *c, const pp_event_t *ev, pp_recipient_t *r)
     return PP_OK;
 }
 
+int pp_ledger_link_recipient(PGconn *c, const pp_link_event_t *lev, pp_recipient_t *r, bool *current)
+{
+    char user[24];
+    PGresult *res = NULL;
+    memset(r, 0, sizeof *r);
+    *current = false;
+    snprintf(user, sizeof user, "%lld", lev->user_id);
+    const char *p[] = {user, lev->event_id};
+    if (pp_db_exec(c, "notifier IM-link recipient lookup",
+                   "SELECT u.locale,"
+                   "       coalesce((SELECT n.state FROM notifications n"
+                   "                  WHERE n.event_id = $2::uuid AND n.user_id = u.id), ''),"
+                   "       EXISTS (SELECT 1 FROM im_links l WHERE l.user_id = u.id AND l.event_id = $2::uuid"
+                   "                  AND l.verified_at IS NULL AND l.expires_at > now())"
+                   "  FROM users u WHERE u.id = $1 FOR SHARE OF u",
+                   2, p, &res))
+        return PP_EDB;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return PP_ENOTFOUND;
+    }
+    r->user_id = lev->user_id;
+    snprintf(r->locale, sizeof r->locale, "%s", PQgetvalue(res, 0, 0));
+    snprintf(r->prev_state, sizeof r->prev_state, "%s", PQgetvalue(res, 0, 1));
+    snprintf(r->channel, sizeof r->channel, "%s", lev->channel);
+    snprintf(r->address, sizeof r->address, "%s", lev->address);
+    r->opted_in = r->verified = true; /* not asked: the code goes to the address being linked */
+    *current = PQgetvalue(res, 0, 2)[0] == 't';
+    PQclear(res);
+    return PP_OK;
+}
+
+/* The ledger's status and kind columns for ev. */
+static const char *row_status(const pp_event_t *ev)
+{
+    return ev->kind == PP_EV_IM_LINK_CODE ? "im_link_code" : pp_status_name(ev->status);
+}
+
+static const char *row_kind(const pp_event_t *ev)
+{
+    return ev->kind == PP_EV_IM_LINK_CODE ? "im_link_code" : "shipment_status";
+}
+
 int pp_ledger_skip(PGconn *c, const pp_event_t *ev, const pp_recipient_t *r, const char *state,
                    const char *why)
 {
@@ -52,17 +97,18 @@ int pp_ledger_skip(PGconn *c, const pp_event_t *ev, const pp_recipient_t *r, con
     snprintf(user, sizeof user, "%lld", r->user_id);
     snprintf(ship, sizeof ship, "%lld", ev->shipment_id);
     snprintf(seq, sizeof seq, "%lld", ev->sequence);
-    const char *p[] = {ev->event_id, user,  ship, seq, pp_status_name(ev->status), state,
+    const char *p[] = {ev->event_id, user,  ship, seq, row_status(ev), state,
                        r->channel[0] ? r->channel : NULL, r->address[0] ? r->address : NULL,
-                       why};
+                       why, row_kind(ev)};
     return pp_db_exec(c, "notifier ledger skip",
                       "INSERT INTO notifications (event_id, user_id, shipment_id, sequence, status,"
-                      "                           state, channel, address, last_error)"
-                      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                      "                           state, channel, address, last_error, kind, decided_at)"
+                      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, clock_timestamp())"
                       " ON CONFLICT (event_id, user_id) DO UPDATE"
-                      "   SET state = EXCLUDED.state, last_error = EXCLUDED.last_error"
+                      "   SET state = EXCLUDED.state, last_error = EXCLUDED.last_error,"
+                      "       decided_at = clock_timestamp()"
                       "   WHERE notifications.state = 'sending'",
-                      9, p, NULL);
+                      10, p, NULL);
 }
 
 int pp_ledger_sending(PGconn *c, const pp_event_t *ev, const pp_recipient_t *r,
@@ -73,19 +119,20 @@ int pp_ledger_sending(PGconn *c, const pp_event_t *ev, const pp_recipient_t *r,
     snprintf(user, sizeof user, "%lld", r->user_id);
     snprintf(ship, sizeof ship, "%lld", ev->shipment_id);
     snprintf(seq, sizeof seq, "%lld", ev->sequence);
-    const char *p[] = {ev->event_id, user, ship, seq, pp_status_name(ev->status),
-                       r->channel, r->address, body};
+    const char *p[] = {ev->event_id, user, ship, seq, row_status(ev),
+                       r->channel, r->address, body, row_kind(ev)};
     *claimed = false;
     if (pp_db_exec(c, "notifier ledger sending",
                    "INSERT INTO notifications (event_id, user_id, shipment_id, sequence, status,"
-                   "                           state, channel, address, body, attempts)"
-                   " VALUES ($1, $2, $3, $4, $5, 'sending', $6, $7, $8, 1)"
+                   "                           state, channel, address, body, attempts, kind, decided_at)"
+                   " VALUES ($1, $2, $3, $4, $5, 'sending', $6, $7, $8, 1, $9, clock_timestamp())"
                    " ON CONFLICT (event_id, user_id) DO UPDATE"
                    "   SET attempts = notifications.attempts + 1, channel = EXCLUDED.channel,"
-                   "       address = EXCLUDED.address, body = EXCLUDED.body, last_error = NULL"
+                   "       address = EXCLUDED.address, body = EXCLUDED.body, last_error = NULL,"
+                   "       decided_at = clock_timestamp()"
                    "   WHERE notifications.state = 'sending'"
                    " RETURNING attempts",
-                   8, p, &res))
+                   9, p, &res))
         return PP_EDB;
     *claimed = PQntuples(res) == 1;
     PQclear(res);

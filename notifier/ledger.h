@@ -1,6 +1,8 @@
 /*
  * ledger.h - the notifier's Postgres side: the recipient of an event (read at send time)
- * and the notifications dedup ledger (one row per event x user; states in 0001_init.sql).
+ * and the notifications dedup ledger (one row per event x user; states in 0001_init.sql;
+ * kind and decided_at in 0007_im_link.sql: decided_at = clock_timestamp() of every decision,
+ * taken while the users row is locked FOR SHARE, so it orders exactly against notify_changes).
  * All functions run synchronously on the caller's connection, inside the caller's
  * transaction when there is one; they log failures once (via pp_db_exec) and return PP_EDB.
  */
@@ -26,6 +28,13 @@ typedef struct pp_recipient {
 
 /* The buyer of ev->transaction_id; PP_ENOTFOUND if the transaction does not exist. */
 int pp_ledger_recipient(PGconn *c, const pp_event_t *ev, pp_recipient_t *r)
+    __attribute__((warn_unused_result));
+/*
+ * The buyer of an IM-link code event (users row locked FOR SHARE): channel and address are
+ * the event's, *current = the code is still the buyer's pending link (not replaced, used or
+ * expired). PP_ENOTFOUND if the user does not exist.
+ */
+int pp_ledger_link_recipient(PGconn *c, const pp_link_event_t *lev, pp_recipient_t *r, bool *current)
     __attribute__((warn_unused_result));
 /*
  * Record a final skip decision (state = skipped_*): inserts the row, or flips a 'sending'

@@ -74,8 +74,10 @@ typedef struct item {
     item_state_t st, next_st; /* next_st: decided inside the open transaction */
     outcome_t next_out;
     bool valid, revoked, bounced;
+    bool link; /* from the IM-link topic: lev is the event; ev carries its id (kind IM_LINK_CODE) */
     int dlq; /* 0 not produced, 1 in flight, 2 delivered, -1 failed */
     pp_event_t ev;
+    pp_link_event_t lev;
     char reason[256]; /* decode error or bounce reason */
     long long user_id;
     char id[64]; /* stanza id <event_id>:<user_id> */
@@ -235,12 +237,14 @@ static int consumer_new(pp_notifier_t *n)
         goto fail;
     conf = NULL; /* owned by the handle now */
     rd_kafka_poll_set_consumer(n->consumer);
-    topics = rd_kafka_topic_partition_list_new(1);
+    topics = rd_kafka_topic_partition_list_new(2);
     rd_kafka_topic_partition_list_add(topics, cfg->topic, RD_KAFKA_PARTITION_UA);
+    if (cfg->im_link_topic[0]) /* IM-link codes: same group, same pipeline, own topic */
+        rd_kafka_topic_partition_list_add(topics, cfg->im_link_topic, RD_KAFKA_PARTITION_UA);
     rd_kafka_resp_err_t e = rd_kafka_subscribe(n->consumer, topics);
     rd_kafka_topic_partition_list_destroy(topics);
     if (e) {
-        snprintf(err, sizeof err, "subscribe to %s: %s", cfg->topic, rd_kafka_err2str(e));
+        snprintf(err, sizeof err, "subscribe to %s, %s: %s", cfg->topic, cfg->im_link_topic, rd_kafka_err2str(e));
         goto fail;
     }
     return PP_OK;
@@ -393,7 +397,7 @@ static int dlq_phase(pp_notifier_t *n)
         if (it->valid || it->revoked || it->st == IT_DONE)
             continue;
         if (it->dlq == 2) {
-            pp_warn("notifier: poison event at %s[%d]@%lld sent to %s: %s", n->cfg->topic,
+            pp_warn("notifier: poison event at %s[%d]@%lld sent to %s: %s", rd_kafka_topic_name(it->msg->rkt),
                     (int)it->msg->partition, (long long)it->msg->offset, n->cfg->dlq_topic,
                     it->reason);
             finish(n, it, OUT_DLQ);
@@ -565,11 +569,75 @@ static outcome_t in_batch_conflict(pp_notifier_t *n, size_t upto, const item_t *
     return o;
 }
 
+/* Ledger row 'sending' for it (r decided to get body), or nothing to do when another decision won. */
+static int claim(pp_notifier_t *n, item_t *it, const pp_recipient_t *r, const char *ledger_body)
+{
+    bool claimed;
+    int rc = pp_ledger_sending(n->db, &it->ev, r, ledger_body, &claimed);
+    if (rc)
+        return rc;
+    if (!claimed) {
+        it->next_st = IT_DONE;
+        it->next_out = OUT_DUPLICATE;
+        return PP_OK;
+    }
+    snprintf(it->id, sizeof it->id, "%s:%lld", it->ev.event_id, r->user_id);
+    snprintf(it->to, sizeof it->to, "%s", r->address);
+    it->next_st = IT_SENDING;
+    it->next_out = OUT_NONE;
+    return PP_OK;
+}
+
+/*
+ * An IM-link code goes to the address being linked (not the buyer's current one), whatever
+ * the toggle says, if it is still the buyer's pending link. The ledger keeps a placeholder,
+ * never the code.
+ */
+static int decide_link(pp_notifier_t *n, item_t *it)
+{
+    pp_recipient_t r;
+    bool current = false;
+    const char *skip = NULL, *why = NULL;
+    int rc = pp_ledger_link_recipient(n->db, &it->lev, &r, &current);
+    if (rc == PP_ENOTFOUND) {
+        pp_warn("notifier: IM-link event %s: user %lld not found; nobody to send the code to",
+                it->ev.event_id, it->lev.user_id);
+        it->next_st = IT_DONE;
+        it->next_out = OUT_NO_RECIPIENT;
+        return PP_OK;
+    }
+    if (rc)
+        return rc;
+    it->user_id = r.user_id;
+    if (r.prev_state[0] && strcmp(r.prev_state, "sending") != 0) {
+        it->next_st = IT_DONE;
+        it->next_out = OUT_DUPLICATE;
+        return PP_OK;
+    }
+    long minutes = (long)((it->lev.expires_at - time(NULL) + 59) / 60);
+    if (!current) {
+        skip = "skipped_stale", why = "the code was replaced, used or has expired", it->next_out = OUT_STALE;
+    } else if (strcmp(r.channel, n->chops->name) != 0) {
+        skip = "skipped_no_im", why = "no channel for this IM-link code", it->next_out = OUT_NO_IM;
+    } else if (pp_template_link_code(&it->lev, minutes > 0 ? minutes : 1, it->body, sizeof it->body)) {
+        skip = "failed", why = "cannot render the message", it->next_out = OUT_FAILED;
+    }
+    if (skip) {
+        if ((rc = pp_ledger_skip(n->db, &it->ev, &r, skip, why)))
+            return rc;
+        it->next_st = IT_DONE;
+        return PP_OK;
+    }
+    return claim(n, it, &r, "(IM-link verification code; the code is not stored)");
+}
+
 static int decide_one(pp_notifier_t *n, size_t idx)
 {
     item_t *it = &n->items[idx];
     pp_recipient_t r;
     const char *skip = NULL, *why = NULL;
+    if (it->link)
+        return decide_link(n, it);
     int rc = pp_ledger_recipient(n->db, &it->ev, &r);
     if (rc == PP_ENOTFOUND) {
         pp_warn("notifier: event %s: transaction %lld not found; nobody to notify",
@@ -602,19 +670,7 @@ static int decide_one(pp_notifier_t *n, size_t idx)
         it->next_st = IT_DONE;
         return PP_OK;
     }
-    bool claimed;
-    if ((rc = pp_ledger_sending(n->db, &it->ev, &r, it->body, &claimed)))
-        return rc;
-    if (!claimed) {
-        it->next_st = IT_DONE;
-        it->next_out = OUT_DUPLICATE;
-        return PP_OK;
-    }
-    snprintf(it->id, sizeof it->id, "%s:%lld", it->ev.event_id, r.user_id);
-    snprintf(it->to, sizeof it->to, "%s", r.address);
-    it->next_st = IT_SENDING;
-    it->next_out = OUT_NONE;
-    return PP_OK;
+    return claim(n, it, &r, it->body);
 }
 
 static int decide_phase(pp_notifier_t *n)
@@ -844,7 +900,16 @@ static void add_item(pp_notifier_t *n, rd_kafka_message_t *m)
     item_t *it = &n->items[n->n_items++];
     memset(it, 0, sizeof *it);
     it->msg = m;
-    it->valid = pp_event_decode(m->payload, m->len, &it->ev, it->reason, sizeof it->reason) == 0;
+    const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "";
+    if (n->cfg->im_link_topic[0] && strcmp(topic, n->cfg->im_link_topic) == 0) {
+        it->link = true;
+        it->valid = pp_link_event_decode(m->payload, m->len, &it->lev, it->reason, sizeof it->reason) == 0;
+        /* the ledger and the archive lookup know an event by its id */
+        snprintf(it->ev.event_id, sizeof it->ev.event_id, "%s", it->lev.event_id);
+        it->ev.kind = PP_EV_IM_LINK_CODE;
+    } else {
+        it->valid = pp_event_decode(m->payload, m->len, &it->ev, it->reason, sizeof it->reason) == 0;
+    }
     atomic_fetch_add(&n->stats.consumed, 1);
 }
 

@@ -1,4 +1,4 @@
-/* template.c - message texts per status and locale, carrier display names, rendering. */
+/* template.c - message texts per status and locale, carrier display names, rendering; the IM-link code message. */
 #include "template.h"
 #include "err.h"
 
@@ -73,6 +73,30 @@ int pp_template_render(const pp_event_t *ev, const char *locale, char *out, size
     }
     int n = snprintf(out, outlen, "%s %s %s: %s", lang == LANG_EN ? "Parcel" : "Paczka",
                      pp_template_carrier_name(ev->carrier), ev->tracking_number, text);
+    if (n < 0 || (size_t)n >= outlen) {
+        out[0] = '\0';
+        return PP_EINVAL;
+    }
+    return PP_OK;
+}
+
+int pp_template_link_code(const pp_link_event_t *ev, long minutes, char *out, size_t outlen)
+{
+    int n;
+    if (!out || outlen == 0)
+        return PP_EINVAL;
+    if (strcmp(ev->locale, "en") == 0)
+        n = snprintf(out, outlen,
+                     "parcelpush: your code is %s. Enter it in My account > Settings > Notifications "
+                     "to receive parcel status messages at this address. Valid for %ld min. "
+                     "If you did not ask for it, ignore this message.",
+                     ev->code, minutes);
+    else
+        n = snprintf(out, outlen,
+                     "parcelpush: Twój kod to %s. Wpisz go w Moje konto › Ustawienia › Powiadomienia, "
+                     "aby dostawać tu powiadomienia o statusie przesyłek. Ważny %ld min. "
+                     "Jeśli to nie Ty, zignoruj tę wiadomość.",
+                     ev->code, minutes);
     if (n < 0 || (size_t)n >= outlen) {
         out[0] = '\0';
         return PP_EINVAL;

@@ -17,4 +17,11 @@ const char *pp_template_carrier_name(const char *carrier);
 int pp_template_render(const pp_event_t *ev, const char *locale, char *out, size_t outlen)
     __attribute__((warn_unused_result));
 
+/*
+ * The IM-link verification message for ev (its code, valid `minutes` more), in ev->locale
+ * (Polish unless "en"). 0 or PP_EINVAL when out is too small.
+ */
+int pp_template_link_code(const pp_link_event_t *ev, long minutes, char *out, size_t outlen)
+    __attribute__((warn_unused_result));
+
 #endif

@@ -8,13 +8,7 @@
 # (api_check.py); tokens never logged; an empty secret refuses buyer tokens.
 set -euo pipefail
 . "$(dirname -- "${BASH_SOURCE[0]}")/../lib.sh"
-
-API=$PP_BUILD/api/pp-api
-SPEC=$PP_ROOT/schema/openapi.json
-CHECK=$PP_ROOT/tests/integration/api_check.py
-SEEN=$PP_TEST_TMP/seen
-: >"$SEEN"
-[[ -x $API ]] || fail "no pp-api at $API (build first)"
+. "$(dirname -- "${BASH_SOURCE[0]}")/api_lib.sh"
 
 SERVICE_KEY=svc_$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 export PP_API_BUYER_SECRET=bs_$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
@@ -37,28 +31,8 @@ TOK_C=$("$PPCTL" buyer-token --user 102) # a user the marketplace never sent
 [[ $(PP_API_BUYER_SECRET='' "$PPCTL" buyer-token --user 100 2>&1) == *api_buyer_secret* ]] ||
 	fail "buyer-token without a secret did not say so"
 
-PP_API_ADDR=127.0.0.1:0 PP_API_SERVICE_KEY=$SERVICE_KEY PP_API_RATE_PER_MIN=1 PP_API_RATE_BURST=50 \
-	PP_METRICS_ADDR=127.0.0.1:0 PP_WORKER_ID=api-buyer-test start_bg api "$API" >/dev/null
+api_start api PP_API_SERVICE_KEY="$SERVICE_KEY" PP_API_RATE_PER_MIN=1 PP_API_RATE_BURST=50 PP_WORKER_ID=api-buyer-test
 LOG=$PP_TEST_TMP/api.log
-wait_until 10 grep -q 'api on http://' "$LOG" || fail "pp-api did not start: $(tail -5 "$LOG")"
-BASE=$(sed -n 's|.*api on \(http://[^/]*\)/.*|\1|p' "$LOG" | head -1)
-
-n=0
-# call WANT METHOD TEMPLATE PATH KEY [BODY [CONTENT_TYPE]]: as in api_core.sh.
-call() {
-	local want=$1 method=$2 tmpl=$3 path=$4 key=$5 body=${6-} ctype=${7-application/json} res
-	n=$((n + 1))
-	OUT=$PP_TEST_TMP/r$n.body HDR=$PP_TEST_TMP/r$n.hdr
-	local args=(-sS -o "$OUT" -D "$HDR" -w '%{http_code} %{content_type}' -X "$method")
-	[[ -n $key ]] && args+=(-H "Authorization: Bearer $key")
-	[[ -n $body ]] && args+=(-H "Content-Type: $ctype" --data-binary "$body")
-	res=$(curl "${args[@]}" "$BASE$path") || fail "curl $method $path failed"
-	STATUS=${res%% *}
-	[[ $STATUS == "$want" ]] || fail "$method $path: status $STATUS, want $want: $(head -c 300 "$OUT")"
-	/usr/bin/python3 "$CHECK" check "$SPEC" "$SEEN" "$method" "$tmpl" "$STATUS" "${res#* }" "$OUT" ||
-		fail "$method $path: the answer does not match schema/openapi.json"
-}
-field() { /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$OUT" "$1"; }
 
 U=/v1/users/{id} T=/v1/transactions/{id} S=/v1/transactions/{id}/shipment N=/v1/me/notifications
 call 201 PUT "$U" /v1/users/100 "$SERVICE_KEY" '{"locale":"pl"}'

@@ -6,13 +6,7 @@
 # workers-table registration and a graceful SIGTERM (exit 0, stopped_at set).
 set -euo pipefail
 . "$(dirname -- "${BASH_SOURCE[0]}")/../lib.sh"
-
-API=$PP_BUILD/api/pp-api
-SPEC=$PP_ROOT/schema/openapi.json
-CHECK=$PP_ROOT/tests/integration/api_check.py
-SEEN=$PP_TEST_TMP/seen
-: >"$SEEN"
-[[ -x $API ]] || fail "no pp-api at $API (build first)"
+. "$(dirname -- "${BASH_SOURCE[0]}")/api_lib.sh"
 
 SERVICE_KEY=svc_$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 KEY_A=$("$PPCTL" seller --id 1 --name "Sklep A" --new-key) || fail "ppctl seller --new-key failed"
@@ -24,32 +18,9 @@ KEY_C=$("$PPCTL" seller --id 3 --new-key)
 [[ $(psql_q "SELECT count(*) FROM sellers WHERE api_key_hash LIKE '%$KEY_A%' OR name LIKE '%$KEY_A%'") == 0 ]] ||
 	fail "the key itself is stored"
 
-PP_API_ADDR=127.0.0.1:0 PP_API_SERVICE_KEY=$SERVICE_KEY PP_API_MAX_BODY=4096 PP_API_RATE_PER_MIN=1 \
-	PP_API_RATE_BURST=45 PP_METRICS_ADDR=127.0.0.1:0 PP_HEARTBEAT_INTERVAL_MS=200 PP_WORKER_ID=api-test \
-	start_bg api "$API" >/dev/null
-API_PID=${pp_test_pids[-1]}
+api_start api PP_API_SERVICE_KEY="$SERVICE_KEY" PP_API_MAX_BODY=4096 PP_API_RATE_PER_MIN=1 \
+	PP_API_RATE_BURST=45 PP_HEARTBEAT_INTERVAL_MS=200 PP_WORKER_ID=api-test
 LOG=$PP_TEST_TMP/api.log
-wait_until 10 grep -q 'api on http://' "$LOG" || fail "pp-api did not start: $(tail -5 "$LOG")"
-BASE=$(sed -n 's|.*api on \(http://[^/]*\)/.*|\1|p' "$LOG" | head -1)
-
-n=0
-# call WANT METHOD TEMPLATE PATH KEY [BODY [CONTENT_TYPE]]: one request; the status must be WANT,
-# documented for TEMPLATE, and the body must match the documented schema. Leaves $OUT, $HDR.
-call() {
-	local want=$1 method=$2 tmpl=$3 path=$4 key=$5 body=${6-} ctype=${7-application/json} res
-	n=$((n + 1))
-	OUT=$PP_TEST_TMP/r$n.body HDR=$PP_TEST_TMP/r$n.hdr
-	local args=(-sS -o "$OUT" -D "$HDR" -w '%{http_code} %{content_type}' -X "$method")
-	[[ -n $key ]] && args+=(-H "Authorization: Bearer $key")
-	[[ -n $body ]] && args+=(-H "Content-Type: $ctype" --data-binary "$body")
-	res=$(curl "${args[@]}" "$BASE$path") || fail "curl $method $path failed"
-	STATUS=${res%% *}
-	[[ $STATUS == "$want" ]] || fail "$method $path: status $STATUS, want $want: $(head -c 300 "$OUT")"
-	/usr/bin/python3 "$CHECK" check "$SPEC" "$SEEN" "$method" "$tmpl" "$STATUS" "${res#* }" "$OUT" ||
-		fail "$method $path: the answer does not match schema/openapi.json"
-}
-# field EXPR: a Python expression over the last JSON body d.
-field() { /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$OUT" "$1"; }
 
 call 200 GET /healthz /healthz ""
 call 200 GET /metrics /metrics ""

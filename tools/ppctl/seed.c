@@ -1,4 +1,4 @@
-/* seed.c - `ppctl ship`, `ppctl seed` (demo data) and `ppctl user` (notification toggle). */
+/* seed.c - `ppctl ship`, `ppctl seed` (demo data, or the demo's plan) and `ppctl user` (notification toggle). */
 #include "ppctl.h"
 
 #include "carriers/carrier.h"
@@ -6,6 +6,8 @@
 #include "db.h"
 #include "err.h"
 #include "shipment.h"
+
+#include <cjson/cJSON.h>
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -94,10 +96,129 @@ static size_t seed_carriers(const char *want, const char **names, size_t cap)
     return n;
 }
 
+/*
+ * What a seeded buyer and transaction look like, written once and used both by the inserts
+ * and by --plan (which only reads them back): users first..first+B-1 with opt-in and
+ * locale spread by a hash, buyer<id>@domain; transaction g bought by a spread-out buyer from
+ * one of S sellers (first..first+S-1).
+ * Parameters: $1 first id, $2 buyers, $3 opt-in %, $4 XMPP domain, $5 English %.
+ */
+#define SEED_USERS_SQL                                                                             \
+    "SELECT g, CASE WHEN abs(hashint4(g::int # 7)) % 100 < $5::int THEN 'en' ELSE 'pl' END, "     \
+    "abs(hashint4(g::int)) % 100 < $3::int, 'xmpp', 'buyer' || g || '@' || $4, true "             \
+    "FROM generate_series($1::bigint, $1::bigint + $2::bigint - 1) g"
+/* $1 first id, $2 buyers, $3 transactions, $4 sellers. */
+#define SEED_TRANSACTIONS_SQL                                                                      \
+    "SELECT g, $1::bigint + (g - $1::bigint) * 7919 % $2::bigint, $1::bigint + (g - $1::bigint) % " \
+    "$4::bigint FROM generate_series($1::bigint, $1::bigint + $3::bigint - 1) g"
+
+/*
+ * The carrier and tracking number of transaction t: the carrier by a hash of the id, the
+ * number from the run and the id. pp_number_example is one-to-one on seeds below 10^10 for
+ * every carrier, so the numbers of one run are distinct (ids are fewer than 10^7 apart).
+ */
+static int seed_number(long long t, long long run, const char *const *names, size_t n_names,
+                       size_t *ci, char *number, size_t cap)
+{
+    *ci = (size_t)(mix((unsigned long long)t) % n_names);
+    uint64_t nseed = (uint64_t)run * 10000000ULL + (uint64_t)t % 10000000ULL;
+    if (pp_number_example(names[*ci], nseed, number, cap)) {
+        fprintf(stderr, "ppctl seed: no example number for %s\n", names[*ci]);
+        return PP_EINVAL;
+    }
+    return PP_OK;
+}
+
+/* One JSON line of the plan; 0 or -1 (after saying why). */
+static int plan_line(FILE *out, const char *path, cJSON *o)
+{
+    char *s = o ? cJSON_PrintUnformatted(o) : NULL;
+    int rc = s && fprintf(out, "%s\n", s) > 0 ? 0 : -1;
+    if (rc)
+        fprintf(stderr, "ppctl seed: cannot write the plan to %s\n", path);
+    free(s);
+    cJSON_Delete(o);
+    return rc;
+}
+
+/*
+ * --plan FILE: what the seed would insert, as JSON lines, inserting nothing (the demo enters
+ * it through the API): {"kind":"meta",...}, then one {"kind":"user",...} per buyer and one
+ * {"kind":"transaction",...} per transaction with its carrier, number and "detected" (the
+ * carrier detection names for the number alone, null when it would ask).
+ */
+static int seed_plan(PGconn *c, const char *path, const char *const *pu, const char *const *pt,
+                     long long first, long long transactions, long long run,
+                     const char *const *names, size_t n_names, long long *per_carrier)
+{
+    PGresult *ru = NULL, *rt = NULL;
+    FILE *out = NULL;
+    int status = 1;
+    if (pp_db_exec(c, "plan buyers", SEED_USERS_SQL " ORDER BY g", 5, pu, &ru) ||
+        pp_db_exec(c, "plan transactions", SEED_TRANSACTIONS_SQL " ORDER BY g", 4, pt, &rt))
+        goto out;
+    if (!(out = fopen(path, "w"))) {
+        perror(path);
+        goto out;
+    }
+    cJSON *m = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "kind", "meta");
+    cJSON_AddNumberToObject(m, "run", (double)run);
+    cJSON_AddNumberToObject(m, "first_id", (double)first);
+    cJSON_AddNumberToObject(m, "buyers", PQntuples(ru));
+    cJSON_AddNumberToObject(m, "transactions", (double)transactions);
+    if (plan_line(out, path, m))
+        goto out;
+    for (int i = 0; i < PQntuples(ru); i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "kind", "user");
+        cJSON_AddNumberToObject(o, "id", (double)strtoll(PQgetvalue(ru, i, 0), NULL, 10));
+        cJSON_AddStringToObject(o, "locale", PQgetvalue(ru, i, 1));
+        cJSON_AddBoolToObject(o, "notify", PQgetvalue(ru, i, 2)[0] == 't');
+        cJSON_AddStringToObject(o, "im_channel", PQgetvalue(ru, i, 3));
+        cJSON_AddStringToObject(o, "im_address", PQgetvalue(ru, i, 4));
+        if (plan_line(out, path, o))
+            goto out;
+    }
+    for (int i = 0; i < PQntuples(rt); i++) {
+        long long t = strtoll(PQgetvalue(rt, i, 0), NULL, 10);
+        char number[PP_NUMBER_MAX];
+        size_t ci, nc = 0;
+        pp_number_candidate_t cand[PP_NUMBER_MAX_CANDIDATES];
+        if (seed_number(t, run, names, n_names, &ci, number, sizeof number))
+            goto out;
+        per_carrier[ci]++;
+        bool alone = pp_number_detect(number, cand, PP_NUMBER_MAX_CANDIDATES, &nc) == 0 && nc == 1;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "kind", "transaction");
+        cJSON_AddNumberToObject(o, "id", (double)t);
+        cJSON_AddNumberToObject(o, "buyer_id", (double)strtoll(PQgetvalue(rt, i, 1), NULL, 10));
+        cJSON_AddNumberToObject(o, "seller_id", (double)strtoll(PQgetvalue(rt, i, 2), NULL, 10));
+        cJSON_AddStringToObject(o, "carrier", names[ci]);
+        cJSON_AddStringToObject(o, "tracking_number", number);
+        if (alone)
+            cJSON_AddStringToObject(o, "detected", cand[0].carrier);
+        else
+            cJSON_AddNullToObject(o, "detected");
+        if (plan_line(out, path, o))
+            goto out;
+    }
+    status = 0;
+out:
+    if (out && fclose(out)) {
+        perror(path);
+        status = 1;
+    }
+    PQclear(ru);
+    PQclear(rt);
+    return status;
+}
+
 int ppctl_seed(ppctl_t *ctl, int argc, char **argv)
 {
-    long long transactions = 1000, buyers = 0, optin = 70, first = 1, run = 0, en_pct = 10;
-    const char *carrier = "mix", *accounts = NULL, *domain = "parcelpush.test";
+    long long transactions = 1000, buyers = 0, optin = 70, first = 1, run = 0, en_pct = 10,
+              sellers = 1;
+    const char *carrier = "mix", *accounts = NULL, *domain = "parcelpush.test", *plan = NULL;
     for (int i = 1; i < argc; i++) {
         const char *v;
         const char *o = argv[i];
@@ -106,6 +227,9 @@ int ppctl_seed(ppctl_t *ctl, int argc, char **argv)
                 return 2;
         } else if (strcmp(o, "--buyers") == 0) {
             if (!(v = ppctl_optarg(argc, argv, &i)) || ppctl_parse_ll(o, v, 1, 10000000, &buyers))
+                return 2;
+        } else if (strcmp(o, "--sellers") == 0) {
+            if (!(v = ppctl_optarg(argc, argv, &i)) || ppctl_parse_ll(o, v, 1, 100000, &sellers))
                 return 2;
         } else if (strcmp(o, "--optin") == 0) {
             if (!(v = ppctl_optarg(argc, argv, &i)) || ppctl_parse_ll(o, v, 0, 100, &optin))
@@ -128,15 +252,21 @@ int ppctl_seed(ppctl_t *ctl, int argc, char **argv)
         } else if (strcmp(o, "--xmpp-domain") == 0) {
             if (!(domain = ppctl_optarg(argc, argv, &i)))
                 return 2;
+        } else if (strcmp(o, "--plan") == 0) {
+            if (!(plan = ppctl_optarg(argc, argv, &i)))
+                return 2;
         } else {
-            fprintf(stderr, "usage: ppctl seed --transactions N [--buyers B] [--optin PCT] "
+            fprintf(stderr, "usage: ppctl seed --transactions N [--buyers B] [--sellers S] [--optin PCT] "
                             "[--english PCT] [--first-id ID] [--run R] [--carrier mix|NAME] "
-                            "[--accounts FILE] [--xmpp-domain D]\n");
+                            "[--accounts FILE] [--xmpp-domain D] [--plan FILE]\n"
+                            "  --plan FILE: write what would be inserted as JSON lines, insert nothing\n");
             return 2;
         }
     }
     if (!buyers)
         buyers = transactions / 3 > 0 ? transactions / 3 : 1;
+    if (sellers > transactions)
+        sellers = transactions;
     if (!run)
         run = (long long)(time(NULL) % 100000);
     const char *names[PP_NUMBER_MAX_CANDIDATES];
@@ -150,47 +280,44 @@ int ppctl_seed(ppctl_t *ctl, int argc, char **argv)
         return 1;
     FILE *acc = NULL;
     int status = 1;
-    char a[32], b[32], d[32], e[32], f[32];
+    char a[32], b[32], d[32], e[32], f[32], s[32];
     snprintf(a, sizeof a, "%lld", first);
     snprintf(b, sizeof b, "%lld", buyers);
     snprintf(d, sizeof d, "%lld", optin);
     snprintf(e, sizeof e, "%lld", en_pct);
+    snprintf(f, sizeof f, "%lld", transactions);
+    snprintf(s, sizeof s, "%lld", sellers);
     const char *pu[] = {a, b, d, domain, e};
-    /* Users: ids first..first+B-1, buyer<id>@domain, opt-in and locale spread by a hash. */
+    const char *pt[] = {a, b, f, s};
+    long long made = 0;
+    if (plan) {
+        if (seed_plan(c, plan, pu, pt, first, transactions, run, names, n_names, per_carrier))
+            goto out;
+        fprintf(stderr, "ppctl seed: plan of %lld buyers, %lld sellers, %lld transactions (", buyers,
+                sellers, transactions);
+        goto summary;
+    }
     if (pp_db_exec(c, "insert demo buyers",
                    "INSERT INTO users (id, locale, notify_shipment_status, im_channel, im_address, "
-                   "im_verified) SELECT g, CASE WHEN abs(hashint4(g::int # 7)) % 100 < $5::int "
-                   "THEN 'en' ELSE 'pl' END, abs(hashint4(g::int)) % 100 < $3::int, 'xmpp', "
-                   "'buyer' || g || '@' || $4, true FROM generate_series($1::bigint, $1::bigint + "
-                   "$2::bigint - 1) g ON CONFLICT (id) DO NOTHING",
+                   "im_verified) " SEED_USERS_SQL " ON CONFLICT (id) DO NOTHING",
                    5, pu, NULL))
         goto out;
-    const char *ps[] = {a};
-    if (pp_db_exec(c, "insert demo seller",
-                   "INSERT INTO sellers (id, name) VALUES ($1::bigint, 'Demo seller ' || $1::text) "
-                   "ON CONFLICT (id) DO NOTHING",
-                   1, ps, NULL))
+    const char *ps[] = {a, s};
+    if (pp_db_exec(c, "insert demo sellers",
+                   "INSERT INTO sellers (id, name) SELECT g, 'Demo seller ' || g FROM "
+                   "generate_series($1::bigint, $1::bigint + $2::bigint - 1) g ON CONFLICT (id) DO NOTHING",
+                   2, ps, NULL))
         goto out;
-    snprintf(f, sizeof f, "%lld", transactions);
-    const char *pt[] = {a, b, f};
     if (pp_db_exec(c, "insert demo transactions",
-                   "INSERT INTO transactions (id, buyer_id, seller_id) SELECT g, $1::bigint + "
-                   "(g - $1::bigint) * 7919 % $2::bigint, $1::bigint FROM generate_series($1::bigint, "
-                   "$1::bigint + $3::bigint - 1) g ON CONFLICT (id) DO NOTHING",
-                   3, pt, NULL))
+                   "INSERT INTO transactions (id, buyer_id, seller_id) " SEED_TRANSACTIONS_SQL
+                   " ON CONFLICT (id) DO NOTHING",
+                   4, pt, NULL))
         goto out;
-    long long made = 0;
     for (long long t = first; t < first + transactions; t++) {
         char number[PP_NUMBER_MAX], err[512];
-        /* Carrier by a hash of the transaction id; the number from the run and the id:
-         * pp_number_example is one-to-one on seeds below 10^10 for every carrier, so the
-         * numbers of one run are distinct (ids are fewer than 10^7 apart). */
-        size_t ci = (size_t)(mix((unsigned long long)t) % n_names);
-        uint64_t nseed = (uint64_t)run * 10000000ULL + (uint64_t)t % 10000000ULL;
-        if (pp_number_example(names[ci], nseed, number, sizeof number)) {
-            fprintf(stderr, "ppctl seed: no example number for %s\n", names[ci]);
+        size_t ci;
+        if (seed_number(t, run, names, n_names, &ci, number, sizeof number))
             goto out;
-        }
         pp_shipment_entry_t se = {t, names[ci], number, ctl->cfg.topic};
         long long sid;
         bool created;
@@ -205,6 +332,7 @@ int ppctl_seed(ppctl_t *ctl, int argc, char **argv)
     }
     fprintf(stderr, "\rppctl seed: %lld buyers, %lld transactions, %lld new shipments (", buyers,
             transactions, made);
+summary:
     for (size_t i = 0; i < n_names; i++)
         fprintf(stderr, "%s%s %lld", i ? ", " : "", names[i], per_carrier[i]);
     fprintf(stderr, ")\n");

@@ -290,13 +290,14 @@ int ppctl_topics(ppctl_t *ctl, int argc, char **argv)
         fprintf(stderr, "ppctl topics: %s\n", err);
         return 1;
     }
-    const char *names[2] = {ctl->cfg.topic, ctl->cfg.dlq_topic};
-    int parts[2] = {(int)partitions, (int)dlq_partitions};
-    rd_kafka_NewTopic_t *nt[2];
-    for (int i = 0; i < 2; i++)
+    /* Shipment events, their dead letters, IM-link codes (few: 3 partitions). */
+    const char *names[3] = {ctl->cfg.topic, ctl->cfg.dlq_topic, ctl->cfg.im_link_topic};
+    int parts[3] = {(int)partitions, (int)dlq_partitions, 3};
+    rd_kafka_NewTopic_t *nt[3];
+    for (int i = 0; i < 3; i++)
         nt[i] = rd_kafka_NewTopic_new(names[i], parts[i], 1, err, sizeof err);
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_CreateTopics(rk, nt, 2, NULL, q);
+    rd_kafka_CreateTopics(rk, nt, 3, NULL, q);
     rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 30000);
     int status = 1;
     if (!ev) {
@@ -323,7 +324,7 @@ int ppctl_topics(ppctl_t *ctl, int argc, char **argv)
     if (ev)
         rd_kafka_event_destroy(ev);
     rd_kafka_queue_destroy(q);
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 3; i++)
         if (nt[i])
             rd_kafka_NewTopic_destroy(nt[i]);
     rd_kafka_destroy(rk);
