@@ -1,4 +1,4 @@
-/* bot.h - the bot engine on the libuv loop: asks -> Postgres (fresh status, stop/start) or one coalesced live carrier call. */
+/* bot.h - the bot engine on the libuv loop: asks -> Postgres (fresh status, stop/start) or one coalesced, quota- and breaker-gated live carrier call. */
 #ifndef PP_BOT_BOT_H
 #define PP_BOT_BOT_H
 
@@ -10,11 +10,13 @@
 
 typedef struct pp_bot pp_bot_t;
 
-/* Connects to Postgres and XMPP, starts the HTTP client. Start-up errors return PP_E*. */
-int pp_bot_start(pp_bot_t **out, const pp_config_t *cfg, uv_loop_t *loop, pp_metrics_t *m)
-    __attribute__((warn_unused_result));
+/* Connects to Postgres and XMPP, starts the HTTP client, registers the workers-table row
+ * (kind 'bot'; metrics_addr = the bound host:port of /metrics). Start-up errors return PP_E*. */
+int pp_bot_start(pp_bot_t **out, const pp_config_t *cfg, uv_loop_t *loop, pp_metrics_t *m,
+                 const char *metrics_addr) __attribute__((warn_unused_result));
 /* Graceful stop: no new asks, finish those in flight (live calls cut after a grace period),
- * send the replies, disconnect; done(arg) runs on the loop when everything is closed. */
+ * give the unused day share back, mark the workers row stopped, send the replies,
+ * disconnect; done(arg) runs on the loop when everything is closed. */
 void pp_bot_stop(pp_bot_t *b, void (*done)(void *), void *arg);
 bool pp_bot_is_up(pp_bot_t *b);
 /* After the loop has ended. */

@@ -1,6 +1,7 @@
 /*
  * main.c - pp-bot launcher: config, logging, the libuv loop (bot engine, /metrics, /healthz,
- * signals); XMPP I/O runs on its own thread (see xmpp.c), everything else on the loop (bot.c).
+ * signals); XMPP I/O runs on its own thread (see xmpp.c), everything else on the loop (bot.c,
+ * live carrier calls in live.c).
  */
 #include "bot.h"
 #include "config.h"
@@ -106,13 +107,8 @@ int main(int argc, char **argv)
         pp_die("out of memory");
     pp_metrics_help(a.metrics, "pp_bot_asks_total", "counter", "chat lines received, by command");
     pp_metrics_help(a.metrics, "pp_bot_replies_total", "counter",
-                    "replies sent, by source (db, live, simple, unavailable, error)");
-    pp_metrics_help(a.metrics, "pp_bot_live_calls_total", "counter",
-                    "live carrier lookups, by carrier and result");
-    pp_metrics_help(a.metrics, "pp_bot_live_coalesced_total", "counter",
-                    "asks that joined a live lookup already in flight");
-    pp_metrics_help(a.metrics, "pp_bot_token_refreshes_total", "counter",
-                    "OAuth token requests, by carrier and result");
+                    "replies sent, by source (db, live, stale, quota, breaker, unavailable, "
+                    "simple, error)");
     pp_metrics_help(a.metrics, "pp_bot_reply_latency_seconds", "histogram",
                     "chat line received until the reply was queued for sending");
     pp_metrics_help(a.metrics, "pp_bot_xmpp_up", "gauge", "1 while the XMPP session is up");
@@ -120,7 +116,10 @@ int main(int argc, char **argv)
         pp_die("cannot serve metrics on %s", a.cfg.metrics_addr);
     pp_info("bot: metrics on http://%.*s:%d/metrics", (int)strcspn(a.cfg.metrics_addr, ":"),
             a.cfg.metrics_addr, port);
-    if (pp_bot_start(&a.bot, &a.cfg, loop, a.metrics))
+    char maddr[128];
+    snprintf(maddr, sizeof maddr, "%.*s:%d", (int)strcspn(a.cfg.metrics_addr, ":"),
+             a.cfg.metrics_addr, port);
+    if (pp_bot_start(&a.bot, &a.cfg, loop, a.metrics, maddr))
         pp_die("bot: start-up failed");
     uv_signal_init(loop, &a.sigterm);
     uv_signal_init(loop, &a.sigint);

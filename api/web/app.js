@@ -286,7 +286,9 @@
       const last = s.history.length ? s.history[s.history.length - 1].sequence : 0;
       st.dataset.sequence = String(last);
       $('last-event-time').textContent = fmtTime(s.last_event_at);
-      $('last-place').textContent = s.last_location || '—';
+      /* The carrier's newest place; else where the newest key event happened. */
+      const placed = s.history.filter((e) => e.location);
+      $('last-place').textContent = s.last_location || (placed.length ? placed[placed.length - 1].location : '—');
       if (s.pickup_point || s.pickup_address) {
         $('pickup-point').textContent = [s.pickup_point, s.pickup_address].filter(Boolean).join(', ');
         $('pickup-deadline').textContent = fmtTime(s.pickup_deadline);

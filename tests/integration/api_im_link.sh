@@ -154,6 +154,18 @@ call 422 POST "$V" "$V" "$TOK2b" '{"code":"123456"}'
 call 429 POST "$V" "$V" "$TOK2" '{"code":"123456"}'
 call 429 POST "$L" "$L" "$TOK2b" "{\"channel\":\"xmpp\",\"address\":\"$C\"}"
 
+# The events on the im-link topic validate against their schema (the poison one excepted).
+"$PPCTL" events --topic "$PP_IM_LINK_TOPIC" | grep -v '^{"kind"' >"$PP_TEST_TMP/link-events.jsonl" || fail "ppctl events"
+/usr/bin/python3 - "$PP_ROOT/schema/events/im-link-code.v1.json" "$PP_TEST_TMP/link-events.jsonl" <<'PY' || fail "im-link-code.v1 schema validation failed"
+import json, sys
+from jsonschema import Draft202012Validator
+schema = json.load(open(sys.argv[1]))
+Draft202012Validator.check_schema(schema)
+lines = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
+assert len(lines) == 3, "want 3 codes on the topic, got %d" % len(lines)
+for ev in lines:
+    Draft202012Validator(schema).validate(ev)
+PY
 /usr/bin/python3 "$CHECK" coverage "$SPEC" "$SEEN" imlink || fail "OpenAPI coverage of the im-link routes"
 for f in "$PP_TEST_TMP"/*.log; do
 	! grep -q "$CODE" "$f" || fail "the code appears in $(basename "$f")"

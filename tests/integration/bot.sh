@@ -3,7 +3,9 @@
 # and chat clients (tests/tools/pp-chat). Checks: a fresh known number is answered from Postgres
 # (no carrier call), a number the marketplace does not know from one live call shared by three
 # concurrent askers, an ambiguous number asks for the carrier, stop/start flip the writer's flag,
-# garbage gets the help text; prints the reply latency median and p99 over 50 asks.
+# garbage gets the help text; the bot's workers row (kind bot) heartbeats with its counters, shows
+# in `ppctl status`, and is marked stopped after SIGTERM; prints the reply latency median and p99
+# over 50 asks. Day share, breaker and Retry-After: bot_limits.sh.
 . "$(dirname -- "${BASH_SOURCE[0]}")/../lib.sh"
 set -uo pipefail
 BOT=$PP_BUILD/bot/pp-bot CHAT=$PP_BUILD/tests/pp-chat
@@ -25,7 +27,7 @@ export PP_ORLEN_PUBLIC_URL=$SIM_URL PP_INPOST_TOKEN=demo-token PP_DHL_API_KEY=de
 export PP_UPS_CLIENT_ID=demo PP_UPS_CLIENT_SECRET=demo-secret PP_GLS_CLIENT_ID=demo PP_GLS_CLIENT_SECRET=demo-secret
 export PP_ORLEN_PARTNER_ID=demo PP_ORLEN_PARTNER_KEY=demo-secret PP_DPD_LOGIN=demo PP_DPD_PASSWORD=demo-secret
 export PP_POCZTAPOLSKA_USERNAME=demo PP_POCZTAPOLSKA_PASSWORD=demo-secret
-export PP_METRICS_ADDR=127.0.0.1:0 PP_BOT_FRESH_S=600
+export PP_METRICS_ADDR=127.0.0.1:0 PP_BOT_FRESH_S=600 PP_HEARTBEAT_INTERVAL_MS=300
 
 # Marketplace data: seeded shipments; user 1 (pl) and 2 (en) linked to u1/u2, u3 not linked.
 "$PPCTL" seed --transactions 40 --buyers 4 --first-id 100 >"$PP_TEST_TMP/seed.log" 2>&1 || fail "seed: $(tail -3 "$PP_TEST_TMP/seed.log")"
@@ -122,13 +124,27 @@ PY
 curl -sf "http://127.0.0.1:$MPORT/metrics" | grep -q '^pp_bot_reply_latency_seconds_count' || fail "no latency histogram"
 curl -sf "http://127.0.0.1:$MPORT/metrics" | grep -q '^pp_bot_asks_total{command="stop"} 2' || fail "asks by command"
 
-# graceful stop
+# 7. the workers row: kind bot, heartbeating with its counters, in `ppctl status`
+row() { psql_q "SELECT $1 FROM workers WHERE kind = 'bot'"; }
+[[ $(row "count(*)") == 1 ]] || fail "workers rows of kind bot: $(row "count(*)")"
+[[ $(row "stopped_at IS NULL AND heartbeat_at > now() - interval '10 seconds'") == t ]] || fail "bot row not live: $(row "heartbeat_at, stopped_at")"
+counted() { (($(row "(counters->>'asks')::int") >= 62)); }
+wait_until 10 counted || fail "heartbeat counters: $(row counters)"
+[[ $(row "(counters->>'coalesced')::int >= 2 AND (counters->>'live_calls')::int >= 1 AND (counters->>'answered_db')::int >= 40 AND (counters->>'latency_p99_ms')::float > 0") == t ]] || fail "counters: $(row counters)"
+[[ $(row "metrics_addr") == "127.0.0.1:$MPORT" ]] || fail "metrics_addr $(row metrics_addr), bot serves :$MPORT"
+"$PPCTL" status >"$PP_TEST_TMP/status.txt" 2>&1 || fail "ppctl status: $(cat "$PP_TEST_TMP/status.txt")"
+grep -q '^workers live: .* 1 bots$' "$PP_TEST_TMP/status.txt" || fail "ppctl status: $(head -2 "$PP_TEST_TMP/status.txt")"
+grep -q '^bot: [0-9]* asks, [0-9]* answered from Postgres, [0-9]* live calls' "$PP_TEST_TMP/status.txt" || fail "ppctl status bot line: $(head -2 "$PP_TEST_TMP/status.txt")"
+"$PPCTL" status --json | python3 -c 'import json,sys; j=json.load(sys.stdin); assert j["workers"]["bot"] == 1 and j["bot"]["asks"] >= 62, j' || fail "ppctl status --json"
+
+# graceful stop: exit 0, the row marked stopped
 kill -TERM "$BOT_PID"
 for _ in $(seq 100); do kill -0 "$BOT_PID" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$BOT_PID" 2>/dev/null && fail "bot still running 10 s after SIGTERM"
 wait "$BOT_PID"
 rc=$?
 [[ $rc == 0 ]] || fail "bot exited $rc after SIGTERM"
+[[ $(row "stopped_at IS NOT NULL") == t ]] || fail "bot row not marked stopped: $(row "heartbeat_at, stopped_at")"
 check_logs_clean
 echo ok
 cat "$PP_TEST_TMP/latency.txt"

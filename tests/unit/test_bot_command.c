@@ -1,6 +1,8 @@
-/* test_bot_command.c - the bot's command parsing: aliases, diacritics, case, spacing, garbage. */
+/* test_bot_command.c - the bot's command parsing (aliases, diacritics, case, spacing, garbage), its limit texts and day share. */
 #include "check.h"
 #include "command.h"
+#include "quota.h"
+#include "texts.h"
 
 #include <stdio.h>
 
@@ -110,6 +112,45 @@ int main(void)
     expect(big, PP_BOT_CMD_OTHER, NULL, NULL);
     memcpy(big, "paczka ", 7);
     expect(big, PP_BOT_CMD_INVALID, NULL, NULL);
+
+    /* the bot's day share: per_day * pct / 100 rounded down; no quota, no share */
+    CHECK_INT(pp_bot_quota_share(50000, 5), 2500);
+    CHECK_INT(pp_bot_quota_share(40, 10), 4);
+    CHECK_INT(pp_bot_quota_share(25, 5), 1);
+    CHECK_INT(pp_bot_quota_share(19, 5), 0);
+    CHECK_INT(pp_bot_quota_share(100, 100), 100);
+    CHECK_INT(pp_bot_quota_share(100, 0), 0);
+    CHECK_INT(pp_bot_quota_share(0, 5), 0);
+    CHECK_INT(pp_bot_quota_share(100000000, 99), 99000000);
+    char day[16];
+    pp_bot_quota_day_text(20420, day);
+    CHECK_STR(day, "2025-11-28");
+
+    /* limit texts: quota (reset at 00:00 UTC = 01:00 in Warsaw in winter), breaker, stale */
+    char t[1024];
+    time_t midnight = 1795910400; /* 2026-11-29T00:00:00Z */
+    pp_bot_text_quota(PP_BOT_PL, "dhl", "3318810025", midnight, t, sizeof t);
+    CHECK_STR(t, "Paczka DHL 3318810025: wyczerpałem dzisiejszy limit zapytań do przewoźnika, "
+                 "spróbuj po 29.11.2026 01:00.");
+    pp_bot_text_quota(PP_BOT_EN, "dhl", "3318810025", midnight, t, sizeof t);
+    CHECK_STR(t, "Parcel DHL 3318810025: I have used up today's limit of questions to the "
+                 "carrier, try again after 29.11.2026 01:00.");
+    pp_bot_text_not_answering(PP_BOT_PL, "inpost", "620000000000000000000123", t, sizeof t);
+    CHECK_STR(t, "Paczka InPost 620000000000000000000123: przewoźnik nie odpowiada, spróbuj później.");
+    pp_bot_text_not_answering(PP_BOT_EN, "inpost", "620000000000000000000123", t, sizeof t);
+    CHECK_STR(t, "Parcel InPost 620000000000000000000123: the carrier is not answering, try again later.");
+    pp_bot_text_stale(PP_BOT_PL, "dhl", "3318810025", PP_ST_IN_TRANSIT, "Kraków", 1768471200,
+                      1768476600, PP_BOT_WHY_BREAKER, t, sizeof t);
+    CHECK_STR(t, "Paczka DHL 3318810025: w drodze (Kraków, 15.01.2026 11:00). Stan z 15.01.2026 "
+                 "12:30: przewoźnik nie odpowiada.");
+    pp_bot_text_stale(PP_BOT_EN, "dhl", "3318810025", PP_ST_IN_TRANSIT, "", 0, 1768476600,
+                      PP_BOT_WHY_QUOTA, t, sizeof t);
+    CHECK_STR(t, "Parcel DHL 3318810025: in transit. As of 15.01.2026 12:30: today's limit of "
+                 "questions to the carrier is used up.");
+    pp_bot_text_stale(PP_BOT_PL, "dhl", "3318810025", PP_ST_INFO_RECEIVED, "", 0, 0,
+                      PP_BOT_WHY_UNAVAILABLE, t, sizeof t);
+    CHECK_STR(t, "Paczka DHL 3318810025: przewoźnik otrzymał dane przesyłki. Stan z naszej bazy: "
+                 "nie mogę teraz zapytać przewoźnika.");
 
     /* folding */
     char f[64];

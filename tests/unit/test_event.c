@@ -60,5 +60,45 @@ int main(void)
         CHECK(rc != 0);
         CHECK(err[0] != '\0');
     }
+
+    /* im-link-code.v1: round trip, and the decoder refuses what the notifier must not send. */
+    pp_link_event_t lk = {0}, lb;
+    snprintf(lk.event_id, sizeof lk.event_id, "%s", ev.event_id);
+    lk.user_id = 77;
+    snprintf(lk.channel, sizeof lk.channel, "xmpp");
+    snprintf(lk.address, sizeof lk.address, "kupujacy@example.pl");
+    snprintf(lk.code, sizeof lk.code, "012345");
+    snprintf(lk.locale, sizeof lk.locale, "pl");
+    lk.expires_at = 1795000600;
+    CHECK_INT(pp_link_event_encode(&lk, &json), 0);
+    CHECK_INT(pp_link_event_decode(json, strlen(json), &lb, err, sizeof err), 0);
+    CHECK_STR(lb.event_id, lk.event_id);
+    CHECK_INT(lb.user_id, 77);
+    CHECK_STR(lb.address, "kupujacy@example.pl");
+    CHECK_STR(lb.code, "012345");
+    CHECK_INT(lb.expires_at, 1795000600);
+    /* a shipment event is not a link event, and vice versa */
+    CHECK(pp_event_decode(json, strlen(json), &back, err, sizeof err) != 0);
+    free(json);
+    CHECK_INT(pp_event_encode(&ev, &json), 0);
+    CHECK(pp_link_event_decode(json, strlen(json), &lb, err, sizeof err) != 0);
+    free(json);
+    static const char *const link_poison[] = {
+        "{\"kind\":\"im_link_code\"}",
+        "{\"event_id\":\"0b7a3c1e-1111-4222-8333-944455556666\",\"schema_version\":1,\"kind\":\"im_link_code\","
+        "\"user_id\":1,\"channel\":\"xmpp\",\"address\":\"a@b\",\"code\":\"12ab56\",\"locale\":\"pl\","
+        "\"expires_at\":\"2026-01-01T00:00:00Z\"}",
+        "{\"event_id\":\"0b7a3c1e-1111-4222-8333-944455556666\",\"schema_version\":1,\"kind\":\"im_link_code\","
+        "\"user_id\":1,\"channel\":\"xmpp\",\"address\":\"nobody\",\"code\":\"123456\",\"locale\":\"pl\","
+        "\"expires_at\":\"2026-01-01T00:00:00Z\"}",
+        "{\"event_id\":\"0b7a3c1e-1111-4222-8333-944455556666\",\"schema_version\":1,\"kind\":\"im_link_code\","
+        "\"user_id\":0,\"channel\":\"xmpp\",\"address\":\"a@b\",\"code\":\"123456\",\"locale\":\"pl\","
+        "\"expires_at\":\"2026-01-01T00:00:00Z\"}",
+    };
+    for (size_t i = 0; i < sizeof link_poison / sizeof link_poison[0]; i++) {
+        err[0] = '\0';
+        CHECK(pp_link_event_decode(link_poison[i], strlen(link_poison[i]), &lb, err, sizeof err) != 0);
+        CHECK(err[0] != '\0');
+    }
     return CHECK_DONE();
 }

@@ -98,5 +98,16 @@ int main(void)
     CHECK_STR(small, "");
     CHECK_STR(pp_template_carrier_name("pocztapolska"), "Poczta Polska");
     CHECK_STR(pp_template_carrier_name("orlen"), "ORLEN Paczka");
+
+    /* The IM-link code message carries the code and the minutes left, in the buyer's language. */
+    pp_link_event_t lk = {.user_id = 1, .channel = "xmpp", .address = "a@b", .code = "042917", .locale = "pl"};
+    CHECK_INT(pp_template_link_code(&lk, 10, out, sizeof out), 0);
+    CHECK(strstr(out, "Twój kod to 042917.") != NULL);
+    CHECK(strstr(out, "Ważny 10 min.") != NULL);
+    snprintf(lk.locale, sizeof lk.locale, "en");
+    CHECK_INT(pp_template_link_code(&lk, 3, out, sizeof out), 0);
+    CHECK(strstr(out, "your code is 042917.") != NULL);
+    CHECK_INT(pp_template_link_code(&lk, 3, small, sizeof small), PP_EINVAL);
+    CHECK_STR(small, "");
     return CHECK_DONE();
 }

@@ -101,6 +101,9 @@ static void usage(FILE *f)
             "                           (C: = only for carrier C, e.g. --p500 dhl:0.5; repeatable)\n"
             "  --latency-ms MIN[-MAX]   answer delay, uniform in [MIN, MAX] ms\n"
             "  --retry-after S          Retry-After seconds on 429 (default 2)\n"
+            "  --retry-after-form F     seconds (default), date (an HTTP-date S seconds ahead,\n"
+            "                           rounded up to the second) or none (no header)\n"
+            "  --rate-limit-status N    status of the --p429 answers: 429 (default) or 503\n"
             "  --token T                require this static bearer token / API key (else 401)\n"
             "  --client-id ID --client-secret S   OAuth client credentials the token endpoints want\n"
             "  --token-ttl S            lifetime of issued OAuth tokens (default 3600)\n"
@@ -148,7 +151,25 @@ static int parse_args(main_state_t *m, int argc, char **argv)
             rc = parse_long(o, v, 1, 86400 * 30, &s->token_ttl_s, NULL);
         else if (!strcmp(o, "--retry-after"))
             rc = parse_long(o, v, 0, 86400, &s->retry_after, NULL);
-        else if (!strcmp(o, "--token"))
+        else if (!strcmp(o, "--retry-after-form")) {
+            if (!strcmp(v, "seconds"))
+                s->retry_after_form = PP_SIM_RA_SECONDS;
+            else if (!strcmp(v, "date"))
+                s->retry_after_form = PP_SIM_RA_DATE;
+            else if (!strcmp(v, "none"))
+                s->retry_after_form = PP_SIM_RA_NONE;
+            else {
+                fprintf(stderr, "pp-carrier-sim: --retry-after-form wants seconds, date or none, got '%s'\n", v);
+                rc = PP_EINVAL;
+            }
+        } else if (!strcmp(o, "--rate-limit-status")) {
+            rc = parse_long(o, v, 429, 503, &l, NULL);
+            if (rc == 0 && l != 429 && l != 503) {
+                fprintf(stderr, "pp-carrier-sim: --rate-limit-status wants 429 or 503, got '%s'\n", v);
+                rc = PP_EINVAL;
+            }
+            s->rate_limit_status = (int)l;
+        } else if (!strcmp(o, "--token"))
             s->token = v;
         else if (!strcmp(o, "--log-requests"))
             m->log_path = v;
@@ -198,6 +219,7 @@ int main(int argc, char **argv)
     s->speed = 1;
     s->not_found_min = 10;
     s->retry_after = 2;
+    s->rate_limit_status = 429;
     s->token_ttl_s = 3600;
     if (parse_args(&m, argc, argv) != 0)
         return 2;

@@ -29,6 +29,7 @@ typedef struct pending {
     size_t n_numbers;
     char *body;
     size_t len;
+    char retry_after[40]; /* the Retry-After header sent, "" if none */
 } pending_t;
 
 static route_t routes[PP_SIM_MAX_SHAPES];
@@ -196,8 +197,11 @@ static void log_request(const pending_t *p, int status)
         fprintf(s->log, "{\"carrier\":\"%s\",\"number\":\"", p->shape->carrier);
         for (const char *c = num; *c; c++) /* the log line stays valid JSON */
             fputc((*c == '"' || *c == '\\' || (unsigned char)*c < 0x20) ? '?' : *c, s->log);
-        fprintf(s->log, "\",\"batch\":%zu,\"recv_ms\":%lld,\"sent_ms\":%lld,\"status\":%d,\"kind\":\"%s\"}\n",
+        fprintf(s->log, "\",\"batch\":%zu,\"recv_ms\":%lld,\"sent_ms\":%lld,\"status\":%d,\"kind\":\"%s\"",
                 p->n_numbers, (long long)p->recv_ms, (long long)now, status, kind_names[p->kind]);
+        if (p->retry_after[0])
+            fprintf(s->log, ",\"retry_after\":\"%s\"", p->retry_after);
+        fputs("}\n", s->log);
     }
     fflush(s->log);
 }
@@ -209,12 +213,31 @@ static void pending_free(pending_t *p)
     free(p);
 }
 
+/*
+ * Retry-After of the rate-limit fault, taken when the answer goes out: delta-seconds, or an
+ * IMF-fixdate (RFC 9110) of the first whole second at least retry_after seconds from now.
+ */
+static void retry_after_value(const pp_sim_t *s, char *out, size_t cap)
+{
+    if (s->retry_after_form == PP_SIM_RA_SECONDS) {
+        snprintf(out, cap, "%ld", s->retry_after);
+    } else if (s->retry_after_form == PP_SIM_RA_DATE) {
+        int64_t at_ms = pp_now_ms() + s->retry_after * 1000;
+        time_t t = (time_t)((at_ms + 999) / 1000);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(out, cap, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    } else {
+        out[0] = '\0';
+    }
+}
+
 static void respond(h2o_req_t *req, pending_t *p)
 {
     if (p->kind == K_429) {
-        char ra[24];
-        snprintf(ra, sizeof ra, "%ld", p->sim->retry_after);
-        pp_httpd_header(req, "retry-after", ra);
+        retry_after_value(p->sim, p->retry_after, sizeof p->retry_after);
+        if (p->retry_after[0])
+            pp_httpd_header(req, "retry-after", p->retry_after);
     }
     pp_httpd_send(req, p->status, p->shape->content_type, p->body, p->len);
     log_request(p, p->status);
@@ -300,7 +323,7 @@ static int on_tracking(h2o_req_t *req, void *arg)
         if (u < f->p429) {
             p->kind = K_429;
             s->n.rate_limited++;
-            rc = set_error(p, 429);
+            rc = set_error(p, s->rate_limit_status);
         } else if (u < f->p429 + f->p500) {
             p->kind = K_500;
             s->n.server_error++;

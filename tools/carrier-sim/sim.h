@@ -77,6 +77,9 @@ typedef struct pp_sim_shape {
 /* shapes.c: every carrier shape, NULL-terminated. */
 extern const pp_sim_shape_t *const pp_sim_shapes[];
 
+/* How the rate-limit fault sends Retry-After: delta-seconds, an HTTP-date, or not at all. */
+enum { PP_SIM_RA_SECONDS = 0, PP_SIM_RA_DATE = 1, PP_SIM_RA_NONE = 2 };
+
 struct pp_sim {
     uv_loop_t *loop;
     pp_httpd_t *srv;
@@ -89,6 +92,8 @@ struct pp_sim {
     bool has_carrier_faults[PP_SIM_MAX_SHAPES];
     long lat_min, lat_max;
     long retry_after;
+    int retry_after_form;       /* PP_SIM_RA_SECONDS, PP_SIM_RA_DATE or PP_SIM_RA_NONE */
+    int rate_limit_status;      /* status of the rate-limit fault: 429, or 503 */
     const char *token;          /* static bearer / API key the shapes require, or NULL */
     const char *client_id;      /* OAuth client credentials the token endpoints require */
     const char *client_secret;

@@ -145,9 +145,13 @@ int ppctl_check(ppctl_t *ctl, int argc, char **argv)
                    "EXISTS (SELECT 1 FROM transactions t WHERE t.buyer_id = u.id)",
                    0, NULL, &rb) ||
         pp_db_exec(c, "toggles",
-                   "SELECT count(DISTINCT c.user_id), count(*) FROM notify_changes c WHERE NOT "
-                   "c.shipment_status AND EXISTS (SELECT 1 FROM notify_changes p WHERE p.user_id = "
-                   "c.user_id AND p.changed_at < c.changed_at)",
+                   "WITH offs AS (SELECT c.user_id, c.changed_at, lead(c.changed_at) OVER (PARTITION BY "
+                   "c.user_id ORDER BY c.changed_at, c.id) AS until, c.shipment_status, row_number() OVER "
+                   "(PARTITION BY c.user_id ORDER BY c.changed_at, c.id) AS k FROM notify_changes c) "
+                   "SELECT count(DISTINCT o.user_id), count(*), coalesce(sum((SELECT count(*) FROM "
+                   "notifications n WHERE n.user_id = o.user_id AND n.state = 'skipped_opted_out' AND "
+                   "n.decided_at > o.changed_at AND (o.until IS NULL OR n.decided_at < o.until))), 0) "
+                   "FROM offs o WHERE NOT o.shipment_status AND o.k > 1",
                    0, NULL, &rt))
         goto out;
     size_t nr = (size_t)PQntuples(rl), np = (size_t)PQntuples(rp);
@@ -288,14 +292,15 @@ int ppctl_check(ppctl_t *ctl, int argc, char **argv)
 
     printf("inbox check (buyers' XMPP inboxes against the ledger and the toggle history):\n");
     printf("  buyers with a verified address  %s\n", PQgetvalue(rb, 0, 0));
-    printf("  buyers who turned off mid-run   %s (%s time%s)\n", PQgetvalue(rt, 0, 0),
-           PQgetvalue(rt, 0, 1), strcmp(PQgetvalue(rt, 0, 1), "1") ? "s" : "");
+    printf("  buyers who turned off mid-run   %s (%s time%s; %s event%s skipped meanwhile)\n",
+           PQgetvalue(rt, 0, 0), PQgetvalue(rt, 0, 1), strcmp(PQgetvalue(rt, 0, 1), "1") ? "s" : "",
+           PQgetvalue(rt, 0, 2), strcmp(PQgetvalue(rt, 0, 2), "1") ? "s" : "");
     printf("  decisions: sent / opted out / other skipped  %lld / %lld / %lld\n", expected, opted_out,
            other_skip);
     printf("  messages expected               %lld\n", expected);
     printf("  messages received               %lld", received);
     if (link_codes)
-        printf(" (%lld IM-link codes)", link_codes);
+        printf(" (%lld IM-link code%s)", link_codes, link_codes == 1 ? "" : "s");
     printf("\n");
     printf("  missing / undecided             %lld / %lld\n", missing, undecided);
     printf("  duplicates                      %lld\n", dups);

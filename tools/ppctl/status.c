@@ -18,6 +18,9 @@ typedef struct {
     int n_status;
     long long events, unpublished, sent, skipped, sending, failed, workers_poller, workers_notifier;
     long long lag; /* -1 = unknown */
+    /* live pp-bot workers and the sums of their heartbeat counters */
+    long long workers_bot, bot_asks, bot_db, bot_live_calls, bot_coalesced, bot_refused_quota,
+        bot_refused_breaker, bot_refused_paused;
 } snapshot_t;
 
 static rd_kafka_t *lag_client(ppctl_t *ctl)
@@ -121,6 +124,24 @@ static int take(PGconn *c, rd_kafka_t *rk, ppctl_t *ctl, snapshot_t *s)
     s->workers_poller = ll(r, 0, 6);
     s->workers_notifier = ll(r, 0, 7);
     PQclear(r);
+    if (pp_db_exec(c, "bot workers",
+                   "SELECT count(*), sum((counters->>'asks')::bigint), "
+                   "sum((counters->>'answered_db')::bigint), sum((counters->>'live_calls')::bigint), "
+                   "sum((counters->>'coalesced')::bigint), sum((counters->>'refused_quota')::bigint), "
+                   "sum((counters->>'refused_breaker')::bigint), sum((counters->>'refused_paused')::bigint) "
+                   "FROM workers WHERE kind = 'bot' AND stopped_at IS NULL "
+                   "  AND heartbeat_at > now() - interval '15 seconds'",
+                   0, NULL, &r))
+        return PP_EDB;
+    s->workers_bot = ll(r, 0, 0);
+    s->bot_asks = ll(r, 0, 1);
+    s->bot_db = ll(r, 0, 2);
+    s->bot_live_calls = ll(r, 0, 3);
+    s->bot_coalesced = ll(r, 0, 4);
+    s->bot_refused_quota = ll(r, 0, 5);
+    s->bot_refused_breaker = ll(r, 0, 6);
+    s->bot_refused_paused = ll(r, 0, 7);
+    PQclear(r);
     s->lag = rk ? consumer_lag(rk, ctl->cfg.topic) : -1;
     return PP_OK;
 }
@@ -146,9 +167,13 @@ static void print_json(FILE *out, const snapshot_t *s)
         fprintf(out, "%s\"%s\":%lld", i ? "," : "", s->status_names[i], s->by_status[i]);
     fprintf(out, "},\"events\":%lld,\"unpublished\":%lld,\"notifications\":{\"sent\":%lld,"
                  "\"skipped\":%lld,\"sending\":%lld,\"failed\":%lld},\"workers\":{\"poller\":%lld,"
-                 "\"notifier\":%lld},\"consumer_lag\":%lld}\n",
+                 "\"notifier\":%lld,\"bot\":%lld},\"bot\":{\"asks\":%lld,\"answered_db\":%lld,"
+                 "\"live_calls\":%lld,\"coalesced\":%lld,\"refused_quota\":%lld,"
+                 "\"refused_breaker\":%lld,\"refused_paused\":%lld},\"consumer_lag\":%lld}\n",
             s->events, s->unpublished, s->sent, s->skipped, s->sending, s->failed,
-            s->workers_poller, s->workers_notifier, s->lag);
+            s->workers_poller, s->workers_notifier, s->workers_bot, s->bot_asks, s->bot_db,
+            s->bot_live_calls, s->bot_coalesced, s->bot_refused_quota, s->bot_refused_breaker,
+            s->bot_refused_paused, s->lag);
 }
 
 int ppctl_status(ppctl_t *ctl, int argc, char **argv)
@@ -177,7 +202,14 @@ int ppctl_status(ppctl_t *ctl, int argc, char **argv)
             print_line(stdout, &s);
             putchar('\n');
         } else {
-            printf("workers live: %lld pollers, %lld notifiers\n", s.workers_poller, s.workers_notifier);
+            printf("workers live: %lld pollers, %lld notifiers, %lld bots\n", s.workers_poller,
+                   s.workers_notifier, s.workers_bot);
+            if (s.workers_bot > 0)
+                printf("bot: %lld asks, %lld answered from Postgres, %lld live calls (%lld asks "
+                       "coalesced), refused: %lld day share used up, %lld breaker open, %lld "
+                       "Retry-After\n",
+                       s.bot_asks, s.bot_db, s.bot_live_calls, s.bot_coalesced, s.bot_refused_quota,
+                       s.bot_refused_breaker, s.bot_refused_paused);
             printf("shipments: %lld (%lld terminal, %lld due now)\n", s.total, s.terminal, s.due);
             for (int i = 0; i < s.n_status; i++)
                 printf("  %-22s %lld\n", s.status_names[i], s.by_status[i]);
