@@ -347,7 +347,7 @@
       show($('card'));
       show($('updated-at'), t('updated_at', { time: clockFmt.format(new Date()) }));
       body.dataset.state = 'ready';
-      if (!(card.shipment && TERMINAL.includes(card.shipment.status))) schedule();
+      /* BROKEN ON PURPOSE */
     }
 
     function schedule() {
