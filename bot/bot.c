@@ -76,6 +76,7 @@ struct pp_bot {
     long asks; /* in flight */
     int stopping; /* 0 running, 1 answering the asks in flight, 2 final jobs, 3 closed */
     bool heartbeat_busy;
+    int heartbeat_failures; /* in a row; logged on the first and on recovery */
     uv_timer_t grace, heartbeat, stop_poll;
     void (*done)(void *);
     void *done_arg;
@@ -331,16 +332,25 @@ static void worker_done(int rc, void *arg)
 {
     worker_job_t *j = arg;
     pp_bot_t *b = j->b;
-    if (j->kind == 1)
+    if (j->kind == 1) {
         b->heartbeat_busy = false;
-    if (rc)
+        if (rc && b->heartbeat_failures++ == 0)
+            pp_warn("worker %s: heartbeat failed: %s (retried every heartbeat_interval_ms; "
+                    "logged again when it recovers)", b->worker_id, pp_strerror(rc));
+        if (!rc && b->heartbeat_failures > 0) {
+            pp_info("worker %s: heartbeat recovered after %d failures", b->worker_id,
+                    b->heartbeat_failures);
+            b->heartbeat_failures = 0;
+        }
+    } else if (rc) {
         pp_warn("worker %s: %s failed: %s%s", b->worker_id,
-                j->kind == 0 ? "registration" : j->kind == 1 ? "heartbeat" : "stopped mark",
-                pp_strerror(rc), j->kind == 2 ? "" : " (retried by the next heartbeat)");
-    else if (j->kind == 0)
+                j->kind == 0 ? "registration" : "stopped mark", pp_strerror(rc),
+                j->kind == 0 ? " (retried by the next heartbeat)" : "");
+    } else if (j->kind == 0) {
         pp_info("worker %s: registered (kind bot, metrics %s)", b->worker_id, b->metrics_addr);
-    else if (j->kind == 2)
+    } else {
         pp_info("worker %s: marked stopped", b->worker_id);
+    }
     free(j);
 }
 

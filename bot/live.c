@@ -105,7 +105,8 @@ struct pp_bot_live {
     size_t n_rt;
     lookup_t *lookups;
     long n_lookups;
-    int syncs; /* reserve jobs in flight */
+    int syncs;         /* reserve jobs in flight */
+    int sync_failures; /* in a row; logged on the first and on recovery */
     pp_bot_live_stats_t st;
 };
 
@@ -263,18 +264,26 @@ static void job_done(int rc, void *arg)
         break;
     case JOB_RESERVE:
         rt->lv->syncs--;
-        if (rc == 0)
+        if (rc && rt->lv->sync_failures++ == 0)
+            pp_warn("bot: carrier %s: cannot reserve the bot's day share in carrier_usage: %s "
+                    "(retried every heartbeat; logged again when it recovers)",
+                    rt->carrier->name, pp_strerror(rc));
+        if (!rc && rt->lv->sync_failures > 0) {
+            pp_info("bot: day-share reservation in carrier_usage works again after %d failures",
+                    rt->lv->sync_failures);
+            rt->lv->sync_failures = 0;
+        }
+        if (!rc)
             share_used_gauge(rt, &j->rows);
-        /* fall through */
+        break;
     default:
         if (rc)
             pp_warn("bot: carrier %s: carrier_usage update (%s) failed: %s; the bot's count "
                     "may be off by one request until the next UTC day",
                     rt->carrier->name,
-                    j->kind == JOB_UNTAKE    ? "give back an unsent request"
-                    : j->kind == JOB_COUNT   ? "count a request"
-                    : j->kind == JOB_RESERVE ? "reserve the day share"
-                                             : "release the unused day share",
+                    j->kind == JOB_UNTAKE  ? "give back an unsent request"
+                    : j->kind == JOB_COUNT ? "count a request"
+                                           : "release the unused day share",
                     pp_strerror(rc));
         break;
     }

@@ -347,7 +347,8 @@
       show($('card'));
       show($('updated-at'), t('updated_at', { time: clockFmt.format(new Date()) }));
       body.dataset.state = 'ready';
-      /* BROKEN ON PURPOSE */
+      if (card.shipment && TERMINAL.includes(card.shipment.status)) hide($('refresh-note')); /* final */
+      else schedule();
     }
 
     function schedule() {

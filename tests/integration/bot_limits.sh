@@ -21,6 +21,7 @@ D=${PP_XMPP_DOMAIN:-parcelpush.test} tag=$$-$RANDOM
 DHL_DAY=40 SHARE_PCT=10 SHARE=4 # the bot may call DHL 40 * 10 / 100 times today
 UPS_DAY=100 UPS_TAKEN=97        # the pollers' reservation before the bot starts
 RA_S=2
+figure() { echo "# $*" >&2; echo "$*" >>"$PP_TEST_TMP/figures.txt"; } # printed after "ok" too
 
 export PP_XMPP_JID=ppbot-$tag@$D PP_XMPP_PASSWORD=bp-$tag
 printf '%s %s\n' "ppbot-$tag" "bp-$tag" "u1-$tag" p1 "u2-$tag" p2 "u3-$tag" p3 |
@@ -123,7 +124,7 @@ live=$(grep -c -E '^(Paczka|Parcel) DHL [0-9A-Z]+: (w drodze|in transit|przewoź
 quota_pl=$(grep -c -E '^Paczka DHL [0-9A-Z]+: wyczerpałem dzisiejszy limit zapytań do przewoźnika, spróbuj po [0-9.]+ [0-9:]+\.$' "$PP_TEST_TMP/q.txt")
 quota_en=$(grep -c -E "^Parcel DHL [0-9A-Z]+: I have used up today's limit of questions to the carrier, try again after [0-9.]+ [0-9:]+\.\$" "$PP_TEST_TMP/q.txt")
 n=$(calls "$PP_TEST_TMP/a.jsonl" dhl)
-echo "# day share: $n DHL calls reached the carrier (share $SHARE of $DHL_DAY); replies: $live live, $quota_pl + $quota_en quota (pl + en)" >&2
+figure "day share: $n DHL calls reached the carrier (share $SHARE of $DHL_DAY); replies: $live live, $quota_pl + $quota_en quota (pl + en)"
 [[ $n == "$SHARE" ]] || fail "$n DHL calls reached the simulator, the bot's share is $SHARE"
 ((live == SHARE && quota_pl + quota_en == 9 - SHARE && quota_en >= 1)) || fail "replies: $live live, $quota_pl + $quota_en quota: $(cat "$PP_TEST_TMP/q.txt")"
 got=$(chat u1 "paczka dhl $KDHL" "paczka dhl ${DHL[9]}" | replies) || fail "no reply after the share was used"
@@ -139,7 +140,7 @@ grep -q "^Paczka DHL ${DHL[9]}: wyczerpałem dzisiejszy limit" <<<"$got" || fail
 # The fleet row of UPS had room for 3 of the bot's 10.
 got=$(chat u2 "paczka ups ${UPS[0]}" "paczka ups ${UPS[1]}" "paczka ups ${UPS[2]}" "paczka ups ${UPS[3]}" "paczka ups ${UPS[4]}" | replies) || fail "UPS asks"
 n=$(calls "$PP_TEST_TMP/a.jsonl" ups)
-echo "# fleet full: $n UPS calls (the pollers held $UPS_TAKEN of $UPS_DAY); carrier_usage ups $(usage ups), bot:ups $(usage bot:ups)" >&2
+figure "fleet full: $n UPS calls (the pollers held $UPS_TAKEN of $UPS_DAY); carrier_usage ups $(usage ups), bot:ups $(usage bot:ups)"
 [[ $n == $((UPS_DAY - UPS_TAKEN)) ]] || fail "$n UPS calls, only $((UPS_DAY - UPS_TAKEN)) were left in the fleet's day quota: [$got]"
 [[ $(grep -c "I have used up today's limit" <<<"$got") == 2 ]] || fail "UPS replies: [$got]"
 [[ $(usage ups) == "$UPS_DAY/$UPS_DAY" && $(usage bot:ups) == "3/3" ]] || fail "carrier_usage ups $(usage ups), bot:ups $(usage bot:ups)"
@@ -184,8 +185,8 @@ PY
 }
 read -r n_dpd p_dpd w_dpd < <(ra_check "$PP_TEST_TMP/a.jsonl" dpd) || fail "cannot read the DPD log"
 read -r n_orl p_orl w_orl < <(ra_check "$PP_TEST_TMP/b.jsonl" orlen) || fail "cannot read the ORLEN log"
-echo "# Retry-After: DPD $n_dpd calls, $p_dpd answered 429 + Retry-After: $RA_S, next call at the earliest $w_dpd ms after the named moment" >&2
-echo "# Retry-After: ORLEN $n_orl calls, $p_orl answered 503 + Retry-After: <date>, next call at the earliest $w_orl ms after the named moment" >&2
+figure "Retry-After: DPD $n_dpd calls, $p_dpd answered 429 + Retry-After: $RA_S, next call at the earliest $w_dpd ms after the named moment"
+figure "Retry-After: ORLEN $n_orl calls, $p_orl answered 503 + Retry-After: <date>, next call at the earliest $w_orl ms after the named moment"
 ((n_dpd >= 3 && n_orl >= 2)) || fail "too few calls to judge: DPD $n_dpd, ORLEN $n_orl"
 [[ $w_dpd != none && $w_dpd -ge 0 ]] || fail "a DPD call $((-w_dpd)) ms before the Retry-After moment"
 [[ $w_orl != none && $w_orl -ge 0 ]] || fail "an ORLEN call $((-w_orl)) ms before the Retry-After moment"
@@ -207,7 +208,7 @@ got=$(chat u1 "paczka dhl ${DHL[10]}" | replies) || fail "no reply from the rest
 got=$(chat u1 "paczka inpost ${INP[0]}" "paczka inpost ${INP[1]}" "paczka inpost ${INP[2]}" "paczka inpost ${INP[3]}" "paczka inpost $KINP" | replies) ||
 	fail "InPost asks"
 n=$(calls "$PP_TEST_TMP/a.jsonl" inpost)
-echo "# breaker: $n InPost calls reached the carrier answering 500 (breaker_min_requests 2), 5 asks" >&2
+figure "breaker: $n InPost calls reached the carrier answering 500 (breaker_min_requests 2), 5 asks"
 [[ $n == 2 ]] || fail "$n InPost calls; the breaker should have opened after 2: [$got]"
 [[ $(grep -c 'nie mogę teraz zapytać przewoźnika' <<<"$got") == 2 ]] || fail "failed calls: [$got]"
 [[ $(grep -c ': przewoźnik nie odpowiada, spróbuj później.$' <<<"$got") == 2 ]] || fail "breaker replies: [$got]"
@@ -220,3 +221,4 @@ stop_bot bot2
 [[ $(psql_q "SELECT count(*) FROM workers WHERE kind = 'bot' AND stopped_at IS NOT NULL") == 2 ]] || fail "workers rows: $(psql_q "SELECT id, kind, stopped_at FROM workers")"
 check_logs_clean
 echo ok
+cat "$PP_TEST_TMP/figures.txt"
