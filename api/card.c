@@ -8,22 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Card labels per status, {pl, en}. */
-static const char *const labels[PP_ST__COUNT][2] = {
-    [PP_ST_UNKNOWN] = {"status nieznany", "unknown status"},
-    [PP_ST_NOT_FOUND_YET] = {"przewoźnik jeszcze nie zna przesyłki", "not yet known to the carrier"},
-    [PP_ST_INFO_RECEIVED] = {"przewoźnik otrzymał dane przesyłki", "shipment details received"},
-    [PP_ST_IN_TRANSIT] = {"w drodze", "in transit"},
-    [PP_ST_OUT_FOR_DELIVERY] = {"wydana do doręczenia", "out for delivery"},
-    [PP_ST_AVAILABLE_FOR_PICKUP] = {"czeka na odbiór", "ready for pickup"},
-    [PP_ST_DELIVERED] = {"doręczona", "delivered"},
-    [PP_ST_DELIVERY_FAILED] = {"nieudana próba doręczenia", "delivery attempt failed"},
-    [PP_ST_EXCEPTION] = {"problem z przesyłką", "a problem with the shipment"},
-    [PP_ST_RETURNING] = {"wraca do nadawcy", "returning to the sender"},
-    [PP_ST_RETURNED] = {"zwrócona do nadawcy", "returned to the sender"},
-    [PP_ST_EXPIRED] = {"śledzenie zakończone", "tracking ended"},
-};
-
 static void add_status(cJSON *o, const char *name)
 {
     pp_status_t st = PP_ST_UNKNOWN;
@@ -32,8 +16,8 @@ static void add_status(cJSON *o, const char *name)
     cJSON_AddStringToObject(o, "status", name);
     cJSON *l = cJSON_AddObjectToObject(o, "status_label");
     if (l) {
-        cJSON_AddStringToObject(l, "pl", labels[st][0]);
-        cJSON_AddStringToObject(l, "en", labels[st][1]);
+        cJSON_AddStringToObject(l, "pl", pp_status_label(st, false));
+        cJSON_AddStringToObject(l, "en", pp_status_label(st, true));
     }
 }
 

@@ -4,8 +4,6 @@
 
 #include <stddef.h>
 
-int pp_api_register_pages(pp_api_t *a); /* pages.c */
-
 const pp_api_register_fn pp_api_route_files[] = {
     pp_api_register_feed,   /* feed.c: PUT /v1/users/{id}, PUT /v1/transactions/{id} (service key) */
     pp_api_register_seller, /* seller.c: PUT /v1/transactions/{id}/shipment, GET /v1/transactions/{id} */

@@ -55,7 +55,7 @@ struct ask {
 
 typedef struct worker_job {
     pp_bot_t *b;
-    int kind; /* 0 register, 1 heartbeat, 2 stopped */
+    int kind; /* 0 register, 1 heartbeat, 2 final counters + stopped */
     char id[128], addr[128], counters[1024];
 } worker_job_t;
 
@@ -325,7 +325,8 @@ static int worker_work(PGconn *conn, void *arg)
             rc = pp_worker_register(conn, j->id, "bot", j->addr);
         return rc;
     }
-    return pp_worker_stop(conn, j->id);
+    int rc = pp_worker_heartbeat(conn, j->id, j->counters); /* the final counters */
+    return rc && rc != PP_ENOTFOUND ? rc : pp_worker_stop(conn, j->id);
 }
 
 static void worker_done(int rc, void *arg)

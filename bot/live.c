@@ -355,7 +355,8 @@ static void record_breaker(crt_t *rt, bool probe, bool ok, int64_t now)
         if (after == PP_BREAKER_OPEN)
             pp_warn("bot: carrier %s: circuit breaker %s for %lld ms: no live calls meanwhile, "
                     "asks answered from Postgres where the parcel is known",
-                    rt->carrier->name, before == PP_BREAKER_CLOSED ? "opened" : "probe failed, open again",
+                    rt->carrier->name,
+                    before == PP_BREAKER_CLOSED ? "opened" : "probe failed, open again",
                     (long long)rt->breaker.cur_cooldown_ms);
         else if (after == PP_BREAKER_CLOSED)
             pp_info("bot: carrier %s: probe succeeded, circuit breaker closed", rt->carrier->name);
@@ -394,7 +395,9 @@ static void track_done(const pp_http_response_t *resp, void *arg)
     l->probe = false;
     if (resp->err) {
         judged = failure = resp->err != PP_EAGAIN;
-        result = resp->err == PP_ETIMEOUT ? "timeout" : resp->err == PP_EAGAIN ? "stopping" : "transport_error";
+        result = resp->err == PP_ETIMEOUT  ? "timeout"
+                 : resp->err == PP_EAGAIN ? "stopping"
+                                          : "transport_error";
         if (judged)
             pp_warn("bot: carrier %s number %s: %s", c->name, l->number, resp->errmsg);
     } else if (resp->status == 401 && c->build_auth_request && !l->retried) {
@@ -467,7 +470,8 @@ static void token_done(const pp_http_response_t *resp, void *arg)
     if (rc || !tok[0]) {
         pp_warn("bot: carrier %s: token request failed: HTTP %d: %s %s; queued asks answered "
                 "\"try later\", next token request in 1 s",
-                rt->carrier->name, resp->status, resp->err ? resp->errmsg : pp_strerror(rc ? rc : PP_EPARSE),
+                rt->carrier->name, resp->status,
+                resp->err ? resp->errmsg : pp_strerror(rc ? rc : PP_EPARSE),
                 err);
         metric(lv, true, "pp_bot_token_refreshes_total", rt->carrier->name, "result", "error", 1);
         free(tok);
@@ -666,7 +670,8 @@ void pp_bot_live_ask(pp_bot_live_t *lv, const char *carrier, const char *number,
     waiter_t *w = calloc(1, sizeof *w);
     if (!rt || !w) {
         free(w);
-        pp_bot_live_answer_t a = {.outcome = PP_BOT_LIVE_UNAVAILABLE, .why = rt ? "nomem" : "unknown_carrier"};
+        pp_bot_live_answer_t a = {.outcome = PP_BOT_LIVE_UNAVAILABLE,
+                                  .why = rt ? "nomem" : "unknown_carrier"};
         cb(arg, &a);
         return;
     }
@@ -771,7 +776,8 @@ int pp_bot_live_init(pp_bot_live_t **out, const pp_config_t *cfg, uv_loop_t *loo
                     "breaker, paused, budget, token, database, stopping)");
     pp_metrics_help(m, "pp_bot_live_coalesced_total", "counter",
                     "asks that joined a live lookup already under way");
-    pp_metrics_help(m, "pp_bot_breaker_state", "gauge", "circuit breaker: 0 closed, 1 half-open, 2 open");
+    pp_metrics_help(m, "pp_bot_breaker_state", "gauge",
+                    "circuit breaker: 0 closed, 1 half-open, 2 open");
     pp_metrics_help(m, "pp_bot_carrier_paused_total", "counter",
                     "carrier answers that paused the bot's calls (429, 503 with Retry-After)");
     pp_metrics_help(m, "pp_bot_day_share", "gauge",

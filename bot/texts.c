@@ -5,23 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const labels[PP_ST__COUNT][2] = {
-    [PP_ST_UNKNOWN] = {"status nieznany", "unknown status"},
-    [PP_ST_NOT_FOUND_YET] = {"nie znaleziono jeszcze", "not found yet"},
-    [PP_ST_INFO_RECEIVED] = {"przewoźnik otrzymał dane przesyłki",
-                             "the carrier received the shipment details"},
-    [PP_ST_IN_TRANSIT] = {"w drodze", "in transit"},
-    [PP_ST_OUT_FOR_DELIVERY] = {"wydana do doręczenia", "out for delivery"},
-    [PP_ST_AVAILABLE_FOR_PICKUP] = {"czeka w punkcie odbioru", "waiting at the pickup point"},
-    [PP_ST_DELIVERED] = {"doręczona", "delivered"},
-    [PP_ST_DELIVERY_FAILED] = {"nieudana próba doręczenia", "delivery attempt failed"},
-    [PP_ST_EXCEPTION] = {"problem z przesyłką", "a problem with the shipment"},
-    [PP_ST_RETURNING] = {"wraca do nadawcy", "returning to the sender"},
-    [PP_ST_RETURNED] = {"zwrócona do nadawcy", "returned to the sender"},
-    [PP_ST_EXPIRED] = {"brak nowych informacji, śledzenie zakończone",
-                       "no news for a long time, tracking stopped"},
-};
-
 static const char *const help[2] = {
     "Jestem botem paczka. Napisz:\n"
     "paczka <PRZEWOŹNIK> <NUMER> - status przesyłki (DHL, UPS, GLS, InPost, DPD, Siódemka, "
@@ -100,10 +83,10 @@ void pp_bot_text_status(pp_bot_lang_t lang, const char *carrier, const char *num
     int l = lang == PP_BOT_EN;
     if (!found || st == PP_ST_NOT_FOUND_YET) {
         snprintf(out, cap, "%s %s %s: %s", word(lang), display(carrier), number,
-                 labels[PP_ST_NOT_FOUND_YET][l]);
+                 pp_status_label(PP_ST_NOT_FOUND_YET, l));
         return;
     }
-    const char *label = (unsigned)st < PP_ST__COUNT ? labels[st][l] : labels[0][l];
+    const char *label = pp_status_label(st, l); /* the card's words (common/status.c) */
     char when[32] = "";
     if (at > 0)
         pp_bot_warsaw_format(at, when, sizeof when);

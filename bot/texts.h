@@ -35,8 +35,8 @@ void pp_bot_text_not_answering(pp_bot_lang_t lang, const char *carrier, const ch
 typedef enum { PP_BOT_WHY_UNAVAILABLE = 0, PP_BOT_WHY_QUOTA, PP_BOT_WHY_BREAKER } pp_bot_why_t;
 /*
  * The status line of pp_bot_text_status (found), then when it was last checked with the
- * carrier (checked = 0: never) and why it was not checked now:
- * `Paczka DHL 123: w drodze (Kraków, 15.01.2026 11:00). Stan z 15.01.2026 12:30: przewoźnik nie odpowiada.`
+ * carrier (checked = 0: never) and why it was not checked now: `Paczka DHL 123: w drodze
+ * (Kraków, 15.01.2026 11:00). Stan z 15.01.2026 12:30: przewoźnik nie odpowiada.`
  */
 void pp_bot_text_stale(pp_bot_lang_t lang, const char *carrier, const char *number, pp_status_t st,
                        const char *place, time_t at, time_t checked, pp_bot_why_t why, char *out,

@@ -26,6 +26,29 @@ const char *pp_status_name(pp_status_t st)
     return names[st];
 }
 
+/* The one label table: the payment card, its web page and the bot show these words. */
+static const char *const labels[PP_ST__COUNT][2] = {
+    [PP_ST_UNKNOWN] = {"status nieznany", "unknown status"},
+    [PP_ST_NOT_FOUND_YET] = {"przewoźnik jeszcze nie zna przesyłki", "not yet known to the carrier"},
+    [PP_ST_INFO_RECEIVED] = {"przewoźnik otrzymał dane przesyłki", "shipment details received"},
+    [PP_ST_IN_TRANSIT] = {"w drodze", "in transit"},
+    [PP_ST_OUT_FOR_DELIVERY] = {"wydana do doręczenia", "out for delivery"},
+    [PP_ST_AVAILABLE_FOR_PICKUP] = {"czeka na odbiór", "ready for pickup"},
+    [PP_ST_DELIVERED] = {"doręczona", "delivered"},
+    [PP_ST_DELIVERY_FAILED] = {"nieudana próba doręczenia", "delivery attempt failed"},
+    [PP_ST_EXCEPTION] = {"problem z przesyłką", "a problem with the shipment"},
+    [PP_ST_RETURNING] = {"wraca do nadawcy", "returning to the sender"},
+    [PP_ST_RETURNED] = {"zwrócona do nadawcy", "returned to the sender"},
+    [PP_ST_EXPIRED] = {"śledzenie zakończone", "tracking ended"},
+};
+
+const char *pp_status_label(pp_status_t st, bool english)
+{
+    if ((int)st < 0 || st >= PP_ST__COUNT)
+        st = PP_ST_UNKNOWN;
+    return labels[st][english ? 1 : 0];
+}
+
 int pp_status_parse(const char *name, pp_status_t *out)
 {
     if (!name)

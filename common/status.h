@@ -22,6 +22,9 @@ typedef enum {
 
 /* Stable wire/DB name ("in_transit", ...); "unknown" for out-of-range values. */
 const char *pp_status_name(pp_status_t st);
+/* Short human label, Polish or English ("czeka na odbiór" / "ready for pickup"): the one
+ * wording of the payment card, its page and the bot. Out-of-range -> "status nieznany". */
+const char *pp_status_label(pp_status_t st, bool english);
 /* 0 and *out set, or PP_EINVAL for a name that is not a status. */
 int pp_status_parse(const char *name, pp_status_t *out);
 bool pp_status_is_terminal(pp_status_t st);

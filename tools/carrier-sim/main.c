@@ -159,7 +159,8 @@ static int parse_args(main_state_t *m, int argc, char **argv)
             else if (!strcmp(v, "none"))
                 s->retry_after_form = PP_SIM_RA_NONE;
             else {
-                fprintf(stderr, "pp-carrier-sim: --retry-after-form wants seconds, date or none, got '%s'\n", v);
+                fprintf(stderr, "pp-carrier-sim: --retry-after-form wants seconds, date or "
+                                "none, got '%s'\n", v);
                 rc = PP_EINVAL;
             }
         } else if (!strcmp(o, "--rate-limit-status")) {

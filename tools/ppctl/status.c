@@ -128,7 +128,8 @@ static int take(PGconn *c, rd_kafka_t *rk, ppctl_t *ctl, snapshot_t *s)
                    "SELECT count(*), sum((counters->>'asks')::bigint), "
                    "sum((counters->>'answered_db')::bigint), sum((counters->>'live_calls')::bigint), "
                    "sum((counters->>'coalesced')::bigint), sum((counters->>'refused_quota')::bigint), "
-                   "sum((counters->>'refused_breaker')::bigint), sum((counters->>'refused_paused')::bigint) "
+                   "sum((counters->>'refused_breaker')::bigint), "
+                   "sum((counters->>'refused_paused')::bigint) "
                    "FROM workers WHERE kind = 'bot' AND stopped_at IS NULL "
                    "  AND heartbeat_at > now() - interval '15 seconds'",
                    0, NULL, &r))
