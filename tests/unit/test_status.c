@@ -58,9 +58,9 @@ int main(void)
         CHECK_STR(pp_status_name(cur), rows[i].after);
     }
     /* One label per status and language, shared by the card, its page and the bot. */
-    for (int st = 0; st < PP_ST__COUNT; st++) {
-        CHECK(pp_status_label((pp_status_t)st, false)[0] != '\0');
-        CHECK(pp_status_label((pp_status_t)st, true)[0] != '\0');
+    for (int k = 0; k < PP_ST__COUNT; k++) {
+        CHECK(pp_status_label((pp_status_t)k, false)[0] != '\0');
+        CHECK(pp_status_label((pp_status_t)k, true)[0] != '\0');
     }
     CHECK_STR(pp_status_label(PP_ST_AVAILABLE_FOR_PICKUP, false), "czeka na odbiór");
     CHECK_STR(pp_status_label(PP_ST_AVAILABLE_FOR_PICKUP, true), "ready for pickup");
