@@ -572,8 +572,8 @@ static int64_t sweep(crt_t *rt, int64_t now)
     rt->qtail = last;
     while (drop) { /* the queue is consistent again: callbacks may run */
         lookup_t *next = drop->qnext;
-        refuse(drop, strcmp(drop->why, "breaker") == 0 ? PP_BOT_LIVE_BREAKER : PP_BOT_LIVE_UNAVAILABLE,
-               drop->why);
+        bool breaker = strcmp(drop->why, "breaker") == 0;
+        refuse(drop, breaker ? PP_BOT_LIVE_BREAKER : PP_BOT_LIVE_UNAVAILABLE, drop->why);
         drop = next;
     }
     return earliest;

@@ -24,6 +24,13 @@ LOG=$PP_TEST_TMP/api.log
 
 call 200 GET /healthz /healthz ""
 call 200 GET /metrics /metrics ""
+# the buyer's pages (public; the browser test is web_browser.sh)
+call 200 GET / / ""
+call 200 GET /moje-konto/ustawienia/powiadomienia "/moje-konto/ustawienia/powiadomienia?lang=en" ""
+call 200 GET "/transakcje/{id}" /transakcje/500 ""
+call 404 GET "/transakcje/{id}" /transakcje/abc ""
+call 200 GET /static/app.js /static/app.js ""
+call 200 GET /static/style.css /static/style.css ""
 
 # ---- marketplace feed ----
 U=/v1/users/{id} T=/v1/transactions/{id} S=/v1/transactions/{id}/shipment
@@ -137,6 +144,7 @@ call 429 PUT "$U" /v1/users/100 "$SERVICE_KEY" '{"locale":"pl"}'
 call 429 PUT "$T" /v1/transactions/500 "$SERVICE_KEY" '{"buyer_id":100,"seller_id":1}'
 
 /usr/bin/python3 "$CHECK" coverage "$SPEC" "$SEEN" || fail "OpenAPI coverage"
+/usr/bin/python3 "$CHECK" coverage "$SPEC" "$SEEN" pages || fail "OpenAPI coverage of the pages"
 
 # ---- keys never logged; graceful stop ----
 for k in "$SERVICE_KEY" "$KEY_A" "$KEY_B" "$KEY_C"; do
