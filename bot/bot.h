@@ -1,4 +1,4 @@
-/* bot.h - the bot engine on the libuv loop: asks -> Postgres (fresh status, stop/start) or one coalesced, quota- and breaker-gated live carrier call. */
+/* bot.h - the bot engine: asks -> Postgres (fresh status, stop/start) or a gated, coalesced live carrier call (live.c). */
 #ifndef PP_BOT_BOT_H
 #define PP_BOT_BOT_H
 

@@ -107,7 +107,8 @@ static void usage(FILE *f)
             "  --token T                require this static bearer token / API key (else 401)\n"
             "  --client-id ID --client-secret S   OAuth client credentials the token endpoints want\n"
             "  --token-ttl S            lifetime of issued OAuth tokens (default 3600)\n"
-            "  --log-requests FILE      one JSON line per request (number, recv_ms, sent_ms, status)\n"
+            "  --log-requests FILE      one JSON line per request (number, recv_ms, sent_ms, status,\n"
+            "                           retry_after: the header sent, if any)\n"
             "  --seed S                 fault-injection PRNG seed (default 1)\n"
             "  --epoch ISO8601          fixed time origin of every scenario (default: first request)\n"
             "Routes: each carrier's tracking endpoint (see shapes.c), GET /sim/stats.\n");
