@@ -59,15 +59,15 @@
     X(INT, stale_factor, "2", 1, 100, 1, "poller: interval multiplier for stale shipments (1 = off)") \
     X(INT, budget_sync_ms, "1000", 50, 600000, 1,                                              \
       "poller: how often the live-poller count and the per-day carrier usage are synced with Postgres") \
-    X(INT, breaker_window, "20", 1, 256, 1, "poller: circuit breaker: last N requests per carrier judged") \
+    X(INT, breaker_window, "20", 1, 256, 1, "poller and bot: circuit breaker: last N requests per carrier judged") \
     X(INT, breaker_min_requests, "10", 1, 256, 1,                                              \
-      "poller: circuit breaker: requests in the window before it may open")                    \
+      "poller and bot: circuit breaker: requests in the window before it may open")                    \
     X(INT, breaker_failure_pct, "50", 1, 100, 1,                                               \
-      "poller: circuit breaker: opens when this % of the window failed (transport, timeout, 5xx, unparseable)") \
+      "poller and bot: circuit breaker: opens when this % of the window failed (transport, timeout, 5xx, unparseable)") \
     X(INT, breaker_cooldown_ms, "30000", 10, 3600000, 1,                                       \
-      "poller: circuit breaker: open this long before one probe request (doubles per failed probe)") \
+      "poller and bot: circuit breaker: open this long before one probe request (doubles per failed probe)") \
     X(INT, breaker_cooldown_max_ms, "600000", 10, 86400000, 1,                                 \
-      "poller: circuit breaker: cap of the doubled cool-down")                                 \
+      "poller and bot: circuit breaker: cap of the doubled cool-down")                                 \
     X(INT, dhl_rps, "5", 0, 100000, 1,                                                         \
       "fleet-wide DHL requests/s (0 = unlimited); DHL's published tiers: 1/s Starter, 2/s Standard; set your contract") \
     X(INT, dhl_per_day, "50000", 0, 100000000, 1,                                              \
@@ -148,9 +148,9 @@
       "bot: presence priority; above the notifier's 0 so chats to the bare JID reach the bot") \
     X(INT, bot_carrier_timeout_ms, "5000", 100, 300000, 1, "bot: whole-request timeout of a live carrier call") \
     X(INT, bot_max_wait_ms, "2000", 0, 600000, 1,                                              \
-      "bot: longest wait for the carrier's budget or token before answering: try again later") \
+      "bot: longest wait for the carrier's budget, token or Retry-After pause before answering: try again later") \
     X(INT, bot_day_share_pct, "5", 0, 100, 1,                                                  \
-      "bot: percent of each carrier's <carrier>_per_day quota the bot's live calls may use (the pollers keep the rest)") \
+      "bot: percent of each carrier's <carrier>_per_day quota the bot's live calls may use; reserved in carrier_usage while a bot runs (the pollers keep the rest); 0 = no live calls to carriers with a day quota") \
     X(STR, api_addr, "127.0.0.1:8080", 0, 0, 0, "api: listen address of the HTTP API (port 0 = any free port, logged at start)") \
     X(STR, api_service_key, "", 0, 0, 0,                                                      \
       "api: the marketplace's service key (Bearer) for /v1/users and /v1/transactions (empty = feed refused)") \
