@@ -18,7 +18,8 @@
  *      fleet's row every sync (pp_bot_live_sync), so the pollers' split leaves it alone.
  *      Carriers without a day quota are only counted, after the call.
  *   4. the access token (UPS, GLS: fetched once at a time, refreshed at 90 % of its life or
- *      after a 401) and a token bucket at <carrier>_rps.
+ *      after a 401) and a token bucket at the bot's share of <carrier>_rps: the fleet-wide
+ *      rate is split between the live pollers and bots (workers table, counted every sync).
  * A lookup still waiting after bot_max_wait_ms is answered "try later".
  */
 #include "live.h"
@@ -30,6 +31,7 @@
 #include "log.h"
 #include "quota.h"
 #include "timeutil.h"
+#include "worker.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -106,6 +108,8 @@ struct pp_bot_live {
     lookup_t *lookups;
     long n_lookups;
     int syncs;         /* reserve jobs in flight */
+    int sharers;       /* live pollers + bots splitting each <carrier>_rps (this bot counts); 0 = not counted yet */
+    bool sharers_busy;
     int sync_failures; /* in a row; logged on the first and on recovery */
     pp_bot_live_stats_t st;
 };
@@ -713,8 +717,52 @@ void pp_bot_live_ask(pp_bot_live_t *lv, const char *carrier, const char *number,
         take_quota(l);
 }
 
+/* ---- the per-second budget: split with the live pollers (workers table) ---------------- */
+
+typedef struct sharers_job {
+    pp_bot_live_t *lv;
+    long window_ms;
+    int pollers, sharers;
+} sharers_job_t;
+
+static int sharers_work(PGconn *conn, void *arg)
+{
+    sharers_job_t *j = arg;
+    return pp_worker_live_counts(conn, j->window_ms, &j->pollers, &j->sharers);
+}
+
+static void sharers_done(int rc, void *arg)
+{
+    sharers_job_t *j = arg;
+    pp_bot_live_t *lv = j->lv;
+    lv->sharers_busy = false;
+    if (!rc && j->sharers != lv->sharers) {
+        pp_info("bot: %d live pollers and bots share each carrier's per-second budget", j->sharers);
+        lv->sharers = j->sharers;
+        int64_t now = pp_mono_ms();
+        for (size_t i = 0; i < lv->n_rt; i++)
+            pp_bucket_set_rate(&lv->rt[i].bucket, pp_budget_share(lv->rt[i].rps, lv->sharers), now);
+    }
+    free(j);
+}
+
+static void sync_sharers(pp_bot_live_t *lv)
+{
+    sharers_job_t *j;
+    if (lv->sharers_busy || !(j = calloc(1, sizeof *j)))
+        return;
+    j->lv = lv;
+    j->window_ms = lv->cfg->heartbeat_interval_ms * 3;
+    if (pp_db_submit(lv->db, sharers_work, sharers_done, j) == PP_OK)
+        lv->sharers_busy = true;
+    else
+        free(j);
+}
+
 void pp_bot_live_sync(pp_bot_live_t *lv)
 {
+    if (lv->http)
+        sync_sharers(lv);
     if (lv->syncs > 0 || !lv->http)
         return;
     long long today = pp_budget_utc_day(pp_now_ms());
@@ -797,7 +845,8 @@ int pp_bot_live_init(pp_bot_live_t **out, const pp_config_t *cfg, uv_loop_t *loo
         rt->spent_day = rt->logged_day = -1;
         pp_budget_limits(cfg, all[i]->name, &rt->rps, &rt->per_day);
         rt->share = pp_bot_quota_share(rt->per_day, cfg->bot_day_share_pct);
-        pp_bucket_init(&rt->bucket, (double)rt->rps, 1, now);
+        /* Until the first count (the next heartbeat): as if one poller were live too. */
+        pp_bucket_init(&rt->bucket, pp_budget_share(rt->rps, 2), 1, now);
         pp_breaker_init(&rt->breaker, (int)cfg->breaker_window, (int)cfg->breaker_min_requests,
                         (int)cfg->breaker_failure_pct, cfg->breaker_cooldown_ms,
                         cfg->breaker_cooldown_max_ms);

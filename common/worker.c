@@ -4,6 +4,7 @@
 #include "err.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 static void host_name(char *out, size_t len)
@@ -45,6 +46,26 @@ int pp_worker_heartbeat(PGconn *conn, const char *id, const char *counters_json)
                         2, p, &r);
     if (rc == PP_OK && PQcmdTuples(r)[0] == '0')
         rc = PP_ENOTFOUND;
+    PQclear(r);
+    return rc;
+}
+
+int pp_worker_live_counts(PGconn *conn, long window_ms, int *pollers, int *sharers)
+{
+    char window[32];
+    PGresult *r = NULL;
+    snprintf(window, sizeof window, "%ld", window_ms);
+    const char *p[] = {window};
+    int rc = pp_db_exec(conn, "count live pollers and bots",
+                        "SELECT count(*) FILTER (WHERE kind = 'poller'), count(*) FROM workers "
+                        "WHERE kind IN ('poller', 'bot') AND stopped_at IS NULL "
+                        "AND heartbeat_at > now() - $1::bigint * interval '1 millisecond'",
+                        1, p, &r);
+    if (rc == PP_OK) {
+        long long a = strtoll(PQgetvalue(r, 0, 0), NULL, 10), b = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+        *pollers = a < 1 ? 1 : a > 100000 ? 100000 : (int)a;
+        *sharers = b < 1 ? 1 : b > 100000 ? 100000 : (int)b;
+    }
     PQclear(r);
     return rc;
 }

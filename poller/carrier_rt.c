@@ -62,7 +62,7 @@ static void budget_gauges(pp_crt_t *rt)
 {
     pp_poller_t *p = rt->p;
     const char *n = rt->carrier->name;
-    pp_crt_metric(p, false, "pp_poller_budget_limit", n, "window", "second", pp_budget_share(rt->rps, p->live_pollers));
+    pp_crt_metric(p, false, "pp_poller_budget_limit", n, "window", "second", pp_budget_share(rt->rps, p->rate_sharers));
     pp_crt_metric(p, false, "pp_poller_budget_limit", n, "window", "day", pp_budget_share(rt->per_day, p->live_pollers));
     pp_crt_metric(p, false, "pp_poller_budget_used", n, "window", "day", (double)rt->day_used_local);
     if (rt->per_day > 0)
@@ -601,7 +601,7 @@ void pp_crt_budget_changed(pp_poller_t *p)
     int64_t now = pp_mono_ms();
     for (size_t i = 0; i < p->n_crt; i++) {
         pp_crt_t *rt = p->crt[i];
-        pp_bucket_set_rate(&rt->bucket, pp_budget_share(rt->rps, p->live_pollers), now);
+        pp_bucket_set_rate(&rt->bucket, pp_budget_share(rt->rps, p->rate_sharers), now);
         budget_gauges(rt);
     }
 }
@@ -612,7 +612,7 @@ int pp_crt_init(pp_poller_t *p)
     const pp_carrier_t *const *all = pp_carrier_all(&n);
     const pp_config_t *cfg = p->cfg;
     int64_t now = pp_mono_ms();
-    p->live_pollers = 1;
+    p->live_pollers = p->rate_sharers = 1;
     p->crt = calloc(n ? n : 1, sizeof *p->crt);
     if (!p->crt)
         return PP_ENOMEM;

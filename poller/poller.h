@@ -37,7 +37,8 @@ typedef struct pp_poller {
     pp_relay_t *relay;
     pp_crt_t **crt;            /* one per registered carrier (carrier_rt.c) */
     size_t n_crt;
-    int live_pollers;          /* fleet size for budget shares (usage.c), >= 1 */
+    int live_pollers;          /* fleet size for day budget shares (usage.c), >= 1 */
+    int rate_sharers;          /* live pollers + bots: per-second budget shares (usage.c), >= 1 */
     int64_t started_ms;        /* monotonic start time */
     bool budget_ready;         /* a budget sync one budget_sync_ms after start has completed */
     bool usage_busy;           /* a usage sync round trip is outstanding */

@@ -2,6 +2,7 @@
 #include "carrier_rt.h"
 #include "err.h"
 #include "log.h"
+#include "worker.h"
 #include "timeutil.h"
 
 #include <stdio.h>
@@ -29,7 +30,8 @@ typedef struct usage_job {
     bool final;
     long live_window_ms;
     int64_t started_ms; /* monotonic submission time: the live count is at least this fresh */
-    int live;
+    int live;    /* live pollers: split the day budgets */
+    int sharers; /* live pollers and bots: split the per-second budgets */
     size_t n;
     usage_item_t items[];
 } usage_job_t;
@@ -59,21 +61,8 @@ static int usage_work(PGconn *conn, void *arg)
     int rc = pp_db_begin(conn);
     if (rc)
         return rc;
-    char window[32];
-    snprintf(window, sizeof window, "%ld", j->live_window_ms);
-    const char *lp[] = {window};
-    rc = pp_db_exec(conn, "count live pollers",
-                    "SELECT count(*) FROM workers WHERE kind = 'poller' AND stopped_at IS NULL "
-                    "AND heartbeat_at > now() - $1::bigint * interval '1 millisecond'",
-                    1, lp, &r);
-    if (rc)
+    if ((rc = pp_worker_live_counts(conn, j->live_window_ms, &j->live, &j->sharers)))
         goto fail;
-    long long live = 1;
-    if (PQntuples(r) == 1 && parse_ll(PQgetvalue(r, 0, 0), &live) == PP_OK && live < 1)
-        live = 1;
-    j->live = live > 100000 ? 100000 : (int)live;
-    PQclear(r);
-    r = NULL;
 
     for (size_t i = 0; i < j->n; i++) {
         usage_item_t *it = &j->items[i];
@@ -156,8 +145,13 @@ static void usage_done(int rc, void *arg)
     } else if (!j->final) {
         if (j->live != p->live_pollers)
             pp_info("worker %s: %d live pollers share the carrier budgets", p->worker_id, j->live);
+        if (j->sharers != p->rate_sharers)
+            pp_info("worker %s: %d live pollers and bots share the per-second budgets", p->worker_id,
+                    j->sharers);
         p->live_pollers = j->live;
+        p->rate_sharers = j->sharers;
         pp_metrics_set(p->metrics, "pp_poller_live_pollers", j->live);
+        pp_metrics_set(p->metrics, "pp_poller_rate_sharers", j->sharers);
         /* the second periodic sync (half an interval of slack for timer jitter) */
         if (!p->budget_ready && j->started_ms - p->started_ms >= p->cfg->budget_sync_ms / 2) {
             p->budget_ready = true;
@@ -227,7 +221,7 @@ void pp_usage_sync(pp_poller_t *p, bool final)
             rt->day_held = 0;
         }
         it->held = rt->day_held;
-        it->cap = pp_budget_day_cap(rt->per_day, p->live_pollers, pp_budget_share(rt->rps, p->live_pollers),
+        it->cap = pp_budget_day_cap(rt->per_day, p->live_pollers, pp_budget_share(rt->rps, p->rate_sharers),
                                     p->cfg->budget_sync_ms);
     }
     if (pp_db_submit(p->db, usage_work, usage_done, j) != PP_OK) {
@@ -259,6 +253,9 @@ void pp_usage_start(pp_poller_t *p)
 {
     pp_metrics_help(p->metrics, "pp_poller_live_pollers", "gauge", "live pollers sharing the carrier budgets");
     pp_metrics_set(p->metrics, "pp_poller_live_pollers", 1);
+    pp_metrics_help(p->metrics, "pp_poller_rate_sharers", "gauge",
+                    "live pollers and bots sharing the per-second carrier budgets");
+    pp_metrics_set(p->metrics, "pp_poller_rate_sharers", 1);
     uv_timer_init(p->loop, &p->usage_timer);
     p->usage_timer.data = p;
     uv_timer_start(&p->usage_timer, usage_timer_cb, 0, (uint64_t)p->cfg->budget_sync_ms);

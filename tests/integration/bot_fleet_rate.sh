@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# bot_fleet_rate.sh - the per-second budget holds for the whole fleet, bot included: one poller
+# polling 60 InPost parcels and one pp-bot answering 36 asks about InPost numbers the
+# marketplace does not know (live calls), both at inpost_rps = 4. Each counts the other in
+# the workers table and takes half; the simulator never sees more than 4 InPost requests in
+# any 1-second window (+1 per process for arrival jitter, as in poller_budget.sh). Before the
+# bot counted as a sharer, the two together sent up to 8.
+. "$(dirname -- "${BASH_SOURCE[0]}")/../lib.sh"
+set -uo pipefail
+BOT=$PP_BUILD/bot/pp-bot CHAT=$PP_BUILD/tests/pp-chat
+[[ -x $BOT && -x $CHAT ]] || fail "build pp-bot and pp-chat first"
+STACK=("$PP_ROOT/deploy/local/stack" ${PP_STACK_STATE:+--state "$PP_STACK_STATE"})
+eval "$("${STACK[@]}" env | grep -E 'PP_XMPP_(HOST|PORT|DOMAIN)=')"
+D=${PP_XMPP_DOMAIN:-parcelpush.test} tag=$$-$RANDOM
+RPS=4
+
+export PP_XMPP_JID=fbot-$tag@$D PP_XMPP_PASSWORD=fb-$tag
+printf '%s %s\n' "fbot-$tag" "fb-$tag" "w1-$tag" p1 "w2-$tag" p2 "w3-$tag" p3 |
+	"${STACK[@]}" xmpp-register >/dev/null 2>&1 || fail "xmpp-register"
+start_sim --speed 20000 --latency-ms 20 --not-found-minutes 0 --log-requests "$PP_TEST_TMP/requests.jsonl"
+export PP_INPOST_RPS=$RPS PP_INPOST_PER_DAY=0 PP_SPEED=20000 PP_METRICS_ADDR=127.0.0.1:0
+export PP_HEARTBEAT_INTERVAL_MS=300 PP_BUDGET_SYNC_MS=200 PP_POLL_CONCURRENCY=32
+export PP_BOT_MAX_WAIT_MS=30000 PP_BOT_FRESH_S=600
+
+psql_q "INSERT INTO users (id) VALUES (1); INSERT INTO sellers (id, name) VALUES (1, 's');
+        INSERT INTO transactions (id, buyer_id, seller_id) VALUES (1, 1, 1)" || fail "seed"
+start_bg bot "$BOT" >/dev/null
+start_bg poller "$POLLER" >/dev/null
+wait_until 20 grep -q 'metrics on http' "$PP_TEST_TMP/poller.log" || fail "poller did not start: $(tail -3 "$PP_TEST_TMP/poller.log")"
+PPORT=$(grep -o 'metrics on http://127.0.0.1:[0-9]*' "$PP_TEST_TMP/poller.log" | head -1 | sed 's/.*://')
+sharers() { curl -sf "http://127.0.0.1:$PPORT/metrics" | awk '$1 == "pp_poller_rate_sharers" { print $2 }'; }
+wait_until 20 test "$(sharers)" = 2 || fail "the poller does not count the bot: pp_poller_rate_sharers = $(sharers)"
+wait_until 20 grep -q '2 live pollers and bots share' "$PP_TEST_TMP/bot.log" || fail "the bot does not count the poller: $(tail -3 "$PP_TEST_TMP/bot.log")"
+
+# Work for both at once: 60 parcels due now for the poller, 36 unknown numbers for the bot.
+psql_q "INSERT INTO shipments (transaction_id, carrier, tracking_number, next_poll_at)
+        SELECT 1, 'inpost', '6' || lpad(g::text, 23, '0'), now() FROM generate_series(1, 60) g" >/dev/null || fail "shipments"
+cpids=()
+for w in 1 2 3; do
+	lines=()
+	for i in $(seq 12); do lines+=("paczka inpost 7$(printf '%023d' $((w * 100 + i)))"); done
+	"$CHAT" -H "$PP_XMPP_HOST" -p "$PP_XMPP_PORT" -j "w$w-$tag@$D" -w "p$w" -t "$PP_XMPP_JID" -T 40 "${lines[@]}" \
+		>"$PP_TEST_TMP/w$w.jsonl" 2>"$PP_TEST_TMP/w$w.err" &
+	cpids+=($!)
+done
+for p in "${cpids[@]}"; do wait "$p" || fail "a writer did not get every reply: $(tail -2 "$PP_TEST_TMP"/w*.err)"; done
+
+read -r worst bot_calls poller_calls overlap < <(python3 - "$PP_TEST_TMP/requests.jsonl" <<'PY'
+import json, sys
+reqs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+reqs = sorted((r["recv_ms"], r["number"].startswith("7")) for r in reqs if r.get("carrier") == "inpost")
+t = [r[0] for r in reqs]
+worst, j = 0, 0
+for i in range(len(t)):
+    while t[i] - t[j] >= 1000:
+        j += 1
+    worst = max(worst, i - j + 1)
+bot = [r[0] for r in reqs if r[1]]
+pol = [r[0] for r in reqs if not r[1]]
+# poller requests sent while the bot was calling too
+overlap = sum(1 for x in pol if bot and bot[0] <= x <= bot[-1])
+print(worst, len(bot), len(pol), overlap)
+PY
+)
+echo "# worst 1-s window $worst (limit $RPS + 2), bot calls $bot_calls, poller calls $poller_calls ($overlap while the bot was calling)" >&2
+((bot_calls >= 20)) || fail "only $bot_calls live calls from the bot: not a test of sharing"
+((overlap >= 10)) || fail "only $overlap poller calls while the bot was calling: not a test of sharing"
+((worst <= RPS + 2)) || fail "the fleet sent $worst InPost requests in one second (limit $RPS, +2 jitter)"
+echo "ok"
+echo "    worst 1-second window: $worst InPost requests (inpost_rps $RPS, poller + bot); bot $bot_calls calls, poller $poller_calls ($overlap while the bot called)"
