@@ -168,7 +168,9 @@ static void conn_cb(xmpp_conn_t *conn, xmpp_conn_event_t ev, int error,
         atomic_store(&x->up, true);
         return;
     }
-    if (x->connected)
+    if (x->connected && atomic_load(&x->stop))
+        pp_info("xmpp: disconnected from %s:%ld", x->cfg->xmpp_host, x->cfg->xmpp_port);
+    else if (x->connected)
         pp_warn("xmpp: connection to %s:%ld lost (error %d); reconnecting", x->cfg->xmpp_host,
                 x->cfg->xmpp_port, error);
     else if (x->failures++ == 0)
