@@ -94,7 +94,11 @@ int pp_api_card_query(PGconn *conn, long long txn, cJSON **out, long long *selle
     add_text(s, "entered_at", res, 0, 9);
     add_text(s, "delivered_at", res, 0, 10);
     add_text(s, "pickup_address", res, 0, 11);
-    add_text(s, "pickup_deadline", res, 0, 12);
+    /* A deadline matters only while the parcel waits; after pickup (or a return) it is history. */
+    if (strcmp(PQgetvalue(res, 0, 3), "available_for_pickup") == 0)
+        add_text(s, "pickup_deadline", res, 0, 12);
+    else
+        cJSON_AddNullToObject(s, "pickup_deadline");
     PQclear(res);
     res = NULL;
     const char *ps[] = {sid};

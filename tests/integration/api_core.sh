@@ -89,6 +89,17 @@ call 201 PUT "$S" /v1/transactions/500/shipment "$KEY_A" "{\"carrier\":\"ups\",\
              WHERE o.tracking_number = '$INPOST' AND n.tracking_number = '$UPS'") == true ]] || fail "replaced shipment still polled"
 call 200 GET "$T" /v1/transactions/500 "$KEY_A"
 [[ $(field 'd["shipment"]["carrier_name"], d["shipment"]["tracking_number"]') == "('UPS', '$UPS')" ]] || fail "card shows the old number"
+# the pickup deadline shows while the parcel waits, not after it was collected
+psql_q "UPDATE shipments SET status = 'available_for_pickup', pickup_point = 'KRA01M',
+        pickup_deadline = '2026-03-02T10:00:00Z' WHERE tracking_number = '$UPS'" >/dev/null
+call 200 GET "$T" /v1/transactions/500 "$KEY_A"
+[[ $(field 'd["shipment"]["pickup_deadline"], d["shipment"]["status_label"]["pl"]') == "('2026-03-02T10:00:00Z', 'czeka na odbiór')" ]] ||
+	fail "waiting parcel: $(cat "$OUT")"
+psql_q "UPDATE shipments SET status = 'delivered' WHERE tracking_number = '$UPS'" >/dev/null
+call 200 GET "$T" /v1/transactions/500 "$KEY_A"
+[[ $(field 'd["shipment"]["pickup_deadline"], d["shipment"]["pickup_point"]') == "(None, 'KRA01M')" ]] ||
+	fail "a collected parcel still shows its pickup deadline: $(cat "$OUT")"
+psql_q "UPDATE shipments SET status = 'info_received', pickup_point = NULL, pickup_deadline = NULL WHERE tracking_number = '$UPS'" >/dev/null
 # detection: ambiguous -> 422 with candidates; with the carrier it is accepted
 call 422 PUT "$S" /v1/transactions/504/shipment "$KEY_A" '{"tracking_number":"3318810025"}'
 [[ $(field 'd["error"]["code"], [c["carrier"] for c in d["error"]["candidates"]]') == "('ambiguous_carrier', ['dhl', 'orlen'])" ]] ||
