@@ -116,10 +116,6 @@ static int link_work(PGconn *conn, pp_api_req_t *r)
     j->retry_after = strtol(PQgetvalue(res, 0, 1), NULL, 10);
     PQclear(res);
     res = NULL;
-    if (j->retry_after > 0) {
-        refuse(j, 429, "too_soon", "a code was sent moments ago: wait before asking for another one");
-        goto fail;
-    }
     const char *p2[] = {user, j->channel, j->address};
     if ((rc = pp_db_exec(conn, "api: im-link: already linked?",
                          "SELECT 1 FROM users WHERE id = $1 AND im_verified AND im_channel = $2 AND im_address = $3",
@@ -131,6 +127,10 @@ static int link_work(PGconn *conn, pp_api_req_t *r)
     }
     PQclear(res);
     res = NULL;
+    if (j->retry_after > 0) {
+        refuse(j, 429, "too_soon", "a code was sent moments ago: wait before asking for another one");
+        goto fail;
+    }
 
     uuid_t u;
     uuid_generate_random(u);
