@@ -66,6 +66,7 @@ struct pp_api {
     pp_api_buyer_auth_fn buyer_auth;
     void *buyer_auth_arg;  /* for buyer_auth, not owned */
     pp_api_ratelimit_t *rl;
+    struct pp_api_key_slot *key_cache; /* request.c: seller keys found valid lately */
     int stopping;          /* 0 serving; >0 graceful stop in progress */
     int db_failures;       /* consecutive PP_EDB results (for /healthz) */
     long long n_requests, n_errors_4xx, n_errors_5xx;

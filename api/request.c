@@ -332,6 +332,30 @@ static void run_handler(pp_api_req_t *r)
     }
 }
 
+/*
+ * Seller keys found valid lately (api_key_cache_ms), so a busy seller's requests do not each
+ * cost a database job before the real one. Direct-mapped by the key's SHA-256, loop thread
+ * only; only valid keys are kept (an unknown key always asks Postgres).
+ */
+#define KEY_CACHE_SLOTS 1024
+typedef struct pp_api_key_slot {
+    char hash[65];
+    long long seller_id;
+    uint64_t until_ms;
+} key_slot_t;
+
+static key_slot_t *key_slot(pp_api_t *a, const char *hash)
+{
+    if (a->cfg->api_key_cache_ms <= 0)
+        return NULL;
+    if (!a->key_cache && !(a->key_cache = calloc(KEY_CACHE_SLOTS, sizeof *a->key_cache)))
+        return NULL;
+    unsigned h = 0; /* the hex digest's first 32 bits */
+    for (int i = 0; i < 8; i++)
+        h = h * 16 + (unsigned)(hash[i] >= 'a' ? hash[i] - 'a' + 10 : hash[i] - '0');
+    return &a->key_cache[h % KEY_CACHE_SLOTS];
+}
+
 static int seller_auth_work(PGconn *conn, pp_api_req_t *r)
 {
     const char *p[] = {r->key_hash};
@@ -359,6 +383,12 @@ static void seller_auth_done(pp_api_req_t *r, int rc)
         return;
     }
     r->auth.kind = PP_API_AUTH_SELLER;
+    key_slot_t *k = key_slot(r->api, r->key_hash);
+    if (k) {
+        memcpy(k->hash, r->key_hash, sizeof k->hash);
+        k->seller_id = r->auth.seller_id;
+        k->until_ms = uv_now(r->api->loop) + (uint64_t)r->api->cfg->api_key_cache_ms;
+    }
     run_handler(r);
 }
 
@@ -393,6 +423,13 @@ static void authenticate(pp_api_req_t *r, int allowed)
         return;
     }
     if (allowed & PP_API_AUTH_SELLER) {
+        key_slot_t *k = key_slot(a, r->key_hash);
+        if (k && k->until_ms > uv_now(a->loop) && memcmp(k->hash, r->key_hash, 64) == 0) {
+            r->auth.kind = PP_API_AUTH_SELLER;
+            r->auth.seller_id = k->seller_id;
+            run_handler(r);
+            return;
+        }
         int rc = pp_api_db(r, seller_auth_work, seller_auth_done);
         if (rc)
             pp_api_reply_db_error(r, PP_EDB);

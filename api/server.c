@@ -255,6 +255,7 @@ int pp_api_run(pp_config_t *cfg)
     pp_metrics_free(a->metrics);
     free(a->routes);
     free(a->rl);
+    free(a->key_cache);
     if (uv_loop_close(&loop) != 0)
         pp_warn("worker %s: event loop closed with handles still open", a->worker_id);
     return a->exit_code;

@@ -155,6 +155,8 @@
     X(STR, api_service_key, "", 0, 0, 0,                                                      \
       "api: the marketplace's service key (Bearer) for /v1/users and /v1/transactions (empty = feed refused)") \
     X(INT, api_max_body, "65536", 64, 16777216, 0, "api: largest accepted request body in bytes (413 beyond)") \
+    X(INT, api_key_cache_ms, "5000", 0, 600000, 0,                                              \
+      "api: a seller key found valid is trusted this long without asking Postgres (0 = ask every time; a replaced key works this long more)") \
     X(INT, api_rate_per_min, "1200", 1, 60000000, 0, "api: requests per minute allowed per API key (token bucket refill)") \
     X(INT, api_rate_burst, "40", 1, 1000000, 0, "api: token bucket size per API key (burst; 429 + Retry-After when empty)") \
     X(STR, api_buyer_secret, "", 0, 0, 0,                                                     \

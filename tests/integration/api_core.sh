@@ -19,7 +19,7 @@ KEY_C=$("$PPCTL" seller --id 3 --new-key)
 	fail "the key itself is stored"
 
 api_start api PP_API_SERVICE_KEY="$SERVICE_KEY" PP_API_MAX_BODY=4096 PP_API_RATE_PER_MIN=1 \
-	PP_API_RATE_BURST=45 PP_HEARTBEAT_INTERVAL_MS=200 PP_WORKER_ID=api-test
+	PP_API_RATE_BURST=45 PP_HEARTBEAT_INTERVAL_MS=200 PP_WORKER_ID=api-test PP_API_KEY_CACHE_MS=600000
 LOG=$PP_TEST_TMP/api.log
 
 call 200 GET /healthz /healthz ""
@@ -153,6 +153,17 @@ for _ in $(seq 60); do
 done
 call 429 PUT "$U" /v1/users/100 "$SERVICE_KEY" '{"locale":"pl"}'
 call 429 PUT "$T" /v1/transactions/500 "$SERVICE_KEY" '{"buyer_id":100,"seller_id":1}'
+
+# A seller key found valid is trusted for api_key_cache_ms (600 s here) without asking Postgres:
+# replaced, it still works on this process; a process without the cache refuses it at once.
+call 200 GET "$T" /v1/transactions/503 "$KEY_B"
+KEY_B2=$("$PPCTL" seller --id 2 --new-key)
+call 200 GET "$T" /v1/transactions/503 "$KEY_B"
+API1=$BASE API1_PID=$API_PID
+api_start api-nocache PP_API_KEY_CACHE_MS=0 PP_WORKER_ID=api-nocache
+call 401 GET "$T" /v1/transactions/503 "$KEY_B"
+call 200 GET "$T" /v1/transactions/503 "$KEY_B2"
+BASE=$API1 API_PID=$API1_PID
 
 /usr/bin/python3 "$CHECK" coverage "$SPEC" "$SEEN" || fail "OpenAPI coverage"
 /usr/bin/python3 "$CHECK" coverage "$SPEC" "$SEEN" pages || fail "OpenAPI coverage of the pages"
