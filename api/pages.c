@@ -8,6 +8,7 @@
 #include "api.h"
 #include "err.h"
 #include "log.h"
+#include "routes.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -307,8 +308,6 @@ static int static_file(pp_api_req_t *r, const char *name, const char *content_ty
 static int app_js(pp_api_req_t *r) { return static_file(r, "app.js", "text/javascript; charset=utf-8"); }
 
 static int style_css(pp_api_req_t *r) { return static_file(r, "style.css", "text/css; charset=utf-8"); }
-
-int pp_api_register_pages(pp_api_t *a) __attribute__((warn_unused_result));
 
 int pp_api_register_pages(pp_api_t *a)
 {
