@@ -1,6 +1,4 @@
 /* test_dhl.c - DHL Unified adapter on fixture bodies: statusCode + text mapping, order, Warsaw times across DST, not found, errors. */
-#include "carriers/carrier.h"
-#include "check.h"
 #include "fixture.h"
 #include "config.h"
 #include "err.h"
@@ -10,33 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *dir;
-
-typedef struct {
-    int idx;
-    const char *code;
-    pp_status_t st;
-    const char *utc;
-    const char *loc;
-    const char *desc; /* NULL = not checked */
-} ev_check_t;
-
-typedef struct {
-    const char *file;
-    int http;
-    int rc;
-    int found;
-    int n_events;
-    const char *number;
-    pp_status_t last;
-    ev_check_t ev[10]; /* ends at the first entry without a code */
-} case_t;
-
-#define EV_END {-1, NULL, 0, NULL, NULL, NULL}
-
-static const case_t cases[] = {
+/* bodies that parse to one result (pickup point not checked) */
+static const fixture_case_t cases[] = {
     /* parcel-pl, zone-less local times across the spring-forward night of 2026-03-29 */
-    {"parcel_pl_delivered.json", 200, 0, 1, 8, "24333892874", PP_ST_DELIVERED,
+    {"parcel_pl_delivered.json", 200, 1, 8, "24333892874", NULL, PP_ST_DELIVERED,
      {{0, "pre-transit", PP_ST_INFO_RECEIVED, "2026-03-27T15:02:11Z", "", NULL},
       {1, "transit", PP_ST_IN_TRANSIT, "2026-03-28T08:15:00Z", "Kraków",
        "Shipment posted: The shipment has been posted by the sender at the DHL POP Parcelshop"},
@@ -49,7 +24,7 @@ static const case_t cases[] = {
        "Delivered: The shipment has been delivered"},
       EV_END}},
     /* fall-back night of 2026-10-25: the repeated 02:30 is read as its first (CEST) occurrence */
-    {"pickup_pl.json", 200, 0, 1, 7, "24333892885", PP_ST_DELIVERED,
+    {"pickup_pl.json", 200, 1, 7, "24333892885", NULL, PP_ST_DELIVERED,
      {{0, "pre-transit", PP_ST_INFO_RECEIVED, "2026-10-23T08:00:00Z", "", NULL},
       {1, "transit", PP_ST_IN_TRANSIT, "2026-10-24T06:00:00Z", "Poznań", NULL},
       {2, "transit", PP_ST_IN_TRANSIT, "2026-10-24T23:30:00Z", "Stryków", NULL},
@@ -58,7 +33,7 @@ static const case_t cases[] = {
       {5, "transit", PP_ST_AVAILABLE_FOR_PICKUP, "2026-10-26T10:00:00Z", "Gdańsk", NULL},
       {6, "delivered", PP_ST_DELIVERED, "2026-10-27T16:30:00Z", "Gdańsk", NULL},
       EV_END}},
-    {"failed_returned.json", 200, 0, 1, 7, "24333892896", PP_ST_RETURNED,
+    {"failed_returned.json", 200, 1, 7, "24333892896", NULL, PP_ST_RETURNED,
      {{2, "transit", PP_ST_OUT_FOR_DELIVERY, "2026-05-05T07:30:00Z", "Lublin", NULL},
       {3, "failure", PP_ST_DELIVERY_FAILED, "2026-05-05T12:10:00Z", "Lublin", NULL},
       {4, "failure", PP_ST_EXCEPTION, "2026-05-06T08:00:00Z", "Lublin", NULL},
@@ -66,7 +41,7 @@ static const case_t cases[] = {
       {6, "delivered", PP_ST_RETURNED, "2026-05-15T10:00:00Z", "Łódź", NULL},
       EV_END}},
     /* numeric id, Z / +01:00 / +0100 / fractions, unknown code, code outside the enum */
-    {"express_mixed.json", 200, 0, 1, 6, "7777777770", PP_ST_UNKNOWN,
+    {"express_mixed.json", 200, 1, 6, "7777777770", NULL, PP_ST_UNKNOWN,
      {{0, "pre-transit", PP_ST_INFO_RECEIVED, "2026-01-10T08:00:00Z", "",
        "Shipment information received"},
       {1, "transit", PP_ST_IN_TRANSIT, "2026-01-10T13:00:00Z", "", NULL},
@@ -75,90 +50,34 @@ static const case_t cases[] = {
       {4, "transit", PP_ST_OUT_FOR_DELIVERY, "2026-01-12T07:00:00Z", "WARSAW - POLAND", NULL},
       {5, "in-space", PP_ST_UNKNOWN, "2026-01-12T07:00:00Z", "", NULL},
       EV_END}},
-    {"status_only.json", 200, 0, 1, 1, "24333892911", PP_ST_INFO_RECEIVED,
+    {"status_only.json", 200, 1, 1, "24333892911", NULL, PP_ST_INFO_RECEIVED,
      {{0, "pre-transit", PP_ST_INFO_RECEIVED, "2026-07-01T10:00:00Z", "", NULL}, EV_END}},
-    {"no_events.json", 200, 0, 1, 0, "24333892922", PP_ST_UNKNOWN, {EV_END}},
-    {"empty_shipments.json", 200, 0, 0, 0, "", PP_ST_UNKNOWN, {EV_END}},
-    {"not_found_404.json", 404, 0, 0, 0, "", PP_ST_UNKNOWN, {EV_END}},
-    {"error_html.html", 404, PP_EHTTP, 0, 0, NULL, 0, {EV_END}},
-    {"error_401.json", 401, PP_EHTTP, 0, 0, NULL, 0, {EV_END}},
-    {"error_401.json", 403, PP_EHTTP, 0, 0, NULL, 0, {EV_END}},
-    {"error_429.json", 429, PP_EHTTP, 0, 0, NULL, 0, {EV_END}},
-    {"error_400.json", 400, PP_EHTTP, 0, 0, NULL, 0, {EV_END}},
-    {"error_html.html", 502, PP_EHTTP, 0, 0, NULL, 0, {EV_END}},
-    {"error_html.html", 200, PP_EPARSE, 0, 0, NULL, 0, {EV_END}},
-    {"parcel_pl_delivered.json", 500, PP_EHTTP, 0, 0, NULL, 0, {EV_END}},
-    {"truncated.json", 200, PP_EPARSE, 0, 0, NULL, 0, {EV_END}},
-    {"not_object.json", 200, PP_EPARSE, 0, 0, NULL, 0, {EV_END}},
-    {"not_found_404.json", 200, PP_EPARSE, 0, 0, NULL, 0, {EV_END}},
-    {"wrong_types_events.json", 200, PP_EPARSE, 0, 0, NULL, 0, {EV_END}},
-    {"wrong_types_timestamp.json", 200, PP_EPARSE, 0, 0, NULL, 0, {EV_END}},
-    {"bad_timestamp.json", 200, PP_EPARSE, 0, 0, NULL, 0, {EV_END}},
-    {"wrong_types_location.json", 200, PP_EPARSE, 0, 0, NULL, 0, {EV_END}},
-    {"wrong_types_status.json", 200, PP_EPARSE, 0, 0, NULL, 0, {EV_END}},
-    {"missing_id.json", 200, PP_EPARSE, 0, 0, NULL, 0, {EV_END}},
-    {"empty_event.json", 200, PP_EPARSE, 0, 0, NULL, 0, {EV_END}},
+    {"no_events.json", 200, 1, 0, "24333892922", NULL, PP_ST_UNKNOWN, {EV_END}},
+    {"empty_shipments.json", 200, 0, 0, "", NULL, PP_ST_UNKNOWN, {EV_END}},
+    {"not_found_404.json", 404, 0, 0, "", NULL, PP_ST_UNKNOWN, {EV_END}},
 };
 
-static const char *const expect_reason[][2] = {
-    /* file, a substring the reason must contain (the problem detail is passed on) */
-    {"error_401.json", "Unauthorized for given resource"},
-    {"error_429.json", "Too many requests within defined time period"},
-    {"error_400.json", "Parameter trackingNumber is required"},
+/* bodies that must fail; the reason passes the problem detail on */
+static const fixture_error_t errors[] = {
+    {"error_html.html", 404, PP_EHTTP, NULL},
+    {"error_401.json", 401, PP_EHTTP, "Unauthorized for given resource"},
+    {"error_401.json", 403, PP_EHTTP, "Unauthorized for given resource"},
+    {"error_429.json", 429, PP_EHTTP, "Too many requests within defined time period"},
+    {"error_400.json", 400, PP_EHTTP, "Parameter trackingNumber is required"},
+    {"error_html.html", 502, PP_EHTTP, NULL},
+    {"error_html.html", 200, PP_EPARSE, NULL},
+    {"parcel_pl_delivered.json", 500, PP_EHTTP, NULL},
+    {"truncated.json", 200, PP_EPARSE, NULL},
+    {"not_object.json", 200, PP_EPARSE, NULL},
+    {"not_found_404.json", 200, PP_EPARSE, NULL},
+    {"wrong_types_events.json", 200, PP_EPARSE, NULL},
+    {"wrong_types_timestamp.json", 200, PP_EPARSE, NULL},
+    {"bad_timestamp.json", 200, PP_EPARSE, NULL},
+    {"wrong_types_location.json", 200, PP_EPARSE, NULL},
+    {"wrong_types_status.json", 200, PP_EPARSE, NULL},
+    {"missing_id.json", 200, PP_EPARSE, NULL},
+    {"empty_event.json", 200, PP_EPARSE, NULL},
 };
-
-static char *slurp(const char *name, size_t *len) { return fixture_read(dir, name, len); }
-
-static void run_case(const pp_carrier_t *c, const case_t *t)
-{
-    size_t len, n = 0;
-    pp_track_result_t *r = NULL;
-    char err[256] = "", ts[PP_TIME_ISO_LEN];
-    char *body = slurp(t->file, &len);
-    CHECK(body != NULL);
-    if (!body)
-        return;
-    fprintf(stderr, "-- %s (HTTP %d)\n", t->file, t->http);
-    int rc = c->parse(t->http, body, len, &r, &n, err, sizeof err);
-    CHECK_INT(rc, t->rc);
-    if (rc != 0) {
-        CHECK(err[0] != '\0');
-        CHECK(r == NULL);
-        fprintf(stderr, "   reason: %s\n", err);
-        for (size_t i = 0; i < sizeof expect_reason / sizeof expect_reason[0]; i++)
-            if (strcmp(expect_reason[i][0], t->file) == 0)
-                CHECK(strstr(err, expect_reason[i][1]) != NULL);
-        free(body);
-        return;
-    }
-    CHECK_INT(n, 1);
-    if (n != 1)
-        goto out;
-    CHECK_INT(r->found, t->found);
-    CHECK_INT(r->n_events, t->n_events);
-    CHECK_STR(r->tracking_number, t->number);
-    if (r->n_events > 0)
-        CHECK_INT(r->events[r->n_events - 1].status, t->last);
-    for (size_t i = 1; i < r->n_events; i++)
-        CHECK(r->events[i - 1].occurred_at <= r->events[i].occurred_at); /* oldest first */
-    for (const ev_check_t *e = t->ev; e->idx >= 0 && e->code; e++) {
-        if ((size_t)e->idx >= r->n_events) {
-            CHECK(!"event index out of range");
-            continue;
-        }
-        const pp_track_event_t *ev = &r->events[e->idx];
-        pp_time_format(ev->occurred_at, ts);
-        CHECK_STR(ev->carrier_code, e->code);
-        CHECK_INT(ev->status, e->st);
-        CHECK_STR(ts, e->utc);
-        CHECK_STR(ev->location, e->loc);
-        if (e->desc)
-            CHECK_STR(ev->description, e->desc);
-    }
-out:
-    pp_track_results_free(r, n);
-    free(body);
-}
 
 /*
  * all_texts.json: one event per statusCode and per text rule, each with the expected
@@ -170,7 +89,7 @@ static void test_all_texts(const pp_carrier_t *c)
     size_t len, n = 0;
     pp_track_result_t *r = NULL;
     char err[256] = "";
-    char *body = slurp("all_texts.json", &len);
+    char *body = fixture_slurp("all_texts.json", &len);
     CHECK(body != NULL);
     if (!body)
         return;
@@ -202,31 +121,6 @@ static void test_all_texts(const pp_carrier_t *c)
     }
     cJSON_Delete(root);
     pp_track_results_free(r, n);
-    free(body);
-}
-
-/* Every proper prefix of a valid body is malformed JSON: PP_EPARSE, never a crash. */
-static void test_truncations(const pp_carrier_t *c, const char *file)
-{
-    size_t len, n;
-    pp_track_result_t *r;
-    char err[256];
-    char *body = slurp(file, &len);
-    int bad = 0;
-    if (!body)
-        return;
-    for (size_t k = 0; k < len; k++) {
-        char *copy = malloc(k + 1); /* exact-size copy so ASan sees over-reads */
-        memcpy(copy, body, k);
-        copy[k] = '\0';
-        int rc = c->parse(200, copy, k, &r, &n, err, sizeof err);
-        if (rc != PP_EPARSE && !(rc == 0 && k >= len - 2)) /* trailing newline */
-            bad++;
-        if (rc == 0)
-            pp_track_results_free(r, n);
-        free(copy);
-    }
-    CHECK_INT(bad, 0);
     free(body);
 }
 
@@ -283,17 +177,17 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: test-dhl FIXTURE_DIR\n");
         return 2;
     }
-    dir = argv[1];
+    fixture_dir = argv[1];
     const pp_carrier_t *c = pp_carrier_find("dhl");
     CHECK(c != NULL);
     if (!c)
         return CHECK_DONE();
     CHECK(pp_carrier_find("DHL") == c);
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        run_case(c, &cases[i]);
+    fixture_run_cases(c, cases, sizeof cases / sizeof cases[0]);
+    fixture_run_errors(c, errors, sizeof errors / sizeof errors[0]);
     test_all_texts(c);
-    test_truncations(c, "parcel_pl_delivered.json");
-    test_truncations(c, "not_found_404.json");
+    fixture_check_truncations(c, "parcel_pl_delivered.json", NULL);
+    fixture_check_truncations(c, "not_found_404.json", NULL);
     test_request_and_validate(c);
     return CHECK_DONE();
 }

@@ -1,6 +1,5 @@
 /* test_dpd.c - DPD Polska adapter: fixture bodies (mapping, sorting, Warsaw times, faults), the request envelope, every §5.3 code. */
-#include "carriers/carrier.h"
-#include "check.h"
+#define FIXTURE_ERRLEN 512
 #include "fixture.h"
 #include "config.h"
 #include "err.h"
@@ -12,34 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *dir;
-
-typedef struct {
-    int idx;
-    const char *code;
-    pp_status_t st;
-    const char *utc;
-    const char *loc;
-    const char *desc; /* NULL = not checked */
-} ev_check_t;
-
-typedef struct {
-    const char *file;
-    int http;
-    int rc;
-    int found;
-    int n_events;
-    const char *number;
-    pp_status_t last;
-    const char *reason; /* substring of err when rc != 0, or NULL */
-    ev_check_t ev[10];  /* ends at the first entry without a code */
-} case_t;
-
-#define EV_END {-1, NULL, 0, NULL, NULL, NULL}
-
-static const case_t cases[] = {
+/* bodies that parse to one result (pickup point not checked) */
+static const fixture_case_t cases[] = {
     /* wire order shuffled (newest first, then not); 2026-03-29 spring-forward in the middle */
-    {"courier_delivered.xml", 200, 0, 1, 9, "1000123456780U", PP_ST_DELIVERED, NULL,
+    {"courier_delivered.xml", 200, 1, 9, "1000123456780U", NULL, PP_ST_DELIVERED,
      {{0, "030103", PP_ST_INFO_RECEIVED, "2026-03-27T15:00:00Z", "Warszawa",
        "Zarejestrowano dane przesyłki, przesyłka jeszcze nienadana"},
       {1, "040101", PP_ST_IN_TRANSIT, "2026-03-28T10:15:30Z", "Warszawa", NULL},
@@ -53,87 +28,37 @@ static const case_t cases[] = {
       {8, "190101", PP_ST_DELIVERED, "2026-03-30T11:02:45Z", "Kraków", "Przesyłka doręczona"},
       EV_END}},
     /* 2026-10-25: 02:30 is the repeated hour, taken as the first (CEST) one */
-    {"pickup_point_dst_autumn.xml", 200, 0, 1, 4, "1000987654321U", PP_ST_DELIVERED, NULL,
+    {"pickup_point_dst_autumn.xml", 200, 1, 4, "1000987654321U", NULL, PP_ST_DELIVERED,
      {{0, "120100", PP_ST_IN_TRANSIT, "2026-10-24T23:45:00Z", "Kraków", NULL},
       {1, "511901", PP_ST_AVAILABLE_FOR_PICKUP, "2026-10-25T00:30:00Z",
        "DPD Pickup Żabka Kraków Długa 5", NULL},
       {2, "511701", PP_ST_AVAILABLE_FOR_PICKUP, "2026-10-25T02:15:00Z", "1318", NULL},
       {3, "701901", PP_ST_DELIVERED, "2026-10-26T09:00:00Z", "DPD Pickup Żabka Kraków Długa 5", NULL},
       EV_END}},
-    {"returned.xml", 200, 0, 1, 3, "1000555555555U", PP_ST_RETURNED, NULL,
+    {"returned.xml", 200, 1, 3, "1000555555555U", NULL, PP_ST_RETURNED,
      {{0, "170101", PP_ST_OUT_FOR_DELIVERY, "2026-05-08T05:00:00Z", "Kraków", NULL},
       {1, "200401", PP_ST_DELIVERY_FAILED, "2026-05-08T10:00:00Z", "Kraków", NULL},
       {2, "230403", PP_ST_RETURNED, "2026-05-12T07:00:00Z", "Warszawa", "Zwrot przesyłki do nadawcy"},
       EV_END}},
-    {"unknown_code.xml", 200, 0, 1, 1, "1000666666666U", PP_ST_UNKNOWN, NULL,
+    {"unknown_code.xml", 200, 1, 1, "1000666666666U", NULL, PP_ST_UNKNOWN,
      {{0, "999001", PP_ST_UNKNOWN, "2026-06-01T10:00:00Z", "1302", "999001"}, EV_END}},
-    {"not_found.xml", 200, 0, 0, 0, "", 0, NULL, {EV_END}},
-    {"not_found_null_return.xml", 200, 0, 0, 0, "", 0, NULL, {EV_END}},
-    {"fault_login.xml", 500, PP_EHTTP, 0, 0, NULL, 0, "SOAP fault: S:Server: Login failed", {EV_END}},
-    {"fault_login.xml", 200, PP_EHTTP, 0, 0, NULL, 0, "Login failed", {EV_END}},
-    {"html_502.html", 502, PP_EHTTP, 0, 0, NULL, 0, "HTTP 502", {EV_END}},
-    {"html_502.html", 200, PP_EPARSE, 0, 0, NULL, 0, "not a SOAP Envelope", {EV_END}},
-    {"courier_delivered.xml", 429, PP_EHTTP, 0, 0, NULL, 0, "HTTP 429", {EV_END}},
-    {"truncated.xml", 200, PP_EPARSE, 0, 0, NULL, 0, "not well-formed", {EV_END}},
-    {"wrong_types_code.xml", 200, PP_EPARSE, 0, 0, NULL, 0, "businessCode", {EV_END}},
-    {"wrong_types_time.xml", 200, PP_EPARSE, 0, 0, NULL, 0, "eventTime", {EV_END}},
-    {"xxe.xml", 200, PP_EPARSE, 0, 0, NULL, 0, "DTD", {EV_END}},
-    {"wrong_operation.xml", 200, PP_EPARSE, 0, 0, NULL, 0, "getEventsForWaybillV1Response", {EV_END}},
+    {"not_found.xml", 200, 0, 0, "", NULL, 0, {EV_END}},
+    {"not_found_null_return.xml", 200, 0, 0, "", NULL, 0, {EV_END}},
 };
 
-static char *slurp(const char *name, size_t *len) { return fixture_read(dir, name, len); }
-
-static void run_case(const pp_carrier_t *c, const case_t *t)
-{
-    size_t len, n = 0;
-    pp_track_result_t *r = NULL;
-    char err[512] = "", ts[PP_TIME_ISO_LEN];
-    char *body = slurp(t->file, &len);
-    CHECK(body != NULL);
-    if (!body)
-        return;
-    fprintf(stderr, "-- %s (HTTP %d)\n", t->file, t->http);
-    int rc = c->parse(t->http, body, len, &r, &n, err, sizeof err);
-    CHECK_INT(rc, t->rc);
-    if (rc != 0) {
-        CHECK(err[0] != '\0');
-        CHECK(r == NULL);
-        if (t->reason && !strstr(err, t->reason)) {
-            CHECK(!"reason does not name the problem");
-            fprintf(stderr, "   want '%s' in: %s\n", t->reason, err);
-        }
-        fprintf(stderr, "   reason: %s\n", err);
-        free(body);
-        return;
-    }
-    CHECK_INT(n, 1);
-    if (n != 1)
-        goto out;
-    CHECK_INT(r->found, t->found);
-    CHECK_INT(r->n_events, t->n_events);
-    CHECK_STR(r->tracking_number, t->number);
-    if (r->n_events > 0)
-        CHECK_INT(r->events[r->n_events - 1].status, t->last);
-    for (size_t i = 1; i < r->n_events; i++)
-        CHECK(r->events[i - 1].occurred_at <= r->events[i].occurred_at);
-    for (const ev_check_t *e = t->ev; e->idx >= 0 && e->code; e++) {
-        if ((size_t)e->idx >= r->n_events) {
-            CHECK(!"event index out of range");
-            continue;
-        }
-        const pp_track_event_t *ev = &r->events[e->idx];
-        pp_time_format(ev->occurred_at, ts);
-        CHECK_STR(ev->carrier_code, e->code);
-        CHECK_INT(ev->status, e->st);
-        CHECK_STR(ts, e->utc);
-        CHECK_STR(ev->location, e->loc);
-        if (e->desc)
-            CHECK_STR(ev->description, e->desc);
-    }
-out:
-    pp_track_results_free(r, n);
-    free(body);
-}
+/* bodies that must fail, with a substring of the reason that names the problem */
+static const fixture_error_t errors[] = {
+    {"fault_login.xml", 500, PP_EHTTP, "SOAP fault: S:Server: Login failed"},
+    {"fault_login.xml", 200, PP_EHTTP, "Login failed"},
+    {"html_502.html", 502, PP_EHTTP, "HTTP 502"},
+    {"html_502.html", 200, PP_EPARSE, "not a SOAP Envelope"},
+    {"courier_delivered.xml", 429, PP_EHTTP, "HTTP 429"},
+    {"truncated.xml", 200, PP_EPARSE, "not well-formed"},
+    {"wrong_types_code.xml", 200, PP_EPARSE, "businessCode"},
+    {"wrong_types_time.xml", 200, PP_EPARSE, "eventTime"},
+    {"xxe.xml", 200, PP_EPARSE, "DTD"},
+    {"wrong_operation.xml", 200, PP_EPARSE, "getEventsForWaybillV1Response"},
+};
 
 /* research/carriers.md §5.3 and the brief, written independently of dpd.c's table. */
 static const struct {
@@ -260,14 +185,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: test-dpd FIXTURE_DIR\n");
         return 2;
     }
-    dir = argv[1];
+    fixture_dir = argv[1];
     const pp_carrier_t *c = pp_carrier_find("dpd");
     CHECK(c != NULL);
     if (!c)
         return CHECK_DONE();
     CHECK_INT(c->max_batch, 1);
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        run_case(c, &cases[i]);
+    fixture_run_cases(c, cases, sizeof cases / sizeof cases[0]);
+    fixture_run_errors(c, errors, sizeof errors / sizeof errors[0]);
     test_spec(c);
     test_request(c);
     CHECK(c->validate("1000123456780U"));

@@ -1,6 +1,4 @@
 /* test_gls.c - GLS Track And Trace adapter on fixture bodies: batch with not-found, mapping, token, requests, errors. */
-#include "carriers/carrier.h"
-#include "check.h"
 #include "fixture.h"
 #include "config.h"
 #include "err.h"
@@ -9,29 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *dir;
 static const pp_carrier_t *c;
-
-static char *slurp(const char *name, size_t *len) { return fixture_read(dir, name, len); }
-
-static int parse_file(const char *name, int http, pp_track_result_t **r, size_t *n, char *err, size_t errlen)
-{
-    size_t len;
-    char *body = slurp(name, &len);
-    CHECK(body != NULL);
-    if (!body)
-        return -999;
-    int rc = c->parse(http, body, len, r, n, err, errlen);
-    free(body);
-    return rc;
-}
-
-static const char *utc(time_t t)
-{
-    static char buf[PP_TIME_ISO_LEN];
-    pp_time_format(t, buf);
-    return buf;
-}
 
 typedef struct {
     const char *number;
@@ -69,7 +45,7 @@ static void test_batch(void)
     pp_track_result_t *r = NULL;
     size_t n = 0;
     char err[256] = "";
-    CHECK_INT(parse_file("batch10.json", 200, &r, &n, err, sizeof err), 0);
+    CHECK_INT(fixture_parse(c, "batch10.json", 200, &r, &n, err, sizeof err), 0);
     CHECK_INT(n, 10);
     for (size_t i = 0; i < n && i < 10; i++) {
         const parcel_check_t *e = &batch[i];
@@ -83,14 +59,14 @@ static void test_batch(void)
         const pp_track_event_t *last = &r[i].events[r[i].n_events - 1];
         CHECK_INT(last->status, e->last);
         CHECK_STR(last->carrier_code, e->last_code);
-        CHECK_STR(utc(last->occurred_at), e->last_utc);
+        CHECK_STR(fixture_utc(last->occurred_at), e->last_utc);
         CHECK_STR(last->location, e->last_loc);
     }
     if (n == 10) {
         /* oldest first, raw code and UTC kept on the way */
         CHECK_STR(r[2].events[0].carrier_code, "INTIAL.PREADVICE");
         CHECK_INT(r[2].events[0].status, PP_ST_INFO_RECEIVED);
-        CHECK_STR(utc(r[2].events[0].occurred_at), "2026-03-27T17:02:11Z");
+        CHECK_STR(fixture_utc(r[2].events[0].occurred_at), "2026-03-27T17:02:11Z");
         CHECK_STR(r[2].events[1].carrier_code, "INTIAL.NORMAL");
         CHECK_INT(r[2].events[1].status, PP_ST_IN_TRANSIT);
         CHECK_STR(r[2].events[2].carrier_code, "INBOUND.DEPOT");
@@ -127,7 +103,7 @@ static void test_all_statuses(void)
     pp_track_result_t *r = NULL;
     size_t n = 0;
     char err[256] = "";
-    CHECK_INT(parse_file("all_statuses.json", 200, &r, &n, err, sizeof err), 0);
+    CHECK_INT(fixture_parse(c, "all_statuses.json", 200, &r, &n, err, sizeof err), 0);
     CHECK_INT(n, 12);
     for (size_t i = 0; i < n && i < 12; i++) {
         CHECK_INT(r[i].found, 1);
@@ -136,61 +112,47 @@ static void test_all_statuses(void)
             continue;
         CHECK_STR(r[i].events[0].carrier_code, spec[i].name);
         CHECK_INT(r[i].events[0].status, spec[i].st);
-        CHECK_STR(utc(r[i].events[0].occurred_at), spec[i].utc);
+        CHECK_STR(fixture_utc(r[i].events[0].occurred_at), spec[i].utc);
     }
     pp_track_results_free(r, n);
 }
 
-static const struct {
-    const char *file;
-    int http;
-    int rc;
-} errors[] = {
-    {"error_401.json", 401, PP_EHTTP},
-    {"error_429.json", 429, PP_EHTTP},
-    {"error_400.json", 400, PP_EHTTP},
-    {"error_404_wrong_call.json", 404, PP_EHTTP},
-    {"error_500.html", 502, PP_EHTTP},
-    {"error_500.html", 200, PP_EPARSE},
-    {"parcel_error_500.json", 200, PP_EHTTP},
-    {"truncated.json", 200, PP_EPARSE},
-    {"not_object.json", 200, PP_EPARSE},
-    {"empty_parcels.json", 200, PP_EPARSE},
-    {"wrong_types_events.json", 200, PP_EPARSE},
-    {"wrong_types_status.json", 200, PP_EPARSE},
-    {"wrong_types_parcel.json", 200, PP_EPARSE},
-    {"no_offset.json", 200, PP_EPARSE},
+static const fixture_error_t errors[] = {
+    {"error_401.json", 401, PP_EHTTP, NULL},
+    {"error_429.json", 429, PP_EHTTP, NULL},
+    {"error_400.json", 400, PP_EHTTP, NULL},
+    {"error_404_wrong_call.json", 404, PP_EHTTP, NULL},
+    {"error_500.html", 502, PP_EHTTP, NULL},
+    {"error_500.html", 200, PP_EPARSE, NULL},
+    {"parcel_error_500.json", 200, PP_EHTTP, NULL},
+    {"truncated.json", 200, PP_EPARSE, NULL},
+    {"not_object.json", 200, PP_EPARSE, NULL},
+    {"empty_parcels.json", 200, PP_EPARSE, NULL},
+    {"wrong_types_events.json", 200, PP_EPARSE, NULL},
+    {"wrong_types_status.json", 200, PP_EPARSE, NULL},
+    {"wrong_types_parcel.json", 200, PP_EPARSE, NULL},
+    {"no_offset.json", 200, PP_EPARSE, NULL},
 };
 
 static void test_errors(void)
 {
-    for (size_t i = 0; i < sizeof errors / sizeof errors[0]; i++) {
-        pp_track_result_t *r = (pp_track_result_t *)1;
-        size_t n = 99;
-        char err[256] = "";
-        fprintf(stderr, "-- %s (HTTP %d)\n", errors[i].file, errors[i].http);
-        CHECK_INT(parse_file(errors[i].file, errors[i].http, &r, &n, err, sizeof err), errors[i].rc);
-        CHECK(err[0] != '\0');
-        CHECK(r == NULL);
-        CHECK_INT(n, 0);
-        fprintf(stderr, "   reason: %s\n", err);
-    }
+    fixture_run_errors(c, errors, sizeof errors / sizeof errors[0]);
     char err[256] = "";
     pp_track_result_t *r = NULL;
     size_t n = 0;
-    CHECK_INT(parse_file("error_401.json", 401, &r, &n, err, sizeof err), PP_EHTTP);
+    CHECK_INT(fixture_parse(c, "error_401.json", 401, &r, &n, err, sizeof err), PP_EHTTP);
     CHECK(strstr(err, "steps.jwt.TokenExpired") != NULL);
-    CHECK_INT(parse_file("parcel_error_500.json", 200, &r, &n, err, sizeof err), PP_EHTTP);
+    CHECK_INT(fixture_parse(c, "parcel_error_500.json", 200, &r, &n, err, sizeof err), PP_EHTTP);
     CHECK(strstr(err, "E_500_01") != NULL);
     /* alone in its answer, an unknown number is still a result, not an error */
-    CHECK_INT(parse_file("not_found_only.json", 200, &r, &n, err, sizeof err), 0);
+    CHECK_INT(fixture_parse(c, "not_found_only.json", 200, &r, &n, err, sizeof err), 0);
     CHECK_INT(n, 1);
     if (n == 1) {
         CHECK_STR(r[0].tracking_number, "51234567899");
         CHECK_INT(r[0].found, 0);
     }
     pp_track_results_free(r, n);
-    CHECK_INT(parse_file("unknown_status.json", 200, &r, &n, err, sizeof err), 0);
+    CHECK_INT(fixture_parse(c, "unknown_status.json", 200, &r, &n, err, sizeof err), 0);
     CHECK_INT(n, 1);
     if (n == 1 && r[0].n_events == 2) {
         CHECK_STR(r[0].events[1].carrier_code, "TELEPORTED");
@@ -204,26 +166,26 @@ static void test_token(void)
     char tok[64], err[256];
     long ttl = 0;
     size_t len;
-    char *b = slurp("token.json", &len);
+    char *b = fixture_slurp("token.json", &len);
     CHECK_INT(c->parse_auth(200, b, len, tok, sizeof tok, &ttl, err, sizeof err), 0);
     CHECK_STR(tok, "eyJhbGciOiJSUzI1NiJ9.sim.sig");
     CHECK_INT(ttl, 14399);
     CHECK_INT(c->parse_auth(200, b, len, tok, 10, &ttl, err, sizeof err), PP_EPARSE); /* too long */
     free(b);
-    b = slurp("token_apigee.json", &len);
+    b = fixture_slurp("token_apigee.json", &len);
     CHECK_INT(c->parse_auth(200, b, len, tok, sizeof tok, &ttl, err, sizeof err), 0);
     CHECK_STR(tok, "f5RyaNJ0cSzCk4jM");
     CHECK_INT(ttl, 3599);
     free(b);
     const char *bad[] = {"token_no_expiry.json", "token_bad_expiry.json", "error_500.html", "truncated.json"};
     for (size_t i = 0; i < 4; i++) {
-        b = slurp(bad[i], &len);
+        b = fixture_slurp(bad[i], &len);
         err[0] = '\0';
         CHECK_INT(c->parse_auth(200, b, len, tok, sizeof tok, &ttl, err, sizeof err), PP_EPARSE);
         CHECK(err[0] != '\0');
         free(b);
     }
-    b = slurp("token_error_401.json", &len);
+    b = fixture_slurp("token_error_401.json", &len);
     CHECK_INT(c->parse_auth(401, b, len, tok, sizeof tok, &ttl, err, sizeof err), PP_EHTTP);
     CHECK(strstr(err, "invalid_client") != NULL);
     free(b);
@@ -291,7 +253,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: test-gls FIXTURE_DIR\n");
         return 2;
     }
-    dir = argv[1];
+    fixture_dir = argv[1];
     c = pp_carrier_find("gls");
     CHECK(c != NULL);
     if (!c)

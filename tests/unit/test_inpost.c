@@ -1,6 +1,4 @@
 /* test_inpost.c - InPost ShipX adapter on fixture bodies: mapping, order, UTC times, pickup point, errors. */
-#include "carriers/carrier.h"
-#include "check.h"
 #include "fixture.h"
 #include "config.h"
 #include "err.h"
@@ -9,33 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *dir;
-
-typedef struct {
-    int idx;
-    const char *code;
-    pp_status_t st;
-    const char *utc;
-    const char *loc;
-    const char *desc; /* NULL = not checked */
-} ev_check_t;
-
-typedef struct {
-    const char *file;
-    int http;
-    int rc;
-    int found;
-    int n_events;
-    const char *number;
-    const char *pickup;
-    pp_status_t last;
-    ev_check_t ev[10]; /* ends at the first entry without a code */
-} case_t;
-
-#define EV_END {-1, NULL, 0, NULL, NULL, NULL}
-
-static const case_t cases[] = {
-    {"locker_delivered.json", 200, 0, 1, 15, "520000011395200025754311", "KRA01M", PP_ST_DELIVERED,
+/* bodies that parse to one result; the pickup point is checked */
+static const fixture_case_t cases[] = {
+    {"locker_delivered.json", 200, 1, 15, "520000011395200025754311", "KRA01M", PP_ST_DELIVERED,
      {{0, "created", PP_ST_INFO_RECEIVED, "2026-03-27T17:02:11Z", "", "Przesyłka utworzona"},
       {4, "dispatched_by_sender", PP_ST_IN_TRANSIT, "2026-03-28T07:31:17Z", "WAW22A", NULL},
       {9, "sent_from_sorting_center", PP_ST_IN_TRANSIT, "2026-03-29T00:30:00Z", "", NULL},
@@ -46,7 +20,7 @@ static const case_t cases[] = {
        "Umieszczona w automacie Paczkomat"},
       {14, "delivered", PP_ST_DELIVERED, "2026-03-30T15:45:03Z", "", "Dostarczona"},
       EV_END}},
-    {"courier_failed_attempt.json", 200, 0, 1, 12, "690000123456789012345678", "", PP_ST_DELIVERED,
+    {"courier_failed_attempt.json", 200, 1, 12, "690000123456789012345678", "", PP_ST_DELIVERED,
      {{0, "confirmed", PP_ST_INFO_RECEIVED, "2026-10-23T09:00:30Z", "", NULL},
       /* the repeated 02:30 local hour on 2026-10-25: +02:00 first, then +01:00 */
       {3, "sent_from_sorting_center", PP_ST_IN_TRANSIT, "2026-10-25T00:30:00Z", "", NULL},
@@ -56,32 +30,36 @@ static const case_t cases[] = {
       {9, "undelivered_no_mailbox", PP_ST_DELIVERY_FAILED, "2026-10-26T14:10:00Z", "", NULL},
       {10, "out_for_delivery_to_address", PP_ST_OUT_FOR_DELIVERY, "2026-10-27T06:45:00Z", "", NULL},
       {11, "delivered", PP_ST_DELIVERED, "2026-10-27T11:31:09Z", "", NULL}}},
-    {"returned.json", 200, 0, 1, 10, "520000011395200025754333", "LOD05M", PP_ST_RETURNED,
+    {"returned.json", 200, 1, 10, "520000011395200025754333", "LOD05M", PP_ST_RETURNED,
      {{4, "ready_to_pickup", PP_ST_AVAILABLE_FOR_PICKUP, "2026-05-04T09:00:00Z", "LOD05M", NULL},
       {5, "pickup_reminder_sent", PP_ST_AVAILABLE_FOR_PICKUP, "2026-05-06T07:00:00Z", "LOD05M", NULL},
       {6, "pickup_time_expired", PP_ST_EXCEPTION, "2026-05-07T08:00:00Z", "", NULL},
       {7, "rejected_by_receiver", PP_ST_RETURNING, "2026-05-08T07:00:00Z", "", NULL},
       {8, "returned_to_sender", PP_ST_RETURNED, "2026-05-11T14:00:00Z", "", NULL},
       EV_END}},
-    {"unknown_status.json", 200, 0, 1, 2, "520000011395200025754322", "WAW01A", PP_ST_UNKNOWN,
+    {"unknown_status.json", 200, 1, 2, "520000011395200025754322", "WAW01A", PP_ST_UNKNOWN,
      {{1, "teleported_by_drone", PP_ST_UNKNOWN, "2026-06-01T10:00:00Z", "Warszawa",
        "teleported_by_drone"},
       EV_END}},
-    {"empty_details.json", 200, 0, 1, 0, "520000011395200025754399", "POZ08A", PP_ST_UNKNOWN, {EV_END}},
-    {"not_found_404.json", 404, 0, 0, 0, "", "", PP_ST_UNKNOWN, {EV_END}},
-    {"error_404_html.html", 404, PP_EHTTP, 0, 0, NULL, NULL, 0, {EV_END}},
-    {"error_401.json", 401, PP_EHTTP, 0, 0, NULL, NULL, 0, {EV_END}},
-    {"error_401.json", 403, PP_EHTTP, 0, 0, NULL, NULL, 0, {EV_END}},
-    {"error_429.json", 429, PP_EHTTP, 0, 0, NULL, NULL, 0, {EV_END}},
-    {"error_500.html", 500, PP_EHTTP, 0, 0, NULL, NULL, 0, {EV_END}},
-    {"error_500.html", 200, PP_EPARSE, 0, 0, NULL, NULL, 0, {EV_END}},
-    {"truncated.json", 200, PP_EPARSE, 0, 0, NULL, NULL, 0, {EV_END}},
-    {"wrong_types_details.json", 200, PP_EPARSE, 0, 0, NULL, NULL, 0, {EV_END}},
-    {"wrong_types_datetime.json", 200, PP_EPARSE, 0, 0, NULL, NULL, 0, {EV_END}},
-    {"wrong_types_number.json", 200, PP_EPARSE, 0, 0, NULL, NULL, 0, {EV_END}},
-    {"missing_status.json", 200, PP_EPARSE, 0, 0, NULL, NULL, 0, {EV_END}},
-    {"no_offset.json", 200, PP_EPARSE, 0, 0, NULL, NULL, 0, {EV_END}},
-    {"not_object.json", 200, PP_EPARSE, 0, 0, NULL, NULL, 0, {EV_END}},
+    {"empty_details.json", 200, 1, 0, "520000011395200025754399", "POZ08A", PP_ST_UNKNOWN, {EV_END}},
+    {"not_found_404.json", 404, 0, 0, "", "", PP_ST_UNKNOWN, {EV_END}},
+};
+
+/* bodies that must fail (any non-empty reason) */
+static const fixture_error_t errors[] = {
+    {"error_404_html.html", 404, PP_EHTTP, NULL},
+    {"error_401.json", 401, PP_EHTTP, NULL},
+    {"error_401.json", 403, PP_EHTTP, NULL},
+    {"error_429.json", 429, PP_EHTTP, NULL},
+    {"error_500.html", 500, PP_EHTTP, NULL},
+    {"error_500.html", 200, PP_EPARSE, NULL},
+    {"truncated.json", 200, PP_EPARSE, NULL},
+    {"wrong_types_details.json", 200, PP_EPARSE, NULL},
+    {"wrong_types_datetime.json", 200, PP_EPARSE, NULL},
+    {"wrong_types_number.json", 200, PP_EPARSE, NULL},
+    {"missing_status.json", 200, PP_EPARSE, NULL},
+    {"no_offset.json", 200, PP_EPARSE, NULL},
+    {"not_object.json", 200, PP_EPARSE, NULL},
 };
 
 /* The specification of the mapping (research/carriers.md §3.3), written independently of inpost.c. */
@@ -116,63 +94,12 @@ static const struct {
     {PP_ST_RETURNED, "returned_to_sender return_pickup_confirmation_to_sender"},
 };
 
-static char *slurp(const char *name, size_t *len) { return fixture_read(dir, name, len); }
-
-static void run_case(const pp_carrier_t *c, const case_t *t)
-{
-    size_t len, n = 0;
-    pp_track_result_t *r = NULL;
-    char err[256] = "", ts[PP_TIME_ISO_LEN];
-    char *body = slurp(t->file, &len);
-    CHECK(body != NULL);
-    if (!body)
-        return;
-    fprintf(stderr, "-- %s (HTTP %d)\n", t->file, t->http);
-    int rc = c->parse(t->http, body, len, &r, &n, err, sizeof err);
-    CHECK_INT(rc, t->rc);
-    if (rc != 0) {
-        CHECK(err[0] != '\0'); /* a reason is always given */
-        CHECK(r == NULL);
-        fprintf(stderr, "   reason: %s\n", err);
-        free(body);
-        return;
-    }
-    CHECK_INT(n, 1);
-    if (n != 1)
-        goto out;
-    CHECK_INT(r->found, t->found);
-    CHECK_INT(r->n_events, t->n_events);
-    CHECK_STR(r->tracking_number, t->number);
-    CHECK_STR(r->pickup_point, t->pickup);
-    if (r->n_events > 0)
-        CHECK_INT(r->events[r->n_events - 1].status, t->last);
-    for (size_t i = 1; i < r->n_events; i++)
-        CHECK(r->events[i - 1].occurred_at <= r->events[i].occurred_at); /* oldest first */
-    for (const ev_check_t *e = t->ev; e->idx >= 0 && e->code; e++) {
-        if ((size_t)e->idx >= r->n_events) {
-            CHECK(!"event index out of range");
-            continue;
-        }
-        const pp_track_event_t *ev = &r->events[e->idx];
-        pp_time_format(ev->occurred_at, ts);
-        CHECK_STR(ev->carrier_code, e->code);
-        CHECK_INT(ev->status, e->st);
-        CHECK_STR(ts, e->utc);
-        CHECK_STR(ev->location, e->loc);
-        if (e->desc)
-            CHECK_STR(ev->description, e->desc);
-    }
-out:
-    pp_track_results_free(r, n);
-    free(body);
-}
-
 static void test_all_statuses(const pp_carrier_t *c)
 {
     size_t len, n = 0, seen = 0, total = 0;
     pp_track_result_t *r = NULL;
     char err[256] = "";
-    char *body = slurp("all_statuses.json", &len);
+    char *body = fixture_slurp("all_statuses.json", &len);
     CHECK(body != NULL);
     if (!body)
         return;
@@ -207,31 +134,6 @@ static void test_all_statuses(const pp_carrier_t *c)
     CHECK_INT(seen, total);
     CHECK_INT(r->n_events, total); /* nothing in the fixture that the spec does not list */
     pp_track_results_free(r, n);
-}
-
-/* Every proper prefix of a valid body is malformed JSON: PP_EPARSE, never a crash. */
-static void test_truncations(const pp_carrier_t *c)
-{
-    size_t len, n;
-    pp_track_result_t *r;
-    char err[256];
-    char *body = slurp("locker_delivered.json", &len);
-    int bad = 0;
-    if (!body)
-        return;
-    for (size_t k = 0; k < len; k++) {
-        char *copy = malloc(k + 1); /* exact-size copy so ASan sees over-reads */
-        memcpy(copy, body, k);
-        copy[k] = '\0';
-        int rc = c->parse(200, copy, k, &r, &n, err, sizeof err);
-        if (rc != PP_EPARSE && !(rc == 0 && k >= len - 2)) /* trailing newline */
-            bad++;
-        if (rc == 0)
-            pp_track_results_free(r, n);
-        free(copy);
-    }
-    CHECK_INT(bad, 0);
-    free(body);
 }
 
 static void test_request_and_validate(const pp_carrier_t *c)
@@ -285,7 +187,7 @@ static void check_pickup(const pp_carrier_t *c)
         size_t len, n = 0;
         pp_track_result_t *r = NULL;
         char err[256] = "", ts[PP_TIME_ISO_LEN] = "";
-        char *body = slurp(rows[i].file, &len);
+        char *body = fixture_slurp(rows[i].file, &len);
         CHECK(body != NULL);
         if (!body)
             continue;
@@ -307,7 +209,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: test-inpost FIXTURE_DIR\n");
         return 2;
     }
-    dir = argv[1];
+    fixture_dir = argv[1];
     const pp_carrier_t *c = pp_carrier_find("inpost");
     CHECK(c != NULL);
     if (!c)
@@ -318,10 +220,10 @@ int main(int argc, char **argv)
     size_t nall = 0;
     CHECK(pp_carrier_all(&nall) != NULL && nall >= 1);
     CHECK_INT(c->max_batch, 1);
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        run_case(c, &cases[i]);
+    fixture_run_cases(c, cases, sizeof cases / sizeof cases[0]);
+    fixture_run_errors(c, errors, sizeof errors / sizeof errors[0]);
     test_all_statuses(c);
-    test_truncations(c);
+    fixture_check_truncations(c, "locker_delivered.json", NULL);
     test_request_and_validate(c);
     return CHECK_DONE();
 }

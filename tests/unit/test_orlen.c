@@ -1,6 +1,4 @@
 /* test_orlen.c - ORLEN Paczka adapter: SOAP list and JSONP fixtures, POWROT, not found, errors, Warsaw time across DST. */
-#include "carriers/carrier.h"
-#include "check.h"
 #include "fixture.h"
 #include "config.h"
 #include "err.h"
@@ -9,17 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *dir;
 static const pp_carrier_t *c;
-
-static char *slurp(const char *name, size_t *len) { return fixture_read(dir, name, len); }
-
-static const char *utc(time_t t)
-{
-    static char buf[PP_TIME_ISO_LEN];
-    pp_time_format(t, buf);
-    return buf;
-}
 
 typedef struct {
     const char *code;
@@ -103,12 +91,7 @@ static const case_t cases[] = {
         {"300", PP_ST_IN_TRANSIT, "2026-10-25T02:30:00Z"}}}}},
 };
 
-static const struct {
-    const char *file;
-    int http;
-    int rc;
-    const char *reason; /* substring, or NULL */
-} errors[] = {
+static const fixture_error_t errors[] = {
     {"soap_fault.xml", 500, PP_EHTTP, "Błędny PartnerID"},
     {"soap_fault.xml", 401, PP_EHTTP, "SOAP fault"},
     {"soap_fault.xml", 200, PP_EHTTP, "soap:Server"},
@@ -131,19 +114,10 @@ static const struct {
 
 static void run_case(const case_t *t)
 {
-    size_t len, n = 0;
-    pp_track_result_t *r = NULL;
-    char err[256] = "";
-    char *body = slurp(t->file, &len);
-    CHECK(body != NULL);
-    if (!body)
+    pp_track_result_t *r;
+    size_t n;
+    if (!fixture_parse_ok(c, t->file, t->http, &r, &n))
         return;
-    fprintf(stderr, "-- %s\n", t->file);
-    int rc = c->parse(t->http, body, len, &r, &n, err, sizeof err);
-    free(body);
-    CHECK_INT(rc, 0);
-    if (rc)
-        fprintf(stderr, "   reason: %s\n", err);
     CHECK_INT(n, t->n_results);
     for (size_t i = 0; i < n && (int)i < t->n_results; i++) {
         const parcel_t *p = &t->p[i];
@@ -153,7 +127,7 @@ static void run_case(const case_t *t)
         for (size_t k = 0; k < r[i].n_events && (int)k < p->n_events; k++) {
             CHECK_STR(r[i].events[k].carrier_code, p->ev[k].code);
             CHECK_INT(r[i].events[k].status, p->ev[k].st);
-            CHECK_STR(utc(r[i].events[k].occurred_at), p->ev[k].utc);
+            CHECK_STR(fixture_utc(r[i].events[k].occurred_at), p->ev[k].utc);
         }
     }
     pp_track_results_free(r, n);
@@ -161,24 +135,7 @@ static void run_case(const case_t *t)
 
 static void test_errors(void)
 {
-    for (size_t i = 0; i < sizeof errors / sizeof errors[0]; i++) {
-        size_t len, n = 99;
-        pp_track_result_t *r = (pp_track_result_t *)1;
-        char err[256] = "";
-        char *body = slurp(errors[i].file, &len);
-        CHECK(body != NULL);
-        if (!body)
-            continue;
-        fprintf(stderr, "-- %s (HTTP %d)\n", errors[i].file, errors[i].http);
-        CHECK_INT(c->parse(errors[i].http, body, len, &r, &n, err, sizeof err), errors[i].rc);
-        CHECK(err[0] != '\0');
-        CHECK(r == NULL);
-        CHECK_INT(n, 0);
-        if (errors[i].reason)
-            CHECK(strstr(err, errors[i].reason) != NULL);
-        fprintf(stderr, "   reason: %s\n", err);
-        free(body);
-    }
+    fixture_run_errors(c, errors, sizeof errors / sizeof errors[0]);
     pp_track_result_t *r = NULL;
     size_t n = 9;
     char err[64];
@@ -249,7 +206,7 @@ static void test_warsaw(void)
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         time_t out = 0;
         CHECK_INT(pp_time_warsaw_to_utc(t[i].Y, t[i].M, t[i].D, t[i].h, t[i].m, t[i].s, &out), 0);
-        CHECK_STR(utc(out), t[i].utc);
+        CHECK_STR(fixture_utc(out), t[i].utc);
     }
     time_t out;
     CHECK_INT(pp_time_warsaw_to_utc(2026, 2, 29, 0, 0, 0, &out), PP_EPARSE);
@@ -322,7 +279,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: test-orlen FIXTURE_DIR\n");
         return 2;
     }
-    dir = argv[1];
+    fixture_dir = argv[1];
     c = pp_carrier_find("orlen");
     CHECK(c != NULL);
     if (!c)

@@ -1,6 +1,5 @@
 /* test_pocztapolska.c - Poczta Polska adapter: fixture bodies (single, batch, not found, finished delivery/return, faults, DST), the WS-Security envelope. */
-#include "carriers/carrier.h"
-#include "check.h"
+#define FIXTURE_ERRLEN 512
 #include "fixture.h"
 #include "config.h"
 #include "err.h"
@@ -12,143 +11,81 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *dir;
-
-typedef struct {
-    int res; /* result index */
-    int idx; /* event index */
-    const char *code;
-    pp_status_t st;
-    const char *utc;
-    const char *loc;
-    const char *desc; /* NULL = not checked */
-} ev_check_t;
-
-typedef struct {
-    const char *number;
-    int found;
-    int n_events;
-    pp_status_t last; /* of the last event, when n_events > 0 */
-    const char *pickup;
-} res_check_t;
-
+/* a body that parses to n results */
 typedef struct {
     const char *file;
     int http;
-    int rc;
-    const char *reason; /* substring of err when rc != 0 */
     int n;
-    res_check_t r[3];
-    ev_check_t ev[8]; /* ends at the first entry without a code */
+    fixture_result_t r[3];
+    fixture_ev_t ev[8]; /* .res picks the result; ends at EV_END */
 } case_t;
 
-#define EV_END {0, -1, NULL, 0, NULL, NULL, NULL}
-
 static const case_t cases[] = {
-    {"single_in_transit.xml", 200, 0, NULL, 1,
+    {"single_in_transit.xml", 200, 1,
      {{"00159007730000123451", 1, 3, PP_ST_IN_TRANSIT, ""}},
-     {{0, 0, "P_NAD", PP_ST_IN_TRANSIT, "2026-06-02T12:05:00Z", "UP Kraków 1", "Nadanie"},
-      {0, 1, "P_WYPL", PP_ST_IN_TRANSIT, "2026-06-02T16:40:00Z", "UP Kraków 1", NULL},
-      {0, 2, "P_WEOC", PP_ST_IN_TRANSIT, "2026-06-03T00:12:00Z", "WER Kraków", "Przyjęcie w sortowni"},
+     {{0, "P_NAD", PP_ST_IN_TRANSIT, "2026-06-02T12:05:00Z", "UP Kraków 1", "Nadanie", 0},
+      {1, "P_WYPL", PP_ST_IN_TRANSIT, "2026-06-02T16:40:00Z", "UP Kraków 1", NULL, 0},
+      {2, "P_WEOC", PP_ST_IN_TRANSIT, "2026-06-03T00:12:00Z", "WER Kraków", "Przyjęcie w sortowni", 0},
       EV_END}},
-    {"not_found.xml", 200, 0, NULL, 1, {{"00159007730000543211", 0, 0, 0, ""}}, {EV_END}},
-    {"finished_delivery.xml", 200, 0, NULL, 1,
+    {"not_found.xml", 200, 1, {{"00159007730000543211", 0, 0, 0, ""}}, {EV_END}},
+    {"finished_delivery.xml", 200, 1,
      {{"RR410342249PL", 1, 4, PP_ST_DELIVERED, "UP Warszawa 12"}},
-     {{0, 1, "P_WD", PP_ST_OUT_FOR_DELIVERY, "2026-07-02T05:30:00Z", "UP Warszawa 12", NULL},
-      {0, 2, "P_A", PP_ST_AVAILABLE_FOR_PICKUP, "2026-07-02T10:45:00Z", "UP Warszawa 12",
-       "Awizo - przesyłka do odbioru w placówce (Adresat nieobecny)"},
-      {0, 3, "P_OWU", PP_ST_DELIVERED, "2026-07-03T14:20:00Z", "UP Warszawa 12", "Odebrano w placówce"},
+     {{1, "P_WD", PP_ST_OUT_FOR_DELIVERY, "2026-07-02T05:30:00Z", "UP Warszawa 12", NULL, 0},
+      {2, "P_A", PP_ST_AVAILABLE_FOR_PICKUP, "2026-07-02T10:45:00Z", "UP Warszawa 12",
+       "Awizo - przesyłka do odbioru w placówce (Adresat nieobecny)", 0},
+      {3, "P_OWU", PP_ST_DELIVERED, "2026-07-03T14:20:00Z", "UP Warszawa 12", "Odebrano w placówce", 0},
       EV_END}},
     /* a finished return: the final "Doręczenie" is the parcel back at the sender */
-    {"finished_return.xml", 200, 0, NULL, 1,
+    {"finished_return.xml", 200, 1,
      {{"00159007730000999995", 1, 5, PP_ST_RETURNED, "UP Lublin 3"}},
-     {{0, 1, "P_A", PP_ST_AVAILABLE_FOR_PICKUP, "2026-08-04T09:30:00Z", "UP Lublin 3", NULL},
-      {0, 2, "P_NDZ", PP_ST_RETURNING, "2026-08-18T13:00:00Z", "UP Lublin 3", NULL},
-      {0, 3, "P_WD", PP_ST_RETURNING, "2026-08-20T06:10:00Z", "UP Łódź 1", NULL},
-      {0, 4, "P_D", PP_ST_RETURNED, "2026-08-20T11:05:00Z", "UP Łódź 1", "Doręczenie"},
+     {{1, "P_A", PP_ST_AVAILABLE_FOR_PICKUP, "2026-08-04T09:30:00Z", "UP Lublin 3", NULL, 0},
+      {2, "P_NDZ", PP_ST_RETURNING, "2026-08-18T13:00:00Z", "UP Lublin 3", NULL, 0},
+      {3, "P_WD", PP_ST_RETURNING, "2026-08-20T06:10:00Z", "UP Łódź 1", NULL, 0},
+      {4, "P_D", PP_ST_RETURNED, "2026-08-20T11:05:00Z", "UP Łódź 1", "Doręczenie", 0},
       EV_END}},
-    {"batch.xml", 200, 0, NULL, 3,
+    {"batch.xml", 200, 3,
      {{"00159007730000123451", 1, 2, PP_ST_OUT_FOR_DELIVERY, ""},
       {"00159007730000543211", 0, 0, 0, ""},
       {"CP123456785PL", 1, 0, 0, ""}},
-     {{0, 1, "P_WD", PP_ST_OUT_FOR_DELIVERY, "2026-06-04T05:55:00Z", "UP Gdańsk 50", NULL}, EV_END}},
+     {{1, "P_WD", PP_ST_OUT_FOR_DELIVERY, "2026-06-04T05:55:00Z", "UP Gdańsk 50", NULL, 0}, EV_END}},
     /* 2026-03-29 01:59 CET / 03:01 CEST; 2026-10-25 02:30 = first (CEST) occurrence */
-    {"dst_days.xml", 200, 0, NULL, 2,
+    {"dst_days.xml", 200, 2,
      {{"00159007730000123451", 1, 2, PP_ST_IN_TRANSIT, ""}, {"RR410342249PL", 1, 3, PP_ST_UNKNOWN, ""}},
-     {{0, 0, "P_WEOC", PP_ST_IN_TRANSIT, "2026-03-29T00:59:00Z", "WER Kraków", NULL},
-      {0, 1, "P_WYOC", PP_ST_IN_TRANSIT, "2026-03-29T01:01:00Z", "WER Kraków", NULL},
-      {1, 0, "P_WEOC", PP_ST_IN_TRANSIT, "2026-10-24T23:59:30Z", "WER Gdańsk", NULL},
+     {{0, "P_WEOC", PP_ST_IN_TRANSIT, "2026-03-29T00:59:00Z", "WER Kraków", NULL, 0},
+      {1, "P_WYOC", PP_ST_IN_TRANSIT, "2026-03-29T01:01:00Z", "WER Kraków", NULL, 0},
+      {0, "P_WEOC", PP_ST_IN_TRANSIT, "2026-10-24T23:59:30Z", "WER Gdańsk", NULL, 1},
       /* unknown code, mapped by its name */
-      {1, 1, "P_XYZ", PP_ST_OUT_FOR_DELIVERY, "2026-10-25T00:30:00Z", "WER Gdańsk", NULL},
-      {1, 2, "P_QQQ", PP_ST_UNKNOWN, "2026-10-25T02:00:00Z", "UP Gdańsk 50", NULL},
+      {1, "P_XYZ", PP_ST_OUT_FOR_DELIVERY, "2026-10-25T00:30:00Z", "WER Gdańsk", NULL, 1},
+      {2, "P_QQQ", PP_ST_UNKNOWN, "2026-10-25T02:00:00Z", "UP Gdańsk 50", NULL, 1},
       EV_END}},
-    {"fault_auth.xml", 500, PP_EHTTP, "wsse:FailedAuthentication: The security token could not be", 0, {{0}}, {EV_END}},
-    {"fault_auth.xml", 401, PP_EHTTP, "HTTP 401: SOAP fault", 0, {{0}}, {EV_END}},
-    {"batch_no_access.xml", 200, PP_EHTTP, "batch status -2", 0, {{0}}, {EV_END}},
-    {"unknown_error.xml", 200, PP_EHTTP, "-99", 0, {{0}}, {EV_END}},
-    {"html_502.html", 502, PP_EHTTP, "HTTP 502", 0, {{0}}, {EV_END}},
-    {"html_502.html", 200, PP_EPARSE, "not a SOAP Envelope", 0, {{0}}, {EV_END}},
-    {"truncated.xml", 200, PP_EPARSE, "not well-formed", 0, {{0}}, {EV_END}},
-    {"wrong_types_czas.xml", 200, PP_EPARSE, "czas", 0, {{0}}, {EV_END}},
-    {"wrong_types_status.xml", 200, PP_EPARSE, "status", 0, {{0}}, {EV_END}},
 };
 
-static char *slurp(const char *name, size_t *len) { return fixture_read(dir, name, len); }
+/* bodies that must fail, with a substring of the reason that names the problem */
+static const fixture_error_t errors[] = {
+    {"fault_auth.xml", 500, PP_EHTTP, "wsse:FailedAuthentication: The security token could not be"},
+    {"fault_auth.xml", 401, PP_EHTTP, "HTTP 401: SOAP fault"},
+    {"batch_no_access.xml", 200, PP_EHTTP, "batch status -2"},
+    {"unknown_error.xml", 200, PP_EHTTP, "-99"},
+    {"html_502.html", 502, PP_EHTTP, "HTTP 502"},
+    {"html_502.html", 200, PP_EPARSE, "not a SOAP Envelope"},
+    {"truncated.xml", 200, PP_EPARSE, "not well-formed"},
+    {"wrong_types_czas.xml", 200, PP_EPARSE, "czas"},
+    {"wrong_types_status.xml", 200, PP_EPARSE, "status"},
+};
 
 static void run_case(const pp_carrier_t *c, const case_t *t)
 {
-    size_t len, n = 0;
-    pp_track_result_t *r = NULL;
-    char err[512] = "", ts[PP_TIME_ISO_LEN];
-    char *body = slurp(t->file, &len);
-    CHECK(body != NULL);
-    if (!body)
+    pp_track_result_t *r;
+    size_t n;
+    if (!fixture_parse_ok(c, t->file, t->http, &r, &n))
         return;
-    fprintf(stderr, "-- %s (HTTP %d)\n", t->file, t->http);
-    int rc = c->parse(t->http, body, len, &r, &n, err, sizeof err);
-    CHECK_INT(rc, t->rc);
-    if (rc != 0) {
-        CHECK(err[0] != '\0');
-        CHECK(r == NULL);
-        if (t->reason && !strstr(err, t->reason)) {
-            CHECK(!"reason does not name the problem");
-            fprintf(stderr, "   want '%s' in: %s\n", t->reason, err);
-        }
-        fprintf(stderr, "   reason: %s\n", err);
-        free(body);
-        return;
-    }
     CHECK_INT(n, t->n);
-    if (n != (size_t)t->n)
-        goto out;
-    for (int i = 0; i < t->n; i++) {
-        const pp_track_result_t *x = &r[i];
-        CHECK_STR(x->tracking_number, t->r[i].number);
-        CHECK_INT(x->found, t->r[i].found);
-        CHECK_INT(x->n_events, t->r[i].n_events);
-        CHECK_STR(x->pickup_point, t->r[i].pickup);
-        if (x->n_events > 0)
-            CHECK_INT(x->events[x->n_events - 1].status, t->r[i].last);
-        for (size_t k = 1; k < x->n_events; k++)
-            CHECK(x->events[k - 1].occurred_at <= x->events[k].occurred_at);
+    if (n == (size_t)t->n) {
+        for (int i = 0; i < t->n; i++)
+            fixture_check_result(&r[i], &t->r[i]);
+        fixture_check_events(r, n, t->ev);
     }
-    for (const ev_check_t *e = t->ev; e->idx >= 0 && e->code; e++) {
-        if (e->res >= t->n || (size_t)e->idx >= r[e->res].n_events) {
-            CHECK(!"event index out of range");
-            continue;
-        }
-        const pp_track_event_t *ev = &r[e->res].events[e->idx];
-        pp_time_format(ev->occurred_at, ts);
-        CHECK_STR(ev->carrier_code, e->code);
-        CHECK_INT(ev->status, e->st);
-        CHECK_STR(ts, e->utc);
-        CHECK_STR(ev->location, e->loc);
-        if (e->desc)
-            CHECK_STR(ev->description, e->desc);
-    }
-out:
     pp_track_results_free(r, n);
-    free(body);
 }
 
 static char *xpath_str(xmlDocPtr doc, const char *expr)
@@ -236,13 +173,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: test-pocztapolska FIXTURE_DIR\n");
         return 2;
     }
-    dir = argv[1];
+    fixture_dir = argv[1];
     const pp_carrier_t *c = pp_carrier_find("pocztapolska");
     CHECK(c != NULL);
     if (!c)
         return CHECK_DONE();
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         run_case(c, &cases[i]);
+    fixture_run_errors(c, errors, sizeof errors / sizeof errors[0]);
     test_request(c);
     CHECK(c->validate("00159007730000123451"));
     CHECK(!c->validate("00159007730000123452")); /* GS1 check digit */

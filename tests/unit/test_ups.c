@@ -1,6 +1,4 @@
 /* test_ups.c - UPS Track API v1 adapter: OAuth request/response, tracking request, status mapping, UTC times, not found, errors. */
-#include "carriers/carrier.h"
-#include "check.h"
 #include "fixture.h"
 #include "config.h"
 #include "err.h"
@@ -10,33 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *dir;
-
-typedef struct {
-    int idx;
-    const char *code;
-    pp_status_t st;
-    const char *utc;
-    const char *loc;
-    const char *desc; /* NULL = not checked */
-} ev_check_t;
-
-typedef struct {
-    const char *file;
-    int http;
-    int rc;
-    int found;
-    int n_events;
-    const char *number;
-    pp_status_t last;
-    ev_check_t ev[10];
-} case_t;
-
-#define EV_END {-1, NULL, 0, NULL, NULL, NULL}
-
-static const case_t cases[] = {
+/* bodies that parse to one result (pickup point not checked) */
+static const fixture_case_t cases[] = {
     /* gmtDate/gmtTime authoritative ("81500" = 08:15:00, as the spec's own example style) */
-    {"delivered.json", 200, 0, 1, 7, "1ZA82D672031716786", PP_ST_DELIVERED,
+    {"delivered.json", 200, 1, 7, "1ZA82D672031716786", NULL, PP_ST_DELIVERED,
      {{0, "M/MP/003", PP_ST_INFO_RECEIVED, "2026-03-27T15:02:11Z", "", NULL},
       {1, "I/PU/038", PP_ST_IN_TRANSIT, "2026-03-28T08:15:00Z", "Kraków", "Picked up"},
       {3, "I/DP/005", PP_ST_IN_TRANSIT, "2026-03-29T00:30:00Z", "Stryków", NULL},
@@ -45,7 +20,7 @@ static const case_t cases[] = {
       {6, "D/FS/011", PP_ST_DELIVERED, "2026-03-30T11:20:00Z", "Warszawa", "DELIVERED"},
       EV_END}},
     /* local date/time - gmtOffset; without any offset: Europe/Warsaw across 2026-10-25 */
-    {"access_point.json", 200, 0, 1, 7, "1Z023E2X0214323462", PP_ST_DELIVERED,
+    {"access_point.json", 200, 1, 7, "1Z023E2X0214323462", NULL, PP_ST_DELIVERED,
      {{0, "M/MP/003", PP_ST_INFO_RECEIVED, "2026-10-23T08:00:00Z", "", NULL},
       {1, "I/OC/169", PP_ST_IN_TRANSIT, "2026-10-24T06:00:00Z", "Poznań", NULL},
       {2, "I/AR/005", PP_ST_IN_TRANSIT, "2026-10-24T23:30:00Z", "Stryków", NULL},
@@ -54,7 +29,7 @@ static const case_t cases[] = {
       {5, "I/AC/161", PP_ST_AVAILABLE_FOR_PICKUP, "2026-10-26T10:00:00Z", "Gdańsk", NULL},
       {6, "D/KB/011", PP_ST_DELIVERED, "2026-10-27T16:30:00Z", "Gdańsk", NULL},
       EV_END}},
-    {"exception_returned.json", 200, 0, 1, 9, "1Z999AA10123456784", PP_ST_UNKNOWN,
+    {"exception_returned.json", 200, 1, 9, "1Z999AA10123456784", NULL, PP_ST_UNKNOWN,
      {{3, "X/UR/022", PP_ST_DELIVERY_FAILED, "2026-05-05T12:10:00Z", "Lublin", NULL},
       {4, "X/HX/013", PP_ST_EXCEPTION, "2026-05-06T08:00:00Z", "Lublin", NULL},
       {5, "U/UP/154", PP_ST_UNKNOWN, "2026-05-06T09:00:00Z", "Lublin", NULL},
@@ -63,35 +38,34 @@ static const case_t cases[] = {
       {8, "QQ/ZZ/999", PP_ST_UNKNOWN, "2026-05-09T11:00:00Z", "", NULL},
       EV_END}},
     /* the package matching the inquiry number, not the first one */
-    {"multi_package.json", 200, 0, 1, 1, "1Z12345E0205271686", PP_ST_IN_TRANSIT,
+    {"multi_package.json", 200, 1, 1, "1Z12345E0205271686", NULL, PP_ST_IN_TRANSIT,
      {{0, "I/AR/005", PP_ST_IN_TRANSIT, "2026-06-01T07:00:00Z", "Katowice", NULL}, EV_END}},
-    {"no_activity.json", 200, 0, 1, 0, "1ZA82D672031716786", PP_ST_UNKNOWN, {EV_END}},
-    {"not_found_tw0001.json", 200, 0, 0, 0, "1Z4W7F1E6800000011", PP_ST_UNKNOWN, {EV_END}},
-    {"not_found_tw0001_bare.json", 200, 0, 0, 0, "", PP_ST_UNKNOWN, {EV_END}},
-    {"not_found_404.json", 404, 0, 0, 0, "", PP_ST_UNKNOWN, {EV_END}},
-    {"error_503.html", 404, PP_EHTTP, 0, 0, NULL, 0, {EV_END}},
-    {"error_401.json", 401, PP_EHTTP, 0, 0, NULL, 0, {EV_END}},
-    {"error_403.json", 403, PP_EHTTP, 0, 0, NULL, 0, {EV_END}},
-    {"error_400_tv1002.json", 400, PP_EHTTP, 0, 0, NULL, 0, {EV_END}},
-    {"error_503.html", 503, PP_EHTTP, 0, 0, NULL, 0, {EV_END}},
-    {"error_401.json", 429, PP_EHTTP, 0, 0, NULL, 0, {EV_END}},
-    {"error_503.html", 200, PP_EPARSE, 0, 0, NULL, 0, {EV_END}},
-    {"truncated.json", 200, PP_EPARSE, 0, 0, NULL, 0, {EV_END}},
-    {"not_object.json", 200, PP_EPARSE, 0, 0, NULL, 0, {EV_END}},
-    {"no_track_response.json", 200, PP_EPARSE, 0, 0, NULL, 0, {EV_END}},
-    {"error_401.json", 200, PP_EPARSE, 0, 0, NULL, 0, {EV_END}},
-    {"wrong_types_activity.json", 200, PP_EPARSE, 0, 0, NULL, 0, {EV_END}},
-    {"wrong_types_status.json", 200, PP_EPARSE, 0, 0, NULL, 0, {EV_END}},
-    {"wrong_types_number.json", 200, PP_EPARSE, 0, 0, NULL, 0, {EV_END}},
-    {"bad_gmt_date.json", 200, PP_EPARSE, 0, 0, NULL, 0, {EV_END}},
-    {"bad_offset.json", 200, PP_EPARSE, 0, 0, NULL, 0, {EV_END}},
-    {"no_time.json", 200, PP_EPARSE, 0, 0, NULL, 0, {EV_END}},
-    {"empty_shipment.json", 200, PP_EPARSE, 0, 0, NULL, 0, {EV_END}},
+    {"no_activity.json", 200, 1, 0, "1ZA82D672031716786", NULL, PP_ST_UNKNOWN, {EV_END}},
+    {"not_found_tw0001.json", 200, 0, 0, "1Z4W7F1E6800000011", NULL, PP_ST_UNKNOWN, {EV_END}},
+    {"not_found_tw0001_bare.json", 200, 0, 0, "", NULL, PP_ST_UNKNOWN, {EV_END}},
+    {"not_found_404.json", 404, 0, 0, "", NULL, PP_ST_UNKNOWN, {EV_END}},
 };
 
-static const char *const expect_reason[][2] = {
-    {"error_401.json", "250002 Invalid Authentication Information."},
-    {"error_400_tv1002.json", "TV1002 Invalid inquiry number"},
+/* bodies that must fail; a UPS error answer's code and message are passed on */
+static const fixture_error_t errors[] = {
+    {"error_503.html", 404, PP_EHTTP, NULL},
+    {"error_401.json", 401, PP_EHTTP, "250002 Invalid Authentication Information."},
+    {"error_403.json", 403, PP_EHTTP, NULL},
+    {"error_400_tv1002.json", 400, PP_EHTTP, "TV1002 Invalid inquiry number"},
+    {"error_503.html", 503, PP_EHTTP, NULL},
+    {"error_401.json", 429, PP_EHTTP, "250002 Invalid Authentication Information."},
+    {"error_503.html", 200, PP_EPARSE, NULL},
+    {"truncated.json", 200, PP_EPARSE, NULL},
+    {"not_object.json", 200, PP_EPARSE, NULL},
+    {"no_track_response.json", 200, PP_EPARSE, NULL},
+    {"error_401.json", 200, PP_EPARSE, NULL},
+    {"wrong_types_activity.json", 200, PP_EPARSE, NULL},
+    {"wrong_types_status.json", 200, PP_EPARSE, NULL},
+    {"wrong_types_number.json", 200, PP_EPARSE, NULL},
+    {"bad_gmt_date.json", 200, PP_EPARSE, NULL},
+    {"bad_offset.json", 200, PP_EPARSE, NULL},
+    {"no_time.json", 200, PP_EPARSE, NULL},
+    {"empty_shipment.json", 200, PP_EPARSE, NULL},
 };
 
 /*
@@ -126,59 +100,6 @@ static const struct {
     {"DD", PP_ST_IN_TRANSIT}, {"W", PP_ST_IN_TRANSIT}, {"NA", PP_ST_UNKNOWN},
     {"U", PP_ST_UNKNOWN}, {"P", PP_ST_IN_TRANSIT}, {"RS", PP_ST_RETURNED}, {"Q", PP_ST_UNKNOWN},
 };
-
-static char *slurp(const char *name, size_t *len) { return fixture_read(dir, name, len); }
-
-static void run_case(const pp_carrier_t *c, const case_t *t)
-{
-    size_t len, n = 0;
-    pp_track_result_t *r = NULL;
-    char err[256] = "", ts[PP_TIME_ISO_LEN];
-    char *body = slurp(t->file, &len);
-    CHECK(body != NULL);
-    if (!body)
-        return;
-    fprintf(stderr, "-- %s (HTTP %d)\n", t->file, t->http);
-    int rc = c->parse(t->http, body, len, &r, &n, err, sizeof err);
-    CHECK_INT(rc, t->rc);
-    if (rc != 0) {
-        CHECK(err[0] != '\0');
-        CHECK(r == NULL);
-        fprintf(stderr, "   reason: %s\n", err);
-        for (size_t i = 0; i < sizeof expect_reason / sizeof expect_reason[0]; i++)
-            if (strcmp(expect_reason[i][0], t->file) == 0 && t->http != 200)
-                CHECK(strstr(err, expect_reason[i][1]) != NULL);
-        free(body);
-        return;
-    }
-    CHECK_INT(n, 1);
-    if (n != 1)
-        goto out;
-    CHECK_INT(r->found, t->found);
-    CHECK_INT(r->n_events, t->n_events);
-    CHECK_STR(r->tracking_number, t->number);
-    if (r->n_events > 0)
-        CHECK_INT(r->events[r->n_events - 1].status, t->last);
-    for (size_t i = 1; i < r->n_events; i++)
-        CHECK(r->events[i - 1].occurred_at <= r->events[i].occurred_at);
-    for (const ev_check_t *e = t->ev; e->idx >= 0 && e->code; e++) {
-        if ((size_t)e->idx >= r->n_events) {
-            CHECK(!"event index out of range");
-            continue;
-        }
-        const pp_track_event_t *ev = &r->events[e->idx];
-        pp_time_format(ev->occurred_at, ts);
-        CHECK_STR(ev->carrier_code, e->code);
-        CHECK_INT(ev->status, e->st);
-        CHECK_STR(ts, e->utc);
-        CHECK_STR(ev->location, e->loc);
-        if (e->desc)
-            CHECK_STR(ev->description, e->desc);
-    }
-out:
-    pp_track_results_free(r, n);
-    free(body);
-}
 
 /* Parse one synthesized activity; returns its status or -1. */
 static int map_one(const pp_carrier_t *c, const char *type, const char *code, const char *sc)
@@ -236,33 +157,14 @@ static void test_mapping(const pp_carrier_t *c)
     CHECK_INT(map_one(c, "D", "ZZ", "0x1"), PP_ST_DELIVERED);
 }
 
-static void test_truncations(const pp_carrier_t *c, const char *file)
+/* Each prefix through parse_auth as well (ASan); token_numeric.json's must not make a token. */
+static int auth_prefix(const pp_carrier_t *c, const char *file, const char *prefix, size_t k,
+                       size_t len)
 {
-    size_t len, n;
-    pp_track_result_t *r;
-    char err[256];
-    char *body = slurp(file, &len);
-    int bad = 0;
-    if (!body)
-        return;
-    for (size_t k = 0; k < len; k++) {
-        char *copy = malloc(k + 1);
-        memcpy(copy, body, k);
-        copy[k] = '\0';
-        int rc = c->parse(200, copy, k, &r, &n, err, sizeof err);
-        if (rc != PP_EPARSE && !(rc == 0 && k >= len - 2))
-            bad++;
-        if (rc == 0)
-            pp_track_results_free(r, n);
-        char tok[64];
-        long exp;
-        rc = c->parse_auth(200, copy, k, tok, sizeof tok, &exp, err, sizeof err);
-        if (rc == 0 && k < len - 2 && strcmp(file, "token_numeric.json") == 0)
-            bad++;
-        free(copy);
-    }
-    CHECK_INT(bad, 0);
-    free(body);
+    char tok[64], err[256];
+    long exp;
+    int rc = c->parse_auth(200, prefix, k, tok, sizeof tok, &exp, err, sizeof err);
+    return rc == 0 && k < len - 2 && strcmp(file, "token_numeric.json") == 0;
 }
 
 static void test_auth(const pp_carrier_t *c)
@@ -297,19 +199,19 @@ static void test_auth(const pp_carrier_t *c)
     pp_http_request_free(&req);
     pp_config_free(&cfg);
 
-    char *body = slurp("token.json", &len);
+    char *body = fixture_slurp("token.json", &len);
     CHECK_INT(c->parse_auth(200, body, len, tok, sizeof tok, &exp, err, sizeof err), 0);
     CHECK_STR(tok, "eyJraWQiOiJ0ZXN0IiwiYWxnIjoiUlMyNTYifQ.eyJzdWIiOiJwYXJjZWxwdXNoIn0.c2lnbmF0dXJl");
     CHECK_INT(exp, 14399); /* a string in UPS's answer */
     CHECK_INT(c->parse_auth(200, body, len, tok, 16, &exp, err, sizeof err), PP_EPARSE); /* too long */
     CHECK_STR(tok, "");
     free(body);
-    body = slurp("token_numeric.json", &len);
+    body = fixture_slurp("token_numeric.json", &len);
     CHECK_INT(c->parse_auth(200, body, len, tok, sizeof tok, &exp, err, sizeof err), 0);
     CHECK_STR(tok, "abc.def.ghi");
     CHECK_INT(exp, 3600); /* a number, as RFC 6749 has it */
     free(body);
-    body = slurp("token_error_401.json", &len);
+    body = fixture_slurp("token_error_401.json", &len);
     CHECK_INT(c->parse_auth(401, body, len, tok, sizeof tok, &exp, err, sizeof err), PP_EHTTP);
     CHECK(strstr(err, "10401 ClientId is Invalid") != NULL);
     fprintf(stderr, "   token reason: %s\n", err);
@@ -318,7 +220,7 @@ static void test_auth(const pp_carrier_t *c)
                                       "token_negative_expiry.json", "truncated.json",
                                       "not_object.json", "error_503.html"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        body = slurp(bad[i], &len);
+        body = fixture_slurp(bad[i], &len);
         err[0] = '\0';
         CHECK_INT(c->parse_auth(200, body, len, tok, sizeof tok, &exp, err, sizeof err), PP_EPARSE);
         CHECK(err[0] != '\0');
@@ -379,17 +281,17 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: test-ups FIXTURE_DIR\n");
         return 2;
     }
-    dir = argv[1];
+    fixture_dir = argv[1];
     const pp_carrier_t *c = pp_carrier_find("ups");
     CHECK(c != NULL);
     if (!c)
         return CHECK_DONE();
     CHECK(pp_carrier_find("UPS") == c);
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        run_case(c, &cases[i]);
+    fixture_run_cases(c, cases, sizeof cases / sizeof cases[0]);
+    fixture_run_errors(c, errors, sizeof errors / sizeof errors[0]);
     test_mapping(c);
-    test_truncations(c, "delivered.json");
-    test_truncations(c, "token_numeric.json");
+    fixture_check_truncations(c, "delivered.json", auth_prefix);
+    fixture_check_truncations(c, "token_numeric.json", auth_prefix);
     test_auth(c);
     test_request_and_validate(c);
     return CHECK_DONE();
