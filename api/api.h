@@ -122,6 +122,10 @@ int pp_api_param_id(const pp_api_req_t *r, const char *name, long long *out)
 /* Header value (case-insensitive) or {NULL, 0}. */
 h2o_iovec_t pp_api_header(const pp_api_req_t *r, const char *name);
 
+/* The handler's job: size zeroed bytes as r->data, released with data_free; NULL (the handler
+ * returns PP_ENOMEM) when out of memory. */
+void *pp_api_job_new(pp_api_req_t *r, size_t size, void (*data_free)(void *));
+
 /*
  * Parse the request body as a JSON object. On failure answers the request itself (413
  * body_too_large beyond api_max_body bytes, 400 invalid_json, 415 if the content type is

@@ -125,16 +125,6 @@ static void job_free(void *p)
     free(j);
 }
 
-static notif_job_t *job_new(pp_api_req_t *r)
-{
-    notif_job_t *j = calloc(1, sizeof *j);
-    if (j) {
-        r->data = j;
-        r->data_free = job_free;
-    }
-    return j;
-}
-
 #define UTC_ISO(col) "to_char((" col ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 /* The users columns of NotificationSettings, then the pending IM link (5..7, NULL if none). */
 #define NOTIF_COLS                                                                                 \
@@ -273,7 +263,7 @@ static int get_notifications(pp_api_req_t *r)
 {
     if (!pp_api_buyer_rate_allow(r))
         return 0;
-    if (!job_new(r))
+    if (!pp_api_job_new(r, sizeof(notif_job_t), job_free))
         return PP_ENOMEM;
     if (pp_api_db(r, notif_get_work, notif_done) != PP_OK)
         pp_api_reply_db_error(r, PP_EDB);
@@ -296,14 +286,12 @@ static int put_notifications(pp_api_req_t *r)
 {
     if (!pp_api_buyer_rate_allow(r))
         return 0;
+    notif_job_t *j = pp_api_job_new(r, sizeof *j, job_free);
+    if (!j)
+        return PP_ENOMEM;
     cJSON *body = pp_api_body_json(r);
     if (!body)
         return 0;
-    notif_job_t *j = job_new(r);
-    if (!j) {
-        cJSON_Delete(body);
-        return PP_ENOMEM;
-    }
     const cJSON *st = cJSON_GetObjectItemCaseSensitive(body, "shipment_status");
     const cJSON *ch = cJSON_GetObjectItemCaseSensitive(body, "channel");
     const cJSON *ad = cJSON_GetObjectItemCaseSensitive(body, "address");

@@ -22,14 +22,15 @@ typedef struct feed_job {
     long long out_buyer, out_seller;
 } feed_job_t;
 
-static feed_job_t *job_new(pp_api_req_t *r)
+#define MAX_JSON_ID 9007199254740991LL /* 2^53 - 1: the largest id a JSON number holds exactly */
+
+/* The {id} of the path, a positive integer JSON numbers hold exactly; else answers 400. */
+static bool path_id(pp_api_req_t *r, const char *what, long long *id)
 {
-    feed_job_t *j = calloc(1, sizeof *j);
-    if (j) {
-        r->data = j;
-        r->data_free = free;
-    }
-    return j;
+    if (pp_api_param_id(r, "id", id) == PP_OK && *id <= MAX_JSON_ID)
+        return true;
+    pp_api_reply_error(r, 400, "invalid_id", "the %s id must be a positive integer", what);
+    return false;
 }
 
 /* ---- PUT /v1/users/{id} ---- */
@@ -82,18 +83,14 @@ static void user_done(pp_api_req_t *r, int rc)
 static int put_user(pp_api_req_t *r)
 {
     long long id;
-    if (pp_api_param_id(r, "id", &id) != PP_OK || id > 9007199254740991LL) {
-        pp_api_reply_error(r, 400, "invalid_id", "the user id must be a positive integer");
+    if (!path_id(r, "user", &id))
         return 0;
-    }
+    feed_job_t *j = pp_api_job_new(r, sizeof *j, free);
+    if (!j)
+        return PP_ENOMEM;
     cJSON *body = pp_api_body_json(r);
     if (!body)
         return 0;
-    feed_job_t *j = job_new(r);
-    if (!j) {
-        cJSON_Delete(body);
-        return PP_ENOMEM;
-    }
     j->id = id;
     const cJSON *loc = cJSON_GetObjectItemCaseSensitive(body, "locale");
     const cJSON *ch = cJSON_GetObjectItemCaseSensitive(body, "im_channel");
@@ -198,7 +195,7 @@ static void txn_done(pp_api_req_t *r, int rc)
 static int get_id_field(const cJSON *body, const char *name, long long *out)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, name);
-    if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 9007199254740991.0 ||
+    if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > (double)MAX_JSON_ID ||
         v->valuedouble != (double)(long long)v->valuedouble)
         return PP_EINVAL;
     *out = (long long)v->valuedouble;
@@ -208,18 +205,14 @@ static int get_id_field(const cJSON *body, const char *name, long long *out)
 static int put_transaction(pp_api_req_t *r)
 {
     long long id;
-    if (pp_api_param_id(r, "id", &id) != PP_OK || id > 9007199254740991LL) {
-        pp_api_reply_error(r, 400, "invalid_id", "the transaction id must be a positive integer");
+    if (!path_id(r, "transaction", &id))
         return 0;
-    }
+    feed_job_t *j = pp_api_job_new(r, sizeof *j, free);
+    if (!j)
+        return PP_ENOMEM;
     cJSON *body = pp_api_body_json(r);
     if (!body)
         return 0;
-    feed_job_t *j = job_new(r);
-    if (!j) {
-        cJSON_Delete(body);
-        return PP_ENOMEM;
-    }
     j->id = id;
     if (get_id_field(body, "buyer_id", &j->buyer_id) || get_id_field(body, "seller_id", &j->seller_id))
         pp_api_reply_error(r, 422, "invalid_field", "buyer_id and seller_id must be positive integers");

@@ -44,16 +44,6 @@ static void job_free(void *p)
     free(j);
 }
 
-static link_job_t *job_new(pp_api_req_t *r)
-{
-    link_job_t *j = calloc(1, sizeof *j);
-    if (j) {
-        r->data = j;
-        r->data_free = job_free;
-    }
-    return j;
-}
-
 static void refuse(link_job_t *j, int status, const char *code, const char *message)
 {
     j->status = status;
@@ -199,14 +189,12 @@ static int post_link(pp_api_req_t *r)
 {
     if (!pp_api_buyer_rate_allow(r))
         return 0;
+    link_job_t *j = pp_api_job_new(r, sizeof *j, job_free);
+    if (!j)
+        return PP_ENOMEM;
     cJSON *body = pp_api_body_json(r);
     if (!body)
         return 0;
-    link_job_t *j = job_new(r);
-    if (!j) {
-        cJSON_Delete(body);
-        return PP_ENOMEM;
-    }
     const cJSON *ch = cJSON_GetObjectItemCaseSensitive(body, "channel");
     const cJSON *ad = cJSON_GetObjectItemCaseSensitive(body, "address");
     if (!cJSON_IsString(ch) || strcmp(ch->valuestring, "xmpp") != 0)
@@ -305,14 +293,12 @@ static int post_verify(pp_api_req_t *r)
 {
     if (!pp_api_buyer_rate_allow(r))
         return 0;
+    link_job_t *j = pp_api_job_new(r, sizeof *j, job_free);
+    if (!j)
+        return PP_ENOMEM;
     cJSON *body = pp_api_body_json(r);
     if (!body)
         return 0;
-    link_job_t *j = job_new(r);
-    if (!j) {
-        cJSON_Delete(body);
-        return PP_ENOMEM;
-    }
     /* Digits only; spaces people type between groups ("123 456") are dropped. */
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(body, "code");
     size_t n = 0;

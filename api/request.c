@@ -249,6 +249,16 @@ void pp_api_reply_db_error(pp_api_req_t *r, int rc)
     }
 }
 
+void *pp_api_job_new(pp_api_req_t *r, size_t size, void (*data_free)(void *))
+{
+    void *j = calloc(1, size);
+    if (j) {
+        r->data = j;
+        r->data_free = data_free;
+    }
+    return j;
+}
+
 cJSON *pp_api_body_json(pp_api_req_t *r)
 {
     if (!r->req)

@@ -31,16 +31,6 @@ static void job_free(void *p)
     free(j);
 }
 
-static ship_job_t *job_new(pp_api_req_t *r)
-{
-    ship_job_t *j = calloc(1, sizeof *j);
-    if (j) {
-        r->data = j;
-        r->data_free = job_free;
-    }
-    return j;
-}
-
 /* May the authenticated caller see transaction seller/buyer? (else: 404, existence not leaked) */
 static bool may_read(const pp_api_req_t *r, long long seller, long long buyer)
 {
@@ -137,14 +127,12 @@ static int put_shipment(pp_api_req_t *r)
         pp_api_reply_error(r, 404, "not_found", "no such transaction");
         return 0;
     }
+    ship_job_t *j = pp_api_job_new(r, sizeof *j, job_free);
+    if (!j)
+        return PP_ENOMEM;
     cJSON *body = pp_api_body_json(r);
     if (!body)
         return 0;
-    ship_job_t *j = job_new(r);
-    if (!j) {
-        cJSON_Delete(body);
-        return PP_ENOMEM;
-    }
     j->txn = txn;
     const cJSON *num = cJSON_GetObjectItemCaseSensitive(body, "tracking_number");
     const cJSON *car = cJSON_GetObjectItemCaseSensitive(body, "carrier");
@@ -244,7 +232,7 @@ static int get_card(pp_api_req_t *r)
         pp_api_reply_error(r, 404, "not_found", "no such transaction");
         return 0;
     }
-    ship_job_t *j = job_new(r);
+    ship_job_t *j = pp_api_job_new(r, sizeof *j, job_free);
     if (!j)
         return PP_ENOMEM;
     j->txn = txn;

@@ -138,22 +138,31 @@ static int get_head(const cJSON *o, char *id, char *err, size_t errlen)
     return PP_OK;
 }
 
+/* Both decoders' start: the payload parsed as a JSON object (*o, for the caller to delete) with
+ * a valid head; on failure nothing is left to delete. */
+static int parse_head(const char *json, size_t len, cJSON **o, char *id, char *err, size_t errlen)
+{
+    if (!json || len == 0)
+        return fail(err, errlen, "empty payload");
+    *o = cJSON_ParseWithLength(json, len);
+    if (!*o)
+        return fail(err, errlen, "not valid JSON");
+    int rc = cJSON_IsObject(*o) ? get_head(*o, id, err, errlen) : fail(err, errlen, "not a JSON object");
+    if (rc) {
+        cJSON_Delete(*o);
+        *o = NULL;
+    }
+    return rc;
+}
+
 int pp_event_decode(const char *json, size_t len, pp_event_t *ev, char *err, size_t errlen)
 {
     char buf[64];
     int rc = PP_EPARSE;
     memset(ev, 0, sizeof *ev);
-    if (!json || len == 0)
-        return fail(err, errlen, "empty payload");
-    cJSON *o = cJSON_ParseWithLength(json, len);
-    if (!o)
-        return fail(err, errlen, "not valid JSON");
-    if (!cJSON_IsObject(o)) {
-        fail(err, errlen, "not a JSON object");
-        goto out;
-    }
-    if (get_head(o, ev->event_id, err, errlen))
-        goto out;
+    cJSON *o;
+    if (parse_head(json, len, &o, ev->event_id, err, errlen))
+        return PP_EPARSE;
     ev->schema_version = PP_EVENT_SCHEMA_VERSION;
     if (get_str(o, "kind", 1, buf, sizeof buf, err, errlen))
         goto out;
@@ -230,16 +239,10 @@ int pp_link_event_decode(const char *json, size_t len, pp_link_event_t *ev, char
     char kind[32];
     int rc = PP_EPARSE;
     memset(ev, 0, sizeof *ev);
-    if (!json || len == 0)
-        return fail(err, errlen, "empty payload");
-    cJSON *o = cJSON_ParseWithLength(json, len);
-    if (!o)
-        return fail(err, errlen, "not valid JSON");
-    if (!cJSON_IsObject(o)) {
-        fail(err, errlen, "not a JSON object");
-        goto out;
-    }
-    if (get_head(o, ev->event_id, err, errlen) || get_str(o, "kind", 1, kind, sizeof kind, err, errlen))
+    cJSON *o;
+    if (parse_head(json, len, &o, ev->event_id, err, errlen))
+        return PP_EPARSE;
+    if (get_str(o, "kind", 1, kind, sizeof kind, err, errlen))
         goto out;
     if (strcmp(kind, "im_link_code") != 0) {
         fail(err, errlen, "kind '%s' on the IM-link topic (want im_link_code)", kind);

@@ -569,6 +569,14 @@ static outcome_t in_batch_conflict(pp_notifier_t *n, size_t upto, const item_t *
     return o;
 }
 
+/* Decided with nothing to send: outcome out. */
+static int done(item_t *it, outcome_t out)
+{
+    it->next_st = IT_DONE;
+    it->next_out = out;
+    return PP_OK;
+}
+
 /* Ledger row 'sending' for it (r decided to get body), or nothing to do when another decision won. */
 static int claim(pp_notifier_t *n, item_t *it, const pp_recipient_t *r, const char *ledger_body)
 {
@@ -576,15 +584,26 @@ static int claim(pp_notifier_t *n, item_t *it, const pp_recipient_t *r, const ch
     int rc = pp_ledger_sending(n->db, &it->ev, r, ledger_body, &claimed);
     if (rc)
         return rc;
-    if (!claimed) {
-        it->next_st = IT_DONE;
-        it->next_out = OUT_DUPLICATE;
-        return PP_OK;
-    }
+    if (!claimed)
+        return done(it, OUT_DUPLICATE);
     snprintf(it->id, sizeof it->id, "%s:%lld", it->ev.event_id, r->user_id);
     snprintf(it->to, sizeof it->to, "%s", r->address);
     it->next_st = IT_SENDING;
     it->next_out = OUT_NONE;
+    return PP_OK;
+}
+
+/* The decision's ledger row: the skip (it->next_out set by the caller) when skip is set, else
+ * 'sending' with ledger_body. */
+static int settle(pp_notifier_t *n, item_t *it, const pp_recipient_t *r, const char *skip, const char *why,
+                  const char *ledger_body)
+{
+    if (!skip)
+        return claim(n, it, r, ledger_body);
+    int rc = pp_ledger_skip(n->db, &it->ev, r, skip, why);
+    if (rc)
+        return rc;
+    it->next_st = IT_DONE;
     return PP_OK;
 }
 
@@ -602,18 +621,13 @@ static int decide_link(pp_notifier_t *n, item_t *it)
     if (rc == PP_ENOTFOUND) {
         pp_warn("notifier: IM-link event %s: user %lld not found; nobody to send the code to",
                 it->ev.event_id, it->lev.user_id);
-        it->next_st = IT_DONE;
-        it->next_out = OUT_NO_RECIPIENT;
-        return PP_OK;
+        return done(it, OUT_NO_RECIPIENT);
     }
     if (rc)
         return rc;
     it->user_id = r.user_id;
-    if (r.prev_state[0] && strcmp(r.prev_state, "sending") != 0) {
-        it->next_st = IT_DONE;
-        it->next_out = OUT_DUPLICATE;
-        return PP_OK;
-    }
+    if (r.prev_state[0] && strcmp(r.prev_state, "sending") != 0)
+        return done(it, OUT_DUPLICATE);
     long minutes = (long)((it->lev.expires_at - time(NULL) + 59) / 60);
     if (!current) {
         skip = "skipped_stale", why = "the code was replaced, used or has expired", it->next_out = OUT_STALE;
@@ -622,13 +636,7 @@ static int decide_link(pp_notifier_t *n, item_t *it)
     } else if (pp_template_link_code(&it->lev, minutes > 0 ? minutes : 1, it->body, sizeof it->body)) {
         skip = "failed", why = "cannot render the message", it->next_out = OUT_FAILED;
     }
-    if (skip) {
-        if ((rc = pp_ledger_skip(n->db, &it->ev, &r, skip, why)))
-            return rc;
-        it->next_st = IT_DONE;
-        return PP_OK;
-    }
-    return claim(n, it, &r, "(IM-link verification code; the code is not stored)");
+    return settle(n, it, &r, skip, why, "(IM-link verification code; the code is not stored)");
 }
 
 static int decide_one(pp_notifier_t *n, size_t idx)
@@ -642,19 +650,14 @@ static int decide_one(pp_notifier_t *n, size_t idx)
     if (rc == PP_ENOTFOUND) {
         pp_warn("notifier: event %s: transaction %lld not found; nobody to notify",
                 it->ev.event_id, it->ev.transaction_id);
-        it->next_st = IT_DONE;
-        it->next_out = OUT_NO_RECIPIENT;
-        return PP_OK;
+        return done(it, OUT_NO_RECIPIENT);
     }
     if (rc)
         return rc;
     it->user_id = r.user_id;
     outcome_t conflict = in_batch_conflict(n, idx, it);
-    if ((r.prev_state[0] && strcmp(r.prev_state, "sending") != 0) || conflict == OUT_DUPLICATE) {
-        it->next_st = IT_DONE; /* decided before: replay or redelivery, nothing to do */
-        it->next_out = OUT_DUPLICATE;
-        return PP_OK;
-    }
+    if ((r.prev_state[0] && strcmp(r.prev_state, "sending") != 0) || conflict == OUT_DUPLICATE)
+        return done(it, OUT_DUPLICATE); /* decided before: replay or redelivery, nothing to do */
     if (!r.opted_in) {
         skip = "skipped_opted_out", why = "notifications are off", it->next_out = OUT_OPTED_OUT;
     } else if (!r.address[0] || !r.verified || strcmp(r.channel, n->chops->name) != 0) {
@@ -664,13 +667,7 @@ static int decide_one(pp_notifier_t *n, size_t idx)
     } else if (pp_template_render(&it->ev, r.locale, it->body, sizeof it->body)) {
         skip = "failed", why = "cannot render the message", it->next_out = OUT_FAILED;
     }
-    if (skip) {
-        if ((rc = pp_ledger_skip(n->db, &it->ev, &r, skip, why)))
-            return rc;
-        it->next_st = IT_DONE;
-        return PP_OK;
-    }
-    return claim(n, it, &r, it->body);
+    return settle(n, it, &r, skip, why, it->body);
 }
 
 static int decide_phase(pp_notifier_t *n)

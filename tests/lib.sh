@@ -50,6 +50,28 @@ start_sim() {
 	export PP_INPOST_BASE_URL=$SIM_URL
 }
 
+# xmpp_stack [TAG_PREFIX]: the shared stack's Prosody (PP_XMPP_HOST/PORT/DOMAIN) for a test
+# with its own accounts; sets STACK (the stack command), D (the XMPP domain), tag (unique per run).
+xmpp_stack() {
+	STACK=("$PP_ROOT/deploy/local/stack" ${PP_STACK_STATE:+--state "$PP_STACK_STATE"})
+	eval "$("${STACK[@]}" env | grep -E 'PP_XMPP_(HOST|PORT|DOMAIN)=')"
+	D=${PP_XMPP_DOMAIN:-parcelpush.test} tag=${1-}$$-$RANDOM
+}
+
+# xmpp_register USER PASSWORD [USER PASSWORD ...]: create (or reset) the accounts (xmpp_stack first).
+xmpp_register() {
+	printf '%s %s\n' "$@" | "${STACK[@]}" xmpp-register >/dev/null 2>&1 || fail "xmpp-register"
+}
+
+# demo_credentials: every carrier's credentials as the simulator started with
+# --token demo-token --client-id demo --client-secret demo-secret takes them.
+demo_credentials() {
+	export PP_INPOST_TOKEN=demo-token PP_DHL_API_KEY=demo-token
+	export PP_UPS_CLIENT_ID=demo PP_UPS_CLIENT_SECRET=demo-secret PP_GLS_CLIENT_ID=demo PP_GLS_CLIENT_SECRET=demo-secret
+	export PP_ORLEN_PARTNER_ID=demo PP_ORLEN_PARTNER_KEY=demo-secret PP_DPD_LOGIN=demo PP_DPD_PASSWORD=demo-secret
+	export PP_POCZTAPOLSKA_USERNAME=demo PP_POCZTAPOLSKA_PASSWORD=demo-secret
+}
+
 # cleanup: TERM then KILL every process this test started.
 pp_test_cleanup() {
 	local p

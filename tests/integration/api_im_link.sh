@@ -11,17 +11,14 @@
 set -euo pipefail
 . "$(dirname -- "${BASH_SOURCE[0]}")/../lib.sh"
 . "$(dirname -- "${BASH_SOURCE[0]}")/api_lib.sh"
-STACK=("$PP_ROOT/deploy/local/stack" ${PP_STACK_STATE:+--state "$PP_STACK_STATE"})
-eval "$("${STACK[@]}" env | grep -E 'PP_XMPP_(HOST|PORT|DOMAIN)=')"
-D=${PP_XMPP_DOMAIN:-parcelpush.test} tag=$$-$RANDOM
+xmpp_stack
 PRODUCE=$PP_BUILD/notifier/pp-produce
 : "${PP_IM_LINK_TOPIC:?tests/run exports PP_IM_LINK_TOPIC}"
 
 # Own bot account; buyer 1's current address A, the new ones B and C, an unverified E.
 export PP_XMPP_JID=lbot-$tag@$D PP_XMPP_PASSWORD=lb-$tag
 A=la-$tag@$D B=lb-$tag@$D C=lc-$tag@$D E=le-$tag@$D
-printf '%s %s\n' "lbot-$tag" "lb-$tag" "la-$tag" pa "lb-$tag" pb "lc-$tag" pc "le-$tag" pe |
-	"${STACK[@]}" xmpp-register >/dev/null 2>&1 || fail "xmpp-register"
+xmpp_register "lbot-$tag" "lb-$tag" "la-$tag" pa "lb-$tag" pb "lc-$tag" pc "le-$tag" pe
 printf '%s %s\n' "$A" pa "$B" pb "$C" pc "$E" pe >"$PP_TEST_TMP/accounts"
 inbox() { "$INBOX" -H "$PP_XMPP_HOST" -p "$PP_XMPP_PORT" <"$PP_TEST_TMP/accounts" 2>>"$PP_TEST_TMP/inbox.log" || fail "pp-inbox failed"; }
 # ship_event SEQ: a status event of transaction 10 (buyer 1) on the shipment topic; prints its id.

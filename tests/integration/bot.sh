@@ -10,23 +10,18 @@
 set -uo pipefail
 BOT=$PP_BUILD/bot/pp-bot CHAT=$PP_BUILD/tests/pp-chat
 [[ -x $BOT && -x $CHAT ]] || fail "build pp-bot and pp-chat first"
-STACK=("$PP_ROOT/deploy/local/stack" ${PP_STACK_STATE:+--state "$PP_STACK_STATE"})
-eval "$("${STACK[@]}" env | grep -E 'PP_XMPP_(HOST|PORT|DOMAIN)=')"
-D=${PP_XMPP_DOMAIN:-parcelpush.test} tag=$$-$RANDOM
+xmpp_stack
 
 # Own bot account (nobody else's notifier competes for its chats) and three writers.
 export PP_XMPP_JID=ppbot-$tag@$D PP_XMPP_PASSWORD=bp-$tag
 U1=u1-$tag@$D U2=u2-$tag@$D U3=u3-$tag@$D
-printf '%s %s\n' "ppbot-$tag" "bp-$tag" "u1-$tag" p1 "u2-$tag" p2 "u3-$tag" p3 |
-	"${STACK[@]}" xmpp-register >/dev/null 2>&1 || fail "xmpp-register"
+xmpp_register "ppbot-$tag" "bp-$tag" "u1-$tag" p1 "u2-$tag" p2 "u3-$tag" p3
 
 start_sim --token demo-token --client-id demo --client-secret demo-secret --latency-ms 150-250 \
 	--not-found-minutes 0 --log-requests "$PP_TEST_TMP/requests.jsonl"
 for c in INPOST DHL UPS GLS DPD POCZTAPOLSKA ORLEN; do export "PP_${c}_BASE_URL=$SIM_URL" "PP_${c}_RPS=50"; done
-export PP_ORLEN_PUBLIC_URL=$SIM_URL PP_INPOST_TOKEN=demo-token PP_DHL_API_KEY=demo-token
-export PP_UPS_CLIENT_ID=demo PP_UPS_CLIENT_SECRET=demo-secret PP_GLS_CLIENT_ID=demo PP_GLS_CLIENT_SECRET=demo-secret
-export PP_ORLEN_PARTNER_ID=demo PP_ORLEN_PARTNER_KEY=demo-secret PP_DPD_LOGIN=demo PP_DPD_PASSWORD=demo-secret
-export PP_POCZTAPOLSKA_USERNAME=demo PP_POCZTAPOLSKA_PASSWORD=demo-secret
+export PP_ORLEN_PUBLIC_URL=$SIM_URL
+demo_credentials
 export PP_METRICS_ADDR=127.0.0.1:0 PP_BOT_FRESH_S=600 PP_HEARTBEAT_INTERVAL_MS=300
 
 # Marketplace data: seeded shipments; user 1 (pl) and 2 (en) linked to u1/u2, u3 not linked.

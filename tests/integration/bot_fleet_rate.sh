@@ -9,14 +9,11 @@
 set -uo pipefail
 BOT=$PP_BUILD/bot/pp-bot CHAT=$PP_BUILD/tests/pp-chat
 [[ -x $BOT && -x $CHAT ]] || fail "build pp-bot and pp-chat first"
-STACK=("$PP_ROOT/deploy/local/stack" ${PP_STACK_STATE:+--state "$PP_STACK_STATE"})
-eval "$("${STACK[@]}" env | grep -E 'PP_XMPP_(HOST|PORT|DOMAIN)=')"
-D=${PP_XMPP_DOMAIN:-parcelpush.test} tag=$$-$RANDOM
+xmpp_stack
 RPS=4
 
 export PP_XMPP_JID=fbot-$tag@$D PP_XMPP_PASSWORD=fb-$tag
-printf '%s %s\n' "fbot-$tag" "fb-$tag" "w1-$tag" p1 "w2-$tag" p2 "w3-$tag" p3 |
-	"${STACK[@]}" xmpp-register >/dev/null 2>&1 || fail "xmpp-register"
+xmpp_register "fbot-$tag" "fb-$tag" "w1-$tag" p1 "w2-$tag" p2 "w3-$tag" p3
 start_sim --speed 20000 --latency-ms 20 --not-found-minutes 0 --log-requests "$PP_TEST_TMP/requests.jsonl"
 export PP_INPOST_RPS=$RPS PP_INPOST_PER_DAY=0 PP_SPEED=20000 PP_METRICS_ADDR=127.0.0.1:0
 export PP_HEARTBEAT_INTERVAL_MS=300 PP_BUDGET_SYNC_MS=200 PP_POLL_CONCURRENCY=32

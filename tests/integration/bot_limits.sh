@@ -15,17 +15,14 @@
 set -uo pipefail
 BOT=$PP_BUILD/bot/pp-bot CHAT=$PP_BUILD/tests/pp-chat
 [[ -x $BOT && -x $CHAT ]] || fail "build pp-bot and pp-chat first"
-STACK=("$PP_ROOT/deploy/local/stack" ${PP_STACK_STATE:+--state "$PP_STACK_STATE"})
-eval "$("${STACK[@]}" env | grep -E 'PP_XMPP_(HOST|PORT|DOMAIN)=')"
-D=${PP_XMPP_DOMAIN:-parcelpush.test} tag=$$-$RANDOM
+xmpp_stack
 DHL_DAY=40 SHARE_PCT=10 SHARE=4 # the bot may call DHL 40 * 10 / 100 times today
 UPS_DAY=100 UPS_TAKEN=97        # the pollers' reservation before the bot starts
 RA_S=2
 figure() { echo "# $*" >&2; echo "$*" >>"$PP_TEST_TMP/figures.txt"; } # printed after "ok" too
 
 export PP_XMPP_JID=ppbot-$tag@$D PP_XMPP_PASSWORD=bp-$tag
-printf '%s %s\n' "ppbot-$tag" "bp-$tag" "u1-$tag" p1 "u2-$tag" p2 "u3-$tag" p3 |
-	"${STACK[@]}" xmpp-register >/dev/null 2>&1 || fail "xmpp-register"
+xmpp_register "ppbot-$tag" "bp-$tag" "u1-$tag" p1 "u2-$tag" p2 "u3-$tag" p3
 
 # Simulator A: every carrier; InPost answers 500, DPD 429 + Retry-After in seconds.
 start_sim --token demo-token --client-id demo --client-secret demo-secret --latency-ms 10 \
@@ -43,10 +40,7 @@ SIM_B="http://$(sed -n 's/^listening on //p' "$PP_TEST_TMP/simb.out" | head -1)"
 
 for c in INPOST DHL UPS GLS DPD POCZTAPOLSKA; do export "PP_${c}_BASE_URL=$SIM_A" "PP_${c}_RPS=20"; done
 export PP_ORLEN_BASE_URL=$SIM_B PP_ORLEN_PUBLIC_URL=$SIM_B PP_ORLEN_RPS=2 PP_DPD_RPS=2
-export PP_INPOST_TOKEN=demo-token PP_DHL_API_KEY=demo-token
-export PP_UPS_CLIENT_ID=demo PP_UPS_CLIENT_SECRET=demo-secret PP_GLS_CLIENT_ID=demo PP_GLS_CLIENT_SECRET=demo-secret
-export PP_ORLEN_PARTNER_ID=demo PP_ORLEN_PARTNER_KEY=demo-secret PP_DPD_LOGIN=demo PP_DPD_PASSWORD=demo-secret
-export PP_POCZTAPOLSKA_USERNAME=demo PP_POCZTAPOLSKA_PASSWORD=demo-secret
+demo_credentials
 export PP_METRICS_ADDR=127.0.0.1:0 PP_BOT_FRESH_S=60 PP_HEARTBEAT_INTERVAL_MS=300 PP_BOT_MAX_WAIT_MS=6000
 export PP_DHL_PER_DAY=$DHL_DAY PP_UPS_PER_DAY=$UPS_DAY PP_BOT_DAY_SHARE_PCT=$SHARE_PCT
 export PP_GLS_PER_DAY=0 PP_INPOST_PER_DAY=0 PP_DPD_PER_DAY=0 PP_ORLEN_PER_DAY=0 PP_POCZTAPOLSKA_PER_DAY=0

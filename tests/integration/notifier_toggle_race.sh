@@ -7,15 +7,13 @@
 # the row lock that orders decisions against changes) makes it fail.
 set -euo pipefail
 . "$(dirname -- "${BASH_SOURCE[0]}")/../lib.sh"
-STACK=("$PP_ROOT/deploy/local/stack" ${PP_STACK_STATE:+--state "$PP_STACK_STATE"})
-eval "$("${STACK[@]}" env | grep -E 'PP_XMPP_(HOST|PORT|DOMAIN)=')"
-D=${PP_XMPP_DOMAIN:-parcelpush.test} tag=$$-$RANDOM
+xmpp_stack
 PRODUCE=$PP_BUILD/notifier/pp-produce
 N=400
 
 export PP_XMPP_JID=tbot-$tag@$D PP_XMPP_PASSWORD=tb-$tag PP_SEND_BATCH=20
 U=tu-$tag@$D
-printf '%s %s\n' "tbot-$tag" "tb-$tag" "tu-$tag" pu | "${STACK[@]}" xmpp-register >/dev/null 2>&1 || fail "xmpp-register"
+xmpp_register "tbot-$tag" "tb-$tag" "tu-$tag" pu
 psql_q "INSERT INTO users (id, locale, notify_shipment_status, im_channel, im_address, im_verified)
         VALUES (1, 'en', true, 'xmpp', '$U', true);
         INSERT INTO sellers (id, name) VALUES (1, 's');

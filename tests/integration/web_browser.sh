@@ -24,17 +24,14 @@ done
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
 ((node_major >= 20)) || fail "playwright-core needs Node.js 20 or newer; found '$(node --version 2>/dev/null)'"
 
-STACK=("$PP_ROOT/deploy/local/stack" ${PP_STACK_STATE:+--state "$PP_STACK_STATE"})
-eval "$("${STACK[@]}" env | grep -E 'PP_XMPP_(HOST|PORT|DOMAIN)=')"
-D=${PP_XMPP_DOMAIN:-parcelpush.test} tag=w$$-$RANDOM
+xmpp_stack w
 
 # Own bot account (its archive holds only this run), buyer 1's address and the one buyer 1
 # links in the browser; an own IM-link topic next to the fresh event topics.
 export PP_XMPP_JID=webbot-$tag@$D PP_XMPP_PASSWORD=wb-$tag
 export PP_IM_LINK_TOPIC=$PP_TOPIC.imlink
 A1=web1-$tag@$D A2=web1b-$tag@$D
-printf '%s %s\n' "webbot-$tag" "wb-$tag" "web1-$tag" "p1-$tag" "web1b-$tag" "p1b-$tag" |
-	"${STACK[@]}" xmpp-register >/dev/null 2>&1 || fail "xmpp-register"
+xmpp_register "webbot-$tag" "wb-$tag" "web1-$tag" "p1-$tag" "web1b-$tag" "p1b-$tag"
 "$PPCTL" topics >/dev/null || fail "ppctl topics ($PP_IM_LINK_TOPIC)"
 
 # Buyer 1 (Polish, opted in, verified address A1) with two transactions without a shipment

@@ -32,6 +32,19 @@ static const char *const branches[] = {"KRA", "WAW", "GDA", "POZ", "WRO", "LOD",
                                        "KAT", "LUB", "SZC", "BYD", "RZE", "OLS"};
 #define N_BRANCHES (sizeof(branches) / sizeof(branches[0]))
 
+const char *pp_sim_step_place(const pp_sim_scenario_t *sc, const pp_sim_step_t *s)
+{
+    if (s->place[0])
+        return s->place;
+    switch (s->kind) {
+    case PP_SIM_DROPPED_AT_LOCKER: return sc->dropoff_id;
+    case PP_SIM_READY_AT_LOCKER:
+    case PP_SIM_PICKUP_REMINDER:
+    case PP_SIM_DELIVERED: return sc->locker_id;
+    default: return "";
+    }
+}
+
 static void add(pp_sim_scenario_t *sc, pp_sim_step_kind_t k, int64_t at, const char *place)
 {
     if (sc->n_steps >= PP_SIM_MAX_STEPS)

@@ -52,6 +52,8 @@ void pp_sim_scenario_build(const char *number, int64_t not_found_s, pp_sim_scena
 /* Steps visible at elapsed_s sim seconds: steps[0..return). 0 during the not-found window. */
 int pp_sim_scenario_visible(const pp_sim_scenario_t *sc, int64_t elapsed_s);
 uint64_t pp_sim_hash(const char *s);
+/* Where step s happened: its branch code, else the sender's or the recipient's locker id, else "". */
+const char *pp_sim_step_place(const pp_sim_scenario_t *sc, const pp_sim_step_t *s);
 
 /* "2026-03-29T03:30:00.000+02:00": Europe/Warsaw local time with its offset (EU DST rule). */
 void pp_sim_format_warsaw(time_t t, char out[40]);

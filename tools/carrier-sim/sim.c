@@ -36,18 +36,25 @@ static route_t routes[PP_SIM_MAX_SHAPES];
 
 /* ---- buffers ----------------------------------------------------------------------------- */
 
+/* At least need more bytes of room (and 4096 in all); sets oom when out of memory. */
+static void grow(pp_sim_buf_t *b, size_t need)
+{
+    size_t ncap = b->cap * 2 + need < 4096 ? 4096 : b->cap * 2 + need;
+    char *np = realloc(b->p, ncap);
+    if (!np) {
+        b->oom = 1;
+        return;
+    }
+    b->p = np;
+    b->cap = ncap;
+}
+
 void pp_sim_put(pp_sim_buf_t *b, const char *fmt, ...)
 {
     while (!b->oom) {
         if (b->cap - b->len < 2 || !b->p) {
-            size_t ncap = b->cap ? b->cap * 2 : 4096;
-            char *np = realloc(b->p, ncap);
-            if (!np) {
-                b->oom = 1;
-                return;
-            }
-            b->p = np;
-            b->cap = ncap;
+            grow(b, 0);
+            continue;
         }
         va_list ap;
         va_start(ap, fmt);
@@ -61,14 +68,7 @@ void pp_sim_put(pp_sim_buf_t *b, const char *fmt, ...)
             b->len += (size_t)n;
             return;
         }
-        size_t ncap = b->cap * 2 + (size_t)n;
-        char *np = realloc(b->p, ncap);
-        if (!np) {
-            b->oom = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = ncap;
+        grow(b, (size_t)n);
     }
 }
 

@@ -77,15 +77,7 @@ static const char *city_of(const char *code)
 
 static const char *step_city(const pp_sim_scenario_t *sc, const pp_sim_step_t *s)
 {
-    if (s->place[0])
-        return city_of(s->place);
-    switch (s->kind) {
-    case PP_SIM_DROPPED_AT_LOCKER: return city_of(sc->dropoff_id);
-    case PP_SIM_READY_AT_LOCKER:
-    case PP_SIM_PICKUP_REMINDER:
-    case PP_SIM_DELIVERED: return city_of(sc->locker_id);
-    default: return "";
-    }
+    return city_of(pp_sim_step_place(sc, s));
 }
 
 static void activity_json(pp_sim_buf_t *b, const pp_sim_scenario_t *sc, const pp_sim_step_t *s,
