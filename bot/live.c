@@ -464,21 +464,17 @@ static void token_done(const pp_http_response_t *resp, void *arg)
     rt->token_busy = false;
     if (resp->err == PP_EAGAIN)
         return;
-    char err[256] = "", *tok = malloc(8192);
+    char err[256] = "", *tok = NULL;
     long ttl = 0;
-    int rc = !tok ? PP_ENOMEM
-             : resp->err ? resp->err
-                         : rt->carrier->parse_auth(resp->status, resp->body, resp->body_len, tok,
-                                                   8192, &ttl, err, sizeof err);
+    int rc = resp->err ? resp->err
+                       : pp_carrier_read_token(rt->carrier, resp->status, resp->body, resp->body_len,
+                                               &tok, &ttl, err, sizeof err);
     int64_t now = pp_mono_ms();
-    if (rc || !tok[0]) {
+    if (rc) {
         pp_warn("bot: carrier %s: token request failed: HTTP %d: %s %s; queued asks answered "
                 "\"try later\", next token request in 1 s",
-                rt->carrier->name, resp->status,
-                resp->err ? resp->errmsg : pp_strerror(rc ? rc : PP_EPARSE),
-                err);
+                rt->carrier->name, resp->status, resp->err ? resp->errmsg : pp_strerror(rc), err);
         metric(lv, true, "pp_bot_token_refreshes_total", rt->carrier->name, "result", "error", 1);
-        free(tok);
         rt->token_retry_ms = now + 1000;
         record_breaker(rt, false, false, now); /* the carrier cannot be used without a token */
         /* the queued lookups cannot go without a token */
@@ -491,8 +487,6 @@ static void token_done(const pp_http_response_t *resp, void *arg)
         }
         return;
     }
-    if (ttl <= 0)
-        ttl = 3600;
     free(rt->token);
     rt->token = tok;
     rt->token_expires_ms = now + ttl * 1000;

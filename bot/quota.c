@@ -2,6 +2,7 @@
 #include "quota.h"
 #include "db.h"
 #include "err.h"
+#include "numparse.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -15,24 +16,6 @@ long pp_bot_quota_share(long per_day, long pct)
     if (pct >= 100)
         return per_day;
     return (long)((long long)per_day * pct / 100);
-}
-
-void pp_bot_quota_day_text(long long day, char out[16])
-{
-    time_t t = (time_t)(day * 86400);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 16, "%Y-%m-%d", &tm);
-}
-
-static int parse_ll(const char *s, long long *out)
-{
-    char *end;
-    long long v = strtoll(s, &end, 10);
-    if (end == s || *end)
-        return PP_EPARSE;
-    *out = v;
-    return PP_OK;
 }
 
 /* Inside a transaction: create both rows if missing, lock them (bot row first), read them. */
@@ -59,7 +42,7 @@ static int lock_rows(PGconn *conn, const char *carrier, const char *day, pp_bot_
         bool is_bot = PQgetvalue(res, i, 0)[0] == 't';
         long long *req = is_bot ? &r->bot_requests : &r->fleet_requests;
         long long *resv = is_bot ? &r->bot_reserved : &r->fleet_reserved;
-        if (parse_ll(PQgetvalue(res, i, 1), req) || parse_ll(PQgetvalue(res, i, 2), resv)) {
+        if (pp_parse_ll(PQgetvalue(res, i, 1), req) || pp_parse_ll(PQgetvalue(res, i, 2), resv)) {
             PQclear(res);
             return PP_EPARSE;
         }

@@ -2,6 +2,8 @@
 #ifndef PP_BOT_QUOTA_H
 #define PP_BOT_QUOTA_H
 
+#include "timeutil.h"
+
 #include <libpq-fe.h>
 
 /*
@@ -49,6 +51,6 @@ int pp_bot_quota_release(PGconn *conn, const char *carrier, const char *day)
     __attribute__((warn_unused_result));
 
 /* "YYYY-MM-DD" of a UTC day number (days since 1970-01-01). */
-void pp_bot_quota_day_text(long long day, char out[16]);
+static inline void pp_bot_quota_day_text(long long day, char out[16]) { pp_time_day_text(day, out); }
 
 #endif

@@ -14,7 +14,7 @@ void pp_time_format(time_t t, char out[PP_TIME_ISO_LEN])
     strftime(out, PP_TIME_ISO_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static int digits(const char **p, int n, int *out)
+int pp_time_digits(const char **p, int n, int *out)
 {
     int v = 0;
     for (int i = 0; i < n; i++) {
@@ -27,23 +27,44 @@ static int digits(const char **p, int n, int *out)
     return PP_OK;
 }
 
+void pp_time_day_text(long long day, char out[16])
+{
+    time_t t = (time_t)(day * 86400);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 16, "%Y-%m-%d", &tm);
+}
+
+int pp_time_utc(int Y, int M, int D, int h, int m, int s, time_t *out)
+{
+    struct tm tm = {0};
+    tm.tm_year = Y - 1900;
+    tm.tm_mon = M - 1;
+    tm.tm_mday = D;
+    tm.tm_hour = h;
+    tm.tm_min = m;
+    tm.tm_sec = s;
+    *out = timegm(&tm);
+    return *out == (time_t)-1 ? PP_EPARSE : PP_OK;
+}
+
 int pp_time_parse_iso(const char *s, time_t *out, int *had_zone)
 {
     int Y, M, D, h, m, sec = 0;
     const char *p = s;
     if (!s)
         return PP_EPARSE;
-    if (digits(&p, 4, &Y) || *p++ != '-' || digits(&p, 2, &M) || *p++ != '-' ||
-        digits(&p, 2, &D))
+    if (pp_time_digits(&p, 4, &Y) || *p++ != '-' || pp_time_digits(&p, 2, &M) || *p++ != '-' ||
+        pp_time_digits(&p, 2, &D))
         return PP_EPARSE;
     if (*p != 'T' && *p != ' ' && *p != 't')
         return PP_EPARSE;
     p++;
-    if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &m))
+    if (pp_time_digits(&p, 2, &h) || *p++ != ':' || pp_time_digits(&p, 2, &m))
         return PP_EPARSE;
     if (*p == ':') {
         p++;
-        if (digits(&p, 2, &sec))
+        if (pp_time_digits(&p, 2, &sec))
             return PP_EPARSE;
         if (*p == '.' || *p == ',') {
             p++;
@@ -63,11 +84,11 @@ int pp_time_parse_iso(const char *s, time_t *out, int *had_zone)
     } else if (*p == '+' || *p == '-') {
         int sign = *p == '-' ? -1 : 1, oh, om = 0;
         p++;
-        if (digits(&p, 2, &oh))
+        if (pp_time_digits(&p, 2, &oh))
             return PP_EPARSE;
         if (*p == ':')
             p++;
-        if (isdigit((unsigned char)*p) && digits(&p, 2, &om))
+        if (isdigit((unsigned char)*p) && pp_time_digits(&p, 2, &om))
             return PP_EPARSE;
         if (oh > 14 || om > 59)
             return PP_EPARSE;
@@ -76,15 +97,8 @@ int pp_time_parse_iso(const char *s, time_t *out, int *had_zone)
     }
     if (*p != '\0')
         return PP_EPARSE;
-    struct tm tm = {0};
-    tm.tm_year = Y - 1900;
-    tm.tm_mon = M - 1;
-    tm.tm_mday = D;
-    tm.tm_hour = h;
-    tm.tm_min = m;
-    tm.tm_sec = sec;
-    time_t t = timegm(&tm);
-    if (t == (time_t)-1)
+    time_t t;
+    if (pp_time_utc(Y, M, D, h, m, sec, &t))
         return PP_EPARSE;
     *out = t - offset;
     if (had_zone)

@@ -16,6 +16,12 @@ void pp_time_format(time_t t, char out[PP_TIME_ISO_LEN]);
  * Returns 0, or PP_EPARSE.
  */
 int pp_time_parse_iso(const char *s, time_t *out, int *had_zone);
+/* Exactly n ASCII digits at *p: their value in *out and *p moved past them; else PP_EPARSE. */
+int pp_time_digits(const char **p, int n, int *out);
+/* Day number since the epoch (UTC) as "YYYY-MM-DD". */
+void pp_time_day_text(long long day, char out[16]);
+/* UTC civil time -> time_t (timegm); PP_EPARSE when timegm fails. */
+int pp_time_utc(int Y, int M, int D, int h, int m, int s, time_t *out);
 /*
  * Europe/Warsaw local civil time -> UTC (EU rule: CEST from 01:00 UTC on the last Sunday of
  * March to 01:00 UTC on the last Sunday of October, CET otherwise; no tz database needed).

@@ -3,6 +3,7 @@
 #include "err.h"
 #include "log.h"
 #include "timeutil.h"
+#include "numparse.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,16 +26,6 @@ static const char claim_sql[] =
     "             ORDER BY next_poll_at LIMIT $3::int FOR UPDATE SKIP LOCKED) "
     "RETURNING id, transaction_id, carrier, tracking_number";
 
-static int parse_ll(const char *s, long long *out)
-{
-    char *end;
-    long long v = strtoll(s, &end, 10);
-    if (end == s || *end)
-        return PP_EPARSE;
-    *out = v;
-    return PP_OK;
-}
-
 static int claim_work(PGconn *conn, void *arg)
 {
     claim_job_t *j = arg;
@@ -54,7 +45,7 @@ static int claim_work(PGconn *conn, void *arg)
     }
     for (int i = 0; i < rows; i++) {
         pp_claimed_t *c = &j->rows[j->got];
-        if (parse_ll(PQgetvalue(r, i, 0), &c->id) || parse_ll(PQgetvalue(r, i, 1), &c->transaction_id))
+        if (pp_parse_ll(PQgetvalue(r, i, 0), &c->id) || pp_parse_ll(PQgetvalue(r, i, 1), &c->transaction_id))
             continue;
         snprintf(c->carrier, sizeof c->carrier, "%s", PQgetvalue(r, i, 2));
         snprintf(c->tracking_number, sizeof c->tracking_number, "%s", PQgetvalue(r, i, 3));

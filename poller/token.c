@@ -36,27 +36,25 @@ static void token_done(const pp_http_response_t *resp, void *arg)
     if (resp->err == PP_EAGAIN)
         return; /* client closing */
     char err[256] = "", why[512];
-    char *tok = malloc(8192);
+    char *tok = NULL;
     long expires_in = 0;
-    if (!tok) {
-        token_failed(rt, "out of memory");
-        goto out;
-    }
     if (resp->err) {
         snprintf(why, sizeof why, "%s", resp->errmsg);
         token_failed(rt, why);
         goto out;
     }
-    int rc = rt->carrier->parse_auth(resp->status, resp->body, resp->body_len, tok, 8192, &expires_in,
-                                     err, sizeof err);
-    if (rc || !tok[0]) {
-        snprintf(why, sizeof why, "HTTP %d: %s: %s", resp->status, pp_strerror(rc ? rc : PP_EPARSE),
+    int rc = pp_carrier_read_token(rt->carrier, resp->status, resp->body, resp->body_len, &tok,
+                                   &expires_in, err, sizeof err);
+    if (rc == PP_ENOMEM) {
+        token_failed(rt, "out of memory");
+        goto out;
+    }
+    if (rc) {
+        snprintf(why, sizeof why, "HTTP %d: %s: %s", resp->status, pp_strerror(rc),
                  err[0] ? err : "(no token)");
         token_failed(rt, why);
         goto out;
     }
-    if (expires_in <= 0)
-        expires_in = 3600;
     int64_t now = pp_mono_ms();
     free(rt->token);
     rt->token = tok;

@@ -4,6 +4,7 @@
 #include "log.h"
 #include "worker.h"
 #include "timeutil.h"
+#include "numparse.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,24 +37,6 @@ typedef struct usage_job {
     usage_item_t items[];
 } usage_job_t;
 
-static void day_text(long long day, char out[16])
-{
-    time_t t = (time_t)(day * 86400);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 16, "%Y-%m-%d", &tm);
-}
-
-static int parse_ll(const char *s, long long *out)
-{
-    char *end;
-    long long v = strtoll(s, &end, 10);
-    if (end == s || *end)
-        return PP_EPARSE;
-    *out = v;
-    return PP_OK;
-}
-
 static int usage_work(PGconn *conn, void *arg)
 {
     usage_job_t *j = arg;
@@ -68,7 +51,7 @@ static int usage_work(PGconn *conn, void *arg)
         usage_item_t *it = &j->items[i];
         char day[16], used[32], back[32];
         if (it->used > 0 || it->give_back > 0) {
-            day_text(it->flush_day, day);
+            pp_time_day_text(it->flush_day, day);
             snprintf(used, sizeof used, "%ld", it->used);
             snprintf(back, sizeof back, "%ld", it->give_back);
             const char *fp[] = {it->carrier, day, used, back};
@@ -86,7 +69,7 @@ static int usage_work(PGconn *conn, void *arg)
         }
         if (j->final)
             continue;
-        day_text(it->today, day);
+        pp_time_day_text(it->today, day);
         const char *gp[] = {it->carrier, day};
         rc = pp_db_exec(conn, "create carrier usage row",
                         "INSERT INTO carrier_usage (carrier, day) VALUES ($1, $2::date) "
@@ -100,8 +83,8 @@ static int usage_work(PGconn *conn, void *arg)
                         2, gp, &r);
         if (rc)
             goto fail;
-        if (PQntuples(r) != 1 || parse_ll(PQgetvalue(r, 0, 0), &it->fleet_requests) ||
-            parse_ll(PQgetvalue(r, 0, 1), &it->fleet_reserved)) {
+        if (PQntuples(r) != 1 || pp_parse_ll(PQgetvalue(r, 0, 0), &it->fleet_requests) ||
+            pp_parse_ll(PQgetvalue(r, 0, 1), &it->fleet_reserved)) {
             rc = PP_EPARSE;
             goto fail;
         }

@@ -98,6 +98,14 @@ int pp_carrier_url_escape(const char *s, char *out, size_t cap);
 /* Optional JSON string member: absent or null -> "", wrong type -> PP_EPARSE. */
 int pp_carrier_json_opt_string(const struct cJSON *obj, const char *key, const char **out);
 /* Stable sort by occurred_at, oldest first (carriers' wire order is not to be trusted). */
+/*
+ * Read a token endpoint's answer with c->parse_auth: PP_OK with *token (malloc'd; free it)
+ * and *ttl_s (3600 when the carrier gives no lifetime), or an error with *token NULL and
+ * the detail in err: PP_ENOMEM, parse_auth's code, or PP_EPARSE for an empty token.
+ */
+int pp_carrier_read_token(const pp_carrier_t *c, int status, const char *body, size_t len,
+                          char **token, long *ttl_s, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 void pp_track_events_sort(pp_track_event_t *ev, size_t n);
 
 #endif

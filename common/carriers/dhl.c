@@ -155,11 +155,9 @@ static int dhl_build_request(const pp_config_t *cfg, const char *token, const ch
     if (pp_carrier_url_escape(numbers[0], num, sizeof num) ||
         (cfg->dhl_service && pp_carrier_url_escape(cfg->dhl_service, svc, sizeof svc)))
         return PP_EINVAL;
-    size_t bl = strlen(cfg->dhl_base_url);
-    while (bl > 0 && cfg->dhl_base_url[bl - 1] == '/')
-        bl--;
     req->method = "GET";
-    if (asprintf(&req->url, "%.*s/track/shipments?trackingNumber=%s%s%s", (int)bl,
+    if (asprintf(&req->url, "%.*s/track/shipments?trackingNumber=%s%s%s",
+                 (int)pp_carrier_base_len(cfg->dhl_base_url),
                  cfg->dhl_base_url, num, svc[0] ? "&service=" : "", svc) < 0) {
         req->url = NULL;
         rc = PP_ENOMEM;

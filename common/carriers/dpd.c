@@ -111,57 +111,25 @@ static bool dpd_validate(const char *number) { return pp_number_valid("dpd", num
 static int dpd_build_request(const pp_config_t *cfg, const char *token, const char *const *numbers,
                              size_t n, pp_http_request_t *req)
 {
-    char *body = NULL;
-    size_t blen = 0;
-    int rc;
+    char *body;
+    size_t blen;
     memset(req, 0, sizeof(*req));
     if (!cfg || !numbers || n != 1 || !numbers[0] || !numbers[0][0] || strlen(numbers[0]) > 64 ||
         !cfg->dpd_base_url || !cfg->dpd_base_url[0])
         return PP_EINVAL;
-    FILE *f = open_memstream(&body, &blen);
+    FILE *f = pp_soapxml_begin(&body, &blen, "even", DPD_NS);
     if (!f)
         return PP_ENOMEM;
-    fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-          "<soapenv:Envelope xmlns:soapenv=\"" PP_SOAP11_NS "\" xmlns:even=\"" DPD_NS "\">"
-          "<soapenv:Header/><soapenv:Body><even:getEventsForWaybillV1><waybill>",
-          f);
-    pp_soapxml_escape(f, numbers[0]);
-    fputs("</waybill><eventsSelectType>ALL</eventsSelectType><language>PL</language><authDataV1>", f);
-    if (cfg->dpd_channel && cfg->dpd_channel[0]) {
-        fputs("<channel>", f);
-        pp_soapxml_escape(f, cfg->dpd_channel);
-        fputs("</channel>", f);
-    }
-    fputs("<login>", f);
-    pp_soapxml_escape(f, cfg->dpd_login ? cfg->dpd_login : "");
-    fputs("</login><password>", f);
-    pp_soapxml_escape(f, cfg->dpd_password ? cfg->dpd_password : "");
-    fputs("</password></authDataV1></even:getEventsForWaybillV1></soapenv:Body></soapenv:Envelope>\n",
-          f);
-    if (fclose(f) != 0 || !body) {
-        free(body);
-        return PP_ENOMEM;
-    }
-    req->body = body;
-    req->body_len = blen;
-    size_t bl = strlen(cfg->dpd_base_url);
-    while (bl > 0 && cfg->dpd_base_url[bl - 1] == '/')
-        bl--;
-    req->method = "POST";
-    if (asprintf(&req->url, "%.*s" DPD_PATH, (int)bl, cfg->dpd_base_url) < 0) {
-        req->url = NULL;
-        rc = PP_ENOMEM;
-        goto fail;
-    }
-    if ((rc = pp_http_request_add_header(req, "Content-Type: text/xml; charset=utf-8")) ||
-        (rc = pp_http_request_add_header(req, "SOAPAction: \"\"")) ||
-        (rc = pp_http_request_add_header(req, "Accept: text/xml")))
-        goto fail;
+    fputs("<soapenv:Header/><soapenv:Body><even:getEventsForWaybillV1>", f);
+    pp_soapxml_element(f, "waybill", numbers[0]);
+    fputs("<eventsSelectType>ALL</eventsSelectType><language>PL</language><authDataV1>", f);
+    if (cfg->dpd_channel && cfg->dpd_channel[0])
+        pp_soapxml_element(f, "channel", cfg->dpd_channel);
+    pp_soapxml_element(f, "login", cfg->dpd_login ? cfg->dpd_login : "");
+    pp_soapxml_element(f, "password", cfg->dpd_password ? cfg->dpd_password : "");
+    fputs("</authDataV1></even:getEventsForWaybillV1>", f);
     (void)token;
-    return PP_OK;
-fail:
-    pp_http_request_free(req);
-    return rc;
+    return pp_soapxml_finish(f, &body, &blen, req, cfg->dpd_base_url, DPD_PATH, "");
 }
 
 /*
@@ -260,36 +228,15 @@ static int dpd_parse(int http_status, const char *body, size_t len, pp_track_res
                      size_t *n_results, char *err, size_t errlen)
 {
     xmlDocPtr doc = NULL;
+    xmlNodePtr sbody;
     pp_track_result_t *r = NULL;
-    char xerr[256], fault[512];
     int rc;
     *results = NULL;
     *n_results = 0;
     if (err && errlen)
         err[0] = '\0';
-    rc = pp_soapxml_parse(body, len, &doc, xerr, sizeof xerr);
-    xmlNodePtr sbody = rc == 0 ? pp_soapxml_body(doc) : NULL;
-    if (sbody && pp_soapxml_fault(sbody, fault, sizeof fault)) {
-        /* e.g. bad credentials: "Login failed" (observed in public clients) */
-        pp_carrier_err(err, errlen, "HTTP %d: SOAP fault: %s", http_status, fault);
-        rc = PP_EHTTP;
+    if ((rc = pp_soapxml_open_response(http_status, body, len, &doc, &sbody, err, errlen)) != 0)
         goto fail;
-    }
-    if (http_status != 200) {
-        pp_carrier_err(err, errlen, "HTTP %d%s", http_status,
-                http_status == 429 ? ": rate limited" : (sbody ? "" : " (body is not a SOAP envelope)"));
-        rc = PP_EHTTP;
-        goto fail;
-    }
-    if (rc) {
-        pp_carrier_err(err, errlen, "%s", xerr);
-        goto fail;
-    }
-    if (!sbody) {
-        pp_carrier_err(err, errlen, "body is not a SOAP Envelope with a Body");
-        rc = PP_EPARSE;
-        goto fail;
-    }
     xmlNodePtr resp = pp_soapxml_child(sbody, "getEventsForWaybillV1Response");
     if (!resp) {
         pp_carrier_err(err, errlen, "SOAP Body has no getEventsForWaybillV1Response");

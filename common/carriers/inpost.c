@@ -5,7 +5,6 @@
 #include "../timeutil.h"
 
 #include <cjson/cJSON.h>
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,29 +126,17 @@ static int inpost_build_request(const pp_config_t *cfg, const char *token,
                                 const char *const *numbers, size_t n,
                                 pp_http_request_t *req)
 {
-    static const char hex[] = "0123456789ABCDEF";
     char esc[3 * 64 + 1];
-    size_t k = 0;
     int rc;
     memset(req, 0, sizeof(*req));
     if (!cfg || !numbers || n != 1 || !numbers[0] || strlen(numbers[0]) > 64 ||
         !cfg->inpost_base_url || !cfg->inpost_base_url[0])
         return PP_EINVAL;
-    for (const unsigned char *p = (const unsigned char *)numbers[0]; *p; p++) {
-        if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~') {
-            esc[k++] = (char)*p;
-        } else {
-            esc[k++] = '%';
-            esc[k++] = hex[*p >> 4];
-            esc[k++] = hex[*p & 15];
-        }
-    }
-    esc[k] = '\0';
-    size_t bl = strlen(cfg->inpost_base_url);
-    while (bl > 0 && cfg->inpost_base_url[bl - 1] == '/')
-        bl--;
+    if (pp_carrier_url_escape(numbers[0], esc, sizeof esc))
+        return PP_EINVAL; /* cannot happen: at most 64 bytes, 3 * 64 + 1 room */
     req->method = "GET";
-    if (asprintf(&req->url, "%.*s/v1/tracking/%s", (int)bl, cfg->inpost_base_url, esc) < 0) {
+    if (asprintf(&req->url, "%.*s/v1/tracking/%s", (int)pp_carrier_base_len(cfg->inpost_base_url),
+                 cfg->inpost_base_url, esc) < 0) {
         req->url = NULL;
         rc = PP_ENOMEM;
         goto fail;

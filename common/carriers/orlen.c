@@ -200,19 +200,9 @@ static int build_soap(const pp_config_t *cfg, const char *const *numbers, size_t
 
 static int build_public(const pp_config_t *cfg, const char *number, pp_http_request_t *req)
 {
-    static const char hex[] = "0123456789ABCDEF";
     char esc[3 * 64 + 1];
-    size_t k = 0;
-    for (const unsigned char *p = (const unsigned char *)number; *p; p++) {
-        if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~') {
-            esc[k++] = (char)*p;
-        } else {
-            esc[k++] = '%';
-            esc[k++] = hex[*p >> 4];
-            esc[k++] = hex[*p & 15];
-        }
-    }
-    esc[k] = '\0';
+    if (pp_carrier_url_escape(number, esc, sizeof esc))
+        return PP_EINVAL;
     req->method = "GET";
     if (asprintf(&req->url, "%.*s/parcel/api-status?id=%s&jsonp=callback", (int)pp_carrier_base_len(cfg->orlen_public_url),
                  cfg->orlen_public_url, esc) < 0) {
@@ -260,30 +250,17 @@ static int orlen_build_request(const pp_config_t *cfg, const char *token, const 
 
 /* ---- times ------------------------------------------------------------------------------- */
 
-static int digits(const char **p, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (!isdigit((unsigned char)(*p)[i]))
-            return PP_EPARSE;
-        v = v * 10 + ((*p)[i] - '0');
-    }
-    *p += n;
-    *out = v;
-    return PP_OK;
-}
-
 /* SOAP Data: "YYYY-MM-DDTHH:MM:SS[.fffffff][Z]", Warsaw wall time despite the 'Z'. */
 static int soap_time(const char *s, time_t *out)
 {
     int Y, M, D, h, m, sec = 0;
     const char *p = s;
-    if (digits(&p, 4, &Y) || *p++ != '-' || digits(&p, 2, &M) || *p++ != '-' || digits(&p, 2, &D) ||
-        (*p != 'T' && *p != ' ') || (p++, digits(&p, 2, &h)) || *p++ != ':' || digits(&p, 2, &m))
+    if (pp_time_digits(&p, 4, &Y) || *p++ != '-' || pp_time_digits(&p, 2, &M) || *p++ != '-' || pp_time_digits(&p, 2, &D) ||
+        (*p != 'T' && *p != ' ') || (p++, pp_time_digits(&p, 2, &h)) || *p++ != ':' || pp_time_digits(&p, 2, &m))
         return PP_EPARSE;
     if (*p == ':') {
         p++;
-        if (digits(&p, 2, &sec))
+        if (pp_time_digits(&p, 2, &sec))
             return PP_EPARSE;
         if (*p == '.') {
             p++;
@@ -309,7 +286,7 @@ static int public_time(const char *s, time_t *out)
 {
     int Y, M, D, h, m, sec = 0;
     const char *p = s;
-    if (digits(&p, 2, &D) || *p++ != '-' || digits(&p, 2, &M) || *p++ != '-' || digits(&p, 4, &Y))
+    if (pp_time_digits(&p, 2, &D) || *p++ != '-' || pp_time_digits(&p, 2, &M) || *p++ != '-' || pp_time_digits(&p, 4, &Y))
         return PP_EPARSE;
     if (*p == ',')
         p++;
@@ -317,9 +294,9 @@ static int public_time(const char *s, time_t *out)
         return PP_EPARSE;
     while (*p == ' ')
         p++;
-    if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &m))
+    if (pp_time_digits(&p, 2, &h) || *p++ != ':' || pp_time_digits(&p, 2, &m))
         return PP_EPARSE;
-    if (*p == ':' && (p++, digits(&p, 2, &sec)))
+    if (*p == ':' && (p++, pp_time_digits(&p, 2, &sec)))
         return PP_EPARSE;
     if (*p != '\0')
         return PP_EPARSE;

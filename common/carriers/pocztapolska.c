@@ -116,9 +116,8 @@ static bool pp_validate(const char *number) { return pp_number_valid("pocztapols
 static int pp_build_request(const pp_config_t *cfg, const char *token, const char *const *numbers,
                             size_t n, pp_http_request_t *req)
 {
-    char *body = NULL;
-    size_t blen = 0;
-    int rc;
+    char *body;
+    size_t blen;
     memset(req, 0, sizeof(*req));
     if (!cfg || !numbers || n == 0 || n > PP_MAX_BATCH || !cfg->pocztapolska_base_url ||
         !cfg->pocztapolska_base_url[0])
@@ -127,49 +126,24 @@ static int pp_build_request(const pp_config_t *cfg, const char *token, const cha
         if (!numbers[i] || !numbers[i][0] || strlen(numbers[i]) > 64)
             return PP_EINVAL;
     const char *op = n == 1 ? "sprawdzPrzesylke" : "sprawdzPrzesylki";
-    FILE *f = open_memstream(&body, &blen);
+    FILE *f = pp_soapxml_begin(&body, &blen, "sled", PP_NS);
     if (!f)
         return PP_ENOMEM;
-    fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-          "<soapenv:Envelope xmlns:soapenv=\"" PP_SOAP11_NS "\" xmlns:sled=\"" PP_NS "\">"
-          "<soapenv:Header><wsse:Security soapenv:mustUnderstand=\"1\" xmlns:wsse=\"" WSSE_NS
-          "\" xmlns:wsu=\"" WSU_NS "\"><wsse:UsernameToken wsu:Id=\"UsernameToken-1\"><wsse:Username>",
+    fputs("<soapenv:Header><wsse:Security soapenv:mustUnderstand=\"1\" xmlns:wsse=\"" WSSE_NS
+          "\" xmlns:wsu=\"" WSU_NS "\"><wsse:UsernameToken wsu:Id=\"UsernameToken-1\">",
           f);
-    pp_soapxml_escape(f, cfg->pocztapolska_username ? cfg->pocztapolska_username : "");
-    fputs("</wsse:Username><wsse:Password Type=\"" PW_TEXT "\">", f);
+    pp_soapxml_element(f, "wsse:Username", cfg->pocztapolska_username ? cfg->pocztapolska_username : "");
+    fputs("<wsse:Password Type=\"" PW_TEXT "\">", f);
     pp_soapxml_escape(f, cfg->pocztapolska_password ? cfg->pocztapolska_password : "");
     fprintf(f, "</wsse:Password></wsse:UsernameToken></wsse:Security></soapenv:Header>"
                "<soapenv:Body><sled:%s>", op);
-    for (size_t i = 0; i < n; i++) {
-        fputs("<sled:numer>", f);
-        pp_soapxml_escape(f, numbers[i]);
-        fputs("</sled:numer>", f);
-    }
-    fprintf(f, "</sled:%s></soapenv:Body></soapenv:Envelope>\n", op);
-    if (fclose(f) != 0 || !body) {
-        free(body);
-        return PP_ENOMEM;
-    }
-    req->body = body;
-    req->body_len = blen;
-    size_t bl = strlen(cfg->pocztapolska_base_url);
-    while (bl > 0 && cfg->pocztapolska_base_url[bl - 1] == '/')
-        bl--;
-    req->method = "POST";
-    if (asprintf(&req->url, "%.*s" PP_PATH, (int)bl, cfg->pocztapolska_base_url) < 0) {
-        req->url = NULL;
-        rc = PP_ENOMEM;
-        goto fail;
-    }
-    if ((rc = pp_http_request_add_header(req, "Content-Type: text/xml; charset=utf-8")) ||
-        (rc = pp_http_request_add_header(req, "SOAPAction: \"urn:%s\"", op)) ||
-        (rc = pp_http_request_add_header(req, "Accept: text/xml")))
-        goto fail;
+    for (size_t i = 0; i < n; i++)
+        pp_soapxml_element(f, "sled:numer", numbers[i]);
+    fprintf(f, "</sled:%s>", op);
     (void)token;
-    return PP_OK;
-fail:
-    pp_http_request_free(req);
-    return rc;
+    char action[32];
+    snprintf(action, sizeof action, "urn:%s", op);
+    return pp_soapxml_finish(f, &body, &blen, req, cfg->pocztapolska_base_url, PP_PATH, action);
 }
 
 /* Zdarzenie.czas: Polish local time "YYYY-MM-DD HH:MM" (seconds optional, 'T' accepted). */
@@ -382,38 +356,18 @@ static int pp_parse(int http_status, const char *body, size_t len, pp_track_resu
                     size_t *n_results, char *err, size_t errlen)
 {
     xmlDocPtr doc = NULL;
+    xmlNodePtr sbody;
     pp_track_result_t *r = NULL;
     size_t n = 0;
-    char xerr[256], fault[512];
     bool unknown_error = false;
     int rc;
     *results = NULL;
     *n_results = 0;
     if (err && errlen)
         err[0] = '\0';
-    rc = pp_soapxml_parse(body, len, &doc, xerr, sizeof xerr);
-    xmlNodePtr sbody = rc == 0 ? pp_soapxml_body(doc) : NULL;
-    if (sbody && pp_soapxml_fault(sbody, fault, sizeof fault)) {
-        /* bad WS-Security credentials arrive here (wsse:FailedAuthentication) */
-        pp_carrier_err(err, errlen, "HTTP %d: SOAP fault: %s", http_status, fault);
-        rc = PP_EHTTP;
+    if ((rc = pp_soapxml_open_response(http_status, body, len, &doc, &sbody, err, errlen)) != 0)
         goto fail;
-    }
-    if (http_status != 200) {
-        pp_carrier_err(err, errlen, "HTTP %d%s", http_status,
-                http_status == 429 ? ": rate limited" : (sbody ? "" : " (body is not a SOAP envelope)"));
-        rc = PP_EHTTP;
-        goto fail;
-    }
-    if (rc) {
-        pp_carrier_err(err, errlen, "%s", xerr);
-        goto fail;
-    }
     rc = PP_EPARSE;
-    if (!sbody) {
-        pp_carrier_err(err, errlen, "body is not a SOAP Envelope with a Body");
-        goto fail;
-    }
     xmlNodePtr resp = pp_soapxml_first(sbody);
     const char *op = resp ? (const char *)resp->name : "";
     bool batch = strncmp(op, "sprawdzPrzesylki", 16) == 0;

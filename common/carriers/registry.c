@@ -143,3 +143,23 @@ void pp_track_events_sort(pp_track_event_t *ev, size_t n)
         ev[b] = tmp;
     }
 }
+
+int pp_carrier_read_token(const pp_carrier_t *c, int status, const char *body, size_t len,
+                          char **token, long *ttl_s, char *err, size_t errlen)
+{
+    enum { TOKEN_CAP = 8192 };
+    char *tok = malloc(TOKEN_CAP);
+    *token = NULL;
+    *ttl_s = 0;
+    if (!tok)
+        return PP_ENOMEM;
+    int rc = c->parse_auth(status, body, len, tok, TOKEN_CAP, ttl_s, err, errlen);
+    if (rc || !tok[0]) {
+        free(tok);
+        return rc ? rc : PP_EPARSE;
+    }
+    if (*ttl_s <= 0)
+        *ttl_s = 3600;
+    *token = tok;
+    return PP_OK;
+}

@@ -1,11 +1,13 @@
 /* soapxml.c - safe libxml2 parsing and local-name walking of SOAP envelopes, XML escaping. */
 #include "soapxml.h"
+#include "carrier.h"
 #include "../err.h"
 
 #include <libxml/parser.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -181,4 +183,79 @@ void pp_soapxml_escape(FILE *f, const char *s)
                 fputc(*s, f);
         }
     }
+}
+
+void pp_soapxml_element(FILE *f, const char *name, const char *s)
+{
+    fprintf(f, "<%s>", name);
+    pp_soapxml_escape(f, s);
+    fprintf(f, "</%s>", name);
+}
+
+FILE *pp_soapxml_begin(char **body, size_t *blen, const char *prefix, const char *ns)
+{
+    *body = NULL;
+    *blen = 0;
+    FILE *f = open_memstream(body, blen);
+    if (f)
+        fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                   "<soapenv:Envelope xmlns:soapenv=\"" PP_SOAP11_NS "\" xmlns:%s=\"%s\">",
+                prefix, ns);
+    return f;
+}
+
+int pp_soapxml_finish(FILE *f, char **body, size_t *blen, pp_http_request_t *req,
+                      const char *base_url, const char *path, const char *action)
+{
+    int rc;
+    fputs("</soapenv:Body></soapenv:Envelope>\n", f);
+    if (fclose(f) != 0 || !*body) {
+        free(*body);
+        *body = NULL;
+        return PP_ENOMEM;
+    }
+    req->body = *body;
+    req->body_len = *blen;
+    *body = NULL;
+    req->method = "POST";
+    if (asprintf(&req->url, "%.*s%s", (int)pp_carrier_base_len(base_url), base_url, path) < 0) {
+        req->url = NULL;
+        rc = PP_ENOMEM;
+        goto fail;
+    }
+    if ((rc = pp_http_request_add_header(req, "Content-Type: text/xml; charset=utf-8")) ||
+        (rc = pp_http_request_add_header(req, "SOAPAction: \"%s\"", action)) ||
+        (rc = pp_http_request_add_header(req, "Accept: text/xml")))
+        goto fail;
+    return PP_OK;
+fail:
+    pp_http_request_free(req);
+    return rc;
+}
+
+int pp_soapxml_open_response(int http_status, const char *body, size_t len, xmlDocPtr *doc,
+                             xmlNodePtr *sbody, char *err, size_t errlen)
+{
+    char xerr[256] = "", fault[512];
+    int rc = pp_soapxml_parse(body, len, doc, xerr, sizeof xerr);
+    *sbody = rc == 0 ? pp_soapxml_body(*doc) : NULL;
+    if (*sbody && pp_soapxml_fault(*sbody, fault, sizeof fault)) {
+        /* e.g. bad credentials: DPD "Login failed", Poczta Polska wsse:FailedAuthentication */
+        pp_carrier_err(err, errlen, "HTTP %d: SOAP fault: %s", http_status, fault);
+        return PP_EHTTP;
+    }
+    if (http_status != 200) {
+        pp_carrier_err(err, errlen, "HTTP %d%s", http_status,
+                http_status == 429 ? ": rate limited" : (*sbody ? "" : " (body is not a SOAP envelope)"));
+        return PP_EHTTP;
+    }
+    if (rc) {
+        pp_carrier_err(err, errlen, "%s", xerr);
+        return rc;
+    }
+    if (!*sbody) {
+        pp_carrier_err(err, errlen, "body is not a SOAP Envelope with a Body");
+        return PP_EPARSE;
+    }
+    return PP_OK;
 }

@@ -47,5 +47,31 @@ bool pp_soapxml_is_nil(xmlNodePtr n);
 int pp_soapxml_text(xmlNodePtr n, char *out, size_t cap);
 /* Write s to f with &, <, >, ", ' escaped (for building envelopes with open_memstream). */
 void pp_soapxml_escape(FILE *f, const char *s);
+/* Write <name>s escaped</name> to f. */
+void pp_soapxml_element(FILE *f, const char *name, const char *s);
+
+struct pp_http_request;
+/*
+ * Request envelopes: pp_soapxml_begin opens a memstream on *body and writes the XML
+ * declaration and a SOAP 1.1 <soapenv:Envelope> declaring soapenv and prefix=ns (NULL if
+ * out of memory); the caller writes Header and <soapenv:Body>... Then pp_soapxml_finish
+ * closes Body and Envelope and the stream, and makes req a POST of the body to
+ * base_url (trailing slashes dropped) + path, with Content-Type text/xml, SOAPAction
+ * "action" and Accept text/xml. PP_OK, or an error with the body and req freed.
+ */
+FILE *pp_soapxml_begin(char **body, size_t *blen, const char *prefix, const char *ns);
+int pp_soapxml_finish(FILE *f, char **body, size_t *blen, struct pp_http_request *req,
+                      const char *base_url, const char *path, const char *action)
+    __attribute__((warn_unused_result));
+/*
+ * The common opening of a carrier's SOAP answer: parse body, find the Envelope Body and
+ * report (PP_EHTTP) a Fault or an HTTP status other than 200, then a parse error
+ * (PP_EPARSE or PP_ENOMEM), then a document that is not an envelope (PP_EPARSE); the
+ * message goes to err. PP_OK with *doc (free with xmlFreeDoc) and *sbody; on error *doc
+ * may still be set and must be freed.
+ */
+int pp_soapxml_open_response(int http_status, const char *body, size_t len, xmlDocPtr *doc,
+                             xmlNodePtr *sbody, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 
 #endif

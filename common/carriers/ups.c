@@ -141,10 +141,7 @@ static bool ups_validate(const char *number)
 
 static const char *base_url(const pp_config_t *cfg, int *len)
 {
-    size_t bl = strlen(cfg->ups_base_url);
-    while (bl > 0 && cfg->ups_base_url[bl - 1] == '/')
-        bl--;
-    *len = (int)bl;
+    *len = (int)pp_carrier_base_len(cfg->ups_base_url);
     return cfg->ups_base_url;
 }
 
@@ -431,19 +428,6 @@ static int ups_offset(const char *s, long *off)
     return PP_OK;
 }
 
-static int utc_of(int Y, int M, int D, int h, int m, int s, time_t *out)
-{
-    struct tm tm = {0};
-    tm.tm_year = Y - 1900;
-    tm.tm_mon = M - 1;
-    tm.tm_mday = D;
-    tm.tm_hour = h;
-    tm.tm_min = m;
-    tm.tm_sec = s;
-    *out = timegm(&tm);
-    return *out == (time_t)-1 ? PP_EPARSE : PP_OK;
-}
-
 /*
  * Event time in UTC: gmtDate + gmtTime when present; else local date + time minus
  * gmtOffset; else (neither, as in some vendor examples) local date + time read as
@@ -460,13 +444,13 @@ static int activity_time(const cJSON *a, time_t *out)
     if (gd[0] && gt[0]) {
         if (ups_date(gd, &Y, &M, &D) || ups_clock(gt, &h, &m, &s))
             return PP_EPARSE;
-        return utc_of(Y, M, D, h, m, s, out);
+        return pp_time_utc(Y, M, D, h, m, s, out);
     }
     if (!d[0] || !t[0] || ups_date(d, &Y, &M, &D) || ups_clock(t, &h, &m, &s))
         return PP_EPARSE;
     if (go[0]) {
         long off;
-        if (ups_offset(go, &off) || utc_of(Y, M, D, h, m, s, out))
+        if (ups_offset(go, &off) || pp_time_utc(Y, M, D, h, m, s, out))
             return PP_EPARSE;
         *out -= off;
         return PP_OK;
