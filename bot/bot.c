@@ -219,8 +219,7 @@ static int ask_work(PGconn *conn, void *arg)
     if (a->cmd.kind == PP_BOT_CMD_STOP || a->cmd.kind == PP_BOT_CMD_START) {
         p[1] = a->cmd.kind == PP_BOT_CMD_START ? "true" : "false";
         rc = pp_db_exec(conn, "bot stop/start",
-                        "UPDATE users SET notify_shipment_status = $2::boolean, "
-                        " notify_changed_at = now() "
+                        "UPDATE users SET notify_shipment_status = $2::boolean " /* changed_at: trigger */
                         "WHERE im_channel = 'xmpp' AND im_verified "
                         " AND lower(im_address) = lower($1) RETURNING locale",
                         2, p, &r);

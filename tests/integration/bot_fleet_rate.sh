@@ -16,7 +16,7 @@ export PP_XMPP_JID=fbot-$tag@$D PP_XMPP_PASSWORD=fb-$tag
 xmpp_register "fbot-$tag" "fb-$tag" "w1-$tag" p1 "w2-$tag" p2 "w3-$tag" p3
 start_sim --speed 20000 --latency-ms 20 --not-found-minutes 0 --log-requests "$PP_TEST_TMP/requests.jsonl"
 export PP_INPOST_RPS=$RPS PP_INPOST_PER_DAY=0 PP_SPEED=20000 PP_METRICS_ADDR=127.0.0.1:0
-export PP_HEARTBEAT_INTERVAL_MS=300 PP_BUDGET_SYNC_MS=200 PP_POLL_CONCURRENCY=32
+export PP_HEARTBEAT_INTERVAL_MS=500 PP_BUDGET_SYNC_MS=200 PP_POLL_CONCURRENCY=32
 export PP_BOT_MAX_WAIT_MS=30000 PP_BOT_FRESH_S=600
 
 psql_q "INSERT INTO users (id) VALUES (1); INSERT INTO sellers (id, name) VALUES (1, 's');
@@ -26,8 +26,8 @@ start_bg poller "$POLLER" >/dev/null
 wait_until 20 grep -q 'metrics on http' "$PP_TEST_TMP/poller.log" || fail "poller did not start: $(tail -3 "$PP_TEST_TMP/poller.log")"
 PPORT=$(grep -o 'metrics on http://127.0.0.1:[0-9]*' "$PP_TEST_TMP/poller.log" | head -1 | sed 's/.*://')
 sharers() { curl -sf "http://127.0.0.1:$PPORT/metrics" | awk '$1 == "pp_poller_rate_sharers" { print $2 }'; }
-wait_until 20 test "$(sharers)" = 2 || fail "the poller does not count the bot: pp_poller_rate_sharers = $(sharers)"
-wait_until 20 grep -q '2 live pollers and bots share' "$PP_TEST_TMP/bot.log" || fail "the bot does not count the poller: $(tail -3 "$PP_TEST_TMP/bot.log")"
+wait_until 60 test "$(sharers)" = 2 || fail "the poller does not count the bot: pp_poller_rate_sharers = $(sharers)"
+wait_until 60 grep -q '2 live pollers and bots share' "$PP_TEST_TMP/bot.log" || fail "the bot does not count the poller: $(tail -3 "$PP_TEST_TMP/bot.log")"
 
 # Work for both at once: 60 parcels due now for the poller, 36 unknown numbers for the bot.
 psql_q "INSERT INTO shipments (transaction_id, carrier, tracking_number, next_poll_at)

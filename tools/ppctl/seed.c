@@ -384,7 +384,7 @@ int ppctl_user(ppctl_t *ctl, int argc, char **argv)
     PGresult *r;
     int status = 1;
     if (pp_db_exec(c, "toggle notifications",
-                   "UPDATE users SET notify_shipment_status = $2::boolean, notify_changed_at = now() "
+                   "UPDATE users SET notify_shipment_status = $2::boolean " /* changed_at: the 0007 trigger */
                    "WHERE id = $1 RETURNING to_char(notify_changed_at AT TIME ZONE 'UTC', "
                    "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
                    2, p, &r) == 0) {
