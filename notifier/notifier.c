@@ -152,15 +152,23 @@ static void bounce_cb(void *arg, const char *id, const char *reason)
 
 /* ------------------------------------------------------------------ Kafka */
 
+/* The topic a consumed message came from (the notifier reads two: shipment events, IM-link codes). */
+static const char *topic_of(const rd_kafka_message_t *m) { return rd_kafka_topic_name(m->rkt); }
+
+static bool same_partition(const rd_kafka_message_t *m, const rd_kafka_topic_partition_t *tp)
+{
+    return m->partition == tp->partition && strcmp(topic_of(m), tp->topic) == 0;
+}
+
 static void forget_revoked(pp_notifier_t *n, const rd_kafka_topic_partition_list_t *parts)
 {
     for (int p = 0; p < parts->cnt; p++) {
         for (size_t i = 0; i < n->n_items; i++)
-            if (n->items[i].msg->partition == parts->elems[p].partition)
+            if (same_partition(n->items[i].msg, &parts->elems[p]))
                 n->items[i].revoked = true;
         size_t keep = 0;
         for (size_t i = 0; i < n->n_carry; i++) {
-            if (n->carry[i]->partition == parts->elems[p].partition)
+            if (same_partition(n->carry[i], &parts->elems[p]))
                 rd_kafka_message_destroy(n->carry[i]);
             else
                 n->carry[keep++] = n->carry[i];
@@ -174,7 +182,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 {
     pp_notifier_t *n = opaque;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        pp_info("kafka: assigned %d partition(s) of %s", parts->cnt, n->cfg->topic);
+        pp_info("kafka: assigned %d partition(s) of %s and %s", parts->cnt, n->cfg->topic,
+                n->cfg->im_link_topic);
         rd_kafka_assign(rk, parts);
         if (n->paused)
             rd_kafka_pause_partitions(rk, parts);
@@ -361,7 +370,7 @@ static int dlq_phase(pp_notifier_t *n)
                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(m->key, m->key_len),
                 RD_KAFKA_V_VALUE(m->payload, m->len),
                 RD_KAFKA_V_HEADER("pp-dlq-reason", it->reason, -1),
-                RD_KAFKA_V_HEADER("pp-source-topic", n->cfg->topic, -1),
+                RD_KAFKA_V_HEADER("pp-source-topic", topic_of(m), -1),
                 RD_KAFKA_V_HEADER("pp-source-partition", part, -1),
                 RD_KAFKA_V_HEADER("pp-source-offset", off, -1), RD_KAFKA_V_OPAQUE(it),
                 RD_KAFKA_V_END);
@@ -827,10 +836,11 @@ static void store_offsets(pp_notifier_t *n)
         item_t *it = &n->items[i];
         if (it->revoked)
             continue;
+        /* per (topic, partition): the IM-link topic's offsets are its own */
         rd_kafka_topic_partition_t *p =
-            rd_kafka_topic_partition_list_find(parts, n->cfg->topic, it->msg->partition);
+            rd_kafka_topic_partition_list_find(parts, topic_of(it->msg), it->msg->partition);
         if (!p)
-            p = rd_kafka_topic_partition_list_add(parts, n->cfg->topic, it->msg->partition);
+            p = rd_kafka_topic_partition_list_add(parts, topic_of(it->msg), it->msg->partition);
         if (it->msg->offset + 1 > p->offset)
             p->offset = it->msg->offset + 1;
     }

@@ -26,7 +26,8 @@ start_bg poller "$POLLER" >/dev/null
 wait_until 20 grep -q 'metrics on http' "$PP_TEST_TMP/poller.log" || fail "poller did not start: $(tail -3 "$PP_TEST_TMP/poller.log")"
 PPORT=$(grep -o 'metrics on http://127.0.0.1:[0-9]*' "$PP_TEST_TMP/poller.log" | head -1 | sed 's/.*://')
 sharers() { curl -sf "http://127.0.0.1:$PPORT/metrics" | awk '$1 == "pp_poller_rate_sharers" { print $2 }'; }
-wait_until 60 test "$(sharers)" = 2 || fail "the poller does not count the bot: pp_poller_rate_sharers = $(sharers)"
+two_sharers() { [[ $(sharers) == 2 ]]; } # evaluated at each try, not once
+wait_until 60 two_sharers || fail "the poller does not count the bot: pp_poller_rate_sharers = $(sharers)"
 wait_until 60 grep -q '2 live pollers and bots share' "$PP_TEST_TMP/bot.log" || fail "the bot does not count the poller: $(tail -3 "$PP_TEST_TMP/bot.log")"
 
 # Work for both at once: 60 parcels due now for the poller, 36 unknown numbers for the bot.
