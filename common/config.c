@@ -264,6 +264,114 @@ void pp_config_print_reference(FILE *out)
     }
 }
 
+/* Keys whose whole value is a secret (credentials, keys, shared secrets). Names are listed,
+ * not guessed from words like "token" (gls_token_path is a path, not a secret). */
+static const char *const secret_keys[] = {
+    "api_service_key", "api_buyer_secret", "inpost_token",  "gls_client_secret", "orlen_partner_key",
+    "dhl_api_key",     "ups_client_secret", "dpd_password", "pocztapolska_password", "xmpp_password",
+};
+
+bool pp_config_key_is_secret(const char *name)
+{
+    for (size_t i = 0; i < sizeof secret_keys / sizeof secret_keys[0]; i++)
+        if (strcmp(secret_keys[i], name) == 0)
+            return true;
+    return false;
+}
+
+bool pp_config_rdkafka_is_secret(const char *prop)
+{
+    /* sasl.password, ssl.key.password, ssl.keystore.password, sasl.oauthbearer.client.secret,
+     * ssl.key.pem (a private key), sasl.oauthbearer.config (may carry a client secret) */
+    return strstr(prop, "password") || strstr(prop, "secret") || strcmp(prop, "ssl.key.pem") == 0 ||
+           strcmp(prop, "sasl.oauthbearer.config") == 0;
+}
+
+#define MASK "***"
+
+/* Append n bytes of s to out (cap bytes incl. NUL), truncating. */
+static void put(char *out, size_t cap, size_t *o, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n && *o + 1 < cap; i++)
+        out[(*o)++] = s[i];
+    out[*o] = '\0';
+}
+
+void pp_config_mask_db_url(const char *url, char *out, size_t cap)
+{
+    size_t o = 0;
+    if (!cap)
+        return;
+    out[0] = '\0';
+    const char *scheme = strstr(url, "://");
+    if (scheme && (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0)) {
+        /* URI: scheme://user:password@host/...?password=... */
+        const char *auth = scheme + 3;
+        size_t authlen = strcspn(auth, "/?#");
+        const char *at = memrchr(auth, '@', authlen);
+        const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+        const char *p = url;
+        if (colon) {
+            put(out, cap, &o, p, (size_t)(colon + 1 - p));
+            put(out, cap, &o, MASK, strlen(MASK));
+            p = at;
+        }
+        /* password=... among the query parameters */
+        const char *q = strchr(p, '?');
+        if (!q) {
+            put(out, cap, &o, p, strlen(p));
+            return;
+        }
+        put(out, cap, &o, p, (size_t)(q + 1 - p));
+        for (p = q + 1; *p;) {
+            size_t n = strcspn(p, "&");
+            if (n >= 9 && strncmp(p, "password=", 9) == 0) {
+                put(out, cap, &o, p, 9);
+                put(out, cap, &o, MASK, strlen(MASK));
+            } else {
+                put(out, cap, &o, p, n);
+            }
+            p += n;
+            if (*p == '&')
+                put(out, cap, &o, p++, 1);
+        }
+        return;
+    }
+    /* key=value form: host=... password=secret (value bare or 'quoted') */
+    const char *p = url;
+    while (*p) {
+        const char *w = p;
+        while (*p && !isspace((unsigned char)*p) && *p != '=')
+            p++;
+        bool is_pw = (size_t)(p - w) == 8 && strncmp(w, "password", 8) == 0;
+        put(out, cap, &o, w, (size_t)(p - w));
+        while (*p && isspace((unsigned char)*p))
+            put(out, cap, &o, p++, 1);
+        if (*p != '=')
+            continue;
+        put(out, cap, &o, p++, 1);
+        while (*p == ' ')
+            put(out, cap, &o, p++, 1);
+        const char *v = p;
+        if (*p == '\'') {
+            for (p++; *p && *p != '\''; p++)
+                if (*p == '\\' && p[1])
+                    p++;
+            if (*p)
+                p++;
+        } else {
+            while (*p && !isspace((unsigned char)*p))
+                p++;
+        }
+        if (is_pw)
+            put(out, cap, &o, MASK, strlen(MASK));
+        else
+            put(out, cap, &o, v, (size_t)(p - v));
+        while (*p && isspace((unsigned char)*p))
+            put(out, cap, &o, p++, 1);
+    }
+}
+
 void pp_config_dump(const pp_config_t *c, FILE *out)
 {
     for (size_t i = 0; i < NKEYS; i++) {
@@ -271,15 +379,23 @@ void pp_config_dump(const pp_config_t *c, FILE *out)
         switch (keys[i].type) {
         case T_STR: {
             const char *v = *(char *const *)field;
-            int secret = strstr(keys[i].name, "password") || strstr(keys[i].name, "token") ||
-                         strstr(keys[i].name, "secret") || strstr(keys[i].name, "_key");
-            fprintf(out, "%s = %s\n", keys[i].name, secret && v && *v ? "********" : (v ? v : ""));
+            if (!v)
+                v = "";
+            if (strcmp(keys[i].name, "db_url") == 0) {
+                char masked[4096];
+                pp_config_mask_db_url(v, masked, sizeof masked);
+                fprintf(out, "%s = %s\n", keys[i].name, masked);
+            } else {
+                fprintf(out, "%s = %s\n", keys[i].name, pp_config_key_is_secret(keys[i].name) && *v ? MASK : v);
+            }
             break;
         }
         case T_INT: fprintf(out, "%s = %ld\n", keys[i].name, *(const long *)field); break;
         case T_BOOL: fprintf(out, "%s = %s\n", keys[i].name, *(const bool *)field ? "true" : "false"); break;
         }
     }
-    for (size_t i = 0; i < c->n_rdkafka_props; i++)
-        fprintf(out, "rdkafka.%s = %s\n", c->rdkafka_props[2 * i], c->rdkafka_props[2 * i + 1]);
+    for (size_t i = 0; i < c->n_rdkafka_props; i++) {
+        const char *prop = c->rdkafka_props[2 * i], *v = c->rdkafka_props[2 * i + 1];
+        fprintf(out, "rdkafka.%s = %s\n", prop, pp_config_rdkafka_is_secret(prop) && *v ? MASK : v);
+    }
 }

@@ -192,7 +192,15 @@ int pp_config_load(pp_config_t *c, const char *path, char *err, size_t errlen)
 void pp_config_free(pp_config_t *c);
 /* Markdown table of every key (name, env var, type, default, reloadable, doc). */
 void pp_config_print_reference(FILE *out);
-/* Current value of every key as `key = value` lines (passwords masked). */
+/* Current value of every key as `key = value` lines; secrets shown as "***": the keys of
+ * pp_config_key_is_secret, the password inside db_url, rdkafka secrets. */
 void pp_config_dump(const pp_config_t *c, FILE *out);
+/* A key whose whole value is a secret (api_service_key, xmpp_password, ...). */
+bool pp_config_key_is_secret(const char *name);
+/* A librdkafka property that carries a secret (sasl.password, ssl.key.password, ...). */
+bool pp_config_rdkafka_is_secret(const char *prop);
+/* db_url with its password masked (URI user:***@host and ?password=***, or key=value
+ * password=***) into out (cap bytes, always NUL-terminated; truncated if too long). */
+void pp_config_mask_db_url(const char *url, char *out, size_t cap);
 
 #endif

@@ -47,6 +47,49 @@ int main(int argc, char **argv)
     CHECK(strstr(err, "PP_LEASE_S") != NULL);
     pp_config_free(&c);
 
+    /* --dump masks secrets and only secrets. */
+    unsetenv("PP_LEASE_S");
+    unsetenv("PP_RDKAFKA_QUEUE_BUFFERING_MAX_MS");
+    CHECK_INT(pp_config_init(&c), 0);
+    CHECK_INT(pp_config_set(&c, "db_url", "postgres://pp:hunter2@db.example:5432/pp?sslmode=require&password=hunter3",
+                            err, sizeof err), 0);
+    CHECK_INT(pp_config_set(&c, "xmpp_password", "xmpp-secret-1", err, sizeof err), 0);
+    CHECK_INT(pp_config_set(&c, "api_service_key", "svc-secret-2", err, sizeof err), 0);
+    CHECK_INT(pp_config_set(&c, "rdkafka.sasl.password", "kafka-secret-3", err, sizeof err), 0);
+    CHECK_INT(pp_config_set(&c, "rdkafka.ssl.key.password", "kafka-secret-4", err, sizeof err), 0);
+    CHECK_INT(pp_config_set(&c, "rdkafka.ssl.keystore.password", "kafka-secret-5", err, sizeof err), 0);
+    CHECK_INT(pp_config_set(&c, "rdkafka.sasl.oauthbearer.client.secret", "kafka-secret-6", err, sizeof err), 0);
+    CHECK_INT(pp_config_set(&c, "rdkafka.sasl.username", "kafka-user", err, sizeof err), 0);
+    char *dump = NULL;
+    size_t dlen = 0;
+    FILE *dm = open_memstream(&dump, &dlen);
+    pp_config_dump(&c, dm);
+    fclose(dm);
+    CHECK(strstr(dump, "hunter") == NULL);
+    CHECK(strstr(dump, "secret-") == NULL);
+    CHECK(strstr(dump, "db_url = postgres://pp:***@db.example:5432/pp?sslmode=require&password=***\n") != NULL);
+    CHECK(strstr(dump, "rdkafka.sasl.password = ***\n") != NULL);
+    CHECK(strstr(dump, "rdkafka.sasl.username = kafka-user\n") != NULL);
+    CHECK(strstr(dump, "xmpp_password = ***\n") != NULL);
+    CHECK(strstr(dump, "gls_token_path = /oauth2/v1/token\n") != NULL); /* not a secret */
+    CHECK(strstr(dump, "dhl_api_key = \n") != NULL);                    /* empty: nothing to hide */
+    free(dump);
+    pp_config_free(&c);
+    static const struct {
+        const char *in, *out;
+    } urls[] = {
+        {"postgresql://postgres@127.0.0.1:55432/parcelpush", "postgresql://postgres@127.0.0.1:55432/parcelpush"},
+        {"postgresql://u:p%40ss@h/db", "postgresql://u:***@h/db"},
+        {"postgresql://u:p@ss@h/db", "postgresql://u:***@h/db"},
+        {"host=db user=pp password=s3cret dbname=pp", "host=db user=pp password=*** dbname=pp"},
+        {"host=db password = 's3 cr\\'et' port=5", "host=db password = *** port=5"},
+    };
+    for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
+        char masked[256];
+        pp_config_mask_db_url(urls[i].in, masked, sizeof masked);
+        CHECK_STR(masked, urls[i].out);
+    }
+
     /* Every key must be documented in the README's reference (argv[1] = README.md). */
     if (argc > 1) {
         FILE *r = fopen(argv[1], "r");
