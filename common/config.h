@@ -17,6 +17,8 @@
       "libpq connection string of the parcelpush database")                                    \
     X(INT, db_pool_size, "4", 1, 64, 0, "database connections per process (each used by one worker thread)") \
     X(STR, kafka_brokers, "127.0.0.1:55092", 0, 0, 0, "Kafka bootstrap servers (host:port,...)") \
+    X(STR, kafka_compression, "zstd", 0, 0, 0,                                                 \
+      "compression.type of the producers (relay, dead-letter): none, gzip, snappy, lz4 or zstd; an rdkafka.compression.type pass-through wins") \
     X(STR, topic, "shipment-status.v1", 0, 0, 0, "Kafka topic of shipment status events")     \
     X(STR, dlq_topic, "shipment-status.v1.dlq", 0, 0, 0,                                      \
       "dead-letter topic for events the notifier cannot handle")                               \

@@ -37,6 +37,15 @@ fail:
     return NULL;
 }
 
+/* True if the operator set librdkafka property name through rdkafka.* (it then wins). */
+static int passed_through(const pp_config_t *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->n_rdkafka_props; i++)
+        if (strcmp(cfg->rdkafka_props[2 * i], name) == 0)
+            return 1;
+    return 0;
+}
+
 int pp_kafka_producer_new(const pp_config_t *cfg,
                           void (*dr)(rd_kafka_t *, const rd_kafka_message_t *, void *),
                           void *opaque, rd_kafka_t **out)
@@ -47,6 +56,9 @@ int pp_kafka_producer_new(const pp_config_t *cfg,
         goto fail;
     if (pp_kafka_conf_set(conf, "enable.idempotence", "true", err, sizeof err) != 0 ||
         pp_kafka_conf_set(conf, "acks", "all", err, sizeof err) != 0)
+        goto fail;
+    if (!passed_through(cfg, "compression.type") && !passed_through(cfg, "compression.codec") &&
+        pp_kafka_conf_set(conf, "compression.type", cfg->kafka_compression, err, sizeof err) != 0)
         goto fail;
     rd_kafka_conf_set_dr_msg_cb(conf, dr);
     rd_kafka_conf_set_opaque(conf, opaque);

@@ -1,4 +1,5 @@
-/* pp_test_kafka.c - test helper: create a topic (admin API), print every message's pp-event-id. */
+/* pp_test_kafka.c - test helper: create a topic (admin API), print every message's pp-event-id
+ * (ids), or its pp-event-id, a tab and its value (records). */
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +53,7 @@ static int create(const char *brokers, const char *topic, int parts)
     return rc;
 }
 
-static int ids(const char *brokers, const char *topic)
+static int ids(const char *brokers, const char *topic, int with_value)
 {
     rd_kafka_t *rk = client(RD_KAFKA_CONSUMER, brokers);
     const struct rd_kafka_metadata *md;
@@ -92,9 +93,12 @@ static int ids(const char *brokers, const char *topic)
             size_t sz;
             if (rd_kafka_message_headers(m, &h) == 0 &&
                 rd_kafka_header_get_last(h, "pp-event-id", &v, &sz) == 0)
-                printf("%.*s\n", (int)sz, (const char *)v);
+                printf("%.*s", (int)sz, (const char *)v);
             else
-                printf("NO-HEADER %d:%lld\n", m->partition, (long long)m->offset);
+                printf("NO-HEADER %d:%lld", m->partition, (long long)m->offset);
+            if (with_value)
+                printf("\t%.*s", (int)m->len, m->payload ? (const char *)m->payload : "");
+            printf("\n");
         } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
             fprintf(stderr, "consume: %s\n", rd_kafka_message_errstr(m));
         }
@@ -124,7 +128,9 @@ int main(int argc, char **argv)
         return create(brokers, argv[2], n > 0 && n < 1000 ? (int)n : 1);
     }
     if (argc == 3 && strcmp(argv[1], "ids") == 0)
-        return ids(brokers, argv[2]);
-    fprintf(stderr, "usage: pp-test-kafka create TOPIC PARTITIONS | ids TOPIC\n");
+        return ids(brokers, argv[2], 0);
+    if (argc == 3 && strcmp(argv[1], "records") == 0)
+        return ids(brokers, argv[2], 1);
+    fprintf(stderr, "usage: pp-test-kafka create TOPIC PARTITIONS | ids TOPIC | records TOPIC\n");
     return 2;
 }
