@@ -65,7 +65,8 @@ struct pp_api {
     char metrics_addr[128];
     pp_api_buyer_auth_fn buyer_auth;
     void *buyer_auth_arg;  /* for buyer_auth, not owned */
-    pp_api_ratelimit_t *rl;
+    pp_api_ratelimit_t *rl;      /* auth.c: buckets of verified keys */
+    pp_api_ratelimit_t *rl_fail; /* auth.c: failed authentications per client address */
     struct pp_api_key_slot *key_cache; /* request.c: seller keys found valid lately */
     int stopping;          /* 0 serving; >0 graceful stop in progress */
     int db_failures;       /* consecutive PP_EDB results (for /healthz) */
@@ -91,6 +92,7 @@ struct pp_api_req {
     char params[PP_API_MAX_PARAMS][PP_API_PARAM_MAX];
     pp_api_auth_t auth;
     char key_hash[65];     /* hex SHA-256 of the presented bearer key ("" if none) */
+    char peer[64];         /* client address (IPv6: its /64), set when a key is presented */
     /* The handler's own state: freed with data_free(data) when the request is released. */
     void *data;
     void (*data_free)(void *data);
@@ -153,9 +155,16 @@ int pp_api_db(pp_api_req_t *r, pp_api_work_fn work, pp_api_done_fn done)
 /* Standard answer for a failed DB job: PP_EDB -> 503 unavailable, other codes -> 500. */
 void pp_api_reply_db_error(pp_api_req_t *r, int rc);
 
-/* Rate limit one key (any string, e.g. a key hash or "buyer:42"): true = allowed; when
- * refused, answers 429 with Retry-After itself. */
+/* Rate limit one key (any string, e.g. a verified key's hash or "buyer:42"): true = allowed;
+ * when refused, answers 429 with Retry-After itself. Call it only for keys already verified:
+ * each new key takes a bucket (and may evict another key's). */
 bool pp_api_rate_allow(pp_api_req_t *r, const char *key);
+/* Failed authentications per client address (api_auth_fail_per_min, _burst): take one
+ * token before a key is checked the expensive way (or refused); false = the address is over
+ * its limit, 429 + Retry-After answered (pp_api_auth_throttled_total). Give the token back
+ * with pp_api_authfail_refund when the key turns out valid (or the check could not run). */
+bool pp_api_authfail_take(pp_api_req_t *r, const char *peer);
+void pp_api_authfail_refund(pp_api_req_t *r, const char *peer);
 
 /* Hex SHA-256 (OpenSSL EVP) of data into out[65]. 0 or PP_EIO. */
 int pp_api_sha256_hex(const void *data, size_t len, char out[65]) __attribute__((warn_unused_result));

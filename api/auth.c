@@ -34,6 +34,8 @@ bool pp_api_consttime_eq(const void *a, size_t alen, const void *b, size_t blen)
 /*
  * Token buckets in a 4-way set-associative table: a key maps to one set; a new key takes
  * the least recently used slot of its set. Memory stays bounded however many keys are seen.
+ * Two tables: verified keys (a bucket only once a key is known valid, so junk keys cannot
+ * evict a real key's bucket) and failed authentications per client address.
  */
 #define RL_SETS 1024
 #define RL_WAYS 4
@@ -58,41 +60,74 @@ static uint64_t fnv1a(const char *s)
     return h;
 }
 
-bool pp_api_rate_allow(pp_api_req_t *r, const char *key)
+/* key's bucket in *tp (allocated on first use), or NULL: out of memory, or no bucket yet and
+ * !create. A new bucket starts full (per_min refill, burst size). */
+static pp_bucket_t *rl_bucket(pp_api_ratelimit_t **tp, const char *key, bool create, long per_min,
+                              long burst, int64_t now)
 {
-    pp_api_t *a = r->api;
-    if (!a->rl) {
-        a->rl = calloc(1, sizeof *a->rl);
-        if (!a->rl)
-            return true; /* fail open on OOM: the limit protects capacity, not secrets */
-    }
-    double rate = (double)a->cfg->api_rate_per_min / 60.0; /* tokens per second */
-    int64_t now = (int64_t)uv_now(a->loop);
-    rl_slot_t *set = a->rl->slots[fnv1a(key) % RL_SETS];
-    rl_slot_t *s = NULL, *lru = &set[0];
+    if (!*tp && !(*tp = calloc(1, sizeof **tp)))
+        return NULL;
+    rl_slot_t *set = (*tp)->slots[fnv1a(key) % RL_SETS];
+    rl_slot_t *lru = &set[0];
     for (int i = 0; i < RL_WAYS; i++) {
-        if (set[i].key[0] && strncmp(set[i].key, key, RL_KEY - 1) == 0) {
-            s = &set[i];
-            break;
-        }
+        if (set[i].key[0] && strncmp(set[i].key, key, RL_KEY - 1) == 0)
+            return &set[i].bucket;
         if (set[i].bucket.last_ms < lru->bucket.last_ms)
             lru = &set[i];
     }
-    if (!s) {
-        s = lru;
-        snprintf(s->key, sizeof s->key, "%s", key);
-        pp_bucket_init(&s->bucket, rate, (double)a->cfg->api_rate_burst, now);
-    }
-    int64_t wait_ms = pp_bucket_take(&s->bucket, now);
-    if (wait_ms == 0)
-        return true;
+    if (!create)
+        return NULL;
+    snprintf(lru->key, sizeof lru->key, "%s", key);
+    pp_bucket_init(&lru->bucket, (double)per_min / 60.0, (double)burst, now);
+    return &lru->bucket;
+}
+
+static void reply_429(pp_api_req_t *r, int64_t wait_ms, const char *code, const char *what)
+{
     long wait = (long)((wait_ms + 999) / 1000);
     if (wait < 1)
         wait = 1;
     char ra[32];
     snprintf(ra, sizeof ra, "%ld", wait);
     pp_api_header_set(r, "retry-after", ra);
+    pp_api_reply_error(r, 429, code, "too many %s; retry after %ld s", what, wait);
+}
+
+bool pp_api_rate_allow(pp_api_req_t *r, const char *key)
+{
+    pp_api_t *a = r->api;
+    int64_t now = (int64_t)uv_now(a->loop);
+    pp_bucket_t *b = rl_bucket(&a->rl, key, true, a->cfg->api_rate_per_min, a->cfg->api_rate_burst, now);
+    if (!b)
+        return true; /* fail open on OOM: the limit protects capacity, not secrets */
+    int64_t wait_ms = pp_bucket_take(b, now);
+    if (wait_ms == 0)
+        return true;
     pp_metrics_add(a->metrics, "pp_api_rate_limited_total", 1);
-    pp_api_reply_error(r, 429, "rate_limited", "too many requests for this key; retry after %ld s", wait);
+    reply_429(r, wait_ms, "rate_limited", "requests for this key");
     return false;
+}
+
+bool pp_api_authfail_take(pp_api_req_t *r, const char *peer)
+{
+    pp_api_t *a = r->api;
+    int64_t now = (int64_t)uv_now(a->loop);
+    pp_bucket_t *b = rl_bucket(&a->rl_fail, peer, true, a->cfg->api_auth_fail_per_min,
+                               a->cfg->api_auth_fail_burst, now);
+    if (!b)
+        return true; /* fail open on OOM */
+    int64_t wait_ms = pp_bucket_take(b, now);
+    if (wait_ms == 0)
+        return true;
+    pp_metrics_add(a->metrics, "pp_api_auth_throttled_total", 1);
+    reply_429(r, wait_ms, "auth_rate_limited", "failed authentications from this address");
+    return false;
+}
+
+void pp_api_authfail_refund(pp_api_req_t *r, const char *peer)
+{
+    pp_api_t *a = r->api;
+    pp_bucket_t *b = rl_bucket(&a->rl_fail, peer, false, 0, 0, (int64_t)uv_now(a->loop));
+    if (b && b->tokens + 1.0 <= b->capacity)
+        b->tokens += 1.0;
 }

@@ -385,9 +385,11 @@ static int seller_auth_work(PGconn *conn, pp_api_req_t *r)
 static void seller_auth_done(pp_api_req_t *r, int rc)
 {
     if (rc == PP_ENOTFOUND) {
+        pp_metrics_add(r->api->metrics, "pp_api_auth_failures_total", 1);
         pp_api_reply_error(r, 401, "unauthorized", "invalid API key");
         return;
     }
+    pp_api_authfail_refund(r, r->peer);
     if (rc) {
         pp_api_reply_db_error(r, rc);
         return;
@@ -399,9 +401,17 @@ static void seller_auth_done(pp_api_req_t *r, int rc)
         k->seller_id = r->auth.seller_id;
         k->until_ms = uv_now(r->api->loop) + (uint64_t)r->api->cfg->api_key_cache_ms;
     }
-    run_handler(r);
+    if (pp_api_rate_allow(r, r->key_hash))
+        run_handler(r);
 }
 
+/*
+ * Keys that are valid at once (service key, a buyer token's HMAC, a seller key in the cache)
+ * are rate limited per key and served. Anything else first takes a token of the client
+ * address's failed-authentication bucket, so an address guessing keys costs at most
+ * api_auth_fail_burst database lookups (then one per refill); a seller key found valid gives
+ * its token back. No bucket of the per-key limit is ever taken for an unverified key.
+ */
 static void authenticate(pp_api_req_t *r, int allowed)
 {
     pp_api_t *a = r->api;
@@ -417,34 +427,43 @@ static void authenticate(pp_api_req_t *r, int allowed)
         pp_api_reply_error(r, 500, "internal", "internal error");
         return;
     }
-    if (!pp_api_rate_allow(r, r->key_hash))
-        return;
     if ((allowed & PP_API_AUTH_SERVICE) && a->cfg->api_service_key[0] &&
         pp_api_consttime_eq(tok, len, a->cfg->api_service_key, strlen(a->cfg->api_service_key))) {
         r->auth.kind = PP_API_AUTH_SERVICE;
-        run_handler(r);
+        if (pp_api_rate_allow(r, r->key_hash))
+            run_handler(r);
         return;
     }
     long long uid = 0;
     if ((allowed & PP_API_AUTH_BUYER) && a->buyer_auth && a->buyer_auth(a, tok, len, &uid) == 0) {
         r->auth.kind = PP_API_AUTH_BUYER;
         r->auth.user_id = uid;
-        run_handler(r);
-        return;
-    }
-    if (allowed & PP_API_AUTH_SELLER) {
-        key_slot_t *k = key_slot(a, r->key_hash);
-        if (k && k->until_ms > uv_now(a->loop) && memcmp(k->hash, r->key_hash, 64) == 0) {
-            r->auth.kind = PP_API_AUTH_SELLER;
-            r->auth.seller_id = k->seller_id;
+        if (pp_api_rate_allow(r, r->key_hash))
             run_handler(r);
-            return;
-        }
-        int rc = pp_api_db(r, seller_auth_work, seller_auth_done);
-        if (rc)
-            pp_api_reply_db_error(r, PP_EDB);
         return;
     }
+    key_slot_t *k = (allowed & PP_API_AUTH_SELLER) ? key_slot(a, r->key_hash) : NULL;
+    if (k && k->until_ms > uv_now(a->loop) && memcmp(k->hash, r->key_hash, 64) == 0) {
+        r->auth.kind = PP_API_AUTH_SELLER;
+        r->auth.seller_id = k->seller_id;
+        if (pp_api_rate_allow(r, r->key_hash))
+            run_handler(r);
+        return;
+    }
+    if (!r->req || pp_httpd_peer(r->req, true, r->peer, sizeof r->peer) != PP_OK)
+        snprintf(r->peer, sizeof r->peer, "unknown");
+    if (!pp_api_authfail_take(r, r->peer))
+        return;
+    if (allowed & PP_API_AUTH_SELLER) {
+        pp_metrics_add(a->metrics, "pp_api_key_lookups_total", 1);
+        int rc = pp_api_db(r, seller_auth_work, seller_auth_done);
+        if (rc) {
+            pp_api_authfail_refund(r, r->peer);
+            pp_api_reply_db_error(r, PP_EDB);
+        }
+        return;
+    }
+    pp_metrics_add(a->metrics, "pp_api_auth_failures_total", 1);
     pp_api_reply_error(r, 401, "unauthorized", "invalid key for this route");
 }
 

@@ -179,6 +179,24 @@ static void help_metrics(pp_metrics_t *m)
     pp_metrics_help(m, "pp_api_request_seconds", "histogram", "API request latency by route");
     pp_metrics_help(m, "pp_api_rate_limited_total", "counter", "requests refused by the per-key rate limit");
     pp_metrics_add(m, "pp_api_rate_limited_total", 0);
+    pp_metrics_help(m, "pp_api_body_too_large_total", "counter",
+                    "request bodies over api_max_body refused while reading (413, before authentication)");
+    pp_metrics_add(m, "pp_api_body_too_large_total", 0);
+    pp_metrics_help(m, "pp_api_auth_failures_total", "counter", "presented keys or tokens found invalid (401)");
+    pp_metrics_add(m, "pp_api_auth_failures_total", 0);
+    pp_metrics_help(m, "pp_api_auth_throttled_total", "counter",
+                    "requests refused because their address is over api_auth_fail_per_min/_burst (429, no key lookup)");
+    pp_metrics_add(m, "pp_api_auth_throttled_total", 0);
+    pp_metrics_help(m, "pp_api_key_lookups_total", "counter", "seller keys looked up in Postgres");
+    pp_metrics_add(m, "pp_api_key_lookups_total", 0);
+}
+
+static void body_too_large_cb(void *arg)
+{
+    pp_api_t *a = arg;
+    pp_metrics_add(a->metrics, "pp_api_body_too_large_total", 1);
+    a->n_requests++;
+    a->n_errors_4xx++;
 }
 
 int pp_api_run(pp_config_t *cfg)
@@ -215,6 +233,13 @@ int pp_api_run(pp_config_t *cfg)
         pp_die("cannot open the database %s", cfg->db_url);
     if (pp_httpd_start(&loop, cfg->api_addr, &a->httpd, &a->port) != PP_OK)
         pp_die("cannot listen on %s", cfg->api_addr);
+    char too_large[160];
+    snprintf(too_large, sizeof too_large,
+             "{\"error\":{\"code\":\"body_too_large\",\"message\":\"the request body exceeds %ld bytes\"}}",
+             cfg->api_max_body);
+    if (pp_httpd_body_limit(a->httpd, (size_t)cfg->api_max_body, "application/json", too_large,
+                            body_too_large_cb, a) != PP_OK)
+        pp_die("out of memory");
     if (pp_api_route(a, "GET", "/healthz", 0, healthz_route) != PP_OK ||
         pp_api_route(a, "GET", "/metrics", 0, metrics_route) != PP_OK)
         pp_die("out of memory");
@@ -255,6 +280,7 @@ int pp_api_run(pp_config_t *cfg)
     pp_metrics_free(a->metrics);
     free(a->routes);
     free(a->rl);
+    free(a->rl_fail);
     free(a->key_cache);
     if (uv_loop_close(&loop) != 0)
         pp_warn("worker %s: event loop closed with handles still open", a->worker_id);

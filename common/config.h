@@ -156,11 +156,15 @@
     X(STR, api_addr, "127.0.0.1:8080", 0, 0, 0, "api: listen address of the HTTP API (port 0 = any free port, logged at start)") \
     X(STR, api_service_key, "", 0, 0, 0,                                                      \
       "api: the marketplace's service key (Bearer) for /v1/users and /v1/transactions (empty = feed refused)") \
-    X(INT, api_max_body, "65536", 64, 16777216, 0, "api: largest accepted request body in bytes (413 beyond)") \
+    X(INT, api_max_body, "65536", 64, 16777216, 0,                                            \
+      "api: largest accepted request body in bytes; a larger one is answered 413 while reading, before authentication, and the connection closed") \
     X(INT, api_key_cache_ms, "5000", 0, 600000, 0,                                              \
       "api: a seller key found valid is trusted this long without asking Postgres (0 = ask every time; a replaced key works this long more)") \
     X(INT, api_rate_per_min, "1200", 1, 60000000, 0, "api: requests per minute allowed per API key (token bucket refill)") \
     X(INT, api_rate_burst, "40", 1, 1000000, 0, "api: token bucket size per API key (burst; 429 + Retry-After when empty)") \
+    X(INT, api_auth_fail_per_min, "30", 1, 60000000, 0,                                       \
+      "api: failed authentications per minute allowed per client address (IPv6: per /64); beyond, keys that are not valid at once are answered 429 + Retry-After without a database lookup") \
+    X(INT, api_auth_fail_burst, "20", 1, 1000000, 0, "api: failed authentications a client address may make in a burst before api_auth_fail_per_min applies") \
     X(STR, api_buyer_secret, "", 0, 0, 0,                                                     \
       "api: HMAC-SHA256 secret shared with the marketplace for buyer tokens (empty = buyer routes answer 401)") \
     X(INT, im_link_code_ttl_s, "600", 30, 86400, 0, "api: an IM-link verification code expires after this many seconds") \

@@ -47,6 +47,20 @@ typedef struct pp_httpd_handler {
     struct pp_httpd *srv;
 } pp_httpd_handler_t;
 
+typedef struct pp_httpd_filter {
+    h2o_filter_t super;
+    struct pp_httpd *srv;
+} pp_httpd_filter_t;
+
+/* The body limit's own answer (pp_httpd_body_limit), replacing h2o's plain-text 413. */
+typedef struct pp_httpd_toolarge {
+    char *content_type;
+    char *body;
+    size_t len;
+    void (*cb)(void *arg);
+    void *arg;
+} pp_httpd_toolarge_t;
+
 struct pp_httpd {
     uv_loop_t *loop;
     uv_tcp_t listener;
@@ -64,6 +78,7 @@ struct pp_httpd {
     pp_httpd_conn_t *conns;
     pp_httpd_defer_t *defers;
     pp_httpd_stats_t stats;
+    pp_httpd_toolarge_t toolarge;
 };
 
 static void defer_unlink(pp_httpd_defer_t *d)
@@ -84,6 +99,8 @@ static void defer_unlink(pp_httpd_defer_t *d)
 static void free_srv_cb(uv_handle_t *h)
 {
     pp_httpd_t *srv = h->data;
+    free(srv->toolarge.content_type);
+    free(srv->toolarge.body);
     for (int i = 0; i < srv->n_routes; i++)
         free(srv->routes[i].prefix);
     free(srv);
@@ -209,6 +226,54 @@ static int on_req_cb(h2o_handler_t *self, h2o_req_t *req)
     return 0;
 }
 
+/* ---- h2o's 413 (body over max_request_entity_size, refused while reading) in our format ---- */
+
+typedef struct toolarge_ostream {
+    h2o_ostream_t super;
+    pp_httpd_t *srv;
+    bool sent;
+} toolarge_ostream_t;
+
+static void toolarge_do_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs, size_t bufcnt,
+                             h2o_send_state_t state)
+{
+    toolarge_ostream_t *o = (toolarge_ostream_t *)self;
+    (void)bufs;
+    (void)bufcnt;
+    if (o->sent) {
+        h2o_ostream_send_next(self, req, NULL, 0, state);
+        return;
+    }
+    o->sent = true;
+    h2o_iovec_t b = h2o_strdup(&req->pool, o->srv->toolarge.body, o->srv->toolarge.len);
+    h2o_ostream_send_next(self, req, &b, 1, state);
+}
+
+static void toolarge_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
+{
+    pp_httpd_t *srv = ((pp_httpd_filter_t *)self)->srv;
+    ssize_t ct = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
+    /* h2o's own answer is text/plain; a 413 a route sent itself is left alone */
+    if (req->res.status == 413 && srv->toolarge.body &&
+        (ct < 0 || !h2o_memis(req->res.headers.entries[ct].value.base, req->res.headers.entries[ct].value.len,
+                              srv->toolarge.content_type, strlen(srv->toolarge.content_type)))) {
+        srv->stats.too_large++;
+        if (srv->toolarge.cb)
+            srv->toolarge.cb(srv->toolarge.arg);
+        if (ct >= 0)
+            h2o_delete_header(&req->res.headers, ct);
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                       srv->toolarge.content_type, strlen(srv->toolarge.content_type));
+        req->res.content_length = srv->toolarge.len;
+        toolarge_ostream_t *o = (toolarge_ostream_t *)h2o_add_ostream(req, sizeof(*o), slot);
+        o->super.do_send = toolarge_do_send;
+        o->srv = srv;
+        o->sent = false;
+        slot = &o->super.next;
+    }
+    h2o_setup_next_ostream(req, slot);
+}
+
 static int parse_addr(const char *addr, struct sockaddr_storage *ss)
 {
     char host[256];
@@ -308,6 +373,14 @@ int pp_httpd_start(uv_loop_t *loop, const char *addr, pp_httpd_t **out, int *bou
     pp_httpd_handler_t *hd = (pp_httpd_handler_t *)h2o_create_handler(pc, sizeof(*hd));
     hd->super.on_req = on_req_cb;
     hd->srv = srv;
+    /* h2o answers a body over the limit before any handler runs, through the host's fallback
+     * path when the request was not routed yet: the filter sits on both. */
+    h2o_pathconf_t *fpcs[] = {pc, &host->fallback_path};
+    for (size_t i = 0; i < 2; i++) {
+        pp_httpd_filter_t *f = (pp_httpd_filter_t *)h2o_create_filter(fpcs[i], sizeof(*f));
+        f->super.on_setup_ostream = toolarge_setup_ostream;
+        f->srv = srv;
+    }
     h2o_context_init(&srv->ctx, loop, &srv->globalconf);
     srv->ctx_ready = true;
     srv->accept_ctx.ctx = &srv->ctx;
@@ -365,6 +438,59 @@ int pp_httpd_route(pp_httpd_t *srv, const char *prefix, pp_httpd_route_cb cb, vo
     return PP_OK;
 }
 
+int pp_httpd_body_limit(pp_httpd_t *srv, size_t max, const char *content_type, const char *body,
+                        void (*cb)(void *arg), void *arg)
+{
+    if (!srv || !content_type || !body || max == 0)
+        return PP_EINVAL;
+    char *ct = strdup(content_type), *b = strdup(body);
+    if (!ct || !b) {
+        free(ct);
+        free(b);
+        return PP_ENOMEM;
+    }
+    free(srv->toolarge.content_type);
+    free(srv->toolarge.body);
+    srv->toolarge.content_type = ct;
+    srv->toolarge.body = b;
+    srv->toolarge.len = strlen(b);
+    srv->toolarge.cb = cb;
+    srv->toolarge.arg = arg;
+    srv->globalconf.max_request_entity_size = max;
+    return PP_OK;
+}
+
+int pp_httpd_peer(const h2o_req_t *req, bool v6_prefix64, char *out, size_t cap)
+{
+    struct sockaddr_storage ss;
+    if (!req || !req->conn || !req->conn->callbacks->get_peername || cap < 1)
+        return PP_EINVAL;
+    memset(&ss, 0, sizeof ss);
+    socklen_t n = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
+    if (n == 0)
+        return PP_EIO;
+    if (ss.ss_family == AF_INET)
+        return uv_ip4_name((const struct sockaddr_in *)&ss, out, cap) == 0 ? PP_OK : PP_EINVAL;
+    if (ss.ss_family != AF_INET6)
+        return PP_EINVAL;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+    const uint8_t *b = s6->sin6_addr.s6_addr;
+    static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (memcmp(b, v4mapped, 12) == 0) { /* ::ffff:a.b.c.d is an IPv4 client */
+        int w = snprintf(out, cap, "%u.%u.%u.%u", b[12], b[13], b[14], b[15]);
+        return w > 0 && (size_t)w < cap ? PP_OK : PP_EINVAL;
+    }
+    if (v6_prefix64) {
+        memset(s6->sin6_addr.s6_addr + 8, 0, 8);
+        char a[64];
+        if (uv_ip6_name(s6, a, sizeof a) != 0)
+            return PP_EINVAL;
+        int w = snprintf(out, cap, "%s/64", a);
+        return w > 0 && (size_t)w < cap ? PP_OK : PP_EINVAL;
+    }
+    return uv_ip6_name(s6, out, cap) == 0 ? PP_OK : PP_EINVAL;
+}
+
 void pp_httpd_stop(pp_httpd_t *srv)
 {
     if (!srv || srv->stopping)
@@ -413,6 +539,8 @@ static const char *reason_phrase(int status)
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
     case 429: return "Too Many Requests";
     case 500: return "Internal Server Error";
     case 502: return "Bad Gateway";

@@ -8,6 +8,7 @@
 #include <h2o.h>
 #include <uv.h>
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,6 +47,25 @@ int pp_httpd_start(uv_loop_t *loop, const char *addr, pp_httpd_t **out, int *bou
 int pp_httpd_route(pp_httpd_t *srv, const char *prefix, pp_httpd_route_cb cb, void *arg)
     __attribute__((warn_unused_result));
 
+/*
+ * Refuse request bodies over max bytes while reading them (h2o's max_request_entity_size,
+ * default 1 GiB): a Content-Length over it is answered 413 before any of the body is read
+ * (a chunked body once it passes max), before any route runs, and the connection is closed.
+ * The answer carries content_type and body (copied) instead of h2o's plain text; cb(arg) (may
+ * be NULL) runs for each such refusal (metrics). A route's own 413 is left alone. 0, PP_EINVAL,
+ * PP_ENOMEM.
+ */
+int pp_httpd_body_limit(pp_httpd_t *srv, size_t max, const char *content_type, const char *body,
+                        void (*cb)(void *arg), void *arg) __attribute__((warn_unused_result));
+
+/*
+ * The client's address as text into out (cap bytes): "192.0.2.7" (an IPv4-mapped IPv6 peer
+ * too), "2001:db8::1"; with v6_prefix64 an IPv6 client as its /64 ("2001:db8:0:1::/64"), the
+ * block one subscriber usually holds. 0, PP_EINVAL or PP_EIO.
+ */
+int pp_httpd_peer(const h2o_req_t *req, bool v6_prefix64, char *out, size_t cap)
+    __attribute__((warn_unused_result));
+
 /* Begin a clean stop (see above). NULL is allowed; idempotent via the caller dropping srv. */
 void pp_httpd_stop(pp_httpd_t *srv);
 
@@ -79,6 +99,7 @@ typedef struct pp_httpd_stats {
     uint64_t requests;  /* requests dispatched */
     uint64_t deferred;  /* requests waiting on pp_httpd_defer now */
     uint64_t abandoned; /* deferred requests whose client went away */
+    uint64_t too_large; /* bodies refused while reading (pp_httpd_body_limit) */
 } pp_httpd_stats_t;
 void pp_httpd_get_stats(const pp_httpd_t *srv, pp_httpd_stats_t *st);
 

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# pp-api under abuse: a 200 MB PUT is refused with the JSON 413 while it is read, before
+# authentication (measured: bytes curl got to send); junk Bearer values cannot evict a real
+# key's rate-limit bucket (the per-key limit holds with junk keys of the same table set in
+# between); 40 unknown keys from one address cost at most api_auth_fail_burst Postgres
+# lookups, the rest 429 auth_rate_limited + Retry-After, while valid keys keep working.
+# Prints the figures after "ok".
+set -euo pipefail
+. "$(dirname -- "${BASH_SOURCE[0]}")/../lib.sh"
+. "$(dirname -- "${BASH_SOURCE[0]}")/api_lib.sh"
+
+SERVICE_KEY=svc_$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+KEY_A=$("$PPCTL" seller --id 1 --new-key)
+KEY_B=$("$PPCTL" seller --id 2 --new-key)
+metric() { curl -sS "$BASE/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
+
+# Junk fails never throttle here (burst 100000), so the first part sees the per-key limit alone.
+api_start api PP_API_SERVICE_KEY="$SERVICE_KEY" PP_API_MAX_BODY=4096 PP_API_RATE_PER_MIN=1 \
+	PP_API_RATE_BURST=5 PP_API_AUTH_FAIL_BURST=100000 PP_WORKER_ID=api-abuse
+U=/v1/users/{id} T=/v1/transactions/{id}
+call 201 PUT "$U" /v1/users/100 "$SERVICE_KEY" '{"locale":"pl"}'
+call 201 PUT "$T" /v1/transactions/500 "$SERVICE_KEY" '{"buyer_id":100,"seller_id":1}'
+
+# ---- a 200 MB body, without a key and with the service key: 413 while reading ----
+truncate -s 200M "$PP_TEST_TMP/huge.bin" # sparse: no disk used
+huge_sent=()
+for key in "" "$SERVICE_KEY"; do
+	args=(-sS -X PUT -H 'Expect:' -H 'Content-Type: application/json' --data-binary "@$PP_TEST_TMP/huge.bin"
+		-o "$PP_TEST_TMP/huge.out" -w '%{http_code} %{size_upload} %{content_type}')
+	[[ -n $key ]] && args+=(-H "Authorization: Bearer $key")
+	res=$(curl "${args[@]}" "$BASE/v1/users/100" || true) # curl may also see the close as a send error
+	read -r code sent ctype <<<"$res"
+	[[ $code == 413 && $ctype == application/json ]] || fail "200 MB PUT: $res, want 413 application/json: $(head -c 200 "$PP_TEST_TMP/huge.out")"
+	/usr/bin/python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["error"]["code"] == "body_too_large"' \
+		"$PP_TEST_TMP/huge.out" || fail "413 without body_too_large: $(head -c 200 "$PP_TEST_TMP/huge.out")"
+	((sent < 20000000)) || fail "200 MB PUT: $sent bytes were taken before the 413 (want the refusal while reading)"
+	huge_sent+=("$sent")
+done
+[[ $(metric pp_api_body_too_large_total) == 2 ]] || fail "pp_api_body_too_large_total is not 2"
+call 200 PUT "$U" /v1/users/100 "$SERVICE_KEY" '{"locale":"pl"}' # still serving
+
+# ---- junk keys in the real key's table set do not evict its bucket (burst 5, 1/min) ----
+# 8 junk keys per round, each hashing to the same set as KEY_A's (auth.c: FNV-1a of the
+# key's hex SHA-256, 1024 sets of 4 ways).
+/usr/bin/python3 - "$KEY_A" >"$PP_TEST_TMP/junk" <<'EOF'
+import hashlib, sys
+def fnv(s):
+    h = 1469598103934665603
+    for c in s.encode():
+        h = ((h ^ c) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    return h
+target = fnv(hashlib.sha256(sys.argv[1].encode()).hexdigest()) % 1024
+i = n = 0
+while n < 320:
+    k = "pps_junk%08d" % i
+    i += 1
+    if fnv(hashlib.sha256(k.encode()).hexdigest()) % 1024 == target:
+        print(k)
+        n += 1
+EOF
+mapfile -t junk <"$PP_TEST_TMP/junk"
+passed=0
+for round in $(seq 0 39); do
+	code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KEY_A" "$BASE/v1/transactions/500")
+	[[ $code == 200 ]] && passed=$((passed + 1))
+	for j in $(seq 0 7); do
+		curl -s -o /dev/null -H "Authorization: Bearer ${junk[round * 8 + j]}" "$BASE/v1/transactions/500"
+	done
+done
+((passed <= 5 + 1)) || fail "the real key passed $passed of 40 requests with junk keys in between (burst 5): its bucket was evicted"
+((passed >= 5)) || fail "the real key passed only $passed of 40 (burst 5)"
+call 429 GET "$T" /v1/transactions/500 "$KEY_A"
+[[ $(field 'd["error"]["code"]') == rate_limited ]] || fail "the real key's 429 is not rate_limited"
+
+# ---- 40 unknown keys from one address: at most the burst of lookups, then 429 ----
+api_start api-fail PP_API_SERVICE_KEY="$SERVICE_KEY" PP_API_AUTH_FAIL_PER_MIN=1 PP_API_AUTH_FAIL_BURST=20 PP_API_KEY_CACHE_MS=600000 \
+	PP_WORKER_ID=api-abuse-fail
+call 200 GET "$T" /v1/transactions/500 "$KEY_A" # now in the key cache
+l0=$(metric pp_api_key_lookups_total)
+n401=0 n429=0
+for i in $(seq 40); do
+	code=$(curl -s -o /dev/null -D "$PP_TEST_TMP/bad.hdr" -w '%{http_code}' -H "Authorization: Bearer pps_bad$i" "$BASE/v1/transactions/500")
+	case $code in
+	401) n401=$((n401 + 1)) ;;
+	429) n429=$((n429 + 1)); grep -qi '^retry-after: [1-9]' "$PP_TEST_TMP/bad.hdr" || fail "429 without Retry-After" ;;
+	*) fail "unknown key: status $code" ;;
+	esac
+done
+lookups=$(($(metric pp_api_key_lookups_total) - l0))
+((lookups <= 22)) || fail "40 unknown keys cost $lookups Postgres lookups (burst 20)"
+((n429 >= 15)) || fail "40 unknown keys: only $n429 refused with 429 ($n401 x 401)"
+call 429 GET "$T" /v1/transactions/500 "pps_bad_again"
+[[ $(field 'd["error"]["code"]') == auth_rate_limited ]] || fail "not auth_rate_limited: $(cat "$OUT")"
+call 401 PUT "$U" /v1/users/100 "" '{"locale":"pl"}'                  # no key: a plain 401
+call 200 PUT "$U" /v1/users/100 "$SERVICE_KEY" '{"locale":"pl"}'     # valid at once: served
+call 200 GET "$T" /v1/transactions/500 "$KEY_A"                       # cached seller key: served
+call 429 GET "$T" /v1/transactions/500 "$KEY_B"                       # would need a lookup: not now
+[[ $(metric pp_api_auth_throttled_total) -ge 16 ]] || fail "pp_api_auth_throttled_total not counted"
+
+check_logs_clean
+echo ok
+echo "    200 MB PUT: 413 after ${huge_sent[0]} bytes sent (no key), ${huge_sent[1]} (service key)"
+echo "    real key with 8 junk keys of its set between requests: $passed of 40 passed (burst 5)"
+echo "    40 unknown keys: $lookups lookups, $n401 x 401, $n429 x 429"
