@@ -7,11 +7,29 @@
 #include <stdio.h>
 #include <string.h>
 
+/* 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the times RFC 3339 can write. */
+#define PP_TIME_MIN (-62167219200LL)
+#define PP_TIME_MAX 253402300799LL
+
+/* t clamped to [PP_TIME_MIN, PP_TIME_MAX], broken down (gmtime_r cannot fail on it). */
+static void utc_tm(time_t t, struct tm *tm)
+{
+    time_t c = (long long)t < PP_TIME_MIN ? (time_t)PP_TIME_MIN
+               : (long long)t > PP_TIME_MAX ? (time_t)PP_TIME_MAX
+                                            : t;
+    if (!gmtime_r(&c, tm))
+        memset(tm, 0, sizeof *tm);
+}
+
 void pp_time_format(time_t t, char out[PP_TIME_ISO_LEN])
 {
+    /* Not strftime's %Y: it writes "226" for the year 226 and "10000" after 9999, which
+     * no RFC 3339 reader (ours included) takes back. */
     struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, PP_TIME_ISO_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    utc_tm(t, &tm);
+    snprintf(out, PP_TIME_ISO_LEN, "%04u-%02u-%02uT%02u:%02u:%02uZ", (unsigned)(tm.tm_year + 1900) % 10000u,
+             (unsigned)(tm.tm_mon + 1) % 100u, (unsigned)tm.tm_mday % 100u, (unsigned)tm.tm_hour % 100u,
+             (unsigned)tm.tm_min % 100u, (unsigned)tm.tm_sec % 100u);
 }
 
 int pp_time_digits(const char **p, int n, int *out)
@@ -29,10 +47,12 @@ int pp_time_digits(const char **p, int n, int *out)
 
 void pp_time_day_text(long long day, char out[16])
 {
-    time_t t = (time_t)(day * 86400);
     struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 16, "%Y-%m-%d", &tm);
+    utc_tm(day < PP_TIME_MIN / 86400 ? (time_t)PP_TIME_MIN
+           : day > PP_TIME_MAX / 86400 ? (time_t)PP_TIME_MAX
+                                       : (time_t)(day * 86400), &tm);
+    snprintf(out, 16, "%04u-%02u-%02u", (unsigned)(tm.tm_year + 1900) % 10000u, (unsigned)(tm.tm_mon + 1) % 100u,
+             (unsigned)tm.tm_mday % 100u);
 }
 
 int pp_time_utc(int Y, int M, int D, int h, int m, int s, time_t *out)
@@ -99,6 +119,9 @@ int pp_time_parse_iso(const char *s, time_t *out, int *had_zone)
         return PP_EPARSE;
     time_t t;
     if (pp_time_utc(Y, M, D, h, m, sec, &t))
+        return PP_EPARSE;
+    /* An offset can carry 9999-12-31T23:30-01:00 past what pp_time_format writes back. */
+    if ((long long)t - offset < PP_TIME_MIN || (long long)t - offset > PP_TIME_MAX)
         return PP_EPARSE;
     *out = t - offset;
     if (had_zone)

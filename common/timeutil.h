@@ -8,17 +8,19 @@
 
 #define PP_TIME_ISO_LEN 32
 
-/* "2026-11-28T19:29:35Z" (or with ".123" when ms != 0 and with_ms). */
+/* "2026-11-28T19:29:35Z": always a 4-digit year; times before 0000-01-01T00:00:00Z or after
+ * 9999-12-31T23:59:59Z are written as those bounds. */
 void pp_time_format(time_t t, char out[PP_TIME_ISO_LEN]);
 /*
  * Parse "YYYY-MM-DDTHH:MM:SS[.frac](Z|+hh:mm|-hh:mm|+hhmm)" (also ' ' for 'T').
  * Without a zone the time is taken as UTC unless *had_zone is checked by the caller.
- * Returns 0, or PP_EPARSE.
+ * Returns 0, or PP_EPARSE (also when the zone moves the time out of the years 0000-9999,
+ * so that whatever parses, pp_time_format writes back).
  */
 int pp_time_parse_iso(const char *s, time_t *out, int *had_zone);
 /* Exactly n ASCII digits at *p: their value in *out and *p moved past them; else PP_EPARSE. */
 int pp_time_digits(const char **p, int n, int *out);
-/* Day number since the epoch (UTC) as "YYYY-MM-DD". */
+/* Day number since the epoch (UTC) as "YYYY-MM-DD" (clamped like pp_time_format). */
 void pp_time_day_text(long long day, char out[16]);
 /* UTC civil time -> time_t (timegm); PP_EPARSE when timegm fails. */
 int pp_time_utc(int Y, int M, int D, int h, int m, int s, time_t *out);

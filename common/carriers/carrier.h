@@ -101,7 +101,8 @@ int pp_carrier_json_opt_string(const struct cJSON *obj, const char *key, const c
 /*
  * Read a token endpoint's answer with c->parse_auth: PP_OK with *token (malloc'd; free it)
  * and *ttl_s (3600 when the carrier gives no lifetime), or an error with *token NULL and
- * the detail in err: PP_ENOMEM, parse_auth's code, or PP_EPARSE for an empty token.
+ * the detail in err: PP_ENOMEM, parse_auth's code, or PP_EPARSE for an empty token or one
+ * with a byte that is not visible ASCII (it goes into an HTTP header).
  */
 int pp_carrier_read_token(const pp_carrier_t *c, int status, const char *body, size_t len,
                           char **token, long *ttl_s, char *err, size_t errlen)

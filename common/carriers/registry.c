@@ -158,6 +158,14 @@ int pp_carrier_read_token(const pp_carrier_t *c, int status, const char *body, s
         free(tok);
         return rc ? rc : PP_EPARSE;
     }
+    /* The token goes into "Authorization: Bearer <token>": a CR/LF would add headers of the
+     * carrier's choosing, a space or non-ASCII byte breaks the line (found by tests/fuzz). */
+    for (const unsigned char *p = (const unsigned char *)tok; *p; p++)
+        if (*p < 0x21 || *p > 0x7E) {
+            pp_carrier_err(err, errlen, "token response: access_token holds byte 0x%02x, not allowed in an HTTP header", *p);
+            free(tok);
+            return PP_EPARSE;
+        }
     if (*ttl_s <= 0)
         *ttl_s = 3600;
     *token = tok;

@@ -24,5 +24,22 @@ int main(void)
     char buf[PP_TIME_ISO_LEN];
     pp_time_format(1774746900, buf);
     CHECK_STR(buf, "2026-03-29T01:15:00Z");
+    /* Always four year digits, and what parses formats back (found by tests/fuzz). */
+    CHECK_INT(pp_time_parse_iso("0226-11-28T18:30:01Z", &t, &zone), 0);
+    pp_time_format(t, buf);
+    CHECK_STR(buf, "0226-11-28T18:30:01Z");
+    pp_time_format(-62167219200, buf);
+    CHECK_STR(buf, "0000-01-01T00:00:00Z");
+    pp_time_format(253402300800, buf); /* 10000-01-01: clamped, never five digits */
+    CHECK_STR(buf, "9999-12-31T23:59:59Z");
+    pp_time_format(-62167219201, buf);
+    CHECK_STR(buf, "0000-01-01T00:00:00Z");
+    CHECK(pp_time_parse_iso("9999-12-31T23:30:00-01:00", &t, &zone) != 0);
+    CHECK(pp_time_parse_iso("0000-01-01T00:30:00+01:00", &t, &zone) != 0);
+    CHECK_INT(pp_time_parse_iso("9999-12-31T23:59:59Z", &t, &zone), 0);
+    CHECK_INT(t, 253402300799);
+    char day[16];
+    pp_time_day_text(-719528 + 100, day);
+    CHECK_STR(day, "0000-04-10");
     return CHECK_DONE();
 }

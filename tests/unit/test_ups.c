@@ -227,6 +227,25 @@ static void test_auth(const pp_carrier_t *c)
         free(body);
     }
     CHECK_INT(c->parse_auth(500, NULL, 0, tok, sizeof tok, &exp, err, sizeof err), PP_EHTTP);
+    /* The reader the poller and the bot use refuses a token that would break the header line
+     * (tests/fuzz/regressions/ups-token). */
+    static const char *const unsafe[] = {"{\"access_token\":\"abc\\r\\nX-Injected: 1\",\"expires_in\":60}",
+                                         "{\"access_token\":\"ab c\",\"expires_in\":60}",
+                                         "{\"access_token\":\"ab\\u00e9\",\"expires_in\":60}"};
+    for (size_t i = 0; i < sizeof unsafe / sizeof unsafe[0]; i++) {
+        char *t = (char *)"unset";
+        long ttl = 0;
+        CHECK_INT(pp_carrier_read_token(c, 200, unsafe[i], strlen(unsafe[i]), &t, &ttl, err, sizeof err),
+                  PP_EPARSE);
+        CHECK(t == NULL);
+    }
+    char *t = NULL;
+    long ttl = 0;
+    static const char safe[] = "{\"access_token\":\"a.b-c_d~e+f/g=\",\"expires_in\":60}";
+    CHECK_INT(pp_carrier_read_token(c, 200, safe, sizeof safe - 1, &t, &ttl, err, sizeof err), 0);
+    CHECK_STR(t, "a.b-c_d~e+f/g=");
+    CHECK_INT(ttl, 60);
+    free(t);
 }
 
 static void test_request_and_validate(const pp_carrier_t *c)

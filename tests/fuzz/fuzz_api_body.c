@@ -1,0 +1,158 @@
+/*
+ * fuzz_api_body.c - pp-api's JSON request bodies through the real route handlers (feed,
+ * seller WebAPI, buyer settings, IM linking): pp_api_body_json and each handler's field
+ * checks. Linked with -Wl,--wrap for the few calls that leave the process: the HTTP layer
+ * (pp_httpd_send/header/req_header: the answer is captured here), the DB pool (pp_api_db:
+ * recorded, not run) and the rate limit (pp_api_rate_allow: always allowed).
+ * Input: byte 0 picks the route, byte 1 the Content-Type, the rest is the body.
+ * Beyond "no crash": each request gets exactly one outcome (one answer or one DB job), an
+ * answer is 4xx/5xx with a JSON object body that is valid UTF-8 without control characters.
+ */
+#include "api.h"
+#include "err.h"
+#include "fuzz.h"
+#include "routes.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_ROUTES 32
+typedef struct fuzz_route {
+    const char *method, *pattern;
+    int auth;
+    pp_api_handler_fn fn;
+} fuzz_route_t;
+static fuzz_route_t routes[MAX_ROUTES];
+static int n_routes, body_routes[MAX_ROUTES], n_body_routes;
+
+static pp_api_t api;
+static pp_config_t cfg;
+static h2o_iovec_t content_type;
+static int answers, db_jobs, last_status;
+
+int __real_pp_api_route(pp_api_t *a, const char *method, const char *pattern, int auth, pp_api_handler_fn fn);
+int __wrap_pp_api_route(pp_api_t *a, const char *method, const char *pattern, int auth, pp_api_handler_fn fn);
+int __wrap_pp_api_route(pp_api_t *a, const char *method, const char *pattern, int auth, pp_api_handler_fn fn)
+{
+    if (n_routes < MAX_ROUTES)
+        routes[n_routes++] = (fuzz_route_t){method, pattern, auth, fn};
+    return __real_pp_api_route(a, method, pattern, auth, fn);
+}
+
+h2o_iovec_t __wrap_pp_httpd_req_header(const h2o_req_t *req, const char *name);
+h2o_iovec_t __wrap_pp_httpd_req_header(const h2o_req_t *req, const char *name)
+{
+    if (strcasecmp(name, "content-type") == 0)
+        return content_type;
+    return h2o_iovec_init(NULL, 0);
+}
+
+void __wrap_pp_httpd_header(h2o_req_t *req, const char *name, const char *value);
+void __wrap_pp_httpd_header(h2o_req_t *req, const char *name, const char *value) {}
+
+void __wrap_pp_httpd_send(h2o_req_t *req, int status, const char *ct, const char *body, size_t len);
+void __wrap_pp_httpd_send(h2o_req_t *req, int status, const char *ct, const char *body, size_t len)
+{
+    answers++;
+    last_status = status;
+    if (status < 400 || status > 599)
+        fuzz_fail("answered %d without touching the database", status);
+    if (strcmp(ct, "application/json") != 0)
+        fuzz_fail("answer of type %s", ct);
+    char *copy = fuzz_strdup((const uint8_t *)body, len);
+    if (strlen(copy) != len)
+        fuzz_fail("answer body holds a NUL byte");
+    fuzz_check_string("answer body", copy, len + 1);
+    cJSON *j = cJSON_ParseWithLength(body, len);
+    if (!cJSON_IsObject(j) || !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(j, "error")))
+        fuzz_fail("answer %d is not a JSON error object: %s", status, copy);
+    cJSON_Delete(j);
+    free(copy);
+}
+
+int __wrap_pp_api_db(pp_api_req_t *r, pp_api_work_fn work, pp_api_done_fn done);
+int __wrap_pp_api_db(pp_api_req_t *r, pp_api_work_fn work, pp_api_done_fn done)
+{
+    db_jobs++;
+    if (!work || !done || !r->data)
+        fuzz_fail("DB job without work, done or job data");
+    return PP_OK;
+}
+
+bool __wrap_pp_api_rate_allow(pp_api_req_t *r, const char *key);
+bool __wrap_pp_api_rate_allow(pp_api_req_t *r, const char *key) { return true; }
+
+static const char *const content_types[] = {
+    NULL, "application/json", "application/json; charset=utf-8", "text/plain",
+    "application/jsonx", "APPLICATION/JSON", "", "application/x-www-form-urlencoded",
+};
+
+static void init(void)
+{
+    if (pp_config_init(&cfg) != PP_OK)
+        abort();
+    free(cfg.api_buyer_secret);
+    cfg.api_buyer_secret = strdup("fuzz");
+    api.cfg = &cfg;
+    api.metrics = pp_metrics_new();
+    if (!api.metrics || pp_api_register_feed(&api) || pp_api_register_seller(&api) ||
+        pp_api_register_buyer(&api) || pp_api_register_imlink(&api))
+        abort();
+    for (int i = 0; i < n_routes; i++)
+        if (strcmp(routes[i].method, "PUT") == 0 || strcmp(routes[i].method, "POST") == 0)
+            body_routes[n_body_routes++] = i;
+    if (n_body_routes < 6)
+        abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static h2o_req_t req;
+    if (!api.metrics)
+        init();
+    if (size < 2)
+        return 0;
+    int ri = body_routes[data[0] % n_body_routes];
+    const char *ct = content_types[data[1] % (sizeof content_types / sizeof content_types[0])];
+    content_type = ct ? h2o_iovec_init(ct, strlen(ct)) : h2o_iovec_init(NULL, 0);
+    /* h2o hands the entity over as bytes with a length, not NUL-terminated */
+    char *body = malloc(size - 2 ? size - 2 : 1);
+    if (!body)
+        abort();
+    memcpy(body, data + 2, size - 2);
+    req.entity = h2o_iovec_init(size > 2 ? body : NULL, size - 2);
+
+    pp_api_req_t *r = calloc(1, sizeof *r);
+    if (!r)
+        abort();
+    r->api = &api;
+    r->req = &req;
+    r->pattern = routes[ri].pattern;
+    r->method = routes[ri].method;
+    /* path parameters: every {name} of the pattern is "1" */
+    for (const char *p = r->pattern; (p = strchr(p, '{')) && r->nparams < PP_API_MAX_PARAMS; p++) {
+        const char *e = strchr(p, '}');
+        snprintf(r->param_names[r->nparams], sizeof r->param_names[0], "%.*s", (int)(e - p - 1), p + 1);
+        snprintf(r->params[r->nparams], sizeof r->params[0], "1");
+        r->nparams++;
+    }
+    int auth = routes[ri].auth;
+    r->auth.kind = auth & PP_API_AUTH_SERVICE ? PP_API_AUTH_SERVICE
+                   : auth & PP_API_AUTH_SELLER ? PP_API_AUTH_SELLER
+                                               : PP_API_AUTH_BUYER;
+    r->auth.seller_id = 1;
+    r->auth.user_id = 1;
+    answers = db_jobs = 0;
+    int rc = routes[ri].fn(r);
+    if (rc != 0)
+        fuzz_fail("%s %s returned %d (a 500)", r->method, r->pattern, rc);
+    if (answers + db_jobs != 1)
+        fuzz_fail("%s %s: %d answers and %d DB jobs for one request", r->method, r->pattern, answers,
+                  db_jobs);
+    if (r->data_free && r->data)
+        r->data_free(r->data);
+    free(r);
+    free(body);
+    return 0;
+}
