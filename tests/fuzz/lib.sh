@@ -13,7 +13,7 @@ fuzz_compile() {
 		return 1
 	fi
 	if [[ ! -f $fuzz_build/build.ninja ]]; then
-		CC=$fuzz_cc meson setup "$fuzz_build" -Dfuzz=true "$fuzz_root" >"$fuzz_build-output.log" 2>&1 || {
+		CC=$fuzz_cc meson setup "$fuzz_build" "$fuzz_root" -Dfuzz=true >"$fuzz_build-output.log" 2>&1 || {
 			tail -20 "$fuzz_build-output.log" >&2
 			return 1
 		}
