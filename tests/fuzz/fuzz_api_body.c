@@ -4,7 +4,8 @@
  * checks. Linked with -Wl,--wrap for the few calls that leave the process: the HTTP layer
  * (pp_httpd_send/header/req_header: the answer is captured here), the DB pool (pp_api_db:
  * recorded, not run) and the rate limit (pp_api_rate_allow: always allowed).
- * Input: byte 0 picks the route, byte 1 the Content-Type, the rest is the body.
+ * Input: byte 0 picks the route, byte 1 the Content-Type (below 0x80: from a list; else the
+ * next (byte 1 & 31) bytes are the header's value), the rest is the body.
  * Beyond "no crash": each request gets exactly one outcome (one answer or one DB job), an
  * answer is 4xx/5xx with a JSON object body that is valid UTF-8 without control characters.
  */
@@ -114,14 +115,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 2)
         return 0;
     int ri = body_routes[data[0] % n_body_routes];
-    const char *ct = content_types[data[1] % (sizeof content_types / sizeof content_types[0])];
-    content_type = ct ? h2o_iovec_init(ct, strlen(ct)) : h2o_iovec_init(NULL, 0);
+    /* byte 1 < 0x80: one of content_types; else the next (byte 1 & 31) input bytes are it */
+    char ctbuf[32];
+    size_t skip = 2;
+    if (data[1] & 0x80) {
+        size_t l = data[1] & 31;
+        if (l > size - 2)
+            l = size - 2;
+        memcpy(ctbuf, data + 2, l);
+        content_type = h2o_iovec_init(ctbuf, l);
+        skip += l;
+    } else {
+        const char *ct = content_types[data[1] % (sizeof content_types / sizeof content_types[0])];
+        content_type = ct ? h2o_iovec_init(ct, strlen(ct)) : h2o_iovec_init(NULL, 0);
+    }
     /* h2o hands the entity over as bytes with a length, not NUL-terminated */
-    char *body = malloc(size - 2 ? size - 2 : 1);
+    size_t blen = size - skip;
+    char *body = malloc(blen ? blen : 1);
     if (!body)
         abort();
-    memcpy(body, data + 2, size - 2);
-    req.entity = h2o_iovec_init(size > 2 ? body : NULL, size - 2);
+    memcpy(body, data + skip, blen);
+    req.entity = h2o_iovec_init(blen ? body : NULL, blen);
 
     pp_api_req_t *r = calloc(1, sizeof *r);
     if (!r)
