@@ -118,7 +118,8 @@ extern const pp_api_register_fn pp_api_route_files[];
 
 /* Path parameter by name ("id"), NULL if none. */
 const char *pp_api_param(const pp_api_req_t *r, const char *name);
-/* Path parameter as a positive 64-bit id: 0, or PP_EINVAL (caller answers 400 / 404). */
+/* Path parameter as a positive 64-bit id in canonical form (no sign, no leading zero: 0100 is
+ * refused, not taken as 100): 0, or PP_EINVAL (caller answers 400 / 404). */
 int pp_api_param_id(const pp_api_req_t *r, const char *name, long long *out)
     __attribute__((warn_unused_result));
 /* Header value (case-insensitive) or {NULL, 0}. */
@@ -129,11 +130,26 @@ h2o_iovec_t pp_api_header(const pp_api_req_t *r, const char *name);
 void *pp_api_job_new(pp_api_req_t *r, size_t size, void (*data_free)(void *));
 
 /*
- * Parse the request body as a JSON object. On failure answers the request itself (413
- * body_too_large beyond api_max_body bytes, 400 invalid_json, 415 if the content type is
- * not JSON) and returns NULL: the handler then just returns 0. Caller cJSON_Delete()s.
+ * body.c: parse the request body as a JSON object, strictly. On failure answers the request
+ * itself and returns NULL (the handler then just returns 0): 415 unless Content-Type is
+ * application/json (optionally ; charset=utf-8); 400 invalid_json for anything but one object
+ * (data after it, a key twice in one object, a number with a leading zero); 400 invalid_text
+ * with "field" when a string holds a control character or invalid UTF-8 (escapes included).
+ * (Bodies over api_max_body never get here: 413 while reading.) Caller cJSON_Delete()s.
  */
 cJSON *pp_api_body_json(pp_api_req_t *r);
+
+/* body.c: the parts of pp_api_body_json, without a request. */
+typedef struct pp_api_json_err {
+    const char *code;  /* "invalid_json" or "invalid_text" (static) */
+    char field[64];    /* the field concerned, "" if none or unknown */
+    char message[160];
+} pp_api_json_err_t;
+bool pp_api_json_media_type(const char *content_type, size_t len);
+/* One JSON object in buf[0..len) under the rules above: 0 and *out (caller deletes), or
+ * PP_EINVAL and *err. */
+int pp_api_json_strict(const char *buf, size_t len, cJSON **out, pp_api_json_err_t *err)
+    __attribute__((warn_unused_result));
 
 /* Answers (each no-op if already answered or the client is gone). body: not consumed. */
 void pp_api_reply_json(pp_api_req_t *r, int status, const cJSON *body);

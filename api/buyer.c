@@ -86,7 +86,10 @@ static int buyer_token_verify(pp_api_t *a, const char *tok, size_t len, long lon
     /* Signed by the marketplace: now the claims. */
     payload[plen] = '\0';
     int rc = PP_EINVAL;
-    cJSON *p = cJSON_ParseWithLength((const char *)payload, plen);
+    cJSON *p = NULL;
+    pp_api_json_err_t jerr;
+    if (pp_api_json_strict((const char *)payload, plen, &p, &jerr) != PP_OK)
+        goto out;
     const cJSON *sub = cJSON_GetObjectItemCaseSensitive(p, "sub");
     const cJSON *exp = cJSON_GetObjectItemCaseSensitive(p, "exp");
     if (!cJSON_IsObject(p) || !cJSON_IsNumber(sub) || !cJSON_IsNumber(exp))
@@ -94,8 +97,13 @@ static int buyer_token_verify(pp_api_t *a, const char *tok, size_t len, long lon
     double s = sub->valuedouble, e = exp->valuedouble;
     if (s < 1 || s > 9007199254740991.0 || floor(s) != s || !isfinite(e))
         goto out;
-    if (e <= (double)time(NULL)) {
+    double now = (double)time(NULL);
+    if (e <= now) {
         pp_metrics_add(a->metrics, "pp_api_buyer_token_expired_total", 1);
+        goto out;
+    }
+    if (e > now + (double)a->cfg->api_buyer_token_max_ttl_s) { /* a token for ever is a leak for ever */
+        pp_metrics_add(a->metrics, "pp_api_buyer_token_too_long_total", 1);
         goto out;
     }
     *user_id = (long long)s;

@@ -121,7 +121,7 @@ const char *pp_api_param(const pp_api_req_t *r, const char *name)
 int pp_api_param_id(const pp_api_req_t *r, const char *name, long long *out)
 {
     const char *s = pp_api_param(r, name);
-    if (!s || !isdigit((unsigned char)s[0]))
+    if (!s || !isdigit((unsigned char)s[0]) || s[0] == '0') /* 0100 is not the id 100 */
         return PP_EINVAL;
     char *end;
     errno = 0;
@@ -255,34 +255,6 @@ void *pp_api_job_new(pp_api_req_t *r, size_t size, void (*data_free)(void *))
     if (j) {
         r->data = j;
         r->data_free = data_free;
-    }
-    return j;
-}
-
-cJSON *pp_api_body_json(pp_api_req_t *r)
-{
-    if (!r->req)
-        return NULL;
-    h2o_iovec_t b = r->req->entity;
-    if (b.len > (size_t)r->api->cfg->api_max_body) {
-        pp_api_reply_error(r, 413, "body_too_large", "the request body exceeds %ld bytes",
-                           r->api->cfg->api_max_body);
-        return NULL;
-    }
-    h2o_iovec_t ct = pp_api_header(r, "content-type");
-    if (ct.base && !(ct.len >= 16 && strncasecmp(ct.base, "application/json", 16) == 0)) {
-        pp_api_reply_error(r, 415, "unsupported_media_type", "send the body as application/json");
-        return NULL;
-    }
-    if (!b.base || b.len == 0) {
-        pp_api_reply_error(r, 400, "invalid_json", "a JSON object body is required");
-        return NULL;
-    }
-    cJSON *j = cJSON_ParseWithLength(b.base, b.len);
-    if (!j || !cJSON_IsObject(j)) {
-        cJSON_Delete(j);
-        pp_api_reply_error(r, 400, "invalid_json", "the body is not a JSON object");
-        return NULL;
     }
     return j;
 }

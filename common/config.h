@@ -167,6 +167,8 @@
     X(INT, api_auth_fail_burst, "20", 1, 1000000, 0, "api: failed authentications a client address may make in a burst before api_auth_fail_per_min applies") \
     X(STR, api_buyer_secret, "", 0, 0, 0,                                                     \
       "api: HMAC-SHA256 secret shared with the marketplace for buyer tokens (empty = buyer routes answer 401)") \
+    X(INT, api_buyer_token_max_ttl_s, "2592000", 60, 31536000, 0,                               \
+      "api: longest accepted buyer-token lifetime: a token whose exp is further than this from now is refused (401), however it was signed") \
     X(INT, im_link_code_ttl_s, "600", 30, 86400, 0, "api: an IM-link verification code expires after this many seconds") \
     X(INT, im_link_max_attempts, "5", 1, 100, 0, "api: wrong codes accepted per link before a new code must be requested") \
     X(INT, im_link_resend_s, "30", 0, 3600, 0, "api: shortest interval between two codes sent to one buyer (429 + Retry-After)") \

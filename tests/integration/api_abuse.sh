@@ -4,7 +4,9 @@
 # key's rate-limit bucket (the per-key limit holds with junk keys of the same table set in
 # between); 40 unknown keys from one address cost at most api_auth_fail_burst Postgres
 # lookups, the rest 429 auth_rate_limited + Retry-After, while valid keys keep working.
-# Prints the figures after "ok".
+# Strict JSON: only application/json (; charset=utf-8), nothing after the object, no key
+# twice, no leading zeros (in numbers and path ids), every string clean text (invalid_text
+# naming the field). Prints the figures after "ok".
 set -euo pipefail
 . "$(dirname -- "${BASH_SOURCE[0]}")/../lib.sh"
 . "$(dirname -- "${BASH_SOURCE[0]}")/api_lib.sh"
@@ -96,6 +98,40 @@ call 200 PUT "$U" /v1/users/100 "$SERVICE_KEY" '{"locale":"pl"}'     # valid at 
 call 200 GET "$T" /v1/transactions/500 "$KEY_A"                       # cached seller key: served
 call 429 GET "$T" /v1/transactions/500 "$KEY_B"                       # would need a lookup: not now
 [[ $(metric pp_api_auth_throttled_total) -ge 16 ]] || fail "pp_api_auth_throttled_total not counted"
+
+# ---- strict JSON ----
+api_start api-json PP_API_SERVICE_KEY="$SERVICE_KEY" PP_API_RATE_BURST=1000 PP_WORKER_ID=api-abuse-json
+S=/v1/transactions/{id}/shipment
+call 200 PUT "$U" /v1/users/100 "$SERVICE_KEY" '{"locale":"pl"}' 'application/json; charset=utf-8'
+call 200 PUT "$U" /v1/users/100 "$SERVICE_KEY" '{"locale":"pl"}' 'Application/JSON;charset="UTF-8"'
+for ct in application/jsonx 'application/json; charset=latin1' 'application/json-patch+json' text/json ''; do
+	call 415 PUT "$U" /v1/users/100 "$SERVICE_KEY" '{"locale":"pl"}' "$ct"
+done
+call 400 PUT "$U" /v1/users/100 "$SERVICE_KEY" '{"locale":"pl"} x'
+[[ $(field 'd["error"]["code"]') == invalid_json ]] || fail "trailing data: $(cat "$OUT")"
+call 400 PUT "$U" /v1/users/100 "$SERVICE_KEY" '{"locale":"pl"}{"locale":"en"}'
+call 400 PUT "$U" /v1/users/100 "$SERVICE_KEY" '{"locale":"en","locale":"pl"}'
+[[ $(field 'd["error"]["code"], d["error"]["field"]') == "('invalid_json', 'locale')" ]] || fail "duplicate key: $(cat "$OUT")"
+call 400 PUT "$T" /v1/transactions/501 "$SERVICE_KEY" '{"buyer_id":0100,"seller_id":1}'
+call 400 PUT "$U" /v1/users/0100 "$SERVICE_KEY" '{"locale":"pl"}'
+[[ $(field 'd["error"]["code"]') == invalid_id ]] || fail "leading zero id: $(cat "$OUT")"
+call 201 PUT "$T" /v1/transactions/502 "$SERVICE_KEY" '{"buyer_id":100,"seller_id":2}'
+call 200 GET "$T" /v1/transactions/502 "$KEY_B"
+call 404 GET "$T" /v1/transactions/0502 "$KEY_B"
+[[ $(psql_q "SELECT count(*) FROM transactions WHERE id = 501") == 0 ]] || fail "a refused body wrote a transaction"
+# control characters and invalid UTF-8, raw or escaped, name their field
+for body in '{"locale":"pl\u0001"}' '{"locale":"p\u0000l"}' '{"locale":"pl\n"}' '{"locale":"pl\u009b"}' \
+	"$(printf '{"locale":"p\377l"}')" "$(printf '{"locale":"p\001l"}')" \
+	"$(printf '{"locale":"p\xc0\xafl"}')" "$(printf '{"locale":"p\xed\xa0\x80l"}')"; do
+	call 400 PUT "$U" /v1/users/100 "$SERVICE_KEY" "$body"
+	[[ $(field 'd["error"]["code"], d["error"]["field"]') == "('invalid_text', 'locale')" ]] || fail "$body: $(cat "$OUT")"
+done
+call 400 PUT "$U" /v1/users/100 "$SERVICE_KEY" '{"locale":"pl\ud800"}' # a lone surrogate (cJSON: invalid_json)
+call 400 PUT "$S" /v1/transactions/500/shipment "$KEY_B" '{"tracking_number":"KRA\u0001X"}'
+[[ $(field 'd["error"]["field"]') == tracking_number ]] || fail "control character in the number: $(cat "$OUT")"
+call 422 PUT "$U" /v1/users/100 "$SERVICE_KEY" '{"locale":"żółw ✓ 😀"}' # clean UTF-8 is text (then validated)
+[[ $(field 'd["error"]["code"]') == invalid_locale ]] || fail "clean UTF-8 refused as text: $(cat "$OUT")"
+call 200 PUT "$U" /v1/users/100 "$SERVICE_KEY" '{"locale":"pl","note":"0.5e-07 \u00e9 \ud83d\ude00"}'
 
 check_logs_clean
 echo ok

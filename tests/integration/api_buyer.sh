@@ -31,7 +31,9 @@ TOK_C=$("$PPCTL" buyer-token --user 102) # a user the marketplace never sent
 [[ $(PP_API_BUYER_SECRET='' "$PPCTL" buyer-token --user 100 2>&1) == *api_buyer_secret* ]] ||
 	fail "buyer-token without a secret did not say so"
 
-api_start api PP_API_SERVICE_KEY="$SERVICE_KEY" PP_API_RATE_PER_MIN=1 PP_API_RATE_BURST=50 PP_WORKER_ID=api-buyer-test
+# many bad tokens below: the failed-authentication limit (api_abuse.sh) is set out of the way
+api_start api PP_API_SERVICE_KEY="$SERVICE_KEY" PP_API_RATE_PER_MIN=1 PP_API_RATE_BURST=50 PP_WORKER_ID=api-buyer-test \
+	PP_API_AUTH_FAIL_BURST=100000
 LOG=$PP_TEST_TMP/api.log
 
 U=/v1/users/{id} T=/v1/transactions/{id} S=/v1/transactions/{id}/shipment N=/v1/me/notifications
@@ -62,7 +64,13 @@ TAMPERED=$(mint x 0 0 '{"sub":101,"exp":9999999999}' | cut -d. -f1).$SIG_A # B's
 NOEXP=$(mint "$PP_API_BUYER_SECRET" 0 0 '{"sub":100}')
 BADSUB=$(mint "$PP_API_BUYER_SECRET" 0 0 '{"sub":"100","exp":9999999999}')
 NOTJSON=$(mint "$PP_API_BUYER_SECRET" 0 0 'sub=100')
-for bad in "$EXPIRED" "$WRONG_KEY" "$TAMPERED" "$NOEXP" "$BADSUB" "$NOTJSON" "garbage" "a.b" "${TOK_A%.*}" \
+# validly signed, but for longer than api_buyer_token_max_ttl_s (30 days), or not strict JSON
+TOO_LONG=$(mint "$PP_API_BUYER_SECRET" 100 $((NOW + 31 * 86400)))
+DUPSUB=$(mint "$PP_API_BUYER_SECRET" 0 0 "{\"sub\":101,\"sub\":100,\"exp\":$((NOW + 300))}")
+ZEROSUB=$(mint "$PP_API_BUYER_SECRET" 0 0 "{\"sub\":0100,\"exp\":$((NOW + 300))}")
+call 200 GET "$T" /v1/transactions/500 "$(mint "$PP_API_BUYER_SECRET" 100 $((NOW + 29 * 86400)))"
+"$PPCTL" buyer-token --user 100 --ttl $((31 * 86400)) >/dev/null 2>&1 && fail "ppctl buyer-token made a token longer than api_buyer_token_max_ttl_s"
+for bad in "$EXPIRED" "$WRONG_KEY" "$TAMPERED" "$NOEXP" "$BADSUB" "$NOTJSON" "$TOO_LONG" "$DUPSUB" "$ZEROSUB" "garbage" "a.b" "${TOK_A%.*}" \
 	"${TOK_A}x" "${TOK_A}.x" "$(printf 'x%.0s' $(seq 1100))"; do
 	call 401 GET "$T" /v1/transactions/500 "$bad"
 	call 401 GET "$N" /v1/me/notifications "$bad"
@@ -143,7 +151,7 @@ for k in "$TOK_A" "$TOK_B" "$TOK_C" "$EXPIRED" "$WRONG_KEY" "$SIG_A" "$PP_API_BU
 done
 
 # ---- an empty secret disables buyer tokens ----
-PP_API_BUYER_SECRET='' PP_API_ADDR=127.0.0.1:0 PP_METRICS_ADDR=127.0.0.1:0 PP_WORKER_ID=api-buyer-nosecret \
+PP_API_BUYER_SECRET='' PP_API_ADDR=127.0.0.1:0 PP_METRICS_ADDR=127.0.0.1:0 PP_WORKER_ID=api-buyer-nosecret PP_API_AUTH_FAIL_BURST=100000 \
 	start_bg api2 "$API" >/dev/null
 LOG2=$PP_TEST_TMP/api2.log
 wait_until 10 grep -q 'api on http://' "$LOG2" || fail "second pp-api did not start: $(tail -5 "$LOG2")"

@@ -45,6 +45,9 @@ call 422 PUT "$U" /v1/users/100 "$SERVICE_KEY" '{"locale":"de"}'
 call 400 PUT "$U" /v1/users/100 "$SERVICE_KEY" '{"locale":'
 call 400 PUT "$U" /v1/users/abc "$SERVICE_KEY" '{"locale":"pl"}'
 call 415 PUT "$U" /v1/users/100 "$SERVICE_KEY" 'locale=pl' text/plain
+call 415 PUT "$U" /v1/users/100 "$SERVICE_KEY" '{"locale":"pl"}' application/jsonx
+call 400 PUT "$U" /v1/users/0100 "$SERVICE_KEY" '{"locale":"pl"}' # not the user 100
+call 400 PUT "$U" /v1/users/100 "$SERVICE_KEY" '{"locale":"pl"} {}'
 call 401 PUT "$U" /v1/users/100 "" '{"locale":"pl"}'
 call 401 PUT "$U" /v1/users/100 "wrong-key" '{"locale":"pl"}'
 call 401 PUT "$U" /v1/users/100 "$KEY_A" '{"locale":"pl"}' # a seller key is not the service key

@@ -51,6 +51,11 @@ int ppctl_buyer_token(ppctl_t *ctl, int argc, char **argv)
         fprintf(stderr, "usage: ppctl buyer-token --user ID [--ttl SECONDS]\n");
         return 2;
     }
+    if (ttl > ctl->cfg.api_buyer_token_max_ttl_s) {
+        fprintf(stderr, "ppctl buyer-token: --ttl %lld is longer than api_buyer_token_max_ttl_s (%ld): pp-api would refuse it\n",
+                ttl, ctl->cfg.api_buyer_token_max_ttl_s);
+        return 2;
+    }
     const char *secret = ctl->cfg.api_buyer_secret;
     if (!secret || !secret[0]) {
         fprintf(stderr, "ppctl buyer-token: api_buyer_secret is not configured (PP_API_BUYER_SECRET)\n");
