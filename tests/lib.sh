@@ -45,9 +45,40 @@ start_sim() {
 	"$SIM" --listen 127.0.0.1:0 "$@" >"$log" 2>&1 &
 	SIM_PID=$!
 	pp_test_pids+=("$SIM_PID")
-	wait_until 10 grep -q '^listening on ' "$log" || fail "simulator did not start: $(tail -5 "$log")"
+	wait_until 60 grep -q '^listening on ' "$log" || fail "simulator did not start: $(tail -5 "$log")"
 	SIM_URL="http://$(sed -n 's/^listening on //p' "$log" | head -1)"
 	export PP_INPOST_BASE_URL=$SIM_URL
+}
+
+# sim_clock URL advance SECONDS | URL next | URL: move a --clock manual simulator's clock (by
+# SECONDS, or to the next moment any number it knows changes) or just read it; prints the
+# clock's JSON ({"now_s","advanced_s","next_event_in_s" (null: nothing left),...}).
+sim_clock() {
+	local url=$1 q= out
+	case ${2-} in
+	advance) q="?advance=$3" ;;
+	next) q="?step=next" ;;
+	'') ;;
+	*) fail "sim_clock: want advance SECONDS, next or nothing, got '$2'" ;;
+	esac
+	if [[ -n $q ]]; then
+		out=$(curl -sf -X POST "$url/sim/clock$q") || fail "sim_clock $*: POST $url/sim/clock$q failed"
+	else
+		out=$(curl -sf "$url/sim/clock") || fail "sim_clock: GET $url/sim/clock failed"
+	fi
+	printf '%s\n' "$out"
+}
+
+pid_gone() { ! kill -0 "$1" 2>/dev/null; }
+
+# stop_pid PID [SECONDS]: SIGTERM one of this test's processes; fail unless it exits 0 in time (60 s).
+stop_pid() {
+	local pid=$1 secs=${2:-60} rc
+	kill -TERM "$pid" 2>/dev/null || fail "process $pid is not running"
+	wait_until "$secs" pid_gone "$pid" || fail "process $pid did not exit within $secs s of SIGTERM"
+	wait "$pid"
+	rc=$?
+	((rc == 0)) || fail "process $pid exited $rc after SIGTERM"
 }
 
 # xmpp_stack [TAG_PREFIX]: the shared stack's Prosody (PP_XMPP_HOST/PORT/DOMAIN) for a test

@@ -15,7 +15,7 @@ sim() {
 	"$SIM" --listen 127.0.0.1:0 "$@" >"$log" 2>&1 &
 	pid=$!
 	pp_test_pids+=("$pid")
-	wait_until 10 grep -q '^listening on ' "$log" || fail "simulator $name did not start: $(tail -3 "$log")"
+	wait_until 60 grep -q '^listening on ' "$log" || fail "simulator $name did not start: $(tail -3 "$log")"
 	printf -v "PID_$name" '%s' "$pid"
 	printf -v "URL_$name" 'http://%s' "$(sed -n 's/^listening on //p' "$log" | head -1)"
 }
@@ -37,24 +37,17 @@ parse() {
 	fi
 }
 
-stop_sim() { # stop_sim PID: SIGTERM must give a clean exit 0 within 5 s
-	local pid=$1 rc
-	kill -TERM "$pid"
-	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-	kill -0 "$pid" 2>/dev/null && fail "simulator $pid did not exit within 5 s of SIGTERM"
-	wait "$pid"
-	rc=$?
-	((rc == 0)) || fail "simulator $pid exited $rc after SIGTERM"
-}
+stop_sim() { stop_pid "$1"; } # SIGTERM must give a clean exit 0
 
 # --- 1. a parcel advances from not-found to delivered, forward only ------------------------
-sim main --speed 20000 --not-found-minutes 5 --log-requests "$PP_TEST_TMP/requests.jsonl"
+# On the manual clock, stepped to each moment the parcel changes: every step is sampled.
+sim main --clock manual --not-found-minutes 5 --log-requests "$PP_TEST_TMP/requests.jsonl"
 code=$(get "$URL_main/v1/tracking/$N" "$PP_TEST_TMP/b")
 [[ $code == 404 ]] || fail "first request: want 404 not found yet, got $code"
 [[ $(parse 404 "$PP_TEST_TMP/b" | jq -r .found) == false ]] || fail "404 body not parsed as not found"
 [[ $(jq -r .error "$PP_TEST_TMP/b") == resource_not_found ]] || fail "404 body is not a ShipX error"
-seen=() last="" nev=0 deadline=$((SECONDS + 40))
-while ((SECONDS < deadline)); do
+seen=() last="" nev=0
+for ((step = 0; step < 100; step++)); do
 	code=$(get "$URL_main/v1/tracking/$N" "$PP_TEST_TMP/b")
 	[[ $code == 200 || $code == 404 ]] || fail "scenario request got HTTP $code"
 	out=$(parse "$code" "$PP_TEST_TMP/b") || fail "parser rejected a simulator body: $(head -c 300 "$PP_TEST_TMP/b")"
@@ -64,9 +57,9 @@ while ((SECONDS < deadline)); do
 	nev=$n
 	if [[ $st != "$last" ]]; then seen+=("$st"); last=$st; fi
 	[[ $st == delivered ]] && break
-	sleep 0.05
+	sim_clock "$URL_main" next | jq -e '.advanced_s > 0' >/dev/null || break # nothing left to happen
 done
-[[ $last == delivered ]] || fail "parcel not delivered in 40 s; statuses seen: ${seen[*]}"
+[[ $last == delivered ]] || fail "parcel not delivered at the end of its scenario ($step clock steps); statuses seen: ${seen[*]}"
 # (normalized names from ppctl; raw ShipX names from the jq fallback)
 echo "${seen[*]}" | grep -Eq 'in_transit|adopted_at_|sent_from_' || fail "no in_transit seen: ${seen[*]}"
 echo "${seen[*]}" | grep -Eq 'out_for_delivery|available_for_pickup|ready_to_pickup' || fail "no last-mile status: ${seen[*]}"
@@ -94,13 +87,13 @@ jq -e 'select(.number and .recv_ms and .sent_ms and (.sent_ms >= .recv_ms) and .
 stop_sim "$PID_main"
 
 # --- 4. determinism and Europe/Warsaw offsets across the 2026-03-29 DST change --------------
-sim d1 --speed 1000000 --not-found-minutes 0 --epoch 2026-03-28T12:00:00Z
-sim d2 --speed 1000000 --not-found-minutes 0 --epoch 2026-03-28T12:00:00Z
+sim d1 --clock manual --not-found-minutes 0 --epoch 2026-03-28T12:00:00Z
+sim d2 --clock manual --not-found-minutes 0 --epoch 2026-03-28T12:00:00Z
 for s in d1 d2; do
 	u=URL_$s
 	get "${!u}/v1/tracking/$N" /dev/null >/dev/null
+	sim_clock "${!u}" advance 400000 >/dev/null # 4.6 sim-days: every journey is complete
 done
-sleep 0.4 # 0.4 s x 1e6 = 4.6 sim-days: every journey is complete
 for s in d1 d2; do
 	u=URL_$s
 	[[ $(get "${!u}/v1/tracking/$N" "$PP_TEST_TMP/$s.json") == 200 ]] || fail "$s: no 200"
@@ -152,16 +145,17 @@ sim fhang --not-found-minutes 0 --phang 1
 code=$(get "$URL_fhang/v1/tracking/$N" /dev/null --max-time 0.5)
 [[ $code == 000 ]] || fail "--phang: answered with $code"
 # the abandoned request must be cleaned up (no leak): nothing deferred, one abandoned
-wait_until 3 bash -c "curl -s '$URL_fhang/sim/stats' | jq -e '.abandoned == 1 and .deferred_now == 0'" ||
+wait_until 60 bash -c "curl -s '$URL_fhang/sim/stats' | jq -e '.abandoned == 1 and .deferred_now == 0'" ||
 	fail "hung request not cleaned up after the client left: $(curl -s "$URL_fhang/sim/stats")"
-# SIGTERM with a hanging request still open: exits cleanly, client sees the connection end
-curl -s -o /dev/null --max-time 20 "$URL_fhang/v1/tracking/$N" &
+# SIGTERM with a hanging request still open: exits cleanly, and the client sees the
+# connection end (not its own time-out, which is far beyond the stop's wait)
+curl -s -o /dev/null --max-time 600 "$URL_fhang/v1/tracking/$N" &
 cpid=$!
-wait_until 3 bash -c "curl -s '$URL_fhang/sim/stats' | jq -e '.deferred_now == 1'" || fail "second hang not pending"
-t0=$SECONDS
+wait_until 60 bash -c "curl -s '$URL_fhang/sim/stats' | jq -e '.deferred_now == 1'" || fail "second hang not pending"
 stop_sim "$PID_fhang"
-wait "$cpid" 2>/dev/null
-((SECONDS - t0 <= 3)) || fail "stop with a hanging request took $((SECONDS - t0)) s"
+wait "$cpid"
+crc=$?
+((crc != 28)) || fail "the hanging request's client timed out: the simulator's stop did not end it"
 
 sim fauth --not-found-minutes 0 --token s3cr3t
 [[ $(get "$URL_fauth/v1/tracking/$N" "$PP_TEST_TMP/b") == 401 ]] || fail "no token: want 401"

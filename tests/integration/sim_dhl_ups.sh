@@ -21,7 +21,7 @@ sim() {
 	"$SIM" --listen 127.0.0.1:0 "$@" >"$log" 2>&1 &
 	pid=$!
 	pp_test_pids+=("$pid")
-	wait_until 10 grep -q '^listening on ' "$log" || fail "simulator $name did not start: $(tail -3 "$log")"
+	wait_until 60 grep -q '^listening on ' "$log" || fail "simulator $name did not start: $(tail -3 "$log")"
 	printf -v "PID_$name" '%s' "$pid"
 	printf -v "URL_$name" 'http://%s' "$(sed -n 's/^listening on //p' "$log" | head -1)"
 }
@@ -59,7 +59,7 @@ rank() {
 	esac
 }
 
-sim main --speed 20000 --not-found-minutes 5 --token "$KEY" --client-id "$CID" --client-secret "$CSECRET"
+sim main --clock manual --not-found-minutes 5 --token "$KEY" --client-id "$CID" --client-secret "$CSECRET"
 export PP_DHL_BASE_URL=$URL_main PP_DHL_API_KEY=$KEY PP_DHL_SERVICE=parcel-pl PP_UPS_BASE_URL=$URL_main
 B=$PP_TEST_TMP/body
 
@@ -104,12 +104,13 @@ code=$(send "$B" ups 1ZA82D672031716787 "$TOKEN")  # bad check digit
 [[ $code == 400 && $(jq -r '.response.errors[0].code' "$B") == TV1002 ]] || fail "UPS invalid number: want 400 TV1002, got $code $(cat "$B")"
 
 # --- 3. both parcels walk to delivered, forward only ------------------------------------------
+# The manual clock stops at every moment either parcel changes (sim_clock next), so every
+# step is sampled however slow the machine (at x20,000 real time a loaded machine skipped
+# the last-mile step between two samples).
 declare -A last=([dhl]="" [ups]="") best=([dhl]=0 [ups]=0) nev=([dhl]=0 [ups]=0) seen=([dhl]="" [ups]="")
 declare -A num=([dhl]=$DHL_N [ups]=$UPS_N) prev=([dhl]="[]" [ups]="[]")
-deadline=$((SECONDS + 60))
-while ((SECONDS < deadline)); do
+for ((step = 0; step < 200; step++)); do
 	for c in dhl ups; do
-		[[ ${last[$c]} == delivered ]] && continue
 		code=$(send "$B.$c" "$c" "${num[$c]}" "$([[ $c == ups ]] && echo "$TOKEN")")
 		[[ $code == 200 || $code == 404 ]] || fail "$c scenario request got HTTP $code: $(head -c 300 "$B.$c")"
 		out=$(parse "$c" "$code" "$B.$c")
@@ -130,11 +131,10 @@ while ((SECONDS < deadline)); do
 		nev[$c]=$n prev[$c]=$evs
 		if [[ $st != "${last[$c]}" ]]; then seen[$c]+="$st "; last[$c]=$st; fi
 	done
-	[[ ${last[dhl]} == delivered && ${last[ups]} == delivered ]] && break
-	sleep 0.1
+	sim_clock "$URL_main" next | jq -e '.advanced_s > 0' >/dev/null || break # nothing left to happen
 done
 for c in dhl ups; do
-	[[ ${last[$c]} == delivered ]] || fail "$c parcel not delivered in 60 s; statuses seen: ${seen[$c]}"
+	[[ ${last[$c]} == delivered ]] || fail "$c parcel not delivered at the end of its scenario ($step clock steps); statuses seen: ${seen[$c]}"
 	grep -q in_transit <<<"${seen[$c]}" || fail "$c: no in_transit seen: ${seen[$c]}"
 	grep -Eq 'out_for_delivery|available_for_pickup' <<<"${seen[$c]}" || fail "$c: no last-mile status: ${seen[$c]}"
 	((nev[$c] >= 8)) || fail "$c: only ${nev[$c]} events in a whole journey"
@@ -155,7 +155,7 @@ tok=$(curl -s -u "$CID:$CSECRET" -d grant_type=client_credentials "$URL_ttl/secu
 code=$(send "$B" ups "$UPS_N" "$tok")
 [[ $code == 200 ]] || fail "UPS with a fresh token: want 200, got $code"
 expired() { [[ $(send "$B" ups "$UPS_N" "$tok") == 401 ]]; }
-wait_until 5 expired || fail "UPS token issued with ttl 1 s still accepted after 5 s"
+wait_until 120 expired || fail "UPS token issued with ttl 1 s still accepted after 120 s"
 [[ $(jq -r '.response.errors[0].code' "$B") == 250002 ]] || fail "expired token: not a UPS 401 body: $(cat "$B")"
 tok=$(curl -s -u "$CID:$CSECRET" -d grant_type=client_credentials "$URL_ttl/security/v1/oauth/token" | jq -er .access_token) ||
 	fail "no second token"
@@ -166,11 +166,6 @@ code=$(send "$B" ups "$UPS_N" "$tok")
 stats=$(curl -s "$URL_main/sim/stats")
 (($(jq .unauthorized <<<"$stats") >= 4)) || fail "sim/stats unauthorized < 4: $stats"
 (($(jq .token_requests <<<"$stats") >= 3)) || fail "sim/stats token_requests < 3: $stats"
-for p in "$PID_main" "$PID_ttl"; do
-	kill -TERM "$p"
-	for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-	kill -0 "$p" 2>/dev/null && fail "simulator $p did not exit within 5 s of SIGTERM"
-	wait "$p" || fail "simulator $p exited non-zero after SIGTERM"
-done
+for p in "$PID_main" "$PID_ttl"; do stop_pid "$p"; done
 check_logs_clean
 echo ok

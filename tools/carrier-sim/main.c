@@ -94,6 +94,9 @@ static void usage(FILE *f)
             "usage: pp-carrier-sim [options]\n"
             "  --listen HOST:PORT       listen address (default 127.0.0.1:0 = any free port)\n"
             "  --speed N                sim time = real time x N (default 1)\n"
+            "  --clock real|manual      real (default: real time x --speed) or manual: sim time\n"
+            "                           stands still but for POST /sim/clock?advance=SECONDS or\n"
+            "                           ?step=next (to the next moment any known number changes)\n"
             "  --not-found-minutes M    404 for the first M sim-minutes of a number (default 10)\n"
             "  --p429 [C:]F --p500 [C:]F  fraction of tracking requests answered 429 / 500\n"
             "  --pmalformed [C:]F       fraction answered 200 with a truncated body\n"
@@ -111,7 +114,7 @@ static void usage(FILE *f)
             "                           retry_after: the header sent, if any)\n"
             "  --seed S                 fault-injection PRNG seed (default 1)\n"
             "  --epoch ISO8601          fixed time origin of every scenario (default: first request)\n"
-            "Routes: each carrier's tracking endpoint (see shapes.c), GET /sim/stats.\n");
+            "Routes: each carrier's tracking endpoint (see shapes.c), GET /sim/stats, GET/POST /sim/clock.\n");
 }
 
 static int parse_args(main_state_t *m, int argc, char **argv)
@@ -134,7 +137,14 @@ static int parse_args(main_state_t *m, int argc, char **argv)
             m->listen = v;
         else if (!strcmp(o, "--speed"))
             rc = parse_double(o, v, 0.001, 1e7, &s->speed);
-        else if (!strcmp(o, "--not-found-minutes"))
+        else if (!strcmp(o, "--clock")) {
+            if (!strcmp(v, "manual") || !strcmp(v, "real"))
+                s->manual_clock = !strcmp(v, "manual");
+            else {
+                fprintf(stderr, "pp-carrier-sim: --clock wants real or manual, got '%s'\n", v);
+                rc = PP_EINVAL;
+            }
+        } else if (!strcmp(o, "--not-found-minutes"))
             rc = parse_double(o, v, 0, 1e6, &s->not_found_min);
         else if (!strcmp(o, "--p429"))
             rc = parse_fault(s, o, v, offsetof(pp_sim_faults_t, p429));
@@ -254,9 +264,9 @@ int main(int argc, char **argv)
                  i ? "," : "", pp_sim_shapes[i]->carrier);
     printf("listening on %s:%d\n", host, port);
     fflush(stdout);
-    pp_info("carrier simulator (%s) on %s:%d, speed x%g, not found for %g sim-min, "
+    pp_info("carrier simulator (%s) on %s:%d, %s clock, speed x%g, not found for %g sim-min, "
             "faults 429=%g 500=%g malformed=%g hang=%g, latency %ld-%ld ms%s",
-            carriers, host, port, s->speed, s->not_found_min, s->faults.p429, s->faults.p500,
+            carriers, host, port, s->manual_clock ? "manual" : "real", s->speed, s->not_found_min, s->faults.p429, s->faults.p500,
             s->faults.pmalformed, s->faults.phang, s->lat_min, s->lat_max,
             s->token ? ", token required" : "");
 

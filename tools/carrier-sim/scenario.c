@@ -227,3 +227,11 @@ size_t pp_sim_clock_count(const pp_sim_clock_t *c)
 {
     return c->n;
 }
+
+void pp_sim_clock_each(const pp_sim_clock_t *c, void (*cb)(const char *number, int64_t first_ms, void *arg),
+                       void *arg)
+{
+    for (size_t i = 0; i < c->cap; i++)
+        if (c->slots[i].key[0])
+            cb(c->slots[i].key, c->slots[i].first_ms, arg);
+}

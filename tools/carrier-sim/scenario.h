@@ -58,7 +58,7 @@ const char *pp_sim_step_place(const pp_sim_scenario_t *sc, const pp_sim_step_t *
 /* "2026-03-29T03:30:00.000+02:00": Europe/Warsaw local time with its offset (EU DST rule). */
 void pp_sim_format_warsaw(time_t t, char out[40]);
 
-/* number -> first-request time (ms, monotonic) map. */
+/* number -> first-request time map (sim ms, see pp_sim_now_ms; and wall ms). */
 typedef struct pp_sim_clock pp_sim_clock_t;
 pp_sim_clock_t *pp_sim_clock_new(void);
 void pp_sim_clock_free(pp_sim_clock_t *c);
@@ -66,5 +66,8 @@ void pp_sim_clock_free(pp_sim_clock_t *c);
 int pp_sim_clock_first_seen(pp_sim_clock_t *c, const char *number, int64_t now_ms, int64_t *first_ms,
                             int64_t *first_wall_ms, int64_t wall_ms);
 size_t pp_sim_clock_count(const pp_sim_clock_t *c);
+/* Call cb for every number seen, with its first-seen sim ms. */
+void pp_sim_clock_each(const pp_sim_clock_t *c, void (*cb)(const char *number, int64_t first_ms, void *arg),
+                       void *arg);
 
 #endif

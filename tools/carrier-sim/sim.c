@@ -274,11 +274,11 @@ static int build_answer(pp_sim_t *s, pending_t *p)
         if (!pa->valid)
             continue;
         int64_t first_ms, first_wall_ms;
-        rc = pp_sim_clock_first_seen(s->clock, pa->number, pp_mono_ms(), &first_ms,
-                                     &first_wall_ms, pp_now_ms());
+        int64_t now = pp_sim_now_ms(s);
+        rc = pp_sim_clock_first_seen(s->clock, pa->number, now, &first_ms, &first_wall_ms, pp_now_ms());
         if (rc)
             break;
-        int64_t elapsed_s = (int64_t)((double)(pp_mono_ms() - first_ms) * s->speed / 1000.0);
+        int64_t elapsed_s = (now - first_ms) / 1000;
         pp_sim_scenario_build(pa->number, (int64_t)(s->not_found_min * 60.0), &pa->sc);
         pa->visible = pp_sim_scenario_visible(&pa->sc, elapsed_s);
         pa->origin = s->epoch ? s->epoch : (time_t)(first_wall_ms / 1000);
@@ -378,7 +378,7 @@ static int on_stats(h2o_req_t *req, void *arg)
                      "\"rate_limited\":%llu,\"server_error\":%llu,\"malformed\":%llu,\"hung\":%llu,"
                      "\"abandoned\":%llu,\"bad_request\":%llu,\"token_requests\":%llu,\"numbers\":%zu,"
                      "\"connections_open\":%llu,\"connections_accepted\":%llu,\"deferred_now\":%llu,"
-                     "\"speed\":%g,\"uptime_ms\":%lld}\n",
+                     "\"speed\":%g,\"clock\":\"%s\",\"uptime_ms\":%lld}\n",
                      (unsigned long long)s->n.requests, (unsigned long long)s->n.ok,
                      (unsigned long long)s->n.not_found, (unsigned long long)s->n.unauthorized,
                      (unsigned long long)s->n.rate_limited, (unsigned long long)s->n.server_error,
@@ -386,7 +386,7 @@ static int on_stats(h2o_req_t *req, void *arg)
                      (unsigned long long)s->n.abandoned, (unsigned long long)s->n.bad_request,
                      (unsigned long long)s->n.token_requests, pp_sim_clock_count(s->clock),
                      (unsigned long long)hs.open, (unsigned long long)hs.accepted,
-                     (unsigned long long)hs.deferred, s->speed,
+                     (unsigned long long)hs.deferred, s->speed, s->manual_clock ? "manual" : "real",
                      (long long)(pp_mono_ms() - s->started_ms));
     pp_httpd_send(req, 200, "application/json", buf, (size_t)n);
     return PP_OK;
@@ -402,5 +402,7 @@ int pp_sim_register(pp_sim_t *s)
         if (pp_sim_shapes[i]->register_routes && (rc = pp_sim_shapes[i]->register_routes(s)) != 0)
             return rc;
     }
+    if ((rc = pp_sim_clock_register(s)) != 0)
+        return rc;
     return pp_httpd_route(s->srv, "/sim/stats", on_stats, s);
 }

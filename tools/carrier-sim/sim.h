@@ -100,6 +100,8 @@ struct pp_sim {
     long token_ttl_s;           /* lifetime of issued OAuth tokens */
     FILE *log;
     time_t epoch;
+    bool manual_clock;          /* --clock manual: sim time moves only through /sim/clock */
+    int64_t manual_ms;          /* ... and stands here (sim ms since start) */
     uint64_t rng;
     int64_t started_ms;
     uint64_t issued_tokens;
@@ -117,5 +119,10 @@ void pp_sim_issue_token(pp_sim_t *s, char *out, size_t cap);
 bool pp_sim_token_valid(pp_sim_t *s, const char *token, size_t len);
 /* Index of a carrier in pp_sim_shapes, or -1. */
 int pp_sim_shape_index(const char *carrier);
+
+/* simclock.c: sim ms since start: real time x speed, or the manual clock's reading. */
+int64_t pp_sim_now_ms(const pp_sim_t *s);
+/* Register GET/POST /sim/clock (read; advance=N seconds or step=next in manual mode). */
+int pp_sim_clock_register(pp_sim_t *s);
 
 #endif
