@@ -21,6 +21,11 @@ NT_PG_ADMIN=${PP_DB_URL%/*}/postgres
 NT_DB=pp_nt_${NT_NAME//-/_}
 export PP_DB_URL=${PP_DB_URL%/*}/$NT_DB
 export PP_TOPIC=nt-$NT_NAME.v1 PP_DLQ_TOPIC=nt-$NT_NAME.v1.dlq PP_GROUP_ID=nt-$NT_NAME
+# Own IM-link topic too: the stack's env names its shared im-link-code.v1, which keeps every
+# code the demo and earlier runs produced; a fresh group read them all from the start, and
+# each one for a user id of this test (1..20) left a 'skipped_stale' row ("rows not sent" in
+# notifier_crash/kill9 on any run after a demo on the same stack).
+export PP_IM_LINK_TOPIC=nt-$NT_NAME.link.v1
 export PP_METRICS_ADDR=127.0.0.1:0 PP_HEARTBEAT_INTERVAL_MS=500
 NT_DOMAIN=${PP_XMPP_DOMAIN:-parcelpush.test}
 
@@ -107,7 +112,8 @@ nt_setup() {
 	export PP_XMPP_JID=$(echo "ntbot-$NT_NAME@$NT_DOMAIN" | tr 'A-Z' 'a-z') PP_XMPP_PASSWORD=botpass-$$
 	echo "${PP_XMPP_JID%@*} $PP_XMPP_PASSWORD" | nt_xmpp_register >/dev/null 2>&1 || fail "xmpp-register $PP_XMPP_JID"
 	"$NT_BIN/pp-produce" -b "$PP_KAFKA_BROKERS" -t "$PP_TOPIC" -C "${PARTITIONS:-4}" 2>>"$NT_TMP/kafka.log" &&
-		"$NT_BIN/pp-produce" -b "$PP_KAFKA_BROKERS" -t "$PP_DLQ_TOPIC" -C 1 2>>"$NT_TMP/kafka.log" ||
+		"$NT_BIN/pp-produce" -b "$PP_KAFKA_BROKERS" -t "$PP_DLQ_TOPIC" -C 1 2>>"$NT_TMP/kafka.log" &&
+		"$NT_BIN/pp-produce" -b "$PP_KAFKA_BROKERS" -t "$PP_IM_LINK_TOPIC" -C 1 2>>"$NT_TMP/kafka.log" ||
 		fail "cannot create topics (see $NT_TMP/kafka.log)"
 }
 
