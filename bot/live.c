@@ -410,7 +410,7 @@ static void track_done(const pp_http_response_t *resp, void *arg)
         char err[256] = "";
         if (resp->status == 429 || (resp->status == 503 && resp->retry_after_s >= 0))
             pause_carrier(rt, resp->status, resp->retry_after_s, now);
-        int rc = c->parse(resp->status, resp->body, resp->body_len, &res, &n, err, sizeof err);
+        int rc = pp_carrier_parse(c, resp->status, resp->body, resp->body_len, &res, &n, err, sizeof err);
         if (rc) {
             failure = resp->status >= 500 || (rc != PP_EHTTP && resp->status != 429);
             result = resp->status == 429   ? "rate_limited"

@@ -354,7 +354,7 @@ static void batch_done(const pp_http_response_t *resp, void *arg)
     }
     pp_track_result_t *res = NULL;
     size_t n_res = 0;
-    int rc = rt->carrier->parse(resp->status, resp->body, resp->body_len, &res, &n_res, err, sizeof err);
+    int rc = pp_carrier_parse(rt->carrier, resp->status, resp->body, resp->body_len, &res, &n_res, err, sizeof err);
     if (resp->status == 429) {
         long ra = resp->retry_after_s >= 0 ? resp->retry_after_s : PAUSE_DEFAULT_S;
         long speed = p->cfg->speed > 0 ? p->cfg->speed : 1;

@@ -71,12 +71,24 @@ typedef struct pp_carrier {
      * (one per parcel in the response; free with pp_track_results_free). Not-found is a
      * result with found=false, not an error. Malformed input returns PP_EPARSE with a
      * reason in err; PP_EHTTP for an HTTP status that is an error (e.g. 500, 401).
+     * Its strings are the carrier's raw text: call pp_carrier_parse, never this.
      */
-    int (*parse)(int http_status, const char *body, size_t len, pp_track_result_t **results,
+    int (*parse_raw)(int http_status, const char *body, size_t len, pp_track_result_t **results,
                  size_t *n_results, char *err, size_t errlen);
     /* Syntactic check of a number for this carrier (format and check digit if any). */
     bool (*validate)(const char *number);
 } pp_carrier_t;
+
+/*
+ * c->parse_raw, then every string of every result (number, pickup point and address, each
+ * event's code, description and place) through pp_text_clean: valid UTF-8, no control
+ * characters, cut on a character boundary. The one way in for the poller, the bot and ppctl.
+ */
+int pp_carrier_parse(const pp_carrier_t *c, int http_status, const char *body, size_t len,
+                     pp_track_result_t **results, size_t *n_results, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+/* The same cleaning for results an adapter made (pp_carrier_parse calls it). */
+void pp_track_results_clean(pp_track_result_t *r, size_t n);
 
 /* Registry (carriers/registry.c). NULL if unknown. */
 const pp_carrier_t *pp_carrier_find(const char *name);

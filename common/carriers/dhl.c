@@ -414,6 +414,6 @@ const pp_carrier_t pp_carrier_dhl = {
     .display = "DHL",
     .max_batch = 1,
     .build_request = dhl_build_request,
-    .parse = dhl_parse,
+    .parse_raw = dhl_parse,
     .validate = dhl_validate,
 };

@@ -267,6 +267,6 @@ const pp_carrier_t pp_carrier_dpd = {
     .display = "DPD Polska",
     .max_batch = 1, /* getEventsForWaybillV1 takes one waybill (research §5.1) */
     .build_request = dpd_build_request,
-    .parse = dpd_parse,
+    .parse_raw = dpd_parse,
     .validate = dpd_validate,
 };

@@ -498,6 +498,6 @@ const pp_carrier_t pp_carrier_gls = {
     .build_auth_request = gls_build_auth_request,
     .parse_auth = gls_parse_auth,
     .build_request = gls_build_request,
-    .parse = gls_parse,
+    .parse_raw = gls_parse,
     .validate = gls_validate,
 };

@@ -355,6 +355,6 @@ const pp_carrier_t pp_carrier_inpost = {
     .display = "InPost",
     .max_batch = 1,
     .build_request = inpost_build_request,
-    .parse = inpost_parse,
+    .parse_raw = inpost_parse,
     .validate = inpost_validate,
 };

@@ -728,6 +728,6 @@ const pp_carrier_t pp_carrier_orlen = {
     .max_batch = ORLEN_MAX_BATCH,
     .batch_limit = orlen_batch_limit,
     .build_request = orlen_build_request,
-    .parse = orlen_parse,
+    .parse_raw = orlen_parse,
     .validate = orlen_validate,
 };

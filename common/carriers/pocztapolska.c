@@ -452,6 +452,6 @@ const pp_carrier_t pp_carrier_pocztapolska = {
     .display = "Poczta Polska",
     .max_batch = PP_MAX_BATCH,
     .build_request = pp_build_request,
-    .parse = pp_parse,
+    .parse_raw = pp_parse,
     .validate = pp_validate,
 };

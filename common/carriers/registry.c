@@ -1,6 +1,7 @@
 /* registry.c - the table of carrier adapters and the helpers shared by every adapter. */
 #include "carrier.h"
 #include "../err.h"
+#include "../text.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -170,4 +171,30 @@ int pp_carrier_read_token(const pp_carrier_t *c, int status, const char *body, s
         *ttl_s = 3600;
     *token = tok;
     return PP_OK;
+}
+
+void pp_track_results_clean(pp_track_result_t *r, size_t n)
+{
+    for (size_t i = 0; r && i < n; i++) {
+        pp_text_clean_field(r[i].tracking_number);
+        pp_text_clean_field(r[i].pickup_point);
+        pp_text_clean_field(r[i].pickup_address);
+        for (size_t k = 0; k < r[i].n_events; k++) {
+            pp_track_event_t *ev = &r[i].events[k];
+            pp_text_clean_field(ev->carrier_code);
+            pp_text_clean_field(ev->description);
+            pp_text_clean_field(ev->location);
+        }
+    }
+}
+
+int pp_carrier_parse(const pp_carrier_t *c, int http_status, const char *body, size_t len,
+                     pp_track_result_t **results, size_t *n_results, char *err, size_t errlen)
+{
+    int rc = c->parse_raw(http_status, body, len, results, n_results, err, errlen);
+    if (rc == PP_OK)
+        pp_track_results_clean(*results, *n_results);
+    else if (err && errlen) /* the reason quotes the carrier's text and goes to logs and rows */
+        pp_text_clean(err, errlen, err, strnlen(err, errlen));
+    return rc;
 }

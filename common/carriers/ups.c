@@ -666,6 +666,6 @@ const pp_carrier_t pp_carrier_ups = {
     .build_auth_request = ups_build_auth_request,
     .parse_auth = ups_parse_auth,
     .build_request = ups_build_request,
-    .parse = ups_parse,
+    .parse_raw = ups_parse,
     .validate = ups_validate,
 };

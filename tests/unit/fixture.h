@@ -7,6 +7,9 @@
  *   fixture_error_t  a body that must fail: return code, reason substring, no results
  *                    (fixture_run_errors)
  *   fixture_check_truncations  every proper prefix of a valid body is PP_EPARSE, never a crash
+ *   fixture_check_hostile  a text of a valid body replaced by control characters, invalid
+ *                    UTF-8 and long Polish text: every string of every result is valid UTF-8,
+ *                    without control characters and within its field
  *
  * Multi-result carriers build on fixture_parse_ok / fixture_check_result / fixture_check_events.
  * A test sets fixture_dir (its FIXTURE_DIR argument) before reading anything. Define
@@ -18,6 +21,7 @@
 #include "carriers/carrier.h"
 #include "check.h"
 #include "err.h"
+#include "text.h"
 #include "timeutil.h"
 
 #include <stdio.h>
@@ -76,7 +80,7 @@ static inline int fixture_parse(const pp_carrier_t *c, const char *name, int htt
     CHECK(body != NULL);
     if (!body)
         return -999;
-    int rc = c->parse(http, body, len, r, n, err, errlen);
+    int rc = pp_carrier_parse(c, http, body, len, r, n, err, errlen);
     free(body);
     return rc;
 }
@@ -249,7 +253,7 @@ static inline void fixture_check_truncations(const pp_carrier_t *c, const char *
         char *copy = malloc(k + 1); /* exact-size copy so ASan sees over-reads */
         memcpy(copy, body, k);
         copy[k] = '\0';
-        int rc = c->parse(200, copy, k, &r, &n, err, sizeof err);
+        int rc = pp_carrier_parse(c, 200, copy, k, &r, &n, err, sizeof err);
         if (rc != PP_EPARSE && !(rc == 0 && k >= len - 2)) /* trailing newline */
             bad++;
         if (rc == 0)
@@ -259,6 +263,156 @@ static inline void fixture_check_truncations(const pp_carrier_t *c, const char *
         free(copy);
     }
     CHECK_INT(bad, 0);
+    free(body);
+}
+
+/* One string field: valid UTF-8, no control characters, NUL inside its size. 1 if not. */
+static inline int fixture_bad_field(const char *what, const char *f, size_t size)
+{
+    size_t len = strnlen(f, size);
+    if (len < size && pp_text_is_clean(f, len))
+        return 0;
+    fprintf(stderr, "   unclean %s: \"%.*s\"\n", what, (int)len, f);
+    return 1;
+}
+
+/* Every string of every result through fixture_bad_field; returns how many failed. */
+static inline int fixture_bad_strings(const pp_track_result_t *r, size_t n)
+{
+#define FIXTURE_FIELD(what, arr) fixture_bad_field(what, (arr), sizeof(arr))
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        bad += FIXTURE_FIELD("tracking_number", r[i].tracking_number);
+        bad += FIXTURE_FIELD("pickup_point", r[i].pickup_point);
+        bad += FIXTURE_FIELD("pickup_address", r[i].pickup_address);
+        for (size_t k = 0; k < r[i].n_events; k++) {
+            bad += FIXTURE_FIELD("carrier_code", r[i].events[k].carrier_code);
+            bad += FIXTURE_FIELD("description", r[i].events[k].description);
+            bad += FIXTURE_FIELD("location", r[i].events[k].location);
+        }
+    }
+    return bad;
+#undef FIXTURE_FIELD
+}
+
+/* Some string of some result contains want. */
+static inline int fixture_has_text(const pp_track_result_t *r, size_t n, const char *want)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strstr(r[i].pickup_point, want) || strstr(r[i].pickup_address, want))
+            return 1;
+        for (size_t k = 0; k < r[i].n_events; k++)
+            if (strstr(r[i].events[k].description, want) || strstr(r[i].events[k].location, want))
+                return 1;
+    }
+    return 0;
+}
+
+/* A hostile text put where a fixture has a carrier's text. */
+typedef struct {
+    const char *text; /* as written in the body (JSON or XML escapes) */
+    int must_parse;   /* 1: the body stays well-formed, so it must parse */
+    const char *want; /* a substring some string of the result must hold, NULL = none */
+} fixture_hostile_t;
+
+#define FIXTURE_LONG_PL                                                                        \
+    "Źdźbło żółtej gęśli w Szczebrzeszynie, Łódź Bałuty, ul. Świętokrzyska ąęółśżźćń "         \
+    "Źdźbło żółtej gęśli w Szczebrzeszynie, Łódź Bałuty, ul. Świętokrzyska ąęółśżźćń "         \
+    "Źdźbło żółtej gęśli w Szczebrzeszynie, Łódź Bałuty, ul. Świętokrzyska ąęółśżźćń "         \
+    "Źdźbło żółtej gęśli w Szczebrzeszynie, Łódź Bałuty, ul. Świętokrzyska ąęółśżźćń "
+#define FIXTURE_LONG_3B "€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€"
+
+/* JSON bodies: escapes cJSON turns into raw control bytes, raw bytes, long text. */
+static const fixture_hostile_t fixture_hostile_json[] = {
+    {"KRA\\u0001X", 1, "KRAX"},
+    {"KRA\\u001bX\\u007f", 1, "KRAX"},
+    {"KRA\\u0085\\u009bX", 1, "KRA X"},
+    {"Kraków\\n\\tRynek\\r", 1, "Kraków  Rynek"},
+    {"KRA\\uFFFFX", 1, "KRAX"},
+    {"KRA\x01X", 0, NULL},                 /* a raw control byte inside the string */
+    {"bad \xff\xfe utf-8 \xc3", 0, NULL},  /* raw invalid UTF-8 */
+    {"cut \xc5", 0, NULL},
+    {"x\\u0000y", 0, NULL},                /* NUL: cut there or refused */
+    {FIXTURE_LONG_PL, 1, "Źdźbło żółtej"},
+    {"a" FIXTURE_LONG_PL, 1, "Źdźbło żółtej"},
+    {"ab" FIXTURE_LONG_PL, 1, "Źdźbło żółtej"},
+    {FIXTURE_LONG_3B, 1, "€—€"},
+    {"a" FIXTURE_LONG_3B, 1, "€—€"},
+    {"ab" FIXTURE_LONG_3B, 1, "€—€"},
+};
+
+/* XML bodies: C1 and whitespace controls are legal XML 1.0 character references; C0 ones
+ * and invalid UTF-8 make the document malformed (refused or recovered, never passed on). */
+static const fixture_hostile_t fixture_hostile_xml[] = {
+    {"KRA&#x85;&#x9b;X", 1, "KRA X"},
+    {"KRA&#x9;&#xA;&#xD;X", 1, "KRA   X"},
+    {"KRA&#x7f;X", 1, "KRAX"},
+    {"KRA&#x1;X", 0, NULL},
+    {"KRA\x01X", 0, NULL},
+    {"bad \xff\xfe utf-8 \xc3", 0, NULL},
+    {"KRA&#xFFFE;X", 0, NULL},
+    {FIXTURE_LONG_PL, 1, "Źdźbło żółtej"},
+    {"a" FIXTURE_LONG_PL, 1, "Źdźbło żółtej"},
+    {"ab" FIXTURE_LONG_PL, 1, "Źdźbło żółtej"},
+    {FIXTURE_LONG_3B, 1, "€—€"},
+    {"a" FIXTURE_LONG_3B, 1, "€—€"},
+    {"ab" FIXTURE_LONG_3B, 1, "€—€"},
+};
+
+/* Every `needle` of fixture `file` replaced by each hostile text (JSON or XML escapes). */
+static inline void fixture_check_hostile(const pp_carrier_t *c, const char *file, int http,
+                                         const char *needle, int xml)
+{
+    const fixture_hostile_t *h = xml ? fixture_hostile_xml : fixture_hostile_json;
+    size_t nh = xml ? sizeof fixture_hostile_xml / sizeof fixture_hostile_xml[0]
+                    : sizeof fixture_hostile_json / sizeof fixture_hostile_json[0];
+    size_t len;
+    char *body = fixture_slurp(file, &len);
+    CHECK(body != NULL);
+    if (!body)
+        return;
+    CHECK(strstr(body, needle) != NULL);
+    for (size_t i = 0; strstr(body, needle) && i < nh; i++) {
+        size_t nl = strlen(needle), tl = strlen(h[i].text), blen = 0, cap = len + 1;
+        for (const char *p = body; (p = strstr(p, needle)) != NULL; p += nl)
+            cap += tl;
+        char *b = malloc(cap);
+        for (const char *p = body, *at; p < body + len; p = at + nl) {
+            at = strstr(p, needle);
+            if (!at) { /* the rest, NULs and all */
+                memcpy(b + blen, p, (size_t)(body + len - p));
+                blen += (size_t)(body + len - p);
+                break;
+            }
+            memcpy(b + blen, p, (size_t)(at - p));
+            blen += (size_t)(at - p);
+            memcpy(b + blen, h[i].text, tl);
+            blen += tl;
+        }
+        b[blen] = '\0';
+        pp_track_result_t *r = NULL;
+        size_t n = 0;
+        char err[FIXTURE_ERRLEN] = "";
+        int rc = pp_carrier_parse(c, http, b, blen, &r, &n, err, sizeof err);
+        fprintf(stderr, "-- %s, \"%s\" as \"%.20s%s\": %s\n", file, needle, h[i].text,
+                tl > 20 ? "..." : "", rc ? err : "parsed");
+        if (h[i].must_parse)
+            CHECK_INT(rc, 0);
+        else
+            CHECK(rc == 0 || rc == PP_EPARSE);
+        CHECK(pp_text_is_clean(err, strnlen(err, sizeof err)));
+        if (rc == 0) {
+            CHECK(n >= 1);
+            CHECK_INT(fixture_bad_strings(r, n), 0);
+            if (h[i].want) {
+                CHECK(fixture_has_text(r, n, h[i].want));
+                if (!fixture_has_text(r, n, h[i].want))
+                    fprintf(stderr, "   want \"%s\" in some string of the result\n", h[i].want);
+            }
+            pp_track_results_free(r, n);
+        }
+        free(b);
+    }
     free(body);
 }
 

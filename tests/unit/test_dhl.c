@@ -93,7 +93,7 @@ static void test_all_texts(const pp_carrier_t *c)
     CHECK(body != NULL);
     if (!body)
         return;
-    CHECK_INT(c->parse(200, body, len, &r, &n, err, sizeof err), 0);
+    CHECK_INT(pp_carrier_parse(c, 200, body, len, &r, &n, err, sizeof err), 0);
     cJSON *root = cJSON_Parse(body);
     const cJSON *evs =
         cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(root, "shipments"), 0), "events");
@@ -189,5 +189,8 @@ int main(int argc, char **argv)
     fixture_check_truncations(c, "parcel_pl_delivered.json", NULL);
     fixture_check_truncations(c, "not_found_404.json", NULL);
     test_request_and_validate(c);
+    /* carrier text with control characters, invalid UTF-8, long Polish text */
+    fixture_check_hostile(c, "parcel_pl_delivered.json", 200, "Kraków", 0);
+    fixture_check_hostile(c, "parcel_pl_delivered.json", 200, "The shipment has been delivered", 0);
     return CHECK_DONE();
 }

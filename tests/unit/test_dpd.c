@@ -103,7 +103,7 @@ static void test_spec(const pp_carrier_t *c)
     pp_track_result_t *r = NULL;
     size_t n = 0, k = 0;
     char err[256] = "";
-    CHECK_INT(c->parse(200, body, blen, &r, &n, err, sizeof err), 0);
+    CHECK_INT(pp_carrier_parse(c, 200, body, blen, &r, &n, err, sizeof err), 0);
     free(body);
     if (n != 1 || r->n_events != n_codes) {
         CHECK(!"spec body not parsed whole");
@@ -198,5 +198,8 @@ int main(int argc, char **argv)
     CHECK(c->validate("1000123456780U"));
     CHECK(!c->validate("1000123456780X"));
     CHECK(!c->validate(""));
+    /* carrier text with control characters, invalid UTF-8, long Polish text */
+    fixture_check_hostile(c, "courier_delivered.xml", 200, "Przesyłka doręczona", 1);
+    fixture_check_hostile(c, "courier_delivered.xml", 200, "Kraków", 1);
     return CHECK_DONE();
 }

@@ -263,5 +263,8 @@ int main(int argc, char **argv)
     test_errors();
     test_token();
     test_requests();
+    /* carrier text with control characters, invalid UTF-8, long Polish text */
+    fixture_check_hostile(c, "batch10.json", 200, "Warszawa", 0);
+    fixture_check_hostile(c, "batch10.json", 200, "The parcel data was entered", 0);
     return CHECK_DONE();
 }

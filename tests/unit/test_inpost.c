@@ -103,7 +103,7 @@ static void test_all_statuses(const pp_carrier_t *c)
     CHECK(body != NULL);
     if (!body)
         return;
-    CHECK_INT(c->parse(200, body, len, &r, &n, err, sizeof err), 0);
+    CHECK_INT(pp_carrier_parse(c, 200, body, len, &r, &n, err, sizeof err), 0);
     free(body);
     if (n != 1)
         return;
@@ -191,7 +191,7 @@ static void check_pickup(const pp_carrier_t *c)
         CHECK(body != NULL);
         if (!body)
             continue;
-        CHECK_INT(c->parse(200, body, len, &r, &n, err, sizeof err), 0);
+        CHECK_INT(pp_carrier_parse(c, 200, body, len, &r, &n, err, sizeof err), 0);
         if (n == 1) {
             CHECK_STR(r->pickup_address, rows[i].address);
             if (r->pickup_deadline)
@@ -225,5 +225,7 @@ int main(int argc, char **argv)
     test_all_statuses(c);
     fixture_check_truncations(c, "locker_delivered.json", NULL);
     test_request_and_validate(c);
+    /* carrier text with control characters, invalid UTF-8, long Polish text */
+    fixture_check_hostile(c, "locker_delivered.json", 200, "KRA01M", 0);
     return CHECK_DONE();
 }

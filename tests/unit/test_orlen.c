@@ -139,8 +139,8 @@ static void test_errors(void)
     pp_track_result_t *r = NULL;
     size_t n = 9;
     char err[64];
-    CHECK_INT(c->parse(200, "", 0, &r, &n, err, sizeof err), PP_EPARSE);
-    CHECK_INT(c->parse(200, "  \n", 3, &r, &n, err, sizeof err), PP_EPARSE);
+    CHECK_INT(pp_carrier_parse(c, 200, "", 0, &r, &n, err, sizeof err), PP_EPARSE);
+    CHECK_INT(pp_carrier_parse(c, 200, "  \n", 3, &r, &n, err, sizeof err), PP_EPARSE);
 }
 
 /* Mapping spot checks written from research §7.2, independently of orlen.c's table. */
@@ -174,7 +174,7 @@ static void test_mapping(void)
         pp_track_result_t *r = NULL;
         size_t n = 0;
         char err[128] = "";
-        CHECK_INT(c->parse(200, body, (size_t)len, &r, &n, err, sizeof err), 0);
+        CHECK_INT(pp_carrier_parse(c, 200, body, (size_t)len, &r, &n, err, sizeof err), 0);
         if (n == 1 && r[0].n_events == 1) {
             if (r[0].events[0].status != m[i].st)
                 fprintf(stderr, "   code %s attr '%s'\n", m[i].code, m[i].attr);
@@ -258,7 +258,7 @@ static void test_requests(void)
     pp_track_result_t *r = NULL;
     size_t n = 7;
     char err[128];
-    CHECK_INT(c->parse(200, req.body, req.body_len, &r, &n, err, sizeof err), PP_EPARSE); /* a request, not a response */
+    CHECK_INT(pp_carrier_parse(c, 200, req.body, req.body_len, &r, &n, err, sizeof err), PP_EPARSE); /* a request, not a response */
     pp_http_request_free(&req);
     CHECK_INT(c->build_request(&cfg, NULL, nums, 0, &req), PP_EINVAL);
     CHECK_INT(c->build_request(&cfg, NULL, nums, 1001, &req), PP_EINVAL);
@@ -290,5 +290,8 @@ int main(int argc, char **argv)
     test_mapping();
     test_warsaw();
     test_requests();
+    /* carrier text with control characters, invalid UTF-8, long Polish text */
+    fixture_check_hostile(c, "soap_list.xml", 200, "W sortowni centralnej", 1);
+    fixture_check_hostile(c, "jsonp_delivered.js", 200, "Paczka w drodze", 0);
     return CHECK_DONE();
 }

@@ -186,5 +186,8 @@ int main(int argc, char **argv)
     CHECK(!c->validate("00159007730000123452")); /* GS1 check digit */
     CHECK(c->validate("RR410342249PL"));
     CHECK(!c->validate("RR410342248PL")); /* S10 check digit */
+    /* carrier text with control characters, invalid UTF-8, long Polish text */
+    fixture_check_hostile(c, "single_in_transit.xml", 200, "WER Kraków", 1);
+    fixture_check_hostile(c, "single_in_transit.xml", 200, "Przyjęcie w sortowni", 1);
     return CHECK_DONE();
 }

@@ -114,7 +114,7 @@ static int map_one(const pp_carrier_t *c, const char *type, const char *code, co
                        "\"gmtTime\":\"100000\",\"gmtOffset\":\"+02:00\",\"status\":{\"type\":\"%s\","
                        "\"code\":\"%s\",\"statusCode\":\"%s\",\"description\":\"x\"}}]}]}]}}",
                        type, code, sc);
-    if (c->parse(200, body, (size_t)len, &r, &n, err, sizeof err) != 0 || n != 1 ||
+    if (pp_carrier_parse(c, 200, body, (size_t)len, &r, &n, err, sizeof err) != 0 || n != 1 ||
         r[0].n_events != 1) {
         fprintf(stderr, "map_one %s/%s/%s: %s\n", type, code, sc, err);
         pp_track_results_free(r, n);
@@ -231,7 +231,9 @@ static void test_auth(const pp_carrier_t *c)
      * (tests/fuzz/regressions/ups-token). */
     static const char *const unsafe[] = {"{\"access_token\":\"abc\\r\\nX-Injected: 1\",\"expires_in\":60}",
                                          "{\"access_token\":\"ab c\",\"expires_in\":60}",
-                                         "{\"access_token\":\"ab\\u00e9\",\"expires_in\":60}"};
+                                         "{\"access_token\":\"ab\\u00e9\",\"expires_in\":60}",
+                                         "{\"access_token\":\"ab\\u0001c\",\"expires_in\":60}",
+                                         "{\"access_token\":\"abc\xff\",\"expires_in\":60}"};
     for (size_t i = 0; i < sizeof unsafe / sizeof unsafe[0]; i++) {
         char *t = (char *)"unset";
         long ttl = 0;
@@ -313,5 +315,8 @@ int main(int argc, char **argv)
     fixture_check_truncations(c, "token_numeric.json", auth_prefix);
     test_auth(c);
     test_request_and_validate(c);
+    /* carrier text with control characters, invalid UTF-8, long Polish text */
+    fixture_check_hostile(c, "delivered.json", 200, "Out For Delivery Today", 0);
+    fixture_check_hostile(c, "delivered.json", 200, "Warszawa", 0);
     return CHECK_DONE();
 }

@@ -86,7 +86,7 @@ int ppctl_parse(ppctl_t *ctl, int argc, char **argv)
     pp_track_result_t *res = NULL;
     size_t n = 0;
     char err[512] = "";
-    int rc = c->parse((int)http, body, len, &res, &n, err, sizeof err);
+    int rc = pp_carrier_parse(c, (int)http, body, len, &res, &n, err, sizeof err);
     free(body);
     if (rc) {
         fprintf(stderr, "ppctl parse: %s response in %s (HTTP %lld): %s: %s\n", c->display, file,
