@@ -1,5 +1,6 @@
 /* command.c - the bot's command language: folding, carrier aliases, number detection. */
 #include "command.h"
+#include "text.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -105,7 +106,8 @@ static void parse_track(const char *rest, pp_bot_cmd_t *out)
     }
     out->carrier = carrier;
     if (pp_number_normalize(num, out->number, sizeof out->number) != 0) {
-        snprintf(out->number, sizeof out->number, "%s", num);
+        /* echoed in the reply only: clean (no control characters, whole characters) */
+        pp_text_clean_str(out->number, sizeof out->number, num);
         out->kind = PP_BOT_CMD_INVALID;
         return;
     }

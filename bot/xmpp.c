@@ -12,6 +12,7 @@
 #include "xmpp.h"
 #include "err.h"
 #include "log.h"
+#include "text.h"
 #include "timeutil.h"
 
 #include <netinet/in.h>
@@ -63,13 +64,25 @@ static void push(line_t **head, line_t **tail, line_t *l)
     *tail = l;
 }
 
+/* A malloc'd clean copy of s (pp_text_clean: valid UTF-8, no control characters). */
+static char *clean_dup(const char *s)
+{
+    size_t n = s ? strlen(s) : 0, cap = 3 * n + 1; /* U+FFFD is 3 bytes for each bad byte */
+    char *d = malloc(cap);
+    if (d)
+        pp_text_clean(d, cap, s, n);
+    return d;
+}
+
+/* A line in either direction: peer address and body, both cleaned (a raw control character
+ * in a reply stanza makes the server close the bot's stream). libstrophe escapes the rest. */
 static line_t *line_new(const char *peer, const char *body)
 {
     line_t *l = calloc(1, sizeof *l);
     if (!l)
         return NULL;
-    l->peer = strdup(peer);
-    l->body = strdup(body);
+    l->peer = clean_dup(peer);
+    l->body = clean_dup(body);
     if (!l->peer || !l->body) {
         free(l->peer);
         free(l->body);

@@ -1,6 +1,7 @@
 /* event.c - shipment-status.v1 and im-link-code.v1 codecs on cJSON; the decoders are the poison-event gate. */
 #include "event.h"
 #include "err.h"
+#include "text.h"
 #include "timeutil.h"
 
 #include <cjson/cJSON.h>
@@ -87,7 +88,8 @@ static int get_int(const cJSON *o, const char *k, long long min, long long *out,
     return PP_OK;
 }
 
-/* Required string when `required`, else string or null (-> ""). Copied with bound check. */
+/* Required string when `required`, else string or null (-> ""). Copied with bound check and
+ * cleaned (pp_text_clean: valid UTF-8, no control characters), as every decoded text is. */
 static int get_str(const cJSON *o, const char *k, int required, char *dst, size_t cap,
                    char *err, size_t errlen)
 {
@@ -105,7 +107,7 @@ static int get_str(const cJSON *o, const char *k, int required, char *dst, size_
         return fail(err, errlen, "field '%s' is empty", k);
     if (n >= cap)
         return fail(err, errlen, "field '%s' is longer than %zu bytes", k, cap - 1);
-    memcpy(dst, v->valuestring, n + 1);
+    pp_text_clean(dst, cap, v->valuestring, n);
     return PP_OK;
 }
 
@@ -161,8 +163,11 @@ int pp_event_decode(const char *json, size_t len, pp_event_t *ev, char *err, siz
     int rc = PP_EPARSE;
     memset(ev, 0, sizeof *ev);
     cJSON *o;
-    if (parse_head(json, len, &o, ev->event_id, err, errlen))
+    if (parse_head(json, len, &o, ev->event_id, err, errlen)) {
+        if (err && errlen)
+            pp_text_clean(err, errlen, err, strnlen(err, errlen));
         return PP_EPARSE;
+    }
     ev->schema_version = PP_EVENT_SCHEMA_VERSION;
     if (get_str(o, "kind", 1, buf, sizeof buf, err, errlen))
         goto out;
@@ -208,6 +213,8 @@ int pp_event_decode(const char *json, size_t len, pp_event_t *ev, char *err, siz
     rc = PP_OK;
 out:
     cJSON_Delete(o);
+    if (rc && err && errlen) /* the reason quotes the payload; it goes to headers and logs */
+        pp_text_clean(err, errlen, err, strnlen(err, errlen));
     return rc;
 }
 
@@ -240,8 +247,11 @@ int pp_link_event_decode(const char *json, size_t len, pp_link_event_t *ev, char
     int rc = PP_EPARSE;
     memset(ev, 0, sizeof *ev);
     cJSON *o;
-    if (parse_head(json, len, &o, ev->event_id, err, errlen))
+    if (parse_head(json, len, &o, ev->event_id, err, errlen)) {
+        if (err && errlen)
+            pp_text_clean(err, errlen, err, strnlen(err, errlen));
         return PP_EPARSE;
+    }
     if (get_str(o, "kind", 1, kind, sizeof kind, err, errlen))
         goto out;
     if (strcmp(kind, "im_link_code") != 0) {
@@ -267,5 +277,7 @@ int pp_link_event_decode(const char *json, size_t len, pp_link_event_t *ev, char
     rc = PP_OK;
 out:
     cJSON_Delete(o);
+    if (rc && err && errlen) /* the reason quotes the payload; it goes to headers and logs */
+        pp_text_clean(err, errlen, err, strnlen(err, errlen));
     return rc;
 }

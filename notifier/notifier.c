@@ -49,6 +49,7 @@
 #include "ledger.h"
 #include "log.h"
 #include "template.h"
+#include "text.h"
 #include "timeutil.h"
 #include "worker.h"
 
@@ -596,7 +597,7 @@ static int claim(pp_notifier_t *n, item_t *it, const pp_recipient_t *r, const ch
     if (!claimed)
         return done(it, OUT_DUPLICATE);
     snprintf(it->id, sizeof it->id, "%s:%lld", it->ev.event_id, r->user_id);
-    snprintf(it->to, sizeof it->to, "%s", r->address);
+    pp_text_clean_str(it->to, sizeof it->to, r->address);
     it->next_st = IT_SENDING;
     it->next_out = OUT_NONE;
     return PP_OK;
@@ -645,6 +646,7 @@ static int decide_link(pp_notifier_t *n, item_t *it)
     } else if (pp_template_link_code(&it->lev, minutes > 0 ? minutes : 1, it->body, sizeof it->body)) {
         skip = "failed", why = "cannot render the message", it->next_out = OUT_FAILED;
     }
+    pp_text_clean_field(it->body);
     return settle(n, it, &r, skip, why, "(IM-link verification code; the code is not stored)");
 }
 
@@ -676,6 +678,8 @@ static int decide_one(pp_notifier_t *n, size_t idx)
     } else if (pp_template_render(&it->ev, r.locale, it->body, sizeof it->body)) {
         skip = "failed", why = "cannot render the message", it->next_out = OUT_FAILED;
     }
+    /* the ledger row and the stanza get the same clean text (a cut never halves a character) */
+    pp_text_clean_field(it->body);
     return settle(n, it, &r, skip, why, it->body);
 }
 

@@ -14,6 +14,7 @@
 #include "channel.h"
 #include "err.h"
 #include "log.h"
+#include "text.h"
 #include "timeutil.h"
 
 #include <netinet/in.h>
@@ -339,14 +340,30 @@ static void x_poll(pp_channel_t *ch, int timeout_ms)
 
 static bool x_is_up(pp_channel_t *ch) { return ch->state == X_UP; }
 
-static int x_send(pp_channel_t *ch, const char *id, const char *to, const char *body)
+/*
+ * The stanza's to, id and body are cleaned here once more (valid UTF-8, no control
+ * characters: one raw control byte makes the server close the stream as invalid XML);
+ * libstrophe escapes &, <, >, quotes. The callers pass clean text already.
+ */
+static int x_send(pp_channel_t *ch, const char *id_in, const char *to_in, const char *body_in)
 {
+    char id[128], to[512];
     if (ch->state != X_UP)
         return PP_EAGAIN;
-    xmpp_stanza_t *msg = xmpp_message_new(ch->ctx, "chat", to, id);
-    if (!msg)
+    size_t blen = strlen(body_in);
+    char *body = malloc(3 * blen + 1); /* U+FFFD is 3 bytes for each bad byte */
+    if (!body)
         return PP_ENOMEM;
+    pp_text_clean(body, 3 * blen + 1, body_in, blen);
+    pp_text_clean_str(id, sizeof id, id_in);
+    pp_text_clean_str(to, sizeof to, to_in);
+    xmpp_stanza_t *msg = xmpp_message_new(ch->ctx, "chat", to, id);
+    if (!msg) {
+        free(body);
+        return PP_ENOMEM;
+    }
     int rc = xmpp_message_set_body(msg, body) == XMPP_EOK ? PP_OK : PP_ENOMEM;
+    free(body);
     /* XEP-0359: the id survives in the archive and in clients that rewrite the attribute. */
     xmpp_stanza_t *oid = rc == PP_OK ? xmpp_stanza_new(ch->ctx) : NULL;
     if (rc == PP_OK && (!oid || xmpp_stanza_set_name(oid, "origin-id") != XMPP_EOK ||

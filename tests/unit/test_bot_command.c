@@ -3,6 +3,7 @@
 #include "command.h"
 #include "quota.h"
 #include "texts.h"
+#include "text.h"
 
 #include <stdio.h>
 
@@ -106,6 +107,24 @@ int main(void)
     expect("paczkadhl 123", PP_BOT_CMD_OTHER, NULL, NULL);
     expect("\xff\xfe\x01 paczka", PP_BOT_CMD_OTHER, NULL, NULL);
     expect("paczka \xc5\x82\xff 12", PP_BOT_CMD_INVALID, NULL, NULL);
+    /* an invalid number is echoed in the reply: clean, whole characters, within the field */
+    static const char *const hostile[] = {
+        "paczka \xc5\x82\xff 12", "paczka 12\x01\x1b[31m34", "paczka 12\xc2\x85x\xc2\x9b",
+        "paczka \xc5\x82\xc5\x82\xc5\x82\xc5\x82\xc5\x82\xc5\x82\xc5\x82\xc5\x82\xc5\x82\xc5\x82"
+        "\xc5\x82\xc5\x82\xc5\x82\xc5\x82\xc5\x82\xc5\x82\xc5\x82\xc5\x82\xc5\x82\xc5\x82"
+        "\xc5\x82\xc5\x82\xc5\x82\xc5\x82\xc5\x82\xc5\x82\xc5\x82\xc5\x82\xc5\x82\xc5\x82"
+        "\xc5\x82\xc5\x82\xc5\x82\xc5\x82\xc5\x82\xc5\x82\xc5\x82\xc5\x82\xc5\x82\xc5\x82",
+    };
+    for (size_t i = 0; i < sizeof hostile / sizeof hostile[0]; i++) {
+        pp_bot_cmd_t hc;
+        char reply[512];
+        pp_bot_cmd_parse(hostile[i], &hc);
+        CHECK_INT(hc.kind, PP_BOT_CMD_INVALID);
+        CHECK(pp_text_is_clean(hc.number, strlen(hc.number)));
+        CHECK(strlen(hc.number) < sizeof hc.number);
+        pp_bot_text_simple(PP_BOT_PL, &hc, true, reply, sizeof reply);
+        CHECK(pp_text_is_clean(reply, strlen(reply)));
+    }
     char big[4096];
     memset(big, 'a', sizeof big - 1);
     big[sizeof big - 1] = '\0';

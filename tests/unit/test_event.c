@@ -1,8 +1,10 @@
 /* test_event.c - event codec round trip and the decoder's rejection of poison payloads. */
 #include "check.h"
 #include "event.h"
+#include "text.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static const char *const poison[] = {
     "",
@@ -100,5 +102,47 @@ int main(void)
         CHECK(pp_link_event_decode(link_poison[i], strlen(link_poison[i]), &lb, err, sizeof err) != 0);
         CHECK(err[0] != '\0');
     }
+
+    /* hostile text in a valid event: every decoded text field comes out clean */
+    static const char hostile[] =
+        "{\"event_id\":\"6f1c1d6e-5f43-4d0a-9b7e-0d7d6c1e2a11\",\"schema_version\":1,"
+        "\"kind\":\"status_changed\",\"shipment_id\":1,\"transaction_id\":2,"
+        "\"carrier\":\"inp\\u0001ost\",\"tracking_number\":\"62\r\n00\",\"previous_status\":null,"
+        "\"status\":\"in_transit\",\"carrier_status\":\"c\\u001bode\",\"carrier_status_text\":"
+        "\"Przyj\\u0119ta\\u0085\\u009b w \xff oddziale\",\"location\":\"KRA\\u0001X\","
+        "\"occurred_at\":\"2026-01-01T00:00:00Z\",\"detected_at\":\"2026-01-01T00:00:00Z\",\"sequence\":1}";
+    CHECK_INT(pp_event_decode(hostile, strlen(hostile), &back, err, sizeof err), 0);
+    CHECK_STR(back.carrier, "inpost");
+    CHECK_STR(back.tracking_number, "62  00");
+    CHECK_STR(back.carrier_status, "code");
+    CHECK_STR(back.carrier_status_text, "Przyjęta  w \xEF\xBF\xBD oddziale");
+    CHECK_STR(back.location, "KRAX");
+    /* a long Polish text is refused as before (longer than its field), never cut in half */
+    char longev[1024];
+    snprintf(longev, sizeof longev,
+             "{\"event_id\":\"6f1c1d6e-5f43-4d0a-9b7e-0d7d6c1e2a11\",\"schema_version\":1,"
+             "\"kind\":\"status_changed\",\"shipment_id\":1,\"transaction_id\":2,"
+             "\"carrier\":\"inpost\",\"tracking_number\":\"1\",\"status\":\"in_transit\","
+             "\"location\":\"%s\",\"occurred_at\":\"2026-01-01T00:00:00Z\","
+             "\"detected_at\":\"2026-01-01T00:00:00Z\",\"sequence\":1}",
+             "Źdźbło żółtej gęśli Źdźbło żółtej gęśli Źdźbło żółtej gęśli Źdźbło żółtej gęśli "
+             "Źdźbło żółtej gęśli Źdźbło żółtej gęśli");
+    CHECK(pp_event_decode(longev, strlen(longev), &back, err, sizeof err) != 0);
+    CHECK(pp_text_is_clean(err, strlen(err)));
+    /* a reason quoting a control character is clean */
+    static const char badkind[] =
+        "{\"event_id\":\"6f1c1d6e-5f43-4d0a-9b7e-0d7d6c1e2a11\",\"schema_version\":1,"
+        "\"kind\":\"x\\u0001\\n\"}";
+    CHECK(pp_event_decode(badkind, strlen(badkind), &back, err, sizeof err) != 0);
+    CHECK(pp_text_is_clean(err, strlen(err)));
+    /* the IM-link event too */
+    static const char hostile_link[] =
+        "{\"event_id\":\"0b7a3c1e-1111-4222-8333-944455556666\",\"schema_version\":1,\"kind\":\"im_link_code\","
+        "\"user_id\":1,\"channel\":\"xm\\u0001pp\",\"address\":\"a@b\\r\\nX\",\"code\":\"123456\",\"locale\":\"p\\u0085l\","
+        "\"expires_at\":\"2026-01-01T00:00:00Z\"}";
+    CHECK_INT(pp_link_event_decode(hostile_link, strlen(hostile_link), &lb, err, sizeof err), 0);
+    CHECK_STR(lb.channel, "xmpp");
+    CHECK_STR(lb.address, "a@b  X");
+    CHECK_STR(lb.locale, "p l");
     return CHECK_DONE();
 }

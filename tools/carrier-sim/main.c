@@ -107,6 +107,9 @@ static void usage(FILE *f)
             "  --retry-after-form F     seconds (default), date (an HTTP-date S seconds ahead,\n"
             "                           rounded up to the second) or none (no header)\n"
             "  --rate-limit-status N    status of the --p429 answers: 429 (default) or 503\n"
+            "  --hostile NUMBER=KIND    that number's answers name every place as KIND: control\n"
+            "                           (a control character), utf8 (invalid UTF-8) or long (a long\n"
+            "                           Polish name); repeatable\n"
             "  --token T                require this static bearer token / API key (else 401)\n"
             "  --client-id ID --client-secret S   OAuth client credentials the token endpoints want\n"
             "  --token-ttl S            lifetime of issued OAuth tokens (default 3600)\n"
@@ -181,7 +184,9 @@ static int parse_args(main_state_t *m, int argc, char **argv)
                 rc = PP_EINVAL;
             }
             s->rate_limit_status = (int)l;
-        } else if (!strcmp(o, "--token"))
+        } else if (!strcmp(o, "--hostile"))
+            rc = pp_sim_hostile_add(s, v);
+        else if (!strcmp(o, "--token"))
             s->token = v;
         else if (!strcmp(o, "--log-requests"))
             m->log_path = v;

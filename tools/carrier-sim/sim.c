@@ -344,6 +344,8 @@ static int on_tracking(h2o_req_t *req, void *arg)
             return rc;
         } else {
             rc = build_answer(s, p);
+            if (rc == PP_OK && p->status == 200)
+                rc = pp_sim_hostile_apply(s, p->numbers, p->n_numbers, &p->body, &p->len);
             p->kind = p->status == 200 ? K_OK : K_NOT_FOUND;
             if (p->status == 200)
                 s->n.ok++;

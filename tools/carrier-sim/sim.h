@@ -80,6 +80,9 @@ extern const pp_sim_shape_t *const pp_sim_shapes[];
 /* How the rate-limit fault sends Retry-After: delta-seconds, an HTTP-date, or not at all. */
 enum { PP_SIM_RA_SECONDS = 0, PP_SIM_RA_DATE = 1, PP_SIM_RA_NONE = 2 };
 
+#define PP_SIM_MAX_HOSTILE 16
+enum { PP_SIM_HOSTILE_CONTROL = 1, PP_SIM_HOSTILE_UTF8 = 2, PP_SIM_HOSTILE_LONG = 3 };
+
 struct pp_sim {
     uv_loop_t *loop;
     pp_httpd_t *srv;
@@ -98,6 +101,11 @@ struct pp_sim {
     const char *client_id;      /* OAuth client credentials the token endpoints require */
     const char *client_secret;
     long token_ttl_s;           /* lifetime of issued OAuth tokens */
+    struct {
+        char number[64];
+        int kind;               /* PP_SIM_HOSTILE_* */
+    } hostile[PP_SIM_MAX_HOSTILE]; /* --hostile: these numbers' answers carry hostile places */
+    int n_hostile;
     FILE *log;
     time_t epoch;
     bool manual_clock;          /* --clock manual: sim time moves only through /sim/clock */
@@ -117,6 +125,12 @@ double pp_sim_uniform(pp_sim_t *s);
 /* OAuth helpers for shapes: issue a token valid token_ttl_s, and check a bearer header. */
 void pp_sim_issue_token(pp_sim_t *s, char *out, size_t cap);
 bool pp_sim_token_valid(pp_sim_t *s, const char *token, size_t len);
+/* hostile.c: --hostile NUMBER=control|utf8|long (PP_EINVAL and a message if malformed), and
+ * the rewrite of an answer naming such a number: every place (towns, branch codes) becomes a
+ * control character (JSON "KRA\\u0001X", XML "KRA&#x85;&#x9b;X"), invalid UTF-8 or a long Polish
+ * name (in a batch answer, the whole answer). *body is replaced (malloc'd). */
+int pp_sim_hostile_add(pp_sim_t *s, const char *spec);
+int pp_sim_hostile_apply(const pp_sim_t *s, const char (*numbers)[64], size_t n, char **body, size_t *len);
 /* Index of a carrier in pp_sim_shapes, or -1. */
 int pp_sim_shape_index(const char *carrier);
 
