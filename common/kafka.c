@@ -65,6 +65,11 @@ int pp_kafka_producer_new(const pp_config_t *cfg,
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
     if (!rk)
         goto fail; /* conf is still ours on failure */
+    pp_info("kafka: producer for %s: librdkafka %s, compression.type %s", cfg->kafka_brokers,
+            rd_kafka_version_str(),
+            passed_through(cfg, "compression.type") || passed_through(cfg, "compression.codec")
+                ? "(rdkafka.* pass-through)"
+                : cfg->kafka_compression);
     *out = rk;
     return PP_OK;
 fail:

@@ -26,6 +26,8 @@ run_codec() {
     local pid=$LAST_PID
     wait_for 60 "the outbox to drain ($codec)" outbox_drained
     stop_poller "$pid"
+    grep -q "compression.type $codec" "$TMP/relay-$codec.log" ||
+        fail "$codec: the relay's producer did not report compression.type $codec"
 
     # Consumed correctly: every (event id, payload) exactly once, nothing else.
     "$KTOOL" records "$topic" | sort >"$TMP/$codec.topic" || fail "cannot read topic $topic"
@@ -45,7 +47,7 @@ run_codec() {
     [ "$records" = "$N" ] || fail "$codec: the log files hold $records records, not $N"
     [ "$batches" -gt 0 ] && [ "$with" = "$batches" ] ||
         fail "$codec: $with of $batches batches say 'compresscodec: $codec' ($(grep -o 'compresscodec: [a-z]*' "$TMP/$codec.dump" | sort | uniq -c | tr -s ' \n' ' '))"
-    echo "  $codec: $N events in $batches batches, all compresscodec: $codec, read back unchanged" >&2
+    echo "  $codec: $N events in $batches batches, all compresscodec: $codec, read back unchanged ($(grep -o 'librdkafka [0-9.]*' "$TMP/relay-$codec.log" | head -1))" >&2
 }
 
 run_codec zstd # the default: no kafka_compression key in the config
