@@ -372,6 +372,16 @@ void pp_config_mask_db_url(const char *url, char *out, size_t cap)
     }
 }
 
+/* "key = value", the value in quotes when the file reader would otherwise change it (it trims
+ * blanks around a value and strips one pair of quotes), so a dump loads back as it was. */
+static void dump_line(FILE *out, const char *prefix, const char *key, const char *v)
+{
+    size_t n = strlen(v);
+    bool quote = n > 0 && (isspace((unsigned char)v[0]) || isspace((unsigned char)v[n - 1]) ||
+                           (n >= 2 && v[0] == '"' && v[n - 1] == '"'));
+    fprintf(out, quote ? "%s%s = \"%s\"\n" : "%s%s = %s\n", prefix, key, v);
+}
+
 void pp_config_dump(const pp_config_t *c, FILE *out)
 {
     for (size_t i = 0; i < NKEYS; i++) {
@@ -384,9 +394,9 @@ void pp_config_dump(const pp_config_t *c, FILE *out)
             if (strcmp(keys[i].name, "db_url") == 0) {
                 char masked[4096];
                 pp_config_mask_db_url(v, masked, sizeof masked);
-                fprintf(out, "%s = %s\n", keys[i].name, masked);
+                dump_line(out, "", keys[i].name, masked);
             } else {
-                fprintf(out, "%s = %s\n", keys[i].name, pp_config_key_is_secret(keys[i].name) && *v ? MASK : v);
+                dump_line(out, "", keys[i].name, pp_config_key_is_secret(keys[i].name) && *v ? MASK : v);
             }
             break;
         }
@@ -396,6 +406,6 @@ void pp_config_dump(const pp_config_t *c, FILE *out)
     }
     for (size_t i = 0; i < c->n_rdkafka_props; i++) {
         const char *prop = c->rdkafka_props[2 * i], *v = c->rdkafka_props[2 * i + 1];
-        fprintf(out, "rdkafka.%s = %s\n", prop, pp_config_rdkafka_is_secret(prop) && *v ? MASK : v);
+        dump_line(out, "rdkafka.", prop, pp_config_rdkafka_is_secret(prop) && *v ? MASK : v);
     }
 }

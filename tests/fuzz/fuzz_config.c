@@ -57,8 +57,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == PP_OK) {
         size_t l1 = 0, l2 = 0;
         char *d1 = dump(&c, &l1);
-        /* Masked secrets do not read back; the rest must. */
-        if (!strstr(d1, "********")) {
+        /* Masking ("***") is idempotent, so even a dump with secrets loads to the same dump. */
+        {
             put(memfd2, d1, l1);
             if (pp_config_init(&d) != PP_OK)
                 abort();

@@ -75,6 +75,31 @@ int main(int argc, char **argv)
     CHECK(strstr(dump, "dhl_api_key = \n") != NULL);                    /* empty: nothing to hide */
     free(dump);
     pp_config_free(&c);
+
+    /* A dump loads back as it was: values the file reader would trim or unquote are quoted
+     * (tests/fuzz/regressions/config). */
+    CHECK_INT(pp_config_init(&c), 0);
+    CHECK_INT(pp_config_set(&c, "topic", " padded\t", err, sizeof err), 0);
+    CHECK_INT(pp_config_set(&c, "dlq_topic", "\"quoted\"", err, sizeof err), 0);
+    CHECK_INT(pp_config_set(&c, "rdkafka.client.id", "x ", err, sizeof err), 0);
+    char tmpl[] = "/tmp/pp-test-config-XXXXXX";
+    int tfd = mkstemp(tmpl);
+    FILE *tf = tfd >= 0 ? fdopen(tfd, "w") : NULL;
+    CHECK(tf != NULL);
+    if (tf) {
+        pp_config_dump(&c, tf);
+        fclose(tf);
+        pp_config_t back;
+        CHECK_INT(pp_config_init(&back), 0);
+        CHECK_INT(pp_config_load_file(&back, tmpl, err, sizeof err), 0);
+        CHECK_STR(back.topic, " padded\t");
+        CHECK_STR(back.dlq_topic, "\"quoted\"");
+        CHECK_INT(back.n_rdkafka_props, 1);
+        CHECK_STR(back.n_rdkafka_props ? back.rdkafka_props[1] : "", "x ");
+        pp_config_free(&back);
+    }
+    unlink(tmpl);
+    pp_config_free(&c);
     static const struct {
         const char *in, *out;
     } urls[] = {
