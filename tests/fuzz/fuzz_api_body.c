@@ -1,7 +1,7 @@
 /*
  * fuzz_api_body.c - pp-api's JSON request bodies through the real route handlers (feed,
- * seller WebAPI, buyer settings, IM linking): pp_api_body_json and each handler's field
- * checks. Linked with -Wl,--wrap for the few calls that leave the process: the HTTP layer
+ * seller WebAPI, buyer settings, IM linking): pp_api_body_json (api/body.c: media type, strict
+ * JSON, clean text) and each handler's field checks; pp_api_json_strict on its own as well. Linked with -Wl,--wrap for the few calls that leave the process: the HTTP layer
  * (pp_httpd_send/header/req_header: the answer is captured here), the DB pool (pp_api_db:
  * recorded, not run) and the rate limit (pp_api_rate_allow: always allowed).
  * Input: byte 0 picks the route, byte 1 the Content-Type (below 0x80: from a list; else the
@@ -84,6 +84,48 @@ int __wrap_pp_api_db(pp_api_req_t *r, pp_api_work_fn work, pp_api_done_fn done)
 bool __wrap_pp_api_rate_allow(pp_api_req_t *r, const char *key);
 bool __wrap_pp_api_rate_allow(pp_api_req_t *r, const char *key) { return true; }
 
+/* What pp_api_json_strict accepts: every key and string clean (check.c), no key twice in
+ * one object, objects and arrays only as documented. */
+static void check_tree(const cJSON *j, int depth)
+{
+    if (depth > 10000)
+        fuzz_fail("JSON nested deeper than 10000");
+    for (const cJSON *c = j->child; c; c = c->next) {
+        if (cJSON_IsObject(j)) {
+            if (!c->string)
+                fuzz_fail("object member without a name");
+            fuzz_check_string("JSON key", c->string, strlen(c->string) + 1);
+            for (const cJSON *d = c->next; d; d = d->next)
+                if (d->string && strcmp(c->string, d->string) == 0)
+                    fuzz_fail("strict JSON accepted the key \"%s\" twice", c->string);
+        }
+        if (cJSON_IsString(c))
+            fuzz_check_string("JSON string", c->valuestring, strlen(c->valuestring) + 1);
+        check_tree(c, depth + 1);
+    }
+}
+
+static void check_strict(const char *body, size_t len)
+{
+    cJSON *j = NULL;
+    pp_api_json_err_t err;
+    memset(&err, 0, sizeof err);
+    if (pp_api_json_strict(body, len, &j, &err) == PP_OK) {
+        if (!cJSON_IsObject(j))
+            fuzz_fail("strict JSON accepted something that is not an object");
+        check_tree(j, 0);
+        cJSON_Delete(j);
+    } else {
+        if (j)
+            fuzz_fail("strict JSON refused but returned a tree");
+        if (!err.code || strnlen(err.field, sizeof err.field) == sizeof err.field ||
+            strnlen(err.message, sizeof err.message) == sizeof err.message)
+            fuzz_fail("strict JSON refused without a terminated reason");
+        fuzz_check_string("error field", err.field, sizeof err.field);
+        fuzz_check_string("error message", err.message, sizeof err.message);
+    }
+}
+
 static const char *const content_types[] = {
     NULL, "application/json", "application/json; charset=utf-8", "text/plain",
     "application/jsonx", "APPLICATION/JSON", "", "application/x-www-form-urlencoded",
@@ -157,6 +199,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                                : PP_API_AUTH_BUYER;
     r->auth.seller_id = 1;
     r->auth.user_id = 1;
+    check_strict(body, blen);
     answers = db_jobs = 0;
     int rc = routes[ri].fn(r);
     if (rc != 0)
