@@ -139,8 +139,8 @@
     X(BOOL, notifier_archive_check, "true", 0, 0, 0,                                          \
       "notifier: before re-sending a message left in flight (crash, lost connection), ask the IM " \
       "server's archive (XMPP: XEP-0313 MAM) whether it was already routed; false = at least once") \
-    X(INT, notifier_archive_margin_s, "300", 0, 86400, 1,                                      \
-      "notifier: search the IM archive from this long before the ledger row was created (clock skew)") \
+    X(INT, notifier_archive_margin_s, "30", 0, 86400, 1,                                       \
+      "notifier: search the IM archive from this long before the oldest in-flight ledger row was created (clock skew between the database and the IM server)") \
     X(INT, notifier_crash_after_send, "0", 0, 1000000, 0,                                      \
       "test only: _exit(137) once the N-th batch's barrier came back, before marking it sent (0 = off)") \
     X(INT, bot_fresh_s, "300", 0, 604800, 1,                                                   \

@@ -14,7 +14,8 @@
  *      source partition/offset as headers, delivery report awaited;
  *   2. recovery: rows of the batch's events still in 'sending' (left by a predecessor that
  *      died, or by a failed flush) are looked up in the channel's record of what the server
- *      routed (XMPP: the bot's own MAM archive, one query per buyer address); those found
+ *      routed (XMPP: the bot's own MAM archive, one time-window query for the whole batch,
+ *      newest first; the answers are kept across retries of the batch); those found
  *      become 'sent' (sent_at = the server's time) or 'failed' (bounced) without a re-send;
  *   3. one DB transaction decides each remaining valid event: recipient read now, ledger row
  *      skipped_* / duplicate / stale, or 'sending' (committed before anything is sent);
@@ -80,6 +81,12 @@ typedef struct item {
     pp_event_t ev;
     pp_link_event_t lev;
     char reason[256]; /* decode error or bounce reason */
+    /* What the archive said about this event's row left in 'sending', kept across retries
+     * of the batch (a failed database transaction must not cost the lookup again); cleared
+     * when the item is sent again. 0 = not looked up, else 1 + pp_channel_fate_t. */
+    int recov;
+    long long recov_when;
+    char recov_reason[256];
     long long user_id;
     char id[64]; /* stanza id <event_id>:<user_id> */
     char to[256];
@@ -236,8 +243,13 @@ static int consumer_new(pp_notifier_t *n)
         pp_kafka_conf_set(conf, "enable.auto.offset.store", "false", err, sizeof err) ||
         pp_kafka_conf_set(conf, "enable.auto.commit", "true", err, sizeof err) ||
         conf_default(conf, cfg, "auto.commit.interval.ms", "1000", err, sizeof err) ||
-        /* a crashed notifier's partitions move to the others after 10 s, not 45 s */
-        conf_default(conf, cfg, "session.timeout.ms", "10000", err, sizeof err) ||
+        /* A crashed notifier's partitions move to the others after 6 s (the brokers'
+         * group.min.session.timeout.ms), not 45 s; heartbeats every 2 s. */
+        conf_default(conf, cfg, "session.timeout.ms", "6000", err, sizeof err) ||
+        conf_default(conf, cfg, "heartbeat.interval.ms", "2000", err, sizeof err) ||
+        /* Static membership (KIP-345): a notifier restarted under the same worker id takes
+         * its partitions back at once, without a rebalance of the whole group. */
+        conf_default(conf, cfg, "group.instance.id", n->worker_id, err, sizeof err) ||
         pp_kafka_conf_set(conf, "auto.offset.reset", "earliest", err, sizeof err))
         goto fail;
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
@@ -424,12 +436,32 @@ typedef struct recov_key {
     size_t row;
 } recov_key_t;
 
+/* The pending item of event_id in this batch, or NULL. */
+static item_t *pending_item(pp_notifier_t *n, const char *event_id)
+{
+    for (size_t j = 0; j < n->n_items; j++) {
+        item_t *it = &n->items[j];
+        if (it->valid && !it->revoked && it->st == IT_PENDING && strcmp(it->ev.event_id, event_id) == 0)
+            return it;
+    }
+    return NULL;
+}
+
+/* Is the database there? Asked before a long step, so that the step is not spent only to
+ * fail on a connection that died while the batch waited (a database restart). */
+static bool db_alive(pp_notifier_t *n)
+{
+    return pp_db_exec(n->db, "notifier connection check", "SELECT 1", 0, NULL, NULL) == PP_OK;
+}
+
 /*
  * Rows of this batch's events still in 'sending' may or may not have reached the server.
- * Ask the channel's record (one was_sent per buyer address, from the oldest row's
- * created_at minus notifier_archive_margin_s) and close those it lists: 'sent' at the
+ * Ask the channel's record once for the whole batch (was_sent with no address: what the
+ * bot sent since the oldest row's created_at minus notifier_archive_margin_s, newest first,
+ * which stops as soon as every id is found) and close those it lists: 'sent' at the
  * server's time, or 'failed' with the bounce reason. Their items are finished here; the
- * rest go on to decide_phase and are sent again. PP_EAGAIN: nothing decided, retry.
+ * rest go on to decide_phase and are sent again. The answers are kept on the items, so a
+ * retry after a failed database transaction does not ask again. PP_EAGAIN: retry.
  */
 static int recover_phase(pp_notifier_t *n)
 {
@@ -439,7 +471,7 @@ static int recover_phase(pp_notifier_t *n)
     recov_key_t *keys = NULL;
     const char **sent_ids = NULL;
     long long *sent_users = NULL, *sent_when = NULL;
-    size_t k = 0, nrows = 0, queries = 0, routed = 0, bounced = 0;
+    size_t k = 0, nrows = 0, queries = 0, routed = 0, bounced = 0, cached = 0;
     int64_t t0 = pp_mono_ms();
     int rc = PP_EAGAIN;
     if (!ids)
@@ -459,8 +491,6 @@ static int recover_phase(pp_notifier_t *n)
     if (nrows == 0)
         goto out;
     rc = PP_EAGAIN;
-    if (!n->chops->is_up(n->ch))
-        goto out;
     q = calloc(nrows, sizeof *q);
     keys = calloc(nrows, sizeof *keys);
     sent_ids = calloc(nrows, sizeof *sent_ids);
@@ -468,20 +498,34 @@ static int recover_phase(pp_notifier_t *n)
     sent_when = calloc(nrows, sizeof *sent_when);
     if (!q || !keys || !sent_ids || !sent_users || !sent_when)
         goto out;
-    for (size_t i = 0; i < nrows; i++) {
-        snprintf(keys[i].key, sizeof keys[i].key, "%s:%lld", rows[i].event_id, rows[i].user_id);
-        keys[i].row = i;
-        q[i].id = keys[i].key;
+    /* Rows whose answer a previous attempt got come first, the ones to ask after them. */
+    size_t ask = 0;
+    long long since = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < nrows; i++) {
+            const item_t *it = pending_item(n, rows[i].event_id);
+            bool known = it && it->recov > 0;
+            if (known != (pass == 0))
+                continue;
+            size_t j = pass == 0 ? cached++ : cached + ask++;
+            snprintf(keys[j].key, sizeof keys[j].key, "%s:%lld", rows[i].event_id, rows[i].user_id);
+            keys[j].row = i;
+            q[j].id = keys[j].key;
+            q[j].to = rows[i].address;
+            if (known) {
+                q[j].fate = (pp_channel_fate_t)(it->recov - 1);
+                q[j].when = it->recov_when;
+                snprintf(q[j].reason, sizeof q[j].reason, "%s", it->recov_reason);
+            } else if (ask == 1 || rows[i].created < since) {
+                since = rows[i].created;
+            }
+        }
     }
-    /* rows come ordered by address: one lookup per run of the same address */
-    for (size_t a = 0, b; a < nrows; a = b) {
-        long long since = rows[a].created;
-        for (b = a; b < nrows && strcmp(rows[b].address, rows[a].address) == 0; b++)
-            if (rows[b].created < since)
-                since = rows[b].created;
-        int lrc = n->chops->was_sent(n->ch, rows[a].address,
-                                     since - n->cfg->notifier_archive_margin_s, q + a, b - a,
-                                     FLUSH_TIMEOUT_MS);
+    if (ask > 0) {
+        if (!n->chops->is_up(n->ch) || !db_alive(n))
+            goto out;
+        int lrc = n->chops->was_sent(n->ch, NULL, since - n->cfg->notifier_archive_margin_s,
+                                     q + cached, ask, FLUSH_TIMEOUT_MS);
         queries++;
         if (lrc == PP_EXMPP) {
             if (!n->archive_absent)
@@ -494,6 +538,15 @@ static int recover_phase(pp_notifier_t *n)
         }
         if (lrc)
             goto out; /* the channel logged why; the whole batch is retried */
+        for (size_t j = cached; j < nrows; j++) {
+            const recov_key_t *rk = (const recov_key_t *)(const void *)q[j].id;
+            item_t *it = pending_item(n, rows[rk->row].event_id);
+            if (!it)
+                continue;
+            it->recov = 1 + (int)q[j].fate;
+            it->recov_when = q[j].when;
+            snprintf(it->recov_reason, sizeof it->recov_reason, "%s", q[j].reason);
+        }
     }
     n->archive_absent = false;
     for (size_t i = 0; i < nrows; i++) {
@@ -526,24 +579,22 @@ static int recover_phase(pp_notifier_t *n)
         const pp_inflight_t *r = &rows[rk->row];
         if (q[i].fate == PP_CHANNEL_UNSEEN)
             continue;
-        for (size_t j = 0; j < n->n_items; j++) {
-            item_t *it = &n->items[j];
-            if (!it->valid || it->revoked || it->st != IT_PENDING ||
-                strcmp(it->ev.event_id, r->event_id) != 0)
-                continue;
-            it->user_id = r->user_id;
-            if (q[i].fate == PP_CHANNEL_BOUNCED)
-                pp_warn("notifier: event %s: the IM server refused the message to user %lld (%s), "
-                        "found in its archive: %s",
-                        r->event_id, r->user_id, r->address, q[i].reason);
-            finish(n, it, q[i].fate == PP_CHANNEL_ROUTED ? OUT_RECOVERED : OUT_FAILED);
-            break; /* a repeat of the event in this batch is decided as a duplicate */
-        }
+        item_t *it = pending_item(n, r->event_id);
+        if (!it)
+            continue;
+        it->user_id = r->user_id;
+        if (q[i].fate == PP_CHANNEL_BOUNCED)
+            pp_warn("notifier: event %s: the IM server refused the message to user %lld (%s), "
+                    "found in its archive: %s",
+                    r->event_id, r->user_id, r->address, q[i].reason);
+        /* a repeat of the event in this batch is decided as a duplicate */
+        finish(n, it, q[i].fate == PP_CHANNEL_ROUTED ? OUT_RECOVERED : OUT_FAILED);
     }
     pp_info("notifier: %zu message(s) in flight from an earlier attempt: %zu already routed, "
-            "%zu bounced, %zu to send again (%zu archive quer%s, %lld ms)",
+            "%zu bounced, %zu to send again (%zu archive quer%s, %zu answer(s) kept from an "
+            "earlier try, %lld ms)",
             nrows, routed, bounced, nrows - routed - bounced, queries, queries == 1 ? "y" : "ies",
-            (long long)(pp_mono_ms() - t0));
+            cached, (long long)(pp_mono_ms() - t0));
     rc = PP_OK;
     goto out;
 rollback:
@@ -712,7 +763,7 @@ static int decide_phase(pp_notifier_t *n)
         if (it->next_st == IT_DONE)
             finish(n, it, it->next_out);
         else if (it->next_st == IT_SENDING)
-            it->st = IT_SENDING, it->bounced = false;
+            it->st = IT_SENDING, it->bounced = false, it->recov = 0;
         it->next_st = IT_PENDING;
     }
     return PP_OK;

@@ -34,6 +34,7 @@ typedef enum {
 
 typedef struct pp_channel_lookup {
     const char *id;         /* in: the id given to send(); not copied, caller keeps it */
+    const char *to;         /* in: the address it was sent to (was_sent with to = NULL) */
     pp_channel_fate_t fate; /* out */
     long long when;         /* out: server time of the record, Unix seconds */
     char reason[256];       /* out: the bounce's "condition: text" */
@@ -54,7 +55,9 @@ typedef struct pp_channel_ops {
     /*
      * Optional (NULL: the channel cannot tell). Look up the n messages in q (ids sent to
      * `to`, none earlier than `since`, Unix seconds) in the server's record; q is reordered
-     * (sorted by id). 0: every id was found, or the record was read back to `since`, so
+     * (sorted by id). to = NULL: one look at everything the bot sent since `since`, newest
+     * first, for messages to any address (each q[i].to), instead of one query per address.
+     * 0: every id was found, or the record was read back to `since`, so
      * UNSEEN means the server never got the message. PP_EXMPP: the server keeps no such
      * record (fall back to re-sending).
      * PP_EAGAIN / PP_ETIMEOUT: connection trouble, nothing decided; retry later.

@@ -149,10 +149,6 @@ static void mam_result(pp_channel_t *ch, xmpp_stanza_t *result)
     ch->mam.results++;
     const char *type = xmpp_stanza_get_type(m), *from = xmpp_stanza_get_from(m);
     bool bounce = type && strcmp(type, "error") == 0;
-    /* Ours going out, or the buyer's server refusing ours; anything else (e.g. a buyer
-     * writing to the bot with a forged id) proves nothing. */
-    if (bounce ? !same_bare(from, ch->mam.to) : !same_bare(from, ch->jid))
-        return;
     xmpp_stanza_t *oid = xmpp_stanza_get_child_by_name_and_ns(m, "origin-id", NS_SID);
     const char *key = oid ? xmpp_stanza_get_attribute(oid, "id") : NULL;
     if (!key)
@@ -162,6 +158,10 @@ static void mam_result(pp_channel_t *ch, xmpp_stanza_t *result)
     pp_channel_lookup_t want = {.id = key};
     pp_channel_lookup_t *hit = bsearch(&want, ch->mam.q, ch->mam.n, sizeof want, lookup_cmp);
     if (!hit)
+        return;
+    /* Ours going out, or the buyer's server refusing ours; anything else (e.g. a buyer
+     * writing to the bot with a forged id) proves nothing. */
+    if (bounce ? !same_bare(from, ch->mam.to ? ch->mam.to : hit->to) : !same_bare(from, ch->jid))
         return;
     xmpp_stanza_t *delay = xmpp_stanza_get_child_by_name_and_ns(fwd, "delay", NS_DELAY);
     const char *stamp = delay ? xmpp_stanza_get_attribute(delay, "stamp") : NULL;
@@ -509,7 +509,7 @@ static int mam_query(pp_channel_t *ch, const char *start, const char *before, si
     if (!set || xmpp_stanza_set_attribute(q, "queryid", ch->mam.qid) != XMPP_EOK ||
         xmpp_stanza_set_attribute(x, "type", "submit") != XMPP_EOK ||
         add_field(ch->ctx, x, "FORM_TYPE", NS_MAM, true) ||
-        add_field(ch->ctx, x, "with", ch->mam.to, false) ||
+        (ch->mam.to && add_field(ch->ctx, x, "with", ch->mam.to, false)) ||
         add_field(ch->ctx, x, "start", start, false) || add_text_elem(ch->ctx, set, "max", max) ||
         (before[0] ? add_text_elem(ch->ctx, set, "before", before)
                    : !add_elem(ch->ctx, set, "before", NULL)))
@@ -564,8 +564,8 @@ static int x_was_sent(pp_channel_t *ch, const char *to, long long since, pp_chan
                           strncmp(ch->mam.err, "feature-not-implemented", 23) == 0 ||
                           strncmp(ch->mam.err, "forbidden", 9) == 0;
             if (!absent)
-                pp_warn("xmpp: archive query about %s since %s refused: %s", to, start,
-                        ch->mam.err);
+                pp_warn("xmpp: archive query about %s since %s refused: %s", to ? to : "any address",
+                        start, ch->mam.err);
             rc = absent ? PP_EXMPP : PP_EAGAIN;
             break;
         }
@@ -584,16 +584,16 @@ static int x_was_sent(pp_channel_t *ch, const char *to, long long since, pp_chan
             break; /* the whole range was read, or every id was found */
         if (!ch->mam.first[0] || strcmp(ch->mam.first, before) == 0) {
             pp_warn("xmpp: archive query %s about %s: incomplete page without a way on (RSM "
-                    "first '%s')", ch->mam.qid, to, ch->mam.first);
+                    "first '%s')", ch->mam.qid, to ? to : "any address", ch->mam.first);
             rc = PP_EAGAIN;
             break;
         }
         snprintf(before, sizeof before, "%s", ch->mam.first);
     }
-    pp_debug("xmpp: archive lookup of %zu id(s) sent to %s since %s: %zu page(s), %zu archived "
-             "message(s) read, %lld ms (%s)",
-             n, to, start, pages, ch->mam.results, (long long)(pp_mono_ms() - t0),
-             pp_strerror(rc));
+    pp_info("xmpp: archive lookup of %zu id(s) sent to %s since %s: %zu page(s), %zu archived "
+            "message(s) read, %lld ms (%s)",
+            n, to ? to : "any address", start, pages, ch->mam.results,
+            (long long)(pp_mono_ms() - t0), pp_strerror(rc));
     ch->mam.qid[0] = '\0';
     ch->mam.q = NULL;
     ch->mam.to = NULL;
