@@ -15,7 +15,7 @@ out=${PP_TEST_TMP:-$(mktemp -d /tmp/pp-chaos_short.XXXXXX)}/chaos
 unset PP_DB_URL PP_TOPIC PP_DLQ_TOPIC PP_IM_LINK_TOPIC PP_GROUP_ID
 python3 "$root/tests/chaos/chaos" --build "${PP_BUILD:-$root/build}" --port-base "$base" --state "$state" \
 	--out "$out" --seed "${PP_CHAOS_SEED:-4242}" --changes 1500 --faults 4 --each-kind \
-	--wave 150 --active 300 --gap-min 2 --gap-max 5 --give-up 240 --timeout 420
+	--wave 150 --active 300 --gap-min 2 --gap-max 5 --give-up 180 --timeout 480
 rc=$?
 ((rc == 0)) || { echo "FAIL: the chaos run found problems or did not finish (logs in $out)"; exit 1; }
 echo ok
