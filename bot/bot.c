@@ -25,7 +25,9 @@
 #include "err.h"
 #include "live.h"
 #include "log.h"
+#include "senders.h"
 #include "texts.h"
+#include "budget.h"
 #include "timeutil.h"
 #include "worker.h"
 #include "xmpp.h"
@@ -56,13 +58,13 @@ struct ask {
 typedef struct worker_job {
     pp_bot_t *b;
     int kind; /* 0 register, 1 heartbeat, 2 final counters + stopped */
-    char id[128], addr[128], counters[1024];
+    char id[128], addr[128], counters[1536];
 } worker_job_t;
 
 typedef enum { SRC_DB, SRC_LIVE, SRC_STALE, SRC_QUOTA, SRC_BREAKER, SRC_UNAVAILABLE, SRC_SIMPLE,
-               SRC_ERROR, SRC__COUNT } source_t;
+               SRC_ERROR, SRC_SENDER_LIMIT, SRC__COUNT } source_t;
 static const char *const source_names[SRC__COUNT] = {
-    "db", "live", "stale", "quota", "breaker", "unavailable", "simple", "error",
+    "db", "live", "stale", "quota", "breaker", "unavailable", "simple", "error", "sender_limit",
 };
 
 struct pp_bot {
@@ -71,6 +73,7 @@ struct pp_bot {
     pp_metrics_t *m;
     pp_db_t *db;
     pp_bot_live_t *live;
+    pp_bot_senders_t *senders; /* per-writer limits (senders.c) */
     pp_bot_xmpp_t *xmpp;
     char worker_id[128], metrics_addr[128];
     long asks; /* in flight */
@@ -81,6 +84,7 @@ struct pp_bot {
     void (*done)(void *);
     void *done_arg;
     long long n_asks, n_replies[SRC__COUNT];
+    long long n_limited_msgs, n_limited_live, n_dropped; /* per-sender limits */
     float lat_ms[LAT_RING]; /* the last replies' latencies, a ring */
     size_t lat_n, lat_pos;
 };
@@ -135,6 +139,17 @@ static void ask_finish(ask_t *a, const char *text, source_t src)
     b->lat_pos = (b->lat_pos + 1) % LAT_RING;
     if (b->lat_n < LAT_RING)
         b->lat_n++;
+    free(a);
+    b->asks--;
+    check_stopped(b);
+}
+
+/* An ask over its writer's live limit whose refusal was already sent: no answer. */
+static void ask_drop(ask_t *a)
+{
+    pp_bot_t *b = a->b;
+    b->n_dropped++;
+    count(b, "pp_bot_sender_dropped_total{limit=\"live\"}");
     free(a);
     b->asks--;
     check_stopped(b);
@@ -286,7 +301,31 @@ static void ask_db_done(int rc, void *arg)
     }
     if (rc)
         a->known = false; /* the database failed: nothing to fall back on */
-    pp_bot_live_ask(a->b->live, a->cmd.carrier, a->cmd.number, ask_live_cb, a);
+    /* A live lookup: within the writer's own limits first, so one writer cannot spend the
+     * bot's carrier budget and day share for everyone. */
+    pp_bot_t *b = a->b;
+    int64_t retry_ms = 0;
+    bool day_cap = false;
+    long long day = pp_budget_utc_day(pp_now_ms());
+    pp_bot_sender_verdict_t v = pp_bot_senders_live(b->senders, a->bare, pp_mono_ms(), day, &retry_ms, &day_cap);
+    if (v != PP_BOT_SENDER_OK) {
+        b->n_limited_live++;
+        count(b, "pp_bot_sender_limited_total{limit=\"%s\"}", day_cap ? "live_day" : "live");
+        if (a->known && pp_status_parse(a->status, &st) == 0) { /* no call, but an answer */
+            pp_bot_text_stale(a->lang, a->cmd.carrier, a->cmd.number, st, a->place, (time_t)a->at,
+                              (time_t)a->checked, PP_BOT_WHY_SENDER, text, sizeof text);
+            ask_finish(a, text, SRC_STALE);
+        } else if (v == PP_BOT_SENDER_REFUSE) {
+            time_t resets = (time_t)((day + 1) * 86400); /* the next UTC midnight */
+            pp_bot_text_sender_live(a->lang, a->cmd.carrier, a->cmd.number, (long)((retry_ms + 999) / 1000),
+                                    day_cap ? b->cfg->bot_sender_live_per_day : 0, resets, text, sizeof text);
+            ask_finish(a, text, SRC_SENDER_LIMIT);
+        } else {
+            ask_drop(a);
+        }
+        return;
+    }
+    pp_bot_live_ask(b->live, a->cmd.carrier, a->cmd.number, ask_live_cb, a);
 }
 
 static void line_cb(void *arg, const char *from, const char *body, int64_t recv_ms)
@@ -294,6 +333,23 @@ static void line_cb(void *arg, const char *from, const char *body, int64_t recv_
     pp_bot_t *b = arg;
     if (b->stopping)
         return; /* intake stopped: the writer gets no answer from this process */
+    int64_t retry_ms = 0;
+    pp_bot_sender_verdict_t v = pp_bot_senders_message(b->senders, from, pp_mono_ms(), &retry_ms);
+    if (v != PP_BOT_SENDER_OK) { /* over the writer's message limit: no database job */
+        b->n_limited_msgs++;
+        count(b, "pp_bot_sender_limited_total{limit=\"messages\"}");
+        if (v == PP_BOT_SENDER_REFUSE) {
+            char text[512];
+            pp_bot_text_slow_down((long)((retry_ms + 999) / 1000), text, sizeof text);
+            pp_bot_xmpp_send(b->xmpp, from, text);
+            count(b, "pp_bot_replies_total{source=\"%s\"}", source_names[SRC_SENDER_LIMIT]);
+            b->n_replies[SRC_SENDER_LIMIT]++;
+        } else {
+            b->n_dropped++;
+            count(b, "pp_bot_sender_dropped_total{limit=\"messages\"}");
+        }
+        return;
+    }
     ask_t *a = calloc(1, sizeof *a);
     if (!a) {
         pp_warn("bot: out of memory, ask from %s dropped", from);
@@ -374,11 +430,15 @@ static int submit_worker(pp_bot_t *b, int kind)
              "\"answered_other\":%lld,\"lookups\":%lld,\"live_calls\":%lld,\"coalesced\":%lld,"
              "\"refused_quota\":%lld,\"refused_breaker\":%lld,\"refused_paused\":%lld,"
              "\"refused_other\":%lld,\"live_failed\":%lld,\"latency_p50_ms\":%.1f,"
-             "\"latency_p99_ms\":%.1f,\"latency_window\":%zu,\"in_flight\":%ld,\"xmpp_up\":%s}",
+             "\"latency_p99_ms\":%.1f,\"latency_window\":%zu,\"in_flight\":%ld,\"xmpp_up\":%s,"
+             "\"sender_limited_messages\":%lld,\"sender_limited_live\":%lld,\"sender_dropped\":%lld,"
+             "\"answered_sender_limit\":%lld,\"senders\":%ld}",
              b->n_asks, n[SRC_DB], n[SRC_LIVE], n[SRC_STALE], n[SRC_QUOTA], n[SRC_BREAKER],
              n[SRC_UNAVAILABLE], n[SRC_SIMPLE] + n[SRC_ERROR], ls.lookups, ls.calls, ls.coalesced,
              ls.refused_quota, ls.refused_breaker, ls.refused_paused, ls.refused_other, ls.failed,
-             p50, p99, b->lat_n, b->asks, b->xmpp && pp_bot_xmpp_is_up(b->xmpp) ? "true" : "false");
+             p50, p99, b->lat_n, b->asks, b->xmpp && pp_bot_xmpp_is_up(b->xmpp) ? "true" : "false",
+             b->n_limited_msgs, b->n_limited_live, b->n_dropped, n[SRC_SENDER_LIMIT],
+             b->senders ? pp_bot_senders_count(b->senders) : 0L);
     int rc = pp_db_submit(b->db, worker_work, worker_done, j);
     if (rc)
         free(j);
@@ -421,6 +481,16 @@ int pp_bot_start(pp_bot_t **out, const pp_config_t *cfg, uv_loop_t *loop, pp_met
         return rc;
     }
     if ((rc = pp_bot_live_init(&b->live, cfg, loop, m, b->db)) != 0)
+        return rc;
+    pp_bot_senders_limits_t lim = {
+        .max = cfg->bot_senders_max,
+        .msgs_per_min = (double)cfg->bot_sender_msgs_per_min,
+        .msgs_burst = (double)cfg->bot_sender_msgs_burst,
+        .live_per_min = (double)cfg->bot_sender_live_per_min,
+        .live_burst = (double)cfg->bot_sender_live_burst,
+        .live_per_day = cfg->bot_sender_live_per_day,
+    };
+    if ((rc = pp_bot_senders_new(&b->senders, &lim)) != 0)
         return rc;
     if ((rc = submit_worker(b, 0)) != 0) {
         pp_error("worker %s: cannot queue the workers-table registration: %s", b->worker_id,
@@ -502,5 +572,6 @@ void pp_bot_free(pp_bot_t *b)
     if (b->db)
         pp_db_close(b->db);
     pp_bot_live_free(b->live);
+    pp_bot_senders_free(b->senders);
     free(b);
 }

@@ -131,19 +131,55 @@ void pp_bot_text_not_answering(pp_bot_lang_t lang, const char *carrier, const ch
              display(carrier), number);
 }
 
+void pp_bot_text_slow_down(long retry_s, char *out, size_t cap)
+{
+    if (retry_s < 1)
+        retry_s = 1;
+    snprintf(out, cap,
+             "Piszesz do mnie za szybko: na kolejne wiadomości odpowiem za ok. %ld s. / "
+             "You are writing too fast: I will answer further messages in about %ld s.",
+             retry_s, retry_s);
+}
+
+void pp_bot_text_sender_live(pp_bot_lang_t lang, const char *carrier, const char *number,
+                             long retry_s, long per_day, time_t day_resets_at, char *out, size_t cap)
+{
+    bool en = lang == PP_BOT_EN;
+    if (per_day > 0) {
+        char when[32];
+        pp_bot_warsaw_format(day_resets_at, when, sizeof when);
+        snprintf(out, cap,
+                 en ? "Parcel %s %s: you have used up today's %ld questions to carriers, try again "
+                      "after %s."
+                    : "Paczka %s %s: wykorzystałeś dzisiejsze %ld zapytań do przewoźników, spróbuj "
+                      "po %s.",
+                 display(carrier), number, per_day, when);
+        return;
+    }
+    if (retry_s < 1)
+        retry_s = 1;
+    snprintf(out, cap,
+             en ? "Parcel %s %s: you have asked carriers about many parcels just now, try again in "
+                  "about %ld s."
+                : "Paczka %s %s: pytasz przewoźników o wiele przesyłek naraz, spróbuj za ok. %ld s.",
+             display(carrier), number, retry_s);
+}
+
 void pp_bot_text_stale(pp_bot_lang_t lang, const char *carrier, const char *number, pp_status_t st,
                        const char *place, time_t at, time_t checked, pp_bot_why_t why, char *out,
                        size_t cap)
 {
-    static const char *const reasons[3][2] = {
+    static const char *const reasons[4][2] = {
         [PP_BOT_WHY_UNAVAILABLE] = {"nie mogę teraz zapytać przewoźnika",
                                     "I cannot ask the carrier right now"},
         [PP_BOT_WHY_QUOTA] = {"dzisiejszy limit zapytań do przewoźnika jest wyczerpany",
                               "today's limit of questions to the carrier is used up"},
         [PP_BOT_WHY_BREAKER] = {"przewoźnik nie odpowiada", "the carrier is not answering"},
+        [PP_BOT_WHY_SENDER] = {"Twój limit zapytań do przewoźników jest na razie wyczerpany",
+                               "your limit of questions to carriers is used up for now"},
     };
     int l = lang == PP_BOT_EN;
-    const char *reason = reasons[(unsigned)why < 3 ? why : 0][l];
+    const char *reason = reasons[(unsigned)why < 4 ? why : 0][l];
     char line[768], when[32] = "";
     pp_bot_text_status(lang, carrier, number, true, st, place, at, line, sizeof line);
     if (checked > 0) {

@@ -31,8 +31,15 @@ void pp_bot_text_quota(pp_bot_lang_t lang, const char *carrier, const char *numb
 void pp_bot_text_not_answering(pp_bot_lang_t lang, const char *carrier, const char *number,
                                char *out, size_t cap);
 
+/* A writer over the per-sender message limit (their language is not looked up: both). */
+void pp_bot_text_slow_down(long retry_s, char *out, size_t cap);
+/* A writer over the per-sender live-lookup limit: "try again in about retry_s s", or with
+ * per_day > 0 the day's cap of per_day lookups is used up: "try after day_resets_at". */
+void pp_bot_text_sender_live(pp_bot_lang_t lang, const char *carrier, const char *number,
+                             long retry_s, long per_day, time_t day_resets_at, char *out, size_t cap);
+
 /* Why the carrier was not asked, for an answer from Postgres that is not fresh. */
-typedef enum { PP_BOT_WHY_UNAVAILABLE = 0, PP_BOT_WHY_QUOTA, PP_BOT_WHY_BREAKER } pp_bot_why_t;
+typedef enum { PP_BOT_WHY_UNAVAILABLE = 0, PP_BOT_WHY_QUOTA, PP_BOT_WHY_BREAKER, PP_BOT_WHY_SENDER } pp_bot_why_t;
 /*
  * The status line of pp_bot_text_status (found), then when it was last checked with the
  * carrier (checked = 0: never) and why it was not checked now: `Paczka DHL 123: w drodze

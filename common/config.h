@@ -153,6 +153,16 @@
       "bot: longest wait for the carrier's budget, token or Retry-After pause before answering: try again later") \
     X(INT, bot_day_share_pct, "5", 0, 100, 1,                                                  \
       "bot: percent of each carrier's <carrier>_per_day quota the bot's live calls may use; reserved in carrier_usage while a bot runs (the pollers keep the rest); 0 = no live calls to carriers with a day quota") \
+    X(INT, bot_senders_max, "10000", 16, 1000000, 0,                                          \
+      "bot: writers whose per-sender limits are remembered (the least recently seen is forgotten first, and starts again with full buckets)") \
+    X(INT, bot_sender_msgs_per_min, "20", 1, 6000000, 0, "bot: messages per minute answered per writer (token bucket refill)") \
+    X(INT, bot_sender_msgs_burst, "10", 1, 100000, 0,                                          \
+      "bot: messages a writer may send in a burst; beyond, one polite refusal per minute at most and the rest unanswered") \
+    X(INT, bot_sender_live_per_min, "6", 1, 6000000, 0, "bot: live carrier lookups per minute per writer (token bucket refill)") \
+    X(INT, bot_sender_live_burst, "3", 1, 100000, 0,                                           \
+      "bot: live carrier lookups a writer may cause in a burst; beyond, a known parcel is answered from Postgres, an unknown one with one refusal per minute") \
+    X(INT, bot_sender_live_per_day, "200", 0, 100000000, 0,                                    \
+      "bot: live carrier lookups per writer per UTC day (0 = no cap), so one writer cannot use up the bot's day share for everyone") \
     X(STR, api_addr, "127.0.0.1:8080", 0, 0, 0, "api: listen address of the HTTP API (port 0 = any free port, logged at start)") \
     X(STR, api_service_key, "", 0, 0, 0,                                                      \
       "api: the marketplace's service key (Bearer) for /v1/users and /v1/transactions (empty = feed refused)") \

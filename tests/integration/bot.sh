@@ -23,6 +23,8 @@ for c in INPOST DHL UPS GLS DPD POCZTAPOLSKA ORLEN; do export "PP_${c}_BASE_URL=
 export PP_ORLEN_PUBLIC_URL=$SIM_URL
 demo_credentials
 export PP_METRICS_ADDR=127.0.0.1:0 PP_BOT_FRESH_S=600 PP_HEARTBEAT_INTERVAL_MS=300
+# per-writer limits widened (they are bot_abuse.sh's): this test is about answers and fleet budgets
+export PP_BOT_SENDER_MSGS_BURST=100000 PP_BOT_SENDER_LIVE_BURST=100000
 
 # Marketplace data: seeded shipments; user 1 (pl) and 2 (en) linked to u1/u2, u3 not linked.
 "$PPCTL" seed --transactions 40 --buyers 4 --first-id 100 >"$PP_TEST_TMP/seed.log" 2>&1 || fail "seed: $(tail -3 "$PP_TEST_TMP/seed.log")"

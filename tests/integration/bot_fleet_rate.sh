@@ -13,6 +13,8 @@ xmpp_stack
 RPS=4
 
 export PP_XMPP_JID=fbot-$tag@$D PP_XMPP_PASSWORD=fb-$tag
+# per-writer limits widened (they are bot_abuse.sh's): this test is about answers and fleet budgets
+export PP_BOT_SENDER_MSGS_BURST=100000 PP_BOT_SENDER_LIVE_BURST=100000
 xmpp_register "fbot-$tag" "fb-$tag" "w1-$tag" p1 "w2-$tag" p2 "w3-$tag" p3
 start_sim --speed 20000 --latency-ms 20 --not-found-minutes 0 --log-requests "$PP_TEST_TMP/requests.jsonl"
 export PP_INPOST_RPS=$RPS PP_INPOST_PER_DAY=0 PP_SPEED=20000 PP_METRICS_ADDR=127.0.0.1:0

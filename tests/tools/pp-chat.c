@@ -2,6 +2,8 @@
  * pp-chat.c - a tiny XMPP chat client for bot tests: logs in, sends each line to the bot one
  * at a time, waits for the reply (with a timeout) and prints one JSON line per ask:
  * {"ask":..., "reply":..., "rtt_ms":...}. Exit 0 when every line got a reply, 1 otherwise.
+ * With -f STOP_FILE (flood): sends every line at once, then prints {"reply":...} for each
+ * message from the bot until STOP_FILE exists (exit 0) or -T passes (exit 1).
  */
 #include <cjson/cJSON.h>
 #include <getopt.h>
@@ -19,7 +21,7 @@
 typedef struct chat {
     xmpp_ctx_t *ctx;
     xmpp_conn_t *conn;
-    const char *to, *barrier;
+    const char *to, *barrier, *stop_file;
     char **lines;
     int n, next;
     double sent_ms, deadline_ms, timeout_ms;
@@ -59,13 +61,23 @@ static int message_cb(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
     const char *from = xmpp_stanza_get_from(st);
     char *body = xmpp_message_get_body(st);
     size_t lt = strcspn(c->to, "/");
-    if (!body || !from || !c->waiting || strncasecmp(from, c->to, lt) != 0 ||
+    if (!body || !from || (!c->waiting && !c->stop_file) || strncasecmp(from, c->to, lt) != 0 ||
         (from[lt] != '/' && from[lt] != '\0')) {
         if (body)
             xmpp_free(c->ctx, body);
         return 1;
     }
     cJSON *o = cJSON_CreateObject();
+    if (c->stop_file) { /* flood: every message from the bot, in order */
+        cJSON_AddStringToObject(o, "reply", body);
+        char *fs = cJSON_PrintUnformatted(o);
+        printf("%s\n", fs);
+        fflush(stdout);
+        free(fs);
+        cJSON_Delete(o);
+        xmpp_free(c->ctx, body);
+        return 1;
+    }
     cJSON_AddStringToObject(o, "ask", c->lines[c->next]);
     cJSON_AddStringToObject(o, "reply", body);
     cJSON_AddNumberToObject(o, "rtt_ms", now_ms() - c->sent_ms);
@@ -103,9 +115,10 @@ static void conn_cb(xmpp_conn_t *conn, xmpp_conn_event_t ev, int error, xmpp_str
 static void usage(void)
 {
     fprintf(stderr, "usage: pp-chat -j JID -w PASSWORD -t BOT_JID [-H HOST] [-p PORT] [-T TIMEOUT_S] "
-                    "[-b BARRIER_FILE] LINE...\n"
+                    "[-b BARRIER_FILE] [-f STOP_FILE] LINE...\n"
                     "  without LINEs, lines are read from stdin; -b: wait until the file exists "
-                    "before the first line\n");
+                    "before the first line; -f: send every line at once, print every reply until "
+                    "STOP_FILE exists\n");
 }
 
 int main(int argc, char **argv)
@@ -114,7 +127,7 @@ int main(int argc, char **argv)
     const char *host = "127.0.0.1", *jid = NULL, *pass = NULL;
     long port = 5222;
     int opt;
-    while ((opt = getopt(argc, argv, "H:p:j:w:t:T:b:h")) != -1) {
+    while ((opt = getopt(argc, argv, "H:p:j:w:t:T:b:f:h")) != -1) {
         switch (opt) {
         case 'H': host = optarg; break;
         case 'p': port = strtol(optarg, NULL, 10); break;
@@ -123,6 +136,7 @@ int main(int argc, char **argv)
         case 't': c.to = optarg; break;
         case 'T': c.timeout_ms = strtod(optarg, NULL) * 1000; break;
         case 'b': c.barrier = optarg; break;
+        case 'f': c.stop_file = optarg; break;
         default: usage(); return 2;
         }
     }
@@ -159,6 +173,26 @@ int main(int argc, char **argv)
     }
     double login_deadline = now_ms() + 10000;
     int started = 0;
+    if (c.stop_file) { /* flood */
+        double end = now_ms() + 10000 + c.timeout_ms;
+        while (!c.failed && !c.up && now_ms() < end)
+            xmpp_run_once(c.ctx, 5);
+        while (!c.failed && c.up && c.barrier && access(c.barrier, F_OK) != 0 && now_ms() < end)
+            xmpp_run_once(c.ctx, 5);
+        for (int i = 0; c.up && i < c.n; i++) {
+            xmpp_stanza_t *m = xmpp_message_new(c.ctx, "chat", c.to, NULL);
+            xmpp_message_set_body(m, c.lines[i]);
+            xmpp_send(c.conn, m);
+            xmpp_stanza_release(m);
+        }
+        c.next = c.n;
+        while (!c.failed && c.up && access(c.stop_file, F_OK) != 0 && now_ms() < end)
+            xmpp_run_once(c.ctx, 5);
+        if (!c.up || access(c.stop_file, F_OK) != 0) {
+            fprintf(stderr, "pp-chat: %s\n", c.up ? "the stop file did not appear in time" : "not logged in");
+            c.failed = 1;
+        }
+    }
     while (!c.failed && c.next < c.n) {
         xmpp_run_once(c.ctx, 5);
         if (!c.up) {
