@@ -57,7 +57,7 @@ fuzz_figures() { # LOG
 		/^stat::number_of_executed_units:/ { execs = $2; final = 1 }
 		/^stat::average_exec_per_sec:/ { rate = $2 }
 		/^#[0-9]+\t/ { n = substr($1, 2); if (!final) { execs = n; for (i = 1; i <= NF; i++) if ($i == "exec/s:") rate = $(i + 1) } }
-		/^==[0-9]+== ?ERROR: |^==fuzz== property failed|runtime error:|deadly signal|Test unit written to/ { crash = 1 }
+		/^==[0-9]+== ?ERROR: |^==fuzz== property failed|runtime error:|deadly signal|Test unit written to .*-(crash|leak|timeout|oom)-/ { crash = 1 }
 		END { printf "%s %s %s\n", execs + 0, rate + 0, crash ? "crash" : final ? "done" : "running" }
 	' "$1"
 }
