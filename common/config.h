@@ -141,6 +141,10 @@
       "server's archive (XMPP: XEP-0313 MAM) whether it was already routed; false = at least once") \
     X(INT, notifier_archive_margin_s, "30", 0, 86400, 1,                                       \
       "notifier: search the IM archive from this long before the oldest in-flight ledger row was created (clock skew between the database and the IM server)") \
+    X(INT, notifier_poison_after, "3", 1, 1000, 0,                                           \
+      "notifier: a message that alone in flight loses the IM connection this many times is failed " \
+      "for good (ledger 'failed', dead-letter entry); after a failed barrier of several messages the " \
+      "rest of the batch goes one per barrier") \
     X(INT, notifier_crash_after_send, "0", 0, 1000000, 0,                                      \
       "test only: _exit(137) once the N-th batch's barrier came back, before marking it sent (0 = off)") \
     X(INT, bot_fresh_s, "300", 0, 604800, 1,                                                   \

@@ -24,6 +24,10 @@
  *   5. one DB transaction flips the acknowledged rows to 'sent';
  *   6. offsets (+1 per partition) are stored; librdkafka commits them (auto-commit every
  *      second, synchronously on revoke and at shutdown).
+ * A barrier that fails with several messages in flight sends the rest of the batch one
+ * message per barrier; a message that alone loses the connection notifier_poison_after times
+ * is failed for good: ledger 'failed' with the reason, then the dead-letter topic (poison.c).
+ * So one message the server will not take never holds up the other buyers' messages.
  * A transient failure (DB, channel down, no barrier reply, DLQ produce) retries the not yet
  * finished items with exponential back-off + jitter capped at send_retry_max_ms; meanwhile
  * the assigned partitions are paused (the consumer keeps polling, so the group membership
@@ -49,6 +53,7 @@
 #include "kafka.h"
 #include "ledger.h"
 #include "log.h"
+#include "poison.h"
 #include "template.h"
 #include "text.h"
 #include "timeutil.h"
@@ -80,7 +85,9 @@ typedef struct item {
     int dlq; /* 0 not produced, 1 in flight, 2 delivered, -1 failed */
     pp_event_t ev;
     pp_link_event_t lev;
-    char reason[256]; /* decode error or bounce reason */
+    char reason[256]; /* decode error, bounce or poison reason */
+    int solo_losses;  /* times the connection was lost with only this message in flight */
+    bool poison;      /* failed for good (poison.h): ledger 'failed', then the dead-letter topic */
     /* What the archive said about this event's row left in 'sending', kept across retries
      * of the batch (a failed database transaction must not cost the lookup again); cleared
      * when the item is sent again. 0 = not looked up, else 1 + pp_channel_fate_t. */
@@ -115,6 +122,7 @@ struct pp_notifier {
     bool archive;        /* recovery asks the channel's record (was_sent) */
     bool archive_absent; /* the last was_sent said "no record": logged once per streak */
     long flushed;        /* batches acknowledged (notifier_crash_after_send) */
+    pp_poison_t poison;  /* isolation of a message the IM server will not take */
 };
 
 /* ------------------------------------------------------------------ helpers */
@@ -774,10 +782,35 @@ fail:
     return PP_EAGAIN;
 }
 
+/*
+ * One barrier over the k messages sent since the last one (solo: the message when k == 1).
+ * On failure the poison policy counts it; a solo message found poison is closed like a
+ * bounce (ledger 'failed' in mark_phase) and then goes to the dead-letter topic.
+ */
+static int barrier(pp_notifier_t *n, size_t k, item_t *solo)
+{
+    int rc = n->chops->flush(n->ch, FLUSH_TIMEOUT_MS);
+    atomic_store(&n->stats.xmpp_up, n->chops->is_up(n->ch));
+    if (rc == PP_OK)
+        return PP_OK;
+    if (pp_poison_barrier_failed(&n->poison, k, solo ? &solo->solo_losses : NULL)) {
+        pp_poison_reason(&n->poison, solo->solo_losses, solo->reason, sizeof solo->reason);
+        solo->poison = solo->bounced = true;
+        solo->st = IT_ACKED;
+    } else if (solo) {
+        pp_info("notifier: event %s to user %lld: connection lost with only this message in "
+                "flight (%d of %ld)", solo->ev.event_id, solo->user_id, solo->solo_losses,
+                n->poison.after);
+    }
+    return PP_EAGAIN;
+}
+
 static int send_phase(pp_notifier_t *n)
 {
     size_t count_sending = 0;
+    item_t *last = NULL;
     int64_t t0 = pp_mono_ms();
+    bool one_by_one = pp_poison_isolating(&n->poison);
     for (size_t i = 0; i < n->n_items; i++) {
         item_t *it = &n->items[i];
         if (it->st != IT_SENDING || it->revoked)
@@ -785,12 +818,16 @@ static int send_phase(pp_notifier_t *n)
         if (n->chops->send(n->ch, it->id, it->to, it->body))
             return PP_EAGAIN;
         count_sending++;
+        last = it;
+        if (one_by_one) {
+            if (barrier(n, 1, it))
+                return PP_EAGAIN;
+            it->st = IT_ACKED;
+        }
     }
     if (!count_sending)
         return PP_OK;
-    int rc = n->chops->flush(n->ch, FLUSH_TIMEOUT_MS);
-    atomic_store(&n->stats.xmpp_up, n->chops->is_up(n->ch));
-    if (rc)
+    if (!one_by_one && barrier(n, count_sending, count_sending == 1 ? last : NULL))
         return PP_EAGAIN;
     if (n->cfg->notifier_crash_after_send > 0 && ++n->flushed == n->cfg->notifier_crash_after_send) {
         pp_warn("notifier %s: notifier_crash_after_send=%ld reached: exiting with %zu message(s) "
@@ -846,6 +883,13 @@ static int mark_phase(pp_notifier_t *n)
         if (it->bounced)
             pp_warn("notifier: event %s: the IM server refused the message to user %lld (%s): %s",
                     it->ev.event_id, it->user_id, it->to, it->reason);
+        if (it->poison) { /* failed for good; dlq_phase of the next attempt produces the event */
+            count(n, OUT_FAILED);
+            it->valid = false;
+            it->st = IT_PENDING;
+            it->dlq = 0;
+            continue;
+        }
         finish(n, it, it->bounced ? OUT_FAILED : OUT_SENT);
     }
     rc = PP_OK;
@@ -1016,6 +1060,7 @@ static void *worker_main(void *arg)
         fill_batch(n);
         if (n->n_items == 0)
             continue;
+        pp_poison_batch_start(&n->poison);
         if (run_batch(n) == PP_OK) {
             store_offsets(n);
             atomic_fetch_add(&n->stats.batches, 1);
@@ -1081,6 +1126,7 @@ int pp_notifier_start(pp_notifier_t **out, const pp_config_t *cfg, const char *w
         return PP_ENOMEM;
     pthread_mutex_init(&n->stats.lat_lock, NULL);
     n->cfg = cfg;
+    pp_poison_init(&n->poison, cfg->notifier_poison_after);
     n->worker_id = worker_id;
     n->metrics_addr = metrics_addr;
     n->on_exit = on_exit;

@@ -101,6 +101,17 @@ got=$(chat u3 "hello bot ąę" | reply)
 got=$(chat u2 "help" | reply)
 [[ $got == "I am the paczka bot."* ]] || fail "help (en): [$got]"
 
+# 5b. hostile text in a reply: a place with control characters (as an older poller, or any
+# other writer, may have left it in Postgres) is answered clean, and the bot's stream survives
+# (one raw control character in a stanza and the server closes it: no reply to anyone)
+read -r hc hn <<<"${KNOWN[1]}"
+psql_q "UPDATE shipments SET last_location = E'KRA\\x01X\\x1b[31m' WHERE tracking_number = '$hn'" || fail "hostile place"
+got=$(chat u1 "paczka $hc $hn" "pomoc" | reply) || fail "no reply to a parcel with a hostile place: [$got]"
+grep -q "^Paczka .* $hn: w drodze (KRAX\[31m, 15.01.2026 11:00)$" <<<"$got" || fail "hostile place reply: [$got]"
+grep -q "^Jestem botem paczka." <<<"$got" || fail "no reply after the hostile one: [$got]"
+! grep -qP '[\x00-\x08\x0b-\x1f\x7f]' <<<"$got" || fail "a control character in a reply"
+psql_q "UPDATE shipments SET last_location = 'Kraków' WHERE tracking_number = '$hn'" || fail "restore place"
+
 # 6. latency over 50 asks: known numbers (Postgres) and the other UPS numbers (live)
 lines=()
 for ((i = 0; i < 50; i++)); do
