@@ -1,6 +1,6 @@
 /*
  * fuzz_carrier.c - one carrier adapter's response parser (built once per carrier with
- * -DFUZZ_CARRIER="dhl"), through pp_carrier_parse where registry.c has it. Input: one byte
+ * -DFUZZ_CARRIER="dhl"), through pp_carrier_parse. Input: one byte
  * choosing the HTTP status, then the body.
  * Beyond "no crash": the results' strings, statuses, times and order (check.c).
  */
@@ -35,12 +35,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pp_track_result_t *r = NULL;
     size_t n = 0;
     char err[256];
-#if PP_FUZZ_CARRIER_PARSE
-    /* what the poller, the bot and ppctl call: the adapter's parser, then the cleaning */
+    /* what the poller, the bot and ppctl call: the adapter's parse_raw, then the cleaning */
     int rc = pp_carrier_parse(c, status, body, size - 1, &r, &n, err, sizeof err);
-#else
-    int rc = c->parse(status, body, size - 1, &r, &n, err, sizeof err);
-#endif
     if (rc == 0) {
         fuzz_check_results(r, n);
     } else {
