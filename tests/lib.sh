@@ -20,9 +20,13 @@ fail() {
 	exit 1
 }
 
-# wait_until TIMEOUT_S CMD...: poll CMD every 0.1 s until it succeeds or time runs out.
+# wait_until TIMEOUT_S CMD...: poll CMD every 0.1 s until it succeeds or time runs out. The
+# time-out is at least PP_TEST_WAIT_MIN (120 s): every wait is for something that must happen,
+# and a loaded machine is slow, not wrong (no test waits to see a thing NOT happen).
 wait_until() {
-	local deadline=$((SECONDS + $1))
+	local secs=$1 min=${PP_TEST_WAIT_MIN:-120}
+	((secs >= min)) || secs=$min
+	local deadline=$((SECONDS + secs))
 	shift
 	until "$@" >/dev/null 2>&1; do
 		((SECONDS < deadline)) || return 1
@@ -67,6 +71,15 @@ sim_clock() {
 		out=$(curl -sf "$url/sim/clock") || fail "sim_clock: GET $url/sim/clock failed"
 	fi
 	printf '%s\n' "$out"
+}
+
+# barrier_wait FILE N: wait (300 s) until N pp-chat -b FILE clients have logged in (each made
+# FILE.up.<pid>), then release them together by creating FILE.
+barrier_wait() {
+	local f=$1 n=$2
+	barrier_up() { (($(compgen -G "$f.up.*" | wc -l) >= n)); }
+	wait_until 300 barrier_up || fail "only $(compgen -G "$f.up.*" | wc -l) of $n chat clients logged in within 300 s"
+	touch "$f"
 }
 
 pid_gone() { ! kill -0 "$1" 2>/dev/null; }

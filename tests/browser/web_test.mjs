@@ -32,6 +32,7 @@ const TXN_OFF = need('WEB_TXN_OFF'); // buyer 1's transactions, no shipment yet
 const TXN_ON = need('WEB_TXN_ON');
 const NUM_OFF = need('WEB_NUMBER_OFF'); // InPost numbers the simulator drives through their life
 const NUM_ON = need('WEB_NUMBER_ON');
+const SIM = need('WEB_SIM_URL'); // the simulator, on its manual clock
 
 // The card's status labels {status: [pl, en]}, written down independently of api/card.c.
 const LABELS = {
@@ -63,7 +64,7 @@ function sql(q) {
 }
 
 // wait-until: poll fn (sync or async) every 100 ms until it returns a truthy value.
-async function until(what, fn, timeoutMs = 60000) {
+async function until(what, fn, timeoutMs = 300000) {
   const deadline = Date.now() + timeoutMs;
   let last;
   for (;;) {
@@ -116,6 +117,23 @@ function decision(ev) {
   });
 }
 
+// The simulator's clock stands still until moved: step it to the next moment any parcel
+// changes, each step followed by a poll of this shipment, until its sequence passes `after`.
+// (At 3,600x real time a slow machine could see the parcel delivered before the test was
+// ready for its next change.)
+const seqOf = (shipment) => Number(sql(`SELECT sequence FROM shipments WHERE id = ${shipment}`));
+const pollsOf = (shipment) => Number(sql(`SELECT polls FROM shipments WHERE id = ${shipment}`));
+async function nextChange(what, shipment, after) {
+  return until(what, async () => {
+    if (seqOf(shipment) > after) return true;
+    const polls = pollsOf(shipment);
+    const res = await fetch(`${SIM}/sim/clock?step=next`, { method: 'POST' });
+    check(res.ok, `POST ${SIM}/sim/clock?step=next: HTTP ${res.status}`);
+    await until(`a poll of shipment ${shipment} after a clock step`, () => pollsOf(shipment) > polls, 300000);
+    return seqOf(shipment) > after;
+  }, 300000);
+}
+
 const notifyFlag = () => sql(`SELECT notify_shipment_status FROM users WHERE id = ${USER_A}`);
 
 async function main() {
@@ -125,6 +143,7 @@ async function main() {
   // The browser's zone is UTC on purpose: the pages must show Polish time anyway.
   async function newPage(ctx) {
     const page = await ctx.newPage();
+    page.setDefaultTimeout(120000); // waits for conditions, generous: a loaded machine is slow, not wrong
     page.on('pageerror', (e) => problems.push(`page error on ${page.url()}: ${e.message}`));
     page.on('console', (m) => {
       if (/Content Security Policy|Refused to/i.test(m.text())) problems.push(`CSP: ${m.text()}`);
@@ -154,7 +173,7 @@ async function main() {
 }
 
 const text = async (page, sel) => ((await page.textContent(sel)) || '').trim();
-const ready = (page) => page.waitForSelector('body[data-state="ready"]', { timeout: 30000 });
+const ready = (page) => page.waitForSelector('body[data-state="ready"]', { timeout: 120000 });
 
 async function run(ctxA, ctxB, newPage) {
   const settingsUrl = `${BASE}/moje-konto/ustawienia/powiadomienia`;
@@ -206,7 +225,8 @@ async function run(ctxA, ctxB, newPage) {
   // ---- 4. the next status change while off: decided skipped_opted_out ----
   // A parcel entered now (after the switch) by the seller; the simulator's clock moves it.
   const shipOff = ship(TXN_OFF, NUM_OFF);
-  await until(`the next status change of parcel ${NUM_OFF}`, () => Number(sql(`SELECT sequence FROM shipments WHERE id = ${shipOff}`)) >= 2);
+  await until(`the first poll of parcel ${NUM_OFF}`, () => seqOf(shipOff) >= 1, 300000);
+  await nextChange(`the next status change of parcel ${NUM_OFF}`, shipOff, 1);
   const offEvents = [event(shipOff, 1), event(shipOff, 2)];
   for (const ev of offEvents) {
     const st = await decision(ev);
@@ -234,7 +254,7 @@ async function run(ctxA, ctxB, newPage) {
   const shownSeq = async () => Number((await card.getAttribute('#status-label', 'data-sequence')) || 0);
   await until('the card to show the entered parcel', async () => (await shownSeq()) >= 1);
   const first = await shownSeq();
-  await until(`the next status change of parcel ${NUM_ON}`, () => Number(sql(`SELECT sequence FROM shipments WHERE id = ${shipOn}`)) > first);
+  await nextChange(`the next status change of parcel ${NUM_ON}`, shipOn, first);
   const next = event(shipOn, first + 1);
   const st = await decision(next);
   check(st === 'sent', `the change to ${next.status} after turning on: ledger ${st}, want sent`);

@@ -48,7 +48,7 @@ wait_until 15 curl -sf "http://127.0.0.1:$MPORT/healthz" || fail "bot not health
 chat() { # USER LINE...: JSON lines on stdout
 	local u=$1
 	shift
-	"$CHAT" -H "$PP_XMPP_HOST" -p "$PP_XMPP_PORT" -j "$u-$tag@$D" -w "p${u#u}" -t "$PP_XMPP_JID" -T 5 "$@"
+	"$CHAT" -H "$PP_XMPP_HOST" -p "$PP_XMPP_PORT" -j "$u-$tag@$D" -w "p${u#u}" -t "$PP_XMPP_JID" -T 120 "$@"
 }
 reply() { python3 -c 'import json,sys; [print(json.loads(l)["reply"]) for l in sys.stdin]'; }
 sim_calls() { grep -c "\"number\":\"$1\"" "$PP_TEST_TMP/requests.jsonl"; }
@@ -61,14 +61,13 @@ got=$(chat u1 "paczka $kc $kn" | reply) || fail "no reply to the known number"
 
 # 2. unknown to the marketplace, three writers at once: one live call
 n=${UPS[0]}
-rm -f "$PP_TEST_TMP/go"
+rm -f "$PP_TEST_TMP/go" "$PP_TEST_TMP"/go.up.*
 cpids=()
 for u in 1 2 3; do
 	chat u$u "paczka ups $n" -b "$PP_TEST_TMP/go" >"$PP_TEST_TMP/c$u.json" 2>"$PP_TEST_TMP/c$u.err" &
 	cpids+=($!)
 done
-sleep 0.5 # let the three log in; the barrier file releases them together
-touch "$PP_TEST_TMP/go"
+barrier_wait "$PP_TEST_TMP/go" 3 # all three logged in, then released together
 wait "${cpids[@]}"
 for u in 1 2 3; do
 	r=$(reply <"$PP_TEST_TMP/c$u.json")
@@ -146,12 +145,7 @@ grep -q '^bot: [0-9]* asks, [0-9]* answered from Postgres, [0-9]* live calls' "$
 "$PPCTL" status --json | python3 -c 'import json,sys; j=json.load(sys.stdin); assert j["workers"]["bot"] == 1 and j["bot"]["asks"] >= 62, j' || fail "ppctl status --json"
 
 # graceful stop: exit 0, the row marked stopped
-kill -TERM "$BOT_PID"
-for _ in $(seq 100); do kill -0 "$BOT_PID" 2>/dev/null || break; sleep 0.1; done
-kill -0 "$BOT_PID" 2>/dev/null && fail "bot still running 10 s after SIGTERM"
-wait "$BOT_PID"
-rc=$?
-[[ $rc == 0 ]] || fail "bot exited $rc after SIGTERM"
+stop_pid "$BOT_PID" 300
 [[ $(row "stopped_at IS NOT NULL") == t ]] || fail "bot row not marked stopped: $(row "heartbeat_at, stopped_at")"
 check_logs_clean
 echo ok

@@ -73,7 +73,7 @@ psql_q "INSERT INTO carrier_usage (carrier, day, requests, reserved)
 chat() { # USER LINE... [-b BARRIER]: JSON lines on stdout
 	local u=$1
 	shift
-	"$CHAT" -H "$PP_XMPP_HOST" -p "$PP_XMPP_PORT" -j "$u-$tag@$D" -w "p${u#u}" -t "$PP_XMPP_JID" -T 15 "$@"
+	"$CHAT" -H "$PP_XMPP_HOST" -p "$PP_XMPP_PORT" -j "$u-$tag@$D" -w "p${u#u}" -t "$PP_XMPP_JID" -T 120 "$@"
 }
 replies() { python3 -c 'import json,sys; [print(json.loads(l)["reply"]) for l in sys.stdin]'; }
 calls() { # LOG CARRIER: requests that reached the simulator
@@ -103,7 +103,7 @@ start_bot bot1
 grep -q "carrier dhl: day share $SHARE of dhl_per_day $DHL_DAY" "$PP_TEST_TMP/bot1.log" || fail "no day-share line for dhl in the log"
 
 # ---- (1) day share ----------------------------------------------------------------------------
-rm -f "$PP_TEST_TMP/go"
+rm -f "$PP_TEST_TMP/go" "$PP_TEST_TMP"/go.up.*
 cpids=()
 for u in 1 2 3; do
 	i=$(((u - 1) * 3))
@@ -111,8 +111,7 @@ for u in 1 2 3; do
 		>"$PP_TEST_TMP/q$u.json" 2>"$PP_TEST_TMP/q$u.err" &
 	cpids+=($!)
 done
-sleep 0.5 # let the three log in; the barrier file releases them together
-touch "$PP_TEST_TMP/go"
+barrier_wait "$PP_TEST_TMP/go" 3 # all three logged in, then released together
 wait "${cpids[@]}"
 cat "$PP_TEST_TMP"/q[123].json | replies >"$PP_TEST_TMP/q.txt"
 (($(wc -l <"$PP_TEST_TMP/q.txt") == 9)) || fail "9 DHL asks, $(wc -l <"$PP_TEST_TMP/q.txt") replies: $(cat "$PP_TEST_TMP"/q*.err)"
@@ -143,7 +142,7 @@ figure "fleet full: $n UPS calls (the pollers held $UPS_TAKEN of $UPS_DAY); carr
 
 # ---- (2) Retry-After ---------------------------------------------------------------------------
 # Two writers keep asking DPD (429 + seconds) and one ORLEN (503 + HTTP date), all at once.
-rm -f "$PP_TEST_TMP/go"
+rm -f "$PP_TEST_TMP/go" "$PP_TEST_TMP"/go.up.*
 cpids=()
 chat u1 "paczka dpd ${DPD[0]}" "paczka dpd ${DPD[1]}" "paczka dpd ${DPD[2]}" -b "$PP_TEST_TMP/go" >"$PP_TEST_TMP/r1.json" 2>"$PP_TEST_TMP/r1.err" &
 cpids+=($!)
@@ -151,8 +150,7 @@ chat u2 "paczka dpd ${DPD[3]}" "paczka dpd ${DPD[4]}" -b "$PP_TEST_TMP/go" >"$PP
 cpids+=($!)
 chat u3 "paczka orlen ${ORL[0]}" "paczka orlen ${ORL[1]}" "paczka orlen ${ORL[2]}" -b "$PP_TEST_TMP/go" >"$PP_TEST_TMP/r3.json" 2>"$PP_TEST_TMP/r3.err" &
 cpids+=($!)
-sleep 0.5
-touch "$PP_TEST_TMP/go"
+barrier_wait "$PP_TEST_TMP/go" 3 # all three logged in, then released together
 for p in "${cpids[@]}"; do wait "$p" || fail "Retry-After asks: $(cat "$PP_TEST_TMP"/r[123].*)"; done
 grep -h -v -E 'nie mogę teraz zapytać przewoźnika, spróbuj za chwilę|the carrier cannot be asked right now' "$PP_TEST_TMP"/r[123].json &&
 	fail "a Retry-After ask got another reply (above)"

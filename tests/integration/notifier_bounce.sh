@@ -53,7 +53,8 @@ produce <"$NT_TMP/r2"
 PP_NOTIFIER_CRASH_AFTER_SEND=1 PP_WORKER_ID=nt-crash-$$ "$NT_BIN/pp-notifier" >"$NT_TMP/crash.log" 2>&1 &
 pid=$!
 NT_PIDS+=("$pid")
-for ((i = 0; i < 600; i++)); do
+deadline=$((SECONDS + 600))
+while ((SECONDS < deadline)); do
 	kill -0 "$pid" 2>/dev/null || break
 	sleep 0.1
 done

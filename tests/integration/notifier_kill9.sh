@@ -18,18 +18,10 @@ done >"$NT_TMP/batch"
 produce <"$NT_TMP/batch"
 
 nt_start first
-killed_at=
-for ((i = 0; i < 600; i++)); do
-	n=$(sql "SELECT count(*) FILTER (WHERE state = 'sent') || ' ' || count(*) FILTER (WHERE state = 'sending') FROM notifications")
-	if ((${n% *} >= TOTAL / 4 && ${n#* } > 0)); then
-		kill -KILL "$NT_LAST_PID"
-		killed_at=$n
-		break
-	fi
-	((${n% *} >= TOTAL)) && fail "notifier finished before the kill (raise BUYERS/PER)"
-	sleep 0.01
-done
-[[ -n $killed_at ]] || fail "never saw a batch in flight"
+# Frozen (SIGSTOP) with a batch in flight, then killed: no race with the notifier's speed.
+nt_freeze_when "$NT_LAST_PID" $((TOTAL / 4)) "$TOTAL"
+killed_at=$NT_FROZEN_AT
+kill -KILL "$NT_LAST_PID"
 wait "$NT_LAST_PID" 2>/dev/null
 # Snapshot at the kill: the rows in flight, whose outcome the dead notifier did not know.
 sql "SELECT event_id FROM notifications WHERE state = 'sending'" | sort >"$NT_TMP/inflight"

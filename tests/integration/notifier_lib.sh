@@ -84,10 +84,10 @@ nt_prosody_init() {
 	export PP_XMPP_PORT=$port
 }
 nt_prosody_start() {
-	local i t0=$(date +%s%N)
+	local t0=$(date +%s%N) deadline=$((SECONDS + 300))
 	prosody --config "$NT_PROSODY_CFG" -F >>"$NT_TMP/prosody.stdout.log" 2>&1 &
 	NT_PROSODY_PID=$!
-	for ((i = 0; i < 300; i++)); do
+	while ((SECONDS < deadline)); do
 		kill -0 "$NT_PROSODY_PID" 2>/dev/null || fail "private Prosody exited at start: $(tail -3 "$NT_PROSODY_LOG")"
 		"$PP_STACK_STATE/bin/xmpp-probe" 127.0.0.1 "$PP_XMPP_PORT" "$PP_XMPP_JID" "$PP_XMPP_PASSWORD" 1000 >/dev/null 2>&1 && {
 			log "private Prosody on 127.0.0.1:$PP_XMPP_PORT ready in $((($(date +%s%N) - t0) / 1000000)) ms (pid $NT_PROSODY_PID)"
@@ -95,7 +95,7 @@ nt_prosody_start() {
 		}
 		sleep 0.05
 	done
-	fail "private Prosody not ready after 15 s: $(tail -3 "$NT_PROSODY_LOG")"
+	fail "private Prosody not ready after 300 s: $(tail -3 "$NT_PROSODY_LOG")"
 }
 nt_prosody_stop() {
 	kill -TERM "$NT_PROSODY_PID" && wait "$NT_PROSODY_PID"
@@ -151,11 +151,11 @@ produce() { "$NT_BIN/pp-produce" -b "$PP_KAFKA_BROKERS" -t "${1:-$PP_TOPIC}" 2>>
 
 # nt_start NAME: start a notifier (log $NT_TMP/NAME.log), wait until /healthz says 200.
 nt_start() {
-	local name=$1 i port=
+	local name=$1 port= deadline=$((SECONDS + 300))
 	PP_WORKER_ID=nt-$name-$$ "$NT_BIN/pp-notifier" >"$NT_TMP/$name.log" 2>&1 &
 	NT_LAST_PID=$!
 	NT_PIDS+=("$NT_LAST_PID")
-	for ((i = 0; i < 300; i++)); do
+	while ((SECONDS < deadline)); do
 		kill -0 "$NT_LAST_PID" 2>/dev/null || fail "notifier $name exited at start: $(tail -3 "$NT_TMP/$name.log")"
 		port=$(grep -o 'metrics on http://127.0.0.1:[0-9]*' "$NT_TMP/$name.log" | sed 's/.*://')
 		if [[ -n $port ]] && curl -sf "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; then
@@ -164,27 +164,43 @@ nt_start() {
 		fi
 		sleep 0.1
 	done
-	fail "notifier $name not healthy after 30 s: $(tail -3 "$NT_TMP/$name.log")"
+	fail "notifier $name not healthy after 300 s: $(tail -3 "$NT_TMP/$name.log")"
 }
 
-# nt_stop PID: SIGTERM, expect exit 0 within 30 s.
+# nt_stop PID: SIGTERM, expect exit 0 within 300 s.
 nt_stop() {
-	local pid=$1 i rc
+	local pid=$1 rc deadline=$((SECONDS + 300))
 	kill -TERM "$pid" 2>/dev/null
-	for ((i = 0; i < 300; i++)); do
+	while ((SECONDS < deadline)); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	kill -0 "$pid" 2>/dev/null && fail "notifier $pid still running 30 s after SIGTERM"
+	kill -0 "$pid" 2>/dev/null && fail "notifier $pid still running 300 s after SIGTERM"
 	wait "$pid"
 	rc=$?
 	[[ $rc == 0 ]] || fail "notifier $pid exited with $rc after SIGTERM"
 }
 
-# wait_sql QUERY EXPECTED [SECONDS]: poll until the query prints EXPECTED.
+# wait_until SECONDS CMD...: poll CMD every 0.1 s until it succeeds (1 if time runs out; at
+# least 300 s, as wait_sql).
+wait_until() {
+	local secs=$1 deadline
+	shift
+	((secs >= 300)) || secs=300
+	deadline=$((SECONDS + secs))
+	until "$@" >/dev/null 2>&1; do
+		((SECONDS < deadline)) || return 1
+		sleep 0.1
+	done
+}
+
+# wait_sql QUERY EXPECTED [SECONDS]: poll until the query prints EXPECTED; the deadline is
+# at least 300 s (a loaded machine is slow, not wrong).
 wait_sql() {
-	local q=$1 want=$2 secs=${3:-60} i got=
-	for ((i = 0; i < secs * 10; i++)); do
+	local q=$1 want=$2 secs=${3:-300} got= deadline
+	((secs >= 300)) || secs=300
+	deadline=$((SECONDS + secs))
+	while ((SECONDS < deadline)); do
 		got=$(sql "$q" 2>/dev/null)
 		[[ $got == "$want" ]] && return 0
 		sleep 0.1
@@ -192,13 +208,39 @@ wait_sql() {
 	fail "waited ${secs}s for [$q] = $want, last $got"
 }
 
+# nt_freeze_when PID MIN_SENT TOTAL: poll the ledger until at least MIN_SENT rows are 'sent';
+# then freeze the notifier (SIGSTOP) and look again while it cannot move: return 0, FROZEN,
+# if a batch is in flight ('sending' rows; NT_FROZEN_AT="sent sending"), else SIGCONT and go
+# on looking. Fails if everything was sent first or after 600 s. The caller SIGCONTs/KILLs.
+nt_freeze_when() {
+	local pid=$1 min=$2 total=$3 n q deadline=$((SECONDS + 600))
+	q="SELECT count(*) FILTER (WHERE state = 'sent') || ' ' || count(*) FILTER (WHERE state = 'sending') FROM notifications"
+	while ((SECONDS < deadline)); do
+		n=$(sql "$q")
+		if ((${n% *} >= min)); then
+			kill -STOP "$pid" || fail "cannot SIGSTOP the notifier $pid"
+			n=$(sql "$q")
+			if ((${n#* } > 0)); then
+				NT_FROZEN_AT=$n
+				return 0
+			fi
+			kill -CONT "$pid"
+		fi
+		((${n% *} >= total)) && fail "all $total sent before a batch could be caught in flight (raise BUYERS/PER)"
+		sleep 0.01
+	done
+	fail "no batch caught in flight within 600 s (last: $n)"
+}
+
 # metric PORT SERIES: current value (empty if absent).
 metric() { curl -sf "http://127.0.0.1:$1/metrics" | awk -v s="$2" '$1 == s { print $2 }'; }
 
-# wait_metric PORT SERIES VALUE [SECONDS]
+# wait_metric PORT SERIES VALUE [SECONDS]: as wait_sql (at least 300 s).
 wait_metric() {
-	local port=$1 s=$2 want=$3 secs=${4:-60} i got=
-	for ((i = 0; i < secs * 10; i++)); do
+	local port=$1 s=$2 want=$3 secs=${4:-300} got= deadline
+	((secs >= 300)) || secs=300
+	deadline=$((SECONDS + secs))
+	while ((SECONDS < deadline)); do
 		got=$(metric "$port" "$s")
 		[[ $got == "$want" ]] && return 0
 		sleep 0.1

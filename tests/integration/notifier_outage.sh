@@ -22,33 +22,28 @@ tail -n $((BUYERS * DOWN_PER)) "$NT_TMP/all" >"$NT_TMP/during"
 
 health() { curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$NT_LAST_PORT/healthz"; }
 
+retries() { metric "$NT_LAST_PORT" pp_notifier_batch_retries_total; }
 nt_start notifier
 produce <"$NT_TMP/before"
+# Cut a batch in flight without racing the notifier: freeze it (SIGSTOP) once a quarter is
+# sent, look at the ledger while it cannot move, stop the server only if a batch is in
+# flight (else let it run on and look again), then let it go on (SIGCONT).
 stopped=
-for ((i = 0; i < 1000; i++)); do
-	n=$(sql "SELECT count(*) FILTER (WHERE state = 'sent') || ' ' || count(*) FILTER (WHERE state = 'sending') FROM notifications")
-	if ((${n% *} >= BUYERS * PER / 4 && ${n#* } > 0)); then
-		nt_prosody_stop
-		stopped=$n
-		break
-	fi
-	((${n% *} >= BUYERS * PER)) && fail "all sent before the server could be stopped (raise BUYERS/PER)"
-	sleep 0.01
-done
+nt_freeze_when "$NT_LAST_PID" $((BUYERS * PER / 4)) $((BUYERS * PER)) && nt_prosody_stop && stopped=$NT_FROZEN_AT
+kill -CONT "$NT_LAST_PID"
 [[ -n $stopped ]] || fail "never saw a batch in flight"
-for ((i = 0; i < 100; i++)); do
-	[[ $(health) == 503 ]] && break
-	sleep 0.1
-done
-[[ $(health) == 503 ]] || fail "/healthz says $(health) with the XMPP server down"
-wait_metric "$NT_LAST_PORT" pp_notifier_xmpp_up 0 10
-sleep 0.5 # let the cut batch fail its barrier and go back to retrying
+healthdown() { [[ $(health) == 503 ]]; }
+wait_until 120 healthdown || fail "/healthz says $(health) with the XMPP server down"
+wait_metric "$NT_LAST_PORT" pp_notifier_xmpp_up 0 120
+# the cut batch fails its barrier and goes back to retrying
+wait_until 120 eval '(($(retries) >= 1))' || fail "the cut batch was not retried: $(tail -3 "$NT_TMP/notifier.log")"
 sql "SELECT event_id FROM notifications WHERE state = 'sending'" | sort >"$NT_TMP/inflight"
 log "server stopped with ${stopped% *} sent and ${stopped#* } sending; $(wc -l <"$NT_TMP/inflight") in flight after the cut"
 
 produce <"$NT_TMP/during"
 sent_down=$(sql "SELECT count(*) FROM notifications WHERE state = 'sent'")
-sleep 2 # an outage of a few seconds, with the notifier retrying
+r0=$(retries) # an outage of a few retries, however long they take
+wait_until 300 eval '(($(retries) >= r0 + 3))' || fail "the notifier stopped retrying during the outage"
 [[ $(health) == 503 ]] || fail "/healthz says $(health) during the outage"
 [[ $(sql "SELECT count(*) FROM notifications WHERE state = 'sent'") == "$sent_down" ]] ||
 	fail "rows marked sent while the server was down"

@@ -43,9 +43,11 @@ fail() { FAILED=1; echo "FAIL: $*"; exit 1; }
 
 sql() { psql -qtAX -v ON_ERROR_STOP=1 "$DB_URL" -c "$1"; }
 
-# wait_for SECONDS DESCRIPTION COMMAND...: poll COMMAND every 0.1 s.
+# wait_for SECONDS DESCRIPTION COMMAND...: poll COMMAND every 0.1 s; the limit is at least
+# 120 s (PP_TEST_WAIT_MIN): a loaded machine is slow, not wrong.
 wait_for() {
     local limit=$1 what=$2; shift 2
+    (( limit >= ${PP_TEST_WAIT_MIN:-120} )) || limit=${PP_TEST_WAIT_MIN:-120}
     local end=$(( $(date +%s%N) / 1000000 + limit * 1000 ))
     while ! "$@" >/dev/null 2>&1; do
         [ $(( $(date +%s%N) / 1000000 )) -lt $end ] || fail "timed out after ${limit}s waiting for $what"

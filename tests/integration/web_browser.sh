@@ -47,24 +47,24 @@ TOK_A=$("$PPCTL" buyer-token --user 1 --ttl 3600) || fail "ppctl buyer-token"
 TOK_B=$("$PPCTL" buyer-token --user 2 --ttl 3600)
 TOK_X=$("$PPCTL" buyer-token --user 1 --ttl -5)
 
-# The simulator's clock at 3600x (a sim-hour a second) drives each parcel through its life
-# in about a minute; the poller's schedule runs at the same speed.
-start_sim --speed 3600 --not-found-minutes 0
+# The simulator's clock is manual: the browser test steps it (POST /sim/clock?step=next) when
+# it wants a parcel's next change; the poller's schedule runs at 3600x (polls every second or so).
+start_sim --clock manual --not-found-minutes 0
 export PP_SPEED=3600 PP_METRICS_ADDR=127.0.0.1:0 PP_HEARTBEAT_INTERVAL_MS=500 PP_WEB_CARD_REFRESH_S=1
 
 PP_WORKER_ID=web-poller-$tag start_bg poller "$POLLER" >/dev/null
 PP_WORKER_ID=web-notifier-$tag start_bg notifier "$NOTIFIER" >/dev/null
 PP_API_ADDR=127.0.0.1:0 PP_WORKER_ID=web-api-$tag start_bg api "$API" >/dev/null
 LOG=$PP_TEST_TMP/api.log
-wait_until 15 grep -q 'api on http://' "$LOG" || fail "pp-api did not start: $(tail -5 "$LOG")"
+wait_until 120 grep -q 'api on http://' "$LOG" || fail "pp-api did not start: $(tail -5 "$LOG")"
 BASE=$(sed -n 's|.*api on \(http://[^/]*\)/.*|\1|p' "$LOG" | head -1)
 healthy() { # NAME: the daemon's /healthz (port from its log) answers 200
 	local port
 	port=$(grep -o 'metrics on http://127.0.0.1:[0-9]*' "$PP_TEST_TMP/$1.log" | head -1 | sed 's/.*://')
 	[[ -n $port ]] && curl -sf "http://127.0.0.1:$port/healthz" >/dev/null
 }
-wait_until 30 healthy poller || fail "poller not healthy: $(tail -3 "$PP_TEST_TMP/poller.log")"
-wait_until 30 healthy notifier || fail "notifier not healthy: $(tail -3 "$PP_TEST_TMP/notifier.log")"
+wait_until 120 healthy poller || fail "poller not healthy: $(tail -3 "$PP_TEST_TMP/poller.log")"
+wait_until 120 healthy notifier || fail "notifier not healthy: $(tail -3 "$PP_TEST_TMP/notifier.log")"
 
 # ---- the page routes over plain HTTP ----
 # page PATH WANT_STATUS WANT_TYPE: GET it; the status, content type and security headers.
@@ -100,8 +100,8 @@ grep -Ei '<script>|<script [^>]*>[^<]| on[a-z]+=|style=' "$PP_ROOT"/api/web/*.ht
 WEB_BASE=$BASE PPCTL=$PPCTL INBOX=$INBOX \
 	WEB_TOKEN_A=$TOK_A WEB_TOKEN_B=$TOK_B WEB_TOKEN_EXPIRED=$TOK_X WEB_USER_A=1 \
 	WEB_ACCOUNT_A="$A1 p1-$tag" WEB_ACCOUNT_A2="$A2 p1b-$tag" WEB_TXN_OFF=701 WEB_TXN_ON=702 \
-	WEB_NUMBER_OFF=620000000000000000007011 WEB_NUMBER_ON=620000000000000000007021 \
-	timeout -k 5 300 node "$BROWSER_DIR/web_test.mjs" | tee "$PP_TEST_TMP/browser.out"
+	WEB_NUMBER_OFF=620000000000000000007011 WEB_NUMBER_ON=620000000000000000007021 WEB_SIM_URL=$SIM_URL \
+	timeout -k 5 1000 node "$BROWSER_DIR/web_test.mjs" | tee "$PP_TEST_TMP/browser.out"
 rc=${PIPESTATUS[0]}
 ((rc == 0)) || fail "browser test (exit $rc; screenshots in $PP_TEST_TMP)"
 tail -1 "$PP_TEST_TMP/browser.out" | grep -qx ok || fail "browser test did not finish with ok"

@@ -112,18 +112,33 @@ static void conn_cb(xmpp_conn_t *conn, xmpp_conn_event_t ev, int error, xmpp_str
     xmpp_stanza_release(pres);
 }
 
+/* "Logged in": create BARRIER.up.<pid>; the test releases the barrier once all are there. */
+static int announce_up(const chat_t *c)
+{
+    char up[4096];
+    snprintf(up, sizeof up, "%s.up.%ld", c->barrier, (long)getpid());
+    FILE *f = fopen(up, "w");
+    if (!f) {
+        fprintf(stderr, "pp-chat: cannot create %s\n", up);
+        return -1;
+    }
+    fclose(f);
+    return 0;
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: pp-chat -j JID -w PASSWORD -t BOT_JID [-H HOST] [-p PORT] [-T TIMEOUT_S] "
                     "[-b BARRIER_FILE] [-f STOP_FILE] LINE...\n"
-                    "  without LINEs, lines are read from stdin; -b: wait until the file exists "
-                    "before the first line; -f: send every line at once, print every reply until "
-                    "STOP_FILE exists\n");
+                    "  without LINEs, lines are read from stdin; -b: once logged in, create\n"
+                    "  BARRIER_FILE.up.<pid> (tests wait for those), then wait until BARRIER_FILE\n"
+                    "  exists before the first line; -f: send every line at once, print every reply\n"
+                    "  until STOP_FILE exists; -T: reply and login timeout (default 60 s)\n");
 }
 
 int main(int argc, char **argv)
 {
-    chat_t c = {.timeout_ms = 10000};
+    chat_t c = {.timeout_ms = 60000};
     const char *host = "127.0.0.1", *jid = NULL, *pass = NULL;
     long port = 5222;
     int opt;
@@ -171,12 +186,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "pp-chat: cannot connect to %s:%ld\n", host, port);
         return 1;
     }
-    double login_deadline = now_ms() + 10000;
-    int started = 0;
+    double login_deadline = now_ms() + c.timeout_ms;
+    int started = 0, announced = 0;
     if (c.stop_file) { /* flood */
-        double end = now_ms() + 10000 + c.timeout_ms;
+        double end = now_ms() + 10000 + 2 * c.timeout_ms;
         while (!c.failed && !c.up && now_ms() < end)
             xmpp_run_once(c.ctx, 5);
+        if (c.up && c.barrier && announce_up(&c) != 0)
+            c.failed = 1;
         while (!c.failed && c.up && c.barrier && access(c.barrier, F_OK) != 0 && now_ms() < end)
             xmpp_run_once(c.ctx, 5);
         for (int i = 0; c.up && i < c.n; i++) {
@@ -203,6 +220,13 @@ int main(int argc, char **argv)
             continue;
         }
         if (!started) {
+            if (c.barrier && !announced) {
+                if (announce_up(&c) != 0) {
+                    c.failed = 1;
+                    continue;
+                }
+                announced = 1;
+            }
             if (c.barrier && access(c.barrier, F_OK) != 0)
                 continue;
             started = 1;
