@@ -3,7 +3,9 @@
 # the backlog at once, but polls the killed poller's shipments only after their lease_until.
 . "$(dirname "$0")/poller_lib.sh"
 
-LEASE=6
+# Long enough that poller B starts and polls the unleased six while A's leases still hold, on
+# a loaded machine too (6 s failed 'test too slow' when starting B took longer).
+LEASE=${LEASE:-40}
 setup_db
 setup_topic 2
 seed_shipments 10
