@@ -250,6 +250,9 @@ wait_metric() {
 
 # inbox [ACCOUNTS_FILE]: JSON lines of every message (empties the offline queues).
 inbox() {
-	"$NT_BIN/pp-inbox" -H "$PP_XMPP_HOST" -p "$PP_XMPP_PORT" <"${1:-$NT_TMP/accounts}" 2>>"$NT_TMP/inbox.log" ||
+	# On stderr too: callers redirect stdout to a file, where a FAIL line would go unseen.
+	"$NT_BIN/pp-inbox" -H "$PP_XMPP_HOST" -p "$PP_XMPP_PORT" <"${1:-$NT_TMP/accounts}" 2>>"$NT_TMP/inbox.log" || {
+		echo "FAIL: pp-inbox failed: $(tail -2 "$NT_TMP/inbox.log")" >&2
 		fail "pp-inbox failed: $(tail -2 "$NT_TMP/inbox.log")"
+	}
 }
