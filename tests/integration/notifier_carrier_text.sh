@@ -23,7 +23,7 @@ for ((b = 1; b <= BUYERS; b++)); do nt_buyer "$b" pl t "$(nt_jid "$b")" t; done
 "$SIM" --listen 127.0.0.1:0 --not-found-minutes 0 >"$NT_TMP/probe.log" 2>&1 &
 probe=$!
 NT_PIDS+=("$probe")
-for ((i = 0; i < 100; i++)); do grep -q "^listening on " "$NT_TMP/probe.log" 2>/dev/null && break; sleep 0.1; done
+wait_until 300 grep -q "^listening on " "$NT_TMP/probe.log"
 purl="http://$(sed -n 's/^listening on //p' "$NT_TMP/probe.log" | head -1)"
 lockers=()
 for ((k = 1; k <= 90 && ${#lockers[@]} < 3; k++)); do
@@ -48,7 +48,7 @@ log "buyer 2's parcel $hostile answers every place with a control character"
 	--hostile "$long=long" --hostile "$utf8=utf8" \
 	>"$NT_TMP/sim.log" 2>&1 &
 NT_PIDS+=("$!")
-for ((i = 0; i < 100; i++)); do grep -q "^listening on " "$NT_TMP/sim.log" 2>/dev/null && break; sleep 0.1; done
+wait_until 300 grep -q "^listening on " "$NT_TMP/sim.log"
 sim="http://$(sed -n 's/^listening on //p' "$NT_TMP/sim.log" | head -1)"
 [[ $sim != http:// ]] || fail "simulator did not start: $(tail -3 "$NT_TMP/sim.log")"
 
@@ -62,8 +62,8 @@ all_done() {
 		$(sql "SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0 &&
 		$(sql "SELECT count(*) FROM notifications WHERE state IN ('sent', 'failed')") == $(sql "SELECT count(*) FROM outbox") ]]
 }
-for ((i = 0; i < 1800; i++)); do all_done && break; sleep 0.1; done
-all_done || fail "not every parcel notified in 180 s: shipments $(sql "SELECT string_agg(transaction_id || ':' || status, ' ') FROM shipments"), outbox $(sql "SELECT count(*) FROM outbox"), notifications $(sql "SELECT string_agg(state || ' ' || n, ', ') FROM (SELECT state, count(*) n FROM notifications GROUP BY 1) x")"
+wait_until 600 all_done
+all_done || fail "not every parcel notified in 600 s: shipments $(sql "SELECT string_agg(transaction_id || ':' || status, ' ') FROM shipments"), outbox $(sql "SELECT count(*) FROM outbox"), notifications $(sql "SELECT string_agg(state || ' ' || n, ', ') FROM (SELECT state, count(*) n FROM notifications GROUP BY 1) x")"
 kill -0 "$NT_LAST_PID" || fail "notifier died"
 nt_stop "$NT_LAST_PID"
 

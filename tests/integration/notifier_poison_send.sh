@@ -18,7 +18,7 @@ for ((b = 1; b <= BUYERS; b++)); do nt_buyer "$b" pl t "$(nt_jid "$b")" t; done
 python3 "$NT_ROOT/tests/tools/xmpp-fault-proxy.py" --target "$PP_XMPP_HOST:$PP_XMPP_PORT" \
 	--drop-on "$POISON_NUMBER" --port-file "$NT_TMP/proxy.port" --log "$NT_TMP/proxy.log" &
 NT_PIDS+=("$!")
-for ((i = 0; i < 100; i++)); do [[ -s $NT_TMP/proxy.port ]] && break; sleep 0.1; done
+wait_until 300 test -s "$NT_TMP/proxy.port"
 proxy=$(cat "$NT_TMP/proxy.port" 2>/dev/null) || fail "the fault proxy did not start: $(cat "$NT_TMP/proxy.log")"
 
 {
