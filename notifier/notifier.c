@@ -201,8 +201,14 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         pp_info("kafka: assigned %d partition(s) of %s and %s", parts->cnt, n->cfg->topic,
                 n->cfg->im_link_topic);
         rd_kafka_assign(rk, parts);
+        /* Both ways, explicitly: librdkafka keeps a partition's pause across unassign and
+         * assign, so a partition paused during a retry, revoked (a broker restart) and
+         * assigned again after the batch ended would stay paused for good. The long chaos
+         * run found three notifiers idle with 18,000 events of lag after a Kafka kill. */
         if (n->paused)
             rd_kafka_pause_partitions(rk, parts);
+        else
+            rd_kafka_resume_partitions(rk, parts);
         return;
     }
     /* Revoke: the unfinished events of these partitions go to their next owner, which
