@@ -107,7 +107,10 @@ static int get_str(const cJSON *o, const char *k, int required, char *dst, size_
         return fail(err, errlen, "field '%s' is empty", k);
     if (n >= cap)
         return fail(err, errlen, "field '%s' is longer than %zu bytes", k, cap - 1);
-    pp_text_clean(dst, cap, v->valuestring, n);
+    /* A required field that cleaning empties ("\u0001") is as empty as "" (found by tests/fuzz:
+     * it decoded, and its own re-encoding did not). */
+    if (pp_text_clean(dst, cap, v->valuestring, n) == 0 && required)
+        return fail(err, errlen, "field '%s' is empty once cleaned of control characters", k);
     return PP_OK;
 }
 

@@ -18,6 +18,8 @@ static const char *const poison[] = {
     "{\"event_id\":\"6f1c1d6e-5f43-4d0a-9b7e-0d7d6c1e2a11\",\"schema_version\":1,\"kind\":\"status_changed\",\"shipment_id\":1,\"transaction_id\":2,\"carrier\":\"inpost\",\"tracking_number\":\"1\",\"previous_status\":null,\"status\":\"in_transit\",\"occurred_at\":\"yesterday\",\"detected_at\":\"2026-01-01T00:00:00Z\",\"sequence\":1}",
     "{\"event_id\":\"6f1c1d6e-5f43-4d0a-9b7e-0d7d6c1e2a11\",\"schema_version\":1,\"kind\":\"status_changed\",\"shipment_id\":-5,\"transaction_id\":2,\"carrier\":\"inpost\",\"tracking_number\":\"1\",\"previous_status\":null,\"status\":\"in_transit\",\"occurred_at\":\"2026-01-01T00:00:00Z\",\"detected_at\":\"2026-01-01T00:00:00Z\",\"sequence\":1}",
     "{\"event_id\":\"6f1c1d6e-5f43-4d0a-9b7e-0d7d6c1e2a11\",\"schema_version\":1,\"kind\":\"status_changed\",\"shipment_id\":1,\"transaction_id\":2,\"carrier\":\"inpost\",\"tracking_number\":\"1\",\"previous_status\":null,\"status\":\"in_transit\",\"occurred_at\":\"2026-01-01T00:00:00Z\",\"detected_at\":\"2026-01-01T00:00:00Z\",\"sequence\":1.5}",
+    /* a required field that cleaning empties (tests/fuzz/regressions/event) */
+    "{\"event_id\":\"6f1c1d6e-5f43-4d0a-9b7e-0d7d6c1e2a11\",\"schema_version\":1,\"kind\":\"status_changed\",\"shipment_id\":1,\"transaction_id\":2,\"carrier\":\"inpost\",\"tracking_number\":\"\\u0008\\u0001\",\"previous_status\":null,\"status\":\"in_transit\",\"occurred_at\":\"2026-01-01T00:00:00Z\",\"detected_at\":\"2026-01-01T00:00:00Z\",\"sequence\":1}",
 };
 
 int main(void)
