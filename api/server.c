@@ -230,7 +230,7 @@ int pp_api_run(pp_config_t *cfg)
     snprintf(a->metrics_addr, sizeof a->metrics_addr, "%s:%d", host, mport);
 
     if (pp_db_open(&a->db, &loop, cfg->db_url, (int)cfg->db_pool_size) != PP_OK)
-        pp_die("cannot open the database %s", cfg->db_url);
+        pp_die("cannot open the database %s", pp_config_db_url_shown(cfg->db_url));
     if (pp_httpd_start(&loop, cfg->api_addr, &a->httpd, &a->port) != PP_OK)
         pp_die("cannot listen on %s", cfg->api_addr);
     char too_large[160];

@@ -282,9 +282,16 @@ bool pp_config_key_is_secret(const char *name)
 bool pp_config_rdkafka_is_secret(const char *prop)
 {
     /* sasl.password, ssl.key.password, ssl.keystore.password, sasl.oauthbearer.client.secret,
-     * ssl.key.pem (a private key), sasl.oauthbearer.config (may carry a client secret) */
-    return strstr(prop, "password") || strstr(prop, "secret") || strcmp(prop, "ssl.key.pem") == 0 ||
-           strcmp(prop, "sasl.oauthbearer.config") == 0;
+     * *passphrase, *key.pem (private keys), sasl.oauthbearer.config (may carry a client secret) */
+    size_t n = strlen(prop);
+    return strstr(prop, "password") || strstr(prop, "secret") || strstr(prop, "passphrase") ||
+           (n >= 7 && strcmp(prop + n - 7, "key.pem") == 0) || strcmp(prop, "sasl.oauthbearer.config") == 0;
+}
+
+/* libpq's password parameters: password, sslpassword. */
+static bool is_password_key(const char *k, size_t n)
+{
+    return n >= 8 && strncmp(k + n - 8, "password", 8) == 0;
 }
 
 #define MASK "***"
@@ -307,7 +314,7 @@ void pp_config_mask_db_url(const char *url, char *out, size_t cap)
     if (scheme && (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0)) {
         /* URI: scheme://user:password@host/...?password=... */
         const char *auth = scheme + 3;
-        size_t authlen = strcspn(auth, "/?#");
+        size_t authlen = strcspn(auth, "/"); /* libpq: the user info ends only at '@' or '/' */
         const char *at = memrchr(auth, '@', authlen);
         const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
         const char *p = url;
@@ -325,8 +332,9 @@ void pp_config_mask_db_url(const char *url, char *out, size_t cap)
         put(out, cap, &o, p, (size_t)(q + 1 - p));
         for (p = q + 1; *p;) {
             size_t n = strcspn(p, "&");
-            if (n >= 9 && strncmp(p, "password=", 9) == 0) {
-                put(out, cap, &o, p, 9);
+            size_t k = strcspn(p, "&=");
+            if (k < n && is_password_key(p, k)) {
+                put(out, cap, &o, p, k + 1);
                 put(out, cap, &o, MASK, strlen(MASK));
             } else {
                 put(out, cap, &o, p, n);
@@ -343,14 +351,14 @@ void pp_config_mask_db_url(const char *url, char *out, size_t cap)
         const char *w = p;
         while (*p && !isspace((unsigned char)*p) && *p != '=')
             p++;
-        bool is_pw = (size_t)(p - w) == 8 && strncmp(w, "password", 8) == 0;
+        bool is_pw = is_password_key(w, (size_t)(p - w));
         put(out, cap, &o, w, (size_t)(p - w));
         while (*p && isspace((unsigned char)*p))
             put(out, cap, &o, p++, 1);
         if (*p != '=')
             continue;
         put(out, cap, &o, p++, 1);
-        while (*p == ' ')
+        while (*p && isspace((unsigned char)*p))
             put(out, cap, &o, p++, 1);
         const char *v = p;
         if (*p == '\'') {
@@ -408,4 +416,11 @@ void pp_config_dump(const pp_config_t *c, FILE *out)
         const char *prop = c->rdkafka_props[2 * i], *v = c->rdkafka_props[2 * i + 1];
         dump_line(out, "rdkafka.", prop, pp_config_rdkafka_is_secret(prop) && *v ? MASK : v);
     }
+}
+
+const char *pp_config_db_url_shown(const char *url)
+{
+    static _Thread_local char shown[512];
+    pp_config_mask_db_url(url, shown, sizeof shown);
+    return shown;
 }

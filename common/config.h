@@ -224,5 +224,7 @@ bool pp_config_rdkafka_is_secret(const char *prop);
 /* db_url with its password masked (URI user:***@host and ?password=***, or key=value
  * password=***) into out (cap bytes, always NUL-terminated; truncated if too long). */
 void pp_config_mask_db_url(const char *url, char *out, size_t cap);
+/* The same into a per-thread buffer, for one log or error line. */
+const char *pp_config_db_url_shown(const char *url);
 
 #endif

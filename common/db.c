@@ -1,5 +1,6 @@
 /* db.c - connection pool + uv_queue_work bridge, and checked synchronous query helpers. */
 #include "db.h"
+#include "config.h"
 #include "err.h"
 #include "log.h"
 
@@ -36,12 +37,13 @@ const char *pp_db_last_sqlstate(void) { return last_sqlstate; }
 PGconn *pp_db_connect(const char *url, char *err, size_t errlen)
 {
     PGconn *c = PQconnectdb(url);
+    const char *shown = pp_config_db_url_shown(url); /* without its password */
     if (!c) {
-        snprintf(err, errlen, "out of memory connecting to %s", url);
+        snprintf(err, errlen, "out of memory connecting to %s", shown);
         return NULL;
     }
     if (PQstatus(c) != CONNECTION_OK) {
-        snprintf(err, errlen, "cannot connect to the database (%s): %s", url,
+        snprintf(err, errlen, "cannot connect to the database (%s): %s", shown,
                  PQerrorMessage(c));
         size_t n = strlen(err);
         while (n && (err[n - 1] == '\n' || err[n - 1] == ' '))

@@ -260,7 +260,7 @@ int pp_poller_run(pp_config_t *cfg)
     snprintf(p->metrics_addr, sizeof p->metrics_addr, "%s:%d", host, port);
 
     if (pp_db_open(&p->db, &loop, cfg->db_url, (int)cfg->db_pool_size) != PP_OK)
-        pp_die("cannot open the database %s", cfg->db_url);
+        pp_die("cannot open the database %s", pp_config_db_url_shown(cfg->db_url));
     if (pp_httpc_init(&p->http, &loop) != PP_OK)
         pp_die("cannot initialise the HTTP client");
     if (pp_crt_init(p) != PP_OK)

@@ -108,7 +108,18 @@ int main(int argc, char **argv)
         {"postgresql://u:p@ss@h/db", "postgresql://u:***@h/db"},
         {"host=db user=pp password=s3cret dbname=pp", "host=db user=pp password=*** dbname=pp"},
         {"host=db password = 's3 cr\\'et' port=5", "host=db password = *** port=5"},
+        /* libpq ends the user info only at '@' or '/': '?' and '#' may be in a password */
+        {"postgresql://pp:s3?cret@db/pp", "postgresql://pp:***@db/pp"},
+        {"postgresql://pp:s3#cret@db/pp?sslmode=require", "postgresql://pp:***@db/pp?sslmode=require"},
+        {"postgresql://pp@db/pp?sslpassword=k3y&sslmode=require", "postgresql://pp@db/pp?sslpassword=***&sslmode=require"},
+        {"host=db sslpassword=k3y password=\ts3cret", "host=db sslpassword=*** password=\t***"},
     };
+    /* librdkafka 2.12's private-key settings are secrets too; plain settings are not */
+    CHECK(pp_config_rdkafka_is_secret("sasl.oauthbearer.assertion.private.key.passphrase"));
+    CHECK(pp_config_rdkafka_is_secret("sasl.oauthbearer.assertion.private.key.pem"));
+    CHECK(pp_config_rdkafka_is_secret("ssl.key.pem"));
+    CHECK(!pp_config_rdkafka_is_secret("ssl.certificate.pem"));
+    CHECK(!pp_config_rdkafka_is_secret("compression.type"));
     for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
         char masked[256];
         pp_config_mask_db_url(urls[i].in, masked, sizeof masked);
