@@ -261,9 +261,9 @@ static int consumer_new(pp_notifier_t *n)
          * group.min.session.timeout.ms), not 45 s; heartbeats every 2 s. */
         conf_default(conf, cfg, "session.timeout.ms", "6000", err, sizeof err) ||
         conf_default(conf, cfg, "heartbeat.interval.ms", "2000", err, sizeof err) ||
-        /* Static membership (KIP-345): a notifier restarted under the same worker id takes
-         * its partitions back at once, without a rebalance of the whole group. */
-        conf_default(conf, cfg, "group.instance.id", n->worker_id, err, sizeof err) ||
+        /* No static membership (group.instance.id) by default: a static member whose session
+         * timed out (a slow coordinator) was fenced on rejoin with a fatal error and consumed
+         * nothing more (api_im_link, idle machine). rdkafka.group.instance.id turns it on. */
         pp_kafka_conf_set(conf, "auto.offset.reset", "earliest", err, sizeof err))
         goto fail;
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
