@@ -1,5 +1,6 @@
 /* auth.c - pp-api key handling: SHA-256 of keys, constant-time compare, per-key token-bucket rate limit. */
 #include "api.h"
+#include "text.h"
 #include "budget.h"
 #include "err.h"
 
@@ -50,16 +51,6 @@ struct pp_api_ratelimit {
     rl_slot_t slots[RL_SETS][RL_WAYS];
 };
 
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
 /* key's bucket in *tp (allocated on first use), or NULL: out of memory, or no bucket yet and
  * !create. A new bucket starts full (per_min refill, burst size). */
 static pp_bucket_t *rl_bucket(pp_api_ratelimit_t **tp, const char *key, bool create, long per_min,
@@ -67,7 +58,7 @@ static pp_bucket_t *rl_bucket(pp_api_ratelimit_t **tp, const char *key, bool cre
 {
     if (!*tp && !(*tp = calloc(1, sizeof **tp)))
         return NULL;
-    rl_slot_t *set = (*tp)->slots[fnv1a(key) % RL_SETS];
+    rl_slot_t *set = (*tp)->slots[pp_text_hash(key) % RL_SETS];
     rl_slot_t *lru = &set[0];
     for (int i = 0; i < RL_WAYS; i++) {
         if (set[i].key[0] && strncmp(set[i].key, key, RL_KEY - 1) == 0)

@@ -1,5 +1,6 @@
 /* senders.c - pp-bot's per-sender limits: an LRU table of writers with message and live-lookup token buckets and a day cap. */
 #include "senders.h"
+#include "text.h"
 #include "budget.h"
 #include "err.h"
 
@@ -30,16 +31,6 @@ struct pp_bot_senders {
     uint64_t mask;             /* buckets - 1 */
     int32_t n, head, tail;     /* entries in use; LRU ends (-1 = empty) */
 };
-
-static uint64_t hash_key(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ull;
-    }
-    return h;
-}
 
 int pp_bot_senders_new(pp_bot_senders_t **out, const pp_bot_senders_limits_t *lim)
 {
@@ -124,7 +115,7 @@ static entry_t *get(pp_bot_senders_t *s, const char *sender, int64_t now)
     for (; sender[n] && sender[n] != '/' && n < sizeof key - 1; n++)
         key[n] = (char)tolower((unsigned char)sender[n]);
     key[n] = '\0';
-    uint64_t h = hash_key(key);
+    uint64_t h = pp_text_hash(key);
     for (int32_t i = s->heads[h & s->mask]; i >= 0; i = s->e[i].hnext) {
         if (s->e[i].hash == h && strcmp(s->e[i].key, key) == 0) {
             lru_unlink(s, i);

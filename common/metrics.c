@@ -1,5 +1,6 @@
 /* metrics.c - Prometheus text-format registry with hashed series lookup, served by httpd.c. */
 #include "metrics.h"
+#include "text.h"
 #include "err.h"
 #include "httpd.h"
 #include "log.h"
@@ -51,14 +52,6 @@ struct pp_metrics {
     void *health_arg;
     bool warned_kind;
 };
-
-static uint64_t hash_str(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
 
 pp_metrics_t *pp_metrics_new(void)
 {
@@ -131,7 +124,7 @@ static int grow(pp_metrics_t *m)
         series_t *s = m->table[i], *n;
         for (; s; s = n) {
             n = s->hash_next;
-            size_t b = hash_str(s->key) & (ncap - 1);
+            size_t b = pp_text_hash(s->key) & (ncap - 1);
             s->hash_next = nt[b];
             nt[b] = s;
         }
@@ -145,7 +138,7 @@ static int grow(pp_metrics_t *m)
 /* Find or create the series `key` (family name = key up to '{'). NULL on OOM/bad name. */
 static series_t *series_get(pp_metrics_t *m, const char *key, kind_t kind, const char *labels)
 {
-    uint64_t h = hash_str(key);
+    uint64_t h = pp_text_hash(key);
     for (series_t *s = m->table[h & (m->cap - 1)]; s; s = s->hash_next)
         if (strcmp(s->key, key) == 0) {
             if (s->kind != kind) {

@@ -145,3 +145,11 @@ bool pp_text_is_visible_ascii(const char *s, size_t len)
             return false;
     return true;
 }
+
+uint64_t pp_text_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * Copy src[0..len) into dst (cap bytes, cap >= 1; always NUL-terminated) so that the result:
@@ -36,5 +37,8 @@ bool pp_text_is_clean(const char *s, size_t len);
 
 /* s is non-empty and every byte is visible ASCII (0x21-0x7E): tokens, ids, tracking numbers. */
 bool pp_text_is_visible_ascii(const char *s, size_t len);
+
+/* FNV-1a hash of a NUL-terminated string (hash tables of names, keys, addresses). */
+uint64_t pp_text_hash(const char *s);
 
 #endif
