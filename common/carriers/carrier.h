@@ -83,6 +83,8 @@ typedef struct pp_carrier {
  * c->parse_raw, then every string of every result (number, pickup point and address, each
  * event's code, description and place) through pp_text_clean: valid UTF-8, no control
  * characters, cut on a character boundary. The one way in for the poller, the bot and ppctl.
+ * A tracking number that cleaning would change makes the whole answer PP_EPARSE (results
+ * freed, *n_results 0): it is the key a result is matched by, never silently changed.
  */
 int pp_carrier_parse(const pp_carrier_t *c, int http_status, const char *body, size_t len,
                      pp_track_result_t **results, size_t *n_results, char *err, size_t errlen)

@@ -192,6 +192,21 @@ int pp_carrier_parse(const pp_carrier_t *c, int http_status, const char *body, s
                      pp_track_result_t **results, size_t *n_results, char *err, size_t errlen)
 {
     int rc = c->parse_raw(http_status, body, len, results, n_results, err, errlen);
+    /* The tracking number is the key the result is matched by: one that cleaning would
+     * change is about some other number (or garbage), so the answer is refused, not matched
+     * under a number the carrier never wrote. */
+    for (size_t i = 0; rc == PP_OK && i < *n_results; i++) {
+        char *tn = (*results)[i].tracking_number;
+        if (pp_text_is_clean(tn, strnlen(tn, sizeof (*results)[i].tracking_number)))
+            continue;
+        pp_text_clean_field((*results)[i].tracking_number);
+        pp_carrier_err(err, errlen, "%s: tracking number '%s' (as cleaned) holds a control character or invalid UTF-8",
+                       c->name, tn);
+        pp_track_results_free(*results, *n_results);
+        *results = NULL;
+        *n_results = 0;
+        rc = PP_EPARSE;
+    }
     if (rc == PP_OK)
         pp_track_results_clean(*results, *n_results);
     else if (err && errlen) /* the reason quotes the carrier's text and goes to logs and rows */

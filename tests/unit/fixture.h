@@ -416,4 +416,76 @@ static inline void fixture_check_hostile(const pp_carrier_t *c, const char *file
     free(body);
 }
 
+/*
+ * The tracking number is the key a result is matched by: text that cleaning would change in
+ * it (a control character, C1, invalid UTF-8 next to the real number) makes the whole answer
+ * a parse error, never a result for a silently changed number. Every `number` of fixture
+ * `file` gets each hostile neighbour; the untouched fixture must still parse.
+ */
+static inline void fixture_check_hostile_number(const pp_carrier_t *c, const char *file, int http,
+                                                const char *number, int xml)
+{
+    static const char *const json_tails[] = {"\\u0001", "\\u0085", "\\u007f", "\\n", "\x01", "\xff", "\xc5"};
+    static const char *const xml_tails[] = {"&#x85;", "&#x7f;"}; /* tab, LF: XML whitespace, trimmed */
+    const char *const *tails = xml ? xml_tails : json_tails;
+    size_t nt = xml ? sizeof xml_tails / sizeof xml_tails[0] : sizeof json_tails / sizeof json_tails[0];
+    size_t len;
+    char *body = fixture_slurp(file, &len);
+    CHECK(body != NULL);
+    if (!body)
+        return;
+    CHECK(strstr(body, number) != NULL);
+    pp_track_result_t *r = NULL;
+    size_t n = 0;
+    char err[FIXTURE_ERRLEN] = "";
+    CHECK_INT(pp_carrier_parse(c, http, body, len, &r, &n, err, sizeof err), 0);
+    pp_track_results_free(r, n);
+    for (size_t i = 0; strstr(body, number) && i < 2 * nt; i++) {
+        const char *tail = tails[i % nt];
+        bool before = i >= nt; /* the hostile text after the number, then before it */
+        size_t nl = strlen(number), tl = strlen(tail), blen = 0, cap = len + 1;
+        for (const char *p = body; (p = strstr(p, number)) != NULL; p += nl)
+            cap += tl;
+        char *b = malloc(cap);
+        for (const char *p = body, *at; p < body + len; p = at + nl) {
+            at = strstr(p, number);
+            if (!at) {
+                memcpy(b + blen, p, (size_t)(body + len - p));
+                blen += (size_t)(body + len - p);
+                break;
+            }
+            memcpy(b + blen, p, (size_t)(at - p));
+            blen += (size_t)(at - p);
+            if (before) {
+                memcpy(b + blen, tail, tl);
+                blen += tl;
+            }
+            memcpy(b + blen, number, nl);
+            blen += nl;
+            if (!before) {
+                memcpy(b + blen, tail, tl);
+                blen += tl;
+            }
+        }
+        b[blen] = '\0';
+        r = NULL;
+        n = 0;
+        err[0] = '\0';
+        int rc = pp_carrier_parse(c, http, b, blen, &r, &n, err, sizeof err);
+        if (rc != PP_EPARSE) {
+            fprintf(stderr, "-- %s, number %s with \"%s\" %s it: %s", file, number, tail,
+                    before ? "before" : "after", rc ? err : "parsed:");
+            for (size_t k = 0; rc == 0 && k < n; k++)
+                fprintf(stderr, " \"%s\"", r[k].tracking_number);
+            fprintf(stderr, "\n");
+        }
+        CHECK_INT(rc, PP_EPARSE);
+        CHECK(pp_text_is_clean(err, strnlen(err, sizeof err)));
+        if (rc == 0)
+            pp_track_results_free(r, n);
+        free(b);
+    }
+    free(body);
+}
+
 #endif

@@ -192,5 +192,6 @@ int main(int argc, char **argv)
     /* carrier text with control characters, invalid UTF-8, long Polish text */
     fixture_check_hostile(c, "parcel_pl_delivered.json", 200, "Kraków", 0);
     fixture_check_hostile(c, "parcel_pl_delivered.json", 200, "The shipment has been delivered", 0);
+    fixture_check_hostile_number(c, "parcel_pl_delivered.json", 200, "24333892874", 0);
     return CHECK_DONE();
 }

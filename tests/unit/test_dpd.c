@@ -201,5 +201,6 @@ int main(int argc, char **argv)
     /* carrier text with control characters, invalid UTF-8, long Polish text */
     fixture_check_hostile(c, "courier_delivered.xml", 200, "Przesyłka doręczona", 1);
     fixture_check_hostile(c, "courier_delivered.xml", 200, "Kraków", 1);
+    fixture_check_hostile_number(c, "courier_delivered.xml", 200, "1000123456780U", 1);
     return CHECK_DONE();
 }

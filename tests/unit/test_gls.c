@@ -266,5 +266,6 @@ int main(int argc, char **argv)
     /* carrier text with control characters, invalid UTF-8, long Polish text */
     fixture_check_hostile(c, "batch10.json", 200, "Warszawa", 0);
     fixture_check_hostile(c, "batch10.json", 200, "The parcel data was entered", 0);
+    fixture_check_hostile_number(c, "batch10.json", 200, "51234567801", 0);
     return CHECK_DONE();
 }

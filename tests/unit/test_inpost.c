@@ -227,5 +227,6 @@ int main(int argc, char **argv)
     test_request_and_validate(c);
     /* carrier text with control characters, invalid UTF-8, long Polish text */
     fixture_check_hostile(c, "locker_delivered.json", 200, "KRA01M", 0);
+    fixture_check_hostile_number(c, "locker_delivered.json", 200, "520000011395200025754311", 0);
     return CHECK_DONE();
 }

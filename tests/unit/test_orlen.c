@@ -293,5 +293,7 @@ int main(int argc, char **argv)
     /* carrier text with control characters, invalid UTF-8, long Polish text */
     fixture_check_hostile(c, "soap_list.xml", 200, "W sortowni centralnej", 1);
     fixture_check_hostile(c, "jsonp_delivered.js", 200, "Paczka w drodze", 0);
+    fixture_check_hostile_number(c, "soap_list.xml", 200, "2100012345678", 1);
+    fixture_check_hostile_number(c, "jsonp_delivered.js", 200, "2100012345678", 0);
     return CHECK_DONE();
 }

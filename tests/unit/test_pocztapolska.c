@@ -189,5 +189,6 @@ int main(int argc, char **argv)
     /* carrier text with control characters, invalid UTF-8, long Polish text */
     fixture_check_hostile(c, "single_in_transit.xml", 200, "WER Kraków", 1);
     fixture_check_hostile(c, "single_in_transit.xml", 200, "Przyjęcie w sortowni", 1);
+    fixture_check_hostile_number(c, "single_in_transit.xml", 200, "00159007730000123451", 1);
     return CHECK_DONE();
 }

@@ -318,5 +318,6 @@ int main(int argc, char **argv)
     /* carrier text with control characters, invalid UTF-8, long Polish text */
     fixture_check_hostile(c, "delivered.json", 200, "Out For Delivery Today", 0);
     fixture_check_hostile(c, "delivered.json", 200, "Warszawa", 0);
+    fixture_check_hostile_number(c, "delivered.json", 200, "1ZA82D672031716786", 0);
     return CHECK_DONE();
 }
