@@ -133,7 +133,8 @@ void *pp_api_job_new(pp_api_req_t *r, size_t size, void (*data_free)(void *));
  * body.c: parse the request body as a JSON object, strictly. On failure answers the request
  * itself and returns NULL (the handler then just returns 0): 415 unless Content-Type is
  * application/json (optionally ; charset=utf-8); 400 invalid_json for anything but one object
- * (data after it, a key twice in one object, a number with a leading zero); 400 invalid_text
+ * of RFC 8259 tokens (data after it, a key twice in one object, a control byte between tokens,
+ * a number such as 0100, +1, .5, 5., 0x1f or NaN); 400 invalid_text
  * with "field" when a string holds a control character or invalid UTF-8 (escapes included).
  * (Bodies over api_max_body never get here: 413 while reading.) Caller cJSON_Delete()s.
  */

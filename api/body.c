@@ -1,4 +1,4 @@
-/* body.c - pp-api request bodies: strict JSON (media type, one object, no trailing data, no duplicate keys, clean text). */
+/* body.c - pp-api request bodies: strict JSON (media type, one object, RFC 8259 tokens only, no trailing data, no duplicate keys, clean text). */
 #include "api.h"
 #include "err.h"
 
@@ -122,31 +122,78 @@ static size_t utf8_seq(const unsigned char *p, size_t left, long *cp)
     return n;
 }
 
+/* RFC 8259 whitespace: nothing else may stand between tokens (cJSON skips any byte <= 0x20). */
+static bool json_ws(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+static bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+
+/* Bytes of one RFC 8259 number at b[i] (-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?, then a
+ * delimiter), 0 if it is not one: '+5', '05', '.5', '5.', '0x1f', '1e', NaN and the like. */
+static size_t json_number(const unsigned char *b, size_t len, size_t i)
+{
+    size_t j = i;
+    if (j < len && b[j] == '-')
+        j++;
+    if (j >= len || !is_digit(b[j]))
+        return 0;
+    if (b[j] == '0')
+        j++;
+    else
+        while (j < len && is_digit(b[j]))
+            j++;
+    if (j < len && b[j] == '.') {
+        if (++j >= len || !is_digit(b[j]))
+            return 0;
+        while (j < len && is_digit(b[j]))
+            j++;
+    }
+    if (j < len && (b[j] == 'e' || b[j] == 'E')) {
+        if (++j < len && (b[j] == '+' || b[j] == '-'))
+            j++;
+        if (j >= len || !is_digit(b[j]))
+            return 0;
+        while (j < len && is_digit(b[j]))
+            j++;
+    }
+    if (j < len && !json_ws(b[j]) && (b[j] == 0 || !strchr(",]}", b[j])))
+        return 0;
+    return j - i;
+}
+
 /*
- * One pass over the raw body (already parsed by cJSON, so well formed): every string's text
- * is checked as written (escapes included: cJSON turns "\u0001" into a raw byte and cuts a
- * string at "\u0000"), and numbers with a leading zero are refused (JSON has none; 0100 is not
- * 100). The field of a bad value is the key before it. 0, or PP_EINVAL with *code and field.
+ * One pass over the raw body (already parsed by cJSON, which is lenient): between strings
+ * only RFC 8259 tokens (whitespace is space, tab, LF, CR; numbers as the grammar writes them,
+ * no leading zero or '+', no '.5' or '5.'; true, false, null); every string's text is checked
+ * as written (escapes included: cJSON turns "\u0001" into a raw byte and cuts a string at
+ * "\u0000"). The field of a bad value is the key before it. 0, or PP_EINVAL with *code, field
+ * and what (what was wrong, for the message).
  */
-static int scan_body(const unsigned char *b, size_t len, const char **code, char *field, size_t fcap)
+static int scan_body(const unsigned char *b, size_t len, const char **code, const char **what, char *field,
+                     size_t fcap)
 {
     char key[64] = "";
     for (size_t i = 0; i < len; i++) {
         unsigned char c = b[i];
-        if (c == '-' || (c >= '0' && c <= '9')) {
-            unsigned char prev = i ? b[i - 1] : ' ';
-            bool starts = !(prev == '.' || prev == '+' || prev == '-' || prev == 'e' || prev == 'E' ||
-                            (prev >= '0' && prev <= '9'));
-            size_t d = i + (c == '-');
-            if (starts && d + 1 < len && b[d] == '0' && b[d + 1] >= '0' && b[d + 1] <= '9') {
+        if (c != '"') {
+            size_t n = 0;
+            if (json_ws(c) || (c && strchr("{}[]:,", c)))
+                continue;
+            if (c == '-' || is_digit(c))
+                n = json_number(b, len, i);
+            else if (len - i >= 4 && (memcmp(b + i, "true", 4) == 0 || memcmp(b + i, "null", 4) == 0))
+                n = 4;
+            else if (len - i >= 5 && memcmp(b + i, "false", 5) == 0)
+                n = 5;
+            if (n == 0) {
                 *code = "invalid_json";
+                *what = c == '-' || c == '+' || c == '.' || is_digit(c) ? "a number not written as JSON writes it"
+                        : c < 0x20 || c == 0x7f                         ? "a control character between tokens"
+                                                                        : "a value JSON does not have";
                 snprintf(field, fcap, "%s", key);
                 return PP_EINVAL;
             }
+            i += n - 1;
             continue;
         }
-        if (c != '"')
-            continue;
         size_t start = ++i;
         bool bad = false;
         while (i < len && b[i] != '"') {
@@ -188,6 +235,7 @@ static int scan_body(const unsigned char *b, size_t len, const char **code, char
         bool is_key = j < len && b[j] == ':';
         if (bad) {
             *code = "invalid_text";
+            *what = "a control character or invalid UTF-8";
             snprintf(field, fcap, "%s", is_key ? "" : key);
             return PP_EINVAL;
         }
@@ -251,23 +299,23 @@ int pp_api_json_strict(const char *buf, size_t len, cJSON **out, pp_api_json_err
         snprintf(err->message, sizeof err->message, "the body is not a JSON object");
         return PP_EINVAL;
     }
-    while (end && (size_t)(end - buf) < len && (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
+    while (end && (size_t)(end - buf) < len && json_ws((unsigned char)*end))
         end++;
     if (!end || (size_t)(end - buf) != len) {
         cJSON_Delete(j);
         snprintf(err->message, sizeof err->message, "data after the JSON object");
         return PP_EINVAL;
     }
-    const char *code = NULL;
-    if (scan_body((const unsigned char *)buf, len, &code, err->field, sizeof err->field) != PP_OK) {
+    const char *code = NULL, *what = NULL;
+    if (scan_body((const unsigned char *)buf, len, &code, &what, err->field, sizeof err->field) != PP_OK) {
         cJSON_Delete(j);
         err->code = code;
         if (strcmp(code, "invalid_text") == 0)
-            snprintf(err->message, sizeof err->message, "%s%s%s holds a control character or invalid UTF-8",
-                     err->field[0] ? "field '" : "a field name", err->field, err->field[0] ? "'" : "");
+            snprintf(err->message, sizeof err->message, "%s%s%s holds %s",
+                     err->field[0] ? "field '" : "a field name", err->field, err->field[0] ? "'" : "", what);
         else
-            snprintf(err->message, sizeof err->message, "a number with a leading zero%s%s%s",
-                     err->field[0] ? " in field '" : "", err->field, err->field[0] ? "'" : "");
+            snprintf(err->message, sizeof err->message, "%s%s%s%s", what,
+                     err->field[0] ? " after field '" : "", err->field, err->field[0] ? "'" : "");
         return PP_EINVAL;
     }
     const char *dup = duplicate_key(j);

@@ -7,7 +7,8 @@
  * Input: byte 0 picks the route, byte 1 the Content-Type (below 0x80: from a list; else the
  * next (byte 1 & 31) bytes are the header's value), the rest is the body.
  * Beyond "no crash": each request gets exactly one outcome (one answer or one DB job), an
- * answer is 4xx/5xx with a JSON object body that is valid UTF-8 without control characters.
+ * answer is 4xx/5xx with a JSON object body that is valid UTF-8 without control characters;
+ * a body pp_api_json_strict accepts is RFC 8259 JSON (checked by a recogniser of its own).
  */
 #include "api.h"
 #include "err.h"
@@ -84,8 +85,8 @@ int __wrap_pp_api_db(pp_api_req_t *r, pp_api_work_fn work, pp_api_done_fn done)
 bool __wrap_pp_api_rate_allow(pp_api_req_t *r, const char *key);
 bool __wrap_pp_api_rate_allow(pp_api_req_t *r, const char *key) { return true; }
 
-/* What pp_api_json_strict accepts: every key and string clean (check.c), no key twice in
- * one object, objects and arrays only as documented. */
+/* What pp_api_json_strict accepts: RFC 8259 JSON (rfc_value below), every key and string
+ * clean (check.c), no key twice in one object, objects and arrays only as documented. */
 static void check_tree(const cJSON *j, int depth)
 {
     if (depth > 10000)
@@ -105,6 +106,113 @@ static void check_tree(const cJSON *j, int depth)
     }
 }
 
+/* An RFC 8259 recogniser of its own (not body.c's code): whitespace is space, tab, LF and CR
+ * only; numbers -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?; strings without raw bytes
+ * below 0x20 and with only the standard escapes. Returns the end of the value at p, or NULL. */
+static const char *rfc_ws(const char *p, const char *e)
+{
+    while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    return p;
+}
+static bool rfc_digit(const char *p, const char *e) { return p < e && *p >= '0' && *p <= '9'; }
+static const char *rfc_value(const char *p, const char *e, int depth);
+static const char *rfc_string(const char *p, const char *e)
+{
+    if (p >= e || *p++ != '"')
+        return NULL;
+    while (p < e && *p != '"') {
+        if ((unsigned char)*p < 0x20)
+            return NULL;
+        if (*p == '\\') {
+            if (++p >= e)
+                return NULL;
+            if (*p == 'u') {
+                for (int i = 1; i <= 4; i++)
+                    if (p + i >= e || !strchr("0123456789abcdefABCDEF", p[i]) || !p[i])
+                        return NULL;
+                p += 4;
+            } else if (!*p || !strchr("\"\\/bfnrt", *p)) {
+                return NULL;
+            }
+        }
+        p++;
+    }
+    return p < e ? p + 1 : NULL;
+}
+static const char *rfc_number(const char *p, const char *e)
+{
+    if (p < e && *p == '-')
+        p++;
+    if (!rfc_digit(p, e))
+        return NULL;
+    if (*p == '0')
+        p++;
+    else
+        while (rfc_digit(p, e))
+            p++;
+    if (p < e && *p == '.') {
+        if (!rfc_digit(++p, e))
+            return NULL;
+        while (rfc_digit(p, e))
+            p++;
+    }
+    if (p < e && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < e && (*p == '+' || *p == '-'))
+            p++;
+        if (!rfc_digit(p, e))
+            return NULL;
+        while (rfc_digit(p, e))
+            p++;
+    }
+    return p;
+}
+static const char *rfc_members(const char *p, const char *e, int depth, char close)
+{
+    p = rfc_ws(p, e);
+    if (p < e && *p == close)
+        return p + 1;
+    for (;;) {
+        if (close == '}') {
+            if (!(p = rfc_string(p, e)) || (p = rfc_ws(p, e)) >= e || *p++ != ':')
+                return NULL;
+        }
+        if (!(p = rfc_value(p, e, depth + 1)))
+            return NULL;
+        if (p >= e)
+            return NULL;
+        if (*p == close)
+            return p + 1;
+        if (*p++ != ',')
+            return NULL;
+        p = rfc_ws(p, e);
+    }
+}
+static const char *rfc_value(const char *p, const char *e, int depth)
+{
+    if (depth > 2000) /* cJSON nests at most 1000 deep */
+        return NULL;
+    p = rfc_ws(p, e);
+    if (p >= e)
+        return NULL;
+    const char *q = NULL;
+    if (*p == '{' || *p == '[')
+        q = rfc_members(p + 1, e, depth, *p == '{' ? '}' : ']');
+    else if (*p == '"')
+        q = rfc_string(p, e);
+    else if (*p == '-' || (*p >= '0' && *p <= '9'))
+        q = rfc_number(p, e);
+    else
+        for (int i = 0; i < 3 && !q; i++) {
+            static const char *const lit[] = {"true", "false", "null"};
+            size_t l = strlen(lit[i]);
+            if ((size_t)(e - p) >= l && memcmp(p, lit[i], l) == 0)
+                q = p + l;
+        }
+    return q ? rfc_ws(q, e) : NULL;
+}
+
 static void check_strict(const char *body, size_t len)
 {
     cJSON *j = NULL;
@@ -113,6 +221,9 @@ static void check_strict(const char *body, size_t len)
     if (pp_api_json_strict(body, len, &j, &err) == PP_OK) {
         if (!cJSON_IsObject(j))
             fuzz_fail("strict JSON accepted something that is not an object");
+        if (rfc_value(body, body + len, 0) != body + len)
+            fuzz_fail("strict JSON accepted a body that is not RFC 8259 JSON (a control byte between "
+                      "tokens, a number such as +1, 01, .5, 5.)");
         check_tree(j, 0);
         cJSON_Delete(j);
     } else {
