@@ -1,4 +1,4 @@
-/* senders.c - pp-bot's per-sender limits: an LRU table of writers with message and live-lookup token buckets and a day cap. */
+/* senders.c - pp-bot's per-sender limits: an LRU table of writers with message and live-lookup token buckets, and day counts that survive eviction. */
 #include "senders.h"
 #include "text.h"
 #include "budget.h"
@@ -11,6 +11,20 @@
 /* One refusal per sender and limit at most this often, however long the wait is. */
 #define REFUSAL_WINDOW_MS 60000
 
+/*
+ * The day cap is not kept in the LRU entries: a writer evicted by many others (or who makes
+ * the table churn on purpose) would come back with a count of 0. Live lookups per writer and
+ * day are counted in a count-min sketch instead: DAY_ROWS rows of `day_w` 32-bit counters
+ * (day_w the power of two >= 4 x bot_senders_max, so 16 x max counters, 640 KB for the
+ * default 10,000), each row indexed by its own mix of the bare JID's hash. Nothing is ever
+ * evicted from it; it is cleared when the UTC day changes. A writer's count is the smallest
+ * of its DAY_ROWS counters, so it is never below the truth (the cap cannot be beaten) and is
+ * above it only if all DAY_ROWS counters collide with heavier writers (conservative update:
+ * only counters below the new count are raised), which stays rare while the day's writers
+ * number about the table size. Memory is fixed at start-up, whatever the number of writers.
+ */
+#define DAY_ROWS 4
+
 typedef struct entry {
     char *key;                 /* lower-cased bare JID, owned; NULL = free */
     uint64_t hash;
@@ -19,9 +33,8 @@ typedef struct entry {
     pp_bucket_t msgs, live;
     int64_t msgs_told_until;   /* refusal window of the message limit */
     int64_t live_told_until;   /* refusal window of the live limit */
-    long long day;             /* UTC day of day_live */
-    long day_live;             /* live lookups on that day */
-    bool day_told;             /* the day cap's refusal was sent */
+    long long day;             /* UTC day of day_told */
+    bool day_told;             /* the day cap's refusal was sent (an evicted writer may be told again) */
 } entry_t;
 
 struct pp_bot_senders {
@@ -30,6 +43,9 @@ struct pp_bot_senders {
     int32_t *heads;            /* hash buckets: entry index or -1 */
     uint64_t mask;             /* buckets - 1 */
     int32_t n, head, tail;     /* entries in use; LRU ends (-1 = empty) */
+    uint32_t *day_cnt;         /* DAY_ROWS x day_w live lookups today (count-min sketch, above) */
+    uint64_t day_w;            /* a power of two */
+    long long day;             /* UTC day the sketch counts (-1 = none yet) */
 };
 
 int pp_bot_senders_new(pp_bot_senders_t **out, const pp_bot_senders_limits_t *lim)
@@ -45,7 +61,12 @@ int pp_bot_senders_new(pp_bot_senders_t **out, const pp_bot_senders_limits_t *li
         nb *= 2;
     s->e = calloc((size_t)lim->max, sizeof *s->e);
     s->heads = malloc(nb * sizeof *s->heads);
-    if (!s->e || !s->heads) {
+    s->day_w = 1024;
+    while (s->day_w < (uint64_t)lim->max * 4)
+        s->day_w *= 2;
+    s->day_cnt = calloc(DAY_ROWS * s->day_w, sizeof *s->day_cnt);
+    s->day = -1;
+    if (!s->e || !s->heads || !s->day_cnt) {
         pp_bot_senders_free(s);
         return PP_ENOMEM;
     }
@@ -66,6 +87,7 @@ void pp_bot_senders_free(pp_bot_senders_t *s)
             free(s->e[i].key);
     free(s->e);
     free(s->heads);
+    free(s->day_cnt);
     free(s);
 }
 
@@ -148,6 +170,28 @@ static entry_t *get(pp_bot_senders_t *s, const char *sender, int64_t now)
     return e;
 }
 
+/* The sketch counter of row r for a sender's hash (splitmix64 of the hash and the row). */
+static uint32_t *day_counter(pp_bot_senders_t *s, uint64_t h, int r)
+{
+    uint64_t z = h + (uint64_t)(r + 1) * 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    return &s->day_cnt[(uint64_t)r * s->day_w + (z & (s->day_w - 1))];
+}
+
+/* Live lookups counted for hash h today (never below the truth). */
+static uint32_t day_count(pp_bot_senders_t *s, uint64_t h)
+{
+    uint32_t m = UINT32_MAX;
+    for (int r = 0; r < DAY_ROWS; r++) {
+        uint32_t c = *day_counter(s, h, r);
+        if (c < m)
+            m = c;
+    }
+    return m;
+}
+
 /* Over a limit: refuse once per window, then drop. */
 static pp_bot_sender_verdict_t over(int64_t *told_until, int64_t now, int64_t wait)
 {
@@ -180,12 +224,16 @@ pp_bot_sender_verdict_t pp_bot_senders_live(pp_bot_senders_t *s, const char *sen
     entry_t *e = get(s, sender, now_ms);
     if (!e)
         return PP_BOT_SENDER_OK;
+    if (s->day != day) { /* a new UTC day: every count starts at 0 */
+        memset(s->day_cnt, 0, DAY_ROWS * s->day_w * sizeof *s->day_cnt);
+        s->day = day;
+    }
     if (e->day != day) {
         e->day = day;
-        e->day_live = 0;
         e->day_told = false;
     }
-    if (s->lim.live_per_day > 0 && e->day_live >= s->lim.live_per_day) {
+    uint32_t today = day_count(s, e->hash);
+    if (s->lim.live_per_day > 0 && today >= (uint64_t)s->lim.live_per_day) {
         *day_cap = true;
         if (e->day_told)
             return PP_BOT_SENDER_DROP;
@@ -197,6 +245,10 @@ pp_bot_sender_verdict_t pp_bot_senders_live(pp_bot_senders_t *s, const char *sen
         *retry_ms = w;
         return over(&e->live_told_until, now_ms, w);
     }
-    e->day_live++;
+    for (int r = 0; r < DAY_ROWS && today < UINT32_MAX; r++) { /* conservative update */
+        uint32_t *c = day_counter(s, e->hash, r);
+        if (*c < today + 1)
+            *c = today + 1;
+    }
     return PP_BOT_SENDER_OK;
 }

@@ -10,7 +10,9 @@
  * recently seen evicted first, each with two token buckets (messages; live carrier lookups)
  * and a count of live lookups per UTC day. Pure: times are passed in (monotonic ms, UTC day
  * number); loop thread only. An evicted sender starts again with full buckets, so `max`
- * should exceed the senders active within a few minutes.
+ * should exceed the senders active within a few minutes; its live lookups of the day are
+ * counted apart (a fixed-size count-min sketch, cleared at the UTC day change, senders.c), so
+ * eviction never resets the day cap.
  */
 typedef struct pp_bot_senders pp_bot_senders_t;
 

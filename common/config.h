@@ -158,7 +158,7 @@
     X(INT, bot_day_share_pct, "5", 0, 100, 1,                                                  \
       "bot: percent of each carrier's <carrier>_per_day quota the bot's live calls may use; reserved in carrier_usage while a bot runs (the pollers keep the rest); 0 = no live calls to carriers with a day quota") \
     X(INT, bot_senders_max, "10000", 16, 1000000, 0,                                          \
-      "bot: writers whose per-sender limits are remembered (the least recently seen is forgotten first, and starts again with full buckets)") \
+      "bot: writers whose per-sender limits are remembered (the least recently seen is forgotten first, and starts again with full buckets; its live lookups of the day are counted apart and survive)") \
     X(INT, bot_sender_msgs_per_min, "20", 1, 6000000, 0, "bot: messages per minute answered per writer (token bucket refill)") \
     X(INT, bot_sender_msgs_burst, "10", 1, 100000, 0,                                          \
       "bot: messages a writer may send in a burst; beyond, one polite refusal per minute at most and the rest unanswered") \

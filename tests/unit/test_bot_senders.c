@@ -1,4 +1,4 @@
-/* test_bot_senders.c - pp-bot's per-sender limits (bot/senders.c): message and live buckets, one refusal per window, day cap, LRU eviction. */
+/* test_bot_senders.c - pp-bot's per-sender limits (bot/senders.c): message and live buckets, one refusal per window, day cap (also after eviction), LRU eviction. */
 #include "check.h"
 #include "err.h"
 #include "senders.h"
@@ -93,6 +93,41 @@ int main(void)
         CHECK_INT(pp_bot_senders_message(s, who, 10 + i, &retry), O);
     }
     CHECK_INT(pp_bot_senders_count(s), 2);
+    pp_bot_senders_free(s);
+
+    /* The day cap survives eviction: a table of 16, a cap of 3 a day; the capped writer is
+     * evicted by 100 others and comes back still capped (then dropped), until the next day. */
+    lim = (pp_bot_senders_limits_t){.max = 16, .msgs_per_min = 1, .msgs_burst = 1, .live_per_min = 6000,
+                                    .live_burst = 100, .live_per_day = 3};
+    CHECK_INT(pp_bot_senders_new(&s, &lim), 0);
+    for (int i = 0; i < 3; i++)
+        CHECK_INT(pp_bot_senders_live(s, "churn@x", i, 200, &retry, &cap), O);
+    CHECK_INT(pp_bot_senders_live(s, "churn@x", 3, 200, &retry, &cap), R);
+    CHECK(cap);
+    int served_after = 0;
+    for (int round = 0; round < 5; round++) {
+        for (int i = 0; i < 100; i++) { /* others churn the table: churn@x is evicted */
+            char who[32];
+            snprintf(who, sizeof who, "w%d.%d@x", round, i);
+            CHECK_INT(pp_bot_senders_live(s, who, 1000 + round * 1000 + i, 200, &retry, &cap), O);
+        }
+        CHECK_INT(pp_bot_senders_count(s), 16);
+        pp_bot_sender_verdict_t v = pp_bot_senders_live(s, "Churn@X/other", 1500 + round * 1000, 200, &retry, &cap);
+        served_after += v == O;
+        CHECK(v != O);
+        CHECK(cap);
+    }
+    CHECK_INT(served_after, 0);
+    CHECK_INT(pp_bot_senders_live(s, "churn@x", 10000, 201, &retry, &cap), O); /* the next day */
+    CHECK(!cap);
+    /* 500 writers with one lookup each and 3 with 3: nobody else is capped by a collision */
+    int capped = 0;
+    for (int i = 0; i < 500; i++) {
+        char who[32];
+        snprintf(who, sizeof who, "one%d@x", i);
+        capped += pp_bot_senders_live(s, who, 20000 + i, 201, &retry, &cap) != O;
+    }
+    CHECK_INT(capped, 0);
     pp_bot_senders_free(s);
 
     CHECK_INT(pp_bot_senders_new(&s, &(pp_bot_senders_limits_t){.max = 0}), PP_EINVAL);
