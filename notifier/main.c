@@ -45,6 +45,8 @@ static const struct {
     {"pp_notifier_batches_total", "batches finished (offsets stored)"},
     {"pp_notifier_messages_recovered_total",
      "messages in flight at a crash found routed in the IM archive (not sent again)"},
+    {"pp_notifier_messages_resent_in_doubt_total",
+     "messages in the IM archive sent again: the server restarted before confirming them"},
 };
 
 static long long counter_value(pp_notifier_stats_t *s, size_t i)
@@ -52,7 +54,8 @@ static long long counter_value(pp_notifier_stats_t *s, size_t i)
     atomic_llong *v[] = {&s->consumed,  &s->sent,          &s->failed,
                          &s->dlq,       &s->skipped_opted_out, &s->skipped_no_im,
                          &s->skipped_stale, &s->duplicate, &s->no_recipient,
-                         &s->retries,   &s->batches,       &s->recovered};
+                         &s->retries,   &s->batches,       &s->recovered,
+                         &s->resent_in_doubt};
     return atomic_load(v[i]);
 }
 

@@ -41,9 +41,14 @@
  * id <event_id>:<user_id> (attribute and XEP-0359 origin-id), which is what the archive is
  * searched for. Where the channel has no such record (no was_sent, notifier_archive_check =
  * false, or a server without MAM) the guarantee is at least once, said in the log at start.
+ * The archive lists what the server routed, not what it stored for the buyer: a server
+ * killed between the two would have a message "routed" that nobody got. The channel's
+ * in_doubt() tells such a message (XMPP: never confirmed by its marker, and the server
+ * restarted since; channels/unconfirmed.h); step 2 sends it again with the same id.
  * Limits: the archive must keep a message longer than the outage that left its row in
  * 'sending' (archive_expires_after, 1w on the local stack), and the server must not refuse
- * to archive (quota); a re-send after either is a duplicate with the same id.
+ * to archive (quota); a re-send after either is a duplicate with the same id. A crash of
+ * the notifier and of the server together loses the markers' answers: the archive stands.
  */
 #include "notifier.h"
 #include "channels/channel.h"
@@ -485,7 +490,7 @@ static int recover_phase(pp_notifier_t *n)
     recov_key_t *keys = NULL;
     const char **sent_ids = NULL;
     long long *sent_users = NULL, *sent_when = NULL;
-    size_t k = 0, nrows = 0, queries = 0, routed = 0, bounced = 0, cached = 0;
+    size_t k = 0, nrows = 0, queries = 0, routed = 0, bounced = 0, cached = 0, in_doubt = 0;
     int64_t t0 = pp_mono_ms();
     int rc = PP_EAGAIN;
     if (!ids)
@@ -566,6 +571,16 @@ static int recover_phase(pp_notifier_t *n)
     for (size_t i = 0; i < nrows; i++) {
         const recov_key_t *rk = (const recov_key_t *)(const void *)q[i].id;
         const pp_inflight_t *r = &rows[rk->row];
+        if (q[i].fate == PP_CHANNEL_ROUTED && n->chops->in_doubt &&
+            n->chops->in_doubt(n->ch, q[i].id)) {
+            /* archived for the bot, perhaps never stored for the buyer: the same id again */
+            pp_warn("notifier: event %s to user %lld (%s): the IM server restarted after "
+                    "archiving it and before confirming it; sending it again with the same id",
+                    r->event_id, r->user_id, r->address);
+            atomic_fetch_add(&n->stats.resent_in_doubt, 1);
+            q[i].fate = PP_CHANNEL_UNSEEN;
+            in_doubt++;
+        }
         if (q[i].fate == PP_CHANNEL_ROUTED) {
             sent_ids[routed] = r->event_id;
             sent_users[routed] = r->user_id;
@@ -605,10 +620,10 @@ static int recover_phase(pp_notifier_t *n)
         finish(n, it, q[i].fate == PP_CHANNEL_ROUTED ? OUT_RECOVERED : OUT_FAILED);
     }
     pp_info("notifier: %zu message(s) in flight from an earlier attempt: %zu already routed, "
-            "%zu bounced, %zu to send again (%zu archive quer%s, %zu answer(s) kept from an "
-            "earlier try, %lld ms)",
-            nrows, routed, bounced, nrows - routed - bounced, queries, queries == 1 ? "y" : "ies",
-            cached, (long long)(pp_mono_ms() - t0));
+            "%zu bounced, %zu to send again (%zu of them cut by a restart of the IM server; "
+            "%zu archive quer%s, %zu answer(s) kept from an earlier try, %lld ms)",
+            nrows, routed, bounced, nrows - routed - bounced, in_doubt, queries,
+            queries == 1 ? "y" : "ies", cached, (long long)(pp_mono_ms() - t0));
     rc = PP_OK;
     goto out;
 rollback:

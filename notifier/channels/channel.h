@@ -64,6 +64,13 @@ typedef struct pp_channel_ops {
      */
     int (*was_sent)(pp_channel_t *ch, const char *to, long long since, pp_channel_lookup_t *q,
                     size_t n, int timeout_ms);
+    /*
+     * Optional (NULL: never). was_sent() said "routed", but may the server have died after
+     * recording it and before storing it for the recipient? True: send it again (same id).
+     * XMPP: sent by this process on a connection that ended before the server confirmed it,
+     * and the server has restarted since (unconfirmed.h).
+     */
+    bool (*in_doubt)(pp_channel_t *ch, const char *id);
     /* Disconnect politely (waits up to timeout_ms) and free. NULL is fine. */
     void (*close)(pp_channel_t *ch, int timeout_ms);
 } pp_channel_ops_t;

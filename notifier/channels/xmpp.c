@@ -1,7 +1,8 @@
 /*
  * xmpp.c - the XMPP IM channel on libstrophe: one long-lived bot connection, reconnect with
  * back-off, messages queued by send() and confirmed by an iq ping barrier in flush(), and
- * was_sent() answered from the bot's own XEP-0313 message archive (MAM).
+ * was_sent() answered from the bot's own XEP-0313 message archive (MAM), and in_doubt()
+ * from per-message markers and the server's start time (unconfirmed.h).
  *
  * Why the archive can answer: the server (Prosody's mod_mam) archives a local user's
  * outgoing chat message in that user's archive while routing it, in stream order, and a
@@ -10,12 +11,19 @@
  * its stable id twice: the id attribute and an XEP-0359 <origin-id> (the server adds its
  * own <stanza-id>, which we ignore). At each login we set the bot's archiving preference
  * to 'always', so the answer does not depend on a client having changed it.
+ *
+ * What the archive cannot answer: the server archives the bot's copy before it stores the
+ * recipient's, so a server killed in between leaves a message "routed" that nobody got.
+ * With the archive check on, every message is followed by a marker iq (a ping, answered in
+ * stream order) and each login asks the server's uptime (XEP-0012 jabber:iq:last on the
+ * domain; Prosody: mod_uptime); unconfirmed.h says how the two find such a message.
  */
 #include "channel.h"
 #include "err.h"
 #include "log.h"
 #include "text.h"
 #include "timeutil.h"
+#include "unconfirmed.h"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -28,6 +36,8 @@
 
 #define XMPP_BACKOFF_MIN_MS 200
 #define MAM_PAGE 250 /* results asked per page; the server may cap it (Prosody: 50) */
+#define UNCONFIRMED_MAX 4096 /* sent messages remembered until the server confirms them */
+#define MARK_PREFIX "pp-mk-"
 
 #define NS_MAM "urn:xmpp:mam:2"
 #define NS_RSM "http://jabber.org/protocol/rsm"
@@ -35,6 +45,7 @@
 #define NS_DELAY "urn:xmpp:delay"
 #define NS_SID "urn:xmpp:sid:0"
 #define NS_DATA "jabber:x:data"
+#define NS_LAST "jabber:iq:last"
 
 typedef enum { X_DOWN = 0, X_CONNECTING, X_UP } xstate_t;
 
@@ -43,6 +54,7 @@ struct pp_channel {
     xmpp_conn_t *conn;
     xmpp_log_t logger;
     char *host, *jid, *pass;
+    char *domain; /* the part of jid after '@', without a resource */
     unsigned short port;
     bool tls;
     long retry_max_ms;
@@ -60,6 +72,11 @@ struct pp_channel {
     int archive_state; /* -1 the server refused the archive prefs, 0 unknown, 1 accepted */
     int archive_logged; /* archive_state last logged (log on change only) */
     unsigned long mam_seq;
+    unsigned long conn_seq;     /* connections made so far: the current one's number */
+    unsigned long mark_seq;     /* markers sent (MARK_PREFIX<n>), rising across connections */
+    long long server_start;     /* the server's start time (Unix s) on this connection, 0 unknown */
+    int uptime_logged;          /* -1 "cannot tell its start time" logged, 1 known; log on change */
+    pp_unconfirmed_t *unconf;   /* sent, not yet confirmed by a marker or a barrier */
     struct {           /* the archive query in progress (was_sent) */
         char qid[32];
         int done;      /* 0 waiting, 1 <fin> came, -1 error reply */
@@ -216,6 +233,67 @@ static int flush_cb(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
     return 0;
 }
 
+/* A marker's reply (result or error alike): the server handled every message before it. */
+static int marker_cb(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
+{
+    pp_channel_t *ch = ud;
+    const char *id = xmpp_stanza_get_id(st), *type = xmpp_stanza_get_type(st);
+    if (id && type && (strcmp(type, "result") == 0 || strcmp(type, "error") == 0) &&
+        strncmp(id, MARK_PREFIX, strlen(MARK_PREFIX)) == 0)
+        pp_unconfirmed_confirm(ch->unconf, strtoul(id + strlen(MARK_PREFIX), NULL, 10));
+    return 1;
+}
+
+/* The server's uptime (XEP-0012 on the domain): its start time, compared across logins. */
+static int uptime_cb(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
+{
+    pp_channel_t *ch = ud;
+    const char *type = xmpp_stanza_get_type(st);
+    xmpp_stanza_t *q = xmpp_stanza_get_child_by_name_and_ns(st, "query", NS_LAST);
+    const char *secs = q ? xmpp_stanza_get_attribute(q, "seconds") : NULL;
+    char *end = NULL;
+    long long up = secs ? strtoll(secs, &end, 10) : -1;
+    if (type && strcmp(type, "result") == 0 && end && end != secs && *end == '\0' && up >= 0) {
+        ch->server_start = pp_now_ms() / 1000 - up;
+        pp_unconfirmed_server_start(ch->unconf, ch->conn_seq, ch->server_start);
+        if (ch->uptime_logged != 1)
+            pp_info("xmpp: %s tells its start time (up %lld s): a message cut by a crash of "
+                    "the server is sent again", ch->domain, up);
+        ch->uptime_logged = 1;
+        return 0;
+    }
+    if (ch->uptime_logged != -1) {
+        char reason[256] = "no seconds in the answer";
+        if (type && strcmp(type, "error") == 0)
+            error_reason(ch, st, reason, sizeof reason);
+        pp_warn("xmpp: %s does not tell its start time (XEP-0012 jabber:iq:last: %s; Prosody: "
+                "enable mod_uptime): a message the server archived but had not stored for the "
+                "recipient when it crashed is taken as delivered", ch->domain, reason);
+    }
+    ch->uptime_logged = -1;
+    return 0;
+}
+
+/* <iq type='get' to='domain'><query xmlns='jabber:iq:last'/></iq> */
+static void send_uptime(pp_channel_t *ch, xmpp_conn_t *conn)
+{
+    char id[32];
+    snprintf(id, sizeof id, "pp-uptime-%lu", ch->conn_seq);
+    xmpp_stanza_t *iq = xmpp_iq_new(ch->ctx, "get", id);
+    xmpp_stanza_t *q = xmpp_stanza_new(ch->ctx);
+    if (iq && q && xmpp_stanza_set_to(iq, ch->domain) == XMPP_EOK) {
+        xmpp_stanza_set_name(q, "query");
+        xmpp_stanza_set_ns(q, NS_LAST);
+        xmpp_stanza_add_child(iq, q);
+        xmpp_id_handler_add(conn, uptime_cb, id, ch);
+        xmpp_send(conn, iq);
+    }
+    if (q)
+        xmpp_stanza_release(q);
+    if (iq)
+        xmpp_stanza_release(iq);
+}
+
 /* Reply to the archiving preferences set at login: tells whether the archive exists. */
 static int prefs_cb(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
 {
@@ -280,18 +358,26 @@ static void conn_cb(xmpp_conn_t *conn, xmpp_conn_event_t ev, int error,
         ch->state = X_UP;
         ch->backoff_ms = 0;
         ch->failures = 0;
+        ch->conn_seq++;
+        ch->server_start = 0;
         xmpp_stanza_t *pres = xmpp_presence_new(ch->ctx);
         if (pres) {
             xmpp_send(conn, pres);
             xmpp_stanza_release(pres);
         }
-        if (ch->archive)
+        if (ch->archive) {
             send_prefs(ch, conn);
+            send_uptime(ch, conn);
+        }
         return;
     }
     if (ch->state == X_UP)
         pp_warn("xmpp: connection to %s:%u lost (error %d%s%s)", ch->host, ch->port, error,
                 se && se->text ? ": " : "", se && se->text ? se->text : "");
+    /* A stream error is a deliberate goodbye (e.g. system-shutdown): the server handled all
+     * it had read from this connection. An abrupt end (a crash) leaves its messages in doubt. */
+    if (ch->state == X_UP && se)
+        pp_unconfirmed_confirm_conn(ch->unconf, ch->conn_seq);
     else if (ch->failures++ == 0)
         pp_warn("xmpp: cannot connect/log in to %s:%u as %s (error %d%s%s); retrying with back-off",
                 ch->host, ch->port, ch->jid, error, se && se->text ? ": " : "",
@@ -314,6 +400,7 @@ static void start_connect(pp_channel_t *ch)
     xmpp_conn_set_jid(ch->conn, ch->jid);
     xmpp_conn_set_pass(ch->conn, ch->pass);
     xmpp_handler_add(ch->conn, message_cb, NULL, "message", NULL, ch);
+    xmpp_handler_add(ch->conn, marker_cb, NULL, "iq", NULL, ch);
     ch->state = X_CONNECTING;
     if (xmpp_connect_client(ch->conn, ch->host, ch->port, conn_cb, ch) != XMPP_EOK) {
         if (ch->failures++ == 0)
@@ -339,6 +426,30 @@ static void x_poll(pp_channel_t *ch, int timeout_ms)
 }
 
 static bool x_is_up(pp_channel_t *ch) { return ch->state == X_UP; }
+
+/* <iq type='get' id='pp-mk-N'><ping/></iq> after message id: its reply confirms it. */
+static int send_marker(pp_channel_t *ch, const char *id)
+{
+    char mid[32];
+    unsigned long mark = ++ch->mark_seq;
+    snprintf(mid, sizeof mid, MARK_PREFIX "%lu", mark);
+    xmpp_stanza_t *iq = xmpp_iq_new(ch->ctx, "get", mid);
+    xmpp_stanza_t *ping = iq ? xmpp_stanza_new(ch->ctx) : NULL;
+    if (!ping || xmpp_stanza_set_name(ping, "ping") != XMPP_EOK ||
+        xmpp_stanza_set_ns(ping, "urn:xmpp:ping") != XMPP_EOK ||
+        xmpp_stanza_add_child(iq, ping) != XMPP_EOK) {
+        if (ping)
+            xmpp_stanza_release(ping);
+        if (iq)
+            xmpp_stanza_release(iq);
+        return PP_ENOMEM;
+    }
+    xmpp_stanza_release(ping);
+    pp_unconfirmed_sent(ch->unconf, id, mark, ch->conn_seq, ch->server_start);
+    xmpp_send(ch->conn, iq);
+    xmpp_stanza_release(iq);
+    return PP_OK;
+}
 
 /*
  * The stanza's to, id and body are cleaned here once more (valid UTF-8, no control
@@ -376,6 +487,8 @@ static int x_send(pp_channel_t *ch, const char *id_in, const char *to_in, const 
     if (rc == PP_OK)
         xmpp_send(ch->conn, msg);
     xmpp_stanza_release(msg);
+    if (rc == PP_OK && ch->archive)
+        rc = send_marker(ch, id);
     return rc;
 }
 
@@ -413,8 +526,10 @@ static int x_flush(pp_channel_t *ch, int timeout_ms)
     int64_t deadline = pp_mono_ms() + timeout_ms;
     while (!ch->flush_done && ch->state == X_UP && pp_mono_ms() < deadline)
         xmpp_run_once(ch->ctx, 5);
-    if (ch->flush_done)
+    if (ch->flush_done) {
+        pp_unconfirmed_clear(ch->unconf);
         return PP_OK;
+    }
     if (ch->state != X_UP)
         return PP_EAGAIN;
     pp_warn("xmpp: no reply to barrier %s within %d ms; reconnecting", ch->flush_id, timeout_ms);
@@ -601,6 +716,12 @@ static int x_was_sent(pp_channel_t *ch, const char *to, long long since, pp_chan
     return rc;
 }
 
+static bool x_in_doubt(pp_channel_t *ch, const char *id)
+{
+    return ch->state == X_UP &&
+           pp_unconfirmed_in_doubt(ch->unconf, id, ch->conn_seq, ch->server_start);
+}
+
 static void x_close(pp_channel_t *ch, int timeout_ms)
 {
     if (!ch)
@@ -622,6 +743,8 @@ static void x_close(pp_channel_t *ch, int timeout_ms)
     free(ch->host);
     free(ch->jid);
     free(ch->pass);
+    free(ch->domain);
+    pp_unconfirmed_free(ch->unconf);
     free(ch);
 }
 
@@ -638,7 +761,11 @@ static int x_open(pp_channel_t **out, const pp_config_t *cfg, pp_channel_bounce_
     ch->host = strdup(cfg->xmpp_host);
     ch->jid = strdup(cfg->xmpp_jid);
     ch->pass = strdup(cfg->xmpp_password);
-    if (!ch->ctx || !ch->host || !ch->jid || !ch->pass)
+    ch->unconf = pp_unconfirmed_new(UNCONFIRMED_MAX);
+    if (!ch->ctx || !ch->host || !ch->jid || !ch->pass || !ch->unconf)
+        goto fail;
+    const char *at = strchr(ch->jid, '@') ? strchr(ch->jid, '@') + 1 : ch->jid;
+    if (!(ch->domain = strndup(at, strcspn(at, "/"))))
         goto fail;
     ch->port = (unsigned short)cfg->xmpp_port;
     ch->tls = cfg->xmpp_tls;
@@ -663,5 +790,6 @@ const pp_channel_ops_t pp_channel_xmpp = {
     .send = x_send,
     .flush = x_flush,
     .was_sent = x_was_sent,
+    .in_doubt = x_in_doubt,
     .close = x_close,
 };

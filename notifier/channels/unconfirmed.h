@@ -1,0 +1,64 @@
+/*
+ * unconfirmed.h - the messages this process sent that the IM server has not yet confirmed
+ * handling, and which of them a server crash may have cut in half.
+ *
+ * Why. The bot's archive (XEP-0313) proves the server *routed* a message: Prosody archives
+ * the sender's copy before it stores the recipient's (mod_mam at pre-message, the buyer's
+ * archive and offline store at message/bare). A server killed between the two leaves a
+ * message in the bot's archive that the buyer never gets; the archive alone would call it
+ * delivered (one such loss in the 100,000-change chaos run).
+ *
+ * How. The channel follows every message with a marker (an iq the server answers in stream
+ * order), so the server's answer to a marker confirms that every message before it was
+ * handled completely. A message whose marker never came back and whose connection ended
+ * stays here, with the server's start time as known on that connection. After a reconnect,
+ * if the server's start time has moved on (it restarted since), that message is "in doubt":
+ * it may have been cut between the two stores, and recovery sends it again with the same
+ * id. A server that was not restarted finished handling every message it read, so the
+ * archive's answer stands. At most one message per connection can really be cut (the server
+ * handles a stream's stanzas one after another); the others in doubt were never archived or
+ * come after it.
+ *
+ * A plain FIFO in send order (marks rise), bounded: when full the oldest record is dropped
+ * (the archive's answer then stands for it, as before this table existed).
+ */
+#ifndef PP_NOTIFIER_UNCONFIRMED_H
+#define PP_NOTIFIER_UNCONFIRMED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct pp_unconfirmed pp_unconfirmed_t;
+
+/* An empty table holding at most cap records; NULL without memory. */
+pp_unconfirmed_t *pp_unconfirmed_new(size_t cap);
+void pp_unconfirmed_free(pp_unconfirmed_t *u);
+
+/*
+ * Message `id` went out on connection `conn`, followed by marker `mark` (rising per
+ * process). server_start: the server's start time (Unix seconds) as known on that
+ * connection, 0 when not known yet. A record of the same id is replaced.
+ */
+void pp_unconfirmed_sent(pp_unconfirmed_t *u, const char *id, unsigned long mark,
+                         unsigned long conn, long long server_start);
+/* The server answered marker `mark`: it and every earlier message are confirmed. */
+void pp_unconfirmed_confirm(pp_unconfirmed_t *u, unsigned long mark);
+/* The server ended connection conn on purpose (a stream error such as system-shutdown): it
+ * handled everything it had read, so that connection's records are confirmed. */
+void pp_unconfirmed_confirm_conn(pp_unconfirmed_t *u, unsigned long conn);
+/* A barrier came back: everything sent so far is confirmed. */
+void pp_unconfirmed_clear(pp_unconfirmed_t *u);
+/* The server's start time became known on connection conn: records of conn without one get it. */
+void pp_unconfirmed_server_start(pp_unconfirmed_t *u, unsigned long conn, long long start);
+
+/*
+ * May the server have died between archiving `id` and storing it for the recipient? True
+ * when id was sent on another connection than conn_now, never confirmed, and the server's
+ * start time now (start_now, 0 = unknown) is later than the one known when it was sent.
+ */
+bool pp_unconfirmed_in_doubt(const pp_unconfirmed_t *u, const char *id, unsigned long conn_now,
+                             long long start_now);
+/* Records held (for tests and the log). */
+size_t pp_unconfirmed_count(const pp_unconfirmed_t *u);
+
+#endif
