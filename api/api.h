@@ -2,6 +2,7 @@
 #ifndef PP_API_H
 #define PP_API_H
 
+#include "budget.h"
 #include "config.h"
 #include "db.h"
 #include "httpd.h"
@@ -67,6 +68,9 @@ struct pp_api {
     void *buyer_auth_arg;  /* for buyer_auth, not owned */
     pp_api_ratelimit_t *rl;      /* auth.c: buckets of verified keys */
     pp_api_ratelimit_t *rl_fail; /* auth.c: failed authentications per client address */
+    pp_api_ratelimit_t *rl_fail_net; /* auth.c: ... per network (IPv4 /24, IPv6 /48) */
+    pp_bucket_t auth_fail_all;   /* auth.c: ... of all clients (set on first use) */
+    bool auth_fail_all_set;
     struct pp_api_key_slot *key_cache; /* request.c: seller keys found valid lately */
     int stopping;          /* 0 serving; >0 graceful stop in progress */
     int db_failures;       /* consecutive PP_EDB results (for /healthz) */
@@ -176,10 +180,12 @@ void pp_api_reply_db_error(pp_api_req_t *r, int rc);
  * when refused, answers 429 with Retry-After itself. Call it only for keys already verified:
  * each new key takes a bucket (and may evict another key's). */
 bool pp_api_rate_allow(pp_api_req_t *r, const char *key);
-/* Failed authentications per client address (api_auth_fail_per_min, _burst): take one
- * token before a key is checked the expensive way (or refused); false = the address is over
- * its limit, 429 + Retry-After answered (pp_api_auth_throttled_total). Give the token back
- * with pp_api_authfail_refund when the key turns out valid (or the check could not run). */
+/* Failed authentications per client address (api_auth_fail_per_min, _burst), per network
+ * (IPv4 /24, IPv6 /48: api_auth_fail_net_*) and of all clients (api_auth_fail_global_*): take
+ * one token of each before a key is checked the expensive way (or refused); false = one level
+ * is over its limit (nothing taken), 429 + Retry-After answered (pp_api_auth_throttled_total;
+ * _network_total, _all_total). Give the tokens back with pp_api_authfail_refund when the key
+ * turns out valid (or the check could not run). */
 bool pp_api_authfail_take(pp_api_req_t *r, const char *peer);
 void pp_api_authfail_refund(pp_api_req_t *r, const char *peer);
 

@@ -1,9 +1,10 @@
-/* auth.c - pp-api key handling: SHA-256 of keys, constant-time compare, per-key token-bucket rate limit. */
+/* auth.c - pp-api key handling: SHA-256 of keys, constant-time compare, per-key rate limit, failed-authentication limits (address, network, all clients). */
 #include "api.h"
 #include "text.h"
 #include "budget.h"
 #include "err.h"
 
+#include <arpa/inet.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -35,8 +36,12 @@ bool pp_api_consttime_eq(const void *a, size_t alen, const void *b, size_t blen)
 /*
  * Token buckets in a 4-way set-associative table: a key maps to one set; a new key takes
  * the least recently used slot of its set. Memory stays bounded however many keys are seen.
- * Two tables: verified keys (a bucket only once a key is known valid, so junk keys cannot
- * evict a real key's bucket) and failed authentications per client address.
+ * Three tables: verified keys (a bucket only once a key is known valid, so junk keys cannot
+ * evict a real key's bucket), failed authentications per client address (IPv6: its /64) and
+ * per network (IPv4 /24, IPv6 /48); and one bucket for the failed authentications of all
+ * clients together (api->auth_fail_all), which an attacker with many networks cannot evict:
+ * whatever the number of addresses, unknown keys cost at most api_auth_fail_global_per_min
+ * Postgres lookups a minute (after a burst of api_auth_fail_global_burst) per pp-api process.
  */
 #define RL_SETS 1024
 #define RL_WAYS 4
@@ -99,26 +104,89 @@ bool pp_api_rate_allow(pp_api_req_t *r, const char *key)
     return false;
 }
 
+/* The network of a client address as pp_httpd_peer writes it: "a.b.c.0/24" for IPv4,
+ * "x:y:z::/48" for IPv6 ("x:...::/64"); anything else as it is. */
+static void peer_network(const char *peer, char *out, size_t cap)
+{
+    char a[64];
+    unsigned char b[16];
+    snprintf(a, sizeof a, "%s", peer);
+    char *slash = strchr(a, '/');
+    if (slash)
+        *slash = '\0';
+    if (inet_pton(AF_INET, a, b) == 1) {
+        snprintf(out, cap, "%u.%u.%u.0/24", b[0], b[1], b[2]);
+        return;
+    }
+    char n[INET6_ADDRSTRLEN];
+    if (inet_pton(AF_INET6, a, b) == 1) {
+        memset(b + 6, 0, 10);
+        if (inet_ntop(AF_INET6, b, n, sizeof n)) {
+            snprintf(out, cap, "%s/48", n);
+            return;
+        }
+    }
+    snprintf(out, cap, "%s", peer);
+}
+
 bool pp_api_authfail_take(pp_api_req_t *r, const char *peer)
 {
     pp_api_t *a = r->api;
+    const pp_config_t *cfg = a->cfg;
     int64_t now = (int64_t)uv_now(a->loop);
-    pp_bucket_t *b = rl_bucket(&a->rl_fail, peer, true, a->cfg->api_auth_fail_per_min,
-                               a->cfg->api_auth_fail_burst, now);
-    if (!b)
-        return true; /* fail open on OOM */
-    int64_t wait_ms = pp_bucket_take(b, now);
-    if (wait_ms == 0)
+    char net[80];
+    peer_network(peer, net, sizeof net);
+    if (!a->auth_fail_all_set) {
+        pp_bucket_init(&a->auth_fail_all, (double)cfg->api_auth_fail_global_per_min / 60.0,
+                       (double)cfg->api_auth_fail_global_burst, now);
+        a->auth_fail_all_set = true;
+    }
+    pp_bucket_t *addr = rl_bucket(&a->rl_fail, peer, true, cfg->api_auth_fail_per_min, cfg->api_auth_fail_burst, now);
+    pp_bucket_t *nb = rl_bucket(&a->rl_fail_net, net, true, cfg->api_auth_fail_net_per_min,
+                                cfg->api_auth_fail_net_burst, now);
+    /* Nothing is taken unless every level has a token (no OOM bucket: that level fails open). */
+    int64_t wait_ms = addr ? pp_bucket_wait_ms(addr, now) : 0;
+    const char *what = "failed authentications from this address", *scope = NULL;
+    int64_t w;
+    if (!wait_ms && nb && (w = pp_bucket_wait_ms(nb, now)) > 0) {
+        wait_ms = w;
+        what = "failed authentications from this network";
+        scope = "pp_api_auth_throttled_network_total";
+    }
+    if (!wait_ms && (w = pp_bucket_wait_ms(&a->auth_fail_all, now)) > 0) {
+        wait_ms = w;
+        what = "failed authentications from all clients";
+        scope = "pp_api_auth_throttled_all_total";
+    }
+    if (wait_ms == 0) {
+        if (addr)
+            (void)pp_bucket_take(addr, now);
+        if (nb)
+            (void)pp_bucket_take(nb, now);
+        (void)pp_bucket_take(&a->auth_fail_all, now);
         return true;
+    }
     pp_metrics_add(a->metrics, "pp_api_auth_throttled_total", 1);
-    reply_429(r, wait_ms, "auth_rate_limited", "failed authentications from this address");
+    if (scope)
+        pp_metrics_add(a->metrics, scope, 1);
+    reply_429(r, wait_ms, "auth_rate_limited", what);
     return false;
+}
+
+static void refund(pp_bucket_t *b)
+{
+    if (b && b->tokens + 1.0 <= b->capacity)
+        b->tokens += 1.0;
 }
 
 void pp_api_authfail_refund(pp_api_req_t *r, const char *peer)
 {
     pp_api_t *a = r->api;
-    pp_bucket_t *b = rl_bucket(&a->rl_fail, peer, false, 0, 0, (int64_t)uv_now(a->loop));
-    if (b && b->tokens + 1.0 <= b->capacity)
-        b->tokens += 1.0;
+    int64_t now = (int64_t)uv_now(a->loop);
+    char net[80];
+    peer_network(peer, net, sizeof net);
+    refund(rl_bucket(&a->rl_fail, peer, false, 0, 0, now));
+    refund(rl_bucket(&a->rl_fail_net, net, false, 0, 0, now));
+    if (a->auth_fail_all_set)
+        refund(&a->auth_fail_all);
 }

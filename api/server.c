@@ -185,8 +185,14 @@ static void help_metrics(pp_metrics_t *m)
     pp_metrics_help(m, "pp_api_auth_failures_total", "counter", "presented keys or tokens found invalid (401)");
     pp_metrics_add(m, "pp_api_auth_failures_total", 0);
     pp_metrics_help(m, "pp_api_auth_throttled_total", "counter",
-                    "requests refused because their address is over api_auth_fail_per_min/_burst (429, no key lookup)");
+                    "requests refused by a failed-authentication limit (address, network or all clients; 429, no key lookup)");
     pp_metrics_add(m, "pp_api_auth_throttled_total", 0);
+    pp_metrics_help(m, "pp_api_auth_throttled_network_total", "counter",
+                    "of those, refused because their network (IPv4 /24, IPv6 /48) is over api_auth_fail_net_per_min/_burst");
+    pp_metrics_add(m, "pp_api_auth_throttled_network_total", 0);
+    pp_metrics_help(m, "pp_api_auth_throttled_all_total", "counter",
+                    "of those, refused because all clients together are over api_auth_fail_global_per_min/_burst");
+    pp_metrics_add(m, "pp_api_auth_throttled_all_total", 0);
     pp_metrics_help(m, "pp_api_key_lookups_total", "counter", "seller keys looked up in Postgres");
     pp_metrics_add(m, "pp_api_key_lookups_total", 0);
 }
@@ -281,6 +287,7 @@ int pp_api_run(pp_config_t *cfg)
     free(a->routes);
     free(a->rl);
     free(a->rl_fail);
+    free(a->rl_fail_net);
     free(a->key_cache);
     if (uv_loop_close(&loop) != 0)
         pp_warn("worker %s: event loop closed with handles still open", a->worker_id);

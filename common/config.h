@@ -179,6 +179,12 @@
     X(INT, api_auth_fail_per_min, "30", 1, 60000000, 0,                                       \
       "api: failed authentications per minute allowed per client address (IPv6: per /64); beyond, keys that are not valid at once are answered 429 + Retry-After without a database lookup") \
     X(INT, api_auth_fail_burst, "20", 1, 1000000, 0, "api: failed authentications a client address may make in a burst before api_auth_fail_per_min applies") \
+    X(INT, api_auth_fail_net_per_min, "120", 1, 60000000, 0,                                   \
+      "api: failed authentications per minute allowed per client network (IPv4 /24, IPv6 /48), so many addresses of one network cannot multiply api_auth_fail_per_min") \
+    X(INT, api_auth_fail_net_burst, "60", 1, 1000000, 0, "api: failed authentications a client network may make in a burst before api_auth_fail_net_per_min applies") \
+    X(INT, api_auth_fail_global_per_min, "6000", 1, 60000000, 0,                               \
+      "api: failed authentications per minute of all clients together, per pp-api process: the most Postgres lookups unknown keys can cost, however many addresses send them (a deployment's real failures stay far below; beyond, a key not valid at once waits: 429 + Retry-After)") \
+    X(INT, api_auth_fail_global_burst, "600", 1, 1000000, 0, "api: failed authentications of all clients together in a burst before api_auth_fail_global_per_min applies") \
     X(STR, api_buyer_secret, "", 0, 0, 0,                                                     \
       "api: HMAC-SHA256 secret shared with the marketplace for buyer tokens (empty = buyer routes answer 401)") \
     X(INT, api_buyer_token_max_ttl_s, "2592000", 60, 31536000, 0,                               \

@@ -3,7 +3,8 @@
 # authentication (measured: bytes curl got to send); junk Bearer values cannot evict a real
 # key's rate-limit bucket (the per-key limit holds with junk keys of the same table set in
 # between); 40 unknown keys from one address cost at most api_auth_fail_burst Postgres
-# lookups, the rest 429 auth_rate_limited + Retry-After, while valid keys keep working.
+# lookups, the rest 429 auth_rate_limited + Retry-After, while valid keys keep working; from
+# many addresses, the network's (IPv4 /24) and all clients' limits bound the lookups.
 # Strict JSON: only application/json (; charset=utf-8), nothing after the object, no key
 # twice, no leading zeros (in numbers and path ids), every string clean text (invalid_text
 # naming the field). Prints the figures after "ok".
@@ -99,6 +100,53 @@ call 200 GET "$T" /v1/transactions/500 "$KEY_A"                       # cached s
 call 429 GET "$T" /v1/transactions/500 "$KEY_B"                       # would need a lookup: not now
 [[ $(metric pp_api_auth_throttled_total) -ge 16 ]] || fail "pp_api_auth_throttled_total not counted"
 
+# ---- many addresses: unknown keys from one network, then from many networks ----
+# Each address stays within its own limit (burst 20); the network's (IPv4 /24) and all
+# clients' buckets bound the lookups. curl --interface binds a source address of 127/8.
+unknown_from() { # PREFIX FIRST COUNT: one unknown key from each address PREFIX.(FIRST..)
+	local i code
+	u401=0 u429=0
+	for ((i = 0; i < $3; i++)); do
+		code=$(curl -s -o /dev/null -w '%{http_code}' --interface "$1$(($2 + i))" \
+			-H "Authorization: Bearer pps_many$RANDOM$i" "$BASE/v1/transactions/500")
+		case $code in
+		401) u401=$((u401 + 1)) ;;
+		429) u429=$((u429 + 1)) ;;
+		*) fail "unknown key from $1$(($2 + i)): status $code" ;;
+		esac
+	done
+}
+api_start api-net PP_API_SERVICE_KEY="$SERVICE_KEY" PP_API_AUTH_FAIL_PER_MIN=1 PP_API_AUTH_FAIL_BURST=20 \
+	PP_API_AUTH_FAIL_NET_PER_MIN=1 PP_API_AUTH_FAIL_NET_BURST=30 PP_API_KEY_CACHE_MS=600000 PP_WORKER_ID=api-abuse-net
+call 200 GET "$T" /v1/transactions/500 "$KEY_A" # now in the key cache
+l0=$(metric pp_api_key_lookups_total)
+unknown_from 127.0.0. 10 60 # 60 addresses of 127.0.0.0/24, one unknown key each
+net_lookups=$(($(metric pp_api_key_lookups_total) - l0)) net_429=$u429
+((net_lookups <= 31)) || fail "60 unknown keys from 60 addresses of one /24 cost $net_lookups lookups (network burst 30)"
+((net_429 >= 25)) || fail "60 unknown keys from one /24: only $net_429 x 429"
+[[ $(metric pp_api_auth_throttled_network_total) -ge 25 ]] || fail "pp_api_auth_throttled_network_total not counted"
+code=$(curl -s -o "$PP_TEST_TMP/net.out" -w '%{http_code}' --interface 127.0.0.200 -H "Authorization: Bearer pps_net_again" "$BASE/v1/transactions/500")
+[[ $code == 429 ]] && grep -q 'this network' "$PP_TEST_TMP/net.out" || fail "a new address of the /24: $code $(cat "$PP_TEST_TMP/net.out")"
+code=$(curl -s -o /dev/null -w '%{http_code}' --interface 127.0.1.1 -H "Authorization: Bearer pps_other_net" "$BASE/v1/transactions/500")
+[[ $code == 401 ]] || fail "an address of another /24 was refused ($code): the network limit spilled over"
+call 200 GET "$T" /v1/transactions/500 "$KEY_A" # a cached key from the throttled network: served
+
+api_start api-all PP_API_SERVICE_KEY="$SERVICE_KEY" PP_API_AUTH_FAIL_PER_MIN=1 PP_API_AUTH_FAIL_BURST=20 \
+	PP_API_AUTH_FAIL_GLOBAL_PER_MIN=1 PP_API_AUTH_FAIL_GLOBAL_BURST=40 PP_API_KEY_CACHE_MS=600000 PP_WORKER_ID=api-abuse-all
+call 200 GET "$T" /v1/transactions/500 "$KEY_A"
+l0=$(metric pp_api_key_lookups_total)
+all_401=0 all_429=0
+for net in $(seq 1 8); do # 8 networks x 10 addresses, one unknown key each
+	unknown_from "127.$net.0." 1 10
+	all_401=$((all_401 + u401)) all_429=$((all_429 + u429))
+done
+all_lookups=$(($(metric pp_api_key_lookups_total) - l0))
+((all_lookups <= 41)) || fail "80 unknown keys from 80 addresses in 8 networks cost $all_lookups lookups (all-clients burst 40)"
+((all_429 >= 35)) || fail "80 unknown keys from 8 networks: only $all_429 x 429"
+[[ $(metric pp_api_auth_throttled_all_total) -ge 35 ]] || fail "pp_api_auth_throttled_all_total not counted"
+call 200 PUT "$U" /v1/users/100 "$SERVICE_KEY" '{"locale":"pl"}' # valid at once: served
+call 200 GET "$T" /v1/transactions/500 "$KEY_A"                  # cached seller key: served
+
 # ---- strict JSON ----
 api_start api-json PP_API_SERVICE_KEY="$SERVICE_KEY" PP_API_RATE_BURST=1000 PP_WORKER_ID=api-abuse-json
 S=/v1/transactions/{id}/shipment
@@ -113,6 +161,10 @@ call 400 PUT "$U" /v1/users/100 "$SERVICE_KEY" '{"locale":"pl"}{"locale":"en"}'
 call 400 PUT "$U" /v1/users/100 "$SERVICE_KEY" '{"locale":"en","locale":"pl"}'
 [[ $(field 'd["error"]["code"], d["error"]["field"]') == "('invalid_json', 'locale')" ]] || fail "duplicate key: $(cat "$OUT")"
 call 400 PUT "$T" /v1/transactions/501 "$SERVICE_KEY" '{"buyer_id":0100,"seller_id":1}'
+for body in "$(printf '{\x0c"locale":"pl"}')" "$(printf '{"locale":\x01"pl"}')" '{"buyer_id":5.,"seller_id":1}' '{"buyer_id":+5}'; do
+	call 400 PUT "$T" /v1/transactions/501 "$SERVICE_KEY" "$body"
+	[[ $(field 'd["error"]["code"]') == invalid_json ]] || fail "not RFC 8259 JSON: $(cat "$OUT")"
+done
 call 400 PUT "$U" /v1/users/0100 "$SERVICE_KEY" '{"locale":"pl"}'
 [[ $(field 'd["error"]["code"]') == invalid_id ]] || fail "leading zero id: $(cat "$OUT")"
 call 201 PUT "$T" /v1/transactions/502 "$SERVICE_KEY" '{"buyer_id":100,"seller_id":2}'
@@ -138,3 +190,5 @@ echo ok
 echo "    200 MB PUT: 413 after ${huge_sent[0]} bytes sent (no key), ${huge_sent[1]} (service key)"
 echo "    real key with 8 junk keys of its set between requests: $passed of 40 passed (burst 5)"
 echo "    40 unknown keys: $lookups lookups, $n401 x 401, $n429 x 429"
+echo "    60 unknown keys from 60 addresses of one /24: $net_lookups lookups, $net_429 x 429 (network burst 30)"
+echo "    80 unknown keys from 80 addresses in 8 /24s: $all_lookups lookups, $all_401 x 401, $all_429 x 429 (all-clients burst 40)"
