@@ -312,11 +312,24 @@ static void set_paused(pp_notifier_t *n, bool pause)
     rd_kafka_topic_partition_list_destroy(parts);
 }
 
+/* A fatal consumer error (fenced by another member with the same group.instance.id, ...)
+ * leaves a consumer that delivers nothing more: stop (the batch in hand is not stored, so it
+ * is redelivered) and exit non-zero, for the supervisor to start a fresh one. */
 static void consumer_error(pp_notifier_t *n, rd_kafka_message_t *m)
 {
     static int64_t last_ms;
     int64_t now = pp_mono_ms();
-    if (now - last_ms < 10000 && m->err != RD_KAFKA_RESP_ERR__FATAL)
+    if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
+        char why[512] = "";
+        rd_kafka_resp_err_t e = rd_kafka_fatal_error(n->consumer, why, sizeof why);
+        pp_error("kafka: fatal consumer error %s: %s; this consumer can take nothing more: stopping, exit "
+                 "status 1 for the supervisor to restart it (fenced: give each notifier its own "
+                 "rdkafka.group.instance.id, or none)", rd_kafka_err2name(e), why[0] ? why : rd_kafka_message_errstr(m));
+        n->result = PP_EKAFKA;
+        atomic_store(&n->stop, true);
+        return;
+    }
+    if (now - last_ms < 10000)
         return; /* one line per 10 s is enough for a broker outage */
     last_ms = now;
     pp_warn("kafka: consumer: %s", rd_kafka_message_errstr(m));
