@@ -7,21 +7,13 @@
 # in `ppctl status`, and is marked stopped after SIGTERM; prints the reply latency median and p99
 # over 50 asks. Day share, breaker and Retry-After: bot_limits.sh.
 . "$(dirname -- "${BASH_SOURCE[0]}")/../lib.sh"
+. "$(dirname -- "${BASH_SOURCE[0]}")/bot_lib.sh"
 set -uo pipefail
-BOT=$PP_BUILD/bot/pp-bot CHAT=$PP_BUILD/tests/pp-chat
-[[ -x $BOT && -x $CHAT ]] || fail "build pp-bot and pp-chat first"
-xmpp_stack
 
-# Own bot account (nobody else's notifier competes for its chats) and three writers.
-export PP_XMPP_JID=ppbot-$tag@$D PP_XMPP_PASSWORD=bp-$tag
+# Own bot account and three writers; the simulator answers in 150-250 ms.
+bot_accounts 3
 U1=u1-$tag@$D U2=u2-$tag@$D U3=u3-$tag@$D
-xmpp_register "ppbot-$tag" "bp-$tag" "u1-$tag" p1 "u2-$tag" p2 "u3-$tag" p3
-
-start_sim --token demo-token --client-id demo --client-secret demo-secret --latency-ms 150-250 \
-	--not-found-minutes 0 --log-requests "$PP_TEST_TMP/requests.jsonl"
-for c in INPOST DHL UPS GLS DPD POCZTAPOLSKA ORLEN; do export "PP_${c}_BASE_URL=$SIM_URL" "PP_${c}_RPS=50"; done
-export PP_ORLEN_PUBLIC_URL=$SIM_URL
-demo_credentials
+bot_sim 150-250
 export PP_METRICS_ADDR=127.0.0.1:0 PP_BOT_FRESH_S=600 PP_HEARTBEAT_INTERVAL_MS=300
 # per-writer limits widened (they are bot_abuse.sh's): this test is about answers and fleet budgets
 export PP_BOT_SENDER_MSGS_BURST=100000 PP_BOT_SENDER_LIVE_BURST=100000
@@ -39,16 +31,12 @@ psql_q "UPDATE shipments SET tracking_number = 'X' || tracking_number WHERE carr
 mapfile -t KNOWN < <(psql_q "SELECT carrier || ' ' || tracking_number FROM shipments WHERE carrier <> 'ups' ORDER BY id")
 ((${#UPS[@]} >= 3 && ${#KNOWN[@]} >= 10)) || fail "seed gave ${#UPS[@]} UPS and ${#KNOWN[@]} other numbers"
 
-start_bg bot "$BOT" >/dev/null
-BOT_PID=${pp_test_pids[-1]}
-wait_until 15 grep -q 'metrics on http' "$PP_TEST_TMP/bot.log" || fail "bot did not start: $(tail -3 "$PP_TEST_TMP/bot.log")"
-MPORT=$(grep -o 'metrics on http://127.0.0.1:[0-9]*' "$PP_TEST_TMP/bot.log" | sed 's/.*://')
-wait_until 15 curl -sf "http://127.0.0.1:$MPORT/healthz" || fail "bot not healthy: $(tail -3 "$PP_TEST_TMP/bot.log")"
+bot_start
 
 chat() { # USER LINE...: JSON lines on stdout
 	local u=$1
 	shift
-	"$CHAT" -H "$PP_XMPP_HOST" -p "$PP_XMPP_PORT" -j "$u-$tag@$D" -w "p${u#u}" -t "$PP_XMPP_JID" -T 120 "$@"
+	bot_chat "$u" -T 120 "$@"
 }
 reply() { python3 -c 'import json,sys; [print(json.loads(l)["reply"]) for l in sys.stdin]'; }
 sim_calls() { grep -c "\"number\":\"$1\"" "$PP_TEST_TMP/requests.jsonl"; }

@@ -11,19 +11,11 @@
 #     Postgres, without a call.
 # Prints the figures after "ok".
 . "$(dirname -- "${BASH_SOURCE[0]}")/../lib.sh"
+. "$(dirname -- "${BASH_SOURCE[0]}")/bot_lib.sh"
 set -uo pipefail
-BOT=$PP_BUILD/bot/pp-bot CHAT=$PP_BUILD/tests/pp-chat
-[[ -x $BOT && -x $CHAT ]] || fail "build pp-bot and pp-chat first"
-xmpp_stack
 
-export PP_XMPP_JID=ppbot-$tag@$D PP_XMPP_PASSWORD=bp-$tag
-xmpp_register "ppbot-$tag" "bp-$tag" "u1-$tag" p1 "u2-$tag" p2 "u3-$tag" p3 "u4-$tag" p4
-
-start_sim --token demo-token --client-id demo --client-secret demo-secret --latency-ms 10 \
-	--not-found-minutes 0 --log-requests "$PP_TEST_TMP/requests.jsonl"
-for c in INPOST DHL UPS GLS DPD POCZTAPOLSKA ORLEN; do export "PP_${c}_BASE_URL=$SIM_URL" "PP_${c}_RPS=50"; done
-export PP_ORLEN_PUBLIC_URL=$SIM_URL
-demo_credentials
+bot_accounts 4
+bot_sim 10
 export PP_METRICS_ADDR=127.0.0.1:0 PP_BOT_FRESH_S=60 PP_HEARTBEAT_INTERVAL_MS=300 PP_BOT_MAX_WAIT_MS=5000
 export PP_BOT_SENDER_MSGS_BURST=10 PP_BOT_SENDER_MSGS_PER_MIN=1 PP_BOT_SENDER_LIVE_BURST=3 PP_BOT_SENDER_LIVE_PER_MIN=1
 
@@ -38,11 +30,7 @@ KNOWN=$(psql_q "SELECT tracking_number FROM shipments WHERE tracking_number NOT 
 mapfile -t UNK < <(psql_q "SELECT substr(tracking_number, 2) FROM shipments WHERE tracking_number LIKE 'X%' ORDER BY id LIMIT 20")
 ((${#UNK[@]} == 20)) || fail "seed gave ${#UNK[@]} unknown numbers"
 
-start_bg bot "$BOT" >/dev/null
-BOT_PID=${pp_test_pids[-1]}
-wait_until 15 grep -q 'metrics on http' "$PP_TEST_TMP/bot.log" || fail "bot did not start: $(tail -3 "$PP_TEST_TMP/bot.log")"
-MPORT=$(grep -o 'metrics on http://127.0.0.1:[0-9]*' "$PP_TEST_TMP/bot.log" | sed 's/.*://')
-wait_until 15 curl -sf "http://127.0.0.1:$MPORT/healthz" || fail "bot not healthy: $(tail -3 "$PP_TEST_TMP/bot.log")"
+bot_start
 
 msum() { # sum of every series of a metric family
 	curl -sf "http://127.0.0.1:$MPORT/metrics" | awk -v m="$1" 'index($1, m) == 1 && (substr($1, length(m) + 1, 1) == "{" || $1 == m) { s += $2 } END { print s + 0 }'
@@ -51,7 +39,7 @@ calls() { [[ -f $PP_TEST_TMP/requests.jsonl ]] && grep -c '"carrier":"inpost"' "
 chat() { # USER LINE...: one JSON line per ask
 	local u=$1
 	shift
-	"$CHAT" -H "$PP_XMPP_HOST" -p "$PP_XMPP_PORT" -j "$u-$tag@$D" -w "p${u#u}" -t "$PP_XMPP_JID" -T 15 "$@"
+	bot_chat "$u" -T 15 "$@"
 }
 # flood USER LINE...: send every line at once, wait until the bot has decided each (replied or
 # dropped) and every reply arrived; the replies in $PP_TEST_TMP/USER.txt.
@@ -62,7 +50,7 @@ flood() {
 	local r0 d0
 	r0=$(msum pp_bot_replies_total) d0=$(msum pp_bot_sender_dropped_total)
 	rm -f "$stop"
-	"$CHAT" -H "$PP_XMPP_HOST" -p "$PP_XMPP_PORT" -j "$u-$tag@$D" -w "p${u#u}" -t "$PP_XMPP_JID" -T 120 -f "$stop" "$@" \
+	bot_chat "$u" -T 120 -f "$stop" "$@" \
 		>"$out" 2>"$PP_TEST_TMP/$u.err" &
 	local cpid=$!
 	decided() { echo $(($(msum pp_bot_replies_total) - r0 + $(msum pp_bot_sender_dropped_total) - d0)); }
