@@ -188,6 +188,9 @@ bool pp_api_rate_allow(pp_api_req_t *r, const char *key);
  * turns out valid (or the check could not run). */
 bool pp_api_authfail_take(pp_api_req_t *r, const char *peer);
 void pp_api_authfail_refund(pp_api_req_t *r, const char *peer);
+/* The network of a client address as pp_httpd_peer writes it, into out: "a.b.c.0/24" for
+ * IPv4, "x:y:z::/48" for IPv6 (given as "x:...::/64"); anything else as it is. */
+void pp_api_peer_network(const char *peer, char *out, size_t cap);
 
 /* Hex SHA-256 (OpenSSL EVP) of data into out[65]. 0 or PP_EIO. */
 int pp_api_sha256_hex(const void *data, size_t len, char out[65]) __attribute__((warn_unused_result));

@@ -104,9 +104,7 @@ bool pp_api_rate_allow(pp_api_req_t *r, const char *key)
     return false;
 }
 
-/* The network of a client address as pp_httpd_peer writes it: "a.b.c.0/24" for IPv4,
- * "x:y:z::/48" for IPv6 ("x:...::/64"); anything else as it is. */
-static void peer_network(const char *peer, char *out, size_t cap)
+void pp_api_peer_network(const char *peer, char *out, size_t cap)
 {
     char a[64];
     unsigned char b[16];
@@ -135,7 +133,7 @@ bool pp_api_authfail_take(pp_api_req_t *r, const char *peer)
     const pp_config_t *cfg = a->cfg;
     int64_t now = (int64_t)uv_now(a->loop);
     char net[80];
-    peer_network(peer, net, sizeof net);
+    pp_api_peer_network(peer, net, sizeof net);
     if (!a->auth_fail_all_set) {
         pp_bucket_init(&a->auth_fail_all, (double)cfg->api_auth_fail_global_per_min / 60.0,
                        (double)cfg->api_auth_fail_global_burst, now);
@@ -184,7 +182,7 @@ void pp_api_authfail_refund(pp_api_req_t *r, const char *peer)
     pp_api_t *a = r->api;
     int64_t now = (int64_t)uv_now(a->loop);
     char net[80];
-    peer_network(peer, net, sizeof net);
+    pp_api_peer_network(peer, net, sizeof net);
     refund(rl_bucket(&a->rl_fail, peer, false, 0, 0, now));
     refund(rl_bucket(&a->rl_fail_net, net, false, 0, 0, now));
     if (a->auth_fail_all_set)
