@@ -43,8 +43,9 @@
  * false, or a server without MAM) the guarantee is at least once, said in the log at start.
  * The archive lists what the server routed, not what it stored for the buyer: a server
  * killed between the two would have a message "routed" that nobody got. The channel's
- * in_doubt() tells such a message (XMPP: never confirmed by its marker, and the server
- * restarted since; channels/unconfirmed.h); step 2 sends it again with the same id.
+ * in_doubt() picks such a message (XMPP: the newest one the archive lists of those never
+ * confirmed on a connection that ended abruptly, when the server restarted since: at most
+ * one per crash of the server; channels/unconfirmed.h); step 2 sends it again, same id.
  * Limits: the archive must keep a message longer than the outage that left its row in
  * 'sending' (archive_expires_after, 1w on the local stack), and the server must not refuse
  * to archive (quota); a re-send after either is a duplicate with the same id. A crash of
@@ -581,18 +582,18 @@ static int recover_phase(pp_notifier_t *n)
         }
     }
     n->archive_absent = false;
+    if (n->chops->in_doubt)
+        in_doubt = n->chops->in_doubt(n->ch, q, nrows);
     for (size_t i = 0; i < nrows; i++) {
         const recov_key_t *rk = (const recov_key_t *)(const void *)q[i].id;
         const pp_inflight_t *r = &rows[rk->row];
-        if (q[i].fate == PP_CHANNEL_ROUTED && n->chops->in_doubt &&
-            n->chops->in_doubt(n->ch, q[i].id)) {
+        if (q[i].fate == PP_CHANNEL_IN_DOUBT) {
             /* archived for the bot, perhaps never stored for the buyer: the same id again */
             pp_warn("notifier: event %s to user %lld (%s): the IM server restarted after "
                     "archiving it and before confirming it; sending it again with the same id",
                     r->event_id, r->user_id, r->address);
             atomic_fetch_add(&n->stats.resent_in_doubt, 1);
             q[i].fate = PP_CHANNEL_UNSEEN;
-            in_doubt++;
         }
         if (q[i].fate == PP_CHANNEL_ROUTED) {
             sent_ids[routed] = r->event_id;

@@ -29,7 +29,8 @@ typedef void (*pp_channel_bounce_cb)(void *arg, const char *id, const char *reas
 typedef enum {
     PP_CHANNEL_UNSEEN = 0, /* the server never routed it: send it */
     PP_CHANNEL_ROUTED,     /* routed (delivered or stored offline) at `when` */
-    PP_CHANNEL_BOUNCED     /* routed and refused (e.g. no such account) at `when`: reason */
+    PP_CHANNEL_BOUNCED,    /* routed and refused (e.g. no such account) at `when`: reason */
+    PP_CHANNEL_IN_DOUBT    /* routed, but perhaps never stored for the recipient (in_doubt) */
 } pp_channel_fate_t;
 
 typedef struct pp_channel_lookup {
@@ -65,12 +66,13 @@ typedef struct pp_channel_ops {
     int (*was_sent)(pp_channel_t *ch, const char *to, long long since, pp_channel_lookup_t *q,
                     size_t n, int timeout_ms);
     /*
-     * Optional (NULL: never). was_sent() said "routed", but may the server have died after
-     * recording it and before storing it for the recipient? True: send it again (same id).
-     * XMPP: sent by this process on a connection that ended before the server confirmed it,
-     * and the server has restarted since (unconfirmed.h).
+     * Optional (NULL: never). Of the n lookups was_sent() answered, which ROUTED ones may
+     * the server have died with between recording them and storing them for the recipient?
+     * Their fate becomes PP_CHANNEL_IN_DOUBT (send again, same id); returns how many. XMPP:
+     * the newest unconfirmed message of a connection that ended abruptly, when the server
+     * has restarted since (unconfirmed.h).
      */
-    bool (*in_doubt)(pp_channel_t *ch, const char *id);
+    size_t (*in_doubt)(pp_channel_t *ch, pp_channel_lookup_t *q, size_t n);
     /* Disconnect politely (waits up to timeout_ms) and free. NULL is fine. */
     void (*close)(pp_channel_t *ch, int timeout_ms);
 } pp_channel_ops_t;

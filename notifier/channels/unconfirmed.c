@@ -96,17 +96,26 @@ void pp_unconfirmed_server_start(pp_unconfirmed_t *u, unsigned long conn, long l
     }
 }
 
-bool pp_unconfirmed_in_doubt(const pp_unconfirmed_t *u, const char *id, unsigned long conn_now,
-                             long long start_now)
+size_t pp_unconfirmed_in_doubt(const pp_unconfirmed_t *u, unsigned long conn_now,
+                               long long start_now, bool (*routed)(void *arg, const char *id),
+                               void *arg, const char **out, size_t cap)
 {
-    for (size_t i = 0; i < u->n; i++) {
-        const record_t *r = at(u, i);
-        if (strcmp(r->id, id) != 0)
+    unsigned long decided[64]; /* connections whose newest routed record was seen */
+    size_t k = 0, nd = 0;
+    if (start_now <= 0)
+        return 0;
+    for (size_t i = u->n; i-- > 0 && k < cap && nd < sizeof decided / sizeof decided[0];) {
+        const record_t *r = at(u, i); /* newest first */
+        bool done = false;
+        for (size_t j = 0; j < nd && !done; j++)
+            done = decided[j] == r->conn;
+        if (done || r->conn == conn_now || r->server_start <= 0 ||
+            start_now <= r->server_start + START_SLACK_S || !routed(arg, r->id))
             continue;
-        return r->conn != conn_now && r->server_start > 0 && start_now > 0 &&
-               start_now > r->server_start + START_SLACK_S;
+        decided[nd++] = r->conn;
+        out[k++] = r->id;
     }
-    return false;
+    return k;
 }
 
 size_t pp_unconfirmed_count(const pp_unconfirmed_t *u) { return u->n; }

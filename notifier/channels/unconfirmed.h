@@ -10,14 +10,22 @@
  *
  * How. The channel follows every message with a marker (an iq the server answers in stream
  * order), so the server's answer to a marker confirms that every message before it was
- * handled completely. A message whose marker never came back and whose connection ended
- * stays here, with the server's start time as known on that connection. After a reconnect,
- * if the server's start time has moved on (it restarted since), that message is "in doubt":
- * it may have been cut between the two stores, and recovery sends it again with the same
- * id. A server that was not restarted finished handling every message it read, so the
- * archive's answer stands. At most one message per connection can really be cut (the server
- * handles a stream's stanzas one after another); the others in doubt were never archived or
- * come after it.
+ * handled completely. A server that closes the stream on purpose (Prosody's SIGTERM: a
+ * system-shutdown stream error) has handled all it read, which confirms that connection's
+ * messages too. What is left here after a connection ended abruptly is unknown: the server
+ * may have handled them, or some, and its answers may have died in its write buffer (Prosody
+ * writes replies after handling what it read). It handles a stream's stanzas one after
+ * another, so of the unconfirmed messages the archive lists, all but the newest were handled
+ * completely; only the newest may have been cut. So after a reconnect, if the server's start
+ * time has moved on since that connection (it restarted), that one message per connection
+ * is "in doubt" and recovery sends it again with the same id (XEP-0359 origin-id, which
+ * clients use to drop a repeat). A server that was not restarted finished every message it
+ * read, so the archive's answer stands for all.
+ *
+ * The one message in doubt may also have been complete (the server died after the buyer's
+ * store, before the next message): then the buyer gets it twice with the same id. Without a
+ * record of the recipient's store on the server, one side has to be chosen; a repeat with the
+ * same id is the side a client can hide, a loss is not.
  *
  * A plain FIFO in send order (marks rise), bounded: when full the oldest record is dropped
  * (the archive's answer then stands for it, as before this table existed).
@@ -52,12 +60,14 @@ void pp_unconfirmed_clear(pp_unconfirmed_t *u);
 void pp_unconfirmed_server_start(pp_unconfirmed_t *u, unsigned long conn, long long start);
 
 /*
- * May the server have died between archiving `id` and storing it for the recipient? True
- * when id was sent on another connection than conn_now, never confirmed, and the server's
- * start time now (start_now, 0 = unknown) is later than the one known when it was sent.
+ * Which messages the archive lists (routed(arg, id) is true) may the server have died with
+ * halfway? Per connection other than conn_now that ended with records left: when the server's
+ * start time now (start_now, 0 = unknown) is later than the one known on it, the newest of
+ * its records that routed() accepts. Their ids go to out (at most cap); returns how many.
  */
-bool pp_unconfirmed_in_doubt(const pp_unconfirmed_t *u, const char *id, unsigned long conn_now,
-                             long long start_now);
+size_t pp_unconfirmed_in_doubt(const pp_unconfirmed_t *u, unsigned long conn_now,
+                               long long start_now, bool (*routed)(void *arg, const char *id),
+                               void *arg, const char **out, size_t cap);
 /* Records held (for tests and the log). */
 size_t pp_unconfirmed_count(const pp_unconfirmed_t *u);
 

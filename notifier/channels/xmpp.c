@@ -716,10 +716,34 @@ static int x_was_sent(pp_channel_t *ch, const char *to, long long since, pp_chan
     return rc;
 }
 
-static bool x_in_doubt(pp_channel_t *ch, const char *id)
+/* routed() for pp_unconfirmed_in_doubt: is id listed ROUTED in the lookups? */
+typedef struct lookups {
+    const pp_channel_lookup_t *q;
+    size_t n;
+} lookups_t;
+
+static bool lookup_routed(void *arg, const char *id)
 {
-    return ch->state == X_UP &&
-           pp_unconfirmed_in_doubt(ch->unconf, id, ch->conn_seq, ch->server_start);
+    const lookups_t *l = arg;
+    for (size_t i = 0; i < l->n; i++)
+        if (l->q[i].fate == PP_CHANNEL_ROUTED && strcmp(l->q[i].id, id) == 0)
+            return true;
+    return false;
+}
+
+static size_t x_in_doubt(pp_channel_t *ch, pp_channel_lookup_t *q, size_t n)
+{
+    const char *ids[64];
+    lookups_t l = {q, n};
+    if (ch->state != X_UP)
+        return 0;
+    size_t k = pp_unconfirmed_in_doubt(ch->unconf, ch->conn_seq, ch->server_start, lookup_routed,
+                                       &l, ids, sizeof ids / sizeof ids[0]);
+    for (size_t j = 0; j < k; j++)
+        for (size_t i = 0; i < n; i++)
+            if (q[i].fate == PP_CHANNEL_ROUTED && strcmp(q[i].id, ids[j]) == 0)
+                q[i].fate = PP_CHANNEL_IN_DOUBT;
+    return k;
 }
 
 static void x_close(pp_channel_t *ch, int timeout_ms)
