@@ -17,9 +17,11 @@ KEY_A=$("$PPCTL" seller --id 1 --new-key)
 KEY_B=$("$PPCTL" seller --id 2 --new-key)
 metric() { curl -sS "$BASE/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 
-# Junk fails never throttle here (burst 100000), so the first part sees the per-key limit alone.
+# Junk fails never throttle here (bursts of 100000 for the address, its network and all
+# clients), so the first part sees the per-key limit alone.
 api_start api PP_API_SERVICE_KEY="$SERVICE_KEY" PP_API_MAX_BODY=4096 PP_API_RATE_PER_MIN=1 \
-	PP_API_RATE_BURST=5 PP_API_AUTH_FAIL_BURST=100000 PP_WORKER_ID=api-abuse
+	PP_API_RATE_BURST=5 PP_API_AUTH_FAIL_BURST=100000 PP_API_AUTH_FAIL_NET_BURST=100000 \
+	PP_API_AUTH_FAIL_GLOBAL_BURST=100000 PP_WORKER_ID=api-abuse
 U=/v1/users/{id} T=/v1/transactions/{id}
 call 201 PUT "$U" /v1/users/100 "$SERVICE_KEY" '{"locale":"pl"}'
 call 201 PUT "$T" /v1/transactions/500 "$SERVICE_KEY" '{"buyer_id":100,"seller_id":1}'
