@@ -106,6 +106,14 @@ static int add_rdkafka(pp_config_t *c, const char *prop, const char *value)
 
 int pp_config_set(pp_config_t *c, const char *key, const char *value, char *err, size_t errlen)
 {
+    /* A control character (other than tab) is never meant: it would reach a log line, a
+     * header or `ppctl config --dump` raw (and a dump must load back as it was). */
+    for (const unsigned char *p = (const unsigned char *)value; *p; p++)
+        if ((*p < 0x20 && *p != '\t') || *p == 0x7f) {
+            snprintf(err, errlen, "key '%s': control character 0x%02x in the value (at byte %zu)",
+                     key, *p, (size_t)(p - (const unsigned char *)value));
+            return PP_ECONFIG;
+        }
     if (strncmp(key, "rdkafka.", 8) == 0 && key[8])
         return add_rdkafka(c, key + 8, value);
     const key_t_ *k = find_key(key);
