@@ -33,7 +33,7 @@ TOK_C=$("$PPCTL" buyer-token --user 102) # a user the marketplace never sent
 
 # many bad tokens below: the failed-authentication limit (api_abuse.sh) is set out of the way
 api_start api PP_API_SERVICE_KEY="$SERVICE_KEY" PP_API_RATE_PER_MIN=1 PP_API_RATE_BURST=50 PP_WORKER_ID=api-buyer-test \
-	PP_API_AUTH_FAIL_BURST=100000
+	PP_API_AUTH_FAIL_BURST=100000 PP_API_AUTH_FAIL_NET_BURST=100000 PP_API_AUTH_FAIL_GLOBAL_BURST=100000
 LOG=$PP_TEST_TMP/api.log
 
 U=/v1/users/{id} T=/v1/transactions/{id} S=/v1/transactions/{id}/shipment N=/v1/me/notifications
@@ -151,7 +151,8 @@ for k in "$TOK_A" "$TOK_B" "$TOK_C" "$EXPIRED" "$WRONG_KEY" "$SIG_A" "$PP_API_BU
 done
 
 # ---- an empty secret disables buyer tokens ----
-PP_API_BUYER_SECRET='' PP_API_ADDR=127.0.0.1:0 PP_METRICS_ADDR=127.0.0.1:0 PP_WORKER_ID=api-buyer-nosecret PP_API_AUTH_FAIL_BURST=100000 \
+PP_API_BUYER_SECRET='' PP_API_ADDR=127.0.0.1:0 PP_METRICS_ADDR=127.0.0.1:0 PP_WORKER_ID=api-buyer-nosecret PP_API_AUTH_FAIL_BURST=100000 PP_API_AUTH_FAIL_NET_BURST=100000 \
+	PP_API_AUTH_FAIL_GLOBAL_BURST=100000 \
 	start_bg api2 "$API" >/dev/null
 LOG2=$PP_TEST_TMP/api2.log
 wait_until 10 grep -q 'api on http://' "$LOG2" || fail "second pp-api did not start: $(tail -5 "$LOG2")"
