@@ -368,16 +368,20 @@ void pp_config_mask_db_url(const char *url, char *out, size_t cap)
         put(out, cap, &o, p++, 1);
         while (*p && isspace((unsigned char)*p))
             put(out, cap, &o, p++, 1);
+        /* The value runs to the next blank outside quotes; a backslash escapes the next
+         * character, also a blank (libpq). A quoted part followed by more (an error for
+         * libpq) is masked with it, so that a masked value masks to itself. */
         const char *v = p;
-        if (*p == '\'') {
-            for (p++; *p && *p != '\''; p++)
-                if (*p == '\\' && p[1])
+        while (*p && !isspace((unsigned char)*p)) {
+            if (*p == '\'') {
+                for (p++; *p && *p != '\''; p++)
+                    if (*p == '\\' && p[1])
+                        p++;
+                if (*p)
                     p++;
-            if (*p)
-                p++;
-        } else {
-            while (*p && !isspace((unsigned char)*p))
-                p++;
+            } else {
+                p += *p == '\\' && p[1] ? 2 : 1;
+            }
         }
         if (is_pw)
             put(out, cap, &o, MASK, strlen(MASK));
