@@ -1,6 +1,7 @@
 /* registry.c - the table of carrier adapters and the helpers shared by every adapter. */
 #include "carrier.h"
 #include "../err.h"
+#include "../log.h"
 #include "../text.h"
 
 #include <cjson/cJSON.h>
@@ -192,20 +193,33 @@ int pp_carrier_parse(const pp_carrier_t *c, int http_status, const char *body, s
                      pp_track_result_t **results, size_t *n_results, char *err, size_t errlen)
 {
     int rc = c->parse_raw(http_status, body, len, results, n_results, err, errlen);
-    /* The tracking number is the key the result is matched by: one that cleaning would
-     * change is about some other number (or garbage), so the answer is refused, not matched
-     * under a number the carrier never wrote. */
+    /* The tracking number is the key a result is matched by: a result whose number cleaning
+     * would change is about some other number (or garbage), so it is dropped, never matched
+     * under a number the carrier never wrote. The other results of a batch answer stand (the
+     * numbers asked and not answered are handled as missing by the caller); an answer left
+     * with none is a parse error. */
+    size_t kept = 0, dropped = 0;
     for (size_t i = 0; rc == PP_OK && i < *n_results; i++) {
-        char *tn = (*results)[i].tracking_number;
-        if (pp_text_is_clean(tn, strnlen(tn, sizeof (*results)[i].tracking_number)))
+        pp_track_result_t *r = &(*results)[i];
+        if (pp_text_is_clean(r->tracking_number, strnlen(r->tracking_number, sizeof r->tracking_number))) {
+            (*results)[kept++] = *r;
             continue;
-        pp_text_clean_field((*results)[i].tracking_number);
+        }
+        pp_text_clean_field(r->tracking_number);
         pp_carrier_err(err, errlen, "%s: tracking number '%s' (as cleaned) holds a control character or invalid UTF-8",
-                       c->name, tn);
-        pp_track_results_free(*results, *n_results);
-        *results = NULL;
-        *n_results = 0;
-        rc = PP_EPARSE;
+                       c->name, r->tracking_number);
+        if (!dropped++ || dropped == *n_results) /* once per answer */
+            pp_warn("carrier %s: a result dropped: tracking number '%s' (as cleaned) holds a control "
+                    "character or invalid UTF-8", c->name, r->tracking_number);
+        free(r->events);
+    }
+    if (rc == PP_OK && dropped) {
+        *n_results = kept;
+        if (kept == 0) {
+            free(*results);
+            *results = NULL;
+            rc = PP_EPARSE;
+        }
     }
     if (rc == PP_OK)
         pp_track_results_clean(*results, *n_results);
