@@ -26,7 +26,8 @@
  *      second, synchronously on revoke and at shutdown).
  * A barrier that fails with several messages in flight sends the rest of the batch one
  * message per barrier; a message that alone loses the connection notifier_poison_after times
- * is failed for good: ledger 'failed' with the reason, then the dead-letter topic (poison.c).
+ * and is not in the server's archive (recovery asks first) is failed for good: the
+ * dead-letter topic, then ledger 'failed' with the reason (poison.c).
  * So one message the server will not take never holds up the other buyers' messages.
  * A transient failure (DB, channel down, no barrier reply, DLQ produce) retries the not yet
  * finished items with exponential back-off + jitter capped at send_retry_max_ms; meanwhile
@@ -452,9 +453,17 @@ static int dlq_phase(pp_notifier_t *n)
         if (it->valid || it->revoked || it->st == IT_DONE)
             continue;
         if (it->dlq == 2) {
+            /* A message the IM server will not take: its ledger row 'failed' only now that the
+             * dead-letter entry is delivered (a stop in between re-sends it, then re-poisons). */
+            if (it->poison && pp_ledger_failed(n->db, it->ev.event_id, it->user_id, it->reason)) {
+                rc = PP_EAGAIN;
+                continue;
+            }
             pp_warn("notifier: poison event at %s[%d]@%lld sent to %s: %s", rd_kafka_topic_name(it->msg->rkt),
                     (int)it->msg->partition, (long long)it->msg->offset, n->cfg->dlq_topic,
                     it->reason);
+            if (it->poison)
+                count(n, OUT_FAILED);
             finish(n, it, OUT_DLQ);
         } else {
             rc = PP_EAGAIN;
@@ -485,6 +494,25 @@ static item_t *pending_item(pp_notifier_t *n, const char *event_id)
 static bool db_alive(pp_notifier_t *n)
 {
     return pp_db_exec(n->db, "notifier connection check", "SELECT 1", 0, NULL, NULL) == PP_OK;
+}
+
+/*
+ * The poison items of the batch that recovery did not find routed or bounced: failed for
+ * good. They become invalid, so dlq_phase (next in this attempt) produces them to the
+ * dead-letter topic and then records their ledger row 'failed'.
+ */
+static void poison_confirm(pp_notifier_t *n)
+{
+    for (size_t i = 0; i < n->n_items; i++) {
+        item_t *it = &n->items[i];
+        if (!it->poison || !it->valid || it->revoked || it->st != IT_PENDING)
+            continue;
+        pp_warn("notifier: event %s to user %lld: not in the IM server's archive after %d lost "
+                "connections with only this message in flight: failed for good, to %s",
+                it->ev.event_id, it->user_id, it->solo_losses, n->cfg->dlq_topic);
+        it->valid = false;
+        it->dlq = 0;
+    }
 }
 
 /*
@@ -643,6 +671,8 @@ static int recover_phase(pp_notifier_t *n)
 rollback:
     pp_db_rollback(n->db);
 out:
+    if (rc == PP_OK)
+        poison_confirm(n);
     free(ids);
     free(rows);
     free(q);
@@ -819,8 +849,9 @@ fail:
 
 /*
  * One barrier over the k messages sent since the last one (solo: the message when k == 1).
- * On failure the poison policy counts it; a solo message found poison is closed like a
- * bounce (ledger 'failed' in mark_phase) and then goes to the dead-letter topic.
+ * On failure the poison policy counts it; a solo message found poison is left 'sending' for
+ * the next attempt's recovery: routed after all (in the archive) it is sent, else failed for
+ * good (poison_confirm: dead-letter topic, then ledger 'failed').
  */
 static int barrier(pp_notifier_t *n, size_t k, item_t *solo)
 {
@@ -829,9 +860,10 @@ static int barrier(pp_notifier_t *n, size_t k, item_t *solo)
     if (rc == PP_OK)
         return PP_OK;
     if (pp_poison_barrier_failed(&n->poison, k, solo ? &solo->solo_losses : NULL)) {
+        /* Not failed yet: the next attempt's recovery asks the archive first (the connection
+         * may have died of something else after the server took it), then poison_confirm(). */
         pp_poison_reason(&n->poison, solo->solo_losses, solo->reason, sizeof solo->reason);
-        solo->poison = solo->bounced = true;
-        solo->st = IT_ACKED;
+        solo->poison = true;
     } else if (solo) {
         pp_info("notifier: event %s to user %lld: connection lost with only this message in "
                 "flight (%d of %ld)", solo->ev.event_id, solo->user_id, solo->solo_losses,
@@ -918,13 +950,6 @@ static int mark_phase(pp_notifier_t *n)
         if (it->bounced)
             pp_warn("notifier: event %s: the IM server refused the message to user %lld (%s): %s",
                     it->ev.event_id, it->user_id, it->to, it->reason);
-        if (it->poison) { /* failed for good; dlq_phase of the next attempt produces the event */
-            count(n, OUT_FAILED);
-            it->valid = false;
-            it->st = IT_PENDING;
-            it->dlq = 0;
-            continue;
-        }
         finish(n, it, it->bounced ? OUT_FAILED : OUT_SENT);
     }
     rc = PP_OK;
@@ -951,9 +976,9 @@ static int attempt(pp_notifier_t *n)
     for (size_t i = 0; i < n->n_items; i++)
         if (n->items[i].st == IT_SENDING)
             n->items[i].st = IT_PENDING;
-    int rc = dlq_phase(n);
+    int rc = recover_phase(n); /* may turn a poison message into a dead letter */
     if (rc == PP_OK)
-        rc = recover_phase(n);
+        rc = dlq_phase(n);
     if (rc == PP_OK)
         rc = decide_phase(n);
     if (rc == PP_OK)

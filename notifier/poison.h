@@ -4,8 +4,11 @@
  *
  * After a barrier of several messages fails, the rest of the batch goes one message per
  * barrier (isolation); a message that alone in flight loses the connection `after` times is
- * poison: the notifier records its ledger row 'failed' with pp_poison_reason and produces the
- * event to the dead-letter topic. Counts live with the batch (a restart starts them again).
+ * poison, unless the server's archive lists it (then it was delivered after all: the
+ * connection died of something else): the notifier produces the event to the dead-letter
+ * topic and then records its ledger row 'failed' with pp_poison_reason (a stop in between
+ * sends it again rather than losing the dead letter). Counts live with the batch (a restart
+ * starts them again).
  */
 #ifndef PP_NOTIFIER_POISON_H
 #define PP_NOTIFIER_POISON_H

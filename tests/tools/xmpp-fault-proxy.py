@@ -4,7 +4,11 @@ whenever a given text passes from client to server (the stanza carrying it never
 the way a server closes a stream it finds invalid. For tests (notifier_poison_send.sh).
 
   xmpp-fault-proxy.py --target HOST:PORT --drop-on TEXT [--drop-on TEXT ...]
-                      [--port-file FILE] [--log FILE]
+                      [--drop-late N:TEXT ...] [--port-file FILE] [--log FILE]
+
+--drop-late N:TEXT drops the connection the same way the first N-1 times TEXT passes, and
+from the Nth time on forwards it to the server first, then drops the connection: the server
+took the message, the client never hears back.
 
 Listens on a free loopback port (written to --port-file once listening); each drop is one
 line "drop <text>" in --log.
@@ -16,7 +20,8 @@ import sys
 
 async def pipe(reader, writer, markers, on_drop, tail=256):
     """Copy reader -> writer; with markers, check each chunk (with the previous chunk's tail,
-    so a marker split across reads is seen) before forwarding it."""
+    so a marker split across reads is seen) before forwarding it. on_drop(marker) returns
+    True when the chunk is to be forwarded before the drop."""
     prev = b""
     try:
         while True:
@@ -27,7 +32,9 @@ async def pipe(reader, writer, markers, on_drop, tail=256):
                 window = prev + data
                 hit = next((m for m in markers if m in window), None)
                 if hit is not None:
-                    on_drop(hit)
+                    if on_drop(hit):
+                        writer.write(data)
+                        await writer.drain()
                     return True
                 prev = window[-tail:]
             writer.write(data)
@@ -41,11 +48,17 @@ async def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--target", required=True)
     ap.add_argument("--drop-on", action="append", default=[])
+    ap.add_argument("--drop-late", action="append", default=[])
     ap.add_argument("--port-file")
     ap.add_argument("--log")
     a = ap.parse_args()
     host, port = a.target.rsplit(":", 1)
-    markers = [m.encode() for m in a.drop_on]
+    late = {}
+    for spec in a.drop_late:
+        n, _, text = spec.partition(":")
+        late[text.encode()] = int(n)
+    markers = [m.encode() for m in a.drop_on] + list(late)
+    hits = {}
     log = open(a.log, "a", buffering=1) if a.log else sys.stderr
 
     async def handle(creader, cwriter):
@@ -57,7 +70,10 @@ async def main():
             return
 
         def on_drop(m):
-            log.write(f"drop {m.decode(errors='replace')}\n")
+            hits[m] = hits.get(m, 0) + 1
+            forward = m in late and hits[m] >= late[m]
+            log.write(f"drop {m.decode(errors='replace')}{' after forwarding' if forward else ''}\n")
+            return forward
 
         up = asyncio.ensure_future(pipe(creader, swriter, markers, on_drop))
         down = asyncio.ensure_future(pipe(sreader, cwriter, [], on_drop))
