@@ -55,17 +55,25 @@ void pp_time_day_text(long long day, char out[16])
              (unsigned)tm.tm_mday % 100u);
 }
 
+static int64_t days_from_civil(int64_t y, int m, int d);
+
+static int days_in_month(int Y, int M)
+{
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (Y % 4 == 0 && Y % 100 != 0) || Y % 400 == 0;
+    return M == 2 && leap ? 29 : days[M - 1];
+}
+
+/* A real calendar time (no normalising: 2026-02-31 is refused, not March 3), computed
+ * directly (timegm's -1 error would refuse 1969-12-31T23:59:59Z). A leap second (60) is
+ * the next minute's first. */
 int pp_time_utc(int Y, int M, int D, int h, int m, int s, time_t *out)
 {
-    struct tm tm = {0};
-    tm.tm_year = Y - 1900;
-    tm.tm_mon = M - 1;
-    tm.tm_mday = D;
-    tm.tm_hour = h;
-    tm.tm_min = m;
-    tm.tm_sec = s;
-    *out = timegm(&tm);
-    return *out == (time_t)-1 ? PP_EPARSE : PP_OK;
+    if (M < 1 || M > 12 || D < 1 || D > days_in_month(Y, M) || h < 0 || h > 23 || m < 0 ||
+        m > 59 || s < 0 || s > 60)
+        return PP_EPARSE;
+    *out = (time_t)(days_from_civil(Y, M, D) * 86400 + h * 3600 + m * 60 + s);
+    return PP_OK;
 }
 
 int pp_time_parse_iso(const char *s, time_t *out, int *had_zone)

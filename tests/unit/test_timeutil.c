@@ -20,6 +20,22 @@ int main(void)
     CHECK(pp_time_parse_iso("2026-13-01T00:00:00Z", &t, &zone) != 0);
     CHECK(pp_time_parse_iso("2026-01-01", &t, &zone) != 0);
     CHECK(pp_time_parse_iso("2026-01-01T00:00:00Zjunk", &t, &zone) != 0);
+    /* A calendar day that does not exist is refused (timegm made 2026-02-31 into March 3);
+     * leap days are real ones; the second before the epoch is -1, not an error. */
+    CHECK(pp_time_parse_iso("2026-02-31T00:00:00Z", &t, &zone) != 0);
+    CHECK(pp_time_parse_iso("2026-02-29T00:00:00Z", &t, &zone) != 0);
+    CHECK(pp_time_parse_iso("2026-04-31T00:00:00Z", &t, &zone) != 0);
+    CHECK(pp_time_parse_iso("1900-02-29T00:00:00Z", &t, &zone) != 0);
+    CHECK_INT(pp_time_parse_iso("2028-02-29T12:00:00Z", &t, &zone), 0);
+    CHECK_INT(t, 1835438400);
+    CHECK_INT(pp_time_parse_iso("2000-02-29T00:00:00Z", &t, &zone), 0);
+    CHECK_INT(t, 951782400);
+    CHECK_INT(pp_time_parse_iso("1969-12-31T23:59:59Z", &t, &zone), 0);
+    CHECK_INT(t, -1);
+    CHECK_INT(pp_time_parse_iso("1970-01-01T00:59:59+01:00", &t, &zone), 0);
+    CHECK_INT(t, -1);
+    CHECK_INT(pp_time_parse_iso("2026-12-31T23:59:60Z", &t, &zone), 0);
+    CHECK_INT(t, 1798761600);
     CHECK(pp_time_parse_iso("", &t, &zone) != 0);
     char buf[PP_TIME_ISO_LEN];
     pp_time_format(1774746900, buf);
