@@ -45,8 +45,10 @@ static const struct {
     {"pp_notifier_batches_total", "batches finished (offsets stored)"},
     {"pp_notifier_messages_recovered_total",
      "messages in flight at a crash found routed in the IM archive (not sent again)"},
+    {"pp_notifier_messages_in_doubt_total",
+     "messages in the IM archive the server may have died with before storing them for the buyer"},
     {"pp_notifier_messages_resent_in_doubt_total",
-     "messages in the IM archive sent again: the server restarted before confirming them"},
+     "of those, sent again with the same id (notifier_resend_in_doubt)"},
 };
 
 static long long counter_value(pp_notifier_stats_t *s, size_t i)
@@ -55,7 +57,7 @@ static long long counter_value(pp_notifier_stats_t *s, size_t i)
                          &s->dlq,       &s->skipped_opted_out, &s->skipped_no_im,
                          &s->skipped_stale, &s->duplicate, &s->no_recipient,
                          &s->retries,   &s->batches,       &s->recovered,
-                         &s->resent_in_doubt};
+                         &s->in_doubt,  &s->resent_in_doubt};
     return atomic_load(v[i]);
 }
 

@@ -68,11 +68,12 @@ typedef struct pp_channel_ops {
     /*
      * Optional (NULL: never). Of the n lookups was_sent() answered, which ROUTED ones may
      * the server have died with between recording them and storing them for the recipient?
-     * Their fate becomes PP_CHANNEL_IN_DOUBT (send again, same id); returns how many. XMPP:
-     * the newest unconfirmed message of a connection that ended abruptly, when the server
-     * has restarted since (unconfirmed.h).
+     * Their fate becomes PP_CHANNEL_IN_DOUBT (send again, same id); returns how many, or
+     * PP_EAGAIN when it cannot tell yet (connection down, the server's start time not known
+     * yet): retry. XMPP: the newest unconfirmed message of a connection that ended abruptly,
+     * when the server has restarted since (unconfirmed.h).
      */
-    size_t (*in_doubt)(pp_channel_t *ch, pp_channel_lookup_t *q, size_t n);
+    int (*in_doubt)(pp_channel_t *ch, pp_channel_lookup_t *q, size_t n);
     /* Disconnect politely (waits up to timeout_ms) and free. NULL is fine. */
     void (*close)(pp_channel_t *ch, int timeout_ms);
 } pp_channel_ops_t;

@@ -109,8 +109,11 @@ size_t pp_unconfirmed_in_doubt(const pp_unconfirmed_t *u, unsigned long conn_now
         bool done = false;
         for (size_t j = 0; j < nd && !done; j++)
             done = decided[j] == r->conn;
-        if (done || r->conn == conn_now || r->server_start <= 0 ||
-            start_now <= r->server_start + START_SLACK_S || !routed(arg, r->id))
+        /* A connection whose start time never came (it ended first) cannot rule a restart
+         * out: in doubt too. */
+        if (done || r->conn == conn_now ||
+            (r->server_start > 0 && start_now <= r->server_start + START_SLACK_S) ||
+            !routed(arg, r->id))
             continue;
         decided[nd++] = r->conn;
         out[k++] = r->id;

@@ -18,14 +18,14 @@
  * another, so of the unconfirmed messages the archive lists, all but the newest were handled
  * completely; only the newest may have been cut. So after a reconnect, if the server's start
  * time has moved on since that connection (it restarted), that one message per connection
- * is "in doubt" and recovery sends it again with the same id (XEP-0359 origin-id, which
- * clients use to drop a repeat). A server that was not restarted finished every message it
- * read, so the archive's answer stands for all.
+ * is "in doubt". A server that was not restarted finished every message it read, so the
+ * archive's answer stands for all.
  *
  * The one message in doubt may also have been complete (the server died after the buyer's
- * store, before the next message): then the buyer gets it twice with the same id. Without a
- * record of the recipient's store on the server, one side has to be chosen; a repeat with the
- * same id is the side a client can hide, a loss is not.
+ * store, before the next message). Without a record of the recipient's store on the server,
+ * one side has to be chosen: the notifier logs and counts it, and sends it again with the
+ * same id (XEP-0359 origin-id) only with notifier_resend_in_doubt; by default it stands as
+ * delivered.
  *
  * A plain FIFO in send order (marks rise), bounded: when full the oldest record is dropped
  * (the archive's answer then stands for it, as before this table existed).

@@ -74,7 +74,9 @@ struct pp_channel {
     unsigned long mam_seq;
     unsigned long conn_seq;     /* connections made so far: the current one's number */
     unsigned long mark_seq;     /* markers sent (MARK_PREFIX<n>), rising across connections */
-    long long server_start;     /* the server's start time (Unix s) on this connection, 0 unknown */
+    long long server_start;     /* the server's start (monotonic s) on this connection, 0 unknown */
+    int64_t uptime_sent_ms;     /* monotonic time the uptime query of this connection left */
+    int uptime_state;           /* this connection: 0 no answer yet, 1 start known, -1 cannot tell */
     int uptime_logged;          /* -1 "cannot tell its start time" logged, 1 known; log on change */
     pp_unconfirmed_t *unconf;   /* sent, not yet confirmed by a marker or a barrier */
     struct {           /* the archive query in progress (was_sent) */
@@ -238,9 +240,18 @@ static int marker_cb(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
 {
     pp_channel_t *ch = ud;
     const char *id = xmpp_stanza_get_id(st), *type = xmpp_stanza_get_type(st);
-    if (id && type && (strcmp(type, "result") == 0 || strcmp(type, "error") == 0) &&
-        strncmp(id, MARK_PREFIX, strlen(MARK_PREFIX)) == 0)
-        pp_unconfirmed_confirm(ch->unconf, strtoul(id + strlen(MARK_PREFIX), NULL, 10));
+    const char *from = xmpp_stanza_get_from(st);
+    if (!id || !type || (strcmp(type, "result") != 0 && strcmp(type, "error") != 0) ||
+        strncmp(id, MARK_PREFIX, strlen(MARK_PREFIX)) != 0)
+        return 1;
+    /* Only the server's own answer (no from, or our own JID) confirms anything. */
+    if (from && !same_bare(from, ch->jid) && strcasecmp(from, ch->domain) != 0)
+        return 1;
+    char *end = NULL;
+    const char *num = id + strlen(MARK_PREFIX);
+    unsigned long mark = strtoul(num, &end, 10);
+    if (end != num && *end == '\0' && mark <= ch->mark_seq)
+        pp_unconfirmed_confirm(ch->unconf, mark);
     return 1;
 }
 
@@ -248,13 +259,20 @@ static int marker_cb(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
 static int uptime_cb(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
 {
     pp_channel_t *ch = ud;
-    const char *type = xmpp_stanza_get_type(st);
+    const char *type = xmpp_stanza_get_type(st), *from = xmpp_stanza_get_from(st);
+    if (from && strcasecmp(from, ch->domain) != 0)
+        return 1; /* not the server's answer: keep waiting */
     xmpp_stanza_t *q = xmpp_stanza_get_child_by_name_and_ns(st, "query", NS_LAST);
     const char *secs = q ? xmpp_stanza_get_attribute(q, "seconds") : NULL;
     char *end = NULL;
     long long up = secs ? strtoll(secs, &end, 10) : -1;
     if (type && strcmp(type, "result") == 0 && end && end != secs && *end == '\0' && up >= 0) {
-        ch->server_start = pp_now_ms() / 1000 - up;
+        /* From when the query left (monotonic), not when its answer is read: a reply read
+         * late (the thread was busy) must not look like a later start. */
+        ch->server_start = ch->uptime_sent_ms / 1000 - up;
+        if (ch->server_start <= 0)
+            ch->server_start = 1;
+        ch->uptime_state = 1;
         pp_unconfirmed_server_start(ch->unconf, ch->conn_seq, ch->server_start);
         if (ch->uptime_logged != 1)
             pp_info("xmpp: %s tells its start time (up %lld s): a message cut by a crash of "
@@ -271,6 +289,7 @@ static int uptime_cb(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
                 "recipient when it crashed is taken as delivered", ch->domain, reason);
     }
     ch->uptime_logged = -1;
+    ch->uptime_state = -1;
     return 0;
 }
 
@@ -286,6 +305,7 @@ static void send_uptime(pp_channel_t *ch, xmpp_conn_t *conn)
         xmpp_stanza_set_ns(q, NS_LAST);
         xmpp_stanza_add_child(iq, q);
         xmpp_id_handler_add(conn, uptime_cb, id, ch);
+        ch->uptime_sent_ms = pp_mono_ms();
         xmpp_send(conn, iq);
     }
     if (q)
@@ -360,6 +380,7 @@ static void conn_cb(xmpp_conn_t *conn, xmpp_conn_event_t ev, int error,
         ch->failures = 0;
         ch->conn_seq++;
         ch->server_start = 0;
+        ch->uptime_state = 0;
         xmpp_stanza_t *pres = xmpp_presence_new(ch->ctx);
         if (pres) {
             xmpp_send(conn, pres);
@@ -371,14 +392,14 @@ static void conn_cb(xmpp_conn_t *conn, xmpp_conn_event_t ev, int error,
         }
         return;
     }
-    if (ch->state == X_UP)
+    if (ch->state == X_UP) {
         pp_warn("xmpp: connection to %s:%u lost (error %d%s%s)", ch->host, ch->port, error,
                 se && se->text ? ": " : "", se && se->text ? se->text : "");
-    /* A stream error is a deliberate goodbye (e.g. system-shutdown): the server handled all
-     * it had read from this connection. An abrupt end (a crash) leaves its messages in doubt. */
-    if (ch->state == X_UP && se)
-        pp_unconfirmed_confirm_conn(ch->unconf, ch->conn_seq);
-    else if (ch->failures++ == 0)
+        /* A stream error is a deliberate goodbye (e.g. system-shutdown): the server handled
+         * all it had read from this connection. An abrupt end (a crash) leaves them in doubt. */
+        if (se)
+            pp_unconfirmed_confirm_conn(ch->unconf, ch->conn_seq);
+    } else if (ch->failures++ == 0)
         pp_warn("xmpp: cannot connect/log in to %s:%u as %s (error %d%s%s); retrying with back-off",
                 ch->host, ch->port, ch->jid, error, se && se->text ? ": " : "",
                 se && se->text ? se->text : "");
@@ -731,19 +752,27 @@ static bool lookup_routed(void *arg, const char *id)
     return false;
 }
 
-static size_t x_in_doubt(pp_channel_t *ch, pp_channel_lookup_t *q, size_t n)
+static int x_in_doubt(pp_channel_t *ch, pp_channel_lookup_t *q, size_t n)
 {
     const char *ids[64];
     lookups_t l = {q, n};
     if (ch->state != X_UP)
-        return 0;
+        return PP_EAGAIN;
+    /* The start time of this connection's server is what everything is compared with: wait
+     * for its answer (sent at login; the archive query was answered after it, so usually
+     * it is here already). */
+    int64_t deadline = pp_mono_ms() + 5000;
+    while (ch->uptime_state == 0 && ch->state == X_UP && pp_mono_ms() < deadline)
+        xmpp_run_once(ch->ctx, 5);
+    if (ch->state != X_UP || ch->uptime_state == 0)
+        return PP_EAGAIN;
     size_t k = pp_unconfirmed_in_doubt(ch->unconf, ch->conn_seq, ch->server_start, lookup_routed,
                                        &l, ids, sizeof ids / sizeof ids[0]);
     for (size_t j = 0; j < k; j++)
         for (size_t i = 0; i < n; i++)
             if (q[i].fate == PP_CHANNEL_ROUTED && strcmp(q[i].id, ids[j]) == 0)
                 q[i].fate = PP_CHANNEL_IN_DOUBT;
-    return k;
+    return (int)k;
 }
 
 static void x_close(pp_channel_t *ch, int timeout_ms)

@@ -5,13 +5,17 @@
 # server right there for the first message routed after a trigger file appears. The test
 # proves the fault (the bot's archive holds the message, the buyer's does not), restarts the
 # server, and checks from the buyers' side: every event delivered, none twice, and the cut
-# message sent again (pp_notifier_messages_resent_in_doubt_total). Before the notifier's
-# markers and the server-restart check, recovery took the archived copy as delivered: lost.
+# message sent again (pp_notifier_messages_resent_in_doubt_total; notifier_resend_in_doubt on,
+# as this test sets it). Before the markers and the server-restart check (or with the option
+# off), recovery took the archived copy as delivered: lost.
 NT_TEST=notifier_server_crash
 . "$(dirname -- "${BASH_SOURCE[0]}")/notifier_lib.sh"
 BUYERS=${BUYERS:-10} PER=${PER:-20}
 TOTAL=$((BUYERS * PER))
 export PP_SEND_BATCH=${PP_SEND_BATCH:-50} PP_SEND_RETRY_MAX_MS=1000
+# The re-send is the operator's choice (default off: a repeat of a message the server did
+# store is a duplicate for a client that does not drop repeats by id).
+export PP_NOTIFIER_RESEND_IN_DOUBT=true
 
 nt_prosody_init
 nt_setup

@@ -69,9 +69,11 @@ int main(void)
     CHECK_STR(doubt(u, 3, 9000, "c:1,e:1"), "e:1");
     pp_unconfirmed_confirm(u, 6);
     CHECK_INT(pp_unconfirmed_count(u), 0);
-    /* A message sent before the connection learnt the start time gets it when it comes. */
+    /* A message sent before the connection learnt the start time gets it when it comes;
+     * a connection that ended before it came cannot rule a restart out: in doubt. */
     pp_unconfirmed_sent(u, "f:1", 7, 4, 0);
-    CHECK_STR(doubt(u, 5, 9000, "f:1"), "");
+    CHECK_STR(doubt(u, 5, 9000, "f:1"), "f:1");
+    CHECK_STR(doubt(u, 5, 0, "f:1"), "");
     pp_unconfirmed_server_start(u, 4, 8000);
     pp_unconfirmed_server_start(u, 4, 8500); /* only records without one */
     CHECK_STR(doubt(u, 5, 9000, "f:1"), "f:1");
