@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define MAX_CARRIERS 16
 /* Re-check period while a half-open breaker's probe is out. */
@@ -421,8 +422,11 @@ static void track_done(const pp_http_response_t *resp, void *arg)
                 pp_warn("bot: carrier %s number %s: HTTP %d: %s: %s", c->name, l->number,
                         resp->status, pp_strerror(rc), err[0] ? err : "(no detail)");
         } else {
+            /* the poller's rule: the number asked, or the one result of an answer that does
+             * not repeat the number (never another parcel's result) */
             for (size_t i = 0; i < n; i++)
-                if (strcmp(res[i].tracking_number, l->number) == 0 || n == 1)
+                if (strcasecmp(res[i].tracking_number, l->number) == 0 ||
+                    (n == 1 && res[i].tracking_number[0] == '\0'))
                     r = &res[i];
             if (!r)
                 r = &none;

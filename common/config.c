@@ -195,7 +195,7 @@ int pp_config_load_env(pp_config_t *c, char *err, size_t errlen)
         const char *v = getenv(env);
         if (!v)
             continue;
-        int rc = set_key(c, &keys[i], v, sub, sizeof sub);
+        int rc = pp_config_set(c, keys[i].name, v, sub, sizeof sub); /* the file's checks */
         if (rc) {
             snprintf(err, errlen, "environment %s: %s", env, sub);
             return rc;
@@ -217,8 +217,13 @@ int pp_config_load_env(pp_config_t *c, char *err, size_t errlen)
             prop[k] = ch == '_' ? '.' : (char)tolower((unsigned char)ch);
         }
         prop[n] = '\0';
-        if (add_rdkafka(c, prop, eq + 1))
-            return PP_ENOMEM;
+        char key[sizeof prop + 8];
+        snprintf(key, sizeof key, "rdkafka.%s", prop);
+        int rc = pp_config_set(c, key, eq + 1, sub, sizeof sub);
+        if (rc) {
+            snprintf(err, errlen, "environment %.*s: %s", (int)(eq - *e), *e, sub);
+            return rc;
+        }
     }
     return PP_OK;
 }

@@ -22,7 +22,8 @@ int pp_time_parse_iso(const char *s, time_t *out, int *had_zone);
 int pp_time_digits(const char **p, int n, int *out);
 /* Day number since the epoch (UTC) as "YYYY-MM-DD" (clamped like pp_time_format). */
 void pp_time_day_text(long long day, char out[16]);
-/* UTC civil time -> time_t (timegm); PP_EPARSE when timegm fails. */
+/* UTC civil time -> time_t; PP_EPARSE for a day, hour, minute or second that does not exist
+ * (2026-02-31; second 60 is a leap second, the next minute's first). */
 int pp_time_utc(int Y, int M, int D, int h, int m, int s, time_t *out);
 /*
  * Europe/Warsaw local civil time -> UTC (EU rule: CEST from 01:00 UTC on the last Sunday of

@@ -62,6 +62,15 @@ int main(int argc, char **argv)
     CHECK_INT(pp_config_set(&c, "rdkafka.client.id", "a\x7f", err, sizeof err), PP_ECONFIG);
     CHECK_INT(pp_config_set(&c, "topic", "a\nb", err, sizeof err), PP_ECONFIG);
     CHECK_INT(pp_config_set(&c, "worker_id", "a\tb", err, sizeof err), 0);
+    /* ... and from the environment, PP_RDKAFKA_* included. */
+    setenv("PP_DB_URL", "postgresql://x\003@h/db", 1);
+    CHECK(pp_config_load_env(&c, err, sizeof err) != 0);
+    CHECK(strstr(err, "environment PP_DB_URL: key 'db_url': control character 0x03") != NULL);
+    unsetenv("PP_DB_URL");
+    setenv("PP_RDKAFKA_CLIENT_ID", "a\033b", 1);
+    CHECK(pp_config_load_env(&c, err, sizeof err) != 0);
+    CHECK(strstr(err, "environment PP_RDKAFKA_CLIENT_ID: key 'rdkafka.client.id': control character 0x1b") != NULL);
+    unsetenv("PP_RDKAFKA_CLIENT_ID");
     CHECK_INT(pp_config_set(&c, "api_service_key", "svc-secret-2", err, sizeof err), 0);
     CHECK_INT(pp_config_set(&c, "rdkafka.sasl.password", "kafka-secret-3", err, sizeof err), 0);
     CHECK_INT(pp_config_set(&c, "rdkafka.ssl.key.password", "kafka-secret-4", err, sizeof err), 0);
