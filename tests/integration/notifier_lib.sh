@@ -65,7 +65,9 @@ nt_prosody_init() {
 	local src=$PP_STACK_STATE/prosody/prosody.cfg.lua dir=${PP_TEST_TMP:-$NT_TMP}/prosody port i
 	[[ -f $src ]] || fail "no Prosody config at $src"
 	for ((i = 0; i < 50; i++)); do
-		port=$((20000 + RANDOM % 20000))
+		# below Linux's ephemeral range (32768-60999): a port found free here cannot be
+		# taken by some client socket before Prosody binds it (once: "port ... in use")
+		port=$((20000 + RANDOM % 12000))
 		ss -Htln "sport = :$port" | grep -q . || break
 	done
 	mkdir -p "$dir/data" "$dir/certs"
