@@ -449,23 +449,32 @@ static void x_poll(pp_channel_t *ch, int timeout_ms)
 static bool x_is_up(pp_channel_t *ch) { return ch->state == X_UP; }
 
 /* <iq type='get' id='pp-mk-N'><ping/></iq> after message id: its reply confirms it. */
+/* <iq type='get' id=id><ping xmlns='urn:xmpp:ping'/></iq>, or NULL without memory. The
+ * server answers it after everything sent before it: the barrier and the markers. */
+static xmpp_stanza_t *ping_iq(pp_channel_t *ch, const char *id)
+{
+    xmpp_stanza_t *iq = xmpp_iq_new(ch->ctx, "get", id);
+    xmpp_stanza_t *ping = iq ? xmpp_stanza_new(ch->ctx) : NULL;
+    bool ok = ping && xmpp_stanza_set_name(ping, "ping") == XMPP_EOK &&
+              xmpp_stanza_set_ns(ping, "urn:xmpp:ping") == XMPP_EOK &&
+              xmpp_stanza_add_child(iq, ping) == XMPP_EOK;
+    if (ping)
+        xmpp_stanza_release(ping);
+    if (!ok && iq) {
+        xmpp_stanza_release(iq);
+        iq = NULL;
+    }
+    return iq;
+}
+
 static int send_marker(pp_channel_t *ch, const char *id)
 {
     char mid[32];
     unsigned long mark = ++ch->mark_seq;
     snprintf(mid, sizeof mid, MARK_PREFIX "%lu", mark);
-    xmpp_stanza_t *iq = xmpp_iq_new(ch->ctx, "get", mid);
-    xmpp_stanza_t *ping = iq ? xmpp_stanza_new(ch->ctx) : NULL;
-    if (!ping || xmpp_stanza_set_name(ping, "ping") != XMPP_EOK ||
-        xmpp_stanza_set_ns(ping, "urn:xmpp:ping") != XMPP_EOK ||
-        xmpp_stanza_add_child(iq, ping) != XMPP_EOK) {
-        if (ping)
-            xmpp_stanza_release(ping);
-        if (iq)
-            xmpp_stanza_release(iq);
+    xmpp_stanza_t *iq = ping_iq(ch, mid);
+    if (!iq)
         return PP_ENOMEM;
-    }
-    xmpp_stanza_release(ping);
     pp_unconfirmed_sent(ch->unconf, id, mark, ch->conn_seq, ch->server_start);
     xmpp_send(ch->conn, iq);
     xmpp_stanza_release(iq);
@@ -528,19 +537,9 @@ static int x_flush(pp_channel_t *ch, int timeout_ms)
         return PP_EAGAIN;
     snprintf(ch->flush_id, sizeof ch->flush_id, "flush-%lu", ++ch->flush_seq);
     ch->flush_done = 0;
-    xmpp_stanza_t *iq = xmpp_iq_new(ch->ctx, "get", ch->flush_id);
-    xmpp_stanza_t *ping = xmpp_stanza_new(ch->ctx);
-    if (!iq || !ping) {
-        if (iq)
-            xmpp_stanza_release(iq);
-        if (ping)
-            xmpp_stanza_release(ping);
+    xmpp_stanza_t *iq = ping_iq(ch, ch->flush_id);
+    if (!iq)
         return PP_ENOMEM;
-    }
-    xmpp_stanza_set_name(ping, "ping");
-    xmpp_stanza_set_ns(ping, "urn:xmpp:ping");
-    xmpp_stanza_add_child(iq, ping);
-    xmpp_stanza_release(ping);
     xmpp_id_handler_add(ch->conn, flush_cb, ch->flush_id, ch);
     xmpp_send(ch->conn, iq);
     xmpp_stanza_release(iq);
