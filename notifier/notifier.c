@@ -619,25 +619,22 @@ static int recover_phase(pp_notifier_t *n)
     for (size_t i = 0; i < nrows; i++) {
         const recov_key_t *rk = (const recov_key_t *)(const void *)q[i].id;
         const pp_inflight_t *r = &rows[rk->row];
-        if (q[i].fate == PP_CHANNEL_IN_DOUBT && !n->cfg->notifier_resend_in_doubt) {
+        if (q[i].fate == PP_CHANNEL_IN_DOUBT) {
+            /* archived for the bot, perhaps never stored for the buyer */
+            bool again = n->cfg->notifier_resend_in_doubt;
             pp_warn("notifier: event %s to user %lld (%s): the IM server restarted after "
-                    "archiving it and before confirming it; it may never have been stored for "
-                    "the buyer; taken as delivered (notifier_resend_in_doubt = false)",
-                    r->event_id, r->user_id, r->address);
+                    "archiving it and before confirming it; %s",
+                    r->event_id, r->user_id, r->address,
+                    again ? "sending it again with the same id"
+                          : "it may never have been stored for the buyer; taken as delivered "
+                            "(notifier_resend_in_doubt = false)");
             atomic_fetch_add(&n->stats.in_doubt, 1);
-            q[i].fate = PP_CHANNEL_ROUTED;
-        } else if (q[i].fate == PP_CHANNEL_IN_DOUBT) {
-            /* archived for the bot, perhaps never stored for the buyer: the same id again */
-            pp_warn("notifier: event %s to user %lld (%s): the IM server restarted after "
-                    "archiving it and before confirming it; sending it again with the same id",
-                    r->event_id, r->user_id, r->address);
-            atomic_fetch_add(&n->stats.in_doubt, 1);
-            atomic_fetch_add(&n->stats.resent_in_doubt, 1);
-            q[i].fate = PP_CHANNEL_UNSEEN;
-            /* kept as "send it", so a retry (a failed transaction below) decides the same */
-            item_t *dit = pending_item(n, r->event_id);
-            if (dit)
+            q[i].fate = again ? PP_CHANNEL_UNSEEN : PP_CHANNEL_ROUTED;
+            item_t *dit = again ? pending_item(n, r->event_id) : NULL;
+            if (dit) { /* kept as "send it": a retry (failed transaction below) decides the same */
+                atomic_fetch_add(&n->stats.resent_in_doubt, 1);
                 dit->recov = 1 + (int)PP_CHANNEL_UNSEEN;
+            }
         }
         if (q[i].fate == PP_CHANNEL_ROUTED) {
             sent_ids[routed] = r->event_id;
