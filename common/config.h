@@ -143,9 +143,10 @@
       "notifier: search the IM archive from this long before the oldest in-flight ledger row was created (clock skew between the database and the IM server)") \
     X(BOOL, notifier_resend_in_doubt, "false", 0, 0, 0,                                      \
       "notifier: a message the IM server archived but never confirmed before it crashed (the newest " \
-      "of its connection) may never have been stored for the buyer: true = send it again with the " \
-      "same id (a buyer whose client does not drop a repeat by id may see it twice), false = take " \
-      "it as delivered (it may be lost); either way it is logged and counted") \
+      "of its connection) may never have been stored for the buyer; the server's delivery module " \
+      "(deploy/prosody/mod_pp_delivery.lua) decides it. Only when the server cannot tell: true = " \
+      "send it again with the same id (a buyer whose client does not drop a repeat by id may see " \
+      "it twice), false = take it as delivered (it may be lost); either way logged and counted") \
     X(INT, notifier_poison_after, "3", 1, 1000, 0,                                           \
       "notifier: a message that alone in flight loses the IM connection this many times is failed " \
       "for good (ledger 'failed', dead-letter entry); after a failed barrier of several messages the " \

@@ -48,7 +48,11 @@ static const struct {
     {"pp_notifier_messages_in_doubt_total",
      "messages in the IM archive the server may have died with before storing them for the buyer"},
     {"pp_notifier_messages_resent_in_doubt_total",
-     "of those, sent again with the same id (notifier_resend_in_doubt)"},
+     "of those, sent again with the same id (the server's record of the buyer lacks them, or "
+     "notifier_resend_in_doubt)"},
+    {"pp_notifier_messages_in_doubt_undecided_total",
+     "of those, the server could not tell whether the buyer's store has them (no "
+     "mod_pp_delivery): notifier_resend_in_doubt decided"},
 };
 
 static long long counter_value(pp_notifier_stats_t *s, size_t i)
@@ -57,7 +61,7 @@ static long long counter_value(pp_notifier_stats_t *s, size_t i)
                          &s->dlq,       &s->skipped_opted_out, &s->skipped_no_im,
                          &s->skipped_stale, &s->duplicate, &s->no_recipient,
                          &s->retries,   &s->batches,       &s->recovered,
-                         &s->in_doubt,  &s->resent_in_doubt};
+                         &s->in_doubt,  &s->resent_in_doubt, &s->in_doubt_undecided};
     return atomic_load(v[i]);
 }
 

@@ -516,6 +516,44 @@ static void poison_confirm(pp_notifier_t *n)
 }
 
 /*
+ * A message the IM server may have died with between archiving it for the bot and storing
+ * it for the buyer (channel.h in_doubt): the server's record of the buyer decides; when it
+ * cannot tell, notifier_resend_in_doubt does (a re-send of a message the server did store is
+ * a duplicate for a client that does not drop repeats by id; no re-send of one it did not
+ * store is a loss). q->fate ends ROUTED (taken as delivered) or UNSEEN (sent again).
+ */
+static void decide_in_doubt(pp_notifier_t *n, const pp_inflight_t *r, pp_channel_lookup_t *q)
+{
+    atomic_fetch_add(&n->stats.in_doubt, 1);
+    if (q->doubt == PP_CHANNEL_DOUBT_STORED) {
+        pp_info("notifier: event %s to user %lld (%s): the IM server restarted before confirming "
+                "it; its store for the buyer has it: delivered", r->event_id, r->user_id,
+                r->address);
+        return;
+    }
+    bool again = q->doubt == PP_CHANNEL_DOUBT_MISSING || n->cfg->notifier_resend_in_doubt;
+    if (q->doubt == PP_CHANNEL_DOUBT_MISSING) {
+        pp_warn("notifier: event %s to user %lld (%s): the IM server restarted after archiving "
+                "it and before storing it for the buyer; sending it again with the same id",
+                r->event_id, r->user_id, r->address);
+    } else {
+        atomic_fetch_add(&n->stats.in_doubt_undecided, 1);
+        pp_warn("notifier: event %s to user %lld (%s): the IM server restarted after archiving "
+                "it and before confirming it, and cannot tell whether the buyer's store has it "
+                "(%s; load deploy/prosody/mod_pp_delivery.lua); %s",
+                r->event_id, r->user_id, r->address, q->reason,
+                again ? "sending it again with the same id (notifier_resend_in_doubt = true)"
+                      : "taken as delivered (notifier_resend_in_doubt = false)");
+    }
+    q->fate = again ? PP_CHANNEL_UNSEEN : PP_CHANNEL_ROUTED;
+    item_t *it = again ? pending_item(n, r->event_id) : NULL;
+    if (it) { /* kept as "send it": a retry (failed transaction below) decides the same */
+        atomic_fetch_add(&n->stats.resent_in_doubt, 1);
+        it->recov = 1 + (int)PP_CHANNEL_UNSEEN;
+    }
+}
+
+/*
  * Rows of this batch's events still in 'sending' may or may not have reached the server.
  * Ask the channel's record once for the whole batch (was_sent with no address: what the
  * bot sent since the oldest row's created_at minus notifier_archive_margin_s, newest first,
@@ -611,7 +649,7 @@ static int recover_phase(pp_notifier_t *n)
     }
     n->archive_absent = false;
     if (n->chops->in_doubt) {
-        int drc = n->chops->in_doubt(n->ch, q, nrows);
+        int drc = n->chops->in_doubt(n->ch, q, nrows, FLUSH_TIMEOUT_MS);
         if (drc < 0)
             goto out; /* cannot tell yet: the whole batch is retried */
         in_doubt = (size_t)drc;
@@ -619,23 +657,8 @@ static int recover_phase(pp_notifier_t *n)
     for (size_t i = 0; i < nrows; i++) {
         const recov_key_t *rk = (const recov_key_t *)(const void *)q[i].id;
         const pp_inflight_t *r = &rows[rk->row];
-        if (q[i].fate == PP_CHANNEL_IN_DOUBT) {
-            /* archived for the bot, perhaps never stored for the buyer */
-            bool again = n->cfg->notifier_resend_in_doubt;
-            pp_warn("notifier: event %s to user %lld (%s): the IM server restarted after "
-                    "archiving it and before confirming it; %s",
-                    r->event_id, r->user_id, r->address,
-                    again ? "sending it again with the same id"
-                          : "it may never have been stored for the buyer; taken as delivered "
-                            "(notifier_resend_in_doubt = false)");
-            atomic_fetch_add(&n->stats.in_doubt, 1);
-            q[i].fate = again ? PP_CHANNEL_UNSEEN : PP_CHANNEL_ROUTED;
-            item_t *dit = again ? pending_item(n, r->event_id) : NULL;
-            if (dit) { /* kept as "send it": a retry (failed transaction below) decides the same */
-                atomic_fetch_add(&n->stats.resent_in_doubt, 1);
-                dit->recov = 1 + (int)PP_CHANNEL_UNSEEN;
-            }
-        }
+        if (q[i].doubt != PP_CHANNEL_DOUBT_NONE)
+            decide_in_doubt(n, r, &q[i]);
         if (q[i].fate == PP_CHANNEL_ROUTED) {
             sent_ids[routed] = r->event_id;
             sent_users[routed] = r->user_id;

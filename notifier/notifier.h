@@ -18,7 +18,8 @@ typedef struct pp_notifier_stats {
     atomic_llong consumed, sent, failed, dlq, duplicate, no_recipient, retries, batches;
     atomic_llong recovered; /* in flight at a crash, found routed in the IM archive: not re-sent */
     atomic_llong in_doubt;        /* in the archive, but the server restarted before confirming */
-    atomic_llong resent_in_doubt; /* of those, sent again (notifier_resend_in_doubt) */
+    atomic_llong resent_in_doubt; /* of those, sent again (not stored for the buyer, or the option) */
+    atomic_llong in_doubt_undecided; /* of those, the server could not tell (the option decided) */
     atomic_llong skipped_opted_out, skipped_no_im, skipped_stale;
     atomic_llong lag;      /* sum of consumer lag over assigned partitions, -1 unknown */
     atomic_bool xmpp_up;

@@ -30,15 +30,25 @@ typedef enum {
     PP_CHANNEL_UNSEEN = 0, /* the server never routed it: send it */
     PP_CHANNEL_ROUTED,     /* routed (delivered or stored offline) at `when` */
     PP_CHANNEL_BOUNCED,    /* routed and refused (e.g. no such account) at `when`: reason */
-    PP_CHANNEL_IN_DOUBT    /* routed, but perhaps never stored for the recipient (in_doubt) */
+    PP_CHANNEL_IN_DOUBT    /* routed, perhaps never stored for the recipient, and the server
+                              cannot tell (in_doubt) */
 } pp_channel_fate_t;
+
+/* A message a crash of the server may have cut: what its record of the recipient says. */
+typedef enum {
+    PP_CHANNEL_DOUBT_NONE = 0, /* not in doubt */
+    PP_CHANNEL_DOUBT_STORED,   /* the recipient's store has it: fate stays ROUTED */
+    PP_CHANNEL_DOUBT_MISSING,  /* it does not: fate UNSEEN (send it again, same id) */
+    PP_CHANNEL_DOUBT_UNKNOWN   /* the server cannot tell (reason): fate IN_DOUBT */
+} pp_channel_doubt_t;
 
 typedef struct pp_channel_lookup {
     const char *id;         /* in: the id given to send(); not copied, caller keeps it */
     const char *to;         /* in: the address it was sent to (was_sent with to = NULL) */
     pp_channel_fate_t fate; /* out */
     long long when;         /* out: server time of the record, Unix seconds */
-    char reason[256];       /* out: the bounce's "condition: text" */
+    char reason[256];       /* out: the bounce's "condition: text"; why a doubt is UNKNOWN */
+    pp_channel_doubt_t doubt; /* out (in_doubt) */
 } pp_channel_lookup_t;
 
 typedef struct pp_channel_ops {
@@ -68,12 +78,14 @@ typedef struct pp_channel_ops {
     /*
      * Optional (NULL: never). Of the n lookups was_sent() answered, which ROUTED ones may
      * the server have died with between recording them and storing them for the recipient?
-     * Their fate becomes PP_CHANNEL_IN_DOUBT (send again, same id); returns how many, or
-     * PP_EAGAIN when it cannot tell yet (connection down, the server's start time not known
-     * yet): retry. XMPP: the newest unconfirmed message of a connection that ended abruptly,
-     * when the server has restarted since (unconfirmed.h).
+     * For each, doubt says what the server's record of the recipient answers, and fate
+     * follows it (see pp_channel_doubt_t). Returns how many were in doubt, or PP_EAGAIN /
+     * PP_ETIMEOUT when it cannot tell yet (connection down, the server's start time not
+     * known yet, no answer in time): retry. XMPP: the newest unconfirmed message of a
+     * connection that ended abruptly, when the server has restarted since (unconfirmed.h),
+     * then asked of the server's delivery module (deploy/prosody/mod_pp_delivery.lua).
      */
-    int (*in_doubt)(pp_channel_t *ch, pp_channel_lookup_t *q, size_t n);
+    int (*in_doubt)(pp_channel_t *ch, pp_channel_lookup_t *q, size_t n, int timeout_ms);
     /* Disconnect politely (waits up to timeout_ms) and free. NULL is fine. */
     void (*close)(pp_channel_t *ch, int timeout_ms);
 } pp_channel_ops_t;
