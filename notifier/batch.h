@@ -1,0 +1,134 @@
+/*
+ * batch.h - the notifier worker's state and one batch of events, shared by its files
+ * (internal to pp-notifier; the worker's interface is notifier.h). Who calls whom, one way:
+ *   notifier.c   the worker thread: fill a batch from Kafka, run it, store offsets; start/stop
+ *   batch.c      one batch to completion: dead letters, decide, send + barrier, mark, retry
+ *   recover.c    rows a predecessor left in 'sending': the IM server's record decides
+ *   heartbeat.c  idle work: channel I/O, dead-letter reports, the workers-table heartbeat
+ *   consumer.c   the Kafka consumer (group, rebalance, pause, lag, offsets) and DLQ reports
+ */
+#ifndef PP_NOTIFIER_BATCH_H
+#define PP_NOTIFIER_BATCH_H
+
+#include "channels/channel.h"
+#include "event.h"
+#include "notifier.h"
+#include "poison.h"
+
+#include <librdkafka/rdkafka.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define FLUSH_TIMEOUT_MS 15000
+#define DLQ_TIMEOUT_MS 10000
+#define RETRY_MIN_MS 100
+
+typedef enum { IT_PENDING = 0, IT_SENDING, IT_ACKED, IT_DONE } item_state_t;
+
+typedef enum {
+    OUT_NONE = 0, OUT_SENT, OUT_FAILED, OUT_DLQ, OUT_DUPLICATE, OUT_NO_RECIPIENT,
+    OUT_OPTED_OUT, OUT_NO_IM, OUT_STALE, OUT_RECOVERED
+} outcome_t;
+
+typedef struct item {
+    rd_kafka_message_t *msg; /* owned until the batch ends */
+    item_state_t st, next_st; /* next_st: decided inside the open transaction */
+    outcome_t next_out;
+    bool valid, revoked, bounced;
+    bool link; /* from the IM-link topic: lev is the event; ev carries its id (kind IM_LINK_CODE) */
+    int dlq; /* 0 not produced, 1 in flight, 2 delivered, -1 failed */
+    pp_event_t ev;
+    pp_link_event_t lev;
+    char reason[256]; /* decode error, bounce or poison reason */
+    int solo_losses;  /* times the connection was lost with only this message in flight */
+    bool poison;      /* failed for good (poison.h): ledger 'failed', then the dead-letter topic */
+    /* What the archive said about this event's row left in 'sending', kept across retries
+     * of the batch (a failed database transaction must not cost the lookup again); cleared
+     * when the item is sent again. 0 = not looked up, else 1 + pp_channel_fate_t. */
+    int recov;
+    long long recov_when;
+    char recov_reason[256];
+    long long user_id;
+    char id[64]; /* stanza id <event_id>:<user_id> */
+    char to[256];
+    char body[512];
+} item_t;
+
+struct pp_notifier {
+    const pp_config_t *cfg;
+    const char *worker_id, *metrics_addr;
+    pthread_t thread;
+    atomic_bool stop;
+    void (*on_exit)(void *);
+    void *exit_arg;
+    int result;
+    pp_notifier_stats_t stats;
+    rd_kafka_t *consumer, *dlq;
+    PGconn *db;
+    const pp_channel_ops_t *chops;
+    pp_channel_t *ch;
+    item_t *items;
+    size_t n_items;
+    rd_kafka_message_t **carry; /* polled while paused/rebalancing: heads the next batch */
+    size_t n_carry;
+    bool paused;
+    int64_t next_heartbeat_ms;
+    bool archive;        /* recovery asks the channel's record (was_sent) */
+    bool archive_absent; /* the last was_sent said "no record": logged once per streak */
+    long flushed;        /* batches acknowledged (notifier_crash_after_send) */
+    pp_poison_t poison;  /* isolation of a message the IM server will not take */
+};
+
+/* The topic a consumed message came from (the notifier reads two: shipment events, IM-link codes). */
+static inline const char *pp_batch_topic(const rd_kafka_message_t *m)
+{
+    return rd_kafka_topic_name(m->rkt);
+}
+
+static inline void pp_batch_count(pp_notifier_t *n, outcome_t o)
+{
+    pp_notifier_stats_t *s = &n->stats;
+    switch (o) {
+    case OUT_SENT: atomic_fetch_add(&s->sent, 1); break;
+    case OUT_FAILED: atomic_fetch_add(&s->failed, 1); break;
+    case OUT_DLQ: atomic_fetch_add(&s->dlq, 1); break;
+    case OUT_DUPLICATE: atomic_fetch_add(&s->duplicate, 1); break;
+    case OUT_NO_RECIPIENT: atomic_fetch_add(&s->no_recipient, 1); break;
+    case OUT_OPTED_OUT: atomic_fetch_add(&s->skipped_opted_out, 1); break;
+    case OUT_NO_IM: atomic_fetch_add(&s->skipped_no_im, 1); break;
+    case OUT_STALE: atomic_fetch_add(&s->skipped_stale, 1); break;
+    case OUT_RECOVERED: atomic_fetch_add(&s->recovered, 1); break;
+    case OUT_NONE: break;
+    }
+}
+
+static inline void pp_batch_finish(pp_notifier_t *n, item_t *it, outcome_t o)
+{
+    it->st = IT_DONE;
+    pp_batch_count(n, o);
+}
+
+/* batch.c: run the batch to completion (or until stop during a retry); PP_OK when finished. */
+int pp_batch_run(pp_notifier_t *n);
+
+/* recover.c: close the batch's rows left in 'sending' that the IM server's record lists
+ * (sent or bounced); PP_EAGAIN: retry the batch. */
+int pp_batch_recover(pp_notifier_t *n);
+
+/* heartbeat.c: the workers-table heartbeat (every heartbeat_interval_ms, or now if force). */
+void pp_notifier_heartbeat(pp_notifier_t *n, bool force);
+/* heartbeat.c: keep the channel, the DLQ producer and the heartbeat alive for about ms. */
+void pp_notifier_idle(pp_notifier_t *n, int ms);
+
+/* consumer.c */
+int pp_consumer_new(pp_notifier_t *n);                         /* subscribe; logs why not */
+void pp_consumer_pause(pp_notifier_t *n, bool pause);          /* the whole assignment */
+void pp_consumer_error(pp_notifier_t *n, rd_kafka_message_t *m); /* a fatal one stops the worker */
+long long pp_consumer_lag(pp_notifier_t *n);                   /* -1: no assignment */
+void pp_consumer_store_offsets(pp_notifier_t *n);              /* +1 per partition of the batch */
+/* Delivery report of the dead-letter producer (m->_private: the item). */
+void pp_consumer_dlq_report_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
+
+#endif

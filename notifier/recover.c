@@ -1,0 +1,263 @@
+/*
+ * recover.c - rows of a batch's events left in 'sending' (by a predecessor that died, or a
+ * failed barrier) may or may not have reached the IM server: its record decides (the bot's
+ * archive, and for a message a server crash may have cut, the buyer's store), so that none
+ * is sent twice and none is lost. See notifier.c for the whole guarantee.
+ */
+#include "batch.h"
+#include "db.h"
+#include "err.h"
+#include "ledger.h"
+#include "log.h"
+#include "timeutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A key for was_sent: q[i].id points at key, the first member, so the row is found back. */
+typedef struct recov_key {
+    char key[64]; /* <event_id>:<user_id>, the stanza id the message was sent with */
+    size_t row;
+} recov_key_t;
+
+/* The pending item of event_id in this batch, or NULL. */
+static item_t *pending_item(pp_notifier_t *n, const char *event_id)
+{
+    for (size_t j = 0; j < n->n_items; j++) {
+        item_t *it = &n->items[j];
+        if (it->valid && !it->revoked && it->st == IT_PENDING && strcmp(it->ev.event_id, event_id) == 0)
+            return it;
+    }
+    return NULL;
+}
+
+/* Is the database there? Asked before a long step, so that the step is not spent only to
+ * fail on a connection that died while the batch waited (a database restart). */
+static bool db_alive(pp_notifier_t *n)
+{
+    return pp_db_exec(n->db, "notifier connection check", "SELECT 1", 0, NULL, NULL) == PP_OK;
+}
+
+/*
+ * The poison items of the batch that recovery did not find routed or bounced: failed for
+ * good. They become invalid, so dlq_phase (next in this attempt) produces them to the
+ * dead-letter topic and then records their ledger row 'failed'.
+ */
+static void poison_confirm(pp_notifier_t *n)
+{
+    for (size_t i = 0; i < n->n_items; i++) {
+        item_t *it = &n->items[i];
+        if (!it->poison || !it->valid || it->revoked || it->st != IT_PENDING)
+            continue;
+        pp_warn("notifier: event %s to user %lld: not in the IM server's archive after %d lost "
+                "connections with only this message in flight: failed for good, to %s",
+                it->ev.event_id, it->user_id, it->solo_losses, n->cfg->dlq_topic);
+        it->valid = false;
+        it->dlq = 0;
+    }
+}
+
+/*
+ * A message the IM server may have died with between archiving it for the bot and storing
+ * it for the buyer (channel.h in_doubt): the server's record of the buyer decides; when it
+ * cannot tell, notifier_resend_in_doubt does (a re-send of a message the server did store is
+ * a duplicate for a client that does not drop repeats by id; no re-send of one it did not
+ * store is a loss). q->fate ends ROUTED (taken as delivered) or UNSEEN (sent again).
+ */
+static void decide_in_doubt(pp_notifier_t *n, const pp_inflight_t *r, pp_channel_lookup_t *q)
+{
+    atomic_fetch_add(&n->stats.in_doubt, 1);
+    if (q->doubt == PP_CHANNEL_DOUBT_STORED) {
+        pp_info("notifier: event %s to user %lld (%s): the IM server restarted before confirming "
+                "it; its store for the buyer has it: delivered", r->event_id, r->user_id,
+                r->address);
+        return;
+    }
+    bool again = q->doubt == PP_CHANNEL_DOUBT_MISSING || n->cfg->notifier_resend_in_doubt;
+    if (q->doubt == PP_CHANNEL_DOUBT_MISSING) {
+        pp_warn("notifier: event %s to user %lld (%s): the IM server restarted after archiving "
+                "it and before storing it for the buyer; sending it again with the same id",
+                r->event_id, r->user_id, r->address);
+    } else {
+        atomic_fetch_add(&n->stats.in_doubt_undecided, 1);
+        pp_warn("notifier: event %s to user %lld (%s): the IM server restarted after archiving "
+                "it and before confirming it, and cannot tell whether the buyer's store has it "
+                "(%s; load deploy/prosody/mod_pp_delivery.lua); %s",
+                r->event_id, r->user_id, r->address, q->reason,
+                again ? "sending it again with the same id (notifier_resend_in_doubt = true)"
+                      : "taken as delivered (notifier_resend_in_doubt = false)");
+    }
+    q->fate = again ? PP_CHANNEL_UNSEEN : PP_CHANNEL_ROUTED;
+    item_t *it = again ? pending_item(n, r->event_id) : NULL;
+    if (it) { /* kept as "send it": a retry (failed transaction below) decides the same */
+        atomic_fetch_add(&n->stats.resent_in_doubt, 1);
+        it->recov = 1 + (int)PP_CHANNEL_UNSEEN;
+    }
+}
+
+/*
+ * Rows of this batch's events still in 'sending' may or may not have reached the server.
+ * Ask the channel's record once for the whole batch (was_sent with no address: what the
+ * bot sent since the oldest row's created_at minus notifier_archive_margin_s, newest first,
+ * which stops as soon as every id is found) and close those it lists: 'sent' at the
+ * server's time, or 'failed' with the bounce reason. Their items are finished here; the
+ * rest go on to decide_phase and are sent again. The answers are kept on the items, so a
+ * retry after a failed database transaction does not ask again. PP_EAGAIN: retry.
+ */
+int pp_batch_recover(pp_notifier_t *n)
+{
+    const char **ids = calloc(n->n_items ? n->n_items : 1, sizeof *ids);
+    pp_inflight_t *rows = NULL;
+    pp_channel_lookup_t *q = NULL;
+    recov_key_t *keys = NULL;
+    const char **sent_ids = NULL;
+    long long *sent_users = NULL, *sent_when = NULL;
+    size_t k = 0, nrows = 0, queries = 0, routed = 0, bounced = 0, cached = 0, in_doubt = 0;
+    int64_t t0 = pp_mono_ms();
+    int rc = PP_EAGAIN;
+    if (!ids)
+        goto out;
+    for (size_t i = 0; i < n->n_items; i++) {
+        item_t *it = &n->items[i];
+        if (it->valid && !it->revoked && it->st == IT_PENDING)
+            ids[k++] = it->ev.event_id;
+    }
+    rc = PP_OK;
+    if (!n->archive || k == 0)
+        goto out;
+    if (pp_ledger_inflight(n->db, k, ids, n->chops->name, &rows, &nrows)) {
+        rc = PP_EAGAIN;
+        goto out;
+    }
+    if (nrows == 0)
+        goto out;
+    rc = PP_EAGAIN;
+    q = calloc(nrows, sizeof *q);
+    keys = calloc(nrows, sizeof *keys);
+    sent_ids = calloc(nrows, sizeof *sent_ids);
+    sent_users = calloc(nrows, sizeof *sent_users);
+    sent_when = calloc(nrows, sizeof *sent_when);
+    if (!q || !keys || !sent_ids || !sent_users || !sent_when)
+        goto out;
+    /* Rows whose answer a previous attempt got come first, the ones to ask after them. */
+    size_t ask = 0;
+    long long since = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < nrows; i++) {
+            const item_t *it = pending_item(n, rows[i].event_id);
+            bool known = it && it->recov > 0;
+            if (known != (pass == 0))
+                continue;
+            size_t j = pass == 0 ? cached++ : cached + ask++;
+            snprintf(keys[j].key, sizeof keys[j].key, "%s:%lld", rows[i].event_id, rows[i].user_id);
+            keys[j].row = i;
+            q[j].id = keys[j].key;
+            q[j].to = rows[i].address;
+            if (known) {
+                q[j].fate = (pp_channel_fate_t)(it->recov - 1);
+                q[j].when = it->recov_when;
+                snprintf(q[j].reason, sizeof q[j].reason, "%s", it->recov_reason);
+            } else if (ask == 1 || rows[i].created < since) {
+                since = rows[i].created;
+            }
+        }
+    }
+    if (ask > 0) {
+        if (!n->chops->is_up(n->ch) || !db_alive(n))
+            goto out;
+        int lrc = n->chops->was_sent(n->ch, NULL, since - n->cfg->notifier_archive_margin_s,
+                                     q + cached, ask, FLUSH_TIMEOUT_MS);
+        queries++;
+        if (lrc == PP_EXMPP) {
+            if (!n->archive_absent)
+                pp_warn("notifier: the %s server keeps no record of what it routed; %zu message(s) "
+                        "in flight from an earlier attempt are sent again (at least once)",
+                        n->chops->name, nrows);
+            n->archive_absent = true;
+            rc = PP_OK;
+            goto out;
+        }
+        if (lrc)
+            goto out; /* the channel logged why; the whole batch is retried */
+        for (size_t j = cached; j < nrows; j++) {
+            const recov_key_t *rk = (const recov_key_t *)(const void *)q[j].id;
+            item_t *it = pending_item(n, rows[rk->row].event_id);
+            if (!it)
+                continue;
+            it->recov = 1 + (int)q[j].fate;
+            it->recov_when = q[j].when;
+            snprintf(it->recov_reason, sizeof it->recov_reason, "%s", q[j].reason);
+        }
+    }
+    n->archive_absent = false;
+    if (n->chops->in_doubt) {
+        int drc = n->chops->in_doubt(n->ch, q, nrows, FLUSH_TIMEOUT_MS);
+        if (drc < 0)
+            goto out; /* cannot tell yet: the whole batch is retried */
+        in_doubt = (size_t)drc;
+    }
+    for (size_t i = 0; i < nrows; i++) {
+        const recov_key_t *rk = (const recov_key_t *)(const void *)q[i].id;
+        const pp_inflight_t *r = &rows[rk->row];
+        if (q[i].doubt != PP_CHANNEL_DOUBT_NONE)
+            decide_in_doubt(n, r, &q[i]);
+        if (q[i].fate == PP_CHANNEL_ROUTED) {
+            sent_ids[routed] = r->event_id;
+            sent_users[routed] = r->user_id;
+            sent_when[routed++] = q[i].when;
+        } else if (q[i].fate == PP_CHANNEL_BOUNCED) {
+            bounced++;
+        }
+    }
+    if (routed + bounced > 0) {
+        if (pp_db_begin(n->db))
+            goto out;
+        for (size_t i = 0; i < nrows; i++) {
+            const recov_key_t *rk = (const recov_key_t *)(const void *)q[i].id;
+            if (q[i].fate == PP_CHANNEL_BOUNCED &&
+                pp_ledger_failed(n->db, rows[rk->row].event_id, rows[rk->row].user_id,
+                                 q[i].reason))
+                goto rollback;
+        }
+        if (pp_ledger_sent_at(n->db, routed, sent_ids, sent_users, sent_when) ||
+            pp_db_commit(n->db))
+            goto rollback;
+    }
+    for (size_t i = 0; i < nrows; i++) {
+        const recov_key_t *rk = (const recov_key_t *)(const void *)q[i].id;
+        const pp_inflight_t *r = &rows[rk->row];
+        if (q[i].fate == PP_CHANNEL_UNSEEN)
+            continue;
+        item_t *it = pending_item(n, r->event_id);
+        if (!it)
+            continue;
+        it->user_id = r->user_id;
+        if (q[i].fate == PP_CHANNEL_BOUNCED)
+            pp_warn("notifier: event %s: the IM server refused the message to user %lld (%s), "
+                    "found in its archive: %s",
+                    r->event_id, r->user_id, r->address, q[i].reason);
+        /* a repeat of the event in this batch is decided as a duplicate */
+        pp_batch_finish(n, it, q[i].fate == PP_CHANNEL_ROUTED ? OUT_RECOVERED : OUT_FAILED);
+    }
+    pp_info("notifier: %zu message(s) in flight from an earlier attempt: %zu already routed, "
+            "%zu bounced, %zu to send again (%zu of them cut by a restart of the IM server; "
+            "%zu archive quer%s, %zu answer(s) kept from an earlier try, %lld ms)",
+            nrows, routed, bounced, nrows - routed - bounced, in_doubt, queries,
+            queries == 1 ? "y" : "ies", cached, (long long)(pp_mono_ms() - t0));
+    rc = PP_OK;
+    goto out;
+rollback:
+    pp_db_rollback(n->db);
+out:
+    if (rc == PP_OK)
+        poison_confirm(n);
+    free(ids);
+    free(rows);
+    free(q);
+    free(keys);
+    free(sent_ids);
+    free(sent_users);
+    free(sent_when);
+    return rc;
+}
