@@ -283,6 +283,19 @@ static const char *duplicate_key(const cJSON *j)
     return dup;
 }
 
+/* err's code and message for what scan_body found (err->field set by it). */
+static void scan_error(pp_api_json_err_t *err, const char *code, const char *what)
+{
+    err->code = code;
+    if (strcmp(code, "invalid_text") == 0)
+        snprintf(err->message, sizeof err->message, "%s%s%s holds %s",
+                 err->field[0] ? "field '" : "a field name", err->field, err->field[0] ? "'" : "",
+                 what);
+    else
+        snprintf(err->message, sizeof err->message, "%s%s%s%s", what,
+                 err->field[0] ? " after field '" : "", err->field, err->field[0] ? "'" : "");
+}
+
 int pp_api_json_strict(const char *buf, size_t len, cJSON **out, pp_api_json_err_t *err)
 {
     *out = NULL;
@@ -293,9 +306,18 @@ int pp_api_json_strict(const char *buf, size_t len, cJSON **out, pp_api_json_err
         return PP_EINVAL;
     }
     const char *end = NULL;
+    const char *code = NULL, *what = NULL;
     cJSON *j = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
     if (!j || !cJSON_IsObject(j)) {
         cJSON_Delete(j);
+        /* cJSON refuses some JSON that is only bad text (a lone surrogate such as \ud800):
+         * say so, with its field, as for the text cJSON lets through. */
+        if (!j && scan_body((const unsigned char *)buf, len, &code, &what, err->field,
+                            sizeof err->field) != PP_OK && strcmp(code, "invalid_text") == 0) {
+            scan_error(err, code, what);
+            return PP_EINVAL;
+        }
+        err->field[0] = '\0';
         snprintf(err->message, sizeof err->message, "the body is not a JSON object");
         return PP_EINVAL;
     }
@@ -306,16 +328,9 @@ int pp_api_json_strict(const char *buf, size_t len, cJSON **out, pp_api_json_err
         snprintf(err->message, sizeof err->message, "data after the JSON object");
         return PP_EINVAL;
     }
-    const char *code = NULL, *what = NULL;
     if (scan_body((const unsigned char *)buf, len, &code, &what, err->field, sizeof err->field) != PP_OK) {
         cJSON_Delete(j);
-        err->code = code;
-        if (strcmp(code, "invalid_text") == 0)
-            snprintf(err->message, sizeof err->message, "%s%s%s holds %s",
-                     err->field[0] ? "field '" : "a field name", err->field, err->field[0] ? "'" : "", what);
-        else
-            snprintf(err->message, sizeof err->message, "%s%s%s%s", what,
-                     err->field[0] ? " after field '" : "", err->field, err->field[0] ? "'" : "");
+        scan_error(err, code, what);
         return PP_EINVAL;
     }
     const char *dup = duplicate_key(j);

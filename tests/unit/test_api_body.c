@@ -52,6 +52,12 @@ static const body_case_t cases[] = {
     {"{\"a\":1} x", 0, "invalid_json", ""},
     {"{\"a\":1,\"a\":2}", 0, "invalid_json", "a"},
     {"{\"a\":\"p\\u0001\"}", 0, "invalid_text", "a"},
+    /* lone surrogates: JSON's grammar allows them, they are not text (cJSON refuses some) */
+    {"{\"a\":\"x\\ud800\"}", 0, "invalid_text", "a"},
+    {"{\"a\":\"\\ud800y\"}", 0, "invalid_text", "a"},
+    {"{\"a\":\"\\udc00\"}", 0, "invalid_text", "a"},
+    {"{\"a\":1,\"b\":\"\\ud83d\\u0041\"}", 0, "invalid_text", "b"},
+    {"{\"a\\ud800\":1}", 0, "invalid_text", ""},
     {"[1]", 0, "invalid_json", ""},
 };
 
