@@ -245,8 +245,12 @@ static int decide_phase(pp_notifier_t *n)
         item_t *it = &n->items[i];
         if (it->next_st == IT_DONE)
             pp_batch_finish(n, it, it->next_out);
-        else if (it->next_st == IT_SENDING)
-            it->st = IT_SENDING, it->bounced = false, it->recov = 0;
+        else if (it->next_st == IT_SENDING) {
+            it->st = IT_SENDING;
+            it->bounced = false;
+            it->recov = 0;
+            it->recov_doubt = PP_CHANNEL_DOUBT_NONE;
+        }
         it->next_st = IT_PENDING;
     }
     return PP_OK;

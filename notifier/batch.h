@@ -48,6 +48,7 @@ typedef struct item {
      * of the batch (a failed database transaction must not cost the lookup again); cleared
      * when the item is sent again. 0 = not looked up, else 1 + pp_channel_fate_t. */
     int recov;
+    pp_channel_doubt_t recov_doubt; /* in doubt after a server crash: decided (channel.h) */
     long long recov_when;
     char recov_reason[256];
     long long user_id;

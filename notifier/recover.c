@@ -67,6 +67,11 @@ static void poison_confirm(pp_notifier_t *n)
  */
 static void decide_in_doubt(pp_notifier_t *n, const pp_inflight_t *r, pp_channel_lookup_t *q)
 {
+    item_t *it = pending_item(n, r->event_id);
+    if (it && it->recov_doubt != PP_CHANNEL_DOUBT_NONE)
+        return; /* decided (and counted) by an earlier try of this batch; fate kept */
+    if (it)
+        it->recov_doubt = q->doubt;
     atomic_fetch_add(&n->stats.in_doubt, 1);
     if (q->doubt == PP_CHANNEL_DOUBT_STORED) {
         pp_info("notifier: event %s to user %lld (%s): the IM server restarted before confirming "
@@ -80,17 +85,19 @@ static void decide_in_doubt(pp_notifier_t *n, const pp_inflight_t *r, pp_channel
                 "it and before storing it for the buyer; sending it again with the same id",
                 r->event_id, r->user_id, r->address);
     } else {
+        bool absent = strncmp(q->reason, "service-unavailable", 19) == 0 ||
+                      strncmp(q->reason, "feature-not-implemented", 23) == 0;
         atomic_fetch_add(&n->stats.in_doubt_undecided, 1);
         pp_warn("notifier: event %s to user %lld (%s): the IM server restarted after archiving "
                 "it and before confirming it, and cannot tell whether the buyer's store has it "
-                "(%s; load deploy/prosody/mod_pp_delivery.lua); %s",
+                "(%s%s); %s",
                 r->event_id, r->user_id, r->address, q->reason,
+                absent ? "; load deploy/prosody/mod_pp_delivery.lua on the buyer's server" : "",
                 again ? "sending it again with the same id (notifier_resend_in_doubt = true)"
                       : "taken as delivered (notifier_resend_in_doubt = false)");
     }
     q->fate = again ? PP_CHANNEL_UNSEEN : PP_CHANNEL_ROUTED;
-    item_t *it = again ? pending_item(n, r->event_id) : NULL;
-    if (it) { /* kept as "send it": a retry (failed transaction below) decides the same */
+    if (again && it) { /* kept as "send it": a retry (failed transaction below) decides the same */
         atomic_fetch_add(&n->stats.resent_in_doubt, 1);
         it->recov = 1 + (int)PP_CHANNEL_UNSEEN;
     }
@@ -156,6 +163,7 @@ int pp_batch_recover(pp_notifier_t *n)
             q[j].to = rows[i].address;
             if (known) {
                 q[j].fate = (pp_channel_fate_t)(it->recov - 1);
+                q[j].doubt = it->recov_doubt; /* in_doubt() does not ask again */
                 q[j].when = it->recov_when;
                 snprintf(q[j].reason, sizeof q[j].reason, "%s", it->recov_reason);
             } else if (ask == 1 || rows[i].created < since) {
@@ -186,6 +194,7 @@ int pp_batch_recover(pp_notifier_t *n)
             if (!it)
                 continue;
             it->recov = 1 + (int)q[j].fate;
+            it->recov_doubt = PP_CHANNEL_DOUBT_NONE;
             it->recov_when = q[j].when;
             snprintf(it->recov_reason, sizeof it->recov_reason, "%s", q[j].reason);
         }
@@ -241,7 +250,7 @@ int pp_batch_recover(pp_notifier_t *n)
         pp_batch_finish(n, it, q[i].fate == PP_CHANNEL_ROUTED ? OUT_RECOVERED : OUT_FAILED);
     }
     pp_info("notifier: %zu message(s) in flight from an earlier attempt: %zu already routed, "
-            "%zu bounced, %zu to send again (%zu of them cut by a restart of the IM server; "
+            "%zu bounced, %zu to send again (%zu in doubt after a restart of the IM server; "
             "%zu archive quer%s, %zu answer(s) kept from an earlier try, %lld ms)",
             nrows, routed, bounced, nrows - routed - bounced, in_doubt, queries,
             queries == 1 ? "y" : "ies", cached, (long long)(pp_mono_ms() - t0));

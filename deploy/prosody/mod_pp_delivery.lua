@@ -13,14 +13,20 @@
 --
 -- is answered <stored xmlns='urn:parcelpush:delivery:0' found='true|false'/>: whether the
 -- recipient's archive (XEP-0313) holds a message from the asker whose id attribute or XEP-0359
--- origin-id is MESSAGE-ID, archived at or after `since`. found='unknown' (with a reason) when the
--- archive cannot say: the recipient's archive preferences do not keep messages from the asker,
--- or the search reached its limit. Errors: forbidden (the asker is not in pp_delivery_askers),
--- bad-request, item-not-found (the recipient is not an account of this host).
+-- origin-id is MESSAGE-ID, archived between `since` and `since` + pp_delivery_window (600 s).
+-- found='unknown' (with a reason) when the archive cannot say: the recipient's archive
+-- preferences do not keep messages from the asker, or more than pp_delivery_scan_max (1000)
+-- messages from the asker in that window. Errors: forbidden (the asker is not in
+-- pp_delivery_askers), bad-request, item-not-found (the recipient is not an account of this
+-- host), wait/internal-server-error (the archive could not be read: ask again later). The
+-- notifier sends the question to the recipient's domain.
 --
--- Only the accounts named in pp_delivery_askers (bare JIDs: the notifiers' accounts; "*@HOST"
--- for every account of HOST, as the local test stack does) may ask, and only about messages
--- they sent themselves. The buyer's archive is the record: a crash right after it and before
+-- Only the accounts named in pp_delivery_askers (bare JIDs: the notifiers' accounts) may ask,
+-- and only about messages they sent themselves. "*@HOST" lets every account of HOST ask (the
+-- local test stack, whose tests each run their notifier as its own account); never in
+-- production, where buyers have accounts there: an answer tells whether an account exists and
+-- whether its archive keeps messages from the asker. Each question reads at most
+-- pp_delivery_scan_max + 1 archive rows of one recipient within the window. The buyer's archive is the record: a crash right after it and before
 -- the offline store leaves the message to clients that read the archive (XEP-0313), not to
 -- those that only take offline messages. Load it on the host of the buyers' accounts:
 --
@@ -36,8 +42,12 @@ local um = require "core.usermanager";
 local xmlns = "urn:parcelpush:delivery:0";
 local xmlns_sid = "urn:xmpp:sid:0";
 local host = module.host;
-local askers = module:get_option_set("pp_delivery_askers", {});
-local scan_max = module:get_option_number("pp_delivery_scan_max", 10000);
+local askers = module:get_option_set("pp_delivery_askers", {}) / function(j)
+	return j:sub(1, 2) == "*@" and j or jid.prep(j);
+end;
+local scan_max = module:get_option_number("pp_delivery_scan_max", 1000);
+local window = module:get_option_number("pp_delivery_window", 600); -- s searched after `since`
+module:depends("mam"); -- the archive this module reads is mod_mam's
 local archive_store = module:get_option_string("archive_store", "archive");
 local archive = module:open_store(archive_store, "archive");
 local prefs_store = module:open_store(archive_store .. "_prefs");
@@ -98,7 +108,10 @@ module:hook("iq-get/host/" .. xmlns .. ":stored", function(event)
 	if not archives(user, asker) then
 		return answer(origin, stanza, "unknown", "the recipient's archive does not keep messages from " .. asker);
 	end
-	local items, err = archive:find(user, { with = asker, start = since, reverse = true, limit = scan_max });
+	-- Oldest first from `since` (the notifier's archive time of the message, minus a margin):
+	-- the buyer's copy is stored right after the bot's, so it is near the start.
+	local items, err = archive:find(user, { with = asker, start = since, ["end"] = since + window,
+		limit = scan_max + 1 });
 	if not items then
 		module:log("warn", "archive of %s not readable: %s", with, tostring(err));
 		origin.send(st.error_reply(stanza, "wait", "internal-server-error", "archive not readable"));
@@ -107,11 +120,12 @@ module:hook("iq-get/host/" .. xmlns .. ":stored", function(event)
 	local seen = 0;
 	for _, item in items do
 		seen = seen + 1;
-		if st.is_stanza(item) and has_id(item, id) then
+		-- from the asker: a message the buyer wrote to the asker is filed under it too
+		if st.is_stanza(item) and jid.bare(item.attr.from or "") == asker and has_id(item, id) then
 			return answer(origin, stanza, "true");
 		end
 	end
-	if seen >= scan_max then
+	if seen > scan_max then
 		return answer(origin, stanza, "unknown", "more than " .. scan_max .. " messages to search");
 	end
 	return answer(origin, stanza, "false");

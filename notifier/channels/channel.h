@@ -48,7 +48,7 @@ typedef struct pp_channel_lookup {
     pp_channel_fate_t fate; /* out */
     long long when;         /* out: server time of the record, Unix seconds */
     char reason[256];       /* out: the bounce's "condition: text"; why a doubt is UNKNOWN */
-    pp_channel_doubt_t doubt; /* out (in_doubt) */
+    pp_channel_doubt_t doubt; /* in/out (in_doubt): not NONE on input = decided, not asked again */
 } pp_channel_lookup_t;
 
 typedef struct pp_channel_ops {

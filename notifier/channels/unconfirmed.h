@@ -22,10 +22,10 @@
  * archive's answer stands for all.
  *
  * The one message in doubt may also have been complete (the server died after the buyer's
- * store, before the next message). Without a record of the recipient's store on the server,
- * one side has to be chosen: the notifier logs and counts it, and sends it again with the
- * same id (XEP-0359 origin-id) only with notifier_resend_in_doubt; by default it stands as
- * delivered.
+ * store, before the next message). The server's delivery module (deploy/prosody/
+ * mod_pp_delivery.lua) tells which: the notifier sends it again with the same id (XEP-0359
+ * origin-id) only if the buyer's archive lacks it. A server that cannot tell leaves the
+ * choice to notifier_resend_in_doubt (default: taken as delivered).
  *
  * A plain FIFO in send order (marks rise), bounded: when full the oldest record is dropped
  * (the archive's answer then stands for it, as before this table existed).

@@ -225,15 +225,20 @@ static int stored_cb(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
 {
     pp_channel_t *ch = ud;
     const char *type = xmpp_stanza_get_type(st), *from = xmpp_stanza_get_from(st);
-    if (from && strcasecmp(from, ch->domain) != 0)
-        return 1; /* not the server's answer: keep waiting */
+    if (from && strcasecmp(from, ch->stored.domain) != 0)
+        return 1; /* not the answer of the domain asked: keep waiting */
     xmpp_stanza_t *r = xmpp_stanza_get_child_by_name_and_ns(st, "stored", NS_DELIVERY);
     const char *found = r ? xmpp_stanza_get_attribute(r, "found") : NULL;
     const char *why = r ? xmpp_stanza_get_attribute(r, "reason") : NULL;
     ch->stored.reason[0] = '\0';
+    ch->stored.retry = false;
     if (type && strcmp(type, "error") == 0) {
-        ch->stored.answer = PP_CHANNEL_DOUBT_UNKNOWN;
+        xmpp_stanza_t *err = xmpp_stanza_get_child_by_name(st, "error");
+        const char *etype = err ? xmpp_stanza_get_type(err) : NULL;
         pp_xmpp_error_reason(ch->ctx, st, ch->stored.reason, sizeof ch->stored.reason);
+        /* type='wait' (the archive could not be read just now): ask again later */
+        ch->stored.retry = etype && strcmp(etype, "wait") == 0;
+        ch->stored.answer = PP_CHANNEL_DOUBT_UNKNOWN;
     } else if (found && strcmp(found, "true") == 0) {
         ch->stored.answer = PP_CHANNEL_DOUBT_STORED;
     } else if (found && strcmp(found, "false") == 0) {
@@ -247,20 +252,24 @@ static int stored_cb(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
 }
 
 /*
- * Ask the server whether the recipient's store holds message l->id from us, archived at or
- * after l->when - 60 s (the bot's archive time, the same clock):
- *   <iq type='get' to=domain><stored xmlns=NS_DELIVERY with=to id=id since=unix/></iq>
+ * Ask the recipient's server whether its store holds message l->id from us, archived at or
+ * after l->when - 60 s (the bot's archive time; the same clock when the recipient is local):
+ *   <iq type='get' to=recipient's domain><stored xmlns=NS_DELIVERY with=to id=id since=unix/></iq>
  * Prosody answers it with deploy/prosody/mod_pp_delivery.lua; a server without it answers
- * an error (service-unavailable), which leaves the message in doubt.
+ * an error (service-unavailable), which leaves the message in doubt. PP_EAGAIN: no answer
+ * yet (connection down, or the server said "wait").
  */
 static int ask_stored(pp_channel_t *ch, pp_channel_lookup_t *l, int timeout_ms)
 {
     char since[24];
+    const char *at = strchr(l->to, '@');
+    snprintf(ch->stored.domain, sizeof ch->stored.domain, "%.*s",
+             (int)strcspn(at ? at + 1 : l->to, "/"), at ? at + 1 : l->to);
     snprintf(ch->stored.qid, sizeof ch->stored.qid, "pp-stored-%lu", ++ch->mam_seq);
     snprintf(since, sizeof since, "%lld", l->when > 60 ? l->when - 60 : 0);
     xmpp_stanza_t *iq = xmpp_iq_new(ch->ctx, "get", ch->stored.qid);
     xmpp_stanza_t *q = iq ? pp_xmpp_add_elem(ch->ctx, iq, "stored", NS_DELIVERY) : NULL;
-    if (!q || xmpp_stanza_set_to(iq, ch->domain) != XMPP_EOK ||
+    if (!q || xmpp_stanza_set_to(iq, ch->stored.domain) != XMPP_EOK ||
         xmpp_stanza_set_attribute(q, "with", l->to) != XMPP_EOK ||
         xmpp_stanza_set_attribute(q, "id", l->id) != XMPP_EOK ||
         xmpp_stanza_set_attribute(q, "since", since) != XMPP_EOK) {
@@ -276,8 +285,13 @@ static int ask_stored(pp_channel_t *ch, pp_channel_lookup_t *l, int timeout_ms)
     while (ch->stored.answer == PP_CHANNEL_DOUBT_NONE && ch->state == X_UP &&
            pp_mono_ms() < deadline)
         xmpp_run_once(ch->ctx, 5);
-    if (ch->stored.answer != PP_CHANNEL_DOUBT_NONE)
-        return PP_OK;
+    if (ch->stored.answer != PP_CHANNEL_DOUBT_NONE) {
+        if (!ch->stored.retry)
+            return PP_OK;
+        pp_warn("xmpp: %s cannot tell now whether message %s is stored for %s (%s); asking "
+                "again later", ch->stored.domain, l->id, l->to, ch->stored.reason);
+        return PP_EAGAIN;
+    }
     if (ch->state != X_UP)
         return PP_EAGAIN;
     pp_warn("xmpp: no answer within %d ms to %s (is message %s stored for %s?); reconnecting",
@@ -300,14 +314,14 @@ int pp_xmpp_in_doubt(pp_channel_t *ch, pp_channel_lookup_t *q, size_t n, int tim
         xmpp_run_once(ch->ctx, 5);
     if (ch->state != X_UP || ch->uptime_state == 0)
         return PP_EAGAIN;
-    for (size_t i = 0; i < n; i++)
-        q[i].doubt = PP_CHANNEL_DOUBT_NONE;
     size_t k = pp_unconfirmed_in_doubt(ch->unconf, ch->conn_seq, ch->server_start, lookup_routed,
                                        &l, ids, sizeof ids / sizeof ids[0]);
     for (size_t j = 0; j < k; j++) {
         for (size_t i = 0; i < n; i++) {
             if (q[i].fate != PP_CHANNEL_ROUTED || strcmp(q[i].id, ids[j]) != 0)
                 continue;
+            if (q[i].doubt != PP_CHANNEL_DOUBT_NONE)
+                continue; /* decided by an earlier call (the caller kept the answer) */
             int rc = ask_stored(ch, &q[i], timeout_ms);
             if (rc)
                 return rc;

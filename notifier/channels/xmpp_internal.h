@@ -72,7 +72,9 @@ struct pp_channel {
     } mam;
     struct {           /* the question about a recipient's store in progress (in_doubt) */
         char qid[32];
+        char domain[256];          /* asked: the recipient's domain */
         pp_channel_doubt_t answer; /* NONE while waiting */
+        bool retry;                /* an error of type 'wait': ask again later */
         char reason[256];          /* why the server cannot tell (answer UNKNOWN) */
     } stored;
 };
