@@ -8,15 +8,12 @@
 # second (40 in 5 s).
 . "$(dirname -- "${BASH_SOURCE[0]}")/../lib.sh"
 set -uo pipefail
-BOT=$PP_BUILD/bot/pp-bot CHAT=$PP_BUILD/tests/pp-chat
-[[ -x $BOT && -x $CHAT ]] || fail "build pp-bot and pp-chat first"
-xmpp_stack
+. "$(dirname -- "${BASH_SOURCE[0]}")/bot_lib.sh"
 RPS=4
 
-export PP_XMPP_JID=fbot-$tag@$D PP_XMPP_PASSWORD=fb-$tag
 # per-writer limits widened (they are bot_abuse.sh's): this test is about answers and fleet budgets
 export PP_BOT_SENDER_MSGS_BURST=100000 PP_BOT_SENDER_LIVE_BURST=100000
-xmpp_register "fbot-$tag" "fb-$tag" "w1-$tag" p1 "w2-$tag" p2 "w3-$tag" p3
+bot_accounts 3
 start_sim --speed 20000 --latency-ms 20 --not-found-minutes 0 --log-requests "$PP_TEST_TMP/requests.jsonl"
 export PP_INPOST_RPS=$RPS PP_INPOST_PER_DAY=0 PP_SPEED=20000 PP_METRICS_ADDR=127.0.0.1:0
 export PP_HEARTBEAT_INTERVAL_MS=500 PP_BUDGET_SYNC_MS=200 PP_POLL_CONCURRENCY=32
@@ -40,7 +37,7 @@ cpids=()
 for w in 1 2 3; do
 	lines=()
 	for i in $(seq 12); do lines+=("paczka inpost 7$(printf '%023d' $((w * 100 + i)))"); done
-	"$CHAT" -H "$PP_XMPP_HOST" -p "$PP_XMPP_PORT" -j "w$w-$tag@$D" -w "p$w" -t "$PP_XMPP_JID" -T 40 "${lines[@]}" \
+	bot_chat "u$w" -T 40 "${lines[@]}" \
 		>"$PP_TEST_TMP/w$w.jsonl" 2>"$PP_TEST_TMP/w$w.err" &
 	cpids+=($!)
 done

@@ -6,8 +6,8 @@
 #   bot_sim LATENCY                the carrier simulator (every carrier, the demo's credentials,
 #                                  --latency-ms LATENCY, no "not found" phase, requests logged to
 #                                  $PP_TEST_TMP/requests.jsonl), every carrier pointed at it, 50 rps
-#   bot_start                      start pp-bot (log $PP_TEST_TMP/bot.log) and wait until healthy;
-#                                  sets BOT_PID and MPORT (its metrics port)
+#   bot_start [NAME]               start pp-bot (log $PP_TEST_TMP/NAME.log, NAME "bot" if none) and
+#                                  wait until healthy; sets BOT_PID and MPORT (its metrics port)
 #   bot_chat USER [PP-CHAT ARGS...] pp-chat as writer USER (u1...) to the bot
 # Sets BOT and CHAT (the binaries).
 if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
@@ -37,11 +37,12 @@ bot_sim() {
 }
 
 bot_start() {
-	start_bg bot "$BOT" >/dev/null
+	local name=${1:-bot}
+	start_bg "$name" "$BOT" >/dev/null
 	BOT_PID=${pp_test_pids[-1]}
-	wait_until 15 grep -q 'metrics on http' "$PP_TEST_TMP/bot.log" || fail "bot did not start: $(tail -3 "$PP_TEST_TMP/bot.log")"
-	MPORT=$(grep -o 'metrics on http://127.0.0.1:[0-9]*' "$PP_TEST_TMP/bot.log" | sed 's/.*://')
-	wait_until 15 curl -sf "http://127.0.0.1:$MPORT/healthz" || fail "bot not healthy: $(tail -3 "$PP_TEST_TMP/bot.log")"
+	wait_until 15 grep -q 'metrics on http' "$PP_TEST_TMP/$name.log" || fail "$name did not start: $(tail -3 "$PP_TEST_TMP/$name.log")"
+	MPORT=$(grep -o 'metrics on http://127.0.0.1:[0-9]*' "$PP_TEST_TMP/$name.log" | sed 's/.*://')
+	wait_until 15 curl -sf "http://127.0.0.1:$MPORT/healthz" || fail "$name not healthy: $(tail -3 "$PP_TEST_TMP/$name.log")"
 }
 
 bot_chat() {

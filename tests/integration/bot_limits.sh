@@ -13,16 +13,13 @@
 # (4) each bot run has a workers row of kind bot with counters, marked stopped after SIGTERM.
 . "$(dirname -- "${BASH_SOURCE[0]}")/../lib.sh"
 set -uo pipefail
-BOT=$PP_BUILD/bot/pp-bot CHAT=$PP_BUILD/tests/pp-chat
-[[ -x $BOT && -x $CHAT ]] || fail "build pp-bot and pp-chat first"
-xmpp_stack
+. "$(dirname -- "${BASH_SOURCE[0]}")/bot_lib.sh"
 DHL_DAY=40 SHARE_PCT=10 SHARE=4 # the bot may call DHL 40 * 10 / 100 times today
 UPS_DAY=100 UPS_TAKEN=97        # the pollers' reservation before the bot starts
 RA_S=2
 figure() { echo "# $*" >&2; echo "$*" >>"$PP_TEST_TMP/figures.txt"; } # printed after "ok" too
 
-export PP_XMPP_JID=ppbot-$tag@$D PP_XMPP_PASSWORD=bp-$tag
-xmpp_register "ppbot-$tag" "bp-$tag" "u1-$tag" p1 "u2-$tag" p2 "u3-$tag" p3
+bot_accounts 3
 
 # Simulator A: every carrier; InPost answers 500, DPD 429 + Retry-After in seconds.
 start_sim --token demo-token --client-id demo --client-secret demo-secret --latency-ms 10 \
@@ -70,23 +67,15 @@ KDHL=$(known dhl) KINP=$(known inpost)
 psql_q "INSERT INTO carrier_usage (carrier, day, requests, reserved)
         VALUES ('ups', (now() AT TIME ZONE 'UTC')::date, $UPS_TAKEN, $UPS_TAKEN)" || fail "ups usage"
 
-chat() { # USER LINE... [-b BARRIER]: JSON lines on stdout
-	local u=$1
-	shift
-	"$CHAT" -H "$PP_XMPP_HOST" -p "$PP_XMPP_PORT" -j "$u-$tag@$D" -w "p${u#u}" -t "$PP_XMPP_JID" -T 120 "$@"
-}
+chat() { bot_chat "$1" -T 120 "${@:2}"; } # USER LINE... [-b BARRIER]: JSON lines on stdout
 replies() { python3 -c 'import json,sys; [print(json.loads(l)["reply"]) for l in sys.stdin]'; }
 calls() { # LOG CARRIER: requests that reached the simulator
 	python3 -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if json.loads(l)["carrier"] == sys.argv[2]))' "$@"
 }
 usage() { psql_q "SELECT requests || '/' || reserved FROM carrier_usage WHERE carrier = '$1' AND day = (now() AT TIME ZONE 'UTC')::date"; }
 metric() { curl -sf "http://127.0.0.1:$MPORT/metrics" | awk -v s="$1" '$1 == s { v = $2 } END { print (v == "" ? 0 : v) + 0 }'; }
-start_bot() { # NAME
-	start_bg "$1" "$BOT" >/dev/null
-	BOT_PID=${pp_test_pids[-1]}
-	wait_until 15 grep -q 'metrics on http' "$PP_TEST_TMP/$1.log" || fail "$1 did not start: $(tail -3 "$PP_TEST_TMP/$1.log")"
-	MPORT=$(grep -o 'metrics on http://127.0.0.1:[0-9]*' "$PP_TEST_TMP/$1.log" | sed 's/.*://')
-	wait_until 15 curl -sf "http://127.0.0.1:$MPORT/healthz" || fail "$1 not healthy: $(tail -3 "$PP_TEST_TMP/$1.log")"
+start_bot() { # NAME: bot_start, and its live workers row
+	bot_start "$1"
 	wait_until 10 test "$(psql_q "SELECT count(*) FROM workers WHERE kind = 'bot' AND pid = $BOT_PID AND stopped_at IS NULL")" = 1 ||
 		fail "$1 has no live workers row of kind bot"
 }
