@@ -200,6 +200,13 @@ static int scan_body(const unsigned char *b, size_t len, const char **code, cons
             long cp;
             if (b[i] == '\\' && i + 1 < len) {
                 char e = (char)b[i + 1];
+                if (e == 'u' ? hex4(b + i + 2, len - i - 2) < 0 : !e || !strchr("\"\\/bfnrt", e)) {
+                    /* cJSON refused the body already; a key must not be taken from it */
+                    *code = "invalid_json";
+                    *what = "a string escape JSON does not have";
+                    snprintf(field, fcap, "%s", key);
+                    return PP_EINVAL;
+                }
                 if (e == 'u') {
                     cp = hex4(b + i + 2, len - i - 2);
                     i += 6;
@@ -209,7 +216,7 @@ static int scan_body(const unsigned char *b, size_t len, const char **code, cons
                             i += 6;
                         else
                             bad = true;
-                    } else if ((cp >= 0xdc00 && cp <= 0xdfff) || cp < 0 || is_control(cp)) {
+                    } else if ((cp >= 0xdc00 && cp <= 0xdfff) || is_control(cp)) {
                         bad = true;
                     }
                 } else {
