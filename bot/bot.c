@@ -450,7 +450,6 @@ static void heartbeat_cb(uv_timer_t *t)
     pp_bot_t *b = t->data;
     if (b->stopping)
         return;
-    pp_bot_live_sync(b->live);
     if (!b->heartbeat_busy && submit_worker(b, 1) == PP_OK)
         b->heartbeat_busy = true;
 }
@@ -497,7 +496,6 @@ int pp_bot_start(pp_bot_t **out, const pp_config_t *cfg, uv_loop_t *loop, pp_met
                  pp_strerror(rc));
         return rc;
     }
-    pp_bot_live_sync(b->live); /* reserve today's day shares now */
     uv_timer_start(&b->heartbeat, heartbeat_cb, (uint64_t)cfg->heartbeat_interval_ms,
                    (uint64_t)cfg->heartbeat_interval_ms);
     if ((rc = pp_bot_xmpp_start(&b->xmpp, cfg, loop, line_cb, b)) != 0) {

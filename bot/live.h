@@ -1,4 +1,4 @@
-/* live.h - the bot's live carrier calls: coalesced per number, behind Retry-After, breaker, day share, token and rate gates. */
+/* live.h - the bot's live carrier calls: coalesced per number, each a carrier-client call with the bot's max wait. */
 #ifndef PP_BOT_LIVE_H
 #define PP_BOT_LIVE_H
 
@@ -48,15 +48,13 @@ int pp_bot_live_init(pp_bot_live_t **out, const pp_config_t *cfg, uv_loop_t *loo
 /* Look up carrier + number (a valid number of a known carrier); cb(arg, answer) once. */
 void pp_bot_live_ask(pp_bot_live_t *lv, const char *carrier, const char *number, pp_bot_live_cb cb,
                      void *arg);
-/* Periodic: reserve the bot's day share in carrier_usage for today (one database job). */
-void pp_bot_live_sync(pp_bot_live_t *lv);
 /* Stop grace over: abort the calls in flight and answer every queued lookup "unavailable". */
 void pp_bot_live_abort(pp_bot_live_t *lv);
 /* Lookups not answered yet. */
 long pp_bot_live_pending(const pp_bot_live_t *lv);
 /* Graceful stop, once nothing is pending: give the unused reservation back (database job). */
 void pp_bot_live_release(pp_bot_live_t *lv);
-/* Close the HTTP client and stop the timers (the loop closes them, uv_walk at exit). */
+/* Close the carrier client (it frees itself in its close callbacks). */
 void pp_bot_live_close(pp_bot_live_t *lv);
 void pp_bot_live_stats(const pp_bot_live_t *lv, pp_bot_live_stats_t *out);
 /* After the loop has ended. */

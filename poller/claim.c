@@ -73,9 +73,8 @@ static void claim_done(int rc, void *arg)
         /* Claimed during shutdown: still polled and written back (the lease is ours). */
         for (int i = 0; i < j->got; i++) {
             j->rows[i].claimed_ms = j->submitted_ms;
-            pp_crt_dispatch(p, &j->rows[i]);
+            pp_dispatch(p, &j->rows[i]);
         }
-        pp_crt_pump_all(p);
     } else {
         pp_warn("worker %s: claim failed: %s", p->worker_id, pp_strerror(rc));
         p->backlog = false;

@@ -1,5 +1,6 @@
-/* defer.c - shipments the poller cannot poll now: leases released, next_poll_at later (one batched UPDATE). */
-#include "carrier_rt.h"
+/* defer.c - shipments the poller cannot poll now: leases released, next_poll_at later (one batched UPDATE per loop turn). */
+#include "poller.h"
+#include "schedule.h"
 #include "err.h"
 #include "log.h"
 
@@ -82,7 +83,7 @@ static void defer_done(int rc, void *arg)
     pp_poller_check_stop(p);
 }
 
-void pp_crt_flush_defers(pp_poller_t *p)
+static void flush(pp_poller_t *p)
 {
     defer_list_t *l = p->defers;
     if (!l || l->n == 0)
@@ -103,10 +104,10 @@ void pp_crt_flush_defers(pp_poller_t *p)
         defer_done(PP_EIO, j);
 }
 
-/* Give the item up for now: lease released, next_poll_at = now + delay. Frees the item. */
-void pp_crt_defer(pp_crt_t *rt, pp_item_t *it, int64_t delay_ms, const char *reason)
+static void flush_cb(uv_timer_t *t) { flush(t->data); }
+
+void pp_defer(pp_poller_t *p, const pp_claimed_t *c, int64_t delay_ms, const char *reason)
 {
-    pp_poller_t *p = rt->p;
     defer_list_t *l = p->defers;
     if (!l && !(l = p->defers = calloc(1, sizeof *l)))
         goto oom;
@@ -122,23 +123,25 @@ void pp_crt_defer(pp_crt_t *rt, pp_item_t *it, int64_t delay_ms, const char *rea
         l->delay_ms = b;
         l->cap = nc;
     }
-    l->ids[l->n] = it->c.id;
+    if (l->n == 0)
+        uv_timer_start(&p->defer_timer, flush_cb, 0, 0); /* once this loop turn is over */
+    l->ids[l->n] = c->id;
     l->delay_ms[l->n] = delay_ms > 0 ? delay_ms : 0;
     l->n++;
-    pp_crt_metric(p, true, "pp_poller_deferred_total", rt->carrier->name, "reason", reason, 1);
-    pp_debug("worker %s: shipment %lld (%s %s): deferred %lld ms (%s)", p->worker_id, it->c.id,
-             it->c.carrier, it->c.tracking_number, (long long)delay_ms, reason);
-    free(it);
+    char m[160];
+    snprintf(m, sizeof m, "pp_poller_deferred_total{carrier=\"%s\",reason=\"%s\"}", c->carrier, reason);
+    pp_metrics_add(p->metrics, m, 1);
+    pp_debug("worker %s: shipment %lld (%s %s): deferred %lld ms (%s)", p->worker_id, c->id,
+             c->carrier, c->tracking_number, (long long)delay_ms, reason);
     return;
 oom:
     pp_error("worker %s: shipment %lld: out of memory deferring it; its lease expires by itself",
-             p->worker_id, it->c.id);
+             p->worker_id, c->id);
     p->inflight--;
-    free(it);
 }
 
 /* Delay until the carrier is expected to take requests again, plus up to 10 % jitter. */
-int64_t pp_crt_spread(int64_t wait_ms)
+int64_t pp_defer_spread(int64_t wait_ms)
 {
     int64_t j = wait_ms / 10;
     if (j > 600000)
@@ -148,8 +151,18 @@ int64_t pp_crt_spread(int64_t wait_ms)
     return wait_ms + (int64_t)(pp_schedule_random() * (double)j);
 }
 
-void pp_crt_defers_free(pp_poller_t *p)
+void pp_defer_init(pp_poller_t *p)
 {
-    defer_list_free(p->defers);
+    pp_metrics_help(p->metrics, "pp_poller_deferred_total", "counter",
+                    "shipments released unpolled until the carrier can be called (reason)");
+    uv_timer_init(p->loop, &p->defer_timer);
+    p->defer_timer.data = p;
+}
+
+void pp_defer_close(pp_poller_t *p)
+{
+    defer_list_free(p->defers); /* nothing is left: the stop waited for every shipment */
     p->defers = NULL;
+    uv_timer_stop(&p->defer_timer);
+    uv_close((uv_handle_t *)&p->defer_timer, NULL);
 }

@@ -1,5 +1,6 @@
 /* poller.c - pp-poller lifecycle: start-up, timers, heartbeat, health, signals, graceful stop. */
 #include "poller.h"
+#include "carrier_client.h"
 #include "err.h"
 #include "log.h"
 #include "timeutil.h"
@@ -85,11 +86,14 @@ static int submit_simple(pp_poller_t *p, int kind)
     j->kind = kind;
     snprintf(j->id, sizeof j->id, "%s", p->worker_id);
     snprintf(j->addr, sizeof j->addr, "%s", p->metrics_addr);
+    pp_cc_stats_t st = {0};
+    if (p->cc)
+        pp_cc_stats(p->cc, &st);
     snprintf(j->counters, sizeof j->counters,
              "{\"claims\":%lld,\"claimed\":%lld,\"requests\":%lld,\"request_errors\":%lld,"
              "\"written\":%lld,\"events\":%lld,\"lease_lost\":%lld,\"published\":%lld,"
              "\"publish_failed\":%lld,\"inflight\":%d,\"relay\":%s,\"relay_lag\":%lld}",
-             p->n_claims, p->n_claimed, p->n_requests, p->n_request_errors, p->n_written, p->n_events,
+             p->n_claims, p->n_claimed, st.requests, st.failures, p->n_written, p->n_events,
              p->n_lease_lost, p->n_published, p->n_publish_failed, p->inflight,
              pp_relay_active(p->relay) ? "true" : "false", pp_relay_lag(p->relay));
     int rc = pp_db_submit(p->db, simple_work, simple_done, j);
@@ -117,7 +121,7 @@ static void heartbeat_cb(uv_timer_t *t)
 static void claim_cb(uv_timer_t *t)
 {
     pp_poller_t *p = t->data;
-    if (p->budget_ready)
+    if (pp_cc_ready(p->cc))
         pp_claim_tick(p);
 }
 
@@ -141,6 +145,8 @@ static void close_walk_cb(uv_handle_t *h, void *arg)
         uv_close(h, NULL);
 }
 
+static void cc_finished_cb(void *arg);
+
 /* Runs from the stop timer and after each completion while stopping. */
 void pp_poller_check_stop(pp_poller_t *p)
 {
@@ -149,12 +155,12 @@ void pp_poller_check_stop(pp_poller_t *p)
     if (p->stopping == 1) {
         if (p->inflight > 0 || p->claiming)
             return;
-        if (p->usage_final == 0) { /* flush today's carrier usage, give back unused grants */
-            if (!p->usage_busy)
-                pp_usage_sync(p, true);
+        if (p->cc_final == 0) { /* flush today's carrier usage, give back unused grants */
+            p->cc_final = 1;
+            pp_cc_finish(p->cc, cc_finished_cb, p);
             return;
         }
-        if (p->usage_final == 1)
+        if (p->cc_final == 1)
             return;
         if (!pp_relay_drain(p->relay))
             return;
@@ -168,23 +174,27 @@ void pp_poller_check_stop(pp_poller_t *p)
         uv_timer_stop(&p->stop_timer);
         uv_timer_stop(&p->claim_timer);
         uv_timer_stop(&p->heartbeat_timer);
-        uv_timer_stop(&p->usage_timer);
         pp_relay_close(p->relay);
         p->relay = NULL;
-        pp_httpc_close(p->http); /* aborts a token request still in flight */
-        p->http = NULL;
-        pp_crt_close(p);
+        pp_dispatch_close(p); /* aborts a token request still in flight */
+        pp_defer_close(p);
         pp_metrics_stop(p->metrics);
         uv_close((uv_handle_t *)&p->stop_timer, NULL);
         uv_close((uv_handle_t *)&p->claim_timer, NULL);
         uv_close((uv_handle_t *)&p->heartbeat_timer, NULL);
-        uv_close((uv_handle_t *)&p->usage_timer, NULL);
         uv_close((uv_handle_t *)&p->sig_term, NULL);
         uv_close((uv_handle_t *)&p->sig_int, NULL);
         uv_close((uv_handle_t *)&p->sig_hup, NULL);
         pp_info("worker %s: stopped (%lld polls written, %lld events, %lld published)", p->worker_id,
                 p->n_written, p->n_events, p->n_published);
     }
+}
+
+static void cc_finished_cb(void *arg)
+{
+    pp_poller_t *p = arg;
+    p->cc_final = 2;
+    pp_poller_check_stop(p);
 }
 
 static void stop_timer_cb(uv_timer_t *t) { pp_poller_check_stop(t->data); }
@@ -204,7 +214,7 @@ static void signal_cb(uv_signal_t *s, int signum)
             strsignal(signum), p->inflight);
     p->stopping = 1;
     uv_timer_stop(&p->claim_timer);
-    pp_crt_pump_all(p); /* queued shipments: leases released, polled again at once by anyone */
+    pp_cc_drain(p->cc); /* queued shipments: leases released, polled again at once by anyone */
     uv_timer_start(&p->stop_timer, stop_timer_cb, 20, 20);
     pp_poller_check_stop(p);
 }
@@ -228,9 +238,7 @@ int pp_poller_run(pp_config_t *cfg)
         pp_die("out of memory");
     pp_metrics_help(p->metrics, "pp_poller_claims_total", "counter", "claim round trips");
     pp_metrics_help(p->metrics, "pp_poller_claimed_shipments_total", "counter", "shipments claimed");
-    pp_metrics_help(p->metrics, "pp_poller_requests_total", "counter", "carrier HTTP requests by carrier and result");
     pp_metrics_help(p->metrics, "pp_poller_polls_total", "counter", "shipment polls written back, by carrier and result");
-    pp_metrics_help(p->metrics, "pp_poller_request_seconds", "histogram", "carrier request latency");
     pp_metrics_help(p->metrics, "pp_poller_events_written_total", "counter", "key changes written (events + outbox rows)");
     pp_metrics_help(p->metrics, "pp_poller_lease_lost_total", "counter", "write-backs skipped: lease taken by another poller");
     pp_metrics_help(p->metrics, "pp_poller_outbox_published_total", "counter", "outbox rows acknowledged by Kafka and marked");
@@ -261,12 +269,9 @@ int pp_poller_run(pp_config_t *cfg)
 
     if (pp_db_open(&p->db, &loop, cfg->db_url, (int)cfg->db_pool_size) != PP_OK)
         pp_die("cannot open the database %s", pp_config_db_url_shown(cfg->db_url));
-    if (pp_httpc_init(&p->http, &loop) != PP_OK)
-        pp_die("cannot initialise the HTTP client");
-    if (pp_crt_init(p) != PP_OK)
-        pp_die("out of memory");
-    p->started_ms = pp_mono_ms();
-    pp_usage_start(p);
+    pp_defer_init(p);
+    if (pp_dispatch_init(p) != PP_OK)
+        pp_die("cannot start the carrier client (HTTP client, memory)");
     if (pp_relay_start(p, &p->relay) != PP_OK)
         pp_die("cannot start the outbox relay (Kafka %s)", cfg->kafka_brokers);
     if (submit_simple(p, 0) != PP_OK)

@@ -14,7 +14,8 @@
 #include <uv.h>
 
 typedef struct pp_relay pp_relay_t;
-typedef struct pp_crt pp_crt_t; /* per-carrier runtime: carrier_rt.h */
+typedef struct pp_cc pp_cc_t;     /* the carrier client: common/carrier_client.h */
+typedef struct slot slot_t;       /* dispatch.c: the open call per carrier */
 
 /* A shipment claimed under our lease. */
 typedef struct pp_claimed {
@@ -23,7 +24,6 @@ typedef struct pp_claimed {
     char carrier[32];
     char tracking_number[64];
     int64_t claimed_ms;  /* monotonic: when our lease started */
-    bool auth_retried;   /* already re-sent once after a 401 */
 } pp_claimed_t;
 
 typedef struct pp_poller {
@@ -31,25 +31,20 @@ typedef struct pp_poller {
     pp_config_t *cfg;          /* owned by main */
     char worker_id[128];
     char metrics_addr[128];    /* actual host:port served */
+    char who[160];             /* "worker <id>": the carrier client's log prefix */
     pp_db_t *db;
-    pp_httpc_t *http;
     pp_metrics_t *metrics;
     pp_relay_t *relay;
-    pp_crt_t **crt;            /* one per registered carrier (carrier_rt.c) */
-    size_t n_crt;
-    int live_pollers;          /* fleet size for day budget shares (usage.c), >= 1 */
-    int rate_sharers;          /* live pollers + bots: per-second budget shares (usage.c), >= 1 */
-    int64_t started_ms;        /* monotonic start time */
-    bool budget_ready;         /* a budget sync one budget_sync_ms after start has completed */
-    bool usage_busy;           /* a usage sync round trip is outstanding */
-    int usage_final;           /* 0 running, 1 final sync submitted, 2 done */
-    int64_t usage_last_ms;     /* monotonic time of the last sync submission */
-    void *defers;              /* shipments to release with a later next_poll_at (carrier_rt.c) */
+    pp_cc_t *cc;               /* every carrier call goes through it (dispatch.c) */
+    slot_t *slots;             /* dispatch.c */
+    size_t n_slots;
+    int cc_final;              /* 0 running, 1 final carrier_usage write submitted, 2 done */
+    void *defers;              /* shipments to release with a later next_poll_at (defer.c) */
+    uv_timer_t defer_timer;    /* flushes them once per loop turn */
 
     uv_timer_t claim_timer;
     uv_timer_t heartbeat_timer;
     uv_timer_t stop_timer;     /* drives the shutdown sequence */
-    uv_timer_t usage_timer;    /* budget sync (usage.c) */
     uv_signal_t sig_term, sig_int, sig_hup;
 
     int inflight;              /* claimed shipments not yet written back */
@@ -61,7 +56,7 @@ typedef struct pp_poller {
     int exit_code;
 
     /* counters (also in the heartbeat's jsonb) */
-    long long n_claims, n_claimed, n_requests, n_request_errors, n_events, n_lease_lost;
+    long long n_claims, n_claimed, n_events, n_lease_lost;
     long long n_published, n_publish_failed, n_written;
 } pp_poller_t;
 
@@ -69,21 +64,19 @@ typedef struct pp_poller {
 void pp_claim_tick(pp_poller_t *p);
 
 /*
- * carrier_rt.c: per-carrier batching, tokens, budgets, Retry-After pause, circuit breaker.
- * Each claimed shipment ends in exactly one pp_poll_finish or one deferral (lease released,
- * next_poll_at later), each of which decrements p->inflight when its DB job completes.
+ * dispatch.c: claimed shipments into carrier calls (batched per carrier, up to the carrier's
+ * batch size) through the carrier client. Each claimed shipment ends in exactly one
+ * pp_poll_finish or one pp_defer, each of which decrements p->inflight when its DB job completes.
  */
-int pp_crt_init(pp_poller_t *p) __attribute__((warn_unused_result));
-void pp_crt_dispatch(pp_poller_t *p, const pp_claimed_t *c); /* takes a copy of c; p->inflight++ */
-void pp_crt_pump_all(pp_poller_t *p);   /* after claims, syncs, timers */
-void pp_crt_flush_defers(pp_poller_t *p);
-/* Fleet shares changed (live pollers) or a day grant arrived: re-rate the buckets. */
-void pp_crt_budget_changed(pp_poller_t *p);
-void pp_crt_close(pp_poller_t *p);      /* timers closed; runtimes freed in close callbacks */
+int pp_dispatch_init(pp_poller_t *p) __attribute__((warn_unused_result));
+void pp_dispatch(pp_poller_t *p, const pp_claimed_t *c); /* takes a copy of c; p->inflight++ */
+void pp_dispatch_close(pp_poller_t *p);
 
-/* usage.c: live pollers + per-day carrier usage, synced with Postgres on the threadpool. */
-void pp_usage_start(pp_poller_t *p);
-void pp_usage_sync(pp_poller_t *p, bool final); /* no-op while one is outstanding */
+/* defer.c: release the shipment's lease with next_poll_at = now + delay (batched per loop turn). */
+void pp_defer_init(pp_poller_t *p);
+void pp_defer(pp_poller_t *p, const pp_claimed_t *c, int64_t delay_ms, const char *reason);
+int64_t pp_defer_spread(int64_t wait_ms); /* wait + up to 10 % jitter (50 ms .. 10 min) */
+void pp_defer_close(pp_poller_t *p);
 
 /*
  * poll.c: the fenced write-back of one shipment's outcome. Takes ownership of res (a single

@@ -20,7 +20,7 @@ curl -sf "$METRICS_URL/healthz" >/dev/null || fail "/healthz is not healthy"
 count() {
     awk -v s="pp_poller_requests_total{carrier=\"inpost\",result=\"$1\"}" '$1 == s { print int($2) }' "$TMP/metrics.txt"
 }
-for r in ok parse_error http_error timeout; do
+for r in ok malformed http_5xx timeout; do
     n=$(count "$r")
     [ "${n:-0}" -gt 0 ] || fail "no request counted with result=$r"
 done
@@ -31,5 +31,5 @@ stop_poller "$P"
 check_events
 check_topic_exactly_once
 check_logs
-echo "  requests: ok=$(count ok) parse_error=$(count parse_error) http_error=$(count http_error) timeout=$(count timeout) not_found=$(count not_found)" >&2
+echo "  requests: ok=$(count ok) malformed=$(count malformed) http_5xx=$(count http_5xx) timeout=$(count timeout)" >&2
 echo ok

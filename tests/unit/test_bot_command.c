@@ -1,7 +1,8 @@
 /* test_bot_command.c - the bot's command parsing (aliases, diacritics, case, spacing, garbage), its limit texts and day share. */
 #include "check.h"
 #include "command.h"
-#include "quota.h"
+#include "carrier_usage.h"
+#include "timeutil.h"
 #include "texts.h"
 #include "text.h"
 
@@ -133,16 +134,16 @@ int main(void)
     expect(big, PP_BOT_CMD_INVALID, NULL, NULL);
 
     /* the bot's day share: per_day * pct / 100 rounded down; no quota, no share */
-    CHECK_INT(pp_bot_quota_share(50000, 5), 2500);
-    CHECK_INT(pp_bot_quota_share(40, 10), 4);
-    CHECK_INT(pp_bot_quota_share(25, 5), 1);
-    CHECK_INT(pp_bot_quota_share(19, 5), 0);
-    CHECK_INT(pp_bot_quota_share(100, 100), 100);
-    CHECK_INT(pp_bot_quota_share(100, 0), 0);
-    CHECK_INT(pp_bot_quota_share(0, 5), 0);
-    CHECK_INT(pp_bot_quota_share(100000000, 99), 99000000);
+    CHECK_INT(pp_carrier_usage_bot_share(50000, 5), 2500);
+    CHECK_INT(pp_carrier_usage_bot_share(40, 10), 4);
+    CHECK_INT(pp_carrier_usage_bot_share(25, 5), 1);
+    CHECK_INT(pp_carrier_usage_bot_share(19, 5), 0);
+    CHECK_INT(pp_carrier_usage_bot_share(100, 100), 100);
+    CHECK_INT(pp_carrier_usage_bot_share(100, 0), 0);
+    CHECK_INT(pp_carrier_usage_bot_share(0, 5), 0);
+    CHECK_INT(pp_carrier_usage_bot_share(100000000, 99), 99000000);
     char day[16];
-    pp_bot_quota_day_text(20420, day);
+    pp_time_day_text(20420, day);
     CHECK_STR(day, "2025-11-28");
 
     /* limit texts: quota (reset at 00:00 UTC = 01:00 in Warsaw in winter), breaker, stale */
