@@ -1,4 +1,4 @@
-/* carrier_client_internal.h - the carrier client's state, shared by carrier_client.c (calls, gates, answers) and carrier_day.c below it (day quota, live counts, syncs). */
+/* carrier_client_internal.h - the carrier client's state: carrier_client.c (public face) calls carrier_lane.c (gates, sending, answers), which calls carrier_day.c (day quota, live counts, syncs); carrier_day.c reports back only through the hooks in pp_cc_t. */
 #ifndef PP_CARRIER_CLIENT_INTERNAL_H
 #define PP_CARRIER_CLIENT_INTERNAL_H
 
@@ -88,6 +88,15 @@ struct pp_cc {
     void (*wake)(pp_cc_lane_t *l);          /* gates changed: pump the lane soon */
     void (*take_done)(pp_cc_call_t *c, bool granted, const char *why); /* why: quota, database */
 };
+
+/* carrier_lane.c */
+void pp_cc_lane_arm(pp_cc_lane_t *l, int64_t delay_ms);      /* pump after delay (>= 1 ms) */
+void pp_cc_lane_wake(pp_cc_lane_t *l);                       /* pump soon */
+void pp_cc_lane_breaker_gauge(pp_cc_lane_t *l, int64_t now);
+void pp_cc_lane_refuse(pp_cc_call_t *c, const char *why, int64_t wait_ms); /* c out of the queue */
+void pp_cc_lane_take_done(pp_cc_call_t *c, bool granted, const char *why);
+void pp_cc_lane_token_cb(void *arg, bool ok, const char *why, long ttl_s, int64_t retry_in_ms);
+void pp_cc_call_free(pp_cc_call_t *c);
 
 /* carrier_day.c */
 void pp_cc_metric(pp_cc_t *cc, bool counter, const char *family, const char *carrier,

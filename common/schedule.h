@@ -63,7 +63,7 @@ bool pp_schedule_not_found_late(const pp_config_t *cfg, int64_t since_ms, int64_
  * stays info_received; no event is emitted for it - a typo'd number simply expires).
  * Otherwise the status interval, x stale_factor after stale_after_s without a key change
  * (time since last change). Jitter on everything. The carrier's budget acts in the poller
- * (carrier_rt.c): a shipment it cannot poll now is released until the budget is back.
+ * (poller/dispatch.c): a shipment it cannot poll now is released until the budget is back.
  */
 void pp_schedule_next(const pp_config_t *cfg, const pp_schedule_in_t *in, pp_schedule_out_t *out);
 /* A uniform random double in [0, 1) (thread-safe; not for cryptography). */

@@ -1,4 +1,4 @@
-/* poll.c - one shipment's outcome (from carrier_rt.c): one fenced write-back transaction. */
+/* poll.c - one shipment's outcome (from dispatch.c): one fenced write-back transaction. */
 #include "poller.h"
 #include "apply.h"
 #include "carriers/carrier.h"
