@@ -101,7 +101,7 @@ int pp_http_request_add_header(pp_http_request_t *req, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void pp_track_results_free(pp_track_result_t *r, size_t n);
 
-/* ---- helpers for adapters (registry.c) ---------------------------------------------------- */
+/* ---- helpers for adapters (adapter.c) ---------------------------------------------------- */
 struct cJSON;
 /* printf into err (NULL-safe); the parse functions' reason for PP_EPARSE/PP_EHTTP. */
 void pp_carrier_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -1,4 +1,4 @@
-/* registry.c - the table of carrier adapters and the helpers shared by every adapter. */
+/* registry.c - the table of carrier adapters, and the one way in to them: pp_carrier_parse, pp_carrier_read_token (the adapters' helpers are in adapter.c, below both). */
 #include "carrier.h"
 #include "../err.h"
 #include "../log.h"
@@ -47,103 +47,6 @@ const pp_carrier_t *const *pp_carrier_all(size_t *n)
     if (n)
         *n = sizeof(carriers) / sizeof(carriers[0]);
     return carriers;
-}
-
-void pp_http_request_free(pp_http_request_t *req)
-{
-    if (!req)
-        return;
-    free(req->url);
-    for (int i = 0; i < req->n_headers; i++)
-        free(req->headers[i]);
-    free(req->body);
-    memset(req, 0, sizeof(*req));
-}
-
-int pp_http_request_add_header(pp_http_request_t *req, const char *fmt, ...)
-{
-    char *line;
-    va_list ap;
-    if (!req || req->n_headers >= PP_HTTP_MAX_HEADERS)
-        return PP_EINVAL;
-    va_start(ap, fmt);
-    int n = vasprintf(&line, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return PP_ENOMEM;
-    req->headers[req->n_headers++] = line;
-    return PP_OK;
-}
-
-void pp_track_results_free(pp_track_result_t *r, size_t n)
-{
-    if (!r)
-        return;
-    for (size_t i = 0; i < n; i++)
-        free(r[i].events);
-    free(r);
-}
-
-void pp_carrier_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
-size_t pp_carrier_base_len(const char *url)
-{
-    size_t n = url ? strlen(url) : 0;
-    while (n > 0 && url[n - 1] == '/')
-        n--;
-    return n;
-}
-
-int pp_carrier_url_escape(const char *s, char *out, size_t cap)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t k = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (k + 4 > cap)
-            return PP_EINVAL;
-        if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~') {
-            out[k++] = (char)*p;
-        } else {
-            out[k++] = '%';
-            out[k++] = hex[*p >> 4];
-            out[k++] = hex[*p & 15];
-        }
-    }
-    out[k] = '\0';
-    return PP_OK;
-}
-
-int pp_carrier_json_opt_string(const struct cJSON *obj, const char *key, const char **out)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    *out = "";
-    if (!v || cJSON_IsNull(v))
-        return PP_OK;
-    if (!cJSON_IsString(v))
-        return PP_EPARSE;
-    *out = v->valuestring;
-    return PP_OK;
-}
-
-void pp_track_events_sort(pp_track_event_t *ev, size_t n)
-{
-    for (size_t a = 1; a < n; a++) {
-        pp_track_event_t tmp = ev[a];
-        size_t b = a;
-        while (b > 0 && ev[b - 1].occurred_at > tmp.occurred_at) {
-            ev[b] = ev[b - 1];
-            b--;
-        }
-        ev[b] = tmp;
-    }
 }
 
 int pp_carrier_read_token(const pp_carrier_t *c, int status, const char *body, size_t len,

@@ -5,7 +5,6 @@
 #include "log.h"
 #include "db.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,37 +38,6 @@ static void usage(FILE *out)
         fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].help);
     fprintf(out, "\nConfiguration comes from --config FILE and PP_* environment variables;\n"
                  "`ppctl config --reference` lists every key.\n");
-}
-
-const char *ppctl_optarg(int argc, char **argv, int *i)
-{
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "ppctl: option %s needs a value\n", argv[*i]);
-        return NULL;
-    }
-    return argv[++*i];
-}
-
-int ppctl_parse_ll(const char *opt, const char *s, long long min, long long max, long long *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || *end || v < min || v > max) {
-        fprintf(stderr, "ppctl: %s: '%s' is not an integer in [%lld, %lld]\n", opt, s, min, max);
-        return PP_EINVAL;
-    }
-    *out = v;
-    return PP_OK;
-}
-
-PGconn *ppctl_connect(ppctl_t *ctl)
-{
-    char err[1024];
-    PGconn *c = pp_db_connect(ctl->cfg.db_url, err, sizeof err);
-    if (!c)
-        fprintf(stderr, "ppctl: %s\n(is the stack running? `deploy/local/stack start`, then set PP_DB_URL)\n", err);
-    return c;
 }
 
 static int config_cmd(ppctl_t *ctl, int argc, char **argv)
