@@ -177,17 +177,22 @@ int pp_api_db(pp_api_req_t *r, pp_api_work_fn work, pp_api_done_fn done)
 void pp_api_reply_db_error(pp_api_req_t *r, int rc);
 
 /* Rate limit one key (any string, e.g. a verified key's hash or "buyer:42"): true = allowed;
- * when refused, answers 429 with Retry-After itself. Call it only for keys already verified:
- * each new key takes a bucket (and may evict another key's). */
+ * when refused, answers 429 with Retry-After itself (request.c). Call it only for keys already
+ * verified: each new key takes a bucket (and may evict another key's). */
 bool pp_api_rate_allow(pp_api_req_t *r, const char *key);
+/* Answer 429 with Retry-After (whole seconds, at least 1): "too many <what>; retry after N s". */
+void pp_api_reply_limited(pp_api_req_t *r, int64_t wait_ms, const char *code, const char *what);
+/* auth.c (answers nothing itself): the key's bucket; 0 = one token taken, else the wait in ms
+ * (nothing taken; pp_api_rate_limited_total counted). */
+int64_t pp_api_rate_take(pp_api_t *a, const char *key);
 /* Failed authentications per client address (api_auth_fail_per_min, _burst), per network
  * (IPv4 /24, IPv6 /48: api_auth_fail_net_*) and of all clients (api_auth_fail_global_*): take
- * one token of each before a key is checked the expensive way (or refused); false = one level
- * is over its limit (nothing taken), 429 + Retry-After answered (pp_api_auth_throttled_total;
- * _network_total, _all_total). Give the tokens back with pp_api_authfail_refund when the key
- * turns out valid (or the check could not run). */
-bool pp_api_authfail_take(pp_api_req_t *r, const char *peer);
-void pp_api_authfail_refund(pp_api_req_t *r, const char *peer);
+ * one token of each before a key is checked the expensive way (or refused); 0 = taken, else the
+ * wait in ms of the level that is over its limit (nothing taken; *what names it for the 429;
+ * pp_api_auth_throttled_total, _network_total, _all_total). Give the tokens back with
+ * pp_api_authfail_refund when the key turns out valid (or the check could not run). */
+int64_t pp_api_authfail_take(pp_api_t *a, const char *peer, const char **what);
+void pp_api_authfail_refund(pp_api_t *a, const char *peer);
 /* The network of a client address as pp_httpd_peer writes it, into out: "a.b.c.0/24" for
  * IPv4, "x:y:z::/48" for IPv6 (given as "x:...::/64"); anything else as it is. */
 void pp_api_peer_network(const char *peer, char *out, size_t cap);

@@ -78,30 +78,16 @@ static pp_bucket_t *rl_bucket(pp_api_ratelimit_t **tp, const char *key, bool cre
     return &lru->bucket;
 }
 
-static void reply_429(pp_api_req_t *r, int64_t wait_ms, const char *code, const char *what)
+int64_t pp_api_rate_take(pp_api_t *a, const char *key)
 {
-    long wait = (long)((wait_ms + 999) / 1000);
-    if (wait < 1)
-        wait = 1;
-    char ra[32];
-    snprintf(ra, sizeof ra, "%ld", wait);
-    pp_api_header_set(r, "retry-after", ra);
-    pp_api_reply_error(r, 429, code, "too many %s; retry after %ld s", what, wait);
-}
-
-bool pp_api_rate_allow(pp_api_req_t *r, const char *key)
-{
-    pp_api_t *a = r->api;
     int64_t now = (int64_t)uv_now(a->loop);
     pp_bucket_t *b = rl_bucket(&a->rl, key, true, a->cfg->api_rate_per_min, a->cfg->api_rate_burst, now);
     if (!b)
-        return true; /* fail open on OOM: the limit protects capacity, not secrets */
+        return 0; /* fail open on OOM: the limit protects capacity, not secrets */
     int64_t wait_ms = pp_bucket_take(b, now);
-    if (wait_ms == 0)
-        return true;
-    pp_metrics_add(a->metrics, "pp_api_rate_limited_total", 1);
-    reply_429(r, wait_ms, "rate_limited", "requests for this key");
-    return false;
+    if (wait_ms > 0)
+        pp_metrics_add(a->metrics, "pp_api_rate_limited_total", 1);
+    return wait_ms;
 }
 
 void pp_api_peer_network(const char *peer, char *out, size_t cap)
@@ -127,9 +113,8 @@ void pp_api_peer_network(const char *peer, char *out, size_t cap)
     snprintf(out, cap, "%s", peer);
 }
 
-bool pp_api_authfail_take(pp_api_req_t *r, const char *peer)
+int64_t pp_api_authfail_take(pp_api_t *a, const char *peer, const char **what_out)
 {
-    pp_api_t *a = r->api;
     const pp_config_t *cfg = a->cfg;
     int64_t now = (int64_t)uv_now(a->loop);
     char net[80];
@@ -162,13 +147,13 @@ bool pp_api_authfail_take(pp_api_req_t *r, const char *peer)
         if (nb)
             (void)pp_bucket_take(nb, now);
         (void)pp_bucket_take(&a->auth_fail_all, now);
-        return true;
+        return 0;
     }
     pp_metrics_add(a->metrics, "pp_api_auth_throttled_total", 1);
     if (scope)
         pp_metrics_add(a->metrics, scope, 1);
-    reply_429(r, wait_ms, "auth_rate_limited", what);
-    return false;
+    *what_out = what;
+    return wait_ms;
 }
 
 static void refund(pp_bucket_t *b)
@@ -177,9 +162,8 @@ static void refund(pp_bucket_t *b)
         b->tokens += 1.0;
 }
 
-void pp_api_authfail_refund(pp_api_req_t *r, const char *peer)
+void pp_api_authfail_refund(pp_api_t *a, const char *peer)
 {
-    pp_api_t *a = r->api;
     int64_t now = (int64_t)uv_now(a->loop);
     char net[80];
     pp_api_peer_network(peer, net, sizeof net);

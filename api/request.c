@@ -354,6 +354,26 @@ static int seller_auth_work(PGconn *conn, pp_api_req_t *r)
     return rc;
 }
 
+void pp_api_reply_limited(pp_api_req_t *r, int64_t wait_ms, const char *code, const char *what)
+{
+    long wait = (long)((wait_ms + 999) / 1000);
+    if (wait < 1)
+        wait = 1;
+    char ra[32];
+    snprintf(ra, sizeof ra, "%ld", wait);
+    pp_api_header_set(r, "retry-after", ra);
+    pp_api_reply_error(r, 429, code, "too many %s; retry after %ld s", what, wait);
+}
+
+bool pp_api_rate_allow(pp_api_req_t *r, const char *key)
+{
+    int64_t wait_ms = pp_api_rate_take(r->api, key);
+    if (wait_ms == 0)
+        return true;
+    pp_api_reply_limited(r, wait_ms, "rate_limited", "requests for this key");
+    return false;
+}
+
 static void seller_auth_done(pp_api_req_t *r, int rc)
 {
     if (rc == PP_ENOTFOUND) {
@@ -361,7 +381,7 @@ static void seller_auth_done(pp_api_req_t *r, int rc)
         pp_api_reply_error(r, 401, "unauthorized", "invalid API key");
         return;
     }
-    pp_api_authfail_refund(r, r->peer);
+    pp_api_authfail_refund(r->api, r->peer);
     if (rc) {
         pp_api_reply_db_error(r, rc);
         return;
@@ -424,13 +444,17 @@ static void authenticate(pp_api_req_t *r, int allowed)
     }
     if (!r->req || pp_httpd_peer(r->req, true, r->peer, sizeof r->peer) != PP_OK)
         snprintf(r->peer, sizeof r->peer, "unknown");
-    if (!pp_api_authfail_take(r, r->peer))
+    const char *what = NULL;
+    int64_t wait_ms = pp_api_authfail_take(a, r->peer, &what);
+    if (wait_ms > 0) {
+        pp_api_reply_limited(r, wait_ms, "auth_rate_limited", what);
         return;
+    }
     if (allowed & PP_API_AUTH_SELLER) {
         pp_metrics_add(a->metrics, "pp_api_key_lookups_total", 1);
         int rc = pp_api_db(r, seller_auth_work, seller_auth_done);
         if (rc) {
-            pp_api_authfail_refund(r, r->peer);
+            pp_api_authfail_refund(r->api, r->peer);
             pp_api_reply_db_error(r, PP_EDB);
         }
         return;
