@@ -81,14 +81,12 @@ static void claim_done(int rc, void *arg)
     }
     free(j->rows);
     free(j);
-    if (p->backlog)
-        pp_claim_tick(p);
-    pp_poller_check_stop(p);
+    p->progress(p);
 }
 
 void pp_claim_tick(pp_poller_t *p)
 {
-    if (p->stopping || p->claiming)
+    if (p->phase != PP_POLLER_RUNNING || p->claiming)
         return;
     long room = p->cfg->poll_concurrency - p->inflight;
     if (room <= 0)

@@ -73,14 +73,10 @@ static void defer_done(int rc, void *arg)
         pp_warn("worker %s: releasing %zu deferred shipments failed: %s (their leases expire by themselves)",
                 p->worker_id, j->list->n, pp_strerror(rc));
     pp_poller_db_result(p, rc);
-    p->inflight -= (int)j->list->n;
-    pp_metrics_set(p->metrics, "pp_poller_inflight", p->inflight);
-    pp_metrics_set(p->metrics, "pp_poller_leases_held", p->inflight);
+    int n = (int)j->list->n;
     defer_list_free(j->list);
     free(j);
-    if (p->backlog)
-        pp_claim_tick(p);
-    pp_poller_check_stop(p);
+    pp_leases_done(p, n);
 }
 
 static void flush(pp_poller_t *p)
@@ -93,8 +89,9 @@ static void flush(pp_poller_t *p)
     if (!j) {
         pp_error("worker %s: out of memory releasing %zu shipments; their leases expire by themselves",
                  p->worker_id, l->n);
-        p->inflight -= (int)l->n;
+        int n = (int)l->n;
         defer_list_free(l);
+        pp_leases_done(p, n);
         return;
     }
     j->p = p;
@@ -137,7 +134,7 @@ void pp_defer(pp_poller_t *p, const pp_claimed_t *c, int64_t delay_ms, const cha
 oom:
     pp_error("worker %s: shipment %lld: out of memory deferring it; its lease expires by itself",
              p->worker_id, c->id);
-    p->inflight--;
+    pp_leases_done(p, 1);
 }
 
 /* Delay until the carrier is expected to take requests again, plus up to 10 % jitter. */

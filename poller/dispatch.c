@@ -95,7 +95,7 @@ static void call_done(pp_cc_call_t *call, const pp_cc_result_t *r, void *arg)
         } else if (r->outcome == PP_CC_FAILED) {
             pp_poll_finish(p, &it->c, PP_POLL_ERROR, NULL, r->retry_after_s, failed_label(r->why), r->detail);
         } else {
-            int64_t wait = p->stopping || strcmp(r->why, "stopping") == 0 ? 0
+            int64_t wait = p->phase != PP_POLLER_RUNNING || strcmp(r->why, "stopping") == 0 ? 0
                            : r->wait_ms >= 0 ? pp_defer_spread(r->wait_ms)
                                              : pp_defer_spread(p->cfg->budget_sync_ms > 1000 ? p->cfg->budget_sync_ms : 1000);
             pp_defer(p, &it->c, wait, r->why);
@@ -121,9 +121,7 @@ static slot_t *slot_of(pp_poller_t *p, const char *carrier)
 
 void pp_dispatch(pp_poller_t *p, const pp_claimed_t *c)
 {
-    p->inflight++;
-    pp_metrics_set(p->metrics, "pp_poller_inflight", p->inflight);
-    pp_metrics_set(p->metrics, "pp_poller_leases_held", p->inflight);
+    pp_leases_taken(p, 1);
     slot_t *s = slot_of(p, c->carrier);
     if (!s) {
         char msg[96];
@@ -160,7 +158,7 @@ void pp_dispatch(pp_poller_t *p, const pp_claimed_t *c)
 oom:
     free(it);
     pp_error("worker %s: shipment %lld: out of memory; left to lease expiry", p->worker_id, c->id);
-    p->inflight--;
+    pp_leases_done(p, 1);
 }
 
 int pp_dispatch_init(pp_poller_t *p)

@@ -269,12 +269,7 @@ static void write_done(int rc, void *arg)
     }
     pp_poller_db_result(p, rc);
     job_free(j);
-    p->inflight--;
-    pp_metrics_set(p->metrics, "pp_poller_inflight", p->inflight);
-    pp_metrics_set(p->metrics, "pp_poller_leases_held", p->inflight);
-    if (p->backlog)
-        pp_claim_tick(p);
-    pp_poller_check_stop(p);
+    pp_leases_done(p, 1);
 }
 
 static void write_back(poll_job_t *j)
@@ -303,7 +298,7 @@ void pp_poll_finish(pp_poller_t *p, const pp_claimed_t *c, pp_poll_outcome_t out
     if (!j) {
         pp_error("worker %s: shipment %lld: out of memory; left to lease expiry", p->worker_id, c->id);
         pp_track_results_free(res, res ? 1 : 0);
-        p->inflight--;
+        pp_leases_done(p, 1);
         return;
     }
     j->p = p;

@@ -22,14 +22,6 @@ typedef struct simple_job {
     long long released;
 } simple_job_t;
 
-void pp_poller_db_result(pp_poller_t *p, int rc)
-{
-    if (rc == PP_OK || rc == PP_ECONFLICT)
-        p->db_failures = 0;
-    else if (rc == PP_EDB)
-        p->db_failures++;
-}
-
 static int simple_work(PGconn *conn, void *arg)
 {
     simple_job_t *j = arg;
@@ -58,6 +50,8 @@ static int simple_work(PGconn *conn, void *arg)
     }
 }
 
+static void advance_stop(pp_poller_t *p);
+
 static void simple_done(int rc, void *arg)
 {
     simple_job_t *j = arg;
@@ -68,8 +62,8 @@ static void simple_done(int rc, void *arg)
     if (j->kind == 2) {
         if (rc == PP_OK)
             pp_info("worker %s: released %lld leases, marked stopped", p->worker_id, j->released);
-        p->stopping = 3;
-        pp_poller_check_stop(p);
+        p->phase = PP_POLLER_CLOSING;
+        advance_stop(p);
     } else if (rc && j->kind == 0) {
         pp_warn("worker %s: registration failed: %s (retried by the heartbeat)", p->worker_id,
                 pp_strerror(rc));
@@ -106,7 +100,7 @@ static void heartbeat_cb(uv_timer_t *t)
 {
     pp_poller_t *p = t->data;
     pp_metrics_set(p->metrics, "pp_poller_relay_active", pp_relay_active(p->relay) ? 1 : 0);
-    if (p->heartbeat_busy || p->stopping)
+    if (p->heartbeat_busy || p->phase != PP_POLLER_RUNNING)
         return;
     if (submit_simple(p, 1) == PP_OK)
         p->heartbeat_busy = true;
@@ -128,7 +122,7 @@ static void claim_cb(uv_timer_t *t)
 static int health_cb(void *arg, char *msg, size_t msglen)
 {
     pp_poller_t *p = arg;
-    if (p->stopping) {
+    if (p->phase != PP_POLLER_RUNNING) {
         snprintf(msg, msglen, "stopping");
         return 1;
     }
@@ -145,59 +139,78 @@ static void close_walk_cb(uv_handle_t *h, void *arg)
         uv_close(h, NULL);
 }
 
-static void cc_finished_cb(void *arg);
-
-/* Runs from the stop timer and after each completion while stopping. */
-void pp_poller_check_stop(pp_poller_t *p)
+static void close_all(pp_poller_t *p)
 {
-    if (!p->stopping)
-        return;
-    if (p->stopping == 1) {
-        if (p->inflight > 0 || p->claiming)
-            return;
-        if (p->cc_final == 0) { /* flush today's carrier usage, give back unused grants */
-            p->cc_final = 1;
-            pp_cc_finish(p->cc, cc_finished_cb, p);
-            return;
-        }
-        if (p->cc_final == 1)
-            return;
-        if (!pp_relay_drain(p->relay))
-            return;
-        p->stopping = 2;
-        if (submit_simple(p, 2) != PP_OK)
-            p->stopping = 3;
-        return;
-    }
-    if (p->stopping == 3 && pp_db_pending(p->db) == 0) {
-        p->stopping = 4;
-        uv_timer_stop(&p->stop_timer);
-        uv_timer_stop(&p->claim_timer);
-        uv_timer_stop(&p->heartbeat_timer);
-        pp_relay_close(p->relay);
-        p->relay = NULL;
-        pp_dispatch_close(p); /* aborts a token request still in flight */
-        pp_defer_close(p);
-        pp_metrics_stop(p->metrics);
-        uv_close((uv_handle_t *)&p->stop_timer, NULL);
-        uv_close((uv_handle_t *)&p->claim_timer, NULL);
-        uv_close((uv_handle_t *)&p->heartbeat_timer, NULL);
-        uv_close((uv_handle_t *)&p->sig_term, NULL);
-        uv_close((uv_handle_t *)&p->sig_int, NULL);
-        uv_close((uv_handle_t *)&p->sig_hup, NULL);
-        pp_info("worker %s: stopped (%lld polls written, %lld events, %lld published)", p->worker_id,
-                p->n_written, p->n_events, p->n_published);
-    }
+    uv_timer_stop(&p->stop_timer);
+    uv_timer_stop(&p->claim_timer);
+    uv_timer_stop(&p->heartbeat_timer);
+    pp_relay_close(p->relay);
+    p->relay = NULL;
+    pp_dispatch_close(p); /* aborts a token request still in flight */
+    pp_defer_close(p);
+    pp_metrics_stop(p->metrics);
+    uv_close((uv_handle_t *)&p->stop_timer, NULL);
+    uv_close((uv_handle_t *)&p->claim_timer, NULL);
+    uv_close((uv_handle_t *)&p->heartbeat_timer, NULL);
+    uv_close((uv_handle_t *)&p->sig_term, NULL);
+    uv_close((uv_handle_t *)&p->sig_int, NULL);
+    uv_close((uv_handle_t *)&p->sig_hup, NULL);
+    pp_info("worker %s: stopped (%lld polls written, %lld events, %lld published)", p->worker_id,
+            p->n_written, p->n_events, p->n_published);
 }
 
-static void cc_finished_cb(void *arg)
+static void usage_flushed_cb(void *arg)
 {
     pp_poller_t *p = arg;
-    p->cc_final = 2;
-    pp_poller_check_stop(p);
+    p->phase = PP_POLLER_RELAY_DRAIN;
+    advance_stop(p);
 }
 
-static void stop_timer_cb(uv_timer_t *t) { pp_poller_check_stop(t->data); }
+/* The stop's phases in order (pp_poller_phase_t): each one waits for what it names. Runs from
+ * the stop timer and after every completion (progress). */
+static void advance_stop(pp_poller_t *p)
+{
+    switch (p->phase) {
+    case PP_POLLER_RUNNING:
+        return;
+    case PP_POLLER_DRAINING:
+        if (p->inflight > 0 || p->claiming)
+            return;
+        p->phase = PP_POLLER_USAGE_FLUSH; /* today's carrier usage, unused grants given back */
+        pp_cc_finish(p->cc, usage_flushed_cb, p);
+        return;
+    case PP_POLLER_USAGE_FLUSH:
+        return; /* usage_flushed_cb moves on */
+    case PP_POLLER_RELAY_DRAIN:
+        if (!pp_relay_drain(p->relay))
+            return;
+        p->phase = PP_POLLER_RELEASING;
+        if (submit_simple(p, 2) != PP_OK)
+            p->phase = PP_POLLER_CLOSING;
+        return;
+    case PP_POLLER_RELEASING:
+        return; /* simple_done moves on */
+    case PP_POLLER_CLOSING:
+        if (pp_db_pending(p->db) > 0)
+            return;
+        p->phase = PP_POLLER_CLOSED;
+        close_all(p);
+        return;
+    case PP_POLLER_CLOSED:
+        return;
+    }
+}
+
+/* Something finished (shipments, a claim, a relay step): claim more if there is room, and
+ * move the stop on. The one way the files below call back up (p->progress). */
+static void progress(pp_poller_t *p)
+{
+    if (p->backlog)
+        pp_claim_tick(p);
+    advance_stop(p);
+}
+
+static void stop_timer_cb(uv_timer_t *t) { advance_stop(t->data); }
 
 static void signal_cb(uv_signal_t *s, int signum)
 {
@@ -206,17 +219,17 @@ static void signal_cb(uv_signal_t *s, int signum)
         pp_info("worker %s: SIGHUP: reload is not supported; ignored", p->worker_id);
         return;
     }
-    if (p->stopping) {
+    if (p->phase != PP_POLLER_RUNNING) {
         pp_warn("worker %s: second signal: exiting now (leases expire by themselves)", p->worker_id);
         _exit(1);
     }
     pp_info("worker %s: %s: stop claiming, finish %d in-flight polls, flush the relay", p->worker_id,
             strsignal(signum), p->inflight);
-    p->stopping = 1;
+    p->phase = PP_POLLER_DRAINING;
     uv_timer_stop(&p->claim_timer);
     pp_cc_drain(p->cc); /* queued shipments: leases released, polled again at once by anyone */
     uv_timer_start(&p->stop_timer, stop_timer_cb, 20, 20);
-    pp_poller_check_stop(p);
+    advance_stop(p);
 }
 
 int pp_poller_run(pp_config_t *cfg)
@@ -228,6 +241,7 @@ int pp_poller_run(pp_config_t *cfg)
         pp_die("cannot initialise the event loop");
     p->loop = &loop;
     p->cfg = cfg;
+    p->progress = progress;
     if (cfg->worker_id[0])
         snprintf(p->worker_id, sizeof p->worker_id, "%s", cfg->worker_id);
     else

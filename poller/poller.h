@@ -4,6 +4,7 @@
 
 #include "config.h"
 #include "db.h"
+#include "err.h"
 #include "httpc.h"
 #include "metrics.h"
 #include "schedule.h"
@@ -26,7 +27,20 @@ typedef struct pp_claimed {
     int64_t claimed_ms;  /* monotonic: when our lease started */
 } pp_claimed_t;
 
-typedef struct pp_poller {
+/* The stop, in order. Each phase waits for what it names, then moves on (poller.c). */
+typedef enum {
+    PP_POLLER_RUNNING = 0,
+    PP_POLLER_DRAINING,    /* no claims; every shipment in flight is written back or released */
+    PP_POLLER_USAGE_FLUSH, /* the carrier client's last carrier_usage write */
+    PP_POLLER_RELAY_DRAIN, /* the relay publishes and marks what it took, gives up its lock */
+    PP_POLLER_RELEASING,   /* left-over leases released, the workers row marked stopped */
+    PP_POLLER_CLOSING,     /* the database pool finishes its jobs */
+    PP_POLLER_CLOSED       /* handles closed: the loop ends */
+} pp_poller_phase_t;
+
+typedef struct pp_poller pp_poller_t;
+
+struct pp_poller {
     uv_loop_t *loop;
     pp_config_t *cfg;          /* owned by main */
     char worker_id[128];
@@ -38,7 +52,6 @@ typedef struct pp_poller {
     pp_cc_t *cc;               /* every carrier call goes through it (dispatch.c) */
     slot_t *slots;             /* dispatch.c */
     size_t n_slots;
-    int cc_final;              /* 0 running, 1 final carrier_usage write submitted, 2 done */
     void *defers;              /* shipments to release with a later next_poll_at (defer.c) */
     uv_timer_t defer_timer;    /* flushes them once per loop turn */
 
@@ -47,18 +60,31 @@ typedef struct pp_poller {
     uv_timer_t stop_timer;     /* drives the shutdown sequence */
     uv_signal_t sig_term, sig_int, sig_hup;
 
-    int inflight;              /* claimed shipments not yet written back */
+    int inflight;              /* claimed shipments not yet written back or released (lease.c) */
     bool claiming;             /* a claim round trip is outstanding */
     bool backlog;              /* the last claim was full: more may be due */
     bool heartbeat_busy;
-    int stopping;              /* 0 running, 1 draining, 2 final steps submitted, 3 closing */
+    pp_poller_phase_t phase;
+    /* Set by poller.c; called whenever something
+     * finished: shipments (lease.c), a claim (claim.c), a relay step (relay.c). It claims more
+     * when there is room and advances the stop. The files below poller.c call up only through it. */
+    void (*progress)(pp_poller_t *p);
     int db_failures;           /* consecutive failed DB jobs (health) */
     int exit_code;
 
     /* counters (also in the heartbeat's jsonb) */
     long long n_claims, n_claimed, n_events, n_lease_lost;
     long long n_published, n_publish_failed, n_written;
-} pp_poller_t;
+};
+
+/* Health bookkeeping after a database job (a failing database makes /healthz say so). */
+static inline void pp_poller_db_result(pp_poller_t *p, int rc)
+{
+    if (rc == 0 || rc == PP_ECONFLICT)
+        p->db_failures = 0;
+    else if (rc == PP_EDB)
+        p->db_failures++;
+}
 
 /* claim.c: claim due shipments while in-flight < poll_concurrency. */
 void pp_claim_tick(pp_poller_t *p);
@@ -105,9 +131,15 @@ int pp_reconcile_run(PGconn *conn, const pp_config_t *cfg, long long *marked)
 int pp_relay_mark(PGconn *conn, const char *const *event_ids, const int *partitions,
                   const long long *offsets, size_t n, bool advance) __attribute__((warn_unused_result));
 
+/*
+ * lease.c: the one place the in-flight count moves. Taken when a claimed shipment is
+ * dispatched; done when its write-back or release completed (or was given up: the lease
+ * expires by itself), which then calls p->progress.
+ */
+void pp_leases_taken(pp_poller_t *p, int n);
+void pp_leases_done(pp_poller_t *p, int n);
+
 /* poller.c */
 int pp_poller_run(pp_config_t *cfg); /* returns the process exit code */
-void pp_poller_db_result(pp_poller_t *p, int rc); /* health bookkeeping */
-void pp_poller_check_stop(pp_poller_t *p);        /* advance the shutdown sequence */
 
 #endif

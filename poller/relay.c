@@ -251,7 +251,7 @@ static void job_done(int rc, void *arg)
         free_rows(j->rows, j->n_rows);
     free(j);
     if (r->drained)
-        pp_poller_check_stop(p);
+        p->progress(p);
 }
 
 static void submit(pp_relay_t *r, relay_job_t *j)
@@ -382,7 +382,7 @@ static void tick(uv_timer_t *t)
                 }
             } else {
                 r->drained = true;
-                pp_poller_check_stop(p);
+                p->progress(p);
             }
             return;
         }
