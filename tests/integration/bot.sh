@@ -116,8 +116,10 @@ db = sorted(r["rtt_ms"] for r in rows if "ups" not in r["ask"])
 print("bot reply latency over %d asks: median %.1f ms, p99 %.1f ms (Postgres-only median %.1f ms; live calls wait on the simulator's 150-250 ms)"
       % (len(t), t[len(t) // 2], t[min(len(t) - 1, int(len(t) * 0.99))], db[len(db) // 2]))
 PY
-curl -sf "http://127.0.0.1:$MPORT/metrics" | grep -q '^pp_bot_reply_latency_seconds_count' || fail "no latency histogram"
-curl -sf "http://127.0.0.1:$MPORT/metrics" | grep -q '^pp_bot_asks_total{command="stop"} 2' || fail "asks by command"
+# (read whole first: with pipefail, `curl | grep -q` fails when grep stops reading early)
+metrics=$(curl -sf "http://127.0.0.1:$MPORT/metrics") || fail "cannot read /metrics"
+grep -q '^pp_bot_reply_latency_seconds_count' <<<"$metrics" || fail "no latency histogram"
+grep -q '^pp_bot_asks_total{command="stop"} 2' <<<"$metrics" || fail "asks by command"
 
 # 7. the workers row: kind bot, heartbeating with its counters, in `ppctl status`
 row() { psql_q "SELECT $1 FROM workers WHERE kind = 'bot'"; }

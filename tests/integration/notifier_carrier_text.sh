@@ -28,7 +28,7 @@ purl="http://$(sed -n 's/^listening on //p' "$NT_TMP/probe.log" | head -1)"
 lockers=()
 for ((k = 1; k <= 90 && ${#lockers[@]} < 3; k++)); do
 	n=6$(printf '%023d' $((7700 + k)))
-	curl -sf "$purl/v1/tracking/$n" | grep -q '"target_machine_id":"[A-Z]' && lockers+=("$n")
+	body=$(curl -sf "$purl/v1/tracking/$n") && grep -q '"target_machine_id":"[A-Z]' <<<"$body" && lockers+=("$n")
 done
 kill "$probe"
 ((${#lockers[@]} == 3)) || fail "only ${#lockers[@]} locker parcels among 90 numbers"
