@@ -116,7 +116,7 @@ const pp_track_result_t *pp_cc_result_for(const pp_cc_result_t *r, const char *n
 /* The first day-quota and live-count sync a full budget_sync_ms after start has completed
  * (pollers take no work before: every poller started with them is counted by then). */
 bool pp_cc_ready(const pp_cc_t *cc);
-/* Calls queued or in flight, and database jobs outstanding. */
+/* Calls submitted and not completed yet (the database jobs are pp_db_pending's). */
 long pp_cc_pending(const pp_cc_t *cc);
 void pp_cc_stats(const pp_cc_t *cc, pp_cc_stats_t *out);
 /* Live pollers (>= 1) as of the last sync. */

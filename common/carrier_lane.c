@@ -194,6 +194,13 @@ static int64_t triage(pp_cc_lane_t *l, int64_t now, bool go, int64_t wait, const
                       : wait >= 0 ? wait + pp_bucket_queue_ms(&l->bucket, pos) : -1;
         c->why = NULL;
         c->why_wait = -1;
+        if (c->paid == PP_CC_TAKING) { /* judged when its take ends: the job holds it */
+            *ktail = c;
+            ktail = &c->next;
+            last = c;
+            pos++;
+            continue;
+        }
         if (!cc->http || cc->draining) {
             c->why = "stopping";
             c->why_wait = 0;
