@@ -1,6 +1,7 @@
 /* server.c - pp-api lifecycle: start-up, route files, /healthz + /metrics, heartbeat, signals, graceful stop. */
 #include "api.h"
 #include "err.h"
+#include "launch.h"
 #include "log.h"
 #include "worker.h"
 
@@ -159,7 +160,13 @@ static void signal_cb(uv_signal_t *s, int signum)
 {
     pp_api_t *a = s->data;
     if (signum == SIGHUP) {
-        pp_info("worker %s: SIGHUP: reload is not supported; ignored", a->worker_id);
+        char who[160];
+        snprintf(who, sizeof who, "worker %s", a->worker_id);
+        /* log_level takes effect at once; the heartbeat's period here; the api_* limits only
+         * at a restart (the config table says which) */
+        if (pp_launch_reload(a->cfg, who) > 0 && !a->stopping)
+            uv_timer_start(&a->heartbeat_timer, heartbeat_cb, (uint64_t)a->cfg->heartbeat_interval_ms,
+                           (uint64_t)a->cfg->heartbeat_interval_ms);
         return;
     }
     if (a->stopping) {

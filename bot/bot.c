@@ -506,6 +506,15 @@ int pp_bot_start(pp_bot_t **out, const pp_config_t *cfg, uv_loop_t *loop, pp_met
     return 0;
 }
 
+void pp_bot_reconfigure(pp_bot_t *b)
+{
+    if (b->stopping)
+        return;
+    uv_timer_start(&b->heartbeat, heartbeat_cb, (uint64_t)b->cfg->heartbeat_interval_ms,
+                   (uint64_t)b->cfg->heartbeat_interval_ms);
+    pp_bot_live_reconfigure(b->live);
+}
+
 bool pp_bot_is_up(pp_bot_t *b) { return b->xmpp && pp_bot_xmpp_is_up(b->xmpp) && !b->stopping; }
 
 /* 1: asks and lookups answered, database idle -> 2: unused day share back, row marked

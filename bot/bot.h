@@ -12,6 +12,8 @@ typedef struct pp_bot pp_bot_t;
 
 /* Connects to Postgres and XMPP, starts the HTTP client, registers the workers-table row
  * (kind 'bot'; metrics_addr = the bound host:port of /metrics). Start-up errors return PP_E*. */
+/* After a configuration reload (SIGHUP): the heartbeat's period, the carrier client. */
+void pp_bot_reconfigure(pp_bot_t *b);
 int pp_bot_start(pp_bot_t **out, const pp_config_t *cfg, uv_loop_t *loop, pp_metrics_t *m,
                  const char *metrics_addr) __attribute__((warn_unused_result));
 /* Graceful stop: no new asks, finish those in flight (live calls cut after a grace period),

@@ -160,6 +160,7 @@ void pp_bot_live_ask(pp_bot_live_t *lv, const char *carrier, const char *number,
     lv->n_lookups++;
 }
 
+void pp_bot_live_reconfigure(pp_bot_live_t *lv) { pp_cc_reconfigure(lv->cc, lv->cfg->bot_carrier_timeout_ms); }
 void pp_bot_live_release(pp_bot_live_t *lv) { pp_cc_finish(lv->cc, NULL, NULL); }
 void pp_bot_live_abort(pp_bot_live_t *lv) { pp_cc_abort(lv->cc); }
 long pp_bot_live_pending(const pp_bot_live_t *lv) { return lv->n_lookups; }

@@ -48,6 +48,8 @@ int pp_bot_live_init(pp_bot_live_t **out, const pp_config_t *cfg, uv_loop_t *loo
 /* Look up carrier + number (a valid number of a known carrier); cb(arg, answer) once. */
 void pp_bot_live_ask(pp_bot_live_t *lv, const char *carrier, const char *number, pp_bot_live_cb cb,
                      void *arg);
+/* After a reload: the carrier client reads its keys again (bot_carrier_timeout_ms, ...). */
+void pp_bot_live_reconfigure(pp_bot_live_t *lv);
 /* Stop grace over: abort the calls in flight and answer every queued lookup "unavailable". */
 void pp_bot_live_abort(pp_bot_live_t *lv);
 /* Lookups not answered yet. */

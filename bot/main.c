@@ -6,6 +6,7 @@
 #include "bot.h"
 #include "config.h"
 #include "err.h"
+#include "launch.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -16,10 +17,10 @@
 #include <uv.h>
 
 typedef struct app {
-    pp_config_t cfg;
+    pp_config_t *cfg;
     pp_metrics_t *metrics;
     pp_bot_t *bot;
-    uv_signal_t sigterm, sigint;
+    uv_signal_t sigterm, sigint, sighup;
     uv_timer_t gauge;
     int signals;
 } app_t;
@@ -54,12 +55,18 @@ static void stopped(void *arg)
     pp_metrics_stop(a->metrics);
     uv_close((uv_handle_t *)&a->sigterm, close_cb);
     uv_close((uv_handle_t *)&a->sigint, close_cb);
+    uv_close((uv_handle_t *)&a->sighup, close_cb);
     uv_close((uv_handle_t *)&a->gauge, close_cb);
 }
 
 static void signal_cb(uv_signal_t *h, int signum)
 {
     app_t *a = h->data;
+    if (signum == SIGHUP) {
+        if (pp_launch_reload(a->cfg, "bot") > 0)
+            pp_bot_reconfigure(a->bot);
+        return;
+    }
     if (a->signals++ > 0) {
         pp_warn("second signal %d: exiting now", signum);
         _exit(1);
@@ -68,39 +75,12 @@ static void signal_cb(uv_signal_t *h, int signum)
     pp_bot_stop(a->bot, stopped, a);
 }
 
-static void usage(void)
-{
-    fprintf(stderr, "usage: pp-bot [-c CONFIG_FILE]\n"
-                    "The \"paczka\" bot on XMPP. Configuration keys: see README.md (bot_*, xmpp_*, "
-                    "<carrier>_*); environment PP_<KEY> overrides the file.\n");
-}
-
-int main(int argc, char **argv)
+static int run(pp_config_t *cfg)
 {
     static app_t a;
-    char err[512];
-    const char *path = NULL;
-    int opt, port = 0;
+    int port = 0;
     signal(SIGPIPE, SIG_IGN);
-    pp_log_init("pp-bot", PP_LOG_INFO);
-    while ((opt = getopt(argc, argv, "c:h")) != -1) {
-        if (opt == 'c') {
-            path = optarg;
-        } else {
-            usage();
-            return opt == 'h' ? 0 : 2;
-        }
-    }
-    if (optind < argc) {
-        usage();
-        return 2;
-    }
-    if (pp_config_load(&a.cfg, path, err, sizeof err))
-        pp_die("configuration: %s", err);
-    pp_log_level_t lvl;
-    if (pp_log_level_parse(a.cfg.log_level, &lvl) == 0)
-        pp_log_set_level(lvl);
-
+    a.cfg = cfg;
     uv_loop_t *loop = uv_default_loop();
     a.metrics = pp_metrics_new();
     if (!a.metrics)
@@ -112,20 +92,22 @@ int main(int argc, char **argv)
     pp_metrics_help(a.metrics, "pp_bot_reply_latency_seconds", "histogram",
                     "chat line received until the reply was queued for sending");
     pp_metrics_help(a.metrics, "pp_bot_xmpp_up", "gauge", "1 while the XMPP session is up");
-    if (pp_metrics_serve(a.metrics, loop, a.cfg.metrics_addr, health_cb, &a, &port))
-        pp_die("cannot serve metrics on %s", a.cfg.metrics_addr);
-    pp_info("bot: metrics on http://%.*s:%d/metrics", (int)strcspn(a.cfg.metrics_addr, ":"),
-            a.cfg.metrics_addr, port);
+    if (pp_metrics_serve(a.metrics, loop, a.cfg->metrics_addr, health_cb, &a, &port))
+        pp_die("cannot serve metrics on %s", a.cfg->metrics_addr);
+    pp_info("bot: metrics on http://%.*s:%d/metrics", (int)strcspn(a.cfg->metrics_addr, ":"),
+            a.cfg->metrics_addr, port);
     char maddr[128];
-    snprintf(maddr, sizeof maddr, "%.*s:%d", (int)strcspn(a.cfg.metrics_addr, ":"),
-             a.cfg.metrics_addr, port);
-    if (pp_bot_start(&a.bot, &a.cfg, loop, a.metrics, maddr))
+    snprintf(maddr, sizeof maddr, "%.*s:%d", (int)strcspn(a.cfg->metrics_addr, ":"),
+             a.cfg->metrics_addr, port);
+    if (pp_bot_start(&a.bot, a.cfg, loop, a.metrics, maddr))
         pp_die("bot: start-up failed");
     uv_signal_init(loop, &a.sigterm);
     uv_signal_init(loop, &a.sigint);
-    a.sigterm.data = a.sigint.data = &a;
+    uv_signal_init(loop, &a.sighup);
+    a.sigterm.data = a.sigint.data = a.sighup.data = &a;
     uv_signal_start(&a.sigterm, signal_cb, SIGTERM);
     uv_signal_start(&a.sigint, signal_cb, SIGINT);
+    uv_signal_start(&a.sighup, signal_cb, SIGHUP);
     uv_timer_init(loop, &a.gauge);
     a.gauge.data = &a;
     uv_timer_start(&a.gauge, gauge_cb, 500, 500);
@@ -137,6 +119,11 @@ int main(int argc, char **argv)
         pp_warn("libuv loop still has handles at exit");
     pp_bot_free(a.bot);
     pp_metrics_free(a.metrics);
-    pp_config_free(&a.cfg);
     return 0;
+}
+
+int main(int argc, char **argv)
+{
+    return pp_launch(argc, argv, "pp-bot",
+                     "The \"paczka\" bot on XMPP (bot_*, xmpp_*, <carrier>_* keys).", run);
 }

@@ -30,6 +30,25 @@ void pp_breaker_init(pp_breaker_t *b, int window, int min_requests, int failure_
     b->state = PP_BREAKER_CLOSED;
 }
 
+void pp_breaker_configure(pp_breaker_t *b, int window, int min_requests, int failure_pct,
+                          int64_t cooldown_ms, int64_t cooldown_max_ms)
+{
+    pp_breaker_t n;
+    pp_breaker_init(&n, window, min_requests, failure_pct, cooldown_ms, cooldown_max_ms);
+    if (n.window != b->window) { /* a different window: the history does not fit it */
+        *b = n;
+        return;
+    }
+    b->min_requests = n.min_requests;
+    b->failure_pct = n.failure_pct;
+    b->cooldown_ms = n.cooldown_ms;
+    b->cooldown_max_ms = n.cooldown_max_ms;
+    if (b->cur_cooldown_ms > b->cooldown_max_ms)
+        b->cur_cooldown_ms = b->cooldown_max_ms;
+    if (b->cur_cooldown_ms < b->cooldown_ms)
+        b->cur_cooldown_ms = b->cooldown_ms;
+}
+
 pp_breaker_state_t pp_breaker_state(const pp_breaker_t *b, int64_t now_ms)
 {
     if (b->state == PP_BREAKER_OPEN && now_ms >= b->open_until_ms)

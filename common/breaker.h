@@ -37,6 +37,9 @@ typedef struct pp_breaker {
 
 void pp_breaker_init(pp_breaker_t *b, int window, int min_requests, int failure_pct,
                      int64_t cooldown_ms, int64_t cooldown_max_ms);
+/* New parameters (a reload): kept state and history, unless the window changed (then as new). */
+void pp_breaker_configure(pp_breaker_t *b, int window, int min_requests, int failure_pct,
+                          int64_t cooldown_ms, int64_t cooldown_max_ms);
 /* State as of now (an open breaker whose cool-down ended reads as half-open). */
 pp_breaker_state_t pp_breaker_state(const pp_breaker_t *b, int64_t now_ms);
 /*

@@ -94,6 +94,30 @@ long pp_cc_pending(const pp_cc_t *cc) { return cc->pending; }
 void pp_cc_stats(const pp_cc_t *cc, pp_cc_stats_t *out) { *out = cc->stats; }
 int pp_cc_live_pollers(const pp_cc_t *cc) { return cc->live_pollers; }
 
+void pp_cc_reconfigure(pp_cc_t *cc, long timeout_ms)
+{
+    const pp_config_t *cfg = cc->o.cfg;
+    int64_t now = cc->now();
+    cc->o.timeout_ms = timeout_ms;
+    for (size_t i = 0; i < cc->n_lanes; i++) {
+        pp_cc_lane_t *l = &cc->lanes[i];
+        const pp_carrier_t *c = l->carrier;
+        pp_budget_limits(cfg, c->name, &l->rps, &l->per_day);
+        pp_bucket_set_rate(&l->bucket, pp_budget_share(l->rps, cc->sharers), now);
+        l->max_batch = c->batch_limit ? c->batch_limit(cfg) : c->max_batch;
+        if (l->max_batch < 1)
+            l->max_batch = 1;
+        pp_breaker_configure(&l->breaker, (int)cfg->breaker_window, (int)cfg->breaker_min_requests,
+                             (int)cfg->breaker_failure_pct, cfg->breaker_cooldown_ms,
+                             cfg->breaker_cooldown_max_ms);
+        if (l->token)
+            pp_ctoken_set_timeout(l->token, timeout_ms);
+        pp_cc_day_reconfigure(l);
+        pp_cc_lane_wake(l);
+    }
+    pp_cc_day_restart_timer(cc);
+}
+
 void pp_cc_drain(pp_cc_t *cc)
 {
     cc->draining = true;

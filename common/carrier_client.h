@@ -122,6 +122,13 @@ void pp_cc_stats(const pp_cc_t *cc, pp_cc_stats_t *out);
 /* Live pollers (>= 1) as of the last sync. */
 int pp_cc_live_pollers(const pp_cc_t *cc);
 
+/*
+ * After a configuration reload (SIGHUP): read again each carrier's <carrier>_rps and
+ * _per_day, the breaker_* keys (a changed breaker_window clears the breaker's history), the
+ * batch size, budget_sync_ms and bot_day_share_pct; timeout_ms for the next requests.
+ */
+void pp_cc_reconfigure(pp_cc_t *cc, long timeout_ms);
+
 /* Stop sending: every queued call is refused "stopping"; calls in flight complete. */
 void pp_cc_drain(pp_cc_t *cc);
 /* pp_cc_drain, and abort the calls in flight (they complete FAILED "aborted"). */

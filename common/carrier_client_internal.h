@@ -103,6 +103,8 @@ void pp_cc_metric(pp_cc_t *cc, bool counter, const char *family, const char *car
                   const char *l2, const char *v2, double v); /* <prefix>_family{carrier,l2=v2} */
 void pp_cc_day_help(pp_cc_t *cc);
 void pp_cc_day_lane_init(pp_cc_lane_t *l);
+void pp_cc_day_reconfigure(pp_cc_lane_t *l);         /* share and gauges after a reload */
+void pp_cc_day_restart_timer(pp_cc_t *cc);           /* budget_sync_ms changed */
 void pp_cc_day_start(pp_cc_t *cc);                   /* first sync now, then every budget_sync_ms */
 void pp_cc_budget_gauges(pp_cc_lane_t *l);
 /* PP_CC_DAY_FLEET: may a request go (false: *wait_ms known, or -1 while a sync is due)? */

@@ -86,6 +86,18 @@ void pp_cc_day_lane_init(pp_cc_lane_t *l)
     pp_cc_budget_gauges(l);
 }
 
+void pp_cc_day_reconfigure(pp_cc_lane_t *l)
+{
+    pp_cc_t *cc = l->cc;
+    if (cc->o.day_mode == PP_CC_DAY_BOT) {
+        l->share = pp_carrier_usage_bot_share(l->per_day, cc->o.cfg->bot_day_share_pct);
+        l->spent_day = -1; /* a larger share: ask the database again */
+        pp_cc_metric(cc, false, "day_share", l->carrier->name, NULL, NULL,
+                     l->per_day > 0 ? (double)l->share : -1);
+    }
+    pp_cc_budget_gauges(l);
+}
+
 /* ---- the sync: live counts and the day quota, one database job ------------------------- */
 
 typedef struct sync_item {
@@ -351,6 +363,13 @@ void pp_cc_day_start(pp_cc_t *cc)
     uv_timer_init(cc->o.loop, &cc->sync_timer);
     cc->sync_timer.data = cc;
     uv_timer_start(&cc->sync_timer, sync_timer_cb, 0, (uint64_t)cc->o.cfg->budget_sync_ms);
+}
+
+void pp_cc_day_restart_timer(pp_cc_t *cc)
+{
+    if (!cc->draining && !cc->finish_state)
+        uv_timer_start(&cc->sync_timer, sync_timer_cb, (uint64_t)cc->o.cfg->budget_sync_ms,
+                       (uint64_t)cc->o.cfg->budget_sync_ms);
 }
 
 void pp_cc_day_finish(pp_cc_t *cc)

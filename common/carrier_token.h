@@ -40,6 +40,7 @@ const char *pp_ctoken_get(pp_ctoken_t *t, pp_httpc_t *h, int64_t now, int64_t *w
 /* A tracking call sent with token `gen` got 401: drop it if it is still the current one. */
 bool pp_ctoken_drop(pp_ctoken_t *t, unsigned gen);
 bool pp_ctoken_busy(const pp_ctoken_t *t);
+void pp_ctoken_set_timeout(pp_ctoken_t *t, long timeout_ms); /* for the next fetch */
 /* Safe while a fetch is out only after the HTTP client is closed (its callback is ignored). */
 void pp_ctoken_free(pp_ctoken_t *t);
 

@@ -1,6 +1,7 @@
 /* config.c - parse, validate and document the configuration table in config.h. */
 #include "config.h"
 #include "err.h"
+#include "log.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -235,6 +236,8 @@ int pp_config_load(pp_config_t *c, const char *path, char *err, size_t errlen)
         return rc;
     if (path && (rc = pp_config_load_file(c, path, err, errlen)))
         return rc;
+    if (path && !(c->source_path = strdup(path)))
+        return PP_ENOMEM;
     return pp_config_load_env(c, err, errlen);
 }
 
@@ -251,6 +254,127 @@ void pp_config_free(pp_config_t *c)
     free(c->rdkafka_props);
     c->rdkafka_props = NULL;
     c->n_rdkafka_props = 0;
+    for (size_t i = 0; i < c->n_retired; i++)
+        free(c->retired[i]);
+    free(c->retired);
+    c->retired = NULL;
+    c->n_retired = 0;
+    free(c->source_path);
+    c->source_path = NULL;
+}
+
+bool pp_config_key_reloadable(const char *name)
+{
+    const key_t_ *k = find_key(name);
+    return k && k->reloadable;
+}
+
+/* A key's value as text for a log line (secrets masked). */
+static void shown(const key_t_ *k, const pp_config_t *c, char *out, size_t cap)
+{
+    const char *field = (const char *)c + k->off;
+    switch (k->type) {
+    case T_STR: {
+        const char *v = *(char *const *)field;
+        if (pp_config_key_is_secret(k->name) && v && *v)
+            snprintf(out, cap, "***");
+        else if (strcmp(k->name, "db_url") == 0)
+            pp_config_mask_db_url(v ? v : "", out, cap);
+        else
+            snprintf(out, cap, "\"%s\"", v ? v : "");
+        return;
+    }
+    case T_INT:
+        snprintf(out, cap, "%ld", *(const long *)field);
+        return;
+    case T_BOOL:
+        snprintf(out, cap, "%s", *(const bool *)field ? "true" : "false");
+        return;
+    }
+}
+
+static bool same(const key_t_ *k, const pp_config_t *a, const pp_config_t *b)
+{
+    const char *fa = (const char *)a + k->off, *fb = (const char *)b + k->off;
+    switch (k->type) {
+    case T_STR: {
+        const char *x = *(char *const *)fa, *y = *(char *const *)fb;
+        return strcmp(x ? x : "", y ? y : "") == 0;
+    }
+    case T_INT:
+        return *(const long *)fa == *(const long *)fb;
+    case T_BOOL:
+        return *(const bool *)fa == *(const bool *)fb;
+    }
+    return true;
+}
+
+static bool same_rdkafka(const pp_config_t *a, const pp_config_t *b)
+{
+    if (a->n_rdkafka_props != b->n_rdkafka_props)
+        return false;
+    for (size_t i = 0; i < 2 * a->n_rdkafka_props; i++)
+        if (strcmp(a->rdkafka_props[i], b->rdkafka_props[i]) != 0)
+            return false;
+    return true;
+}
+
+/* Move a reloadable key's new value into c (the old string retired, not freed). */
+static int take(pp_config_t *c, pp_config_t *n, const key_t_ *k)
+{
+    char *fc = (char *)c + k->off, *fn = (char *)n + k->off;
+    if (k->type != T_STR) {
+        memcpy(fc, fn, k->type == T_INT ? sizeof(long) : sizeof(bool));
+        return PP_OK;
+    }
+    char **r = realloc(c->retired, (c->n_retired + 1) * sizeof *r);
+    if (!r)
+        return PP_ENOMEM;
+    c->retired = r;
+    c->retired[c->n_retired++] = *(char **)fc;
+    *(char **)fc = *(char **)fn;
+    *(char **)fn = NULL;
+    return PP_OK;
+}
+
+int pp_config_reload(pp_config_t *c, int *applied, char *err, size_t errlen)
+{
+    pp_config_t n;
+    *applied = 0;
+    int rc = pp_config_load(&n, c->source_path, err, errlen);
+    if (rc) {
+        pp_config_free(&n);
+        return rc;
+    }
+    pp_log_level_t lvl;
+    if (pp_log_level_parse(n.log_level, &lvl) != 0) {
+        snprintf(err, errlen, "key 'log_level': unknown level \"%s\"", n.log_level);
+        pp_config_free(&n);
+        return PP_ECONFIG;
+    }
+    for (size_t i = 0; i < NKEYS && rc == PP_OK; i++) {
+        const key_t_ *k = &keys[i];
+        if (same(k, c, &n))
+            continue;
+        char was[256], now[256];
+        shown(k, c, was, sizeof was);
+        shown(k, &n, now, sizeof now);
+        if (!k->reloadable) {
+            pp_warn("reload: %s changed (%s -> %s) but takes effect only at a restart: ignored",
+                    k->name, was, now);
+            continue;
+        }
+        if ((rc = take(c, &n, k)) == PP_OK) {
+            pp_info("reload: %s: %s -> %s", k->name, was, now);
+            (*applied)++;
+        }
+    }
+    if (rc == PP_OK && !same_rdkafka(c, &n))
+        pp_warn("reload: rdkafka.* properties changed but take effect only at a restart: ignored");
+    pp_config_free(&n);
+    if (rc)
+        snprintf(err, errlen, "out of memory");
+    return rc;
 }
 
 static const char *type_name(key_type_t t)

@@ -134,8 +134,8 @@
     X(STR, xmpp_jid, "bot@parcelpush.test", 0, 0, 0, "notifier: bot account JID")             \
     X(STR, xmpp_password, "botpass", 0, 0, 0, "notifier: bot account password")               \
     X(BOOL, xmpp_tls, "false", 0, 0, 0, "notifier: require STARTTLS (verify with the system CAs)") \
-    X(INT, send_retry_max_ms, "30000", 100, 3600000, 1, "notifier: cap of the send retry back-off") \
-    X(INT, send_batch, "200", 1, 10000, 1, "notifier: events handled per batch before a flush") \
+    X(INT, send_retry_max_ms, "30000", 100, 3600000, 0, "notifier: cap of the send retry back-off") \
+    X(INT, send_batch, "200", 1, 10000, 0, "notifier: events handled per batch before a flush") \
     X(BOOL, notifier_archive_check, "true", 0, 0, 0,                                          \
       "notifier: before re-sending a message left in flight (crash, lost connection), ask the IM " \
       "server's archive (XMPP: XEP-0313 MAM) whether it was already routed; false = at least once") \
@@ -210,6 +210,9 @@ typedef struct pp_config {
     /* librdkafka pass-through properties: name/value pairs, owned. */
     char **rdkafka_props;
     size_t n_rdkafka_props;
+    char *source_path;  /* the file it was loaded from (NULL: none): what a reload reads again */
+    char **retired;     /* strings a reload replaced: kept until pp_config_free (a thread may */
+    size_t n_retired;   /* still be reading one) */
 } pp_config_t;
 
 /* Defaults only. */
@@ -224,6 +227,18 @@ int pp_config_load_env(pp_config_t *c, char *err, size_t errlen) __attribute__((
 int pp_config_load(pp_config_t *c, const char *path, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 void pp_config_free(pp_config_t *c);
+/*
+ * SIGHUP: load source_path and the environment again into a new configuration. Invalid: c is
+ * unchanged and err says why (PP_ECONFIG / PP_ENOMEM). Valid: every key marked reloadable
+ * whose value changed is copied into c and logged ("key: old -> new", secrets masked); a
+ * changed key that is not reloadable is logged as ignored until a restart. *applied = keys
+ * copied. Only the loop thread may call it; other threads may read c meanwhile (numbers are
+ * replaced whole, replaced strings stay allocated until pp_config_free).
+ */
+int pp_config_reload(pp_config_t *c, int *applied, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+/* Whether a key may change on SIGHUP (the table's reloadable column); false for unknown keys. */
+bool pp_config_key_reloadable(const char *name);
 /* Markdown table of every key (name, env var, type, default, reloadable, doc). */
 void pp_config_print_reference(FILE *out);
 /* Current value of every key as `key = value` lines; secrets shown as "***": the keys of

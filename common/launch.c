@@ -6,10 +6,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifndef PP_VERSION
+#define PP_VERSION "unknown"
+#endif
+
 static void usage(FILE *out, const char *prog, const char *summary)
 {
-    fprintf(out, "usage: %s [--config FILE] [--print-config]\n%s\n"
-                 "Every key may also be set in the environment as PP_<KEY>.\n",
+    fprintf(out,
+            "usage: %s [--config FILE] [--check-config | --print-config | --version]\n%s\n"
+            "Every key may also be set in the environment as PP_<KEY>; SIGHUP reloads the\n"
+            "keys marked reloadable (ppctl config --reference), SIGTERM stops gracefully.\n",
             prog, summary);
 }
 
@@ -17,13 +23,18 @@ int pp_launch(int argc, char **argv, const char *prog, const char *summary,
               int (*run)(pp_config_t *cfg))
 {
     const char *config_path = NULL;
-    int print = 0;
+    int print = 0, check = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
             config_path = argv[++i];
         else if (strcmp(argv[i], "--print-config") == 0)
             print = 1;
-        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+        else if (strcmp(argv[i], "--check-config") == 0)
+            check = 1;
+        else if (strcmp(argv[i], "--version") == 0) {
+            printf("%s %s\n", prog, PP_VERSION);
+            return 0;
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout, prog, summary);
             return 0;
         } else {
@@ -34,11 +45,29 @@ int pp_launch(int argc, char **argv, const char *prog, const char *summary,
     pp_log_init(prog, PP_LOG_INFO);
     pp_config_t cfg;
     char err[512];
-    if (pp_config_load(&cfg, config_path, err, sizeof err) != 0)
+    if (pp_config_load(&cfg, config_path, err, sizeof err) != 0) {
+        if (check) {
+            printf("%s: configuration%s%s: %s\n", prog, config_path ? " " : "",
+                   config_path ? config_path : "", err);
+            pp_config_free(&cfg);
+            return 1;
+        }
         pp_die("configuration: %s", err);
+    }
     pp_log_level_t lvl;
-    if (pp_log_level_parse(cfg.log_level, &lvl) != 0)
+    if (pp_log_level_parse(cfg.log_level, &lvl) != 0) {
+        if (check) {
+            printf("%s: configuration: key 'log_level': unknown level \"%s\"\n", prog, cfg.log_level);
+            pp_config_free(&cfg);
+            return 1;
+        }
         pp_die("configuration: log_level: unknown level \"%s\"", cfg.log_level);
+    }
+    if (check) {
+        printf("%s: configuration ok\n", prog);
+        pp_config_free(&cfg);
+        return 0;
+    }
     pp_log_set_level(lvl);
     if (print) {
         pp_config_dump(&cfg, stdout);
@@ -54,4 +83,22 @@ int pp_launch(int argc, char **argv, const char *prog, const char *summary,
     int rc = run(&cfg);
     pp_config_free(&cfg);
     return rc;
+}
+
+int pp_launch_reload(pp_config_t *cfg, const char *who)
+{
+    char err[512];
+    int applied = 0;
+    pp_info("%s: SIGHUP: reading the configuration again (%s and the environment)", who,
+            cfg->source_path ? cfg->source_path : "no file");
+    if (pp_config_reload(cfg, &applied, err, sizeof err) != 0) {
+        pp_warn("%s: SIGHUP: new configuration refused, the old one stays: %s", who, err);
+        return 0;
+    }
+    pp_log_level_t lvl;
+    if (pp_log_level_parse(cfg->log_level, &lvl) == 0)
+        pp_log_set_level(lvl);
+    pp_info("%s: SIGHUP: %d reloadable keys changed", who, applied);
+    pp_debug("%s: SIGHUP: log level %s in force", who, cfg->log_level);
+    return applied;
 }

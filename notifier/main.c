@@ -4,6 +4,7 @@
  */
 #include "config.h"
 #include "err.h"
+#include "launch.h"
 #include "log.h"
 #include "metrics.h"
 #include "notifier.h"
@@ -19,10 +20,11 @@
 #define PUBLISH_MS 500
 
 typedef struct app {
-    pp_config_t cfg;
+    pp_config_t *cfg;
+    char who[280];
     pp_metrics_t *metrics;
     pp_notifier_t *notifier;
-    uv_signal_t sigterm, sigint;
+    uv_signal_t sigterm, sigint, sighup;
     uv_timer_t publish;
     uv_async_t done;
     int signals;
@@ -106,6 +108,10 @@ static int health_cb(void *arg, char *msg, size_t msglen)
 static void signal_cb(uv_signal_t *h, int signum)
 {
     app_t *a = h->data;
+    if (signum == SIGHUP) { /* the worker thread reads the reloadable keys where it uses them */
+        (void)pp_launch_reload(a->cfg, a->who);
+        return;
+    }
     if (a->signals++ > 0) {
         pp_warn("second signal %d: exiting now", signum);
         _exit(1);
@@ -130,41 +136,22 @@ static void done_cb(uv_async_t *h)
     pp_metrics_stop(a->metrics);
     uv_close((uv_handle_t *)&a->sigterm, close_cb);
     uv_close((uv_handle_t *)&a->sigint, close_cb);
+    uv_close((uv_handle_t *)&a->sighup, close_cb);
     uv_close((uv_handle_t *)&a->publish, close_cb);
     uv_close((uv_handle_t *)&a->done, close_cb);
 }
 
 static void notify_done(void *arg) { uv_async_send(arg); }
 
-static void usage(void)
-{
-    fprintf(stderr, "usage: pp-notifier [-c CONFIG_FILE]\n"
-                    "Configuration keys: see README.md; environment PP_<KEY> overrides the file.\n");
-}
-
-int main(int argc, char **argv)
+static int run(pp_config_t *cfg)
 {
     static app_t a;
-    char err[512], worker_id[256], maddr[300];
-    const char *path = NULL;
-    int opt, port = 0;
+    char worker_id[256], maddr[300];
+    int port = 0;
     signal(SIGPIPE, SIG_IGN);
-    pp_log_init(argv[0], PP_LOG_INFO);
-    while ((opt = getopt(argc, argv, "c:h")) != -1) {
-        if (opt == 'c') {
-            path = optarg;
-        } else {
-            usage();
-            return opt == 'h' ? 0 : 2;
-        }
-    }
-    if (pp_config_load(&a.cfg, path, err, sizeof err))
-        pp_die("configuration: %s", err);
-    pp_log_level_t lvl;
-    if (pp_log_level_parse(a.cfg.log_level, &lvl) == 0)
-        pp_log_set_level(lvl);
-    if (a.cfg.worker_id[0])
-        snprintf(worker_id, sizeof worker_id, "%s", a.cfg.worker_id);
+    a.cfg = cfg;
+    if (a.cfg->worker_id[0])
+        snprintf(worker_id, sizeof worker_id, "%s", a.cfg->worker_id);
     else
         pp_worker_default_id("notifier", worker_id, sizeof worker_id);
 
@@ -185,21 +172,24 @@ int main(int argc, char **argv)
                     "events behind the end of the assigned partitions (-1 unknown)");
     pp_metrics_help(a.metrics, "pp_notifier_send_latency_seconds", "histogram",
                     "batch send until the IM server acknowledged it");
-    if (pp_metrics_serve(a.metrics, loop, a.cfg.metrics_addr, health_cb, &a, &port))
-        pp_die("cannot serve metrics on %s", a.cfg.metrics_addr);
-    snprintf(maddr, sizeof maddr, "%.*s:%d", (int)strcspn(a.cfg.metrics_addr, ":"),
-             a.cfg.metrics_addr, port);
+    if (pp_metrics_serve(a.metrics, loop, a.cfg->metrics_addr, health_cb, &a, &port))
+        pp_die("cannot serve metrics on %s", a.cfg->metrics_addr);
+    snprintf(maddr, sizeof maddr, "%.*s:%d", (int)strcspn(a.cfg->metrics_addr, ":"),
+             a.cfg->metrics_addr, port);
+    snprintf(a.who, sizeof a.who, "notifier %s", worker_id);
     pp_info("notifier %s: metrics on http://%s/metrics", worker_id, maddr);
 
     uv_async_init(loop, &a.done, done_cb);
     a.done.data = &a;
-    if (pp_notifier_start(&a.notifier, &a.cfg, worker_id, maddr, notify_done, &a.done))
+    if (pp_notifier_start(&a.notifier, a.cfg, worker_id, maddr, notify_done, &a.done))
         pp_die("notifier %s: start-up failed", worker_id);
     uv_signal_init(loop, &a.sigterm);
     uv_signal_init(loop, &a.sigint);
-    a.sigterm.data = a.sigint.data = &a;
+    uv_signal_init(loop, &a.sighup);
+    a.sigterm.data = a.sigint.data = a.sighup.data = &a;
     uv_signal_start(&a.sigterm, signal_cb, SIGTERM);
     uv_signal_start(&a.sigint, signal_cb, SIGINT);
+    uv_signal_start(&a.sighup, signal_cb, SIGHUP);
     uv_timer_init(loop, &a.publish);
     a.publish.data = &a;
     uv_timer_start(&a.publish, publish_cb, PUBLISH_MS, PUBLISH_MS);
@@ -211,6 +201,11 @@ int main(int argc, char **argv)
     if (uv_loop_close(loop))
         pp_warn("libuv loop still has handles at exit");
     pp_metrics_free(a.metrics);
-    pp_config_free(&a.cfg);
     return rc ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    return pp_launch(argc, argv, "pp-notifier",
+                     "Consumes shipment status events and sends each buyer's IM notification.", run);
 }

@@ -2,6 +2,7 @@
 #include "poller.h"
 #include "carrier_client.h"
 #include "err.h"
+#include "launch.h"
 #include "log.h"
 #include "timeutil.h"
 #include "worker.h"
@@ -212,11 +213,26 @@ static void progress(pp_poller_t *p)
 
 static void stop_timer_cb(uv_timer_t *t) { advance_stop(t->data); }
 
+/* After a reload: what is kept outside cfg (the timers' periods, the carrier client). The
+ * rest (claim size, concurrency, lease, schedule, relay) is read from cfg where it is used. */
+static void reconfigure(pp_poller_t *p)
+{
+    const pp_config_t *cfg = p->cfg;
+    if (p->phase != PP_POLLER_RUNNING)
+        return;
+    uv_timer_start(&p->claim_timer, claim_cb, (uint64_t)cfg->claim_interval_ms,
+                   (uint64_t)cfg->claim_interval_ms);
+    uv_timer_start(&p->heartbeat_timer, heartbeat_cb, (uint64_t)cfg->heartbeat_interval_ms,
+                   (uint64_t)cfg->heartbeat_interval_ms);
+    pp_cc_reconfigure(p->cc, cfg->http_timeout_ms);
+}
+
 static void signal_cb(uv_signal_t *s, int signum)
 {
     pp_poller_t *p = s->data;
     if (signum == SIGHUP) {
-        pp_info("worker %s: SIGHUP: reload is not supported; ignored", p->worker_id);
+        if (pp_launch_reload(p->cfg, p->who) > 0)
+            reconfigure(p);
         return;
     }
     if (p->phase != PP_POLLER_RUNNING) {

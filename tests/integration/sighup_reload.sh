@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# sighup_reload.sh - SIGHUP reloads the configuration of every daemon (pp-poller, pp-api,
+# pp-notifier, pp-bot), each started with --config FILE:
+#   - a changed reloadable key takes effect: log_level info -> debug (a debug line follows the
+#     reload), and for the poller and the bot inpost_rps 40 -> 20 (the carrier client's
+#     per-second share, pp_*_budget_limit, halves);
+#   - a changed key that needs a restart (db_pool_size) is logged as ignored;
+#   - an invalid file (poll_batch = 0) is refused with a clear line and the old values stay;
+#   - the process keeps working: healthy after each SIGHUP, and a SIGTERM still stops it with 0.
+# Before this, SIGHUP killed pp-notifier and pp-bot (no handler).
+. "$(dirname -- "${BASH_SOURCE[0]}")/../lib.sh"
+. "$(dirname -- "${BASH_SOURCE[0]}")/bot_lib.sh"
+set -uo pipefail
+
+T=$PP_TEST_TMP
+API=$PP_BUILD/api/pp-api
+
+conf() { # NAME LEVEL RPS [EXTRA LINE]
+	printf 'log_level = %s\ninpost_rps = %s\nmetrics_addr = 127.0.0.1:0\n%s\n' "$2" "$3" "${4-}" >"$T/$1.conf"
+}
+metrics_port() { grep -o 'metrics on http://127.0.0.1:[0-9]*' "$T/$1.log" | head -1 | sed 's/.*://'; }
+healthy() { curl -sf "http://127.0.0.1:$1/healthz" >/dev/null; }
+gauge() { # PORT SERIES
+	local m
+	m=$(curl -sf "http://127.0.0.1:$1/metrics") || return 1
+	awk -v s="$2" '$1 == s { print $2 }' <<<"$m"
+}
+gauge_is() { [[ $(gauge "$1" "$2") == "$3" ]]; }
+logged() { grep -qF -- "$2" "$T/$1.log"; }
+# a debug line after the reload that switched to debug: the new level is in force
+debug_after_reload() { awk '/SIGHUP: [0-9]+ reloadable keys changed/ { on = 1 } on && / debug: / { f = 1 } END { exit !f }' "$T/$1.log"; }
+
+start() { # NAME PORT-VAR CMD...
+	local name=$1
+	shift
+	start_bg "$name" "$@" --config "$T/$name.conf" >/dev/null
+	PID[$name]=${pp_test_pids[-1]}
+	wait_until 30 grep -q 'metrics on http\|api on http' "$T/$name.log" || fail "$name did not start: $(tail -3 "$T/$name.log")"
+}
+
+# The checks every process goes through; PORT serves /healthz and /metrics; SERIES (may be
+# empty) is its inpost per-second budget gauge.
+reload_checks() { # NAME PORT SERIES
+	local name=$1 port=$2 series=$3 before
+	wait_until 60 healthy "$port" || fail "$name not healthy before SIGHUP: $(tail -3 "$T/$name.log")"
+	if [[ -n $series ]]; then
+		wait_until 60 gauge_is "$port" "$series" 20 || fail "$name: $series = $(gauge "$port" "$series"), want 40 / 2 sharers"
+	fi
+	conf "$name" debug 20 "db_pool_size = 3"
+	kill -HUP "${PID[$name]}"
+	wait_until 30 logged "$name" 'reload: log_level: "info" -> "debug"' || fail "$name: no reload of log_level: $(tail -5 "$T/$name.log")"
+	logged "$name" 'reload: inpost_rps: 40 -> 20' || fail "$name: inpost_rps not reloaded"
+	logged "$name" 'reload: db_pool_size changed (4 -> 3) but takes effect only at a restart: ignored' ||
+		fail "$name: the change of a restart-only key was not logged as ignored"
+	wait_until 30 debug_after_reload "$name" || fail "$name: no debug line after the reload to debug"
+	if [[ -n $series ]]; then
+		wait_until 60 gauge_is "$port" "$series" 10 || fail "$name: $series = $(gauge "$port" "$series") after inpost_rps 40 -> 20, want 10"
+	fi
+	kill -0 "${PID[$name]}" 2>/dev/null || fail "$name died of SIGHUP"
+	wait_until 30 healthy "$port" || fail "$name not healthy after SIGHUP"
+	# an invalid file: refused, nothing changes
+	conf "$name" info 5 "poll_batch = 0"
+	kill -HUP "${PID[$name]}"
+	wait_until 30 logged "$name" "SIGHUP: new configuration refused, the old one stays: config file $T/$name.conf:" ||
+		fail "$name: the invalid file was not refused: $(tail -3 "$T/$name.log")"
+	logged "$name" '"debug" -> "info"' && fail "$name: a refused file changed log_level"
+	if [[ -n $series ]]; then
+		gauge_is "$port" "$series" 10 || fail "$name: a refused file changed $series to $(gauge "$port" "$series")"
+	fi
+	kill -0 "${PID[$name]}" 2>/dev/null || fail "$name died of the second SIGHUP"
+	wait_until 30 healthy "$port" || fail "$name not healthy after the refused reload"
+	figure "$name: SIGHUP reloaded log_level and inpost_rps${series:+ (budget share 20 -> 10)}, ignored db_pool_size, refused an invalid file; still healthy"
+}
+figure() { echo "$*" >>"$T/figures.txt"; }
+
+declare -A PID
+NOTIFIER_JID=$PP_XMPP_JID NOTIFIER_PW=$PP_XMPP_PASSWORD
+bot_accounts 0 # the bot's own XMPP account: PP_XMPP_JID from here on
+
+# The poller and the bot split inpost_rps: 40 / 2 = 20 each, then 20 / 2 = 10.
+conf poller info 40
+start poller "$POLLER"
+conf bot info 40
+start bot "$BOT"
+conf notifier info 40
+PP_XMPP_JID=$NOTIFIER_JID PP_XMPP_PASSWORD=$NOTIFIER_PW start notifier "$NOTIFIER"
+conf api info 40 "api_addr = 127.0.0.1:0"
+start api "$API"
+APORT=$(sed -n 's|.*api on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$T/api.log" | head -1)
+
+reload_checks poller "$(metrics_port poller)" 'pp_poller_budget_limit{carrier="inpost",window="second"}'
+reload_checks bot "$(metrics_port bot)" 'pp_bot_budget_limit{carrier="inpost",window="second"}'
+reload_checks notifier "$(metrics_port notifier)" ''
+reload_checks api "$APORT" ''
+
+for name in poller bot notifier api; do stop_pid "${PID[$name]}" 120; done
+echo ok
+sed 's/^/    /' "$T/figures.txt"
