@@ -10,10 +10,40 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <limits.h>
 
-#ifndef PP_SCHEMA_DIR
-#define PP_SCHEMA_DIR "schema/sql"
+#ifndef PP_SQL_FROM_BINDIR
+#define PP_SQL_FROM_BINDIR "../share/parcelpush/sql"
 #endif
+
+/*
+ * Where the migrations are, first found: --dir, $PP_SCHEMA_DIR, the installed ones next to
+ * this binary (<bindir>/PP_SQL_FROM_BINDIR), or the source tree's when run from a build
+ * directory (<repo>/<build>/tools/ppctl/ppctl -> <repo>/schema/sql).
+ */
+static const char *find_dir(char *buf, size_t cap)
+{
+    const char *env = getenv("PP_SCHEMA_DIR");
+    if (env && *env)
+        return env;
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return "schema/sql";
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash)
+        *slash = '\0';
+    struct stat st;
+    int k = PP_SQL_FROM_BINDIR[0] == '/' ? snprintf(buf, cap, "%s", PP_SQL_FROM_BINDIR)
+                                         : snprintf(buf, cap, "%s/%s", exe, PP_SQL_FROM_BINDIR);
+    if (k > 0 && (size_t)k < cap && stat(buf, &st) == 0 && S_ISDIR(st.st_mode))
+        return buf;
+    k = snprintf(buf, cap, "%s/../../../schema/sql", exe);
+    return k > 0 && (size_t)k < cap ? buf : "schema/sql";
+}
 
 static int is_migration(const char *name)
 {
@@ -72,7 +102,8 @@ static int exec_simple(PGconn *c, const char *sql, char *err, size_t errlen)
 
 int ppctl_migrate(ppctl_t *ctl, int argc, char **argv)
 {
-    const char *dir = getenv("PP_SCHEMA_DIR") ? getenv("PP_SCHEMA_DIR") : PP_SCHEMA_DIR;
+    char found[PATH_MAX];
+    const char *dir = find_dir(found, sizeof found);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--dir") == 0) {
             if (!(dir = ppctl_optarg(argc, argv, &i)))
@@ -122,7 +153,7 @@ int ppctl_migrate(ppctl_t *ctl, int argc, char **argv)
         PQclear(r);
         if (done)
             continue;
-        char path[4096];
+        char path[PATH_MAX + 512];
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         char *sql = read_file(path);
         if (!sql) {
