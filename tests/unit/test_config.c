@@ -1,4 +1,4 @@
-/* test_config.c - defaults, file, environment, range checks, and the README reference. */
+/* test_config.c - defaults, file, environment, range checks, and the reference in docs/config.md. */
 #include "check.h"
 #include "config.h"
 #include "err.h"
@@ -151,7 +151,7 @@ int main(int argc, char **argv)
         CHECK_STR(again, masked);
     }
 
-    /* Every key must be documented in the README's reference (argv[1] = README.md). */
+    /* Every key must be documented in docs/config.md (argv[1]). */
     if (argc > 1) {
         FILE *r = fopen(argv[1], "r");
         CHECK(r != NULL);
@@ -175,7 +175,7 @@ int main(int argc, char **argv)
                 char needle[160];
                 snprintf(needle, sizeof needle, "`%s`", line + 3);
                 if (!strstr(readme, needle))
-                    fprintf(stderr, "README.md lacks config key %s (run: ppctl config --reference)\n", needle);
+                    fprintf(stderr, "docs/config.md lacks config key %s (run: ppctl config --reference)\n", needle);
                 CHECK(strstr(readme, needle) != NULL);
             }
             free(ref);
