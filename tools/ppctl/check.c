@@ -335,7 +335,6 @@ static int check_report(const check_t *k)
 
 int ppctl_check(ppctl_t *ctl, int argc, char **argv)
 {
-    int rc = 2;
     check_t k = {.inbox = NULL};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--inbox")) {
@@ -348,7 +347,7 @@ int ppctl_check(ppctl_t *ctl, int argc, char **argv)
     }
     if (!k.inbox) {
         fprintf(stderr, "usage: ppctl check --inbox FILE   (FILE: pp-inbox's JSON lines)\n");
-        return rc;
+        return 2;
     }
     FILE *f = fopen(k.inbox, "r");
     if (!f) {
@@ -360,7 +359,7 @@ int ppctl_check(ppctl_t *ctl, int argc, char **argv)
         fclose(f);
         return 1;
     }
-    rc = 1;
+    int rc = 1;
     if (check_query(&k, c) == 0 && check_load_ledger(&k) == 0) {
         check_pairs(&k);
         check_inbox(&k, f);
