@@ -159,6 +159,51 @@ static size_t json_number(const unsigned char *b, size_t len, size_t i)
     return j - i;
 }
 
+/* Scans a string's text from b[*ip] (just after its opening quote) to its closing quote (*ip
+ * left there): -1 for an escape JSON does not have, else 1 when the text holds a control
+ * character or invalid UTF-8 (as written, escapes included), 0 when it is clean. */
+static int scan_string(const unsigned char *b, size_t len, size_t *ip)
+{
+    size_t i = *ip;
+    bool bad = false;
+    while (i < len && b[i] != '"') {
+        long cp;
+        if (b[i] == '\\' && i + 1 < len) {
+            char e = (char)b[i + 1];
+            if (e == 'u' ? hex4(b + i + 2, len - i - 2) < 0 : !e || !strchr("\"\\/bfnrt", e))
+                return -1;
+            if (e == 'u') {
+                cp = hex4(b + i + 2, len - i - 2);
+                i += 6;
+                if (cp >= 0xd800 && cp <= 0xdbff) { /* needs its low surrogate */
+                    long lo2 = i + 1 < len && b[i] == '\\' && b[i + 1] == 'u' ? hex4(b + i + 2, len - i - 2) : -1;
+                    if (lo2 >= 0xdc00 && lo2 <= 0xdfff)
+                        i += 6;
+                    else
+                        bad = true;
+                } else if ((cp >= 0xdc00 && cp <= 0xdfff) || is_control(cp)) {
+                    bad = true;
+                }
+            } else {
+                /* \b \f \n \r \t are control characters; \" \\ \/ are text */
+                bad |= e == 'b' || e == 'f' || e == 'n' || e == 'r' || e == 't';
+                i += 2;
+            }
+            continue;
+        }
+        size_t n = utf8_seq(b + i, len - i, &cp);
+        if (n == 0) {
+            bad = true;
+            i++;
+        } else {
+            bad |= is_control(cp);
+            i += n;
+        }
+    }
+    *ip = i;
+    return bad ? 1 : 0;
+}
+
 /*
  * One pass over the raw body (already parsed by cJSON, which is lenient): between strings
  * only RFC 8259 tokens (whitespace is space, tab, LF, CR; numbers as the grammar writes them,
@@ -195,46 +240,15 @@ static int scan_body(const unsigned char *b, size_t len, const char **code, cons
             continue;
         }
         size_t start = ++i;
-        bool bad = false;
-        while (i < len && b[i] != '"') {
-            long cp;
-            if (b[i] == '\\' && i + 1 < len) {
-                char e = (char)b[i + 1];
-                if (e == 'u' ? hex4(b + i + 2, len - i - 2) < 0 : !e || !strchr("\"\\/bfnrt", e)) {
-                    /* cJSON refused the body already; a key must not be taken from it */
-                    *code = "invalid_json";
-                    *what = "a string escape JSON does not have";
-                    snprintf(field, fcap, "%s", key);
-                    return PP_EINVAL;
-                }
-                if (e == 'u') {
-                    cp = hex4(b + i + 2, len - i - 2);
-                    i += 6;
-                    if (cp >= 0xd800 && cp <= 0xdbff) { /* needs its low surrogate */
-                        long lo2 = i + 1 < len && b[i] == '\\' && b[i + 1] == 'u' ? hex4(b + i + 2, len - i - 2) : -1;
-                        if (lo2 >= 0xdc00 && lo2 <= 0xdfff)
-                            i += 6;
-                        else
-                            bad = true;
-                    } else if ((cp >= 0xdc00 && cp <= 0xdfff) || is_control(cp)) {
-                        bad = true;
-                    }
-                } else {
-                    /* \b \f \n \r \t are control characters; \" \\ \/ are text */
-                    bad |= e == 'b' || e == 'f' || e == 'n' || e == 'r' || e == 't';
-                    i += 2;
-                }
-                continue;
-            }
-            size_t n = utf8_seq(b + i, len - i, &cp);
-            if (n == 0) {
-                bad = true;
-                i++;
-            } else {
-                bad |= is_control(cp);
-                i += n;
-            }
+        int sc = scan_string(b, len, &i);
+        if (sc < 0) {
+            /* cJSON refused the body already; a key must not be taken from it */
+            *code = "invalid_json";
+            *what = "a string escape JSON does not have";
+            snprintf(field, fcap, "%s", key);
+            return PP_EINVAL;
         }
+        bool bad = sc > 0;
         size_t end = i; /* at the closing quote */
         size_t j = i + 1;
         while (j < len && (b[j] == ' ' || b[j] == '\t' || b[j] == '\r' || b[j] == '\n'))

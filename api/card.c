@@ -32,6 +32,62 @@ static void add_text(cJSON *o, const char *name, const PGresult *res, int row, i
 
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
+/* Fills the card's "shipment" object from its row (the latest shipment of the transaction). */
+static void add_shipment(cJSON *s, const PGresult *res)
+{
+    cJSON_AddNumberToObject(s, "id", (double)strtoll(PQgetvalue(res, 0, 0), NULL, 10));
+    const char *carrier = PQgetvalue(res, 0, 1);
+    const pp_carrier_t *c = pp_carrier_find(carrier);
+    cJSON_AddStringToObject(s, "carrier", carrier);
+    cJSON_AddStringToObject(s, "carrier_name", c ? c->display : carrier);
+    cJSON_AddStringToObject(s, "tracking_number", PQgetvalue(res, 0, 2));
+    add_status(s, PQgetvalue(res, 0, 3));
+    add_text(s, "carrier_status", res, 0, 4);
+    add_text(s, "last_event_at", res, 0, 5);
+    add_text(s, "last_location", res, 0, 6);
+    add_text(s, "last_text", res, 0, 7);
+    add_text(s, "pickup_point", res, 0, 8);
+    add_text(s, "entered_at", res, 0, 9);
+    add_text(s, "delivered_at", res, 0, 10);
+    add_text(s, "pickup_address", res, 0, 11);
+    /* A deadline matters only while the parcel waits; after pickup (or a return) it is history. */
+    if (strcmp(PQgetvalue(res, 0, 3), "available_for_pickup") == 0)
+        add_text(s, "pickup_deadline", res, 0, 12);
+    else
+        cJSON_AddNullToObject(s, "pickup_deadline");
+}
+
+/* Adds the shipment's events, in sequence order, as its "history" array. */
+static int add_history(PGconn *conn, cJSON *s, const char *sid)
+{
+    PGresult *res = NULL;
+    const char *ps[] = {sid};
+    int rc = pp_db_exec(conn, "api: card history",
+                        "SELECT sequence, kind, status, carrier_status, description, location, " TS("occurred_at")
+                        " FROM shipment_events WHERE shipment_id = $1 ORDER BY sequence",
+                        1, ps, &res);
+    if (rc)
+        return rc;
+    cJSON *h = cJSON_AddArrayToObject(s, "history");
+    for (int i = 0; i < PQntuples(res); i++) {
+        cJSON *e = cJSON_CreateObject();
+        if (!e || !cJSON_AddItemToArray(h, e)) {
+            cJSON_Delete(e);
+            rc = PP_ENOMEM;
+            break;
+        }
+        cJSON_AddNumberToObject(e, "sequence", (double)strtoll(PQgetvalue(res, i, 0), NULL, 10));
+        cJSON_AddStringToObject(e, "kind", PQgetvalue(res, i, 1));
+        add_status(e, PQgetvalue(res, i, 2));
+        add_text(e, "carrier_status", res, i, 3);
+        add_text(e, "description", res, i, 4);
+        add_text(e, "location", res, i, 5);
+        add_text(e, "occurred_at", res, i, 6);
+    }
+    PQclear(res);
+    return rc;
+}
+
 int pp_api_card_query(PGconn *conn, long long txn, cJSON **out, long long *seller_id, long long *buyer_id)
 {
     char id[32];
@@ -79,52 +135,11 @@ int pp_api_card_query(PGconn *conn, long long txn, cJSON **out, long long *selle
     cJSON *s = cJSON_AddObjectToObject(card, "shipment");
     char sid[32];
     snprintf(sid, sizeof sid, "%s", PQgetvalue(res, 0, 0));
-    cJSON_AddNumberToObject(s, "id", (double)strtoll(sid, NULL, 10));
-    const char *carrier = PQgetvalue(res, 0, 1);
-    const pp_carrier_t *c = pp_carrier_find(carrier);
-    cJSON_AddStringToObject(s, "carrier", carrier);
-    cJSON_AddStringToObject(s, "carrier_name", c ? c->display : carrier);
-    cJSON_AddStringToObject(s, "tracking_number", PQgetvalue(res, 0, 2));
-    add_status(s, PQgetvalue(res, 0, 3));
-    add_text(s, "carrier_status", res, 0, 4);
-    add_text(s, "last_event_at", res, 0, 5);
-    add_text(s, "last_location", res, 0, 6);
-    add_text(s, "last_text", res, 0, 7);
-    add_text(s, "pickup_point", res, 0, 8);
-    add_text(s, "entered_at", res, 0, 9);
-    add_text(s, "delivered_at", res, 0, 10);
-    add_text(s, "pickup_address", res, 0, 11);
-    /* A deadline matters only while the parcel waits; after pickup (or a return) it is history. */
-    if (strcmp(PQgetvalue(res, 0, 3), "available_for_pickup") == 0)
-        add_text(s, "pickup_deadline", res, 0, 12);
-    else
-        cJSON_AddNullToObject(s, "pickup_deadline");
+    add_shipment(s, res);
     PQclear(res);
     res = NULL;
-    const char *ps[] = {sid};
-    rc = pp_db_exec(conn, "api: card history",
-                    "SELECT sequence, kind, status, carrier_status, description, location, " TS("occurred_at")
-                    " FROM shipment_events WHERE shipment_id = $1 ORDER BY sequence",
-                    1, ps, &res);
-    if (rc)
+    if ((rc = add_history(conn, s, sid)))
         goto fail;
-    cJSON *h = cJSON_AddArrayToObject(s, "history");
-    for (int i = 0; i < PQntuples(res); i++) {
-        cJSON *e = cJSON_CreateObject();
-        if (!e || !cJSON_AddItemToArray(h, e)) {
-            cJSON_Delete(e);
-            rc = PP_ENOMEM;
-            goto fail;
-        }
-        cJSON_AddNumberToObject(e, "sequence", (double)strtoll(PQgetvalue(res, i, 0), NULL, 10));
-        cJSON_AddStringToObject(e, "kind", PQgetvalue(res, i, 1));
-        add_status(e, PQgetvalue(res, i, 2));
-        add_text(e, "carrier_status", res, i, 3);
-        add_text(e, "description", res, i, 4);
-        add_text(e, "location", res, i, 5);
-        add_text(e, "occurred_at", res, i, 6);
-    }
-    PQclear(res);
     *out = card;
     return PP_OK;
 fail:

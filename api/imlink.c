@@ -75,16 +75,58 @@ static int code_hash(const char *event_id, const char *code, char out[65])
 
 /* ---- POST /v1/me/im-link ---- */
 
+/* Draws a new code for the user, stores its hash in im_links (replacing any earlier one) and
+ * puts the code's event in the outbox, in the caller's transaction (evp: the locale). */
+static int link_store(PGconn *conn, pp_api_req_t *r, const char *user, const pp_link_event_t *evp)
+{
+    link_job_t *j = r->data;
+    const pp_config_t *cfg = r->api->cfg;
+    pp_link_event_t ev = *evp;
+    PGresult *res = NULL;
+    char *payload = NULL, ttl[24], hash[65];
+    int rc;
+    snprintf(ttl, sizeof ttl, "%ld", cfg->im_link_code_ttl_s);
+    uuid_t u;
+    uuid_generate_random(u);
+    uuid_unparse_lower(u, ev.event_id);
+    ev.user_id = r->auth.user_id;
+    snprintf(ev.channel, sizeof ev.channel, "%s", j->channel);
+    snprintf(ev.address, sizeof ev.address, "%s", j->address);
+    if ((rc = new_code(ev.code)) || (rc = code_hash(ev.event_id, ev.code, hash)))
+        goto out;
+    const char *p3[] = {user, ev.event_id, j->channel, j->address, hash, ttl};
+    if ((rc = pp_db_exec(conn, "api: im-link: store the code",
+                         "INSERT INTO im_links (user_id, event_id, channel, address, code_hash, expires_at) "
+                         "VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6::int)) "
+                         "ON CONFLICT (user_id) DO UPDATE SET event_id = EXCLUDED.event_id, "
+                         "channel = EXCLUDED.channel, address = EXCLUDED.address, code_hash = EXCLUDED.code_hash, "
+                         "attempts = 0, created_at = now(), expires_at = EXCLUDED.expires_at, verified_at = NULL "
+                         "RETURNING extract(epoch FROM expires_at)::bigint",
+                         6, p3, &res)))
+        goto out;
+    ev.expires_at = (time_t)strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    res = NULL;
+    if ((rc = pp_link_event_encode(&ev, &payload)))
+        goto out;
+    const char *p4[] = {ev.event_id, cfg->im_link_topic, user, payload};
+    rc = pp_db_exec(conn, "api: im-link: outbox",
+                    "INSERT INTO outbox (event_id, topic, msg_key, payload) VALUES ($1, $2, $3, $4)", 4, p4, NULL);
+out:
+    PQclear(res);
+    free(payload);
+    explicit_bzero(&ev, sizeof ev);
+    return rc;
+}
+
 static int link_work(PGconn *conn, pp_api_req_t *r)
 {
     link_job_t *j = r->data;
     const pp_config_t *cfg = r->api->cfg;
-    char user[32], ttl[24], resend[24], hash[65];
+    char user[32], resend[24];
     pp_link_event_t ev = {0};
     PGresult *res = NULL;
-    char *payload = NULL;
     snprintf(user, sizeof user, "%lld", r->auth.user_id);
-    snprintf(ttl, sizeof ttl, "%ld", cfg->im_link_code_ttl_s);
     snprintf(resend, sizeof resend, "%ld", cfg->im_link_resend_s);
     int rc = pp_db_begin(conn);
     if (rc)
@@ -122,42 +164,14 @@ static int link_work(PGconn *conn, pp_api_req_t *r)
         goto fail;
     }
 
-    uuid_t u;
-    uuid_generate_random(u);
-    uuid_unparse_lower(u, ev.event_id);
-    ev.user_id = r->auth.user_id;
-    snprintf(ev.channel, sizeof ev.channel, "%s", j->channel);
-    snprintf(ev.address, sizeof ev.address, "%s", j->address);
-    if ((rc = new_code(ev.code)) || (rc = code_hash(ev.event_id, ev.code, hash)))
-        goto fail;
-    const char *p3[] = {user, ev.event_id, j->channel, j->address, hash, ttl};
-    if ((rc = pp_db_exec(conn, "api: im-link: store the code",
-                         "INSERT INTO im_links (user_id, event_id, channel, address, code_hash, expires_at) "
-                         "VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6::int)) "
-                         "ON CONFLICT (user_id) DO UPDATE SET event_id = EXCLUDED.event_id, "
-                         "channel = EXCLUDED.channel, address = EXCLUDED.address, code_hash = EXCLUDED.code_hash, "
-                         "attempts = 0, created_at = now(), expires_at = EXCLUDED.expires_at, verified_at = NULL "
-                         "RETURNING extract(epoch FROM expires_at)::bigint",
-                         6, p3, &res)))
-        goto fail;
-    ev.expires_at = (time_t)strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    PQclear(res);
-    res = NULL;
-    if ((rc = pp_link_event_encode(&ev, &payload)))
-        goto fail;
-    const char *p4[] = {ev.event_id, cfg->im_link_topic, user, payload};
-    if ((rc = pp_db_exec(conn, "api: im-link: outbox",
-                         "INSERT INTO outbox (event_id, topic, msg_key, payload) VALUES ($1, $2, $3, $4)", 4, p4,
-                         NULL)))
+    if ((rc = link_store(conn, r, user, &ev)))
         goto fail;
     if ((rc = pp_db_commit(conn)))
         goto fail;
-    free(payload);
     explicit_bzero(&ev, sizeof ev);
     return pp_api_settings_query(conn, r->auth.user_id, &j->out);
 fail:
     PQclear(res);
-    free(payload);
     explicit_bzero(&ev, sizeof ev);
     pp_db_rollback(conn);
     return rc;

@@ -212,6 +212,23 @@ static void body_too_large_cb(void *arg)
     a->n_errors_4xx++;
 }
 
+/* Starts the heartbeat timer, inits the stop timer, and catches SIGTERM, SIGINT and SIGHUP. */
+static void start_timers_and_signals(pp_api_t *a)
+{
+    uv_timer_init(a->loop, &a->heartbeat_timer);
+    uv_timer_init(a->loop, &a->stop_timer);
+    a->heartbeat_timer.data = a->stop_timer.data = a;
+    uv_timer_start(&a->heartbeat_timer, heartbeat_cb, (uint64_t)a->cfg->heartbeat_interval_ms,
+                   (uint64_t)a->cfg->heartbeat_interval_ms);
+    uv_signal_init(a->loop, &a->sig_term);
+    uv_signal_init(a->loop, &a->sig_int);
+    uv_signal_init(a->loop, &a->sig_hup);
+    a->sig_term.data = a->sig_int.data = a->sig_hup.data = a;
+    uv_signal_start(&a->sig_term, signal_cb, SIGTERM);
+    uv_signal_start(&a->sig_int, signal_cb, SIGINT);
+    uv_signal_start(&a->sig_hup, signal_cb, SIGHUP);
+}
+
 int pp_api_run(pp_config_t *cfg)
 {
     uv_loop_t loop;
@@ -264,18 +281,7 @@ int pp_api_run(pp_config_t *cfg)
     if (submit_worker(a, 0) != PP_OK)
         pp_die("cannot register the worker");
 
-    uv_timer_init(&loop, &a->heartbeat_timer);
-    uv_timer_init(&loop, &a->stop_timer);
-    a->heartbeat_timer.data = a->stop_timer.data = a;
-    uv_timer_start(&a->heartbeat_timer, heartbeat_cb, (uint64_t)cfg->heartbeat_interval_ms,
-                   (uint64_t)cfg->heartbeat_interval_ms);
-    uv_signal_init(&loop, &a->sig_term);
-    uv_signal_init(&loop, &a->sig_int);
-    uv_signal_init(&loop, &a->sig_hup);
-    a->sig_term.data = a->sig_int.data = a->sig_hup.data = a;
-    uv_signal_start(&a->sig_term, signal_cb, SIGTERM);
-    uv_signal_start(&a->sig_int, signal_cb, SIGINT);
-    uv_signal_start(&a->sig_hup, signal_cb, SIGHUP);
+    start_timers_and_signals(a);
 
     char ahost[100];
     snprintf(ahost, sizeof ahost, "%s", cfg->api_addr);

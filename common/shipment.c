@@ -11,16 +11,10 @@
 #include <string.h>
 #include <time.h>
 
-int pp_shipment_enter(PGconn *conn, const pp_shipment_entry_t *e, long long *shipment_id,
-                      bool *created, char *err, size_t errlen)
+/* The carrier is known and the number valid for it: PP_OK, or PP_EINVAL with the reason in err. */
+static int check_entry(const pp_shipment_entry_t *e, char *err, size_t errlen)
 {
     const pp_carrier_t *carrier = pp_carrier_find(e->carrier);
-    PGresult *r = NULL;
-    char *payload = NULL;
-    char txn[32], sid[32];
-    int rc;
-
-    *created = false;
     if (!carrier) {
         snprintf(err, errlen, "unknown carrier '%s'", e->carrier);
         return PP_EINVAL;
@@ -30,6 +24,55 @@ int pp_shipment_enter(PGconn *conn, const pp_shipment_entry_t *e, long long *shi
                  carrier->display);
         return PP_EINVAL;
     }
+    return PP_OK;
+}
+
+/* The number_entered event of a new shipment (sequence 1, info_received, at its entry time). */
+static void entered_event(pp_event_t *ev, const pp_shipment_entry_t *e, long long shipment_id, time_t entered)
+{
+    *ev = (pp_event_t){0};
+    pp_event_new_id(ev);
+    ev->kind = PP_EV_NUMBER_ENTERED;
+    ev->shipment_id = shipment_id;
+    ev->transaction_id = e->transaction_id;
+    snprintf(ev->carrier, sizeof ev->carrier, "%s", e->carrier);
+    snprintf(ev->tracking_number, sizeof ev->tracking_number, "%s", e->tracking_number);
+    ev->previous_status = PP_ST_UNKNOWN;
+    ev->status = PP_ST_INFO_RECEIVED;
+    ev->occurred_at = entered;
+    ev->detected_at = entered;
+    ev->sequence = 1;
+}
+
+/* Inserts the number_entered row of shipment_events and its outbox row (payload: the event's JSON). */
+static int insert_entered(PGconn *conn, const pp_shipment_entry_t *e, const char *sid, const char *event_id,
+                          const char *payload)
+{
+    const char *p3[] = {sid, event_id};
+    int rc = pp_db_exec(conn, "insert number_entered event",
+                        "INSERT INTO shipment_events (shipment_id, sequence, kind, status, "
+                        "occurred_at, event_id) VALUES ($1, 1, 'number_entered', 'info_received', "
+                        "now(), $2)",
+                        2, p3, NULL);
+    if (rc)
+        return rc;
+    const char *p4[] = {event_id, e->topic, sid, payload};
+    return pp_db_exec(conn, "insert outbox row",
+                      "INSERT INTO outbox (event_id, topic, msg_key, payload) VALUES ($1, $2, $3, $4)",
+                      4, p4, NULL);
+}
+
+int pp_shipment_enter(PGconn *conn, const pp_shipment_entry_t *e, long long *shipment_id,
+                      bool *created, char *err, size_t errlen)
+{
+    PGresult *r = NULL;
+    char *payload = NULL;
+    char txn[32], sid[32];
+    int rc;
+
+    *created = false;
+    if ((rc = check_entry(e, err, errlen)))
+        return rc;
     snprintf(txn, sizeof txn, "%lld", e->transaction_id);
     if ((rc = pp_db_begin(conn)))
         goto db_fail;
@@ -70,34 +113,12 @@ int pp_shipment_enter(PGconn *conn, const pp_shipment_entry_t *e, long long *shi
     PQclear(r);
     r = NULL;
 
-    pp_event_t ev = {0};
-    pp_event_new_id(&ev);
-    ev.kind = PP_EV_NUMBER_ENTERED;
-    ev.shipment_id = *shipment_id;
-    ev.transaction_id = e->transaction_id;
-    snprintf(ev.carrier, sizeof ev.carrier, "%s", e->carrier);
-    snprintf(ev.tracking_number, sizeof ev.tracking_number, "%s", e->tracking_number);
-    ev.previous_status = PP_ST_UNKNOWN;
-    ev.status = PP_ST_INFO_RECEIVED;
-    ev.occurred_at = entered;
-    ev.detected_at = entered;
-    ev.sequence = 1;
+    pp_event_t ev;
+    entered_event(&ev, e, *shipment_id, entered);
     if ((rc = pp_event_encode(&ev, &payload)))
         goto fail;
     snprintf(sid, sizeof sid, "%lld", *shipment_id);
-    const char *p3[] = {sid, ev.event_id};
-    rc = pp_db_exec(conn, "insert number_entered event",
-                    "INSERT INTO shipment_events (shipment_id, sequence, kind, status, "
-                    "occurred_at, event_id) VALUES ($1, 1, 'number_entered', 'info_received', "
-                    "now(), $2)",
-                    2, p3, NULL);
-    if (rc)
-        goto db_fail;
-    const char *p4[] = {ev.event_id, e->topic, sid, payload};
-    rc = pp_db_exec(conn, "insert outbox row",
-                    "INSERT INTO outbox (event_id, topic, msg_key, payload) VALUES ($1, $2, $3, $4)",
-                    4, p4, NULL);
-    if (rc)
+    if ((rc = insert_entered(conn, e, sid, ev.event_id, payload)))
         goto db_fail;
     if ((rc = pp_db_commit(conn)))
         goto db_fail;

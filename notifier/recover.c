@@ -103,6 +103,182 @@ static void decide_in_doubt(pp_notifier_t *n, const pp_inflight_t *r, pp_channel
     }
 }
 
+/* One recovery: the batch's rows in 'sending' and what the channel's record says of each. */
+typedef struct {
+    pp_inflight_t *rows;
+    size_t nrows;
+    pp_channel_lookup_t *q;       /* one per row, in the order recover_order puts them */
+    recov_key_t *keys;
+    const char **sent_ids;        /* the routed rows, for pp_ledger_sent_at */
+    long long *sent_users, *sent_when;
+    size_t cached, ask;           /* answers kept from an earlier try, then those to ask */
+    long long since;              /* the oldest created_at among those to ask */
+    size_t queries, routed, bounced, in_doubt;
+} recover_t;
+
+/* Puts the rows whose answer an earlier try got first (with that answer), the ones to ask after. */
+static void recover_order(pp_notifier_t *n, recover_t *v)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < v->nrows; i++) {
+            const pp_inflight_t *row = &v->rows[i];
+            const item_t *it = pending_item(n, row->event_id);
+            bool known = it && it->recov > 0;
+            if (known != (pass == 0))
+                continue;
+            size_t j = pass == 0 ? v->cached++ : v->cached + v->ask++;
+            pp_channel_lookup_t *q = &v->q[j];
+            snprintf(v->keys[j].key, sizeof v->keys[j].key, "%s:%lld", row->event_id, row->user_id);
+            v->keys[j].row = i;
+            q->id = v->keys[j].key;
+            q->to = row->address;
+            if (known) {
+                q->fate = (pp_channel_fate_t)(it->recov - 1);
+                q->doubt = it->recov_doubt; /* in_doubt() does not ask again */
+                q->when = it->recov_when;
+                snprintf(q->reason, sizeof q->reason, "%s", it->recov_reason);
+            } else if (v->ask == 1 || row->created < v->since) {
+                v->since = row->created;
+            }
+        }
+    }
+}
+
+/* was_sent answered that the server keeps no record: every row is sent again. */
+#define RECOVER_NO_ARCHIVE 1
+
+/* Asks the channel's record about the rows not known yet and keeps the answers on their
+ * items. PP_OK, RECOVER_NO_ARCHIVE, or PP_EAGAIN (the whole batch is retried). */
+static int recover_ask(pp_notifier_t *n, recover_t *v)
+{
+    if (!n->chops->is_up(n->ch) || !db_alive(n))
+        return PP_EAGAIN;
+    int lrc = n->chops->was_sent(n->ch, NULL, v->since - n->cfg->notifier_archive_margin_s,
+                                 v->q + v->cached, v->ask, FLUSH_TIMEOUT_MS);
+    v->queries++;
+    if (lrc == PP_EXMPP) {
+        if (!n->archive_absent)
+            pp_warn("notifier: the %s server keeps no record of what it routed; %zu message(s) "
+                    "in flight from an earlier attempt are sent again (at least once)",
+                    n->chops->name, v->nrows);
+        n->archive_absent = true;
+        return RECOVER_NO_ARCHIVE;
+    }
+    if (lrc)
+        return PP_EAGAIN; /* the channel logged why */
+    for (size_t j = v->cached; j < v->nrows; j++) {
+        const recov_key_t *rk = (const recov_key_t *)(const void *)v->q[j].id;
+        item_t *it = pending_item(n, v->rows[rk->row].event_id);
+        if (!it)
+            continue;
+        it->recov = 1 + (int)v->q[j].fate;
+        it->recov_doubt = PP_CHANNEL_DOUBT_NONE;
+        it->recov_when = v->q[j].when;
+        snprintf(it->recov_reason, sizeof it->recov_reason, "%s", v->q[j].reason);
+    }
+    return PP_OK;
+}
+
+/* Decides the rows in doubt and lists the routed ones (for the ledger) and counts the bounced. */
+static void recover_tally(pp_notifier_t *n, recover_t *v)
+{
+    for (size_t i = 0; i < v->nrows; i++) {
+        const recov_key_t *rk = (const recov_key_t *)(const void *)v->q[i].id;
+        const pp_inflight_t *r = &v->rows[rk->row];
+        if (v->q[i].doubt != PP_CHANNEL_DOUBT_NONE)
+            decide_in_doubt(n, r, &v->q[i]);
+        if (v->q[i].fate == PP_CHANNEL_ROUTED) {
+            v->sent_ids[v->routed] = r->event_id;
+            v->sent_users[v->routed] = r->user_id;
+            v->sent_when[v->routed++] = v->q[i].when;
+        } else if (v->q[i].fate == PP_CHANNEL_BOUNCED) {
+            v->bounced++;
+        }
+    }
+}
+
+/* Closes the routed rows 'sent' and the bounced 'failed' in one transaction; -1 (rolled back) on error. */
+static int recover_record(pp_notifier_t *n, const recover_t *v)
+{
+    if (v->routed + v->bounced == 0)
+        return 0;
+    if (pp_db_begin(n->db))
+        return -1;
+    for (size_t i = 0; i < v->nrows; i++) {
+        const recov_key_t *rk = (const recov_key_t *)(const void *)v->q[i].id;
+        if (v->q[i].fate == PP_CHANNEL_BOUNCED &&
+            pp_ledger_failed(n->db, v->rows[rk->row].event_id, v->rows[rk->row].user_id,
+                             v->q[i].reason))
+            goto rollback;
+    }
+    if (pp_ledger_sent_at(n->db, v->routed, v->sent_ids, v->sent_users, v->sent_when) ||
+        pp_db_commit(n->db))
+        goto rollback;
+    return 0;
+rollback:
+    pp_db_rollback(n->db);
+    return -1;
+}
+
+/* Finishes the items of the rows the record decided (routed: recovered; bounced: failed). */
+static void recover_finish_items(pp_notifier_t *n, const recover_t *v)
+{
+    for (size_t i = 0; i < v->nrows; i++) {
+        const recov_key_t *rk = (const recov_key_t *)(const void *)v->q[i].id;
+        const pp_inflight_t *r = &v->rows[rk->row];
+        if (v->q[i].fate == PP_CHANNEL_UNSEEN)
+            continue;
+        item_t *it = pending_item(n, r->event_id);
+        if (!it)
+            continue;
+        it->user_id = r->user_id;
+        if (v->q[i].fate == PP_CHANNEL_BOUNCED)
+            pp_warn("notifier: event %s: the IM server refused the message to user %lld (%s), "
+                    "found in its archive: %s",
+                    r->event_id, r->user_id, r->address, v->q[i].reason);
+        /* a repeat of the event in this batch is decided as a duplicate */
+        pp_batch_finish(n, it, v->q[i].fate == PP_CHANNEL_ROUTED ? OUT_RECOVERED : OUT_FAILED);
+    }
+}
+
+/* Recovers the rows found (v->rows): PP_OK, or PP_EAGAIN to retry the whole batch. */
+static int recover_rows(pp_notifier_t *n, recover_t *v, int64_t t0)
+{
+    size_t nrows = v->nrows;
+    v->q = calloc(nrows, sizeof *v->q);
+    v->keys = calloc(nrows, sizeof *v->keys);
+    v->sent_ids = calloc(nrows, sizeof *v->sent_ids);
+    v->sent_users = calloc(nrows, sizeof *v->sent_users);
+    v->sent_when = calloc(nrows, sizeof *v->sent_when);
+    if (!v->q || !v->keys || !v->sent_ids || !v->sent_users || !v->sent_when)
+        return PP_EAGAIN;
+    recover_order(n, v);
+    if (v->ask > 0) {
+        int arc = recover_ask(n, v);
+        if (arc == RECOVER_NO_ARCHIVE)
+            return PP_OK;
+        if (arc)
+            return PP_EAGAIN;
+    }
+    n->archive_absent = false;
+    if (n->chops->in_doubt) {
+        int drc = n->chops->in_doubt(n->ch, v->q, nrows, FLUSH_TIMEOUT_MS);
+        if (drc < 0)
+            return PP_EAGAIN; /* cannot tell yet: the whole batch is retried */
+        v->in_doubt = (size_t)drc;
+    }
+    recover_tally(n, v);
+    if (recover_record(n, v))
+        return PP_EAGAIN;
+    recover_finish_items(n, v);
+    pp_info("notifier: %zu message(s) in flight from an earlier attempt: %zu already routed, "
+            "%zu bounced, %zu to send again (%zu in doubt after a restart of the IM server; "
+            "%zu archive quer%s, %zu answer(s) kept from an earlier try, %lld ms)",
+            nrows, v->routed, v->bounced, nrows - v->routed - v->bounced, v->in_doubt, v->queries,
+            v->queries == 1 ? "y" : "ies", v->cached, (long long)(pp_mono_ms() - t0));
+    return PP_OK;
+}
+
 /*
  * Rows of this batch's events still in 'sending' may or may not have reached the server.
  * Ask the channel's record once for the whole batch (was_sent with no address: what the
@@ -115,12 +291,8 @@ static void decide_in_doubt(pp_notifier_t *n, const pp_inflight_t *r, pp_channel
 int pp_batch_recover(pp_notifier_t *n)
 {
     const char **ids = calloc(n->n_items ? n->n_items : 1, sizeof *ids);
-    pp_inflight_t *rows = NULL;
-    pp_channel_lookup_t *q = NULL;
-    recov_key_t *keys = NULL;
-    const char **sent_ids = NULL;
-    long long *sent_users = NULL, *sent_when = NULL;
-    size_t k = 0, nrows = 0, queries = 0, routed = 0, bounced = 0, cached = 0, in_doubt = 0;
+    recover_t v = {.rows = NULL};
+    size_t k = 0;
     int64_t t0 = pp_mono_ms();
     int rc = PP_EAGAIN;
     if (!ids)
@@ -133,140 +305,21 @@ int pp_batch_recover(pp_notifier_t *n)
     rc = PP_OK;
     if (!n->archive || k == 0)
         goto out;
-    if (pp_ledger_inflight(n->db, k, ids, n->chops->name, &rows, &nrows)) {
+    if (pp_ledger_inflight(n->db, k, ids, n->chops->name, &v.rows, &v.nrows)) {
         rc = PP_EAGAIN;
         goto out;
     }
-    if (nrows == 0)
-        goto out;
-    rc = PP_EAGAIN;
-    q = calloc(nrows, sizeof *q);
-    keys = calloc(nrows, sizeof *keys);
-    sent_ids = calloc(nrows, sizeof *sent_ids);
-    sent_users = calloc(nrows, sizeof *sent_users);
-    sent_when = calloc(nrows, sizeof *sent_when);
-    if (!q || !keys || !sent_ids || !sent_users || !sent_when)
-        goto out;
-    /* Rows whose answer a previous attempt got come first, the ones to ask after them. */
-    size_t ask = 0;
-    long long since = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        for (size_t i = 0; i < nrows; i++) {
-            const item_t *it = pending_item(n, rows[i].event_id);
-            bool known = it && it->recov > 0;
-            if (known != (pass == 0))
-                continue;
-            size_t j = pass == 0 ? cached++ : cached + ask++;
-            snprintf(keys[j].key, sizeof keys[j].key, "%s:%lld", rows[i].event_id, rows[i].user_id);
-            keys[j].row = i;
-            q[j].id = keys[j].key;
-            q[j].to = rows[i].address;
-            if (known) {
-                q[j].fate = (pp_channel_fate_t)(it->recov - 1);
-                q[j].doubt = it->recov_doubt; /* in_doubt() does not ask again */
-                q[j].when = it->recov_when;
-                snprintf(q[j].reason, sizeof q[j].reason, "%s", it->recov_reason);
-            } else if (ask == 1 || rows[i].created < since) {
-                since = rows[i].created;
-            }
-        }
-    }
-    if (ask > 0) {
-        if (!n->chops->is_up(n->ch) || !db_alive(n))
-            goto out;
-        int lrc = n->chops->was_sent(n->ch, NULL, since - n->cfg->notifier_archive_margin_s,
-                                     q + cached, ask, FLUSH_TIMEOUT_MS);
-        queries++;
-        if (lrc == PP_EXMPP) {
-            if (!n->archive_absent)
-                pp_warn("notifier: the %s server keeps no record of what it routed; %zu message(s) "
-                        "in flight from an earlier attempt are sent again (at least once)",
-                        n->chops->name, nrows);
-            n->archive_absent = true;
-            rc = PP_OK;
-            goto out;
-        }
-        if (lrc)
-            goto out; /* the channel logged why; the whole batch is retried */
-        for (size_t j = cached; j < nrows; j++) {
-            const recov_key_t *rk = (const recov_key_t *)(const void *)q[j].id;
-            item_t *it = pending_item(n, rows[rk->row].event_id);
-            if (!it)
-                continue;
-            it->recov = 1 + (int)q[j].fate;
-            it->recov_doubt = PP_CHANNEL_DOUBT_NONE;
-            it->recov_when = q[j].when;
-            snprintf(it->recov_reason, sizeof it->recov_reason, "%s", q[j].reason);
-        }
-    }
-    n->archive_absent = false;
-    if (n->chops->in_doubt) {
-        int drc = n->chops->in_doubt(n->ch, q, nrows, FLUSH_TIMEOUT_MS);
-        if (drc < 0)
-            goto out; /* cannot tell yet: the whole batch is retried */
-        in_doubt = (size_t)drc;
-    }
-    for (size_t i = 0; i < nrows; i++) {
-        const recov_key_t *rk = (const recov_key_t *)(const void *)q[i].id;
-        const pp_inflight_t *r = &rows[rk->row];
-        if (q[i].doubt != PP_CHANNEL_DOUBT_NONE)
-            decide_in_doubt(n, r, &q[i]);
-        if (q[i].fate == PP_CHANNEL_ROUTED) {
-            sent_ids[routed] = r->event_id;
-            sent_users[routed] = r->user_id;
-            sent_when[routed++] = q[i].when;
-        } else if (q[i].fate == PP_CHANNEL_BOUNCED) {
-            bounced++;
-        }
-    }
-    if (routed + bounced > 0) {
-        if (pp_db_begin(n->db))
-            goto out;
-        for (size_t i = 0; i < nrows; i++) {
-            const recov_key_t *rk = (const recov_key_t *)(const void *)q[i].id;
-            if (q[i].fate == PP_CHANNEL_BOUNCED &&
-                pp_ledger_failed(n->db, rows[rk->row].event_id, rows[rk->row].user_id,
-                                 q[i].reason))
-                goto rollback;
-        }
-        if (pp_ledger_sent_at(n->db, routed, sent_ids, sent_users, sent_when) ||
-            pp_db_commit(n->db))
-            goto rollback;
-    }
-    for (size_t i = 0; i < nrows; i++) {
-        const recov_key_t *rk = (const recov_key_t *)(const void *)q[i].id;
-        const pp_inflight_t *r = &rows[rk->row];
-        if (q[i].fate == PP_CHANNEL_UNSEEN)
-            continue;
-        item_t *it = pending_item(n, r->event_id);
-        if (!it)
-            continue;
-        it->user_id = r->user_id;
-        if (q[i].fate == PP_CHANNEL_BOUNCED)
-            pp_warn("notifier: event %s: the IM server refused the message to user %lld (%s), "
-                    "found in its archive: %s",
-                    r->event_id, r->user_id, r->address, q[i].reason);
-        /* a repeat of the event in this batch is decided as a duplicate */
-        pp_batch_finish(n, it, q[i].fate == PP_CHANNEL_ROUTED ? OUT_RECOVERED : OUT_FAILED);
-    }
-    pp_info("notifier: %zu message(s) in flight from an earlier attempt: %zu already routed, "
-            "%zu bounced, %zu to send again (%zu in doubt after a restart of the IM server; "
-            "%zu archive quer%s, %zu answer(s) kept from an earlier try, %lld ms)",
-            nrows, routed, bounced, nrows - routed - bounced, in_doubt, queries,
-            queries == 1 ? "y" : "ies", cached, (long long)(pp_mono_ms() - t0));
-    rc = PP_OK;
-    goto out;
-rollback:
-    pp_db_rollback(n->db);
+    if (v.nrows > 0)
+        rc = recover_rows(n, &v, t0);
 out:
     if (rc == PP_OK)
         poison_confirm(n);
     free(ids);
-    free(rows);
-    free(q);
-    free(keys);
-    free(sent_ids);
-    free(sent_users);
-    free(sent_when);
+    free(v.rows);
+    free(v.q);
+    free(v.keys);
+    free(v.sent_ids);
+    free(v.sent_users);
+    free(v.sent_when);
     return rc;
 }

@@ -3,6 +3,48 @@
 
 #include <string.h>
 
+/* Takes the history's events newer than the last one seen, in time order (stable); each that
+ * moves the status forward is a change. True when one did. */
+static bool apply_events(const pp_apply_state_t *st, const pp_track_result_t *res, pp_apply_out_t *out)
+{
+    bool changed = false;
+    /* Oldest first by contract; take them in time order anyway (stable), newer only. */
+    size_t n = res->n_events, first = 0;
+    bool used[PP_APPLY_MAX_EVENTS] = {false};
+    if (n > PP_APPLY_MAX_EVENTS) {
+        first = n - PP_APPLY_MAX_EVENTS;
+        n = PP_APPLY_MAX_EVENTS;
+    }
+    const pp_track_event_t *evs = res->events + first;
+    for (;;) {
+        const pp_track_event_t *best = NULL;
+        size_t bi = 0;
+        for (size_t i = 0; i < n; i++) {
+            const pp_track_event_t *e = &evs[i];
+            if (used[i] || (st->has_last_event && e->occurred_at <= st->last_event_at))
+                continue;
+            if (!best || e->occurred_at < best->occurred_at)
+                best = e, bi = i;
+        }
+        if (!best)
+            break;
+        used[bi] = true;
+        out->has_new_events = true;
+        out->last_event_at = best->occurred_at;
+        out->newest = best;
+        pp_status_t prev = out->status;
+        if (pp_status_advance(&out->status, &out->progress, best->status)) {
+            pp_apply_change_t *c = &out->changes[out->n_changes++];
+            c->previous = prev;
+            c->status = out->status;
+            c->sequence = ++out->sequence;
+            c->ev = best;
+            changed = true;
+        }
+    }
+    return changed;
+}
+
 void pp_apply_poll(const pp_config_t *cfg, const pp_apply_state_t *st, const pp_track_result_t *res,
                    pp_poll_outcome_t outcome, long retry_after_s, int64_t now_ms, double u,
                    pp_apply_out_t *out)
@@ -14,42 +56,8 @@ void pp_apply_poll(const pp_config_t *cfg, const pp_apply_state_t *st, const pp_
     out->consecutive_errors = outcome == PP_POLL_ERROR ? st->consecutive_errors + 1 : 0;
     int64_t last_change_ms = st->last_change_ms;
 
-    if (outcome == PP_POLL_OK && res) {
-        /* Oldest first by contract; take them in time order anyway (stable), newer only. */
-        size_t n = res->n_events, first = 0;
-        bool used[PP_APPLY_MAX_EVENTS] = {false};
-        if (n > PP_APPLY_MAX_EVENTS) {
-            first = n - PP_APPLY_MAX_EVENTS;
-            n = PP_APPLY_MAX_EVENTS;
-        }
-        const pp_track_event_t *evs = res->events + first;
-        for (;;) {
-            const pp_track_event_t *best = NULL;
-            size_t bi = 0;
-            for (size_t i = 0; i < n; i++) {
-                const pp_track_event_t *e = &evs[i];
-                if (used[i] || (st->has_last_event && e->occurred_at <= st->last_event_at))
-                    continue;
-                if (!best || e->occurred_at < best->occurred_at)
-                    best = e, bi = i;
-            }
-            if (!best)
-                break;
-            used[bi] = true;
-            out->has_new_events = true;
-            out->last_event_at = best->occurred_at;
-            out->newest = best;
-            pp_status_t prev = out->status;
-            if (pp_status_advance(&out->status, &out->progress, best->status)) {
-                pp_apply_change_t *c = &out->changes[out->n_changes++];
-                c->previous = prev;
-                c->status = out->status;
-                c->sequence = ++out->sequence;
-                c->ev = best;
-                last_change_ms = now_ms;
-            }
-        }
-    }
+    if (outcome == PP_POLL_OK && res && apply_events(st, res, out))
+        last_change_ms = now_ms;
 
     /*
      * Late entry: the carrier's first answer about this parcel already ends it (a number

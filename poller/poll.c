@@ -90,103 +90,82 @@ static int get_ll(PGresult *r, int col, long long *out)
     return PP_OK;
 }
 
-static int write_work(PGconn *conn, void *arg)
+/* Reads the locked shipment row into the state pp_apply_poll starts from; also the database's
+ * clock (now_ms) and when it was last polled. */
+static void read_state(PGresult *r, pp_apply_state_t *st, long long *now_ms, long long *last_polled_ms)
 {
-    poll_job_t *j = arg;
-    PGresult *r = NULL;
-    char *payload = NULL;
-    char id[32];
-    snprintf(id, sizeof id, "%lld", j->c.id);
-    int rc = pp_db_begin(conn);
-    if (rc)
-        return rc;
-    const char *lp[] = {id, j->me};
-    rc = pp_db_exec(conn, "lock shipment", lock_sql, 2, lp, &r);
-    if (rc)
-        goto fail;
-    if (PQntuples(r) != 1) {
-        j->lease_lost = true; /* fencing: someone else owns it now; write nothing */
-        rc = PP_ECONFLICT;
-        goto fail;
-    }
-    pp_apply_state_t st = {0};
     long long v;
-    if (pp_status_parse(PQgetvalue(r, 0, 0), &st.status) != 0)
-        st.status = PP_ST_INFO_RECEIVED;
+    if (pp_status_parse(PQgetvalue(r, 0, 0), &st->status) != 0)
+        st->status = PP_ST_INFO_RECEIVED;
     if (get_ll(r, 1, &v) == 0)
-        st.progress = (int)v;
+        st->progress = (int)v;
     if (get_ll(r, 2, &v) == 0)
-        st.sequence = v;
+        st->sequence = v;
     if (get_ll(r, 3, &v) == 0) {
-        st.has_last_event = true;
-        st.last_event_at = (time_t)v;
+        st->has_last_event = true;
+        st->last_event_at = (time_t)v;
     }
-    long long now_ms = pp_now_ms();
     if (get_ll(r, 4, &v) == 0)
-        st.last_change_ms = v;
+        st->last_change_ms = v;
     if (get_ll(r, 5, &v) == 0)
-        st.consecutive_errors = (int)v;
-    get_ll(r, 6, &now_ms);
-    long long entered_ms = 0, last_polled_ms = 0;
+        st->consecutive_errors = (int)v;
+    get_ll(r, 6, now_ms);
+    long long entered_ms = 0;
     get_ll(r, 7, &entered_ms);
-    get_ll(r, 8, &last_polled_ms);
+    get_ll(r, 8, last_polled_ms);
     /* never seen by the carrier: the not-found grace period counts from the entry */
-    if (!st.has_last_event)
-        st.not_found_since_ms = entered_ms;
-    PQclear(r);
-    r = NULL;
+    if (!st->has_last_event)
+        st->not_found_since_ms = entered_ms;
+}
 
-    pp_apply_out_t *out = malloc(sizeof *out);
-    if (!out) {
-        rc = PP_ENOMEM;
-        goto fail;
+/* Inserts one status change as a shipment_events row and its outbox row (the event's JSON). */
+static int insert_change(PGconn *conn, const poll_job_t *j, const char *id, const pp_apply_change_t *ch,
+                         time_t now_s)
+{
+    pp_event_t ev = {0};
+    pp_event_new_id(&ev);
+    ev.schema_version = PP_EVENT_SCHEMA_VERSION;
+    ev.kind = PP_EV_STATUS_CHANGED;
+    ev.shipment_id = j->c.id;
+    ev.transaction_id = j->c.transaction_id;
+    snprintf(ev.carrier, sizeof ev.carrier, "%s", j->c.carrier);
+    snprintf(ev.tracking_number, sizeof ev.tracking_number, "%s", j->c.tracking_number);
+    ev.previous_status = ch->previous;
+    ev.status = ch->status;
+    if (ch->ev) {
+        snprintf(ev.carrier_status, sizeof ev.carrier_status, "%s", ch->ev->carrier_code);
+        snprintf(ev.carrier_status_text, sizeof ev.carrier_status_text, "%s", ch->ev->description);
+        snprintf(ev.location, sizeof ev.location, "%s", ch->ev->location);
+        ev.occurred_at = ch->ev->occurred_at;
+    } else {
+        ev.occurred_at = now_s;
     }
-    pp_apply_poll(j->p->cfg, &st, j->mine, j->outcome, j->retry_after_s, now_ms, j->u, out);
-    time_t now_s = (time_t)(now_ms / 1000);
+    ev.detected_at = now_s;
+    ev.sequence = ch->sequence;
+    char *payload = NULL;
+    int rc = pp_event_encode(&ev, &payload);
+    if (rc)
+        goto out;
+    char seq[32], occ[32], det[32];
+    snprintf(seq, sizeof seq, "%lld", ev.sequence);
+    snprintf(occ, sizeof occ, "%lld", (long long)ev.occurred_at);
+    snprintf(det, sizeof det, "%lld", (long long)ev.detected_at);
+    const char *ep[] = {id, seq, pp_status_name(ev.status), pp_status_name(ev.previous_status),
+                        ev.carrier_status, ev.carrier_status_text, ev.location, occ, det,
+                        ev.event_id};
+    rc = pp_db_exec(conn, "insert shipment event", event_sql, 10, ep, NULL);
+    if (rc)
+        goto out;
+    const char *op[] = {ev.event_id, j->topic, id, payload};
+    rc = pp_db_exec(conn, "insert outbox row", outbox_sql, 4, op, NULL);
+out:
+    free(payload);
+    return rc;
+}
 
-    for (size_t i = 0; i < out->n_changes; i++) {
-        const pp_apply_change_t *ch = &out->changes[i];
-        pp_event_t ev = {0};
-        pp_event_new_id(&ev);
-        ev.schema_version = PP_EVENT_SCHEMA_VERSION;
-        ev.kind = PP_EV_STATUS_CHANGED;
-        ev.shipment_id = j->c.id;
-        ev.transaction_id = j->c.transaction_id;
-        snprintf(ev.carrier, sizeof ev.carrier, "%s", j->c.carrier);
-        snprintf(ev.tracking_number, sizeof ev.tracking_number, "%s", j->c.tracking_number);
-        ev.previous_status = ch->previous;
-        ev.status = ch->status;
-        if (ch->ev) {
-            snprintf(ev.carrier_status, sizeof ev.carrier_status, "%s", ch->ev->carrier_code);
-            snprintf(ev.carrier_status_text, sizeof ev.carrier_status_text, "%s", ch->ev->description);
-            snprintf(ev.location, sizeof ev.location, "%s", ch->ev->location);
-            ev.occurred_at = ch->ev->occurred_at;
-        } else {
-            ev.occurred_at = now_s;
-        }
-        ev.detected_at = now_s;
-        ev.sequence = ch->sequence;
-        rc = pp_event_encode(&ev, &payload);
-        if (rc)
-            goto fail_out;
-        char seq[32], occ[32], det[32];
-        snprintf(seq, sizeof seq, "%lld", ev.sequence);
-        snprintf(occ, sizeof occ, "%lld", (long long)ev.occurred_at);
-        snprintf(det, sizeof det, "%lld", (long long)ev.detected_at);
-        const char *ep[] = {id, seq, pp_status_name(ev.status), pp_status_name(ev.previous_status),
-                            ev.carrier_status, ev.carrier_status_text, ev.location, occ, det,
-                            ev.event_id};
-        rc = pp_db_exec(conn, "insert shipment event", event_sql, 10, ep, NULL);
-        if (rc)
-            goto fail_out;
-        const char *op[] = {ev.event_id, j->topic, id, payload};
-        rc = pp_db_exec(conn, "insert outbox row", outbox_sql, 4, op, NULL);
-        if (rc)
-            goto fail_out;
-        free(payload);
-        payload = NULL;
-    }
-
+/* Writes the poll's outcome to the shipment row (status, schedule, errors) and frees its lease. */
+static int update_shipment(PGconn *conn, const poll_job_t *j, const char *id, const pp_apply_out_t *out)
+{
     char prog[16], seq[32], last_ev[32], delivered[32], next[32], errs[16];
     snprintf(prog, sizeof prog, "%d", out->progress);
     snprintf(seq, sizeof seq, "%lld", out->sequence);
@@ -219,7 +198,46 @@ static int write_work(PGconn *conn, void *arg)
         j->mine ? j->mine->pickup_address : NULL,
         deadline[0] ? deadline : NULL,
     };
-    rc = pp_db_exec(conn, "update shipment", update_sql, 16, up, NULL);
+    return pp_db_exec(conn, "update shipment", update_sql, 16, up, NULL);
+}
+
+static int write_work(PGconn *conn, void *arg)
+{
+    poll_job_t *j = arg;
+    PGresult *r = NULL;
+    char id[32];
+    snprintf(id, sizeof id, "%lld", j->c.id);
+    int rc = pp_db_begin(conn);
+    if (rc)
+        return rc;
+    const char *lp[] = {id, j->me};
+    rc = pp_db_exec(conn, "lock shipment", lock_sql, 2, lp, &r);
+    if (rc)
+        goto fail;
+    if (PQntuples(r) != 1) {
+        j->lease_lost = true; /* fencing: someone else owns it now; write nothing */
+        rc = PP_ECONFLICT;
+        goto fail;
+    }
+    pp_apply_state_t st = {0};
+    long long now_ms = pp_now_ms(), last_polled_ms = 0;
+    read_state(r, &st, &now_ms, &last_polled_ms);
+    PQclear(r);
+    r = NULL;
+
+    pp_apply_out_t *out = malloc(sizeof *out);
+    if (!out) {
+        rc = PP_ENOMEM;
+        goto fail;
+    }
+    pp_apply_poll(j->p->cfg, &st, j->mine, j->outcome, j->retry_after_s, now_ms, j->u, out);
+    time_t now_s = (time_t)(now_ms / 1000);
+    for (size_t i = 0; i < out->n_changes; i++) {
+        rc = insert_change(conn, j, id, &out->changes[i], now_s);
+        if (rc)
+            goto fail_out;
+    }
+    rc = update_shipment(conn, j, id, out);
     if (rc)
         goto fail_out;
     rc = pp_db_commit(conn);
@@ -234,7 +252,6 @@ static int write_work(PGconn *conn, void *arg)
 fail_out:
     free(out);
 fail:
-    free(payload);
     PQclear(r);
     pp_db_rollback(conn);
     return rc;

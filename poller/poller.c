@@ -248,6 +248,50 @@ static void signal_cb(uv_signal_t *s, int signum)
     advance_stop(p);
 }
 
+/* Declares the poller's metrics (help lines) and sets the gauges and counters to 0. */
+static void declare_metrics(pp_metrics_t *m)
+{
+    pp_metrics_help(m, "pp_poller_claims_total", "counter", "claim round trips");
+    pp_metrics_help(m, "pp_poller_claimed_shipments_total", "counter", "shipments claimed");
+    pp_metrics_help(m, "pp_poller_polls_total", "counter", "shipment polls written back, by carrier and result");
+    pp_metrics_help(m, "pp_poller_events_written_total", "counter", "key changes written (events + outbox rows)");
+    pp_metrics_help(m, "pp_poller_lease_lost_total", "counter", "write-backs skipped: lease taken by another poller");
+    pp_metrics_help(m, "pp_poller_outbox_published_total", "counter", "outbox rows acknowledged by Kafka and marked");
+    pp_metrics_help(m, "pp_poller_outbox_failed_total", "counter", "failed delivery reports");
+    pp_metrics_help(m, "pp_poller_outbox_reconciled_total", "counter", "rows found already in Kafka when taking the relay lock");
+    pp_metrics_help(m, "pp_poller_inflight", "gauge", "shipments being polled or written back");
+    pp_metrics_help(m, "pp_poller_leases_held", "gauge", "leases held by this poller");
+    pp_metrics_help(m, "pp_poller_relay_lag", "gauge", "unpublished outbox rows (seen by the relay holder)");
+    pp_metrics_help(m, "pp_poller_relay_active", "gauge", "1 when this poller holds the relay lock");
+    pp_metrics_set(m, "pp_poller_inflight", 0);
+    pp_metrics_set(m, "pp_poller_leases_held", 0);
+    pp_metrics_set(m, "pp_poller_relay_lag", 0);
+    pp_metrics_set(m, "pp_poller_relay_active", 0);
+    pp_metrics_add(m, "pp_poller_events_written_total", 0);
+    pp_metrics_add(m, "pp_poller_outbox_published_total", 0);
+    pp_metrics_add(m, "pp_poller_outbox_failed_total", 0);
+    pp_metrics_add(m, "pp_poller_lease_lost_total", 0);
+}
+
+/* Starts the claim and heartbeat timers, inits the stop timer, and catches SIGTERM, SIGINT and SIGHUP. */
+static void start_timers_and_signals(pp_poller_t *p)
+{
+    uv_timer_init(p->loop, &p->claim_timer);
+    uv_timer_init(p->loop, &p->heartbeat_timer);
+    uv_timer_init(p->loop, &p->stop_timer);
+    p->claim_timer.data = p->heartbeat_timer.data = p->stop_timer.data = p;
+    uv_timer_start(&p->claim_timer, claim_cb, 0, (uint64_t)p->cfg->claim_interval_ms);
+    uv_timer_start(&p->heartbeat_timer, heartbeat_cb, (uint64_t)p->cfg->heartbeat_interval_ms,
+                   (uint64_t)p->cfg->heartbeat_interval_ms);
+    uv_signal_init(p->loop, &p->sig_term);
+    uv_signal_init(p->loop, &p->sig_int);
+    uv_signal_init(p->loop, &p->sig_hup);
+    p->sig_term.data = p->sig_int.data = p->sig_hup.data = p;
+    uv_signal_start(&p->sig_term, signal_cb, SIGTERM);
+    uv_signal_start(&p->sig_int, signal_cb, SIGINT);
+    uv_signal_start(&p->sig_hup, signal_cb, SIGHUP);
+}
+
 int pp_poller_run(pp_config_t *cfg)
 {
     uv_loop_t loop;
@@ -266,26 +310,7 @@ int pp_poller_run(pp_config_t *cfg)
     p->metrics = pp_metrics_new();
     if (!p->metrics)
         pp_die("out of memory");
-    pp_metrics_help(p->metrics, "pp_poller_claims_total", "counter", "claim round trips");
-    pp_metrics_help(p->metrics, "pp_poller_claimed_shipments_total", "counter", "shipments claimed");
-    pp_metrics_help(p->metrics, "pp_poller_polls_total", "counter", "shipment polls written back, by carrier and result");
-    pp_metrics_help(p->metrics, "pp_poller_events_written_total", "counter", "key changes written (events + outbox rows)");
-    pp_metrics_help(p->metrics, "pp_poller_lease_lost_total", "counter", "write-backs skipped: lease taken by another poller");
-    pp_metrics_help(p->metrics, "pp_poller_outbox_published_total", "counter", "outbox rows acknowledged by Kafka and marked");
-    pp_metrics_help(p->metrics, "pp_poller_outbox_failed_total", "counter", "failed delivery reports");
-    pp_metrics_help(p->metrics, "pp_poller_outbox_reconciled_total", "counter", "rows found already in Kafka when taking the relay lock");
-    pp_metrics_help(p->metrics, "pp_poller_inflight", "gauge", "shipments being polled or written back");
-    pp_metrics_help(p->metrics, "pp_poller_leases_held", "gauge", "leases held by this poller");
-    pp_metrics_help(p->metrics, "pp_poller_relay_lag", "gauge", "unpublished outbox rows (seen by the relay holder)");
-    pp_metrics_help(p->metrics, "pp_poller_relay_active", "gauge", "1 when this poller holds the relay lock");
-    pp_metrics_set(p->metrics, "pp_poller_inflight", 0);
-    pp_metrics_set(p->metrics, "pp_poller_leases_held", 0);
-    pp_metrics_set(p->metrics, "pp_poller_relay_lag", 0);
-    pp_metrics_set(p->metrics, "pp_poller_relay_active", 0);
-    pp_metrics_add(p->metrics, "pp_poller_events_written_total", 0);
-    pp_metrics_add(p->metrics, "pp_poller_outbox_published_total", 0);
-    pp_metrics_add(p->metrics, "pp_poller_outbox_failed_total", 0);
-    pp_metrics_add(p->metrics, "pp_poller_lease_lost_total", 0);
+    declare_metrics(p->metrics);
 
     int port = 0;
     if (pp_metrics_serve(p->metrics, &loop, cfg->metrics_addr, health_cb, p, &port) != PP_OK)
@@ -307,20 +332,7 @@ int pp_poller_run(pp_config_t *cfg)
     if (submit_simple(p, 0) != PP_OK)
         pp_die("cannot register the worker");
 
-    uv_timer_init(&loop, &p->claim_timer);
-    uv_timer_init(&loop, &p->heartbeat_timer);
-    uv_timer_init(&loop, &p->stop_timer);
-    p->claim_timer.data = p->heartbeat_timer.data = p->stop_timer.data = p;
-    uv_timer_start(&p->claim_timer, claim_cb, 0, (uint64_t)cfg->claim_interval_ms);
-    uv_timer_start(&p->heartbeat_timer, heartbeat_cb, (uint64_t)cfg->heartbeat_interval_ms,
-                   (uint64_t)cfg->heartbeat_interval_ms);
-    uv_signal_init(&loop, &p->sig_term);
-    uv_signal_init(&loop, &p->sig_int);
-    uv_signal_init(&loop, &p->sig_hup);
-    p->sig_term.data = p->sig_int.data = p->sig_hup.data = p;
-    uv_signal_start(&p->sig_term, signal_cb, SIGTERM);
-    uv_signal_start(&p->sig_int, signal_cb, SIGINT);
-    uv_signal_start(&p->sig_hup, signal_cb, SIGHUP);
+    start_timers_and_signals(p);
 
     /* Machine-readable start line for scripts: the metrics port. */
     pp_info("worker %s: polling (concurrency %ld, batch %ld, lease %ld s, speed %ld); metrics on http://%s/metrics",

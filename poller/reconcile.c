@@ -88,144 +88,178 @@ static int flush_found(PGconn *conn, found_t *f)
     return rc;
 }
 
-static int reconcile_topic(PGconn *conn, const pp_config_t *cfg, const char *topic, found_t *f)
+/* One topic being reconciled: its reader and, per partition, where to read from and to. */
+typedef struct rtopic {
+    PGconn *conn;
+    const char *topic;
+    rd_kafka_t *rk;
+    int nparts, pending;   /* partitions, and those not read to the end yet */
+    long long *hi, *start; /* high watermark; first offset to read */
+    char *done;
+} rtopic_t;
+
+/* Starts each partition after the last offset relay_offsets records for it (-1: none). */
+static int read_starts(rtopic_t *t)
 {
-    rd_kafka_t *rk = NULL;
-    rd_kafka_topic_partition_list_t *assign = NULL;
     PGresult *r = NULL;
-    long long *hi = NULL, *start = NULL;
-    char *done = NULL;
-    char err[512];
-    int nparts = 0, rc;
-    if ((rc = pp_kafka_reader_new(cfg, &rk, err, sizeof err))) {
-        pp_warn("relay: reconcile %s: cannot create reader: %s", topic, err);
-        goto fail;
-    }
-    if ((rc = pp_kafka_partition_count(rk, topic, 10000, &nparts)))
-        goto fail;
-    hi = calloc((size_t)nparts, sizeof *hi);
-    start = calloc((size_t)nparts, sizeof *start);
-    done = calloc((size_t)nparts, 1);
-    assign = rd_kafka_topic_partition_list_new(nparts);
-    if (!hi || !start || !done || !assign) {
-        rc = PP_ENOMEM;
-        goto fail;
-    }
-    for (int i = 0; i < nparts; i++)
-        start[i] = -1;
-    const char *tp[] = {topic};
-    if ((rc = pp_db_exec(conn, "read relay offsets",
-                         "SELECT kafka_partition, last_offset FROM relay_offsets WHERE topic = $1", 1,
-                         tp, &r)))
-        goto fail;
+    for (int i = 0; i < t->nparts; i++)
+        t->start[i] = -1;
+    const char *tp[] = {t->topic};
+    int rc = pp_db_exec(t->conn, "read relay offsets",
+                        "SELECT kafka_partition, last_offset FROM relay_offsets WHERE topic = $1", 1, tp, &r);
+    if (rc)
+        return rc;
     for (int i = 0; i < PQntuples(r); i++) {
         long p = strtol(PQgetvalue(r, i, 0), NULL, 10);
         long long o = strtoll(PQgetvalue(r, i, 1), NULL, 10);
-        if (p >= 0 && p < nparts)
-            start[p] = o + 1;
+        if (p >= 0 && p < t->nparts)
+            t->start[p] = o + 1;
     }
     PQclear(r);
-    r = NULL;
-    int pending = 0;
-    for (int i = 0; i < nparts; i++) {
+    return PP_OK;
+}
+
+/* Reads each partition's watermarks and assigns the reader those with offsets left to read. */
+static int assign_partitions(rtopic_t *t, rd_kafka_topic_partition_list_t *assign)
+{
+    for (int i = 0; i < t->nparts; i++) {
         int64_t lo = 0, h = 0;
-        rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(rk, topic, i, &lo, &h, 10000);
+        rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(t->rk, t->topic, i, &lo, &h, 10000);
         if (e) {
-            pp_warn("relay: reconcile %s [%d]: watermarks: %s", topic, i, rd_kafka_err2str(e));
-            rc = PP_EKAFKA;
-            goto fail;
+            pp_warn("relay: reconcile %s [%d]: watermarks: %s", t->topic, i, rd_kafka_err2str(e));
+            return PP_EKAFKA;
         }
-        hi[i] = h;
-        if (start[i] < lo)
-            start[i] = lo;
-        if (start[i] >= h) {
-            done[i] = 1;
+        t->hi[i] = h;
+        if (t->start[i] < lo)
+            t->start[i] = lo;
+        if (t->start[i] >= h) {
+            t->done[i] = 1;
             continue;
         }
-        rd_kafka_topic_partition_list_add(assign, topic, i)->offset = start[i];
-        pending++;
-        pp_info("relay: reconcile %s [%d]: reading offsets %lld..%lld", topic, i, start[i], (long long)h - 1);
+        rd_kafka_topic_partition_list_add(assign, t->topic, i)->offset = t->start[i];
+        t->pending++;
+        pp_info("relay: reconcile %s [%d]: reading offsets %lld..%lld", t->topic, i, t->start[i],
+                (long long)h - 1);
     }
-    if (pending) {
-        rd_kafka_resp_err_t e = rd_kafka_assign(rk, assign);
+    if (t->pending) {
+        rd_kafka_resp_err_t e = rd_kafka_assign(t->rk, assign);
         if (e) {
-            pp_warn("relay: reconcile %s: assign: %s", topic, rd_kafka_err2str(e));
-            rc = PP_EKAFKA;
-            goto fail;
+            pp_warn("relay: reconcile %s: assign: %s", t->topic, rd_kafka_err2str(e));
+            return PP_EKAFKA;
         }
     }
-    int64_t deadline = pp_mono_ms() + RECONCILE_TIMEOUT_MS;
-    while (pending > 0) {
-        if (pp_mono_ms() > deadline) {
-            pp_warn("relay: reconcile %s: %d partitions not read to the end in %d ms", topic, pending,
-                    RECONCILE_TIMEOUT_MS);
-            rc = PP_ETIMEOUT;
-            goto fail;
+    return PP_OK;
+}
+
+/* Notes the event id of one message read (marking a full chunk) and whether its partition is done. */
+static int take_message(rtopic_t *t, found_t *f, const rd_kafka_message_t *m)
+{
+    int p = m->partition, rc = PP_OK;
+    if (!m->err) {
+        rd_kafka_headers_t *hdrs = NULL;
+        const void *val = NULL;
+        size_t sz = 0;
+        if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+            rd_kafka_header_get_last(hdrs, PP_KAFKA_EVENT_ID_HEADER, &val, &sz) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+            sz == 36) {
+            memcpy(f->ids[f->n], val, 36);
+            f->ids[f->n][36] = '\0';
+            f->parts[f->n] = p;
+            f->offs[f->n] = m->offset;
+            if (++f->n == MARK_CHUNK && (rc = flush_found(t->conn, f)))
+                return rc;
         }
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
+    }
+    if (p >= 0 && p < t->nparts && !t->done[p] &&
+        (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF || m->offset >= t->hi[p] - 1)) {
+        t->done[p] = 1;
+        t->pending--;
+    }
+    return PP_OK;
+}
+
+/* Reads every assigned partition to its high watermark, within RECONCILE_TIMEOUT_MS. */
+static int read_to_end(rtopic_t *t, found_t *f)
+{
+    int64_t deadline = pp_mono_ms() + RECONCILE_TIMEOUT_MS;
+    while (t->pending > 0) {
+        if (pp_mono_ms() > deadline) {
+            pp_warn("relay: reconcile %s: %d partitions not read to the end in %d ms", t->topic, t->pending,
+                    RECONCILE_TIMEOUT_MS);
+            return PP_ETIMEOUT;
+        }
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(t->rk, 200);
         if (!m)
             continue;
-        int p = m->partition;
         if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            pp_warn("relay: reconcile %s [%d]: %s", topic, p, rd_kafka_message_errstr(m));
+            pp_warn("relay: reconcile %s [%d]: %s", t->topic, m->partition, rd_kafka_message_errstr(m));
             rd_kafka_message_destroy(m);
             continue;
         }
-        if (!m->err) {
-            rd_kafka_headers_t *hdrs = NULL;
-            const void *val = NULL;
-            size_t sz = 0;
-            if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-                rd_kafka_header_get_last(hdrs, PP_KAFKA_EVENT_ID_HEADER, &val, &sz) ==
-                    RD_KAFKA_RESP_ERR_NO_ERROR &&
-                sz == 36) {
-                memcpy(f->ids[f->n], val, 36);
-                f->ids[f->n][36] = '\0';
-                f->parts[f->n] = p;
-                f->offs[f->n] = m->offset;
-                if (++f->n == MARK_CHUNK && (rc = flush_found(conn, f))) {
-                    rd_kafka_message_destroy(m);
-                    goto fail;
-                }
-            }
-        }
-        if (p >= 0 && p < nparts && !done[p] &&
-            (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF || m->offset >= hi[p] - 1)) {
-            done[p] = 1;
-            pending--;
-        }
+        int rc = take_message(t, f, m);
         rd_kafka_message_destroy(m);
+        if (rc)
+            return rc;
     }
-    if ((rc = flush_found(conn, f)))
-        goto fail;
-    /* Everything below each high watermark is now accounted for. */
-    for (int i = 0; i < nparts; i++) {
-        if (hi[i] <= 0)
+    return PP_OK;
+}
+
+/* Records that everything below each partition's high watermark is accounted for. */
+static int advance_offsets(const rtopic_t *t)
+{
+    for (int i = 0; i < t->nparts; i++) {
+        if (t->hi[i] <= 0)
             continue;
         char ps[16], os[32];
         snprintf(ps, sizeof ps, "%d", i);
-        snprintf(os, sizeof os, "%lld", hi[i] - 1);
-        const char *up[] = {topic, ps, os};
-        if ((rc = pp_db_exec(conn, "advance relay offset",
-                             "INSERT INTO relay_offsets (topic, kafka_partition, last_offset) "
-                             "VALUES ($1, $2::int, $3::bigint) ON CONFLICT (topic, kafka_partition) "
-                             "DO UPDATE SET last_offset = GREATEST(relay_offsets.last_offset, "
-                             "EXCLUDED.last_offset), updated_at = now()",
-                             3, up, NULL)))
-            goto fail;
+        snprintf(os, sizeof os, "%lld", t->hi[i] - 1);
+        const char *up[] = {t->topic, ps, os};
+        int rc = pp_db_exec(t->conn, "advance relay offset",
+                            "INSERT INTO relay_offsets (topic, kafka_partition, last_offset) "
+                            "VALUES ($1, $2::int, $3::bigint) ON CONFLICT (topic, kafka_partition) "
+                            "DO UPDATE SET last_offset = GREATEST(relay_offsets.last_offset, "
+                            "EXCLUDED.last_offset), updated_at = now()",
+                            3, up, NULL);
+        if (rc)
+            return rc;
     }
+    return PP_OK;
+}
+
+static int reconcile_topic(PGconn *conn, const pp_config_t *cfg, const char *topic, found_t *f)
+{
+    rtopic_t t = {.conn = conn, .topic = topic};
+    rd_kafka_topic_partition_list_t *assign = NULL;
+    char err[512];
+    int rc;
+    if ((rc = pp_kafka_reader_new(cfg, &t.rk, err, sizeof err))) {
+        pp_warn("relay: reconcile %s: cannot create reader: %s", topic, err);
+        goto fail;
+    }
+    if ((rc = pp_kafka_partition_count(t.rk, topic, 10000, &t.nparts)))
+        goto fail;
+    t.hi = calloc((size_t)t.nparts, sizeof *t.hi);
+    t.start = calloc((size_t)t.nparts, sizeof *t.start);
+    t.done = calloc((size_t)t.nparts, 1);
+    assign = rd_kafka_topic_partition_list_new(t.nparts);
+    if (!t.hi || !t.start || !t.done || !assign) {
+        rc = PP_ENOMEM;
+        goto fail;
+    }
+    if ((rc = read_starts(&t)) || (rc = assign_partitions(&t, assign)) || (rc = read_to_end(&t, f)) ||
+        (rc = flush_found(conn, f)) || (rc = advance_offsets(&t)))
+        goto fail;
     rc = PP_OK;
 fail:
-    PQclear(r);
     if (assign)
         rd_kafka_topic_partition_list_destroy(assign);
-    if (rk) {
-        rd_kafka_consumer_close(rk);
-        rd_kafka_destroy(rk);
+    if (t.rk) {
+        rd_kafka_consumer_close(t.rk);
+        rd_kafka_destroy(t.rk);
     }
-    free(hi);
-    free(start);
-    free(done);
+    free(t.hi);
+    free(t.start);
+    free(t.done);
     return rc;
 }
 

@@ -87,38 +87,42 @@ static bool lock_lost(pp_relay_t *r)
     return !r->conn || PQstatus(r->conn) != CONNECTION_OK || PQbackendPID(r->conn) != r->lock_pid;
 }
 
-static int job_work(PGconn *unused, void *arg)
+/* Opens the relay's own connection (the lock is a session lock: it lives with the connection). */
+static int relay_connect(pp_relay_t *r, const char *db_url)
 {
-    relay_job_t *j = arg;
+    char err[512];
+    r->conn = pp_db_connect(db_url, err, sizeof err);
+    if (!r->conn) {
+        pp_warn("relay: %s", err);
+        return PP_EDB;
+    }
+    return PP_OK;
+}
+
+/* JOB_LOCK: tries to take the relay's advisory lock; j->got_lock says whether it did. */
+static int job_lock(relay_job_t *j)
+{
     pp_relay_t *r = j->r;
     PGresult *res = NULL;
-    int rc = PP_OK;
-    switch (j->kind) {
-    case JOB_LOCK: {
-        if (!r->conn) {
-            char err[512];
-            r->conn = pp_db_connect(j->db_url, err, sizeof err);
-            if (!r->conn) {
-                pp_warn("relay: %s", err);
-                return PP_EDB;
-            }
-        }
-        const char *p[] = {RELAY_LOCK_KEY};
-        rc = pp_db_exec(r->conn, "take relay lock", "SELECT pg_try_advisory_lock($1::bigint)", 1, p, &res);
-        if (rc == PP_OK && PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't') {
-            j->got_lock = true;
-            r->lock_pid = PQbackendPID(r->conn);
-        }
-        break;
+    const char *p[] = {RELAY_LOCK_KEY};
+    int rc = pp_db_exec(r->conn, "take relay lock", "SELECT pg_try_advisory_lock($1::bigint)", 1, p, &res);
+    if (rc == PP_OK && PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't') {
+        j->got_lock = true;
+        r->lock_pid = PQbackendPID(r->conn);
     }
-    case JOB_RECONCILE:
-        rc = pp_reconcile_run(r->conn, r->p->cfg, &j->marked);
-        break;
-    case JOB_FETCH: {
-        char batch[32];
-        snprintf(batch, sizeof batch, "%ld", r->p->cfg->relay_batch);
-        const char *p[] = {batch};
-        rc = pp_db_exec(r->conn, "fetch outbox",
+    PQclear(res);
+    return rc;
+}
+
+/* JOB_FETCH: takes the next relay_batch unpublished outbox rows into j->rows (and the lag if asked). */
+static int job_fetch(relay_job_t *j)
+{
+    pp_relay_t *r = j->r;
+    PGresult *res = NULL;
+    char batch[32];
+    snprintf(batch, sizeof batch, "%ld", r->p->cfg->relay_batch);
+    const char *p[] = {batch};
+    int rc = pp_db_exec(r->conn, "fetch outbox",
                         /* RETURNING has no order of its own: sort, so that a shipment's
                          * events reach its partition in outbox (= sequence) order. */
                         "WITH u AS (UPDATE outbox SET attempts = attempts + 1 WHERE id IN "
@@ -127,49 +131,74 @@ static int job_work(PGconn *unused, void *arg)
                         "RETURNING id, event_id, topic, msg_key, payload) "
                         "SELECT * FROM u ORDER BY id",
                         1, p, &res);
-        if (rc)
-            break;
-        int n = PQntuples(res);
-        j->rows = calloc((size_t)(n ? n : 1), sizeof *j->rows);
-        if (!j->rows) {
-            rc = PP_ENOMEM;
-            break;
-        }
-        for (int i = 0; i < n; i++) {
-            row_t *w = &j->rows[j->n_rows++];
-            w->id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-            snprintf(w->event_id, sizeof w->event_id, "%s", PQgetvalue(res, i, 1));
-            w->topic = strdup(PQgetvalue(res, i, 2));
-            w->key = strdup(PQgetvalue(res, i, 3));
-            w->payload = strdup(PQgetvalue(res, i, 4));
-            if (!w->topic || !w->key || !w->payload)
-                rc = PP_ENOMEM;
-        }
-        PQclear(res);
-        res = NULL;
-        if (rc == PP_OK && j->want_lag &&
-            pp_db_exec(r->conn, "outbox lag", "SELECT count(*) FROM outbox WHERE published_at IS NULL",
-                       0, NULL, &res) == PP_OK)
-            j->lag = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-        break;
+    if (rc)
+        goto out;
+    int n = PQntuples(res);
+    j->rows = calloc((size_t)(n ? n : 1), sizeof *j->rows);
+    if (!j->rows) {
+        rc = PP_ENOMEM;
+        goto out;
     }
+    for (int i = 0; i < n; i++) {
+        row_t *w = &j->rows[j->n_rows++];
+        w->id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+        snprintf(w->event_id, sizeof w->event_id, "%s", PQgetvalue(res, i, 1));
+        w->topic = strdup(PQgetvalue(res, i, 2));
+        w->key = strdup(PQgetvalue(res, i, 3));
+        w->payload = strdup(PQgetvalue(res, i, 4));
+        if (!w->topic || !w->key || !w->payload)
+            rc = PP_ENOMEM;
+    }
+    PQclear(res);
+    res = NULL;
+    if (rc == PP_OK && j->want_lag &&
+        pp_db_exec(r->conn, "outbox lag", "SELECT count(*) FROM outbox WHERE published_at IS NULL",
+                   0, NULL, &res) == PP_OK)
+        j->lag = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+out:
+    PQclear(res);
+    return rc;
+}
+
+/* JOB_UNLOCK: releases the lock (if still ours) and closes the relay's connection. */
+static void job_unlock(pp_relay_t *r)
+{
+    if (r->conn) {
+        const char *p[] = {RELAY_LOCK_KEY};
+        if (!lock_lost(r))
+            (void)!pp_db_exec(r->conn, "release relay lock", "SELECT pg_advisory_unlock($1::bigint)",
+                              1, p, NULL);
+        PQfinish(r->conn);
+        r->conn = NULL;
+    }
+    r->lock_pid = 0;
+}
+
+static int job_work(PGconn *unused, void *arg)
+{
+    relay_job_t *j = arg;
+    pp_relay_t *r = j->r;
+    int rc = PP_OK;
+    switch (j->kind) {
+    case JOB_LOCK:
+        if (!r->conn && (rc = relay_connect(r, j->db_url)))
+            return rc;
+        rc = job_lock(j);
+        break;
+    case JOB_RECONCILE:
+        rc = pp_reconcile_run(r->conn, r->p->cfg, &j->marked);
+        break;
+    case JOB_FETCH:
+        rc = job_fetch(j);
+        break;
     case JOB_MARK:
         /* A failed report in this round: mark, but keep relay_offsets for the reconcile. */
         rc = pp_relay_mark(r->conn, j->ids, j->parts, j->offs, j->n_mark, j->advance);
         break;
     case JOB_UNLOCK:
-        if (r->conn) {
-            const char *p[] = {RELAY_LOCK_KEY};
-            if (!lock_lost(r))
-                (void)!pp_db_exec(r->conn, "release relay lock", "SELECT pg_advisory_unlock($1::bigint)",
-                                  1, p, NULL);
-            PQfinish(r->conn);
-            r->conn = NULL;
-        }
-        r->lock_pid = 0;
+        job_unlock(r);
         return PP_OK;
     }
-    PQclear(res);
     j->lost = lock_lost(r);
     return rc;
 }

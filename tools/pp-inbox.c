@@ -172,6 +172,36 @@ static int step(acct_t *a)
     return 0;
 }
 
+/* Reads the 'jid password' lines of stdin (exits 1 when out of memory). */
+static acct_t *read_accounts(size_t *np)
+{
+    acct_t *accts = NULL;
+    size_t n = 0, cap = 0;
+    char *line = NULL;
+    size_t lcap = 0;
+    while (getline(&line, &lcap, stdin) > 0) {
+        char jid[512], pass[512];
+        if (sscanf(line, "%511s %511s", jid, pass) != 2)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            acct_t *g = realloc(accts, cap * sizeof *g);
+            if (!g) {
+                fprintf(stderr, "pp-inbox: out of memory\n");
+                exit(1);
+            }
+            accts = g;
+        }
+        memset(&accts[n], 0, sizeof accts[n]);
+        accts[n].jid = strdup(jid);
+        accts[n].pass = strdup(pass);
+        n++;
+    }
+    free(line);
+    *np = n;
+    return accts;
+}
+
 int main(int argc, char **argv)
 {
     const char *host = getenv("PP_XMPP_HOST") ? getenv("PP_XMPP_HOST") : "127.0.0.1";
@@ -201,29 +231,8 @@ int main(int argc, char **argv)
         return 2;
     }
     g_linger_ms = linger;
-    acct_t *accts = NULL;
-    size_t n = 0, cap = 0;
-    char *line = NULL;
-    size_t lcap = 0;
-    while (getline(&line, &lcap, stdin) > 0) {
-        char jid[512], pass[512];
-        if (sscanf(line, "%511s %511s", jid, pass) != 2)
-            continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            acct_t *g = realloc(accts, cap * sizeof *g);
-            if (!g) {
-                fprintf(stderr, "pp-inbox: out of memory\n");
-                return 1;
-            }
-            accts = g;
-        }
-        memset(&accts[n], 0, sizeof accts[n]);
-        accts[n].jid = strdup(jid);
-        accts[n].pass = strdup(pass);
-        n++;
-    }
-    free(line);
+    size_t n = 0;
+    acct_t *accts = read_accounts(&n);
     xmpp_initialize();
     ctx = xmpp_ctx_new(NULL, NULL);
     size_t next = 0, done = 0, active = 0, failed = 0;

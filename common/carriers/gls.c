@@ -339,6 +339,67 @@ static pp_status_t resolve_final(const pp_track_result_t *r)
     return PP_ST_EXPIRED;
 }
 
+/* The parcel's events (null or an array, newest first in the spec's examples) into r->events,
+ * oldest first and sorted by time, with room for one more entry. */
+static int parse_events(const cJSON *events, size_t pi, pp_track_result_t *r, char *err, size_t errlen)
+{
+    if (events && !cJSON_IsNull(events) && !cJSON_IsArray(events)) {
+        pp_carrier_err(err, errlen, "parcels[%zu].events is not an array", pi);
+        return PP_EPARSE;
+    }
+    size_t n = cJSON_IsArray(events) ? (size_t)cJSON_GetArraySize(events) : 0;
+    /* +1: room for the parcel-level status as its own entry (add_status_entry) */
+    r->events = calloc(n + 1, sizeof *r->events);
+    if (!r->events)
+        return PP_ENOMEM;
+    /* The spec's examples are newest first: fill from the back so the array is oldest first. */
+    size_t i = 0;
+    const cJSON *e;
+    if (n) {
+        cJSON_ArrayForEach(e, events)
+        {
+            int rc = parse_event(e, pi, i, &r->events[n - 1 - i], err, errlen);
+            if (rc)
+                return rc;
+            i++;
+        }
+    }
+    r->n_events = n;
+    /* §10: GLS order is not documented, sort by time yourself (stable insertion sort). */
+    pp_track_events_sort(r->events, r->n_events);
+    return PP_OK;
+}
+
+/*
+ * The parcel status is GLS's own normalization ([confirmed] enum) while most event codes
+ * are not in the research: when the newest event does not already say the same, the
+ * status becomes an entry of its own at statusDateTime (never before the newest event).
+ * PP_EPARSE when that entry would have no time (no events, no statusDateTime).
+ */
+static int add_status_entry(pp_track_result_t *r, const gls_status_t *st, const char *status,
+                            const time_t *status_at)
+{
+    pp_status_t norm = st ? st->status : PP_ST_UNKNOWN;
+    if (st && strcmp(st->name, "FINAL") == 0)
+        norm = resolve_final(r);
+    const pp_track_event_t *last = r->n_events ? &r->events[r->n_events - 1] : NULL;
+    if (last && last->status == norm)
+        return PP_OK;
+    pp_track_event_t *ev = &r->events[r->n_events];
+    ev->status = norm;
+    snprintf(ev->carrier_code, sizeof ev->carrier_code, "%s", status);
+    snprintf(ev->description, sizeof ev->description, "%s", st ? st->text : status);
+    ev->occurred_at = status_at ? *status_at : (last ? last->occurred_at : 0);
+    if (last && ev->occurred_at < last->occurred_at)
+        ev->occurred_at = last->occurred_at;
+    if (last)
+        snprintf(ev->location, sizeof ev->location, "%s", last->location);
+    if (!last && !status_at)
+        return PP_EPARSE;
+    r->n_events++;
+    return PP_OK;
+}
+
 static int parse_parcel(const cJSON *p, size_t pi, pp_track_result_t *r, char *err, size_t errlen)
 {
     const char *requested, *unitno, *ecode, *emsg, *status, *sdt;
@@ -380,56 +441,13 @@ static int parse_parcel(const cJSON *p, size_t pi, pp_track_result_t *r, char *e
         pp_carrier_err(err, errlen, "parcels[%zu].statusDateTime '%.40s' is not ISO 8601 with an offset", pi, sdt);
         return PP_EPARSE;
     }
-    const cJSON *events = cJSON_GetObjectItemCaseSensitive(p, "events");
-    if (events && !cJSON_IsNull(events) && !cJSON_IsArray(events)) {
-        pp_carrier_err(err, errlen, "parcels[%zu].events is not an array", pi);
-        return PP_EPARSE;
-    }
     r->found = true;
-    size_t n = cJSON_IsArray(events) ? (size_t)cJSON_GetArraySize(events) : 0;
-    /* +1: room for the parcel-level status as its own entry (below) */
-    r->events = calloc(n + 1, sizeof *r->events);
-    if (!r->events)
-        return PP_ENOMEM;
-    /* The spec's examples are newest first: fill from the back so the array is oldest first. */
-    size_t i = 0;
-    const cJSON *e;
-    if (n) {
-        cJSON_ArrayForEach(e, events)
-        {
-            int rc = parse_event(e, pi, i, &r->events[n - 1 - i], err, errlen);
-            if (rc)
-                return rc;
-            i++;
-        }
-    }
-    r->n_events = n;
-    /* §10: GLS order is not documented, sort by time yourself (stable insertion sort). */
-    pp_track_events_sort(r->events, r->n_events);
-    pp_status_t norm = st ? st->status : PP_ST_UNKNOWN;
-    if (st && strcmp(st->name, "FINAL") == 0)
-        norm = resolve_final(r);
-    /*
-     * The parcel status is GLS's own normalization ([confirmed] enum) while most event codes
-     * are not in the research: when the newest event does not already say the same, the
-     * status becomes an entry of its own at statusDateTime (never before the newest event).
-     */
-    const pp_track_event_t *last = r->n_events ? &r->events[r->n_events - 1] : NULL;
-    if (!last || last->status != norm) {
-        pp_track_event_t *ev = &r->events[r->n_events];
-        ev->status = norm;
-        snprintf(ev->carrier_code, sizeof ev->carrier_code, "%s", status);
-        snprintf(ev->description, sizeof ev->description, "%s", st ? st->text : status);
-        ev->occurred_at = has_status_at ? status_at : (last ? last->occurred_at : 0);
-        if (last && ev->occurred_at < last->occurred_at)
-            ev->occurred_at = last->occurred_at;
-        if (last)
-            snprintf(ev->location, sizeof ev->location, "%s", last->location);
-        if (!last && !has_status_at) {
-            pp_carrier_err(err, errlen, "parcels[%zu] (%s): neither events nor statusDateTime", pi, number);
-            return PP_EPARSE;
-        }
-        r->n_events++;
+    int rc = parse_events(cJSON_GetObjectItemCaseSensitive(p, "events"), pi, r, err, errlen);
+    if (rc)
+        return rc;
+    if (add_status_entry(r, st, status, has_status_at ? &status_at : NULL)) {
+        pp_carrier_err(err, errlen, "parcels[%zu] (%s): neither events nor statusDateTime", pi, number);
+        return PP_EPARSE;
     }
     return PP_OK;
 }

@@ -352,6 +352,69 @@ static const char *komunikat_reason(long st)
     }
 }
 
+/* The answer of sprawdzPrzesylke (one number) into *rp (*np = 1); -99 is an error here. */
+static int parse_single(xmlNodePtr ret, pp_track_result_t **rp, size_t *np, char *err, size_t errlen)
+{
+    bool unknown_error = false;
+    pp_track_result_t *r = calloc(1, sizeof(*r));
+    if (!(*rp = r))
+        return PP_ENOMEM;
+    *np = 1;
+    int rc = parse_przesylka(ret, 0, r, &unknown_error, err, errlen);
+    if (rc)
+        return rc;
+    if (unknown_error) {
+        pp_carrier_err(err, errlen, "Poczta Polska answered status -99 (unknown error) for %s", r->tracking_number);
+        return PP_EHTTP;
+    }
+    return PP_OK;
+}
+
+/* The answer of sprawdzPrzesylki (a Komunikat listing many) into *rp and *np. */
+static int parse_batch(xmlNodePtr ret, pp_track_result_t **rp, size_t *np, char *err, size_t errlen)
+{
+    char st[16];
+    char *end;
+    bool unknown_error = false;
+    if (pp_soapxml_text(pp_soapxml_child(ret, "status"), st, sizeof st)) {
+        pp_carrier_err(err, errlen, "Komunikat.status of the wrong type");
+        return PP_EPARSE;
+    }
+    long kst = strtol(st, &end, 10);
+    if (!st[0] || *end) {
+        pp_carrier_err(err, errlen, "Komunikat.status missing or not an integer ('%.15s')", st);
+        return PP_EPARSE;
+    }
+    if (kst != 0) {
+        pp_carrier_err(err, errlen, "Poczta Polska batch status %ld: %s", kst, komunikat_reason(kst));
+        return PP_EHTTP;
+    }
+    xmlNodePtr list = pp_soapxml_child(ret, "przesylki");
+    size_t cap = 0, n_unknown = 0;
+    for (xmlNodePtr p = pp_soapxml_child(list, "przesylka"); p; p = pp_soapxml_next(p, "przesylka"))
+        cap++;
+    if (cap == 0) {
+        pp_carrier_err(err, errlen, "batch answer without any przesylka");
+        return PP_EPARSE;
+    }
+    pp_track_result_t *r = calloc(cap, sizeof(*r));
+    if (!(*rp = r))
+        return PP_ENOMEM;
+    for (xmlNodePtr p = pp_soapxml_child(list, "przesylka"); p; p = pp_soapxml_next(p, "przesylka")) {
+        size_t n = (*np)++;
+        int rc = parse_przesylka(p, n, &r[n], &unknown_error, err, errlen);
+        if (rc)
+            return rc;
+        n_unknown += unknown_error;
+    }
+    /* -99 for some numbers: those read as not found; for all of them: an error. */
+    if (n_unknown == *np) {
+        pp_carrier_err(err, errlen, "Poczta Polska answered status -99 (unknown error) for every number");
+        return PP_EHTTP;
+    }
+    return PP_OK;
+}
+
 static int pp_parse(int http_status, const char *body, size_t len, pp_track_result_t **results,
                     size_t *n_results, char *err, size_t errlen)
 {
@@ -359,7 +422,6 @@ static int pp_parse(int http_status, const char *body, size_t len, pp_track_resu
     xmlNodePtr sbody;
     pp_track_result_t *r = NULL;
     size_t n = 0;
-    bool unknown_error = false;
     int rc;
     *results = NULL;
     *n_results = 0;
@@ -380,62 +442,9 @@ static int pp_parse(int http_status, const char *body, size_t len, pp_track_resu
         pp_carrier_err(err, errlen, "%.60s has no return", op);
         goto fail;
     }
-    if (!batch) {
-        if (!(r = calloc(1, sizeof(*r)))) {
-            rc = PP_ENOMEM;
-            goto fail;
-        }
-        n = 1;
-        if ((rc = parse_przesylka(ret, 0, r, &unknown_error, err, errlen)) != 0)
-            goto fail;
-        if (unknown_error) {
-            pp_carrier_err(err, errlen, "Poczta Polska answered status -99 (unknown error) for %s",
-                    r->tracking_number);
-            rc = PP_EHTTP;
-            goto fail;
-        }
-    } else {
-        char st[16];
-        char *end;
-        if (pp_soapxml_text(pp_soapxml_child(ret, "status"), st, sizeof st)) {
-            pp_carrier_err(err, errlen, "Komunikat.status of the wrong type");
-            goto fail;
-        }
-        long kst = strtol(st, &end, 10);
-        if (!st[0] || *end) {
-            pp_carrier_err(err, errlen, "Komunikat.status missing or not an integer ('%.15s')", st);
-            goto fail;
-        }
-        if (kst != 0) {
-            pp_carrier_err(err, errlen, "Poczta Polska batch status %ld: %s", kst, komunikat_reason(kst));
-            rc = PP_EHTTP;
-            goto fail;
-        }
-        xmlNodePtr list = pp_soapxml_child(ret, "przesylki");
-        size_t cap = 0, n_unknown = 0;
-        for (xmlNodePtr p = pp_soapxml_child(list, "przesylka"); p; p = pp_soapxml_next(p, "przesylka"))
-            cap++;
-        if (cap == 0) {
-            pp_carrier_err(err, errlen, "batch answer without any przesylka");
-            goto fail;
-        }
-        if (!(r = calloc(cap, sizeof(*r)))) {
-            rc = PP_ENOMEM;
-            goto fail;
-        }
-        for (xmlNodePtr p = pp_soapxml_child(list, "przesylka"); p; p = pp_soapxml_next(p, "przesylka")) {
-            n++;
-            if ((rc = parse_przesylka(p, n - 1, &r[n - 1], &unknown_error, err, errlen)) != 0)
-                goto fail;
-            n_unknown += unknown_error;
-        }
-        /* -99 for some numbers: those read as not found; for all of them: an error. */
-        if (n_unknown == n) {
-            pp_carrier_err(err, errlen, "Poczta Polska answered status -99 (unknown error) for every number");
-            rc = PP_EHTTP;
-            goto fail;
-        }
-    }
+    rc = batch ? parse_batch(ret, &r, &n, err, errlen) : parse_single(ret, &r, &n, err, errlen);
+    if (rc)
+        goto fail;
     xmlFreeDoc(doc);
     *results = r;
     *n_results = n;

@@ -120,6 +120,72 @@ static void usage(FILE *f)
             "Routes: each carrier's tracking endpoint (see shapes.c), GET /sim/stats, GET/POST /sim/clock.\n");
 }
 
+/* --clock real|manual. */
+static int parse_clock(pp_sim_t *s, const char *v)
+{
+    if (strcmp(v, "manual") && strcmp(v, "real")) {
+        fprintf(stderr, "pp-carrier-sim: --clock wants real or manual, got '%s'\n", v);
+        return PP_EINVAL;
+    }
+    s->manual_clock = !strcmp(v, "manual");
+    return PP_OK;
+}
+
+/* --retry-after-form seconds|date|none. */
+static int parse_retry_after_form(pp_sim_t *s, const char *v)
+{
+    if (!strcmp(v, "seconds"))
+        s->retry_after_form = PP_SIM_RA_SECONDS;
+    else if (!strcmp(v, "date"))
+        s->retry_after_form = PP_SIM_RA_DATE;
+    else if (!strcmp(v, "none"))
+        s->retry_after_form = PP_SIM_RA_NONE;
+    else {
+        fprintf(stderr, "pp-carrier-sim: --retry-after-form wants seconds, date or none, got '%s'\n", v);
+        return PP_EINVAL;
+    }
+    return PP_OK;
+}
+
+/* --rate-limit-status 429|503. */
+static int parse_rate_limit_status(pp_sim_t *s, const char *o, const char *v)
+{
+    long l = 0;
+    int rc = parse_long(o, v, 429, 503, &l, NULL);
+    if (rc == 0 && l != 429 && l != 503) {
+        fprintf(stderr, "pp-carrier-sim: --rate-limit-status wants 429 or 503, got '%s'\n", v);
+        rc = PP_EINVAL;
+    }
+    s->rate_limit_status = (int)l;
+    return rc;
+}
+
+/* --latency-ms MIN[-MAX]. */
+static int parse_latency(pp_sim_t *s, const char *o, const char *v)
+{
+    char *rest;
+    int rc = parse_long(o, v, 0, 600000, &s->lat_min, &rest);
+    s->lat_max = s->lat_min;
+    if (rc == 0 && *rest == '-')
+        rc = parse_long(o, rest + 1, s->lat_min, 600000, &s->lat_max, NULL);
+    else if (rc == 0 && *rest)
+        rc = parse_long(o, v, 0, 600000, &s->lat_min, NULL);
+    return rc;
+}
+
+/* The fault fractions, overall and per carrier, add up to at most 1. */
+static int check_fault_sums(const pp_sim_t *s)
+{
+    for (int i = -1; i < PP_SIM_MAX_SHAPES; i++) {
+        const pp_sim_faults_t *f = i < 0 ? &s->faults : &s->carrier_faults[i];
+        if (f->p429 + f->p500 + f->pmalformed + f->phang > 1.0 + 1e-9) {
+            fprintf(stderr, "pp-carrier-sim: --p429 + --p500 + --pmalformed + --phang must be <= 1\n");
+            return PP_EINVAL;
+        }
+    }
+    return PP_OK;
+}
+
 static int parse_args(main_state_t *m, int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
@@ -140,14 +206,9 @@ static int parse_args(main_state_t *m, int argc, char **argv)
             m->listen = v;
         else if (!strcmp(o, "--speed"))
             rc = parse_double(o, v, 0.001, 1e7, &s->speed);
-        else if (!strcmp(o, "--clock")) {
-            if (!strcmp(v, "manual") || !strcmp(v, "real"))
-                s->manual_clock = !strcmp(v, "manual");
-            else {
-                fprintf(stderr, "pp-carrier-sim: --clock wants real or manual, got '%s'\n", v);
-                rc = PP_EINVAL;
-            }
-        } else if (!strcmp(o, "--not-found-minutes"))
+        else if (!strcmp(o, "--clock"))
+            rc = parse_clock(s, v);
+        else if (!strcmp(o, "--not-found-minutes"))
             rc = parse_double(o, v, 0, 1e6, &s->not_found_min);
         else if (!strcmp(o, "--p429"))
             rc = parse_fault(s, o, v, offsetof(pp_sim_faults_t, p429));
@@ -165,26 +226,11 @@ static int parse_args(main_state_t *m, int argc, char **argv)
             rc = parse_long(o, v, 1, 86400 * 30, &s->token_ttl_s, NULL);
         else if (!strcmp(o, "--retry-after"))
             rc = parse_long(o, v, 0, 86400, &s->retry_after, NULL);
-        else if (!strcmp(o, "--retry-after-form")) {
-            if (!strcmp(v, "seconds"))
-                s->retry_after_form = PP_SIM_RA_SECONDS;
-            else if (!strcmp(v, "date"))
-                s->retry_after_form = PP_SIM_RA_DATE;
-            else if (!strcmp(v, "none"))
-                s->retry_after_form = PP_SIM_RA_NONE;
-            else {
-                fprintf(stderr, "pp-carrier-sim: --retry-after-form wants seconds, date or "
-                                "none, got '%s'\n", v);
-                rc = PP_EINVAL;
-            }
-        } else if (!strcmp(o, "--rate-limit-status")) {
-            rc = parse_long(o, v, 429, 503, &l, NULL);
-            if (rc == 0 && l != 429 && l != 503) {
-                fprintf(stderr, "pp-carrier-sim: --rate-limit-status wants 429 or 503, got '%s'\n", v);
-                rc = PP_EINVAL;
-            }
-            s->rate_limit_status = (int)l;
-        } else if (!strcmp(o, "--hostile"))
+        else if (!strcmp(o, "--retry-after-form"))
+            rc = parse_retry_after_form(s, v);
+        else if (!strcmp(o, "--rate-limit-status"))
+            rc = parse_rate_limit_status(s, o, v);
+        else if (!strcmp(o, "--hostile"))
             rc = pp_sim_hostile_add(s, v);
         else if (!strcmp(o, "--token"))
             s->token = v;
@@ -199,13 +245,7 @@ static int parse_args(main_state_t *m, int argc, char **argv)
                 rc = PP_EINVAL;
             }
         } else if (!strcmp(o, "--latency-ms")) {
-            char *rest;
-            rc = parse_long(o, v, 0, 600000, &s->lat_min, &rest);
-            s->lat_max = s->lat_min;
-            if (rc == 0 && *rest == '-')
-                rc = parse_long(o, rest + 1, s->lat_min, 600000, &s->lat_max, NULL);
-            else if (rc == 0 && *rest)
-                rc = parse_long(o, v, 0, 600000, &s->lat_min, NULL);
+            rc = parse_latency(s, o, v);
         } else {
             fprintf(stderr, "pp-carrier-sim: unknown option %s\n", o);
             usage(stderr);
@@ -214,14 +254,7 @@ static int parse_args(main_state_t *m, int argc, char **argv)
         if (rc)
             return rc;
     }
-    for (int i = -1; i < PP_SIM_MAX_SHAPES; i++) {
-        const pp_sim_faults_t *f = i < 0 ? &m->sim.faults : &m->sim.carrier_faults[i];
-        if (f->p429 + f->p500 + f->pmalformed + f->phang > 1.0 + 1e-9) {
-            fprintf(stderr, "pp-carrier-sim: --p429 + --p500 + --pmalformed + --phang must be <= 1\n");
-            return PP_EINVAL;
-        }
-    }
-    return PP_OK;
+    return check_fault_sums(&m->sim);
 }
 
 int main(int argc, char **argv)

@@ -8,6 +8,45 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A consumer of ctl's brokers that commits nothing and reports each partition's end; NULL on error. */
+static rd_kafka_t *new_consumer(const ppctl_t *ctl)
+{
+    char err[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", ctl->cfg.kafka_brokers, err, sizeof err) ||
+        rd_kafka_conf_set(conf, "group.id", "ppctl-events", err, sizeof err) ||
+        rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err) ||
+        rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof err)) {
+        fprintf(stderr, "ppctl events: %s\n", err);
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    if (!rk)
+        fprintf(stderr, "ppctl events: %s\n", err);
+    return rk;
+}
+
+/* Prints one message: its value on a line, or with meta a JSON object with its place and headers. */
+static void print_message(const rd_kafka_message_t *m, int meta)
+{
+    if (!meta) {
+        printf("%.*s\n", (int)m->len, (const char *)m->payload);
+        return;
+    }
+    printf("{\"partition\":%d,\"offset\":%lld,\"key\":\"%.*s\"", (int)m->partition,
+           (long long)m->offset, (int)m->key_len, m->key ? (const char *)m->key : "");
+    rd_kafka_headers_t *h = NULL;
+    if (rd_kafka_message_headers(m, &h) == 0) {
+        const char *name;
+        const void *val;
+        size_t sz;
+        for (size_t i = 0; rd_kafka_header_get_all(h, i, &name, &val, &sz) == 0; i++)
+            printf(",\"header.%s\":\"%.*s\"", name, (int)sz, val ? (const char *)val : "");
+    }
+    printf(",\"value\":%.*s}\n", (int)m->len, (const char *)m->payload);
+}
+
 int ppctl_events(ppctl_t *ctl, int argc, char **argv)
 {
     const char *topic = ctl->cfg.topic;
@@ -25,21 +64,9 @@ int ppctl_events(ppctl_t *ctl, int argc, char **argv)
             return 2;
         }
     }
-    char err[512];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (rd_kafka_conf_set(conf, "bootstrap.servers", ctl->cfg.kafka_brokers, err, sizeof err) ||
-        rd_kafka_conf_set(conf, "group.id", "ppctl-events", err, sizeof err) ||
-        rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err) ||
-        rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof err)) {
-        fprintf(stderr, "ppctl events: %s\n", err);
-        rd_kafka_conf_destroy(conf);
+    rd_kafka_t *rk = new_consumer(ctl);
+    if (!rk)
         return 1;
-    }
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
-    if (!rk) {
-        fprintf(stderr, "ppctl events: %s\n", err);
-        return 1;
-    }
     int status = 1;
     const rd_kafka_metadata_t *md = NULL;
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
@@ -77,20 +104,8 @@ int ppctl_events(ppctl_t *ctl, int argc, char **argv)
             eofs++;
         } else if (m->err) {
             fprintf(stderr, "ppctl events: %s\n", rd_kafka_message_errstr(m));
-        } else if (meta) {
-            printf("{\"partition\":%d,\"offset\":%lld,\"key\":\"%.*s\"", (int)m->partition,
-                   (long long)m->offset, (int)m->key_len, m->key ? (const char *)m->key : "");
-            rd_kafka_headers_t *h = NULL;
-            if (rd_kafka_message_headers(m, &h) == 0) {
-                const char *name;
-                const void *val;
-                size_t sz;
-                for (size_t i = 0; rd_kafka_header_get_all(h, i, &name, &val, &sz) == 0; i++)
-                    printf(",\"header.%s\":\"%.*s\"", name, (int)sz, val ? (const char *)val : "");
-            }
-            printf(",\"value\":%.*s}\n", (int)m->len, (const char *)m->payload);
         } else {
-            printf("%.*s\n", (int)m->len, (const char *)m->payload);
+            print_message(m, meta);
         }
         rd_kafka_message_destroy(m);
     }

@@ -100,6 +100,49 @@ static int exec_simple(PGconn *c, const char *sql, char *err, size_t errlen)
     return ok ? PP_OK : PP_EDB;
 }
 
+/* Applies one migration file in its own transaction, recording it in schema_migrations:
+ * 1 applied, 0 already applied before, -1 failed (after a message; rolled back). */
+static int apply_one(PGconn *c, const char *dir, const char *name)
+{
+    char ver[8], err[2048];
+    snprintf(ver, sizeof ver, "%.4s", name);
+    const char *p[] = {ver};
+    PGresult *r;
+    if (pp_db_exec(c, "read applied migrations",
+                   "SELECT 1 FROM schema_migrations WHERE version = $1::integer", 1, p, &r))
+        return -1;
+    int done = PQntuples(r) > 0;
+    PQclear(r);
+    if (done)
+        return 0;
+    char path[PATH_MAX + 512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    char *sql = read_file(path);
+    if (!sql) {
+        fprintf(stderr, "ppctl migrate: cannot read %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    int rc = exec_simple(c, "BEGIN", err, sizeof err);
+    if (!rc)
+        rc = exec_simple(c, sql, err, sizeof err);
+    free(sql);
+    if (rc) {
+        exec_simple(c, "ROLLBACK", err + strlen(err), sizeof err - strlen(err));
+        fprintf(stderr, "ppctl migrate: migration %s failed and was rolled back: %s", name, err);
+        return -1;
+    }
+    const char *p2[] = {ver, name};
+    if (pp_db_exec(c, "record migration",
+                   "INSERT INTO schema_migrations (version, name) VALUES ($1::integer, $2)", 2, p2, NULL) ||
+        pp_db_commit(c)) {
+        pp_db_rollback(c);
+        fprintf(stderr, "ppctl migrate: could not record %s; rolled back\n", name);
+        return -1;
+    }
+    printf("applied %s\n", name);
+    return 1;
+}
+
 int ppctl_migrate(ppctl_t *ctl, int argc, char **argv)
 {
     char found[PATH_MAX];
@@ -142,44 +185,10 @@ int ppctl_migrate(ppctl_t *ctl, int argc, char **argv)
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
-        char ver[8];
-        snprintf(ver, sizeof ver, "%.4s", names[i]);
-        const char *p[] = {ver};
-        PGresult *r;
-        if (pp_db_exec(c, "read applied migrations",
-                       "SELECT 1 FROM schema_migrations WHERE version = $1::integer", 1, p, &r))
+        int rc = apply_one(c, dir, names[i]);
+        if (rc < 0)
             goto out;
-        int done = PQntuples(r) > 0;
-        PQclear(r);
-        if (done)
-            continue;
-        char path[PATH_MAX + 512];
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        char *sql = read_file(path);
-        if (!sql) {
-            fprintf(stderr, "ppctl migrate: cannot read %s: %s\n", path, strerror(errno));
-            goto out;
-        }
-        int rc = exec_simple(c, "BEGIN", err, sizeof err);
-        if (!rc)
-            rc = exec_simple(c, sql, err, sizeof err);
-        free(sql);
-        if (rc) {
-            exec_simple(c, "ROLLBACK", err + strlen(err), sizeof err - strlen(err));
-            fprintf(stderr, "ppctl migrate: migration %s failed and was rolled back: %s", names[i], err);
-            goto out;
-        }
-        const char *p2[] = {ver, names[i]};
-        if (pp_db_exec(c, "record migration",
-                       "INSERT INTO schema_migrations (version, name) VALUES ($1::integer, $2)", 2,
-                       p2, NULL) ||
-            pp_db_commit(c)) {
-            pp_db_rollback(c);
-            fprintf(stderr, "ppctl migrate: could not record %s; rolled back\n", names[i]);
-            goto out;
-        }
-        printf("applied %s\n", names[i]);
-        applied++;
+        applied += rc;
     }
     if (applied == 0)
         printf("schema is up to date (%zu migrations)\n", n);

@@ -24,6 +24,74 @@ static cJSON *event_json(const pp_track_event_t *e)
     return o;
 }
 
+/* Reads the whole file (or stdin for "-"), NUL-terminated; NULL on error (after a message). */
+static char *read_body(const char *file, size_t *lenp)
+{
+    FILE *f = strcmp(file, "-") ? fopen(file, "rb") : stdin;
+    if (!f) {
+        fprintf(stderr, "ppctl parse: %s: %s\n", file, strerror(errno));
+        return NULL;
+    }
+    char *body = NULL;
+    size_t len = 0, cap = 0, got;
+    do {
+        if (len + 65536 > cap) {
+            cap = cap ? cap * 2 : 131072;
+            char *nb = realloc(body, cap);
+            if (!nb) {
+                free(body);
+                body = NULL;
+                break;
+            }
+            body = nb;
+        }
+        got = fread(body + len, 1, cap - len - 1, f);
+        len += got;
+    } while (got > 0);
+    if (f != stdin)
+        fclose(f);
+    if (!body)
+        return NULL;
+    body[len] = '\0';
+    *lenp = len;
+    return body;
+}
+
+/* Prints one parsed result as a JSON line: the newest event's fields, then all events. */
+static void print_result(const pp_carrier_t *c, const pp_track_result_t *r)
+{
+    cJSON *o;
+    if (r->n_events > 0) {
+        o = event_json(&r->events[r->n_events - 1]);
+    } else {
+        o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "status", r->found ? "info_received" : "not_found_yet");
+        cJSON_AddNullToObject(o, "carrier_status");
+        cJSON_AddNullToObject(o, "occurred_at");
+        cJSON_AddNullToObject(o, "location");
+        cJSON_AddNullToObject(o, "description");
+    }
+    cJSON_AddStringToObject(o, "tracking_number", r->tracking_number);
+    cJSON_AddStringToObject(o, "carrier", c->name);
+    cJSON_AddBoolToObject(o, "found", r->found);
+    if (r->pickup_point[0])
+        cJSON_AddStringToObject(o, "pickup_point", r->pickup_point);
+    if (r->pickup_address[0])
+        cJSON_AddStringToObject(o, "pickup_address", r->pickup_address);
+    if (r->pickup_deadline) {
+        char t[PP_TIME_ISO_LEN];
+        pp_time_format(r->pickup_deadline, t);
+        cJSON_AddStringToObject(o, "pickup_deadline", t);
+    }
+    cJSON *evs = cJSON_AddArrayToObject(o, "events");
+    for (size_t k = 0; k < r->n_events; k++)
+        cJSON_AddItemToArray(evs, event_json(&r->events[k]));
+    char *s = cJSON_PrintUnformatted(o);
+    puts(s);
+    free(s);
+    cJSON_Delete(o);
+}
+
 int ppctl_parse(ppctl_t *ctl, int argc, char **argv)
 {
     const char *name = NULL, *file = NULL;
@@ -59,30 +127,10 @@ int ppctl_parse(ppctl_t *ctl, int argc, char **argv)
         fputc('\n', stderr);
         return 2;
     }
-    FILE *f = strcmp(file, "-") ? fopen(file, "rb") : stdin;
-    if (!f) {
-        fprintf(stderr, "ppctl parse: %s: %s\n", file, strerror(errno));
+    size_t len = 0;
+    char *body = read_body(file, &len);
+    if (!body)
         return 1;
-    }
-    char *body = NULL;
-    size_t len = 0, cap = 0, got;
-    do {
-        if (len + 65536 > cap) {
-            cap = cap ? cap * 2 : 131072;
-            char *nb = realloc(body, cap);
-            if (!nb) {
-                free(body);
-                return 1;
-            }
-            body = nb;
-        }
-        got = fread(body + len, 1, cap - len - 1, f);
-        len += got;
-    } while (got > 0);
-    if (f != stdin)
-        fclose(f);
-    body[len] = '\0';
-
     pp_track_result_t *res = NULL;
     size_t n = 0;
     char err[512] = "";
@@ -93,39 +141,8 @@ int ppctl_parse(ppctl_t *ctl, int argc, char **argv)
                 http, pp_strerror(rc), err);
         return 1;
     }
-    for (size_t i = 0; i < n; i++) {
-        const pp_track_result_t *r = &res[i];
-        cJSON *o;
-        if (r->n_events > 0) {
-            o = event_json(&r->events[r->n_events - 1]);
-        } else {
-            o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "status", r->found ? "info_received" : "not_found_yet");
-            cJSON_AddNullToObject(o, "carrier_status");
-            cJSON_AddNullToObject(o, "occurred_at");
-            cJSON_AddNullToObject(o, "location");
-            cJSON_AddNullToObject(o, "description");
-        }
-        cJSON_AddStringToObject(o, "tracking_number", r->tracking_number);
-        cJSON_AddStringToObject(o, "carrier", c->name);
-        cJSON_AddBoolToObject(o, "found", r->found);
-        if (r->pickup_point[0])
-            cJSON_AddStringToObject(o, "pickup_point", r->pickup_point);
-        if (r->pickup_address[0])
-            cJSON_AddStringToObject(o, "pickup_address", r->pickup_address);
-        if (r->pickup_deadline) {
-            char t[PP_TIME_ISO_LEN];
-            pp_time_format(r->pickup_deadline, t);
-            cJSON_AddStringToObject(o, "pickup_deadline", t);
-        }
-        cJSON *evs = cJSON_AddArrayToObject(o, "events");
-        for (size_t k = 0; k < r->n_events; k++)
-            cJSON_AddItemToArray(evs, event_json(&r->events[k]));
-        char *s = cJSON_PrintUnformatted(o);
-        puts(s);
-        free(s);
-        cJSON_Delete(o);
-    }
+    for (size_t i = 0; i < n; i++)
+        print_result(c, &res[i]);
     pp_track_results_free(res, n);
     return 0;
 }

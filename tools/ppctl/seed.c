@@ -214,46 +214,52 @@ out:
     return status;
 }
 
-int ppctl_seed(ppctl_t *ctl, int argc, char **argv)
+/* ppctl seed's options. */
+typedef struct seed_opts {
+    long long transactions, buyers, optin, first, run, en_pct, sellers;
+    const char *carrier, *accounts, *domain, *plan;
+} seed_opts_t;
+
+/* Reads ppctl seed's options into so (defaults filled in); 0, or 2 after a usage line. */
+static int seed_args(int argc, char **argv, seed_opts_t *so)
 {
-    long long transactions = 1000, buyers = 0, optin = 70, first = 1, run = 0, en_pct = 10,
-              sellers = 1;
-    const char *carrier = "mix", *accounts = NULL, *domain = "parcelpush.test", *plan = NULL;
+    *so = (seed_opts_t){.transactions = 1000, .optin = 70, .first = 1, .en_pct = 10, .sellers = 1,
+                        .carrier = "mix", .domain = "parcelpush.test"};
     for (int i = 1; i < argc; i++) {
         const char *v;
         const char *o = argv[i];
         if (strcmp(o, "--transactions") == 0) {
-            if (!(v = ppctl_optarg(argc, argv, &i)) || ppctl_parse_ll(o, v, 1, 10000000, &transactions))
+            if (!(v = ppctl_optarg(argc, argv, &i)) || ppctl_parse_ll(o, v, 1, 10000000, &so->transactions))
                 return 2;
         } else if (strcmp(o, "--buyers") == 0) {
-            if (!(v = ppctl_optarg(argc, argv, &i)) || ppctl_parse_ll(o, v, 1, 10000000, &buyers))
+            if (!(v = ppctl_optarg(argc, argv, &i)) || ppctl_parse_ll(o, v, 1, 10000000, &so->buyers))
                 return 2;
         } else if (strcmp(o, "--sellers") == 0) {
-            if (!(v = ppctl_optarg(argc, argv, &i)) || ppctl_parse_ll(o, v, 1, 100000, &sellers))
+            if (!(v = ppctl_optarg(argc, argv, &i)) || ppctl_parse_ll(o, v, 1, 100000, &so->sellers))
                 return 2;
         } else if (strcmp(o, "--optin") == 0) {
-            if (!(v = ppctl_optarg(argc, argv, &i)) || ppctl_parse_ll(o, v, 0, 100, &optin))
+            if (!(v = ppctl_optarg(argc, argv, &i)) || ppctl_parse_ll(o, v, 0, 100, &so->optin))
                 return 2;
         } else if (strcmp(o, "--english") == 0) {
-            if (!(v = ppctl_optarg(argc, argv, &i)) || ppctl_parse_ll(o, v, 0, 100, &en_pct))
+            if (!(v = ppctl_optarg(argc, argv, &i)) || ppctl_parse_ll(o, v, 0, 100, &so->en_pct))
                 return 2;
         } else if (strcmp(o, "--first-id") == 0) {
-            if (!(v = ppctl_optarg(argc, argv, &i)) || ppctl_parse_ll(o, v, 1, INT64_MAX / 2, &first))
+            if (!(v = ppctl_optarg(argc, argv, &i)) || ppctl_parse_ll(o, v, 1, INT64_MAX / 2, &so->first))
                 return 2;
         } else if (strcmp(o, "--run") == 0) {
-            if (!(v = ppctl_optarg(argc, argv, &i)) || ppctl_parse_ll(o, v, 0, 99999, &run))
+            if (!(v = ppctl_optarg(argc, argv, &i)) || ppctl_parse_ll(o, v, 0, 99999, &so->run))
                 return 2;
         } else if (strcmp(o, "--carrier") == 0) {
-            if (!(carrier = ppctl_optarg(argc, argv, &i)))
+            if (!(so->carrier = ppctl_optarg(argc, argv, &i)))
                 return 2;
         } else if (strcmp(o, "--accounts") == 0) {
-            if (!(accounts = ppctl_optarg(argc, argv, &i)))
+            if (!(so->accounts = ppctl_optarg(argc, argv, &i)))
                 return 2;
         } else if (strcmp(o, "--xmpp-domain") == 0) {
-            if (!(domain = ppctl_optarg(argc, argv, &i)))
+            if (!(so->domain = ppctl_optarg(argc, argv, &i)))
                 return 2;
         } else if (strcmp(o, "--plan") == 0) {
-            if (!(plan = ppctl_optarg(argc, argv, &i)))
+            if (!(so->plan = ppctl_optarg(argc, argv, &i)))
                 return 2;
         } else {
             fprintf(stderr, "usage: ppctl seed --transactions N [--buyers B] [--sellers S] [--optin PCT] "
@@ -263,93 +269,117 @@ int ppctl_seed(ppctl_t *ctl, int argc, char **argv)
             return 2;
         }
     }
-    if (!buyers)
-        buyers = transactions / 3 > 0 ? transactions / 3 : 1;
-    if (sellers > transactions)
-        sellers = transactions;
-    if (!run)
-        run = (long long)(time(NULL) % 100000);
+    return 0;
+}
+
+/* Inserts the buyers, sellers and transactions, then enters one shipment per transaction;
+ * counts the new shipments in *made and each carrier's in per_carrier. */
+static int seed_insert(ppctl_t *ctl, PGconn *c, const seed_opts_t *so, const char *const *pu,
+                       const char *const *pt, const char *const *names, size_t n_names,
+                       long long *per_carrier, long long *made)
+{
+    if (pp_db_exec(c, "insert demo buyers",
+                   "INSERT INTO users (id, locale, notify_shipment_status, im_channel, im_address, "
+                   "im_verified) " SEED_USERS_SQL " ON CONFLICT (id) DO NOTHING",
+                   5, pu, NULL))
+        return 1;
+    const char *ps[] = {pt[0], pt[3]};
+    if (pp_db_exec(c, "insert demo sellers",
+                   "INSERT INTO sellers (id, name) SELECT g, 'Demo seller ' || g FROM "
+                   "generate_series($1::bigint, $1::bigint + $2::bigint - 1) g ON CONFLICT (id) DO NOTHING",
+                   2, ps, NULL))
+        return 1;
+    if (pp_db_exec(c, "insert demo transactions",
+                   "INSERT INTO transactions (id, buyer_id, seller_id) " SEED_TRANSACTIONS_SQL
+                   " ON CONFLICT (id) DO NOTHING",
+                   4, pt, NULL))
+        return 1;
+    for (long long t = so->first; t < so->first + so->transactions; t++) {
+        char number[PP_NUMBER_MAX], err[512];
+        size_t ci;
+        if (seed_number(t, so->run, names, n_names, &ci, number, sizeof number))
+            return 1;
+        pp_shipment_entry_t se = {t, names[ci], number, ctl->cfg.topic};
+        long long sid;
+        bool created;
+        if (pp_shipment_enter(c, &se, &sid, &created, err, sizeof err)) {
+            fprintf(stderr, "ppctl seed: %s\n", err);
+            return 1;
+        }
+        *made += created;
+        per_carrier[ci]++;
+        if ((t - so->first + 1) % 200 == 0)
+            fprintf(stderr, "\rppctl seed: %lld/%lld shipments", t - so->first + 1, so->transactions);
+    }
+    return 0;
+}
+
+/* Writes the buyers' XMPP accounts ("buyerN buyerpassN" lines) for the demo's server. */
+static int seed_accounts(const seed_opts_t *so)
+{
+    FILE *acc = fopen(so->accounts, "w");
+    if (!acc) {
+        perror(so->accounts);
+        return 1;
+    }
+    for (long long u = so->first; u < so->first + so->buyers; u++)
+        fprintf(acc, "buyer%lld buyerpass%lld\n", u, u);
+    if (fclose(acc)) {
+        perror(so->accounts);
+        return 1;
+    }
+    return 0;
+}
+
+int ppctl_seed(ppctl_t *ctl, int argc, char **argv)
+{
+    seed_opts_t so;
+    if (seed_args(argc, argv, &so))
+        return 2;
+    if (!so.buyers)
+        so.buyers = so.transactions / 3 > 0 ? so.transactions / 3 : 1;
+    if (so.sellers > so.transactions)
+        so.sellers = so.transactions;
+    if (!so.run)
+        so.run = (long long)(time(NULL) % 100000);
     const char *names[PP_NUMBER_MAX_CANDIDATES];
     long long per_carrier[PP_NUMBER_MAX_CANDIDATES] = {0};
-    size_t n_names = seed_carriers(carrier, names, PP_NUMBER_MAX_CANDIDATES);
+    size_t n_names = seed_carriers(so.carrier, names, PP_NUMBER_MAX_CANDIDATES);
     if (!n_names)
         return 2;
 
     PGconn *c = ppctl_connect(ctl);
     if (!c)
         return 1;
-    FILE *acc = NULL;
     int status = 1;
     char a[32], b[32], d[32], e[32], f[32], s[32];
-    snprintf(a, sizeof a, "%lld", first);
-    snprintf(b, sizeof b, "%lld", buyers);
-    snprintf(d, sizeof d, "%lld", optin);
-    snprintf(e, sizeof e, "%lld", en_pct);
-    snprintf(f, sizeof f, "%lld", transactions);
-    snprintf(s, sizeof s, "%lld", sellers);
-    const char *pu[] = {a, b, d, domain, e};
+    snprintf(a, sizeof a, "%lld", so.first);
+    snprintf(b, sizeof b, "%lld", so.buyers);
+    snprintf(d, sizeof d, "%lld", so.optin);
+    snprintf(e, sizeof e, "%lld", so.en_pct);
+    snprintf(f, sizeof f, "%lld", so.transactions);
+    snprintf(s, sizeof s, "%lld", so.sellers);
+    const char *pu[] = {a, b, d, so.domain, e};
     const char *pt[] = {a, b, f, s};
     long long made = 0;
-    if (plan) {
-        if (seed_plan(c, plan, pu, pt, first, transactions, run, names, n_names, per_carrier))
+    if (so.plan) {
+        if (seed_plan(c, so.plan, pu, pt, so.first, so.transactions, so.run, names, n_names, per_carrier))
             goto out;
-        fprintf(stderr, "ppctl seed: plan of %lld buyers, %lld sellers, %lld transactions (", buyers,
-                sellers, transactions);
-        goto summary;
+        fprintf(stderr, "ppctl seed: plan of %lld buyers, %lld sellers, %lld transactions (", so.buyers,
+                so.sellers, so.transactions);
+    } else {
+        if (seed_insert(ctl, c, &so, pu, pt, names, n_names, per_carrier, &made))
+            goto out;
+        fprintf(stderr, "\rppctl seed: %lld buyers, %lld transactions, %lld new shipments (", so.buyers,
+                so.transactions, made);
     }
-    if (pp_db_exec(c, "insert demo buyers",
-                   "INSERT INTO users (id, locale, notify_shipment_status, im_channel, im_address, "
-                   "im_verified) " SEED_USERS_SQL " ON CONFLICT (id) DO NOTHING",
-                   5, pu, NULL))
-        goto out;
-    const char *ps[] = {a, s};
-    if (pp_db_exec(c, "insert demo sellers",
-                   "INSERT INTO sellers (id, name) SELECT g, 'Demo seller ' || g FROM "
-                   "generate_series($1::bigint, $1::bigint + $2::bigint - 1) g ON CONFLICT (id) DO NOTHING",
-                   2, ps, NULL))
-        goto out;
-    if (pp_db_exec(c, "insert demo transactions",
-                   "INSERT INTO transactions (id, buyer_id, seller_id) " SEED_TRANSACTIONS_SQL
-                   " ON CONFLICT (id) DO NOTHING",
-                   4, pt, NULL))
-        goto out;
-    for (long long t = first; t < first + transactions; t++) {
-        char number[PP_NUMBER_MAX], err[512];
-        size_t ci;
-        if (seed_number(t, run, names, n_names, &ci, number, sizeof number))
-            goto out;
-        pp_shipment_entry_t se = {t, names[ci], number, ctl->cfg.topic};
-        long long sid;
-        bool created;
-        if (pp_shipment_enter(c, &se, &sid, &created, err, sizeof err)) {
-            fprintf(stderr, "ppctl seed: %s\n", err);
-            goto out;
-        }
-        made += created;
-        per_carrier[ci]++;
-        if ((t - first + 1) % 200 == 0)
-            fprintf(stderr, "\rppctl seed: %lld/%lld shipments", t - first + 1, transactions);
-    }
-    fprintf(stderr, "\rppctl seed: %lld buyers, %lld transactions, %lld new shipments (", buyers,
-            transactions, made);
-summary:
     for (size_t i = 0; i < n_names; i++)
         fprintf(stderr, "%s%s %lld", i ? ", " : "", names[i], per_carrier[i]);
     fprintf(stderr, ")\n");
-    if (accounts) {
-        if (!(acc = fopen(accounts, "w"))) {
-            perror(accounts);
-            goto out;
-        }
-        for (long long u = first; u < first + buyers; u++)
-            fprintf(acc, "buyer%lld buyerpass%lld\n", u, u);
-    }
+    if (so.accounts && seed_accounts(&so))
+        goto out;
     status = 0;
 out:
-    if (acc && fclose(acc)) {
-        perror(accounts);
-        status = 1;
-    }
     PQfinish(c);
     return status;
 }
