@@ -35,9 +35,13 @@ void pp_breaker_configure(pp_breaker_t *b, int window, int min_requests, int fai
 {
     pp_breaker_t n;
     pp_breaker_init(&n, window, min_requests, failure_pct, cooldown_ms, cooldown_max_ms);
-    if (n.window != b->window) { /* a different window: the history does not fit it */
+    if (n.window != b->window) { /* a different window: the history does not fit it; the state stays */
+        n.state = b->state;
+        n.open_until_ms = b->open_until_ms;
+        n.probe_inflight = b->probe_inflight;
+        n.cur_cooldown_ms = b->cur_cooldown_ms;
+        n.opened = b->opened;
         *b = n;
-        return;
     }
     b->min_requests = n.min_requests;
     b->failure_pct = n.failure_pct;

@@ -37,7 +37,7 @@ typedef struct pp_breaker {
 
 void pp_breaker_init(pp_breaker_t *b, int window, int min_requests, int failure_pct,
                      int64_t cooldown_ms, int64_t cooldown_max_ms);
-/* New parameters (a reload): kept state and history, unless the window changed (then as new). */
+/* New parameters (a reload): state and cool-down kept; the history too unless the window changed. */
 void pp_breaker_configure(pp_breaker_t *b, int window, int min_requests, int failure_pct,
                           int64_t cooldown_ms, int64_t cooldown_max_ms);
 /* State as of now (an open breaker whose cool-down ended reads as half-open). */

@@ -90,7 +90,7 @@ const pp_track_result_t *pp_cc_result_for(const pp_cc_result_t *r, const char *n
 }
 
 bool pp_cc_ready(const pp_cc_t *cc) { return cc->ready; }
-long pp_cc_pending(const pp_cc_t *cc) { return cc->pending; }
+long pp_cc_pending(const pp_cc_t *cc) { return cc->pending + cc->jobs; }
 void pp_cc_stats(const pp_cc_t *cc, pp_cc_stats_t *out) { *out = cc->stats; }
 int pp_cc_live_pollers(const pp_cc_t *cc) { return cc->live_pollers; }
 
@@ -110,8 +110,10 @@ void pp_cc_reconfigure(pp_cc_t *cc, long timeout_ms)
         pp_breaker_configure(&l->breaker, (int)cfg->breaker_window, (int)cfg->breaker_min_requests,
                              (int)cfg->breaker_failure_pct, cfg->breaker_cooldown_ms,
                              cfg->breaker_cooldown_max_ms);
-        if (l->token)
+        if (l->token) { /* its credentials may have changed: fetch a new one */
             pp_ctoken_set_timeout(l->token, timeout_ms);
+            pp_ctoken_reset(l->token);
+        }
         pp_cc_day_reconfigure(l);
         pp_cc_lane_wake(l);
     }
@@ -157,8 +159,8 @@ void pp_cc_close(pp_cc_t *cc)
 {
     if (!cc || cc->closing)
         return;
+    cc->closing = true; /* first: a callback of the abort below may call here again */
     pp_cc_abort(cc);
-    cc->closing = true;
     for (size_t i = 0; i < cc->n_lanes; i++) {
         pp_cc_lane_t *l = &cc->lanes[i];
         while (l->head) { /* nothing should be queued by now: answered "stopping" */

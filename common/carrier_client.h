@@ -116,7 +116,7 @@ const pp_track_result_t *pp_cc_result_for(const pp_cc_result_t *r, const char *n
 /* The first day-quota and live-count sync a full budget_sync_ms after start has completed
  * (pollers take no work before: every poller started with them is counted by then). */
 bool pp_cc_ready(const pp_cc_t *cc);
-/* Calls submitted and not completed yet (the database jobs are pp_db_pending's). */
+/* Calls submitted and not completed yet, and carrier_usage jobs in flight. */
 long pp_cc_pending(const pp_cc_t *cc);
 void pp_cc_stats(const pp_cc_t *cc, pp_cc_stats_t *out);
 /* Live pollers (>= 1) as of the last sync. */
@@ -125,7 +125,8 @@ int pp_cc_live_pollers(const pp_cc_t *cc);
 /*
  * After a configuration reload (SIGHUP): read again each carrier's <carrier>_rps and
  * _per_day, the breaker_* keys (a changed breaker_window clears the breaker's history), the
- * batch size, budget_sync_ms and bot_day_share_pct; timeout_ms for the next requests.
+ * batch size, budget_sync_ms and bot_day_share_pct; timeout_ms for the next requests; cached
+ * access tokens are dropped (the credentials or the address may have changed).
  */
 void pp_cc_reconfigure(pp_cc_t *cc, long timeout_ms);
 
@@ -139,7 +140,11 @@ void pp_cc_abort(pp_cc_t *cc);
  * done(arg) on the loop.
  */
 void pp_cc_finish(pp_cc_t *cc, void (*done)(void *arg), void *arg);
-/* Abort what is left, close every handle; the client frees itself in the close callbacks. */
+/*
+ * Close every handle; the client frees itself in the close callbacks. Only once
+ * pp_cc_pending() is 0 (after pp_cc_finish's callback): a database job still out would find
+ * the client gone. Calls still queued then are answered "stopping"; calls in flight abort.
+ */
 void pp_cc_close(pp_cc_t *cc);
 
 #endif

@@ -380,11 +380,7 @@ static void send_call(pp_cc_lane_t *l, pp_cc_call_t *c, int64_t now, bool probe)
     c->sent = true;
     c->probe = probe;
     c->sent_ms = now;
-    c->paid = PP_CC_UNPAID; /* the request taken from the share is spent now */
     l->inflight++;
-    cc->stats.requests++;
-    count_sent(l);
-    pp_cc_metric(cc, true, "request_numbers_total", l->carrier->name, NULL, NULL, (double)c->n);
     pp_http_request_t req = {0};
     int rc = l->carrier->build_request(cc->o.cfg, token, (const char *const *)c->numbers, c->n, &req);
     if (rc == PP_OK)
@@ -400,9 +396,14 @@ static void send_call(pp_cc_lane_t *l, pp_cc_call_t *c, int64_t now, bool probe)
         pp_cc_metric(cc, true, "requests_total", l->carrier->name, "result", "request_error", 1);
         count_error(l, "request_error");
         cc->stats.failures++;
-        fail(c, "request_error", msg, 0, -1);
+        fail(c, "request_error", msg, 0, -1); /* a request taken from the share is given back */
         return;
     }
+    c->paid = PP_CC_UNPAID; /* the request taken from the share (or granted) is spent now */
+    cc->stats.requests++;
+    count_sent(l);
+    pp_cc_metric(cc, true, "request_numbers_total", l->carrier->name, NULL, NULL, (double)c->n);
+    pp_cc_day_spend(l);
     pp_cc_day_count(l);
 }
 
@@ -411,7 +412,7 @@ static pp_cc_call_t *first_ready(pp_cc_lane_t *l)
 {
     bool take = pp_cc_day_needs_take(l);
     for (pp_cc_call_t *c = l->head; c; c = c->next)
-        if (c->n > 0 && (!take || c->paid == PP_CC_PAID))
+        if (c->n > 0 && c->paid != PP_CC_TAKING && (!take || c->paid == PP_CC_PAID))
             return c;
     return NULL;
 }
@@ -425,6 +426,10 @@ static void pump(pp_cc_lane_t *l)
         const char *reason = "";
         bool go = cc->http && !cc->draining && gate(l, now, &wait, &reason);
         int64_t earliest = triage(l, now, go, go ? 0 : wait, reason);
+        if (cc->closing)
+            return; /* a refusal's callback closed the client */
+        if (!cc->http || cc->draining)
+            go = false; /* ... or drained or aborted it */
         pp_cc_call_t *c = first_ready(l);
         if (!c)
             return; /* nothing left, or waiting for a take from the share (take_done wakes) */
@@ -444,7 +449,6 @@ static void pump(pp_cc_lane_t *l)
             pp_cc_lane_breaker_gauge(l, now);
         }
         pp_bucket_take(&l->bucket, now);
-        pp_cc_day_spend(l);
         unlink_call(l, c);
         send_call(l, c, now, probe);
         pp_cc_budget_gauges(l);

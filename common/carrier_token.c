@@ -112,6 +112,15 @@ bool pp_ctoken_drop(pp_ctoken_t *t, unsigned gen)
 }
 
 bool pp_ctoken_busy(const pp_ctoken_t *t) { return t->busy; }
+
+void pp_ctoken_reset(pp_ctoken_t *t)
+{
+    free(t->value);
+    t->value = NULL;
+    t->gen++;
+    t->failures = 0;
+    t->retry_ms = 0;
+}
 void pp_ctoken_set_timeout(pp_ctoken_t *t, long timeout_ms) { t->o.timeout_ms = timeout_ms; }
 
 void pp_ctoken_free(pp_ctoken_t *t)

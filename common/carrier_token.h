@@ -41,6 +41,9 @@ const char *pp_ctoken_get(pp_ctoken_t *t, pp_httpc_t *h, int64_t now, int64_t *w
 bool pp_ctoken_drop(pp_ctoken_t *t, unsigned gen);
 bool pp_ctoken_busy(const pp_ctoken_t *t);
 void pp_ctoken_set_timeout(pp_ctoken_t *t, long timeout_ms); /* for the next fetch */
+/* Credentials or the carrier's address may have changed (a reload): no cached token, no
+ * back-off; the next call fetches one. */
+void pp_ctoken_reset(pp_ctoken_t *t);
 /* Safe while a fetch is out only after the HTTP client is closed (its callback is ignored). */
 void pp_ctoken_free(pp_ctoken_t *t);
 

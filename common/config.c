@@ -327,11 +327,7 @@ static int take(pp_config_t *c, pp_config_t *n, const key_t_ *k)
         memcpy(fc, fn, k->type == T_INT ? sizeof(long) : sizeof(bool));
         return PP_OK;
     }
-    char **r = realloc(c->retired, (c->n_retired + 1) * sizeof *r);
-    if (!r)
-        return PP_ENOMEM;
-    c->retired = r;
-    c->retired[c->n_retired++] = *(char **)fc;
+    c->retired[c->n_retired++] = *(char **)fc; /* room reserved by pp_config_reload */
     *(char **)fc = *(char **)fn;
     *(char **)fn = NULL;
     return PP_OK;
@@ -351,6 +347,19 @@ int pp_config_reload(pp_config_t *c, int *applied, char *err, size_t errlen)
         snprintf(err, errlen, "key 'log_level': unknown level \"%s\"", n.log_level);
         pp_config_free(&n);
         return PP_ECONFIG;
+    }
+    /* Room for every string it may replace first: past this point nothing can fail half-way. */
+    size_t strs = 0;
+    for (size_t i = 0; i < NKEYS; i++)
+        strs += keys[i].reloadable && keys[i].type == T_STR && !same(&keys[i], c, &n);
+    if (strs) {
+        char **r = realloc(c->retired, (c->n_retired + strs) * sizeof *r);
+        if (!r) {
+            snprintf(err, errlen, "out of memory");
+            pp_config_free(&n);
+            return PP_ENOMEM;
+        }
+        c->retired = r;
     }
     for (size_t i = 0; i < NKEYS && rc == PP_OK; i++) {
         const key_t_ *k = &keys[i];

@@ -232,8 +232,10 @@ void pp_config_free(pp_config_t *c);
  * unchanged and err says why (PP_ECONFIG / PP_ENOMEM). Valid: every key marked reloadable
  * whose value changed is copied into c and logged ("key: old -> new", secrets masked); a
  * changed key that is not reloadable is logged as ignored until a restart. *applied = keys
- * copied. Only the loop thread may call it; other threads may read c meanwhile (numbers are
- * replaced whole, replaced strings stay allocated until pp_config_free).
+ * copied. Only the loop thread may call it. Other threads (the notifier's worker, the
+ * poller's database jobs) may read c meanwhile: a number is one aligned store of a long (not a
+ * C11 atomic: formally a race, whole on the 64-bit targets built for), and a replaced string
+ * stays allocated until pp_config_free.
  */
 int pp_config_reload(pp_config_t *c, int *applied, char *err, size_t errlen)
     __attribute__((warn_unused_result));

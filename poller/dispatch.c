@@ -137,8 +137,10 @@ void pp_dispatch(pp_poller_t *p, const pp_claimed_t *c)
         it->c.claimed_ms = pp_mono_ms();
     batch_t *b = s->open;
     if (!b || !pp_cc_add(b->call, c->tracking_number)) {
-        if (b)
+        if (b) {
             b->open = NULL; /* full or gone out */
+            s->open = NULL;
+        }
         if (!(b = calloc(1, sizeof *b)))
             goto oom;
         b->p = p;
