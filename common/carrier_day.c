@@ -195,7 +195,7 @@ static void fleet_done(sync_job_t *j)
         l->day_synced = true;
         l->fleet_requests = it->requests;
         l->fleet_reserved = it->reserved;
-        bool spent = it->reserved >= l->per_day;
+        bool spent = l->per_day > 0 && it->reserved >= l->per_day;
         if (spent && !l->day_spent && l->day_held <= 0)
             pp_info("%s: carrier %s: fleet day budget spent (%lld of %ld requests); its calls wait "
                     "for the next UTC day", cc->o.who, l->carrier->name, it->reserved, l->per_day);
@@ -287,9 +287,13 @@ static void sync_done(int rc, void *arg)
     }
 }
 
+/* A lane the sync writes for: one with a day quota, or (a poller) one whose quota a reload
+ * removed while it still held grants or had requests to count for the day. */
 static bool synced(const pp_cc_t *cc, const pp_cc_lane_t *l)
 {
-    return l->per_day > 0 && (cc->o.day_mode == PP_CC_DAY_FLEET || l->share > 0);
+    if (cc->o.day_mode == PP_CC_DAY_BOT)
+        return l->per_day > 0 && l->share > 0;
+    return l->per_day > 0 || l->day_held > 0 || l->day_unsynced > 0;
 }
 
 static void sync_submit(pp_cc_t *cc, bool final)
@@ -322,7 +326,7 @@ static void sync_submit(pp_cc_t *cc, bool final)
         it->flush_day = l->day;
         it->used = l->day_unsynced;
         l->day_unsynced = 0;
-        if (final || today != l->day) {
+        if (final || today != l->day || l->per_day <= 0) { /* (no quota any more: all back) */
             it->give_back = l->day_held;
             l->day_held = 0;
         }

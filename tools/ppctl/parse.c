@@ -106,7 +106,7 @@ int ppctl_parse(ppctl_t *ctl, int argc, char **argv)
             if (!(v = ppctl_optarg(argc, argv, &i)) ||
                 ppctl_parse_ll("--http-status", v, 100, 599, &http))
                 return 2;
-        } else if (argv[i][0] != '-' && !file) {
+        } else if ((argv[i][0] != '-' || !strcmp(argv[i], "-")) && !file) { /* "-": stdin */
             file = argv[i];
         } else {
             fprintf(stderr, "ppctl parse: unexpected argument %s\n", argv[i]);
@@ -114,7 +114,7 @@ int ppctl_parse(ppctl_t *ctl, int argc, char **argv)
         }
     }
     if (!name || !file) {
-        fprintf(stderr, "usage: ppctl parse --carrier NAME [--http-status N] FILE\n");
+        fprintf(stderr, "usage: ppctl parse --carrier NAME [--http-status N] FILE|-\n");
         return 2;
     }
     const pp_carrier_t *c = pp_carrier_find(name);
