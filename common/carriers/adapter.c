@@ -105,3 +105,25 @@ void pp_track_events_sort(pp_track_event_t *ev, size_t n)
         ev[b] = tmp;
     }
 }
+
+int pp_carrier_base64(const char *in, size_t len, char **out)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char *o = malloc(4 * ((len + 2) / 3) + 1), *p = o;
+    if (!o)
+        return PP_ENOMEM;
+    for (size_t i = 0; i < len; i += 3) {
+        unsigned v = (unsigned char)in[i] << 16;
+        if (i + 1 < len)
+            v |= (unsigned char)in[i + 1] << 8;
+        if (i + 2 < len)
+            v |= (unsigned char)in[i + 2];
+        *p++ = tab[(v >> 18) & 63];
+        *p++ = tab[(v >> 12) & 63];
+        *p++ = i + 1 < len ? tab[(v >> 6) & 63] : '=';
+        *p++ = i + 2 < len ? tab[v & 63] : '=';
+    }
+    *p = '\0';
+    *out = o;
+    return PP_OK;
+}

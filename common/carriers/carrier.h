@@ -105,6 +105,8 @@ void pp_track_results_free(pp_track_result_t *r, size_t n);
 struct cJSON;
 /* printf into err (NULL-safe); the parse functions' reason for PP_EPARSE/PP_EHTTP. */
 void pp_carrier_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Standard base64 (RFC 4648, padded) of in[0..len) into *out (malloc'd). 0 or PP_ENOMEM. */
+int pp_carrier_base64(const char *in, size_t len, char **out) __attribute__((warn_unused_result));
 /* Length of a base URL without trailing '/' (0 if NULL or empty). */
 size_t pp_carrier_base_len(const char *url);
 /* Percent-encode s (RFC 3986 unreserved kept) into out; PP_EINVAL if it does not fit. */

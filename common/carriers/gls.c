@@ -79,28 +79,6 @@ static bool gls_validate(const char *number)
     return pp_number_valid("gls", number);
 }
 
-static int base64(const char *in, size_t len, char **out)
-{
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char *o = malloc(4 * ((len + 2) / 3) + 1), *p = o;
-    if (!o)
-        return PP_ENOMEM;
-    for (size_t i = 0; i < len; i += 3) {
-        unsigned v = (unsigned char)in[i] << 16;
-        if (i + 1 < len)
-            v |= (unsigned char)in[i + 1] << 8;
-        if (i + 2 < len)
-            v |= (unsigned char)in[i + 2];
-        *p++ = tab[(v >> 18) & 63];
-        *p++ = tab[(v >> 12) & 63];
-        *p++ = i + 1 < len ? tab[(v >> 6) & 63] : '=';
-        *p++ = i + 2 < len ? tab[v & 63] : '=';
-    }
-    *p = '\0';
-    *out = o;
-    return PP_OK;
-}
-
 static int gls_build_auth_request(const pp_config_t *cfg, pp_http_request_t *req)
 {
     char *cred = NULL, *b64 = NULL;
@@ -122,7 +100,7 @@ static int gls_build_auth_request(const pp_config_t *cfg, pp_http_request_t *req
         rc = PP_ENOMEM;
         goto fail;
     }
-    if ((rc = base64(cred, strlen(cred), &b64)) != 0)
+    if ((rc = pp_carrier_base64(cred, strlen(cred), &b64)) != 0)
         goto fail;
     if ((rc = pp_http_request_add_header(req, "Content-Type: application/x-www-form-urlencoded")) ||
         (rc = pp_http_request_add_header(req, "Accept: application/json")) ||

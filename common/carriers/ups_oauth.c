@@ -24,7 +24,6 @@ const char *pp_ups_base_url(const pp_config_t *cfg, int *len)
  */
 int pp_ups_build_auth_request(const pp_config_t *cfg, pp_http_request_t *req)
 {
-    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     char *cred = NULL, *enc = NULL;
     int rc, bl;
     memset(req, 0, sizeof(*req));
@@ -38,23 +37,8 @@ int pp_ups_build_auth_request(const pp_config_t *cfg, pp_http_request_t *req)
         rc = PP_ENOMEM;
         goto fail;
     }
-    if (!(enc = malloc(((size_t)cl + 2) / 3 * 4 + 1))) {
-        rc = PP_ENOMEM;
+    if ((rc = pp_carrier_base64(cred, (size_t)cl, &enc)) != 0)
         goto fail;
-    }
-    size_t k = 0;
-    for (int i = 0; i < cl; i += 3) {
-        unsigned v = (unsigned char)cred[i] << 16;
-        if (i + 1 < cl)
-            v |= (unsigned char)cred[i + 1] << 8;
-        if (i + 2 < cl)
-            v |= (unsigned char)cred[i + 2];
-        enc[k++] = b64[(v >> 18) & 63];
-        enc[k++] = b64[(v >> 12) & 63];
-        enc[k++] = i + 1 < cl ? b64[(v >> 6) & 63] : '=';
-        enc[k++] = i + 2 < cl ? b64[v & 63] : '=';
-    }
-    enc[k] = '\0';
     const char *base = pp_ups_base_url(cfg, &bl);
     req->method = "POST";
     if (asprintf(&req->url, "%.*s/security/v1/oauth/token", bl, base) < 0) {
