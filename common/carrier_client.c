@@ -203,17 +203,13 @@ int pp_cc_init(pp_cc_t **out, const pp_cc_opts_t *o)
         free(cc);
         return rc;
     }
-    pp_metrics_t *m = o->metrics;
-    char f[128];
-#define HELP(fam, type, text) (snprintf(f, sizeof f, "%s_" fam, o->prefix), pp_metrics_help(m, f, type, text))
-    HELP("requests_total", "counter", "carrier HTTP requests by carrier and result");
-    HELP("request_seconds", "histogram", "carrier request latency");
-    HELP("request_numbers_total", "counter", "tracking numbers sent (a request may carry many)");
-    HELP("errors_total", "counter", "carrier call errors by carrier and kind");
-    HELP("breaker_state", "gauge", "circuit breaker: 0 closed, 1 half-open, 2 open");
-    HELP("carrier_paused_total", "counter", "carrier answers that paused the calls (429, 503 with Retry-After)");
-    HELP("token_refreshes_total", "counter", "access-token requests by carrier and result");
-#undef HELP
+    pp_cc_help(cc, "requests_total", "counter", "carrier HTTP requests by carrier and result");
+    pp_cc_help(cc, "request_seconds", "histogram", "carrier request latency");
+    pp_cc_help(cc, "request_numbers_total", "counter", "tracking numbers sent (a request may carry many)");
+    pp_cc_help(cc, "errors_total", "counter", "carrier call errors by carrier and kind");
+    pp_cc_help(cc, "breaker_state", "gauge", "circuit breaker: 0 closed, 1 half-open, 2 open");
+    pp_cc_help(cc, "carrier_paused_total", "counter", "carrier answers that paused the calls (429, 503 with Retry-After)");
+    pp_cc_help(cc, "token_refreshes_total", "counter", "access-token requests by carrier and result");
     pp_cc_day_help(cc);
     int64_t now = cc->now();
     for (size_t i = 0; i < n; i++) {

@@ -101,6 +101,7 @@ void pp_cc_call_free(pp_cc_call_t *c);
 /* carrier_day.c */
 void pp_cc_metric(pp_cc_t *cc, bool counter, const char *family, const char *carrier,
                   const char *l2, const char *v2, double v); /* <prefix>_family{carrier,l2=v2} */
+void pp_cc_help(pp_cc_t *cc, const char *family, const char *type, const char *text); /* # HELP <prefix>_family */
 void pp_cc_day_help(pp_cc_t *cc);
 void pp_cc_day_lane_init(pp_cc_lane_t *l);
 void pp_cc_day_reconfigure(pp_cc_lane_t *l);         /* share and gauges after a reload */

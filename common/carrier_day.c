@@ -33,7 +33,7 @@ static void gauge(pp_cc_t *cc, const char *family, double v)
     pp_metrics_set(cc->o.metrics, s, v);
 }
 
-static void help(pp_cc_t *cc, const char *family, const char *type, const char *text)
+void pp_cc_help(pp_cc_t *cc, const char *family, const char *type, const char *text)
 {
     char s[128];
     snprintf(s, sizeof s, "%s_%s", cc->o.prefix, family);
@@ -42,14 +42,14 @@ static void help(pp_cc_t *cc, const char *family, const char *type, const char *
 
 void pp_cc_day_help(pp_cc_t *cc)
 {
-    help(cc, "budget_used", "gauge", "this process's requests: in the last active second, and today");
-    help(cc, "budget_limit", "gauge", "this process's share of the fleet limit (0 = unlimited)");
-    help(cc, "budget_fleet_used", "gauge", "requests by the whole fleet today (carrier_usage, as of the last sync)");
-    help(cc, "live_pollers", "gauge", "live pollers sharing the carrier day budgets");
-    help(cc, "rate_sharers", "gauge", "live pollers and bots sharing the per-second carrier budgets");
+    pp_cc_help(cc, "budget_used", "gauge", "this process's requests: in the last active second, and today");
+    pp_cc_help(cc, "budget_limit", "gauge", "this process's share of the fleet limit (0 = unlimited)");
+    pp_cc_help(cc, "budget_fleet_used", "gauge", "requests by the whole fleet today (carrier_usage, as of the last sync)");
+    pp_cc_help(cc, "live_pollers", "gauge", "live pollers sharing the carrier day budgets");
+    pp_cc_help(cc, "rate_sharers", "gauge", "live pollers and bots sharing the per-second carrier budgets");
     if (cc->o.day_mode == PP_CC_DAY_BOT) {
-        help(cc, "day_share", "gauge", "requests a UTC day the bots may send (bot_day_share_pct of <carrier>_per_day; -1 = no day quota)");
-        help(cc, "day_used", "gauge", "requests the bots sent today (carrier_usage, as of the last check)");
+        pp_cc_help(cc, "day_share", "gauge", "requests a UTC day the bots may send (bot_day_share_pct of <carrier>_per_day; -1 = no day quota)");
+        pp_cc_help(cc, "day_used", "gauge", "requests the bots sent today (carrier_usage, as of the last check)");
     }
     gauge(cc, "live_pollers", cc->live_pollers);
     gauge(cc, "rate_sharers", cc->sharers);
