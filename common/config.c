@@ -229,6 +229,17 @@ int pp_config_load_env(pp_config_t *c, char *err, size_t errlen)
     return PP_OK;
 }
 
+/* What one key's type and range cannot say, checked once all sources are read. */
+static int validate(const pp_config_t *c, char *err, size_t errlen)
+{
+    pp_log_level_t lvl;
+    if (pp_log_level_parse(c->log_level, &lvl) != 0) {
+        snprintf(err, errlen, "key 'log_level': unknown level \"%s\" (debug, info, warn or error)", c->log_level);
+        return PP_ECONFIG;
+    }
+    return PP_OK;
+}
+
 int pp_config_load(pp_config_t *c, const char *path, char *err, size_t errlen)
 {
     int rc = pp_config_init(c);
@@ -238,7 +249,9 @@ int pp_config_load(pp_config_t *c, const char *path, char *err, size_t errlen)
         return rc;
     if (path && !(c->source_path = strdup(path)))
         return PP_ENOMEM;
-    return pp_config_load_env(c, err, errlen);
+    if ((rc = pp_config_load_env(c, err, errlen)))
+        return rc;
+    return validate(c, err, errlen);
 }
 
 void pp_config_free(pp_config_t *c)
@@ -341,12 +354,6 @@ int pp_config_reload(pp_config_t *c, int *applied, char *err, size_t errlen)
     if (rc) {
         pp_config_free(&n);
         return rc;
-    }
-    pp_log_level_t lvl;
-    if (pp_log_level_parse(n.log_level, &lvl) != 0) {
-        snprintf(err, errlen, "key 'log_level': unknown level \"%s\"", n.log_level);
-        pp_config_free(&n);
-        return PP_ECONFIG;
     }
     /* Room for every string it may replace first: past this point nothing can fail half-way. */
     size_t strs = 0;

@@ -54,15 +54,8 @@ int pp_launch(int argc, char **argv, const char *prog, const char *summary,
         }
         pp_die("configuration: %s", err);
     }
-    pp_log_level_t lvl;
-    if (pp_log_level_parse(cfg.log_level, &lvl) != 0) {
-        if (check) {
-            printf("%s: configuration: key 'log_level': unknown level \"%s\"\n", prog, cfg.log_level);
-            pp_config_free(&cfg);
-            return 1;
-        }
-        pp_die("configuration: log_level: unknown level \"%s\"", cfg.log_level);
-    }
+    pp_log_level_t lvl = PP_LOG_INFO;
+    (void)pp_log_level_parse(cfg.log_level, &lvl); /* pp_config_load checked it */
     if (check) {
         printf("%s: configuration ok\n", prog);
         pp_config_free(&cfg);

@@ -48,9 +48,20 @@ int main(int argc, char **argv)
     CHECK(strstr(err, "PP_LEASE_S") != NULL);
     pp_config_free(&c);
 
-    /* --dump masks secrets and only secrets. */
     unsetenv("PP_LEASE_S");
     unsetenv("PP_RDKAFKA_QUEUE_BUFFERING_MAX_MS");
+
+    /* An unknown log level is refused when the configuration is loaded, naming the key. */
+    setenv("PP_LOG_LEVEL", "loud", 1);
+    CHECK(pp_config_load(&c, NULL, err, sizeof err) != 0);
+    CHECK(strstr(err, "log_level") != NULL);
+    pp_config_free(&c);
+    setenv("PP_LOG_LEVEL", "warn", 1);
+    CHECK_INT(pp_config_load(&c, NULL, err, sizeof err), 0);
+    pp_config_free(&c);
+    unsetenv("PP_LOG_LEVEL");
+
+    /* --dump masks secrets and only secrets. */
     CHECK_INT(pp_config_init(&c), 0);
     CHECK_INT(pp_config_set(&c, "db_url", "postgres://pp:hunter2@db.example:5432/pp?sslmode=require&password=hunter3",
                             err, sizeof err), 0);
