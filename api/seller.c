@@ -152,8 +152,7 @@ static int put_shipment(pp_api_req_t *r)
             lc[i] = (char)tolower((unsigned char)car->valuestring[i]);
         lc[i] = '\0';
         if (!pp_carrier_find(lc)) {
-            pp_api_reply_error(r, 422, "unknown_carrier",
-                               "unknown carrier; one of dhl, ups, inpost, gls, dpd, pocztapolska, orlen");
+            pp_api_reply_error(r, 422, "unknown_carrier", "unknown carrier; one of %s", pp_carrier_names());
             goto out;
         }
         if (!pp_number_valid(lc, j->number)) {

@@ -1,5 +1,6 @@
-/* command.c - the bot's command language: folding, carrier aliases, number detection. */
+/* command.c - the bot's command language: folding, carrier names and aliases (the registry's), number detection. */
 #include "command.h"
+#include "carriers/carrier.h"
 #include "text.h"
 
 #include <stdbool.h>
@@ -14,17 +15,6 @@ static const struct {
     {"ą", 'a'}, {"ć", 'c'}, {"ę", 'e'}, {"ł", 'l'}, {"ń", 'n'}, {"ó", 'o'}, {"ś", 's'},
     {"ź", 'z'}, {"ż", 'z'}, {"Ą", 'a'}, {"Ć", 'c'}, {"Ę", 'e'}, {"Ł", 'l'}, {"Ń", 'n'},
     {"Ó", 'o'}, {"Ś", 's'}, {"Ź", 'z'}, {"Ż", 'z'},
-};
-
-/* Carrier names and aliases after folding; words separated by one space. */
-static const struct {
-    const char *alias, *carrier;
-} aliases[] = {
-    {"dhl", "dhl"},         {"ups", "ups"},           {"gls", "gls"},
-    {"inpost", "inpost"},   {"paczkomat", "inpost"},  {"dpd", "dpd"},
-    {"siodemka", "dpd"},    {"poczta polska", "pocztapolska"}, {"pp", "pocztapolska"},
-    {"pocztapolska", "pocztapolska"}, {"poczta", "pocztapolska"},
-    {"orlen paczka", "orlen"}, {"orlen", "orlen"},   {"ruch", "orlen"},
 };
 
 void pp_bot_fold(const char *in, char *out, size_t cap)
@@ -88,17 +78,28 @@ const char *pp_bot_cmd_name(pp_bot_cmd_kind_t k)
     return (unsigned)k < PP_BOT_CMD__COUNT ? names[k] : "other";
 }
 
+/* The longest of `alias` so far that starts rest (followed by more): its carrier and the rest. */
+static void try_alias(const char *rest, const char *alias, const char *carrier, size_t *best,
+                      const char **found, const char **num)
+{
+    const char *r = word_prefix(rest, alias);
+    if (r && *r && strlen(alias) > *best) { /* "orlen paczka" before "orlen" */
+        *best = strlen(alias);
+        *found = carrier;
+        *num = r;
+    }
+}
+
 static void parse_track(const char *rest, pp_bot_cmd_t *out)
 {
     const char *carrier = NULL, *num = rest;
-    size_t best = 0;
-    for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++) {
-        const char *r = word_prefix(rest, aliases[i].alias);
-        if (r && *r && strlen(aliases[i].alias) > best) { /* "orlen paczka" before "orlen" */
-            best = strlen(aliases[i].alias);
-            carrier = aliases[i].carrier;
-            num = r;
-        }
+    size_t best = 0, nc;
+    /* A carrier's name and its aliases (its descriptor's, folded: words separated by one space). */
+    const pp_carrier_t *const *all = pp_carrier_all(&nc);
+    for (size_t i = 0; i < nc; i++) {
+        try_alias(rest, all[i]->name, all[i]->name, &best, &carrier, &num);
+        for (size_t a = 0; all[i]->aliases && all[i]->aliases[a]; a++)
+            try_alias(rest, all[i]->aliases[a], all[i]->name, &best, &carrier, &num);
     }
     if (!*num) {
         out->kind = PP_BOT_CMD_HELP;

@@ -2,23 +2,41 @@
 #include "texts.h"
 #include "carriers/carrier.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
-static const char *const help[2] = {
+/* The help around the list of carriers (every carrier's help_names, in registry order). */
+static const char *const help_head[2] = {
     "Jestem botem paczka. Napisz:\n"
-    "paczka <PRZEWOŹNIK> <NUMER> - status przesyłki (DHL, UPS, GLS, InPost, DPD, Siódemka, "
-    "Poczta Polska / PP, ORLEN / RUCH)\n"
+    "paczka <PRZEWOŹNIK> <NUMER> - status przesyłki (",
+    "I am the paczka bot. Write:\n"
+    "paczka <CARRIER> <NUMBER> - shipment status (",
+};
+static const char *const help_tail[2] = {
+    ")\n"
     "paczka <NUMER> - rozpoznam przewoźnika sam\n"
     "stop / start - wyłącz / włącz powiadomienia o statusie przesyłki\n"
     "pomoc - ta wiadomość",
-    "I am the paczka bot. Write:\n"
-    "paczka <CARRIER> <NUMBER> - shipment status (DHL, UPS, GLS, InPost, DPD, Siódemka, "
-    "Poczta Polska / PP, ORLEN / RUCH)\n"
+    ")\n"
     "paczka <NUMBER> - I will recognize the carrier\n"
     "stop / start - turn shipment status notifications off / on\n"
     "help - this message",
 };
+static char help[2][1024];
+static pthread_once_t help_once = PTHREAD_ONCE_INIT;
+
+static void help_build(void)
+{
+    char list[512] = "";
+    size_t n, o = 0;
+    const pp_carrier_t *const *all = pp_carrier_all(&n);
+    for (size_t i = 0; i < n && o < sizeof list; i++)
+        o += (size_t)snprintf(list + o, sizeof list - o, "%s%s", i ? ", " : "",
+                              all[i]->help_names ? all[i]->help_names : all[i]->display);
+    for (int l = 0; l < 2; l++)
+        snprintf(help[l], sizeof help[l], "%s%s%s", help_head[l], list, help_tail[l]);
+}
 
 static const char *display(const char *carrier)
 {
@@ -72,6 +90,7 @@ void pp_bot_text_simple(pp_bot_lang_t lang, const pp_bot_cmd_t *cmd, bool linked
                                   : "Powiadomienia o statusie przesyłki włączone.");
         return;
     default:
+        pthread_once(&help_once, help_build);
         snprintf(out, cap, "%s", help[lang == PP_BOT_EN]);
         return;
     }

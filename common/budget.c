@@ -1,5 +1,6 @@
 /* budget.c - token bucket, per-day fleet split and the per-carrier limits from config. */
 #include "budget.h"
+#include "carriers/carrier.h"
 
 #include <math.h>
 #include <string.h>
@@ -110,25 +111,6 @@ int64_t pp_budget_ms_to_next_day(int64_t now_ms)
 
 void pp_budget_limits(const pp_config_t *cfg, const char *carrier, long *rps, long *per_day)
 {
-    static const struct {
-        const char *name;
-        size_t rps, day;
-    } t[] = {
-        {"dhl", offsetof(pp_config_t, dhl_rps), offsetof(pp_config_t, dhl_per_day)},
-        {"ups", offsetof(pp_config_t, ups_rps), offsetof(pp_config_t, ups_per_day)},
-        {"inpost", offsetof(pp_config_t, inpost_rps), offsetof(pp_config_t, inpost_per_day)},
-        {"gls", offsetof(pp_config_t, gls_rps), offsetof(pp_config_t, gls_per_day)},
-        {"dpd", offsetof(pp_config_t, dpd_rps), offsetof(pp_config_t, dpd_per_day)},
-        {"pocztapolska", offsetof(pp_config_t, pocztapolska_rps), offsetof(pp_config_t, pocztapolska_per_day)},
-        {"orlen", offsetof(pp_config_t, orlen_rps), offsetof(pp_config_t, orlen_per_day)},
-    };
-    *rps = 0;
-    *per_day = 0;
-    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
-        if (carrier && strcmp(carrier, t[i].name) == 0) {
-            *rps = *(const long *)((const char *)cfg + t[i].rps);
-            *per_day = *(const long *)((const char *)cfg + t[i].day);
-            return;
-        }
-    }
+    *rps = pp_carrier_cfg_int(cfg, carrier, PP_CARRIER_KEY_RPS);
+    *per_day = pp_carrier_cfg_int(cfg, carrier, PP_CARRIER_KEY_PER_DAY);
 }

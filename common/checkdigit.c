@@ -169,3 +169,13 @@ bool pp_checkdigit_mod7_valid(const char *number)
     int c = pp_checkdigit_mod7_compute(number, n - 1);
     return c >= 0 && c == digit_value(number[n - 1]);
 }
+
+void pp_checkdigit_gs1_finish(char *s, size_t len)
+{
+    s[len - 1] = (char)('0' + pp_checkdigit_gs1_compute(s, len - 1));
+}
+
+void pp_checkdigit_ups_1z_finish(char *s, size_t len)
+{
+    s[len - 1] = (char)('0' + pp_checkdigit_ups_compute(s + 2, 15));
+}

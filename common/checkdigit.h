@@ -57,4 +57,9 @@ bool pp_checkdigit_mod37_36_valid(const char *number);
 int pp_checkdigit_mod7_compute(const char *serial, size_t len);
 bool pp_checkdigit_mod7_valid(const char *number);
 
+/* Fill in the check digit of a synthetic number s[0..len) in place (its last character):
+ * a GS1 number, a UPS 1Z number (over characters 3-17). A carrier's example.finish. */
+void pp_checkdigit_gs1_finish(char *s, size_t len);
+void pp_checkdigit_ups_1z_finish(char *s, size_t len);
+
 #endif

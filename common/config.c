@@ -1,5 +1,6 @@
 /* config.c - parse, validate and document the configuration table in config.h. */
 #include "config.h"
+#include "config_keys.h"
 #include "err.h"
 #include "log.h"
 
@@ -10,32 +11,25 @@
 #include <string.h>
 #include <strings.h>
 
-typedef enum { T_STR, T_INT, T_BOOL } key_type_t;
+typedef pp_config_key_t key_t_;
+#define T_STR PP_CFG_STR
+#define T_INT PP_CFG_INT
+#define T_BOOL PP_CFG_BOOL
 
-typedef struct {
-    const char *name;
-    key_type_t type;
-    const char *def;
-    long min, max;
-    int reloadable;
-    const char *doc;
-    size_t off;
-} key_t_;
-
-static const key_t_ keys[] = {
-#define X(t, n, d, lo, hi, r, doc) {#n, T_##t, d, lo, hi, r, doc, offsetof(pp_config_t, n)},
-    PP_CONFIG_KEYS(X)
-#undef X
-};
-#define NKEYS (sizeof keys / sizeof keys[0])
-
-static const key_t_ *find_key(const char *name)
+/* The rows (config_keys.c: config.h's keys and every carrier's). */
+static const key_t_ *table(void)
 {
-    for (size_t i = 0; i < NKEYS; i++)
-        if (strcmp(keys[i].name, name) == 0)
-            return &keys[i];
-    return NULL;
+    size_t n;
+    return pp_config_keys(&n);
 }
+
+static size_t nkeys(void)
+{
+    size_t n;
+    pp_config_keys(&n);
+    return n;
+}
+#define find_key pp_config_key_find
 
 static int set_key(pp_config_t *c, const key_t_ *k, const char *value, char *err, size_t errlen)
 {
@@ -129,8 +123,9 @@ int pp_config_init(pp_config_t *c)
 {
     char err[256];
     memset(c, 0, sizeof *c);
-    for (size_t i = 0; i < NKEYS; i++) {
-        int rc = set_key(c, &keys[i], keys[i].def, err, sizeof err);
+    pp_config_keys_name_carriers(c);
+    for (size_t i = 0; i < nkeys(); i++) {
+        int rc = set_key(c, &table()[i], table()[i].def, err, sizeof err);
         if (rc)
             return rc;
     }
@@ -187,16 +182,16 @@ int pp_config_load_file(pp_config_t *c, const char *path, char *err, size_t errl
 int pp_config_load_env(pp_config_t *c, char *err, size_t errlen)
 {
     char env[128], sub[512];
-    for (size_t i = 0; i < NKEYS; i++) {
+    for (size_t i = 0; i < nkeys(); i++) {
         size_t j = 0;
         j += (size_t)snprintf(env, sizeof env, "PP_");
-        for (const char *p = keys[i].name; *p && j < sizeof env - 1; p++)
+        for (const char *p = table()[i].name; *p && j < sizeof env - 1; p++)
             env[j++] = (char)toupper((unsigned char)*p);
         env[j] = '\0';
         const char *v = getenv(env);
         if (!v)
             continue;
-        int rc = pp_config_set(c, keys[i].name, v, sub, sizeof sub); /* the file's checks */
+        int rc = pp_config_set(c, table()[i].name, v, sub, sizeof sub); /* the file's checks */
         if (rc) {
             snprintf(err, errlen, "environment %s: %s", env, sub);
             return rc;
@@ -256,9 +251,9 @@ int pp_config_load(pp_config_t *c, const char *path, char *err, size_t errlen)
 
 void pp_config_free(pp_config_t *c)
 {
-    for (size_t i = 0; i < NKEYS; i++)
-        if (keys[i].type == T_STR) {
-            char **f = (char **)((char *)c + keys[i].off);
+    for (size_t i = 0; i < nkeys(); i++)
+        if (table()[i].type == T_STR) {
+            char **f = (char **)((char *)c + table()[i].off);
             free(*f);
             *f = NULL;
         }
@@ -357,8 +352,8 @@ int pp_config_reload(pp_config_t *c, int *applied, char *err, size_t errlen)
     }
     /* Room for every string it may replace first: past this point nothing can fail half-way. */
     size_t strs = 0;
-    for (size_t i = 0; i < NKEYS; i++)
-        strs += keys[i].reloadable && keys[i].type == T_STR && !same(&keys[i], c, &n);
+    for (size_t i = 0; i < nkeys(); i++)
+        strs += table()[i].reloadable && table()[i].type == T_STR && !same(&table()[i], c, &n);
     if (strs) {
         char **r = realloc(c->retired, (c->n_retired + strs) * sizeof *r);
         if (!r) {
@@ -368,8 +363,8 @@ int pp_config_reload(pp_config_t *c, int *applied, char *err, size_t errlen)
         }
         c->retired = r;
     }
-    for (size_t i = 0; i < NKEYS && rc == PP_OK; i++) {
-        const key_t_ *k = &keys[i];
+    for (size_t i = 0; i < nkeys() && rc == PP_OK; i++) {
+        const key_t_ *k = &table()[i];
         if (same(k, c, &n))
             continue;
         char was[256], now[256];
@@ -393,7 +388,7 @@ int pp_config_reload(pp_config_t *c, int *applied, char *err, size_t errlen)
     return rc;
 }
 
-static const char *type_name(key_type_t t)
+static const char *type_name(pp_config_type_t t)
 {
     return t == T_STR ? "string" : t == T_INT ? "integer" : "boolean";
 }
@@ -402,34 +397,25 @@ void pp_config_print_reference(FILE *out)
 {
     fprintf(out, "| key | environment | type | default | reload | meaning |\n");
     fprintf(out, "|---|---|---|---|---|---|\n");
-    for (size_t i = 0; i < NKEYS; i++) {
+    for (size_t i = 0; i < nkeys(); i++) {
         char env[128];
         size_t j = (size_t)snprintf(env, sizeof env, "PP_");
-        for (const char *p = keys[i].name; *p && j < sizeof env - 1; p++)
+        for (const char *p = table()[i].name; *p && j < sizeof env - 1; p++)
             env[j++] = (char)toupper((unsigned char)*p);
         env[j] = '\0';
         char range[64] = "";
-        if (keys[i].type == T_INT)
-            snprintf(range, sizeof range, " (%ld–%ld)", keys[i].min, keys[i].max);
-        fprintf(out, "| `%s` | `%s` | %s%s | `%s` | %s | %s |\n", keys[i].name, env,
-                type_name(keys[i].type), range, keys[i].def, keys[i].reloadable ? "SIGHUP" : "restart",
-                keys[i].doc);
+        if (table()[i].type == T_INT)
+            snprintf(range, sizeof range, " (%ld–%ld)", table()[i].min, table()[i].max);
+        fprintf(out, "| `%s` | `%s` | %s%s | `%s` | %s | %s |\n", table()[i].name, env,
+                type_name(table()[i].type), range, table()[i].def, table()[i].reloadable ? "SIGHUP" : "restart",
+                table()[i].doc);
     }
 }
 
-/* Keys whose whole value is a secret (credentials, keys, shared secrets). Names are listed,
- * not guessed from words like "token" (gls_token_path is a path, not a secret). */
-static const char *const secret_keys[] = {
-    "api_service_key", "api_buyer_secret", "inpost_token",  "gls_client_secret", "orlen_partner_key",
-    "dhl_api_key",     "ups_client_secret", "dpd_password", "pocztapolska_password", "xmpp_password",
-};
-
 bool pp_config_key_is_secret(const char *name)
 {
-    for (size_t i = 0; i < sizeof secret_keys / sizeof secret_keys[0]; i++)
-        if (strcmp(secret_keys[i], name) == 0)
-            return true;
-    return false;
+    const key_t_ *k = find_key(name);
+    return k && k->secret;
 }
 
 bool pp_config_rdkafka_is_secret(const char *prop)
@@ -549,24 +535,24 @@ static void dump_line(FILE *out, const char *prefix, const char *key, const char
 
 void pp_config_dump(const pp_config_t *c, FILE *out)
 {
-    for (size_t i = 0; i < NKEYS; i++) {
-        const char *field = (const char *)c + keys[i].off;
-        switch (keys[i].type) {
+    for (size_t i = 0; i < nkeys(); i++) {
+        const char *field = (const char *)c + table()[i].off;
+        switch (table()[i].type) {
         case T_STR: {
             const char *v = *(char *const *)field;
             if (!v)
                 v = "";
-            if (strcmp(keys[i].name, "db_url") == 0) {
+            if (strcmp(table()[i].name, "db_url") == 0) {
                 char masked[4096];
                 pp_config_mask_db_url(v, masked, sizeof masked);
-                dump_line(out, "", keys[i].name, masked);
+                dump_line(out, "", table()[i].name, masked);
             } else {
-                dump_line(out, "", keys[i].name, pp_config_key_is_secret(keys[i].name) && *v ? MASK : v);
+                dump_line(out, "", table()[i].name, pp_config_key_is_secret(table()[i].name) && *v ? MASK : v);
             }
             break;
         }
-        case T_INT: fprintf(out, "%s = %ld\n", keys[i].name, *(const long *)field); break;
-        case T_BOOL: fprintf(out, "%s = %s\n", keys[i].name, *(const bool *)field ? "true" : "false"); break;
+        case T_INT: fprintf(out, "%s = %ld\n", table()[i].name, *(const long *)field); break;
+        case T_BOOL: fprintf(out, "%s = %s\n", table()[i].name, *(const bool *)field ? "true" : "false"); break;
         }
     }
     for (size_t i = 0; i < c->n_rdkafka_props; i++) {

@@ -11,8 +11,25 @@
 #include <stddef.h>
 #include <stdio.h>
 
-/* X(type, name, default, min, max, reloadable, doc) */
-#define PP_CONFIG_KEYS(X)                                                                      \
+/* Carriers in the registry at most, and config keys of one carrier at most (rps, per_day and
+ * its own: base URL, credentials, ...). */
+#define PP_CARRIERS_MAX 16
+#define PP_CARRIER_KEYS_MAX 8
+
+/* A key's type, and a value of any type (a carrier key's storage). */
+typedef enum { PP_CFG_STR, PP_CFG_INT, PP_CFG_BOOL } pp_config_type_t;
+typedef union pp_config_value {
+    char *s;
+    long i;
+    bool b;
+} pp_config_value_t;
+
+/*
+ * X(type, name, default, min, max, reloadable, doc). The table runs HEAD, then every
+ * carrier's own keys (<carrier>_rps, <carrier>_base_url, ...: the `keys` of its row in
+ * carriers/registry.c, one block per carrier in registry order), then TAIL.
+ */
+#define PP_CONFIG_KEYS_HEAD(X)                                                                      \
     X(STR, db_url, "postgresql://postgres@127.0.0.1:55432/parcelpush", 0, 0, 0,                 \
       "libpq connection string of the parcelpush database")                                    \
     X(INT, db_pool_size, "4", 1, 64, 0, "database connections per process (each used by one worker thread)") \
@@ -69,65 +86,9 @@
     X(INT, breaker_cooldown_ms, "30000", 10, 3600000, 1,                                       \
       "poller and bot: circuit breaker: open this long before one probe request (doubles per failed probe)") \
     X(INT, breaker_cooldown_max_ms, "600000", 10, 86400000, 1,                                 \
-      "poller and bot: circuit breaker: cap of the doubled cool-down")                                 \
-    X(INT, dhl_rps, "5", 0, 100000, 1,                                                         \
-      "fleet-wide DHL requests/s (0 = unlimited); DHL's published tiers: 1/s Starter, 2/s Standard; set your contract") \
-    X(INT, dhl_per_day, "50000", 0, 100000000, 1,                                              \
-      "fleet-wide DHL requests per UTC day (0 = unlimited); DHL's initial quota is 250/day (Standard 1000), raised on request") \
-    X(INT, ups_rps, "10", 0, 100000, 1, "fleet-wide UPS Track API requests/s (0 = unlimited; no published limit)") \
-    X(INT, ups_per_day, "0", 0, 100000000, 1, "fleet-wide UPS requests per UTC day (0 = unlimited; no published quota)") \
-    X(INT, inpost_rps, "10", 0, 100000, 1, "fleet-wide InPost ShipX requests/s (0 = unlimited; no published limit)") \
-    X(INT, inpost_per_day, "0", 0, 100000000, 1,                                               \
-      "fleet-wide InPost requests per UTC day (0 = unlimited; no published quota)")            \
-    X(INT, gls_rps, "5", 0, 100000, 1, "fleet-wide GLS Track And Trace requests/s (0 = unlimited; none published)") \
-    X(INT, gls_per_day, "20000", 0, 100000000, 1,                                              \
-      "fleet-wide GLS requests (10 numbers each) per UTC day (0 = unlimited); GLS's default quota is 500/day, raised on request") \
-    X(INT, dpd_rps, "10", 0, 100000, 1, "fleet-wide DPD Polska InfoServices requests/s (0 = unlimited; none published)") \
-    X(INT, dpd_per_day, "0", 0, 100000000, 1, "fleet-wide DPD Polska requests per UTC day (0 = unlimited; none published)") \
-    X(INT, pocztapolska_rps, "5", 0, 100000, 1,                                                \
-      "fleet-wide Poczta Polska requests/s (0 = unlimited; none published; shared public credentials: be polite)") \
-    X(INT, pocztapolska_per_day, "0", 0, 100000000, 1,                                         \
-      "fleet-wide Poczta Polska requests per UTC day (0 = unlimited; none published)")         \
-    X(INT, orlen_rps, "5", 0, 100000, 1, "fleet-wide ORLEN Paczka requests/s (0 = unlimited; none published)") \
-    X(INT, orlen_per_day, "0", 0, 100000000, 1, "fleet-wide ORLEN Paczka requests per UTC day (0 = unlimited; none published)") \
-    X(STR, inpost_base_url, "https://api-shipx-pl.easypack24.net", 0, 0, 1, "InPost ShipX API base URL") \
-    X(STR, inpost_token, "", 0, 0, 1, "InPost ShipX bearer token (empty = none)")              \
-    X(STR, gls_base_url, "https://api.gls-group.net", 0, 0, 1,                                \
-      "GLS Group API base URL (tracking under /track-and-trace-v1, OAuth token under gls_token_path)") \
-    X(STR, gls_token_path, "/oauth2/v1/token", 0, 0, 1,                                       \
-      "GLS OAuth2 token endpoint path under gls_base_url (spec: /oauth2/v1/token; karrio uses /oauth2/v2/token)") \
-    X(STR, gls_client_id, "", 0, 0, 1, "GLS OAuth2 client id (developer portal app)")        \
-    X(STR, gls_client_secret, "", 0, 0, 1, "GLS OAuth2 client secret (empty = no token request)") \
-    X(STR, orlen_base_url, "https://api.orlenpaczka.pl", 0, 0, 1,                             \
-      "ORLEN Paczka partner SOAP API base URL (service at /WebServicePwRProd/WebServicePwR.asmx)") \
-    X(STR, orlen_public_url, "https://nadaj.orlenpaczka.pl", 0, 0, 1,                         \
-      "ORLEN Paczka public tracker base URL (JSONP /parcel/api-status; used without partner credentials)") \
-    X(STR, orlen_partner_id, "", 0, 0, 1, "ORLEN Paczka PartnerID (empty = public JSONP tracker, 1 number per request)") \
-    X(STR, orlen_partner_key, "", 0, 0, 1, "ORLEN Paczka PartnerKey (secret)")               \
-    X(STR, orlen_soap_ns, "https://91.242.220.103/WebServicePwR", 0, 0, 1,                     \
-      "ORLEN Paczka SOAP namespace (also the SOAPAction prefix; value seen in partner clients)") \
-    X(STR, dhl_base_url, "https://api-eu.dhl.com", 0, 0, 1,                                  \
-      "DHL Shipment Tracking - Unified API base URL (tracking at /track/shipments)")          \
-    X(STR, dhl_api_key, "", 0, 0, 1, "DHL API key, sent as DHL-API-Key (portal Consumer Key; empty = none)") \
-    X(STR, dhl_service, "", 0, 0, 1,                                                          \
-      "DHL service filter sent as &service= (empty = none; parcel-pl for DHL Parcel Polska, express, ...)") \
-    X(STR, ups_base_url, "https://onlinetools.ups.com", 0, 0, 1,                              \
-      "UPS API base URL (OAuth at /security/v1/oauth/token, tracking at /api/track/v1/details; test: https://wwwcie.ups.com)") \
-    X(STR, ups_client_id, "", 0, 0, 1, "UPS OAuth2 client id (developer portal app)")        \
-    X(STR, ups_client_secret, "", 0, 0, 1, "UPS OAuth2 client secret")                       \
-    X(STR, ups_merchant_id, "", 0, 0, 1, "UPS account number sent as x-merchant-id on token requests (empty = not sent)") \
-    X(STR, dpd_base_url, "https://dpdinfoservices.dpd.com.pl", 0, 0, 1,                       \
-      "DPD Polska InfoServices base URL (SOAP at /DPDInfoServicesObjEventsService/DPDInfoServicesObjEvents)") \
-    X(STR, dpd_login, "", 0, 0, 1, "DPD Polska authDataV1.login (customer FID account; empty = none)") \
-    X(STR, dpd_password, "", 0, 0, 1, "DPD Polska authDataV1.password")                      \
-    X(STR, dpd_channel, "", 0, 0, 1,                                                          \
-      "DPD Polska authDataV1.channel (some clients send the masterFid here; empty = element left out)") \
-    X(STR, pocztapolska_base_url, "https://tt.poczta-polska.pl", 0, 0, 1,                     \
-      "Poczta Polska tracking base URL (SOAP Sledzenie at /Sledzenie/services/Sledzenie)")    \
-    X(STR, pocztapolska_username, "sledzeniepp", 0, 0, 1,                                      \
-      "Poczta Polska WS-Security username (default: the public account Poczta Polska publishes for this service)") \
-    X(STR, pocztapolska_password, "PPSA", 0, 0, 1,                                             \
-      "Poczta Polska WS-Security password, sent as PasswordText (default: the published public one)") \
+      "poller and bot: circuit breaker: cap of the doubled cool-down")
+
+#define PP_CONFIG_KEYS_TAIL(X)                                                                 \
     X(STR, group_id, "pp-notifier", 0, 0, 0, "notifier: Kafka consumer group")                 \
     X(STR, xmpp_host, "127.0.0.1", 0, 0, 0, "notifier: XMPP server host")                      \
     X(INT, xmpp_port, "55222", 1, 65535, 0, "notifier: XMPP client port")                      \
@@ -205,8 +166,14 @@ typedef struct pp_config {
 #define PP_CFG_FIELD_INT(n) long n;
 #define PP_CFG_FIELD_BOOL(n) bool n;
 #define X(t, n, d, lo, hi, r, doc) PP_CFG_FIELD_##t(n)
-    PP_CONFIG_KEYS(X)
+    PP_CONFIG_KEYS_HEAD(X)
+    PP_CONFIG_KEYS_TAIL(X)
 #undef X
+    /* Each carrier's keys (its descriptor's keys[], carriers/carrier.h), by its place in the
+     * registry, then the key's index in keys[]; carrier_name[i] says whose (static string,
+     * NULL past the last). Read them with pp_carrier_cfg_str/_int. */
+    pp_config_value_t carrier[PP_CARRIERS_MAX][PP_CARRIER_KEYS_MAX];
+    const char *carrier_name[PP_CARRIERS_MAX];
     /* librdkafka pass-through properties: name/value pairs, owned. */
     char **rdkafka_props;
     size_t n_rdkafka_props;

@@ -19,7 +19,7 @@ static int check_entry(const pp_shipment_entry_t *e, char *err, size_t errlen)
         snprintf(err, errlen, "unknown carrier '%s'", e->carrier);
         return PP_EINVAL;
     }
-    if (!carrier->validate(e->tracking_number)) {
+    if (!pp_number_valid(carrier->name, e->tracking_number)) {
         snprintf(err, errlen, "'%s' is not a valid %s tracking number", e->tracking_number,
                  carrier->display);
         return PP_EINVAL;

@@ -1,16 +1,10 @@
-/* template.c - message texts per status and locale, carrier display names, rendering; the IM-link code message. */
+/* template.c - message texts per status and locale, rendering (carrier names and locker wording from the registry); the IM-link code message. */
 #include "template.h"
+#include "carriers/carrier.h"
 #include "err.h"
 
 #include <stdio.h>
 #include <string.h>
-
-static const struct {
-    const char *code, *name;
-} carriers[] = {
-    {"inpost", "InPost"}, {"dhl", "DHL"}, {"ups", "UPS"}, {"gls", "GLS"},
-    {"dpd", "DPD"}, {"pocztapolska", "Poczta Polska"}, {"orlen", "ORLEN Paczka"},
-};
 
 enum { LANG_PL = 0, LANG_EN = 1 };
 
@@ -31,24 +25,20 @@ static const char *const status_text[PP_ST__COUNT][2] = {
 
 const char *pp_template_carrier_name(const char *carrier)
 {
-    for (size_t i = 0; i < sizeof carriers / sizeof carriers[0]; i++)
-        if (strcmp(carriers[i].code, carrier) == 0)
-            return carriers[i].name;
-    return carrier;
+    const pp_carrier_t *c = pp_carrier_find(carrier);
+    return c && strcmp(c->name, carrier) == 0 ? c->display : carrier;
 }
 
-/* "czeka w Paczkomacie KRA01M" / "czeka w punkcie odbioru X" (location optional). */
+/* "czeka w Paczkomacie KRA01M" (the carrier's locker wording) / "czeka w punkcie odbioru X"
+ * (location optional). */
 static int pickup_text(const pp_event_t *ev, int lang, char *out, size_t outlen)
 {
-    static const char *const where[2][2] = {
-        /* generic, InPost locker */
-        {"czeka w punkcie odbioru", "czeka w Paczkomacie"},
-        {"is waiting at the pickup point", "is waiting in the Paczkomat locker"},
-    };
-    int locker = strcmp(ev->carrier, "inpost") == 0;
+    static const char *const generic[2] = {"czeka w punkcie odbioru", "is waiting at the pickup point"};
+    const pp_carrier_t *c = pp_carrier_find(ev->carrier);
+    const char *where = c && strcmp(c->name, ev->carrier) == 0 && c->locker[lang] ? c->locker[lang] : generic[lang];
     int n = ev->location[0]
-                ? snprintf(out, outlen, "%s %s", where[lang][locker], ev->location)
-                : snprintf(out, outlen, "%s", where[lang][locker]);
+                ? snprintf(out, outlen, "%s %s", where, ev->location)
+                : snprintf(out, outlen, "%s", where);
     return (n < 0 || (size_t)n >= outlen) ? PP_EINVAL : PP_OK;
 }
 

@@ -127,3 +127,35 @@ int pp_carrier_base64(const char *in, size_t len, char **out)
     *out = o;
     return PP_OK;
 }
+
+bool pp_carrier_has_digit(const char *number)
+{
+    return number && strpbrk(number, "0123456789") != NULL;
+}
+
+bool pp_carrier_tail_has_digit(const char *number)
+{
+    return number && strlen(number) > 2 && pp_carrier_has_digit(number + 2);
+}
+
+static const pp_config_value_t *cfg_value(const pp_config_t *cfg, const char *carrier, int k)
+{
+    if (!cfg || !carrier || k < 0 || k >= PP_CARRIER_KEYS_MAX)
+        return NULL;
+    for (size_t i = 0; i < PP_CARRIERS_MAX && cfg->carrier_name[i]; i++)
+        if (strcmp(cfg->carrier_name[i], carrier) == 0)
+            return &cfg->carrier[i][k];
+    return NULL;
+}
+
+const char *pp_carrier_cfg_str(const pp_config_t *cfg, const char *carrier, int k)
+{
+    const pp_config_value_t *v = cfg_value(cfg, carrier, k);
+    return v && v->s ? v->s : "";
+}
+
+long pp_carrier_cfg_int(const pp_config_t *cfg, const char *carrier, int k)
+{
+    const pp_config_value_t *v = cfg_value(cfg, carrier, k);
+    return v ? v->i : 0;
+}

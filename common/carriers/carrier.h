@@ -1,8 +1,11 @@
 /*
- * carrier.h - the small interface every carrier adapter implements (one file per carrier,
- * one row in carriers/registry.c). Used by the poller (scheduled), ppctl (parse, detect)
- * and later the bot. An adapter builds the HTTP request(s) and parses the body it gets
- * back; it never does I/O itself, so the same code path serves real carriers and the
+ * carrier.h - the descriptor every carrier adapter fills in (one file per carrier, one row in
+ * carriers/registry.c). It is the single source of what is particular to a carrier: its
+ * names and the bot's aliases, its tracking-number formats and example, whether it delivers
+ * to lockers, its batch size and kind of credentials, and its configuration keys; detection
+ * (numbers.c), the config table (config_keys.c), budgets, the notifier's templates, the bot
+ * and the API read it from here. An adapter builds the HTTP request(s) and parses the body it
+ * gets back; it never does I/O itself, so the same code path serves real carriers and the
  * simulator (only base URLs and credentials differ, from config).
  */
 #ifndef PP_CARRIER_H
@@ -10,6 +13,7 @@
 
 #include "../config.h"
 #include "../status.h"
+#include "numbers.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -44,9 +48,56 @@ typedef struct pp_http_request {
     size_t body_len;
 } pp_http_request_t;
 
+/* The credentials a carrier asks for (ARCHITECTURE.md's carrier table; ppctl). */
+typedef enum pp_carrier_auth {
+    PP_CARRIER_AUTH_NONE,  /* none, or an optional static token */
+    PP_CARRIER_AUTH_KEY,   /* a static key or token in a header */
+    PP_CARRIER_AUTH_OAUTH, /* an OAuth2 token, requested and cached: build_auth_request set */
+    PP_CARRIER_AUTH_BODY,  /* a login and password inside every request body (SOAP) */
+} pp_carrier_auth_t;
+
+/*
+ * One configuration key of a carrier: <carrier>_<name> in files, PP_<CARRIER>_<NAME> in the
+ * environment, a row of the config reference (docs/config.md). Every carrier's keys[] starts
+ * with its budget, PP_CARRIER_KEY_RPS and PP_CARRIER_KEY_PER_DAY (budget.c reads them); its own
+ * keys (base URL, credentials, ...) follow from PP_CARRIER_KEY_OWN on, and the adapter reads
+ * them with pp_carrier_cfg_str/_int by their index (config_keys.c makes the table rows).
+ */
+typedef struct pp_carrier_key {
+    const char *name;      /* after "<carrier>_": "base_url" */
+    pp_config_type_t type;
+    const char *def;       /* default, as text */
+    long min, max;         /* PP_CFG_INT: accepted range */
+    bool reloadable;       /* takes effect on SIGHUP (else at a restart) */
+    bool secret;           /* masked in logs and dumps */
+    const char *doc;
+} pp_carrier_key_t;
+enum { PP_CARRIER_KEY_RPS, PP_CARRIER_KEY_PER_DAY, PP_CARRIER_KEY_OWN };
+
+/* A synthetic valid number: '#' a free digit, '?' the check character finish() computes. */
+typedef struct pp_number_example {
+    const char *tmpl;
+    void (*finish)(char *s, size_t len);
+} pp_number_example_t;
+
 typedef struct pp_carrier {
     const char *name;    /* config/wire name: "inpost" */
-    const char *display; /* human name: "InPost" */
+    const char *display; /* human name, in notifications and bot answers: "InPost" */
+    /* The bot's names for it besides `name`, folded (lower-case ASCII, one space between
+     * words; NULL-terminated): "paczkomat", "siodemka", "ruch". */
+    const char *const *aliases;
+    const char *help_names; /* how the bot's help lists it: "ORLEN / RUCH" */
+    /* Its tracking-number formats (most specific first) and a synthetic example's shape;
+     * detection is unambiguous for the example. */
+    const pp_number_format_t *formats;
+    size_t n_formats;
+    pp_number_example_t example;
+    /* Delivers to its own lockers: the pickup wording {Polish, English} the notifier uses
+     * ("czeka w Paczkomacie"); {NULL, NULL}: the generic pickup point. */
+    const char *locker[2];
+    pp_carrier_auth_t auth;
+    const pp_carrier_key_t *keys; /* see pp_carrier_key_t; n_keys <= PP_CARRIER_KEYS_MAX */
+    size_t n_keys;
     int max_batch;       /* tracking numbers per request */
     /* Optional: the batch size the configured transport allows (<= max_batch), when it
      * depends on configuration (ORLEN: partner SOAP 1000, public JSONP 1). */
@@ -75,9 +126,8 @@ typedef struct pp_carrier {
      */
     int (*parse_raw)(int http_status, const char *body, size_t len, pp_track_result_t **results,
                  size_t *n_results, char *err, size_t errlen);
-    /* Syntactic check of a number for this carrier (format and check digit if any). */
-    bool (*validate)(const char *number);
 } pp_carrier_t;
+#define PP_N(a) (sizeof(a) / sizeof((a)[0]))
 
 /*
  * c->parse_raw, then every string of every result (number, pickup point and address, each
@@ -92,9 +142,20 @@ int pp_carrier_parse(const pp_carrier_t *c, int http_status, const char *body, s
 /* The same cleaning for results an adapter made (pp_carrier_parse calls it). */
 void pp_track_results_clean(pp_track_result_t *r, size_t n);
 
-/* Registry (carriers/registry.c). NULL if unknown. */
+/* Registry (carriers/registry.c): the rows in order, then any a test build adds
+ * (pp_carrier_extra). NULL if unknown; the name's case does not matter. */
 const pp_carrier_t *pp_carrier_find(const char *name);
 const pp_carrier_t *const *pp_carrier_all(size_t *n);
+/* "dhl, ups, inpost, ..." (static): the names an unknown carrier is answered with. */
+const char *pp_carrier_names(void);
+/* A test build's extra rows (NULL-terminated; tests/tools/carrier_throwaway.c); none elsewhere. */
+extern const pp_carrier_t *const pp_carrier_extra[] __attribute__((weak));
+
+/* The value of key k (an index into its keys[]) of the carrier named carrier in cfg; "" / 0
+ * for a carrier cfg has no settings of (adapter.c: by name, so an adapter's helper files need
+ * not reach its descriptor). */
+const char *pp_carrier_cfg_str(const pp_config_t *cfg, const char *carrier, int k);
+long pp_carrier_cfg_int(const pp_config_t *cfg, const char *carrier, int k);
 
 void pp_http_request_free(pp_http_request_t *req);
 int pp_http_request_add_header(pp_http_request_t *req, const char *fmt, ...)
@@ -113,7 +174,10 @@ size_t pp_carrier_base_len(const char *url);
 int pp_carrier_url_escape(const char *s, char *out, size_t cap);
 /* Optional JSON string member: absent or null -> "", wrong type -> PP_EPARSE. */
 int pp_carrier_json_opt_string(const struct cJSON *obj, const char *key, const char **out);
-/* Stable sort by occurred_at, oldest first (carriers' wire order is not to be trusted). */
+/* Shape rules for pp_number_format_t.check_fn: the number (or its tail after a 2-letter
+ * prefix) holds a digit, so that words are never taken for tracking numbers. */
+bool pp_carrier_has_digit(const char *number);
+bool pp_carrier_tail_has_digit(const char *number);
 /*
  * Read a token endpoint's answer with c->parse_auth: PP_OK with *token (malloc'd; free it)
  * and *ttl_s (3600 when the carrier gives no lifetime), or an error with *token NULL and
@@ -123,6 +187,7 @@ int pp_carrier_json_opt_string(const struct cJSON *obj, const char *key, const c
 int pp_carrier_read_token(const pp_carrier_t *c, int status, const char *body, size_t len,
                           char **token, long *ttl_s, char *err, size_t errlen)
     __attribute__((warn_unused_result));
+/* Stable sort by occurred_at, oldest first (carriers' wire order is not to be trusted). */
 void pp_track_events_sort(pp_track_event_t *ev, size_t n);
 
 #endif

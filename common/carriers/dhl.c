@@ -1,5 +1,6 @@
 /* dhl.c - DHL Shipment Tracking - Unified adapter: GET /track/shipments?trackingNumber=, parse shipments[].events[], map statusCode + text rules. */
 #include "carrier.h"
+#include "../checkdigit.h"
 #include "numbers.h"
 #include "../err.h"
 #include "../timeutil.h"
@@ -12,6 +13,42 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+/* This carrier's key k (an index into keys[]) in cfg. */
+#define CFG(k) pp_carrier_cfg_str(cfg, "dhl", (k))
+
+/*
+ * Tracking-number formats (numbers.c detects over every carrier's; sources: research/
+ * carriers.md §8, jkeen/tracking_number_data). Confidence: how surely a number of this shape,
+ * check digit right, is this carrier's; a shape other carriers share gets less.
+ * DHL Parcel PL: no check-digit rule was found (research §8 "[not found]"): shape only. DHL
+ * eCommerce prefixes overlap S10 items (LX/RX/CN/…): lower confidence, shown as ambiguous.
+ */
+static const pp_number_format_t formats[] = {
+    {"dhl", "dhl_parcel_de", "^00340434[0-9]{12}$", "GS1 mod 10", pp_checkdigit_gs1_valid, 95, "observed"},
+    {"dhl", "dhl_express", "^[0-9]{10}$", "mod 7 of the first 9 digits", pp_checkdigit_mod7_valid, 50, "observed"},
+    {"dhl", "dhl_express_11", "^[0-9]{11}$", "mod 7 of the first 10 digits", pp_checkdigit_mod7_valid, 30, "observed"},
+    {"dhl", "dhl_piece_id", "^J[A-Z]{2,3}[0-9]{9,10}$", "none", NULL, 70, "observed"},
+    {"dhl", "dhl_ecommerce", "^(GM|LX|RX|UV|CN|SG|TH|IN|HK|MY)[0-9A-Z]{10,39}$",
+     "none; a digit after the prefix", pp_carrier_tail_has_digit, 40, "observed"},
+    {"dhl", "dhl_ecommerce_14", "^[0-9]{14}$", "none", NULL, 20, "observed"},
+    {"dhl", "dhl_parcel_pl", "^[0-9]{11}$", "none (not found)", NULL, 40, "observed"},
+};
+
+/* Configuration keys: dhl_<name> (PP_DHL_<NAME>), docs/config.md. */
+enum { K_BASE_URL = PP_CARRIER_KEY_OWN, K_API_KEY, K_SERVICE };
+static const pp_carrier_key_t keys[] = {
+    [PP_CARRIER_KEY_RPS] = {"rps", PP_CFG_INT, "5", 0, 100000, true, false,
+        "fleet-wide DHL requests/s (0 = unlimited); DHL's published tiers: 1/s Starter, 2/s Standard; set your contract"},
+    [PP_CARRIER_KEY_PER_DAY] = {"per_day", PP_CFG_INT, "50000", 0, 100000000, true, false,
+        "fleet-wide DHL requests per UTC day (0 = unlimited); DHL's initial quota is 250/day (Standard 1000), raised on request"},
+    [K_BASE_URL] = {"base_url", PP_CFG_STR, "https://api-eu.dhl.com", 0, 0, true, false,
+        "DHL Shipment Tracking - Unified API base URL (tracking at /track/shipments)"},
+    [K_API_KEY] = {"api_key", PP_CFG_STR, "", 0, 0, true, true,
+        "DHL API key, sent as DHL-API-Key (portal Consumer Key; empty = none)"},
+    [K_SERVICE] = {"service", PP_CFG_STR, "", 0, 0, true, false,
+        "DHL service filter sent as &service= (empty = none; parcel-pl for DHL Parcel Polska, express, ...)"},
+};
 
 extern const pp_carrier_t pp_carrier_dhl;
 
@@ -132,11 +169,6 @@ static pp_status_t dhl_map(const char *code, const char *status, const char *des
     return st;
 }
 
-static bool dhl_validate(const char *number)
-{
-    return pp_number_valid("dhl", number);
-}
-
 /*
  * GET {dhl_base_url}/track/shipments?trackingNumber=N[&service=S]; one number per request
  * (research §1.1: the spec models a single trackingNumber). Sending service when known
@@ -150,23 +182,23 @@ static int dhl_build_request(const pp_config_t *cfg, const char *token, const ch
     (void)token;
     memset(req, 0, sizeof(*req));
     if (!cfg || !numbers || n != 1 || !numbers[0] || !numbers[0][0] || strlen(numbers[0]) > 64 ||
-        !cfg->dhl_base_url || !cfg->dhl_base_url[0])
+        !CFG(K_BASE_URL)[0])
         return PP_EINVAL;
     if (pp_carrier_url_escape(numbers[0], num, sizeof num) ||
-        (cfg->dhl_service && pp_carrier_url_escape(cfg->dhl_service, svc, sizeof svc)))
+        (CFG(K_SERVICE) && pp_carrier_url_escape(CFG(K_SERVICE), svc, sizeof svc)))
         return PP_EINVAL;
     req->method = "GET";
     if (asprintf(&req->url, "%.*s/track/shipments?trackingNumber=%s%s%s",
-                 (int)pp_carrier_base_len(cfg->dhl_base_url),
-                 cfg->dhl_base_url, num, svc[0] ? "&service=" : "", svc) < 0) {
+                 (int)pp_carrier_base_len(CFG(K_BASE_URL)),
+                 CFG(K_BASE_URL), num, svc[0] ? "&service=" : "", svc) < 0) {
         req->url = NULL;
         rc = PP_ENOMEM;
         goto fail;
     }
     if ((rc = pp_http_request_add_header(req, "Accept: application/json")))
         goto fail;
-    if (cfg->dhl_api_key && cfg->dhl_api_key[0] &&
-        (rc = pp_http_request_add_header(req, "DHL-API-Key: %s", cfg->dhl_api_key)))
+    if (CFG(K_API_KEY)[0] &&
+        (rc = pp_http_request_add_header(req, "DHL-API-Key: %s", CFG(K_API_KEY))))
         goto fail;
     return PP_OK;
 fail:
@@ -412,8 +444,14 @@ fail:
 const pp_carrier_t pp_carrier_dhl = {
     .name = "dhl",
     .display = "DHL",
+    .help_names = "DHL",
+    .formats = formats,
+    .n_formats = PP_N(formats),
+    .example = {"00340434###########?", pp_checkdigit_gs1_finish}, /* DHL Parcel DE SSCC (DHL's company prefix 340434) */
+    .auth = PP_CARRIER_AUTH_KEY,
+    .keys = keys,
+    .n_keys = PP_N(keys),
     .max_batch = 1,
     .build_request = dhl_build_request,
     .parse_raw = dhl_parse,
-    .validate = dhl_validate,
 };

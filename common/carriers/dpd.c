@@ -1,5 +1,6 @@
 /* dpd.c - DPD Polska adapter: SOAP getEventsForWaybillV1 (InfoServices), business codes mapped by table. */
 #include "carrier.h"
+#include "../checkdigit.h"
 #include "numbers.h"
 #include "soapxml.h"
 #include "../err.h"
@@ -9,6 +10,43 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* This carrier's key k (an index into keys[]) in cfg. */
+#define CFG(k) pp_carrier_cfg_str(cfg, "dpd", (k))
+
+/*
+ * Tracking-number formats (numbers.c detects over every carrier's; sources: research/
+ * carriers.md §8, jkeen/tracking_number_data). Confidence: how surely a number of this shape,
+ * check digit right, is this carrier's; a shape other carriers share gets less.
+ * Waybill: no check-digit rule was found (research §8 "[not found]"): shape only. 14 digits +
+ * check character: the MOD 37,36 rule is confirmed for the 28-character label barcode (jkeen
+ * test vectors); that the printed 14-digit parcel number carries its own check character over
+ * those 14 digits alone follows the DPD label specification as cited, not a test vector we
+ * could check. Plain 14 digits (the parcel number without its check character) is inferred.
+ */
+static const pp_number_format_t formats[] = {
+    {"dpd", "dpd_pl_waybill", "^[0-9]{13}U$", "none (not found)", NULL, 90, "observed"},
+    {"dpd", "dpd_parcel_check", "^[0-9]{14}[0-9A-Z]$", "ISO 7064 MOD 37,36 over the 14 digits", pp_checkdigit_mod37_36_valid, 85, "inferred"},
+    {"dpd", "dpd_label_28", "^[0-9]{27}[0-9A-Z]$", "ISO 7064 MOD 37,36 over the 27 characters", pp_checkdigit_mod37_36_valid, 95, "observed"},
+    {"dpd", "dpd_parcel_14", "^[0-9]{14}$", "none (check character left off)", NULL, 40, "inferred"},
+};
+
+/* Configuration keys: dpd_<name> (PP_DPD_<NAME>), docs/config.md. */
+enum { K_BASE_URL = PP_CARRIER_KEY_OWN, K_LOGIN, K_PASSWORD, K_CHANNEL };
+static const pp_carrier_key_t keys[] = {
+    [PP_CARRIER_KEY_RPS] = {"rps", PP_CFG_INT, "10", 0, 100000, true, false,
+        "fleet-wide DPD Polska InfoServices requests/s (0 = unlimited; none published)"},
+    [PP_CARRIER_KEY_PER_DAY] = {"per_day", PP_CFG_INT, "0", 0, 100000000, true, false,
+        "fleet-wide DPD Polska requests per UTC day (0 = unlimited; none published)"},
+    [K_BASE_URL] = {"base_url", PP_CFG_STR, "https://dpdinfoservices.dpd.com.pl", 0, 0, true, false,
+        "DPD Polska InfoServices base URL (SOAP at /DPDInfoServicesObjEventsService/DPDInfoServicesObjEvents)"},
+    [K_LOGIN] = {"login", PP_CFG_STR, "", 0, 0, true, false,
+        "DPD Polska authDataV1.login (customer FID account; empty = none)"},
+    [K_PASSWORD] = {"password", PP_CFG_STR, "", 0, 0, true, true,
+        "DPD Polska authDataV1.password"},
+    [K_CHANNEL] = {"channel", PP_CFG_STR, "", 0, 0, true, false,
+        "DPD Polska authDataV1.channel (some clients send the masterFid here; empty = element left out)"},
+};
 
 extern const pp_carrier_t pp_carrier_dpd;
 
@@ -106,8 +144,6 @@ static const dpd_code_t *code_find(int code)
     return NULL;
 }
 
-static bool dpd_validate(const char *number) { return pp_number_valid("dpd", number); }
-
 static int dpd_build_request(const pp_config_t *cfg, const char *token, const char *const *numbers,
                              size_t n, pp_http_request_t *req)
 {
@@ -115,7 +151,7 @@ static int dpd_build_request(const pp_config_t *cfg, const char *token, const ch
     size_t blen;
     memset(req, 0, sizeof(*req));
     if (!cfg || !numbers || n != 1 || !numbers[0] || !numbers[0][0] || strlen(numbers[0]) > 64 ||
-        !cfg->dpd_base_url || !cfg->dpd_base_url[0])
+        !CFG(K_BASE_URL)[0])
         return PP_EINVAL;
     FILE *f = pp_soapxml_begin(&body, &blen, "even", DPD_NS);
     if (!f)
@@ -123,13 +159,13 @@ static int dpd_build_request(const pp_config_t *cfg, const char *token, const ch
     fputs("<soapenv:Header/><soapenv:Body><even:getEventsForWaybillV1>", f);
     pp_soapxml_element(f, "waybill", numbers[0]);
     fputs("<eventsSelectType>ALL</eventsSelectType><language>PL</language><authDataV1>", f);
-    if (cfg->dpd_channel && cfg->dpd_channel[0])
-        pp_soapxml_element(f, "channel", cfg->dpd_channel);
-    pp_soapxml_element(f, "login", cfg->dpd_login ? cfg->dpd_login : "");
-    pp_soapxml_element(f, "password", cfg->dpd_password ? cfg->dpd_password : "");
+    if (CFG(K_CHANNEL)[0])
+        pp_soapxml_element(f, "channel", CFG(K_CHANNEL));
+    pp_soapxml_element(f, "login", CFG(K_LOGIN));
+    pp_soapxml_element(f, "password", CFG(K_PASSWORD));
     fputs("</authDataV1></even:getEventsForWaybillV1>", f);
     (void)token;
-    return pp_soapxml_finish(f, &body, &blen, req, cfg->dpd_base_url, DPD_PATH, "");
+    return pp_soapxml_finish(f, &body, &blen, req, CFG(K_BASE_URL), DPD_PATH, "");
 }
 
 /*
@@ -264,9 +300,16 @@ fail:
 
 const pp_carrier_t pp_carrier_dpd = {
     .name = "dpd",
-    .display = "DPD Polska",
+    .display = "DPD",
+    .aliases = (const char *const[]){"siodemka", NULL},
+    .help_names = "DPD, Siódemka",
+    .formats = formats,
+    .n_formats = PP_N(formats),
+    .example = {"1############U", NULL}, /* DPD Polska waybill (13 digits + U) */
+    .auth = PP_CARRIER_AUTH_BODY,
+    .keys = keys,
+    .n_keys = PP_N(keys),
     .max_batch = 1, /* getEventsForWaybillV1 takes one waybill (research §5.1) */
     .build_request = dpd_build_request,
     .parse_raw = dpd_parse,
-    .validate = dpd_validate,
 };

@@ -12,6 +12,40 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* This carrier's key k (an index into keys[]) in cfg. */
+#define CFG(k) pp_carrier_cfg_str(cfg, "gls", (k))
+
+/*
+ * Tracking-number formats (numbers.c detects over every carrier's; sources: research/
+ * carriers.md §8, jkeen/tracking_number_data). Confidence: how surely a number of this shape,
+ * check digit right, is this carrier's; a shape other carriers share gets less.
+ * No check-digit rule was found (research §8 "[not found]"): shape only, any digits. One
+ * third-party client appends a check digit to 11-digit numbers, algorithm unknown. 8-character
+ * numbers ("some countries") are accepted at low confidence.
+ */
+static const pp_number_format_t formats[] = {
+    {"gls", "gls_12", "^[0-9]{12}$", "none (not found)", NULL, 60, "confirmed"},
+    {"gls", "gls_11", "^[0-9]{11}$", "none (not found)", NULL, 50, "confirmed"},
+    {"gls", "gls_8", "^[0-9A-Z]{8}$", "none; at least one digit", pp_carrier_has_digit, 15, "confirmed"},
+};
+
+/* Configuration keys: gls_<name> (PP_GLS_<NAME>), docs/config.md. */
+enum { K_BASE_URL = PP_CARRIER_KEY_OWN, K_TOKEN_PATH, K_CLIENT_ID, K_CLIENT_SECRET };
+static const pp_carrier_key_t keys[] = {
+    [PP_CARRIER_KEY_RPS] = {"rps", PP_CFG_INT, "5", 0, 100000, true, false,
+        "fleet-wide GLS Track And Trace requests/s (0 = unlimited; none published)"},
+    [PP_CARRIER_KEY_PER_DAY] = {"per_day", PP_CFG_INT, "20000", 0, 100000000, true, false,
+        "fleet-wide GLS requests (10 numbers each) per UTC day (0 = unlimited); GLS's default quota is 500/day, raised on request"},
+    [K_BASE_URL] = {"base_url", PP_CFG_STR, "https://api.gls-group.net", 0, 0, true, false,
+        "GLS Group API base URL (tracking under /track-and-trace-v1, OAuth token under gls_token_path)"},
+    [K_TOKEN_PATH] = {"token_path", PP_CFG_STR, "/oauth2/v1/token", 0, 0, true, false,
+        "GLS OAuth2 token endpoint path under gls_base_url (spec: /oauth2/v1/token; karrio uses /oauth2/v2/token)"},
+    [K_CLIENT_ID] = {"client_id", PP_CFG_STR, "", 0, 0, true, false,
+        "GLS OAuth2 client id (developer portal app)"},
+    [K_CLIENT_SECRET] = {"client_secret", PP_CFG_STR, "", 0, 0, true, true,
+        "GLS OAuth2 client secret (empty = no token request)"},
+};
+
 /*
  * Facts: research/carriers.md §4 (vendor spec "Track And Trace V1" 1.0.7, vendored in
  * karrio). GET {gls_base_url}/track-and-trace-v1/tracking/simple/trackids/{n1,n2,...}, at most
@@ -73,29 +107,23 @@ static const gls_status_t *table_find(const gls_status_t *t, size_t n, const cha
     return NULL;
 }
 
-/* 11 or 12 digits (most countries, Poland included) or 8 characters (e.g. Denmark), §4.4. */
-static bool gls_validate(const char *number)
-{
-    return pp_number_valid("gls", number);
-}
-
 static int gls_build_auth_request(const pp_config_t *cfg, pp_http_request_t *req)
 {
     char *cred = NULL, *b64 = NULL;
     int rc;
     memset(req, 0, sizeof(*req));
-    if (!cfg || !pp_carrier_base_len(cfg->gls_base_url) || !cfg->gls_client_id || !cfg->gls_client_id[0] ||
-        !cfg->gls_client_secret || !cfg->gls_client_secret[0] || !cfg->gls_token_path)
+    if (!cfg || !pp_carrier_base_len(CFG(K_BASE_URL)) || !CFG(K_CLIENT_ID)[0] ||
+        !CFG(K_CLIENT_SECRET)[0] || !CFG(K_TOKEN_PATH))
         return PP_EINVAL;
-    const char *path = cfg->gls_token_path;
+    const char *path = CFG(K_TOKEN_PATH);
     req->method = "POST";
-    if (asprintf(&req->url, "%.*s%s%s", (int)pp_carrier_base_len(cfg->gls_base_url), cfg->gls_base_url,
+    if (asprintf(&req->url, "%.*s%s%s", (int)pp_carrier_base_len(CFG(K_BASE_URL)), CFG(K_BASE_URL),
                  path[0] == '/' ? "" : "/", path) < 0) {
         req->url = NULL;
         rc = PP_ENOMEM;
         goto fail;
     }
-    if (asprintf(&cred, "%s:%s", cfg->gls_client_id, cfg->gls_client_secret) < 0) {
+    if (asprintf(&cred, "%s:%s", CFG(K_CLIENT_ID), CFG(K_CLIENT_SECRET)) < 0) {
         cred = NULL;
         rc = PP_ENOMEM;
         goto fail;
@@ -232,7 +260,7 @@ static int gls_build_request(const pp_config_t *cfg, const char *token, const ch
     size_t k = 0;
     int rc;
     memset(req, 0, sizeof(*req));
-    if (!cfg || !numbers || n < 1 || n > GLS_MAX_BATCH || !pp_carrier_base_len(cfg->gls_base_url))
+    if (!cfg || !numbers || n < 1 || n > GLS_MAX_BATCH || !pp_carrier_base_len(CFG(K_BASE_URL)))
         return PP_EINVAL;
     for (size_t i = 0; i < n; i++) {
         if (!numbers[i] || !numbers[i][0] || strlen(numbers[i]) > 63)
@@ -245,7 +273,7 @@ static int gls_build_request(const pp_config_t *cfg, const char *token, const ch
     list[k] = '\0';
     req->method = "GET";
     if (asprintf(&req->url, "%.*s/track-and-trace-v1/tracking/simple/trackids/%s",
-                 (int)pp_carrier_base_len(cfg->gls_base_url), cfg->gls_base_url, list) < 0) {
+                 (int)pp_carrier_base_len(CFG(K_BASE_URL)), CFG(K_BASE_URL), list) < 0) {
         req->url = NULL;
         rc = PP_ENOMEM;
         goto fail;
@@ -490,10 +518,16 @@ fail:
 const pp_carrier_t pp_carrier_gls = {
     .name = "gls",
     .display = "GLS",
+    .help_names = "GLS",
+    .formats = formats,
+    .n_formats = PP_N(formats),
+    .example = {"9###########", NULL}, /* 12 digits */
+    .auth = PP_CARRIER_AUTH_OAUTH,
+    .keys = keys,
+    .n_keys = PP_N(keys),
     .max_batch = GLS_MAX_BATCH,
     .build_auth_request = gls_build_auth_request,
     .parse_auth = gls_parse_auth,
     .build_request = gls_build_request,
     .parse_raw = gls_parse,
-    .validate = gls_validate,
 };

@@ -10,6 +10,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* This carrier's key k (an index into keys[]) in cfg. */
+#define CFG(k) pp_carrier_cfg_str(cfg, "inpost", (k))
+
+/*
+ * Tracking-number formats (numbers.c detects over every carrier's; sources: research/
+ * carriers.md §8, jkeen/tracking_number_data). Confidence: how surely a number of this shape,
+ * check digit right, is this carrier's; a shape other carriers share gets less.
+ * No check-digit rule was found (research §8 "[not found]"): shape only, any digits.
+ */
+static const pp_number_format_t formats[] = {
+    {"inpost", "inpost_24", "^[0-9]{24}$", "none (not found)", NULL, 80, "observed"},
+    {"inpost", "inpost_19", "^[0-9]{19}$", "none (not found)", NULL, 50, "observed"},
+};
+
+/* Configuration keys: inpost_<name> (PP_INPOST_<NAME>), docs/config.md. */
+enum { K_BASE_URL = PP_CARRIER_KEY_OWN, K_TOKEN };
+static const pp_carrier_key_t keys[] = {
+    [PP_CARRIER_KEY_RPS] = {"rps", PP_CFG_INT, "10", 0, 100000, true, false,
+        "fleet-wide InPost ShipX requests/s (0 = unlimited; no published limit)"},
+    [PP_CARRIER_KEY_PER_DAY] = {"per_day", PP_CFG_INT, "0", 0, 100000000, true, false,
+        "fleet-wide InPost requests per UTC day (0 = unlimited; no published quota)"},
+    [K_BASE_URL] = {"base_url", PP_CFG_STR, "https://api-shipx-pl.easypack24.net", 0, 0, true, false,
+        "InPost ShipX API base URL"},
+    [K_TOKEN] = {"token", PP_CFG_STR, "", 0, 0, true, true,
+        "InPost ShipX bearer token (empty = none)"},
+};
+
 extern const pp_carrier_t pp_carrier_inpost;
 
 #define INPOST_LOCKER_HOLD_S (72 * 3600) /* GET /v1/statuses: ready_to_pickup waits 72 h */
@@ -116,12 +143,6 @@ static const inpost_status_t *status_find(const char *name)
     return NULL;
 }
 
-/* 24 or 19 digits (carriers/numbers.c; no check digit is known for InPost). */
-static bool inpost_validate(const char *number)
-{
-    return pp_number_valid("inpost", number);
-}
-
 static int inpost_build_request(const pp_config_t *cfg, const char *token,
                                 const char *const *numbers, size_t n,
                                 pp_http_request_t *req)
@@ -130,13 +151,13 @@ static int inpost_build_request(const pp_config_t *cfg, const char *token,
     int rc;
     memset(req, 0, sizeof(*req));
     if (!cfg || !numbers || n != 1 || !numbers[0] || strlen(numbers[0]) > 64 ||
-        !cfg->inpost_base_url || !cfg->inpost_base_url[0])
+        !CFG(K_BASE_URL)[0])
         return PP_EINVAL;
     if (pp_carrier_url_escape(numbers[0], esc, sizeof esc))
         return PP_EINVAL; /* cannot happen: at most 64 bytes, 3 * 64 + 1 room */
     req->method = "GET";
-    if (asprintf(&req->url, "%.*s/v1/tracking/%s", (int)pp_carrier_base_len(cfg->inpost_base_url),
-                 cfg->inpost_base_url, esc) < 0) {
+    if (asprintf(&req->url, "%.*s/v1/tracking/%s", (int)pp_carrier_base_len(CFG(K_BASE_URL)),
+                 CFG(K_BASE_URL), esc) < 0) {
         req->url = NULL;
         rc = PP_ENOMEM;
         goto fail;
@@ -144,8 +165,8 @@ static int inpost_build_request(const pp_config_t *cfg, const char *token,
     if ((rc = pp_http_request_add_header(req, "Accept: application/json")) ||
         (rc = pp_http_request_add_header(req, "X-User-Agent: parcelpush")))
         goto fail;
-    if (cfg->inpost_token && cfg->inpost_token[0] &&
-        (rc = pp_http_request_add_header(req, "Authorization: Bearer %s", cfg->inpost_token)))
+    if (CFG(K_TOKEN)[0] &&
+        (rc = pp_http_request_add_header(req, "Authorization: Bearer %s", CFG(K_TOKEN))))
         goto fail;
     return PP_OK;
 fail:
@@ -353,8 +374,16 @@ fail:
 const pp_carrier_t pp_carrier_inpost = {
     .name = "inpost",
     .display = "InPost",
+    .aliases = (const char *const[]){"paczkomat", NULL},
+    .help_names = "InPost",
+    .formats = formats,
+    .n_formats = PP_N(formats),
+    .example = {"6#######################", NULL}, /* 24 digits */
+    .locker = {"czeka w Paczkomacie", "is waiting in the Paczkomat locker"},
+    .auth = PP_CARRIER_AUTH_KEY,
+    .keys = keys,
+    .n_keys = PP_N(keys),
     .max_batch = 1,
     .build_request = inpost_build_request,
     .parse_raw = inpost_parse,
-    .validate = inpost_validate,
 };

@@ -1,99 +1,59 @@
-/* numbers.c - per-carrier tracking-number formats: validation, detection, synthetic examples. */
+/* numbers.c - tracking numbers: validation, detection and synthetic examples over every carrier's formats (its descriptor). */
 #include "numbers.h"
-#include "../checkdigit.h"
+#include "carrier.h"
 #include "../err.h"
 #include "../log.h"
 
 #include <pthread.h>
 #include <regex.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-/* Shape-only extra rules (not check digits): the tail after a 2-letter prefix, or the whole
- * number, must hold a digit, so that words are never taken for tracking numbers. */
-static bool has_digit(const char *s)
-{
-    return s && strpbrk(s, "0123456789") != NULL;
-}
-
-static bool tail_has_digit(const char *number)
-{
-    return number && strlen(number) > 2 && has_digit(number + 2);
-}
-
 /*
- * The table. Sources: research/carriers.md §8 (and §§1-7), which cites jkeen/
- * tracking_number_data (couriers/{ups,dhl,dpd,s10}.json, CHECKSUM_ALGORITHMS.md). Confidence: how
- * surely a number of this shape, check digit right, belongs to this carrier; shapes that
- * several carriers share get lower values and show up as ambiguous, never as a guess.
- *
- * Uncertain rows (also in the report of issue 3):
- *  - InPost, GLS, ORLEN, DHL Parcel PL, DPD Polska waybill: no check-digit rule was found
- *    (research §8 "[not found]"), so these are shape-only and accept any digits. One
- *    third-party GLS client appends a check digit to 11-digit numbers, algorithm unknown.
- *  - DPD 14 digits + check character: the MOD 37,36 rule is confirmed for the 28-character
- *    label barcode (jkeen test vectors); that the printed 14-digit parcel number carries its
- *    own check character over those 14 digits alone follows the DPD label specification as
- *    cited, not a test vector we could check.
- *  - Plain 14 digits for DPD (the parcel number without its check character) is inferred.
- *  - S10 items from other countries than PL: inferred to be delivered (and tracked) by
- *    Poczta Polska once in Poland; DHL eCommerce prefixes overlap (LX/RX/CN/…).
- *  - GLS 8-character numbers ("some countries") are accepted at low confidence.
+ * The formats are the rows of each carrier's descriptor (its adapter file: formats[], with
+ * where each comes from). Sources: research/carriers.md §8 (and §§1-7), which cites jkeen/
+ * tracking_number_data. Confidence: how surely a number of this shape, check digit right,
+ * belongs to this carrier; shapes that several carriers share get lower values and show up as
+ * ambiguous, never as a guess. Here they are gathered in registry order, once.
  */
-static const pp_number_format_t formats[] = {
-    {"dhl", "dhl_parcel_de", "^00340434[0-9]{12}$", "GS1 mod 10", pp_checkdigit_gs1_valid, 95,
-     "observed"},
-    {"dhl", "dhl_express", "^[0-9]{10}$", "mod 7 of the first 9 digits",
-     pp_checkdigit_mod7_valid, 50, "observed"},
-    {"dhl", "dhl_express_11", "^[0-9]{11}$", "mod 7 of the first 10 digits",
-     pp_checkdigit_mod7_valid, 30, "observed"},
-    {"dhl", "dhl_piece_id", "^J[A-Z]{2,3}[0-9]{9,10}$", "none", NULL, 70, "observed"},
-    {"dhl", "dhl_ecommerce", "^(GM|LX|RX|UV|CN|SG|TH|IN|HK|MY)[0-9A-Z]{10,39}$",
-     "none; a digit after the prefix", tail_has_digit, 40, "observed"},
-    {"dhl", "dhl_ecommerce_14", "^[0-9]{14}$", "none", NULL, 20, "observed"},
-    {"dhl", "dhl_parcel_pl", "^[0-9]{11}$", "none (not found)", NULL, 40, "observed"},
-    {"ups", "ups_1z", "^1Z[0-9A-Z]{15}[0-9]$", "UPS mod 10 over chars 3-17",
-     pp_checkdigit_ups_1z_valid, 98, "observed"},
-    {"ups", "ups_waybill", "^[AHJKTV][0-9]{10}$", "UPS mod 10 over the 9 serial digits",
-     pp_checkdigit_ups_waybill_valid, 60, "observed"},
-    {"inpost", "inpost_24", "^[0-9]{24}$", "none (not found)", NULL, 80, "observed"},
-    {"inpost", "inpost_19", "^[0-9]{19}$", "none (not found)", NULL, 50, "observed"},
-    {"gls", "gls_12", "^[0-9]{12}$", "none (not found)", NULL, 60, "confirmed"},
-    {"gls", "gls_11", "^[0-9]{11}$", "none (not found)", NULL, 50, "confirmed"},
-    {"gls", "gls_8", "^[0-9A-Z]{8}$", "none; at least one digit", has_digit, 15, "confirmed"},
-    {"dpd", "dpd_pl_waybill", "^[0-9]{13}U$", "none (not found)", NULL, 90, "observed"},
-    {"dpd", "dpd_parcel_check", "^[0-9]{14}[0-9A-Z]$", "ISO 7064 MOD 37,36 over the 14 digits",
-     pp_checkdigit_mod37_36_valid, 85, "inferred"},
-    {"dpd", "dpd_label_28", "^[0-9]{27}[0-9A-Z]$", "ISO 7064 MOD 37,36 over the 27 characters",
-     pp_checkdigit_mod37_36_valid, 95, "observed"},
-    {"dpd", "dpd_parcel_14", "^[0-9]{14}$", "none (check character left off)", NULL, 40,
-     "inferred"},
-    {"pocztapolska", "pp_domestic", "^00[0-9]5900773[0-9]{10}$", "GS1 mod 10",
-     pp_checkdigit_gs1_valid, 95, "observed"},
-    {"pocztapolska", "pp_s10_pl", "^[A-Z]{2}[0-9]{9}PL$", "UPU S10 mod 11",
-     pp_checkdigit_s10_valid, 95, "confirmed"},
-    {"pocztapolska", "pp_s10_inbound", "^[A-Z]{2}[0-9]{9}[A-Z]{2}$", "UPU S10 mod 11",
-     pp_checkdigit_s10_valid, 40, "inferred"},
-    {"pocztapolska", "pp_pocztex", "^PX[0-9]{10}$", "none (not found)", NULL, 60, "observed"},
-    {"orlen", "orlen_13", "^[23][0-9]{12}$", "none (not found)", NULL, 70, "observed"},
-    {"orlen", "orlen_10", "^[0-9]{10}$", "none (not found)", NULL, 30, "observed"},
-    {"orlen", "orlen_7", "^[0-9]{7}$", "none (not found)", NULL, 30, "observed"},
-};
-#define N_FORMATS (sizeof formats / sizeof formats[0])
-
-static const char *const carriers[] = {"dhl", "ups", "inpost", "gls", "dpd", "pocztapolska",
-                                       "orlen"};
-#define N_CARRIERS (sizeof carriers / sizeof carriers[0])
+static pp_number_format_t *formats;      /* every carrier's rows, in registry order */
+static size_t n_formats;
+static const char *carriers[PP_CARRIERS_MAX]; /* registry order */
+static size_t n_carriers;
+static const pp_carrier_t *rows[PP_CARRIERS_MAX];
 
 /* Compiled shapes, built once. A shape that does not compile never matches (and is logged;
  * test_numbers compiles every shape, so this is a programming error caught in CI). */
-static regex_t compiled[N_FORMATS];
-static bool compiled_ok[N_FORMATS];
+static regex_t *compiled;
+static bool *compiled_ok;
 static pthread_once_t compile_once = PTHREAD_ONCE_INIT;
+
+static void gather(void)
+{
+    size_t n = 0, nr;
+    const pp_carrier_t *const *all = pp_carrier_all(&nr);
+    for (size_t c = 0; c < nr && c < PP_CARRIERS_MAX; c++)
+        n += all[c]->n_formats;
+    formats = calloc(n ? n : 1, sizeof *formats);
+    compiled = calloc(n ? n : 1, sizeof *compiled);
+    compiled_ok = calloc(n ? n : 1, sizeof *compiled_ok);
+    if (!formats || !compiled || !compiled_ok) {
+        pp_error("number formats: out of memory (no number is valid)");
+        return;
+    }
+    for (size_t c = 0; c < nr && c < PP_CARRIERS_MAX; c++) {
+        rows[n_carriers] = all[c];
+        carriers[n_carriers++] = all[c]->name;
+        for (size_t i = 0; i < all[c]->n_formats; i++)
+            formats[n_formats++] = all[c]->formats[i];
+    }
+}
 
 static void compile_shapes(void)
 {
-    for (size_t i = 0; i < N_FORMATS; i++) {
+    gather();
+    for (size_t i = 0; i < n_formats; i++) {
         int rc = regcomp(&compiled[i], formats[i].shape, REG_EXTENDED | REG_NOSUB);
         compiled_ok[i] = rc == 0;
         if (rc)
@@ -104,7 +64,6 @@ static void compile_shapes(void)
 
 static bool format_matches(size_t i, const char *number)
 {
-    pthread_once(&compile_once, compile_shapes);
     if (!compiled_ok[i] || regexec(&compiled[i], number, 0, NULL, 0) != 0)
         return false;
     return !formats[i].check_fn || formats[i].check_fn(number);
@@ -112,9 +71,10 @@ static bool format_matches(size_t i, const char *number)
 
 static int carrier_index(const char *carrier)
 {
+    pthread_once(&compile_once, compile_shapes);
     if (!carrier)
         return -1;
-    for (size_t i = 0; i < N_CARRIERS; i++)
+    for (size_t i = 0; i < n_carriers; i++)
         if (strcmp(carriers[i], carrier) == 0)
             return (int)i;
     return -1;
@@ -122,15 +82,17 @@ static int carrier_index(const char *carrier)
 
 const pp_number_format_t *pp_number_formats(size_t *n)
 {
+    pthread_once(&compile_once, compile_shapes);
     if (n)
-        *n = N_FORMATS;
+        *n = n_formats;
     return formats;
 }
 
 const char *const *pp_number_carriers(size_t *n)
 {
+    pthread_once(&compile_once, compile_shapes);
     if (n)
-        *n = N_CARRIERS;
+        *n = n_carriers;
     return carriers;
 }
 
@@ -169,7 +131,7 @@ bool pp_number_valid(const char *carrier, const char *number)
         return false;
     if (pp_number_normalize(number, norm, sizeof norm) || strcmp(norm, number) != 0)
         return false;
-    for (size_t i = 0; i < N_FORMATS; i++)
+    for (size_t i = 0; i < n_formats; i++)
         if (strcmp(formats[i].carrier, carrier) == 0 && format_matches(i, norm))
             return true;
     return false;
@@ -177,7 +139,7 @@ bool pp_number_valid(const char *carrier, const char *number)
 
 int pp_number_detect(const char *number, pp_number_candidate_t *out, size_t cap, size_t *n)
 {
-    pp_number_candidate_t best[N_CARRIERS];
+    pp_number_candidate_t best[PP_CARRIERS_MAX];
     char norm[PP_NUMBER_MAX];
     size_t found = 0;
     if (!number || !n || (!out && cap > 0))
@@ -186,11 +148,12 @@ int pp_number_detect(const char *number, pp_number_candidate_t *out, size_t cap,
     if (pp_number_normalize(number, norm, sizeof norm))
         return PP_OK; /* not a number of any carrier */
     memset(best, 0, sizeof best);
-    for (size_t i = 0; i < N_FORMATS; i++) {
+    pthread_once(&compile_once, compile_shapes);
+    for (size_t i = 0; i < n_formats; i++) {
         if (!format_matches(i, norm))
             continue;
         int c = carrier_index(formats[i].carrier);
-        if (c < 0) /* a table row with a carrier missing from carriers[] */
+        if (c < 0) /* a row whose carrier field is not its carrier's name */
             continue;
         if (formats[i].confidence > best[c].confidence || !best[c].carrier) {
             if (!best[c].carrier)
@@ -199,9 +162,9 @@ int pp_number_detect(const char *number, pp_number_candidate_t *out, size_t cap,
         }
     }
     /* Best first; equal confidence keeps table order (insertion sort is stable). */
-    pp_number_candidate_t sorted[N_CARRIERS];
+    pp_number_candidate_t sorted[PP_CARRIERS_MAX];
     size_t k = 0;
-    for (size_t c = 0; c < N_CARRIERS; c++) {
+    for (size_t c = 0; c < n_carriers; c++) {
         if (!best[c].carrier)
             continue;
         size_t j = k++;
@@ -218,37 +181,11 @@ int pp_number_detect(const char *number, pp_number_candidate_t *out, size_t cap,
 }
 
 /*
- * Synthetic numbers. In a template '#' is a free digit and '?' the check character, which
- * finish() computes; every other character is literal. Each shape was chosen to fit only
- * its own carrier's formats (so detection is unambiguous) and to look like the real thing:
- * DHL Parcel DE SSCC (DHL's company prefix 340434), UPS 1Z (shipper "PP…", service 68),
- * InPost 24 digits, GLS 12 digits, DPD Polska waybill (13 digits + U), Poczta Polska
- * domestic (00 + extension digit + 5900773 + serial), ORLEN 13 digits starting 2.
+ * Synthetic numbers, from each carrier's example: in its template '#' is a free digit and '?'
+ * the check character, which its finish() computes; every other character is literal. Each
+ * shape was chosen to fit only its own carrier's formats (so detection is unambiguous) and to
+ * look like the real thing.
  */
-static void finish_gs1(char *s, size_t len)
-{
-    s[len - 1] = (char)('0' + pp_checkdigit_gs1_compute(s, len - 1));
-}
-
-static void finish_ups_1z(char *s, size_t len)
-{
-    s[len - 1] = (char)('0' + pp_checkdigit_ups_compute(s + 2, 15));
-}
-
-static const struct {
-    const char *carrier;
-    const char *tmpl;
-    void (*finish)(char *s, size_t len);
-} examples[] = {
-    {"dhl", "00340434###########?", finish_gs1},
-    {"ups", "1ZPP####68#######?", finish_ups_1z},
-    {"inpost", "6#######################", NULL},
-    {"gls", "9###########", NULL},
-    {"dpd", "1############U", NULL},
-    {"pocztapolska", "00#5900773#########?", finish_gs1},
-    {"orlen", "2############", NULL},
-};
-
 /* The murmur3 64-bit finalizer: a bijection on 64-bit values. */
 static uint64_t mix64(uint64_t x)
 {
@@ -295,30 +232,26 @@ static uint64_t spread(uint64_t seed, unsigned f)
 
 int pp_number_example(const char *carrier, uint64_t seed, char *out, size_t cap)
 {
-    if (!out)
+    int c = carrier_index(carrier);
+    if (!out || c < 0 || !rows[c]->example.tmpl)
         return PP_EINVAL;
-    for (size_t e = 0; e < sizeof examples / sizeof examples[0]; e++) {
-        if (!carrier || strcmp(examples[e].carrier, carrier) != 0)
+    const char *t = rows[c]->example.tmpl;
+    size_t len = strlen(t);
+    if (cap < len + 1)
+        return PP_ENOMEM;
+    unsigned free_digits = 0;
+    for (size_t i = 0; i < len; i++)
+        free_digits += t[i] == '#';
+    uint64_t v = spread(seed, free_digits);
+    /* Fill free digits from the right with v's decimal digits, then zeros. */
+    memcpy(out, t, len + 1);
+    for (size_t i = len; i-- > 0;) {
+        if (out[i] != '#')
             continue;
-        const char *t = examples[e].tmpl;
-        size_t len = strlen(t);
-        if (cap < len + 1)
-            return PP_ENOMEM;
-        unsigned free_digits = 0;
-        for (size_t i = 0; i < len; i++)
-            free_digits += t[i] == '#';
-        uint64_t v = spread(seed, free_digits);
-        /* Fill free digits from the right with v's decimal digits, then zeros. */
-        memcpy(out, t, len + 1);
-        for (size_t i = len; i-- > 0;) {
-            if (out[i] != '#')
-                continue;
-            out[i] = (char)('0' + v % 10);
-            v /= 10;
-        }
-        if (examples[e].finish)
-            examples[e].finish(out, len);
-        return PP_OK;
+        out[i] = (char)('0' + v % 10);
+        v /= 10;
     }
-    return PP_EINVAL;
+    if (rows[c]->example.finish)
+        rows[c]->example.finish(out, len);
+    return PP_OK;
 }

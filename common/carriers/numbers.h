@@ -4,13 +4,15 @@
  *
  * Numbers are handled in their normalized form: ASCII letters and digits only, upper-case
  * (pp_number_normalize strips spaces, tabs and dashes and upper-cases). Carrier names are
- * the adapters' wire names: dhl, ups, inpost, gls, dpd, pocztapolska, orlen. The formats
- * and their confidence come from research/carriers.md §8; where the research found no
- * check-digit rule the format is checked by shape only (see the table in numbers.c).
+ * the registry's (carriers/registry.c). Each carrier's formats, their confidence and its
+ * example are rows of its descriptor (its adapter file), from research/carriers.md §8; where
+ * the research found no check-digit rule the format is checked by shape only.
  * Nothing here allocates memory that the caller must free; every function is thread-safe.
  */
 #ifndef PP_CARRIERS_NUMBERS_H
 #define PP_CARRIERS_NUMBERS_H
+
+#include "../config.h" /* PP_CARRIERS_MAX */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -19,9 +21,9 @@
 /* A normalized number is at most PP_NUMBER_MAX - 1 characters. */
 #define PP_NUMBER_MAX 64
 /* Detection returns at most one candidate per carrier. */
-#define PP_NUMBER_MAX_CANDIDATES 7
+#define PP_NUMBER_MAX_CANDIDATES PP_CARRIERS_MAX
 
-/* One accepted format of one carrier (a row of the table in numbers.c). */
+/* One accepted format of one carrier (a row of its descriptor's formats[]). */
 typedef struct pp_number_format {
     const char *carrier;  /* "dhl" */
     const char *id;       /* "dhl_parcel_de" */
@@ -38,10 +40,10 @@ typedef struct pp_number_candidate {
     const char *format;   /* id of the best-matching format, static string */
 } pp_number_candidate_t;
 
-/* The format table (static; *n rows). */
+/* Every carrier's formats, in registry order (static; *n rows). */
 const pp_number_format_t *pp_number_formats(size_t *n);
 
-/* The seven carrier names, in table order (static; *n entries). */
+/* The carrier names, in registry order (static; *n entries). */
 const char *const *pp_number_carriers(size_t *n);
 
 /*

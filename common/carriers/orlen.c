@@ -13,6 +13,40 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* This carrier's key k (an index into keys[]) in cfg. */
+#define CFG(k) pp_carrier_cfg_str(cfg, "orlen", (k))
+
+/*
+ * Tracking-number formats (numbers.c detects over every carrier's; sources: research/
+ * carriers.md §8, jkeen/tracking_number_data). Confidence: how surely a number of this shape,
+ * check digit right, is this carrier's; a shape other carriers share gets less.
+ * No check-digit rule was found (research §8 "[not found]"): shape only, any digits.
+ */
+static const pp_number_format_t formats[] = {
+    {"orlen", "orlen_13", "^[23][0-9]{12}$", "none (not found)", NULL, 70, "observed"},
+    {"orlen", "orlen_10", "^[0-9]{10}$", "none (not found)", NULL, 30, "observed"},
+    {"orlen", "orlen_7", "^[0-9]{7}$", "none (not found)", NULL, 30, "observed"},
+};
+
+/* Configuration keys: orlen_<name> (PP_ORLEN_<NAME>), docs/config.md. */
+enum { K_BASE_URL = PP_CARRIER_KEY_OWN, K_PUBLIC_URL, K_PARTNER_ID, K_PARTNER_KEY, K_SOAP_NS };
+static const pp_carrier_key_t keys[] = {
+    [PP_CARRIER_KEY_RPS] = {"rps", PP_CFG_INT, "5", 0, 100000, true, false,
+        "fleet-wide ORLEN Paczka requests/s (0 = unlimited; none published)"},
+    [PP_CARRIER_KEY_PER_DAY] = {"per_day", PP_CFG_INT, "0", 0, 100000000, true, false,
+        "fleet-wide ORLEN Paczka requests per UTC day (0 = unlimited; none published)"},
+    [K_BASE_URL] = {"base_url", PP_CFG_STR, "https://api.orlenpaczka.pl", 0, 0, true, false,
+        "ORLEN Paczka partner SOAP API base URL (service at /WebServicePwRProd/WebServicePwR.asmx)"},
+    [K_PUBLIC_URL] = {"public_url", PP_CFG_STR, "https://nadaj.orlenpaczka.pl", 0, 0, true, false,
+        "ORLEN Paczka public tracker base URL (JSONP /parcel/api-status; used without partner credentials)"},
+    [K_PARTNER_ID] = {"partner_id", PP_CFG_STR, "", 0, 0, true, false,
+        "ORLEN Paczka PartnerID (empty = public JSONP tracker, 1 number per request)"},
+    [K_PARTNER_KEY] = {"partner_key", PP_CFG_STR, "", 0, 0, true, true,
+        "ORLEN Paczka PartnerKey (secret)"},
+    [K_SOAP_NS] = {"soap_ns", PP_CFG_STR, "https://91.242.220.103/WebServicePwR", 0, 0, true, false,
+        "ORLEN Paczka SOAP namespace (also the SOAPAction prefix; value seen in partner clients)"},
+};
+
 /*
  * Facts: research/carriers.md §7 ([observed]: partner clients and a public tracker client;
  * the official PDF was not read).
@@ -42,12 +76,6 @@
 
 extern const pp_carrier_t pp_carrier_orlen;
 
-
-/* 13 digits starting 2 or 3, or 7 or 10 digits (§7.4). */
-static bool orlen_validate(const char *number)
-{
-    return pp_number_valid("orlen", number);
-}
 
 /* Append s to *buf (realloc'd) with XML escaping. */
 typedef struct sbuf {
@@ -100,10 +128,10 @@ static int build_soap(const pp_config_t *cfg, const char *const *numbers, size_t
 {
     sbuf_t b = {0};
     int rc;
-    const char *ns = cfg->orlen_soap_ns && cfg->orlen_soap_ns[0] ? cfg->orlen_soap_ns
+    const char *ns = CFG(K_SOAP_NS)[0] ? CFG(K_SOAP_NS)
                                                                  : "https://91.242.220.103/WebServicePwR";
     req->method = "POST";
-    if (asprintf(&req->url, "%.*s" ORLEN_SOAP_PATH, (int)pp_carrier_base_len(cfg->orlen_base_url), cfg->orlen_base_url) < 0) {
+    if (asprintf(&req->url, "%.*s" ORLEN_SOAP_PATH, (int)pp_carrier_base_len(CFG(K_BASE_URL)), CFG(K_BASE_URL)) < 0) {
         req->url = NULL;
         return PP_ENOMEM;
     }
@@ -111,9 +139,9 @@ static int build_soap(const pp_config_t *cfg, const char *const *numbers, size_t
                "<soap:Body><" ORLEN_OP " xmlns=\"");
     sb_xml(&b, ns);
     sb_str(&b, "\"><PartnerID>");
-    sb_xml(&b, cfg->orlen_partner_id);
+    sb_xml(&b, CFG(K_PARTNER_ID));
     sb_str(&b, "</PartnerID><PartnerKey>");
-    sb_xml(&b, cfg->orlen_partner_key);
+    sb_xml(&b, CFG(K_PARTNER_KEY));
     sb_str(&b, "</PartnerKey><PackCodes>");
     for (size_t i = 0; i < n; i++) {
         sb_str(&b, "<string>");
@@ -142,8 +170,8 @@ static int build_public(const pp_config_t *cfg, const char *number, pp_http_requ
     if (pp_carrier_url_escape(number, esc, sizeof esc))
         return PP_EINVAL;
     req->method = "GET";
-    if (asprintf(&req->url, "%.*s/parcel/api-status?id=%s&jsonp=callback", (int)pp_carrier_base_len(cfg->orlen_public_url),
-                 cfg->orlen_public_url, esc) < 0) {
+    if (asprintf(&req->url, "%.*s/parcel/api-status?id=%s&jsonp=callback", (int)pp_carrier_base_len(CFG(K_PUBLIC_URL)),
+                 CFG(K_PUBLIC_URL), esc) < 0) {
         req->url = NULL;
         return PP_ENOMEM;
     }
@@ -152,8 +180,7 @@ static int build_public(const pp_config_t *cfg, const char *number, pp_http_requ
 
 static bool has_partner(const pp_config_t *cfg)
 {
-    return cfg->orlen_partner_id && cfg->orlen_partner_id[0] && cfg->orlen_partner_key &&
-           cfg->orlen_partner_key[0];
+    return CFG(K_PARTNER_ID)[0] && CFG(K_PARTNER_KEY)[0];
 }
 
 /* The partner SOAP list takes up to 1000 numbers; the public tracker one. */
@@ -173,11 +200,11 @@ static int orlen_build_request(const pp_config_t *cfg, const char *token, const 
         if (!numbers[i] || !numbers[i][0] || strlen(numbers[i]) > 63)
             return PP_EINVAL;
     if (has_partner(cfg)) {
-        if (!pp_carrier_base_len(cfg->orlen_base_url))
+        if (!pp_carrier_base_len(CFG(K_BASE_URL)))
             return PP_EINVAL;
         rc = build_soap(cfg, numbers, n, req);
     } else {
-        if (n != 1 || !pp_carrier_base_len(cfg->orlen_public_url))
+        if (n != 1 || !pp_carrier_base_len(CFG(K_PUBLIC_URL)))
             return PP_EINVAL; /* the public tracker takes one number */
         rc = build_public(cfg, numbers[0], req);
     }
@@ -390,9 +417,16 @@ static int orlen_parse(int http_status, const char *body, size_t len, pp_track_r
 const pp_carrier_t pp_carrier_orlen = {
     .name = "orlen",
     .display = "ORLEN Paczka",
+    .aliases = (const char *const[]){"orlen paczka", "ruch", NULL},
+    .help_names = "ORLEN / RUCH",
+    .formats = formats,
+    .n_formats = PP_N(formats),
+    .example = {"2############", NULL}, /* 13 digits starting 2 */
+    .auth = PP_CARRIER_AUTH_BODY,
+    .keys = keys,
+    .n_keys = PP_N(keys),
     .max_batch = ORLEN_MAX_BATCH,
     .batch_limit = orlen_batch_limit,
     .build_request = orlen_build_request,
     .parse_raw = orlen_parse,
-    .validate = orlen_validate,
 };

@@ -1,5 +1,6 @@
 /* pocztapolska.c - Poczta Polska adapter: SOAP Sledzenie sprawdzPrzesylke/sprawdzPrzesylki with WS-Security. */
 #include "carrier.h"
+#include "../checkdigit.h"
 #include "numbers.h"
 #include "soapxml.h"
 #include "../err.h"
@@ -9,6 +10,38 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* This carrier's key k (an index into keys[]) in cfg. */
+#define CFG(k) pp_carrier_cfg_str(cfg, "pocztapolska", (k))
+
+/*
+ * Tracking-number formats (numbers.c detects over every carrier's; sources: research/
+ * carriers.md §8, jkeen/tracking_number_data). Confidence: how surely a number of this shape,
+ * check digit right, is this carrier's; a shape other carriers share gets less.
+ * S10 items from other countries than PL: inferred to be delivered (and tracked) by Poczta
+ * Polska once in Poland.
+ */
+static const pp_number_format_t formats[] = {
+    {"pocztapolska", "pp_domestic", "^00[0-9]5900773[0-9]{10}$", "GS1 mod 10", pp_checkdigit_gs1_valid, 95, "observed"},
+    {"pocztapolska", "pp_s10_pl", "^[A-Z]{2}[0-9]{9}PL$", "UPU S10 mod 11", pp_checkdigit_s10_valid, 95, "confirmed"},
+    {"pocztapolska", "pp_s10_inbound", "^[A-Z]{2}[0-9]{9}[A-Z]{2}$", "UPU S10 mod 11", pp_checkdigit_s10_valid, 40, "inferred"},
+    {"pocztapolska", "pp_pocztex", "^PX[0-9]{10}$", "none (not found)", NULL, 60, "observed"},
+};
+
+/* Configuration keys: pocztapolska_<name> (PP_POCZTAPOLSKA_<NAME>), docs/config.md. */
+enum { K_BASE_URL = PP_CARRIER_KEY_OWN, K_USERNAME, K_PASSWORD };
+static const pp_carrier_key_t keys[] = {
+    [PP_CARRIER_KEY_RPS] = {"rps", PP_CFG_INT, "5", 0, 100000, true, false,
+        "fleet-wide Poczta Polska requests/s (0 = unlimited; none published; shared public credentials: be polite)"},
+    [PP_CARRIER_KEY_PER_DAY] = {"per_day", PP_CFG_INT, "0", 0, 100000000, true, false,
+        "fleet-wide Poczta Polska requests per UTC day (0 = unlimited; none published)"},
+    [K_BASE_URL] = {"base_url", PP_CFG_STR, "https://tt.poczta-polska.pl", 0, 0, true, false,
+        "Poczta Polska tracking base URL (SOAP Sledzenie at /Sledzenie/services/Sledzenie)"},
+    [K_USERNAME] = {"username", PP_CFG_STR, "sledzeniepp", 0, 0, true, false,
+        "Poczta Polska WS-Security username (default: the public account Poczta Polska publishes for this service)"},
+    [K_PASSWORD] = {"password", PP_CFG_STR, "PPSA", 0, 0, true, true,
+        "Poczta Polska WS-Security password, sent as PasswordText (default: the published public one)"},
+};
 
 extern const pp_carrier_t pp_carrier_pocztapolska;
 
@@ -107,8 +140,6 @@ static pp_status_t map_event(const char *code, const char *name)
     return PP_ST_UNKNOWN;
 }
 
-static bool pp_validate(const char *number) { return pp_number_valid("pocztapolska", number); }
-
 /*
  * WS-Security UsernameToken with PasswordText, as the public clients send it (research
  * §6.1); no Nonce/Created, which PasswordText does not need.
@@ -119,8 +150,7 @@ static int pp_build_request(const pp_config_t *cfg, const char *token, const cha
     char *body;
     size_t blen;
     memset(req, 0, sizeof(*req));
-    if (!cfg || !numbers || n == 0 || n > PP_MAX_BATCH || !cfg->pocztapolska_base_url ||
-        !cfg->pocztapolska_base_url[0])
+    if (!cfg || !numbers || n == 0 || n > PP_MAX_BATCH || !CFG(K_BASE_URL)[0])
         return PP_EINVAL;
     for (size_t i = 0; i < n; i++)
         if (!numbers[i] || !numbers[i][0] || strlen(numbers[i]) > 64)
@@ -132,9 +162,9 @@ static int pp_build_request(const pp_config_t *cfg, const char *token, const cha
     fputs("<soapenv:Header><wsse:Security soapenv:mustUnderstand=\"1\" xmlns:wsse=\"" WSSE_NS
           "\" xmlns:wsu=\"" WSU_NS "\"><wsse:UsernameToken wsu:Id=\"UsernameToken-1\">",
           f);
-    pp_soapxml_element(f, "wsse:Username", cfg->pocztapolska_username ? cfg->pocztapolska_username : "");
+    pp_soapxml_element(f, "wsse:Username", CFG(K_USERNAME));
     fputs("<wsse:Password Type=\"" PW_TEXT "\">", f);
-    pp_soapxml_escape(f, cfg->pocztapolska_password ? cfg->pocztapolska_password : "");
+    pp_soapxml_escape(f, CFG(K_PASSWORD));
     fprintf(f, "</wsse:Password></wsse:UsernameToken></wsse:Security></soapenv:Header>"
                "<soapenv:Body><sled:%s>", op);
     for (size_t i = 0; i < n; i++)
@@ -143,7 +173,7 @@ static int pp_build_request(const pp_config_t *cfg, const char *token, const cha
     (void)token;
     char action[32];
     snprintf(action, sizeof action, "urn:%s", op);
-    return pp_soapxml_finish(f, &body, &blen, req, cfg->pocztapolska_base_url, PP_PATH, action);
+    return pp_soapxml_finish(f, &body, &blen, req, CFG(K_BASE_URL), PP_PATH, action);
 }
 
 /* Zdarzenie.czas: Polish local time "YYYY-MM-DD HH:MM" (seconds optional, 'T' accepted). */
@@ -459,8 +489,15 @@ fail:
 const pp_carrier_t pp_carrier_pocztapolska = {
     .name = "pocztapolska",
     .display = "Poczta Polska",
+    .aliases = (const char *const[]){"poczta polska", "pp", "poczta", NULL},
+    .help_names = "Poczta Polska / PP",
+    .formats = formats,
+    .n_formats = PP_N(formats),
+    .example = {"00#5900773#########?", pp_checkdigit_gs1_finish}, /* domestic (00 + extension digit + 5900773 + serial) */
+    .auth = PP_CARRIER_AUTH_BODY,
+    .keys = keys,
+    .n_keys = PP_N(keys),
     .max_batch = PP_MAX_BATCH,
     .build_request = pp_build_request,
     .parse_raw = pp_parse,
-    .validate = pp_validate,
 };

@@ -1,4 +1,4 @@
-/* registry.c - the table of carrier adapters, and the one way in to them: pp_carrier_parse, pp_carrier_read_token (the adapters' helpers are in adapter.c, below both). */
+/* registry.c - the table of carrier descriptors (one row each), and the one way in to them: pp_carrier_parse, pp_carrier_read_token (the adapters' helpers are in adapter.c, below both). */
 #include "carrier.h"
 #include "../err.h"
 #include "../log.h"
@@ -6,37 +6,65 @@
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
-
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-/* One row per carrier; each adapter file defines its pp_carrier_t. */
-extern const pp_carrier_t pp_carrier_inpost;
-extern const pp_carrier_t pp_carrier_gls;
-extern const pp_carrier_t pp_carrier_orlen;
+/* One row per carrier; each adapter file defines its pp_carrier_t. The order is the order of
+ * detection's ties, of the config reference's carrier blocks and of pp_carrier_names. */
 extern const pp_carrier_t pp_carrier_dhl;
 extern const pp_carrier_t pp_carrier_ups;
+extern const pp_carrier_t pp_carrier_inpost;
+extern const pp_carrier_t pp_carrier_gls;
 extern const pp_carrier_t pp_carrier_dpd;
 extern const pp_carrier_t pp_carrier_pocztapolska;
+extern const pp_carrier_t pp_carrier_orlen;
 
-static const pp_carrier_t *const carriers[] = {
-    &pp_carrier_inpost,
-    &pp_carrier_gls,
-    &pp_carrier_orlen,
+static const pp_carrier_t *const rows[] = {
     &pp_carrier_dhl,
     &pp_carrier_ups,
+    &pp_carrier_inpost,
+    &pp_carrier_gls,
     &pp_carrier_dpd,
     &pp_carrier_pocztapolska,
+    &pp_carrier_orlen,
 };
+_Static_assert(PP_N(rows) <= PP_CARRIERS_MAX, "raise PP_CARRIERS_MAX (config.h)");
+
+/* rows, then a test build's pp_carrier_extra, gathered once. */
+static const pp_carrier_t *carriers[PP_CARRIERS_MAX];
+static size_t n_carriers;
+static char names[PP_CARRIERS_MAX * 24];
+static pthread_once_t gather_once = PTHREAD_ONCE_INIT;
+
+static void add(const pp_carrier_t *c)
+{
+    if (n_carriers == PP_CARRIERS_MAX || c->n_keys > PP_CARRIER_KEYS_MAX) {
+        pp_error("carrier %s: left out: more than PP_CARRIERS_MAX carriers or PP_CARRIER_KEYS_MAX keys", c->name);
+        return;
+    }
+    size_t o = strlen(names);
+    snprintf(names + o, sizeof names - o, "%s%s", o ? ", " : "", c->name);
+    carriers[n_carriers++] = c;
+}
+
+static void gather(void)
+{
+    for (size_t i = 0; i < PP_N(rows); i++)
+        add(rows[i]);
+    for (size_t i = 0; pp_carrier_extra && pp_carrier_extra[i]; i++)
+        add(pp_carrier_extra[i]);
+}
 
 const pp_carrier_t *pp_carrier_find(const char *name)
 {
+    pthread_once(&gather_once, gather);
     if (!name)
         return NULL;
-    for (size_t i = 0; i < sizeof(carriers) / sizeof(carriers[0]); i++)
+    for (size_t i = 0; i < n_carriers; i++)
         if (strcasecmp(carriers[i]->name, name) == 0)
             return carriers[i];
     return NULL;
@@ -44,9 +72,16 @@ const pp_carrier_t *pp_carrier_find(const char *name)
 
 const pp_carrier_t *const *pp_carrier_all(size_t *n)
 {
+    pthread_once(&gather_once, gather);
     if (n)
-        *n = sizeof(carriers) / sizeof(carriers[0]);
+        *n = n_carriers;
     return carriers;
+}
+
+const char *pp_carrier_names(void)
+{
+    pthread_once(&gather_once, gather);
+    return names;
 }
 
 int pp_carrier_read_token(const pp_carrier_t *c, int status, const char *body, size_t len,

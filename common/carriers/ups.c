@@ -1,5 +1,6 @@
 /* ups.c - UPS Track API v1 adapter: GET /api/track/v1/details/{n}, map activity status (the OAuth token: ups_oauth.c). */
 #include "ups.h"
+#include "../checkdigit.h"
 #include "numbers.h"
 #include "../err.h"
 #include "../timeutil.h"
@@ -13,6 +14,35 @@
 #include <stdlib.h>
 #include <string.h>
 #include <uuid/uuid.h>
+
+/* This carrier's key k (an index into keys[]) in cfg. */
+#define CFG(k) pp_carrier_cfg_str(cfg, "ups", (k))
+
+/*
+ * Tracking-number formats (numbers.c detects over every carrier's; sources: research/
+ * carriers.md §8, jkeen/tracking_number_data). Confidence: how surely a number of this shape,
+ * check digit right, is this carrier's; a shape other carriers share gets less.
+ */
+static const pp_number_format_t formats[] = {
+    {"ups", "ups_1z", "^1Z[0-9A-Z]{15}[0-9]$", "UPS mod 10 over chars 3-17", pp_checkdigit_ups_1z_valid, 98, "observed"},
+    {"ups", "ups_waybill", "^[AHJKTV][0-9]{10}$", "UPS mod 10 over the 9 serial digits", pp_checkdigit_ups_waybill_valid, 60, "observed"},
+};
+
+/* Configuration keys: ups_<name> (PP_UPS_<NAME>), docs/config.md. */
+static const pp_carrier_key_t keys[] = {
+    [PP_CARRIER_KEY_RPS] = {"rps", PP_CFG_INT, "10", 0, 100000, true, false,
+        "fleet-wide UPS Track API requests/s (0 = unlimited; no published limit)"},
+    [PP_CARRIER_KEY_PER_DAY] = {"per_day", PP_CFG_INT, "0", 0, 100000000, true, false,
+        "fleet-wide UPS requests per UTC day (0 = unlimited; no published quota)"},
+    [K_BASE_URL] = {"base_url", PP_CFG_STR, "https://onlinetools.ups.com", 0, 0, true, false,
+        "UPS API base URL (OAuth at /security/v1/oauth/token, tracking at /api/track/v1/details; test: https://wwwcie.ups.com)"},
+    [K_CLIENT_ID] = {"client_id", PP_CFG_STR, "", 0, 0, true, false,
+        "UPS OAuth2 client id (developer portal app)"},
+    [K_CLIENT_SECRET] = {"client_secret", PP_CFG_STR, "", 0, 0, true, true,
+        "UPS OAuth2 client secret"},
+    [K_MERCHANT_ID] = {"merchant_id", PP_CFG_STR, "", 0, 0, true, false,
+        "UPS account number sent as x-merchant-id on token requests (empty = not sent)"},
+};
 
 extern const pp_carrier_t pp_carrier_ups;
 
@@ -134,11 +164,6 @@ static pp_status_t ups_map(const char *type, const char *code, const char *statu
     return PP_ST_UNKNOWN;
 }
 
-static bool ups_validate(const char *number)
-{
-    return pp_number_valid("ups", number);
-}
-
 static bool has_ups_errors(const cJSON *root)
 {
     const cJSON *resp = cJSON_GetObjectItemCaseSensitive(root, "response");
@@ -158,7 +183,7 @@ static int ups_build_request(const pp_config_t *cfg, const char *token, const ch
     int rc, bl;
     memset(req, 0, sizeof(*req));
     if (!cfg || !numbers || n != 1 || !numbers[0] || !numbers[0][0] || strlen(numbers[0]) > 64 ||
-        !cfg->ups_base_url || !cfg->ups_base_url[0] || !token || !token[0])
+        !CFG(K_BASE_URL)[0] || !token || !token[0])
         return PP_EINVAL;
     if (pp_carrier_url_escape(numbers[0], num, sizeof num))
         return PP_EINVAL;
@@ -490,10 +515,16 @@ fail:
 const pp_carrier_t pp_carrier_ups = {
     .name = "ups",
     .display = "UPS",
+    .help_names = "UPS",
+    .formats = formats,
+    .n_formats = PP_N(formats),
+    .example = {"1ZPP####68#######?", pp_checkdigit_ups_1z_finish}, /* UPS 1Z (shipper "PP…", service 68) */
+    .auth = PP_CARRIER_AUTH_OAUTH,
+    .keys = keys,
+    .n_keys = PP_N(keys),
     .max_batch = 1,
     .build_auth_request = pp_ups_build_auth_request,
     .parse_auth = pp_ups_parse_auth,
     .build_request = ups_build_request,
     .parse_raw = ups_parse,
-    .validate = ups_validate,
 };

@@ -10,11 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* cfg->ups_base_url and its length without trailing slashes. */
+/* This carrier's key k (an index into keys[]) in cfg. */
+#define CFG(k) pp_carrier_cfg_str(cfg, "ups", (k))
+
+/* ups_base_url and its length without trailing slashes. */
 const char *pp_ups_base_url(const pp_config_t *cfg, int *len)
 {
-    *len = (int)pp_carrier_base_len(cfg->ups_base_url);
-    return cfg->ups_base_url;
+    *len = (int)pp_carrier_base_len(CFG(K_BASE_URL));
+    return CFG(K_BASE_URL);
 }
 
 /*
@@ -27,11 +30,11 @@ int pp_ups_build_auth_request(const pp_config_t *cfg, pp_http_request_t *req)
     char *cred = NULL, *enc = NULL;
     int rc, bl;
     memset(req, 0, sizeof(*req));
-    if (!cfg || !cfg->ups_base_url || !cfg->ups_base_url[0])
+    if (!cfg || !CFG(K_BASE_URL)[0])
         return PP_EINVAL;
-    if (!cfg->ups_client_id || !cfg->ups_client_id[0] || !cfg->ups_client_secret)
+    if (!CFG(K_CLIENT_ID)[0] || !CFG(K_CLIENT_SECRET))
         return PP_ECONFIG;
-    int cl = asprintf(&cred, "%s:%s", cfg->ups_client_id, cfg->ups_client_secret);
+    int cl = asprintf(&cred, "%s:%s", CFG(K_CLIENT_ID), CFG(K_CLIENT_SECRET));
     if (cl < 0) {
         cred = NULL;
         rc = PP_ENOMEM;
@@ -55,8 +58,8 @@ int pp_ups_build_auth_request(const pp_config_t *cfg, pp_http_request_t *req)
         (rc = pp_http_request_add_header(req, "Content-Type: application/x-www-form-urlencoded")) ||
         (rc = pp_http_request_add_header(req, "Accept: application/json")))
         goto fail;
-    if (cfg->ups_merchant_id && cfg->ups_merchant_id[0] &&
-        (rc = pp_http_request_add_header(req, "x-merchant-id: %s", cfg->ups_merchant_id)))
+    if (CFG(K_MERCHANT_ID)[0] &&
+        (rc = pp_http_request_add_header(req, "x-merchant-id: %s", CFG(K_MERCHANT_ID))))
         goto fail;
     free(cred);
     free(enc);

@@ -162,13 +162,13 @@ static void test_request_and_validate(const pp_carrier_t *c)
     CHECK(c->parse_auth == NULL);
     CHECK_INT(c->max_batch, 1);
 
-    CHECK(c->validate("24333892874"));          /* DHL Parcel Polska, 11 digits */
-    CHECK(c->validate("00340434161094015902")); /* Parcel DE SSCC, GS1 check digit */
-    CHECK(!c->validate("00340434161094015903"));
-    CHECK(!c->validate("2433389287"));
-    CHECK(!c->validate("1ZA82D672031716786"));
-    CHECK(!c->validate(""));
-    CHECK(!c->validate(NULL));
+    CHECK(pp_number_valid(c->name, "24333892874"));          /* DHL Parcel Polska, 11 digits */
+    CHECK(pp_number_valid(c->name, "00340434161094015902")); /* Parcel DE SSCC, GS1 check digit */
+    CHECK(!pp_number_valid(c->name, "00340434161094015903"));
+    CHECK(!pp_number_valid(c->name, "2433389287"));
+    CHECK(!pp_number_valid(c->name, "1ZA82D672031716786"));
+    CHECK(!pp_number_valid(c->name, ""));
+    CHECK(!pp_number_valid(c->name, NULL));
 }
 
 int main(int argc, char **argv)

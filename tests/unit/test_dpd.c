@@ -141,7 +141,7 @@ static void test_request(const pp_carrier_t *c)
     pp_config_t cfg;
     pp_http_request_t req;
     CHECK_INT(pp_config_init(&cfg), 0);
-    CHECK_STR(cfg.dpd_base_url, "https://dpdinfoservices.dpd.com.pl");
+    CHECK_STR(pp_carrier_cfg_str(&cfg, "dpd", PP_CARRIER_KEY_OWN), "https://dpdinfoservices.dpd.com.pl");
     CHECK_INT(pp_config_set(&cfg, "dpd_base_url", "http://127.0.0.1:5555/", NULL, 0), 0);
     CHECK_INT(pp_config_set(&cfg, "dpd_login", "12345", NULL, 0), 0);
     CHECK_INT(pp_config_set(&cfg, "dpd_password", "p<a&s\"s'>", NULL, 0), 0);
@@ -195,9 +195,9 @@ int main(int argc, char **argv)
     fixture_run_errors(c, errors, sizeof errors / sizeof errors[0]);
     test_spec(c);
     test_request(c);
-    CHECK(c->validate("1000123456780U"));
-    CHECK(!c->validate("1000123456780X"));
-    CHECK(!c->validate(""));
+    CHECK(pp_number_valid(c->name, "1000123456780U"));
+    CHECK(!pp_number_valid(c->name, "1000123456780X"));
+    CHECK(!pp_number_valid(c->name, ""));
     /* carrier text with control characters, invalid UTF-8, long Polish text */
     fixture_check_hostile(c, "courier_delivered.xml", 200, "Przesyłka doręczona", 1);
     fixture_check_hostile(c, "courier_delivered.xml", 200, "Kraków", 1);

@@ -198,12 +198,9 @@ static void test_requests(void)
     CHECK_INT(pp_config_init(&cfg), 0);
     /* no credentials: no token request */
     CHECK_INT(c->build_auth_request(&cfg, &req), PP_EINVAL);
-    free(cfg.gls_client_id);
-    free(cfg.gls_client_secret);
-    free(cfg.gls_base_url);
-    cfg.gls_client_id = strdup("parcelpush");
-    cfg.gls_client_secret = strdup("s3cret");
-    cfg.gls_base_url = strdup("http://127.0.0.1:8080/");
+    CHECK_INT(pp_config_set(&cfg, "gls_client_id", "parcelpush", NULL, 0), 0);
+    CHECK_INT(pp_config_set(&cfg, "gls_client_secret", "s3cret", NULL, 0), 0);
+    CHECK_INT(pp_config_set(&cfg, "gls_base_url", "http://127.0.0.1:8080/", NULL, 0), 0);
     CHECK_INT(c->build_auth_request(&cfg, &req), 0);
     CHECK_STR(req.method, "POST");
     CHECK_STR(req.url, "http://127.0.0.1:8080/oauth2/v1/token");
@@ -237,14 +234,14 @@ static void test_requests(void)
     CHECK_INT(c->build_request(&cfg, "t", nums, 0, &req), PP_EINVAL);
     pp_config_free(&cfg);
 
-    CHECK(c->validate("51234567801"));
-    CHECK(c->validate("512345678012"));
-    CHECK(c->validate("ZX61QJIX"));
-    CHECK(!c->validate("5123456780"));
-    CHECK(!c->validate("5123456780123"));
-    CHECK(!c->validate("5123456780a"));
-    CHECK(!c->validate(""));
-    CHECK(!c->validate(NULL));
+    CHECK(pp_number_valid(c->name, "51234567801"));
+    CHECK(pp_number_valid(c->name, "512345678012"));
+    CHECK(pp_number_valid(c->name, "ZX61QJIX"));
+    CHECK(!pp_number_valid(c->name, "5123456780"));
+    CHECK(!pp_number_valid(c->name, "5123456780123"));
+    CHECK(!pp_number_valid(c->name, "5123456780a"));
+    CHECK(!pp_number_valid(c->name, ""));
+    CHECK(!pp_number_valid(c->name, NULL));
 }
 
 int main(int argc, char **argv)

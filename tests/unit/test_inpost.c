@@ -162,13 +162,13 @@ static void test_request_and_validate(const pp_carrier_t *c)
     CHECK_INT(c->build_request(&cfg, NULL, two, 2, &req), PP_EINVAL);
     pp_config_free(&cfg);
 
-    CHECK(c->validate("520000011395200025754311"));
-    CHECK(c->validate("6340012345678901234"));
-    CHECK(!c->validate("52000001139520002575431"));
-    CHECK(!c->validate("5200000113952000257543111"));
-    CHECK(!c->validate("52000001139520002575431a"));
-    CHECK(!c->validate(""));
-    CHECK(!c->validate(NULL));
+    CHECK(pp_number_valid(c->name, "520000011395200025754311"));
+    CHECK(pp_number_valid(c->name, "6340012345678901234"));
+    CHECK(!pp_number_valid(c->name, "52000001139520002575431"));
+    CHECK(!pp_number_valid(c->name, "5200000113952000257543111"));
+    CHECK(!pp_number_valid(c->name, "52000001139520002575431a"));
+    CHECK(!pp_number_valid(c->name, ""));
+    CHECK(!pp_number_valid(c->name, NULL));
 }
 
 /* Pickup point address and deadline (ready_to_pickup at 2026-03-29T10:14:55+02:00 + 72 h). */

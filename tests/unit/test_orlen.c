@@ -223,8 +223,7 @@ static void test_requests(void)
     CHECK_INT(pp_config_init(&cfg), 0);
     CHECK_INT(c->max_batch, 1000);
     /* no partner credentials: the public tracker, one number per request */
-    free(cfg.orlen_public_url);
-    cfg.orlen_public_url = strdup("http://127.0.0.1:9/");
+    CHECK_INT(pp_config_set(&cfg, "orlen_public_url", "http://127.0.0.1:9/", NULL, 0), 0);
     CHECK_INT(c->build_request(&cfg, NULL, nums, 1, &req), 0);
     CHECK_STR(req.method, "GET");
     CHECK_STR(req.url, "http://127.0.0.1:9/parcel/api-status?id=2100012345678&jsonp=callback");
@@ -232,12 +231,9 @@ static void test_requests(void)
     pp_http_request_free(&req);
     CHECK_INT(c->build_request(&cfg, NULL, nums, 2, &req), PP_EINVAL);
     /* partner credentials: SOAP, the whole batch in one envelope, values escaped */
-    free(cfg.orlen_partner_id);
-    free(cfg.orlen_partner_key);
-    free(cfg.orlen_base_url);
-    cfg.orlen_partner_id = strdup("1234");
-    cfg.orlen_partner_key = strdup("k<&>ey");
-    cfg.orlen_base_url = strdup("http://127.0.0.1:9");
+    CHECK_INT(pp_config_set(&cfg, "orlen_partner_id", "1234", NULL, 0), 0);
+    CHECK_INT(pp_config_set(&cfg, "orlen_partner_key", "k<&>ey", NULL, 0), 0);
+    CHECK_INT(pp_config_set(&cfg, "orlen_base_url", "http://127.0.0.1:9", NULL, 0), 0);
     CHECK_INT(c->build_request(&cfg, NULL, nums, 3, &req), 0);
     CHECK_STR(req.method, "POST");
     CHECK_STR(req.url, "http://127.0.0.1:9/WebServicePwRProd/WebServicePwR.asmx");
@@ -264,13 +260,13 @@ static void test_requests(void)
     CHECK_INT(c->build_request(&cfg, NULL, nums, 1001, &req), PP_EINVAL);
     pp_config_free(&cfg);
 
-    CHECK(c->validate("2100012345678"));
-    CHECK(c->validate("3000000000012"));
-    CHECK(c->validate("1234567"));
-    CHECK(c->validate("1234567890"));
-    CHECK(!c->validate("1100012345678"));
-    CHECK(!c->validate("AD0012345678"));
-    CHECK(!c->validate(NULL));
+    CHECK(pp_number_valid(c->name, "2100012345678"));
+    CHECK(pp_number_valid(c->name, "3000000000012"));
+    CHECK(pp_number_valid(c->name, "1234567"));
+    CHECK(pp_number_valid(c->name, "1234567890"));
+    CHECK(!pp_number_valid(c->name, "1100012345678"));
+    CHECK(!pp_number_valid(c->name, "AD0012345678"));
+    CHECK(!pp_number_valid(c->name, NULL));
 }
 
 int main(int argc, char **argv)

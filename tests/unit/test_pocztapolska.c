@@ -145,9 +145,9 @@ static void test_request(const pp_carrier_t *c)
     pp_http_request_t req;
     CHECK_INT(pp_config_init(&cfg), 0);
     /* the published public account is the default */
-    CHECK_STR(cfg.pocztapolska_username, "sledzeniepp");
-    CHECK_STR(cfg.pocztapolska_password, "PPSA");
-    CHECK_STR(cfg.pocztapolska_base_url, "https://tt.poczta-polska.pl");
+    CHECK_STR(pp_carrier_cfg_str(&cfg, "pocztapolska", PP_CARRIER_KEY_OWN + 1), "sledzeniepp"); /* username */
+    CHECK_STR(pp_carrier_cfg_str(&cfg, "pocztapolska", PP_CARRIER_KEY_OWN + 2), "PPSA"); /* password */
+    CHECK_STR(pp_carrier_cfg_str(&cfg, "pocztapolska", PP_CARRIER_KEY_OWN), "https://tt.poczta-polska.pl");
     CHECK_INT(pp_config_set(&cfg, "pocztapolska_base_url", "http://127.0.0.1:1", NULL, 0), 0);
     CHECK_INT(pp_config_set(&cfg, "pocztapolska_username", "user<&>", NULL, 0), 0);
     CHECK_INT(pp_config_set(&cfg, "pocztapolska_password", "pa\"ss", NULL, 0), 0);
@@ -182,10 +182,10 @@ int main(int argc, char **argv)
         run_case(c, &cases[i]);
     fixture_run_errors(c, errors, sizeof errors / sizeof errors[0]);
     test_request(c);
-    CHECK(c->validate("00159007730000123451"));
-    CHECK(!c->validate("00159007730000123452")); /* GS1 check digit */
-    CHECK(c->validate("RR410342249PL"));
-    CHECK(!c->validate("RR410342248PL")); /* S10 check digit */
+    CHECK(pp_number_valid(c->name, "00159007730000123451"));
+    CHECK(!pp_number_valid(c->name, "00159007730000123452")); /* GS1 check digit */
+    CHECK(pp_number_valid(c->name, "RR410342249PL"));
+    CHECK(!pp_number_valid(c->name, "RR410342248PL")); /* S10 check digit */
     /* carrier text with control characters, invalid UTF-8, long Polish text */
     fixture_check_hostile(c, "single_in_transit.xml", 200, "WER Kraków", 1);
     fixture_check_hostile(c, "single_in_transit.xml", 200, "Przyjęcie w sortowni", 1);

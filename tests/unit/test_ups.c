@@ -287,13 +287,13 @@ static void test_request_and_validate(const pp_carrier_t *c)
     pp_config_free(&cfg);
     CHECK_INT(c->max_batch, 1);
 
-    CHECK(c->validate("1ZA82D672031716786"));
-    CHECK(c->validate("1Z023E2X0214323462"));
-    CHECK(!c->validate("1ZA82D672031716787")); /* check digit */
-    CHECK(!c->validate("1ZA82D67203171678"));
-    CHECK(!c->validate("24333892874"));
-    CHECK(!c->validate(""));
-    CHECK(!c->validate(NULL));
+    CHECK(pp_number_valid(c->name, "1ZA82D672031716786"));
+    CHECK(pp_number_valid(c->name, "1Z023E2X0214323462"));
+    CHECK(!pp_number_valid(c->name, "1ZA82D672031716787")); /* check digit */
+    CHECK(!pp_number_valid(c->name, "1ZA82D67203171678"));
+    CHECK(!pp_number_valid(c->name, "24333892874"));
+    CHECK(!pp_number_valid(c->name, ""));
+    CHECK(!pp_number_valid(c->name, NULL));
 }
 
 int main(int argc, char **argv)

@@ -1,0 +1,32 @@
+/*
+ * config_keys.h - the configuration table as rows (inside common/ only): config.h's HEAD keys,
+ * every registered carrier's keys (<carrier>_<key>, from its descriptor), then the TAIL keys.
+ * Built once; config.c reads, sets, reloads, dumps and documents through it.
+ */
+#ifndef PP_CONFIG_KEYS_H
+#define PP_CONFIG_KEYS_H
+
+#include "config.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct pp_config_key {
+    const char *name;
+    pp_config_type_t type;
+    const char *def;
+    long min, max;
+    bool reloadable;
+    bool secret; /* masked in dumps and reload lines */
+    const char *doc;
+    size_t off;  /* of its value in pp_config_t */
+} pp_config_key_t;
+
+/* Every row, in reference order (static; *n rows). */
+const pp_config_key_t *pp_config_keys(size_t *n);
+/* The row of a key name, NULL if none. */
+const pp_config_key_t *pp_config_key_find(const char *name);
+/* Name the carriers whose keys c->carrier[] holds (pp_config_init). */
+void pp_config_keys_name_carriers(pp_config_t *c);
+
+#endif
