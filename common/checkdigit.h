@@ -6,7 +6,8 @@
  * whole number, check character last, is well formed and its check character is right).
  * Inputs are NUL-terminated, normalized (upper-case, no spaces); nothing is allocated,
  * nothing is kept, NULL is never valid. Which carrier uses which algorithm, and where the
- * check character sits in its numbers, is in carriers/numbers.c (research/carriers.md §8).
+ * check character sits in its numbers, is in each carrier's formats[] (its adapter file;
+ * research/carriers.md §8).
  */
 #ifndef PP_CHECKDIGIT_H
 #define PP_CHECKDIGIT_H

@@ -111,6 +111,9 @@ call 201 PUT "$S" /v1/transactions/504/shipment "$KEY_A" '{"carrier":"dhl","trac
 call 422 PUT "$S" /v1/transactions/504/shipment "$KEY_A" '{"tracking_number":"1Z999AA10123456785"}'
 [[ $(field 'd["error"]["code"]') == invalid_number ]] || fail "bad check digit accepted"
 call 422 PUT "$S" /v1/transactions/504/shipment "$KEY_A" '{"carrier":"fedex","tracking_number":"1Z999AA10123456784"}'
+# the answer lists the registry's carriers (pp_carrier_names, not a list of the API's own)
+[[ $(field 'd["error"]["code"], d["error"]["message"]') == "('unknown_carrier', 'unknown carrier; one of dhl, ups, inpost, gls, dpd, pocztapolska, orlen')" ]] ||
+	fail "unknown carrier: $(cat "$OUT")"
 call 422 PUT "$S" /v1/transactions/504/shipment "$KEY_A" '{"carrier":"inpost","tracking_number":"1Z999AA10123456784"}'
 call 400 PUT "$S" /v1/transactions/504/shipment "$KEY_A" 'nope'
 call 413 PUT "$S" /v1/transactions/504/shipment "$KEY_A" "@$PP_TEST_TMP/big.json"
