@@ -42,6 +42,67 @@ static void test_registry_and_api(void)
     CHECK(strstr(pp_carrier_names(), "dhl, ups, inpost, gls, dpd, pocztapolska, orlen, testpost") != NULL);
 }
 
+/* Every row (the real ones and testpost) is whole and agrees with itself and the others. */
+static void test_rows_well_formed(void)
+{
+    size_t n;
+    const pp_carrier_t *const *all = pp_carrier_all(&n);
+    CHECK(n >= 8 && n <= PP_CARRIERS_MAX);
+    for (size_t i = 0; i < n; i++) {
+        const pp_carrier_t *c = all[i];
+        char num[PP_NUMBER_MAX];
+        pp_number_candidate_t cand[PP_NUMBER_MAX_CANDIDATES];
+        size_t nc = 0;
+        int failed_before = check_failures;
+        CHECK(strspn(c->name, "abcdefghijklmnopqrstuvwxyz0123456789") == strlen(c->name));
+        CHECK(c->display && c->display[0] && c->help_names && c->help_names[0]);
+        CHECK(c->max_batch >= 1 && c->build_request && c->parse_raw);
+        CHECK((c->auth == PP_CARRIER_AUTH_OAUTH) == (c->build_auth_request != NULL));
+        CHECK((c->build_auth_request != NULL) == (c->parse_auth != NULL));
+        CHECK((c->locker[0] != NULL) == (c->locker[1] != NULL));
+        CHECK(c->n_formats >= 1);
+        for (size_t f = 0; f < c->n_formats; f++)
+            CHECK_STR(c->formats[f].carrier, c->name);
+        /* its example is valid and detected as this carrier alone */
+        CHECK_INT(pp_number_example(c->name, 7, num, sizeof num), 0);
+        CHECK_INT(pp_number_detect(num, cand, PP_NUMBER_MAX_CANDIDATES, &nc), 0);
+        CHECK(nc == 1 && strcmp(cand[0].carrier, c->name) == 0);
+        /* its keys: the budget first, each a single row of the config table */
+        CHECK(c->n_keys >= PP_CARRIER_KEY_OWN && c->n_keys <= PP_CARRIER_KEYS_MAX);
+        CHECK_STR(c->keys[PP_CARRIER_KEY_RPS].name, "rps");
+        CHECK_STR(c->keys[PP_CARRIER_KEY_PER_DAY].name, "per_day");
+        CHECK(c->keys[PP_CARRIER_KEY_RPS].type == PP_CFG_INT && c->keys[PP_CARRIER_KEY_PER_DAY].type == PP_CFG_INT);
+        /* no alias (nor name) of it is another carrier's */
+        for (size_t j = 0; j < n; j++) {
+            if (j == i)
+                continue;
+            CHECK(strcmp(c->name, all[j]->name) != 0);
+            for (size_t a = 0; c->aliases && c->aliases[a]; a++) {
+                CHECK(strcmp(c->aliases[a], all[j]->name) != 0);
+                for (size_t b = 0; all[j]->aliases && all[j]->aliases[b]; b++)
+                    CHECK(strcmp(c->aliases[a], all[j]->aliases[b]) != 0);
+            }
+        }
+        if (check_failures > failed_before)
+            fprintf(stderr, "  (the row of %s)\n", c->name);
+    }
+    /* a carrier's key never shadows (or is shadowed by) another row: each name is one row */
+    pp_config_t c;
+    CHECK_INT(pp_config_init(&c), 0);
+    char *ref = captured(reference, &c);
+    for (const char *line = ref; (line = strstr(line, "\n| `")); line++) {
+        char name[96];
+        if (sscanf(line, "\n| `%95[^`]`", name) != 1)
+            continue;
+        char row[128];
+        snprintf(row, sizeof row, "\n| `%s` |", name);
+        const char *first = strstr(ref, row);
+        CHECK(first && !strstr(first + 1, row));
+    }
+    free(ref);
+    pp_config_free(&c);
+}
+
 static void test_detection(void)
 {
     char num[PP_NUMBER_MAX];
@@ -147,6 +208,7 @@ static void test_templates(void)
 int main(void)
 {
     test_registry_and_api();
+    test_rows_well_formed();
     test_detection();
     test_config();
     test_bot();
