@@ -90,6 +90,8 @@ typedef union pp_config_value {
 
 #define PP_CONFIG_KEYS_TAIL(X)                                                                 \
     X(STR, group_id, "pp-notifier", 0, 0, 0, "notifier: Kafka consumer group")                 \
+    X(STR, notifier_channel, "xmpp", 0, 0, 0,                                                  \
+      "notifier: the IM channel it sends over, by name (notifier/channels/channel.c lists them: xmpp); buyers linked to another channel are skipped (no_im)") \
     X(STR, xmpp_host, "127.0.0.1", 0, 0, 0, "notifier: XMPP server host")                      \
     X(INT, xmpp_port, "55222", 1, 65535, 0, "notifier: XMPP client port")                      \
     X(STR, xmpp_jid, "bot@parcelpush.test", 0, 0, 0, "notifier: bot account JID")             \

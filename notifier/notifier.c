@@ -78,7 +78,8 @@ static void bounce_cb(void *arg, const char *id, const char *reason)
             return;
         }
     }
-    pp_warn("xmpp: bounce for message '%s' that is not in the current batch: %s", id, reason);
+    pp_warn("%s: bounce for message '%s' that is not in the current batch: %s", n->chops->name, id,
+            reason);
 }
 
 static void add_item(pp_notifier_t *n, rd_kafka_message_t *m)
@@ -199,9 +200,18 @@ int pp_notifier_start(pp_notifier_t **out, const pp_config_t *cfg, const char *w
 {
     char err[512];
     int rc = PP_ENOMEM;
+    const pp_channel_ops_t *chops = pp_channel_find(cfg->notifier_channel);
+    if (!chops) {
+        char names[128];
+        pp_channel_names(names, sizeof names);
+        pp_error("notifier: notifier_channel = \"%s\" is not an IM channel; valid: %s",
+                 cfg->notifier_channel, names);
+        return PP_ECONFIG;
+    }
     pp_notifier_t *n = calloc(1, sizeof *n);
     if (!n)
         return PP_ENOMEM;
+    n->chops = chops;
     pthread_mutex_init(&n->stats.lat_lock, NULL);
     n->cfg = cfg;
     pp_poison_init(&n->poison, cfg->notifier_poison_after);
@@ -213,7 +223,6 @@ int pp_notifier_start(pp_notifier_t **out, const pp_config_t *cfg, const char *w
     n->items = calloc((size_t)cfg->send_batch, sizeof *n->items);
     if (!n->items)
         goto fail;
-    n->chops = &pp_channel_xmpp;
     n->db = pp_db_connect(cfg->db_url, err, sizeof err);
     if (!n->db) {
         pp_error("notifier: %s", err);

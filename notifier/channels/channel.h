@@ -19,6 +19,7 @@
 #include "config.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 
 typedef struct pp_channel pp_channel_t;
 
@@ -90,10 +91,12 @@ typedef struct pp_channel_ops {
     void (*close)(pp_channel_t *ch, int timeout_ms);
 } pp_channel_ops_t;
 
-/* The XMPP channel (channels/xmpp.c). */
+/* The XMPP channel (channels/xmpp.c); the notifier takes its channel through pp_channel_find. */
 extern const pp_channel_ops_t pp_channel_xmpp;
 
-/* Channel by users.im_channel name, or NULL. */
+/* Channel by name (users.im_channel, the notifier_channel key), or NULL. */
 const pp_channel_ops_t *pp_channel_find(const char *name);
+/* The names pp_channel_find knows, comma-separated ("xmpp"), into out (always NUL-terminated). */
+void pp_channel_names(char *out, size_t cap);
 
 #endif
