@@ -56,6 +56,7 @@ typedef void (*pp_api_done_fn)(pp_api_req_t *r, int rc);
 typedef int (*pp_api_buyer_auth_fn)(pp_api_t *a, const char *token, size_t len, long long *user_id);
 
 struct pp_api {
+    struct pp_daemon *daemon; /* the process frame (common/daemon.h) */
     pp_config_t *cfg;      /* not owned */
     uv_loop_t *loop;
     pp_db_t *db;
@@ -63,7 +64,6 @@ struct pp_api {
     pp_httpd_t *httpd;
     int port;              /* bound API port */
     char worker_id[128];
-    char metrics_addr[128];
     pp_api_buyer_auth_fn buyer_auth;
     void *buyer_auth_arg;  /* for buyer_auth, not owned */
     pp_api_ratelimit_t *rl;      /* auth.c: buckets of verified keys */
@@ -78,10 +78,6 @@ struct pp_api {
     /* internals of server.c */
     struct pp_api_route *routes;
     int n_routes;
-    uv_timer_t heartbeat_timer, stop_timer;
-    uv_signal_t sig_term, sig_int, sig_hup;
-    bool heartbeat_busy;
-    int exit_code;
 };
 
 /* One request in flight. Owned by the server: valid until the handler answered AND no
@@ -221,7 +217,7 @@ bool pp_api_valid_xmpp_address(const char *s);
 /* request.c: route every path of a->httpd through the pp_api_route table. */
 int pp_api_dispatch_install(pp_api_t *a) __attribute__((warn_unused_result));
 
-/* server.c: run the daemon until SIGTERM; returns the exit code. */
-int pp_api_run(pp_config_t *cfg);
+/* server.c: the process's hooks for the daemon frame (main.c). */
+extern const struct pp_daemon_hooks pp_api_hooks;
 
 #endif

@@ -1,10 +1,5 @@
-/* main.c - pp-api launcher; the rest is in server.c and the route files. */
+/* main.c - pp-api: the daemon frame (common/daemon.h) with the API's hooks (server.c). */
 #include "api.h"
-#include "launch.h"
+#include "daemon.h"
 
-int main(int argc, char **argv)
-{
-    return pp_launch(argc, argv, "pp-api",
-                     "The HTTP API: marketplace feed, seller WebAPI, payment cards, buyer settings.",
-                     pp_api_run);
-}
+int main(int argc, char **argv) { return pp_daemon_main(argc, argv, &pp_api_hooks); }

@@ -1,9 +1,8 @@
-/* server.c - pp-api lifecycle: start-up, route files, /healthz + /metrics, heartbeat, signals, graceful stop. */
+/* server.c - pp-api's hooks in the daemon frame: start (listen, route files), drain, counters. */
 #include "api.h"
 #include "err.h"
-#include "launch.h"
+#include "daemon.h"
 #include "log.h"
-#include "worker.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -11,84 +10,17 @@
 #include <string.h>
 #include <unistd.h>
 
-typedef struct worker_job {
-    pp_api_t *a;
-    int kind; /* 0 register, 1 heartbeat, 2 stopped */
-    char id[128];
-    char addr[128];
-    char counters[256];
-} worker_job_t;
-
-static int worker_work(PGconn *conn, void *arg)
+/* The workers row's counters (the frame writes them with every heartbeat). */
+static void counters(void *self, char *json, size_t cap)
 {
-    worker_job_t *j = arg;
-    if (j->kind == 0)
-        return pp_worker_register(conn, j->id, "api", j->addr);
-    if (j->kind == 1) {
-        int rc = pp_worker_heartbeat(conn, j->id, j->counters);
-        if (rc == PP_ENOTFOUND)
-            rc = pp_worker_register(conn, j->id, "api", j->addr);
-        return rc;
-    }
-    return pp_worker_stop(conn, j->id);
+    pp_api_t *a = self;
+    snprintf(json, cap, "{\"requests\":%lld,\"errors_4xx\":%lld,\"errors_5xx\":%lld,\"port\":%d}",
+             a->n_requests, a->n_errors_4xx, a->n_errors_5xx, a->port);
 }
 
-static void check_stop(pp_api_t *a);
-
-static void worker_done(int rc, void *arg)
+static int health(void *self, char *msg, size_t msglen)
 {
-    worker_job_t *j = arg;
-    pp_api_t *a = j->a;
-    if (rc == PP_EDB)
-        a->db_failures++;
-    else if (rc == PP_OK)
-        a->db_failures = 0;
-    if (j->kind == 1)
-        a->heartbeat_busy = false;
-    if (rc && j->kind == 0)
-        pp_warn("worker %s: registration failed: %s (retried by the heartbeat)", a->worker_id,
-                pp_strerror(rc));
-    if (j->kind == 2) {
-        a->stopping = 3;
-        check_stop(a);
-    }
-    free(j);
-}
-
-static int submit_worker(pp_api_t *a, int kind)
-{
-    worker_job_t *j = calloc(1, sizeof *j);
-    if (!j)
-        return PP_ENOMEM;
-    j->a = a;
-    j->kind = kind;
-    snprintf(j->id, sizeof j->id, "%s", a->worker_id);
-    snprintf(j->addr, sizeof j->addr, "%s", a->metrics_addr);
-    snprintf(j->counters, sizeof j->counters,
-             "{\"requests\":%lld,\"errors_4xx\":%lld,\"errors_5xx\":%lld,\"port\":%d}", a->n_requests,
-             a->n_errors_4xx, a->n_errors_5xx, a->port);
-    int rc = pp_db_submit(a->db, worker_work, worker_done, j);
-    if (rc)
-        free(j);
-    return rc;
-}
-
-static void heartbeat_cb(uv_timer_t *t)
-{
-    pp_api_t *a = t->data;
-    if (a->heartbeat_busy || a->stopping)
-        return;
-    if (submit_worker(a, 1) == PP_OK)
-        a->heartbeat_busy = true;
-}
-
-static int health_cb(void *arg, char *msg, size_t msglen)
-{
-    pp_api_t *a = arg;
-    if (a->stopping) {
-        snprintf(msg, msglen, "stopping");
-        return 1;
-    }
+    pp_api_t *a = self;
     if (a->db_failures >= 3) {
         snprintf(msg, msglen, "database: %d consecutive failures", a->db_failures);
         return 1;
@@ -100,7 +32,7 @@ static int health_cb(void *arg, char *msg, size_t msglen)
 static int healthz_route(pp_api_req_t *r)
 {
     char msg[200];
-    if (health_cb(r->api, msg, sizeof msg - 1)) {
+    if (pp_daemon_health(r->api->daemon, msg, sizeof msg - 1)) {
         strcat(msg, "\n");
         pp_api_reply(r, 503, "text/plain; charset=utf-8", msg, strlen(msg));
     } else {
@@ -121,63 +53,33 @@ static int metrics_route(pp_api_req_t *r)
     return 0;
 }
 
-static void close_walk_cb(uv_handle_t *h, void *arg)
+/* SIGTERM (through the frame): new requests get 503; those in flight finish while the frame
+ * marks the row stopped and waits for the database. */
+static void drain(void *self)
 {
-    if (!uv_is_closing(h))
-        uv_close(h, NULL);
-}
-
-/* Stop states: 1 = refusing new requests, waiting for DB work; 2 = stopped mark sent; 3 = close. */
-static void check_stop(pp_api_t *a)
-{
-    if (a->stopping == 1) {
-        if (pp_db_pending(a->db) > 0)
-            return;
-        a->stopping = 2;
-        if (submit_worker(a, 2) != PP_OK)
-            a->stopping = 3;
-        return;
-    }
-    if (a->stopping == 3 && pp_db_pending(a->db) == 0) {
-        a->stopping = 4;
-        uv_timer_stop(&a->stop_timer);
-        uv_timer_stop(&a->heartbeat_timer);
-        pp_httpd_stop(a->httpd);
-        a->httpd = NULL;
-        pp_metrics_stop(a->metrics);
-        uv_close((uv_handle_t *)&a->stop_timer, NULL);
-        uv_close((uv_handle_t *)&a->heartbeat_timer, NULL);
-        uv_close((uv_handle_t *)&a->sig_term, NULL);
-        uv_close((uv_handle_t *)&a->sig_int, NULL);
-        uv_close((uv_handle_t *)&a->sig_hup, NULL);
-        pp_info("worker %s: stopped (%lld requests served)", a->worker_id, a->n_requests);
-    }
-}
-
-static void stop_timer_cb(uv_timer_t *t) { check_stop(t->data); }
-
-static void signal_cb(uv_signal_t *s, int signum)
-{
-    pp_api_t *a = s->data;
-    if (signum == SIGHUP) {
-        char who[160];
-        snprintf(who, sizeof who, "worker %s", a->worker_id);
-        /* log_level takes effect at once; the heartbeat's period here; the api_* limits only
-         * at a restart (the config table says which) */
-        if (pp_launch_reload(a->cfg, who) > 0 && !a->stopping)
-            uv_timer_start(&a->heartbeat_timer, heartbeat_cb, (uint64_t)a->cfg->heartbeat_interval_ms,
-                           (uint64_t)a->cfg->heartbeat_interval_ms);
-        return;
-    }
-    if (a->stopping) {
-        pp_warn("worker %s: second signal: exiting now", a->worker_id);
-        _exit(1);
-    }
-    pp_info("worker %s: %s: refusing new requests, finishing %d database jobs", a->worker_id,
-            strsignal(signum), pp_db_pending(a->db));
+    pp_api_t *a = self;
+    pp_info("worker %s: refusing new requests, finishing %d database jobs", a->worker_id,
+            pp_db_pending(a->db));
     a->stopping = 1;
-    uv_timer_start(&a->stop_timer, stop_timer_cb, 20, 20);
-    check_stop(a);
+    pp_daemon_drained(a->daemon);
+}
+
+static void close_handles(void *self)
+{
+    pp_api_t *a = self;
+    pp_httpd_stop(a->httpd);
+    a->httpd = NULL;
+    pp_info("worker %s: stopped (%lld requests served)", a->worker_id, a->n_requests);
+}
+
+static void free_api(void *self)
+{
+    pp_api_t *a = self;
+    free(a->routes);
+    free(a->rl);
+    free(a->rl_fail);
+    free(a->rl_fail_net);
+    free(a->key_cache);
 }
 
 static void help_metrics(pp_metrics_t *m)
@@ -212,97 +114,67 @@ static void body_too_large_cb(void *arg)
     a->n_errors_4xx++;
 }
 
-/* Starts the heartbeat timer, inits the stop timer, and catches SIGTERM, SIGINT and SIGHUP. */
-static void start_timers_and_signals(pp_api_t *a)
+/* Listens on api_addr with the body limit and every route file's routes. */
+static int listen_and_route(pp_api_t *a)
 {
-    uv_timer_init(a->loop, &a->heartbeat_timer);
-    uv_timer_init(a->loop, &a->stop_timer);
-    a->heartbeat_timer.data = a->stop_timer.data = a;
-    uv_timer_start(&a->heartbeat_timer, heartbeat_cb, (uint64_t)a->cfg->heartbeat_interval_ms,
-                   (uint64_t)a->cfg->heartbeat_interval_ms);
-    uv_signal_init(a->loop, &a->sig_term);
-    uv_signal_init(a->loop, &a->sig_int);
-    uv_signal_init(a->loop, &a->sig_hup);
-    a->sig_term.data = a->sig_int.data = a->sig_hup.data = a;
-    uv_signal_start(&a->sig_term, signal_cb, SIGTERM);
-    uv_signal_start(&a->sig_int, signal_cb, SIGINT);
-    uv_signal_start(&a->sig_hup, signal_cb, SIGHUP);
-}
-
-int pp_api_run(pp_config_t *cfg)
-{
-    uv_loop_t loop;
-    pp_api_t api = {0}, *a = &api;
-    signal(SIGPIPE, SIG_IGN);
-    if (uv_loop_init(&loop) != 0)
-        pp_die("cannot initialise the event loop");
-    a->loop = &loop;
-    a->cfg = cfg;
-    if (cfg->worker_id[0])
-        snprintf(a->worker_id, sizeof a->worker_id, "%s", cfg->worker_id);
-    else
-        pp_worker_default_id("api", a->worker_id, sizeof a->worker_id);
-    if (!cfg->api_service_key[0])
-        pp_warn("api_service_key is empty: the marketplace feed routes answer 401");
-
-    a->metrics = pp_metrics_new();
-    if (!a->metrics)
-        pp_die("out of memory");
-    help_metrics(a->metrics);
-    int mport = 0;
-    if (pp_metrics_serve(a->metrics, &loop, cfg->metrics_addr, health_cb, a, &mport) != PP_OK)
-        pp_die("cannot serve /metrics on %s", cfg->metrics_addr);
-    char host[100];
-    snprintf(host, sizeof host, "%s", cfg->metrics_addr);
-    char *colon = strrchr(host, ':');
-    if (colon)
-        *colon = '\0';
-    snprintf(a->metrics_addr, sizeof a->metrics_addr, "%s:%d", host, mport);
-
-    if (pp_db_open(&a->db, &loop, cfg->db_url, (int)cfg->db_pool_size) != PP_OK)
-        pp_die("cannot open the database %s", pp_config_db_url_shown(cfg->db_url));
-    if (pp_httpd_start(&loop, cfg->api_addr, &a->httpd, &a->port) != PP_OK)
-        pp_die("cannot listen on %s", cfg->api_addr);
+    const pp_config_t *cfg = a->cfg;
+    if (pp_httpd_start(a->loop, cfg->api_addr, &a->httpd, &a->port) != PP_OK) {
+        pp_error("worker %s: cannot listen on %s (api_addr): is the port taken?", a->worker_id,
+                 cfg->api_addr);
+        return PP_EIO;
+    }
     char too_large[160];
     snprintf(too_large, sizeof too_large,
              "{\"error\":{\"code\":\"body_too_large\",\"message\":\"the request body exceeds %ld bytes\"}}",
              cfg->api_max_body);
     if (pp_httpd_body_limit(a->httpd, (size_t)cfg->api_max_body, "application/json", too_large,
-                            body_too_large_cb, a) != PP_OK)
-        pp_die("out of memory");
-    if (pp_api_route(a, "GET", "/healthz", 0, healthz_route) != PP_OK ||
+                            body_too_large_cb, a) != PP_OK ||
+        pp_api_route(a, "GET", "/healthz", 0, healthz_route) != PP_OK ||
         pp_api_route(a, "GET", "/metrics", 0, metrics_route) != PP_OK)
-        pp_die("out of memory");
+        return PP_ENOMEM;
     for (int i = 0; pp_api_route_files[i]; i++)
-        if (pp_api_route_files[i](a) != PP_OK)
-            pp_die("cannot register the routes (table full?)");
-    if (pp_api_dispatch_install(a) != PP_OK)
-        pp_die("cannot install the dispatcher");
-    if (submit_worker(a, 0) != PP_OK)
-        pp_die("cannot register the worker");
-
-    start_timers_and_signals(a);
-
-    char ahost[100];
-    snprintf(ahost, sizeof ahost, "%s", cfg->api_addr);
-    colon = strrchr(ahost, ':');
-    if (colon)
-        *colon = '\0';
-    /* Machine-readable start line for scripts. */
-    pp_info("worker %s: api on http://%s:%d/ (%d routes); metrics on http://%s/metrics", a->worker_id,
-            ahost, a->port, a->n_routes, a->metrics_addr);
-
-    uv_run(&loop, UV_RUN_DEFAULT);
-    uv_walk(&loop, close_walk_cb, NULL);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    pp_db_close(a->db);
-    pp_metrics_free(a->metrics);
-    free(a->routes);
-    free(a->rl);
-    free(a->rl_fail);
-    free(a->rl_fail_net);
-    free(a->key_cache);
-    if (uv_loop_close(&loop) != 0)
-        pp_warn("worker %s: event loop closed with handles still open", a->worker_id);
-    return a->exit_code;
+        if (pp_api_route_files[i](a) != PP_OK) {
+            pp_error("worker %s: cannot register the routes (table full?)", a->worker_id);
+            return PP_ENOMEM;
+        }
+    return pp_api_dispatch_install(a);
 }
+
+static int start(pp_daemon_t *d, void **self)
+{
+    static pp_api_t api;
+    pp_api_t *a = &api;
+    a->daemon = d;
+    a->loop = pp_daemon_loop(d);
+    a->cfg = pp_daemon_config(d);
+    a->metrics = pp_daemon_metrics(d);
+    a->db = pp_daemon_db(d);
+    snprintf(a->worker_id, sizeof a->worker_id, "%s", pp_daemon_worker_id(d));
+    *self = a;
+    if (!a->cfg->api_service_key[0])
+        pp_warn("api_service_key is empty: the marketplace feed routes answer 401");
+    help_metrics(a->metrics);
+    int rc = listen_and_route(a);
+    if (rc != PP_OK)
+        return rc;
+    const char *colon = strrchr(a->cfg->api_addr, ':');
+    int hostlen = colon ? (int)(colon - a->cfg->api_addr) : (int)strlen(a->cfg->api_addr);
+    /* Machine-readable start line for scripts. */
+    pp_info("worker %s: api on http://%.*s:%d/ (%d routes); metrics on http://%s/metrics",
+            a->worker_id, hostlen, a->cfg->api_addr, a->port, a->n_routes,
+            pp_daemon_metrics_addr(d));
+    return PP_OK;
+}
+
+const pp_daemon_hooks_t pp_api_hooks = {
+    .prog = "pp-api",
+    .kind = "api",
+    .summary = "The HTTP API: marketplace feed, seller WebAPI, payment cards, buyer settings.",
+    .uses_db_pool = true,
+    .start = start,
+    .drain = drain,
+    .close = close_handles,
+    .free = free_api,
+    .counters = counters,
+    .health = health,
+};

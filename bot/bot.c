@@ -13,14 +13,15 @@
  * "limit used up, try after ...", "the carrier is not answering, try later" or "try again in
  * a moment".
  *
- * The bot is a worker like the others: a workers-table row (kind 'bot') registered at start,
- * heartbeats every heartbeat_interval_ms with its counters (asks, answers by source, live
- * calls, coalesced, refused by quota / breaker / pause, reply latency p50 / p99 over the last
- * LAT_RING replies), which also reserve the day shares for today; a graceful stop answers the
- * asks in flight, gives the unused day share back and marks the row stopped.
+ * The bot runs in the daemon frame like every process (common/daemon.h): its workers-table row
+ * (kind 'bot') carries its counters (asks, answers by source, live calls, coalesced, refused by
+ * quota / breaker / pause, reply latency p50 / p99 over the last LAT_RING replies); a graceful
+ * stop answers the asks in flight and gives the unused day share back before the frame marks
+ * the row stopped.
  */
 #include "bot.h"
 #include "command.h"
+#include "daemon.h"
 #include "db.h"
 #include "err.h"
 #include "live.h"
@@ -29,7 +30,6 @@
 #include "texts.h"
 #include "budget.h"
 #include "timeutil.h"
-#include "worker.h"
 #include "xmpp.h"
 
 #include <stdarg.h>
@@ -55,12 +55,6 @@ struct ask {
     long long at, checked;
 };
 
-typedef struct worker_job {
-    pp_bot_t *b;
-    int kind; /* 0 register, 1 heartbeat, 2 final counters + stopped */
-    char id[128], addr[128], counters[1536];
-} worker_job_t;
-
 typedef enum { SRC_DB, SRC_LIVE, SRC_STALE, SRC_QUOTA, SRC_BREAKER, SRC_UNAVAILABLE, SRC_SIMPLE,
                SRC_ERROR, SRC_SENDER_LIMIT, SRC__COUNT } source_t;
 static const char *const source_names[SRC__COUNT] = {
@@ -68,6 +62,7 @@ static const char *const source_names[SRC__COUNT] = {
 };
 
 struct pp_bot {
+    pp_daemon_t *daemon; /* the process frame: loop, metrics, pool, workers row, signals */
     const pp_config_t *cfg;
     uv_loop_t *loop;
     pp_metrics_t *m;
@@ -75,14 +70,10 @@ struct pp_bot {
     pp_bot_live_t *live;
     pp_bot_senders_t *senders; /* per-writer limits (senders.c) */
     pp_bot_xmpp_t *xmpp;
-    char worker_id[128], metrics_addr[128];
+    char worker_id[128];
     long asks; /* in flight */
-    int stopping; /* 0 running, 1 answering the asks in flight, 2 final jobs, 3 closed */
-    bool heartbeat_busy;
-    int heartbeat_failures; /* in a row; logged on the first and on recovery */
-    uv_timer_t grace, heartbeat, stop_poll;
-    void (*done)(void *);
-    void *done_arg;
+    int stopping; /* 0 running, 1 answering the asks in flight, 2 drained */
+    uv_timer_t grace, stop_poll, gauge;
     long long n_asks, n_replies[SRC__COUNT];
     long long n_limited_msgs, n_limited_live, n_dropped; /* per-sender limits */
     float lat_ms[LAT_RING]; /* the last replies' latencies, a ring */
@@ -367,64 +358,18 @@ static void line_cb(void *arg, const char *from, const char *body, int64_t recv_
         ask_db_done(PP_EDB, a);
 }
 
-/* ---- the workers-table row -------------------------------------------------------------- */
+/* ---- the process's hooks in the daemon frame ---------------------------------------------- */
 
-static int worker_work(PGconn *conn, void *arg)
+/* The workers row's counters (the frame writes them with every heartbeat and at the stop). */
+static void counters(void *self, char *json, size_t cap)
 {
-    worker_job_t *j = arg;
-    if (j->kind == 0)
-        return pp_worker_register(conn, j->id, "bot", j->addr);
-    if (j->kind == 1) {
-        int rc = pp_worker_heartbeat(conn, j->id, j->counters);
-        if (rc == PP_ENOTFOUND)
-            rc = pp_worker_register(conn, j->id, "bot", j->addr);
-        return rc;
-    }
-    int rc = pp_worker_heartbeat(conn, j->id, j->counters); /* the final counters */
-    return rc && rc != PP_ENOTFOUND ? rc : pp_worker_stop(conn, j->id);
-}
-
-static void worker_done(int rc, void *arg)
-{
-    worker_job_t *j = arg;
-    pp_bot_t *b = j->b;
-    if (j->kind == 1) {
-        b->heartbeat_busy = false;
-        if (rc && b->heartbeat_failures++ == 0)
-            pp_warn("worker %s: heartbeat failed: %s (retried every heartbeat_interval_ms; "
-                    "logged again when it recovers)", b->worker_id, pp_strerror(rc));
-        if (!rc && b->heartbeat_failures > 0) {
-            pp_info("worker %s: heartbeat recovered after %d failures", b->worker_id,
-                    b->heartbeat_failures);
-            b->heartbeat_failures = 0;
-        }
-    } else if (rc) {
-        pp_warn("worker %s: %s failed: %s%s", b->worker_id,
-                j->kind == 0 ? "registration" : "stopped mark", pp_strerror(rc),
-                j->kind == 0 ? " (retried by the next heartbeat)" : "");
-    } else if (j->kind == 0) {
-        pp_info("worker %s: registered (kind bot, metrics %s)", b->worker_id, b->metrics_addr);
-    } else {
-        pp_info("worker %s: marked stopped", b->worker_id);
-    }
-    free(j);
-}
-
-static int submit_worker(pp_bot_t *b, int kind)
-{
-    worker_job_t *j = calloc(1, sizeof *j);
-    if (!j)
-        return PP_ENOMEM;
-    j->b = b;
-    j->kind = kind;
-    snprintf(j->id, sizeof j->id, "%s", b->worker_id);
-    snprintf(j->addr, sizeof j->addr, "%s", b->metrics_addr);
+    pp_bot_t *b = self;
     pp_bot_live_stats_t ls;
     pp_bot_live_stats(b->live, &ls);
     double p50, p99;
     latency_pcts(b, &p50, &p99);
     const long long *n = b->n_replies;
-    snprintf(j->counters, sizeof j->counters,
+    snprintf(json, cap,
              "{\"asks\":%lld,\"answered_db\":%lld,\"answered_live\":%lld,\"answered_stale\":%lld,"
              "\"answered_quota\":%lld,\"answered_breaker\":%lld,\"answered_unavailable\":%lld,"
              "\"answered_other\":%lld,\"lookups\":%lld,\"live_calls\":%lld,\"coalesced\":%lld,"
@@ -439,49 +384,38 @@ static int submit_worker(pp_bot_t *b, int kind)
              p50, p99, b->lat_n, b->asks, b->xmpp && pp_bot_xmpp_is_up(b->xmpp) ? "true" : "false",
              b->n_limited_msgs, b->n_limited_live, b->n_dropped, n[SRC_SENDER_LIMIT],
              b->senders ? pp_bot_senders_count(b->senders) : 0L);
-    int rc = pp_db_submit(b->db, worker_work, worker_done, j);
-    if (rc)
-        free(j);
-    return rc;
 }
 
-static void heartbeat_cb(uv_timer_t *t)
+static int health(void *self, char *msg, size_t cap)
+{
+    pp_bot_t *b = self;
+    if (!b->xmpp || !pp_bot_xmpp_is_up(b->xmpp)) {
+        snprintf(msg, cap, "xmpp connection down");
+        return 1;
+    }
+    return 0;
+}
+
+static void gauge_cb(uv_timer_t *t)
 {
     pp_bot_t *b = t->data;
-    if (b->stopping)
-        return;
-    if (!b->heartbeat_busy && submit_worker(b, 1) == PP_OK)
-        b->heartbeat_busy = true;
+    pp_metrics_set(b->m, "pp_bot_xmpp_up", b->xmpp && pp_bot_xmpp_is_up(b->xmpp) ? 1 : 0);
 }
 
-/* ---- life cycle ------------------------------------------------------------------------- */
-
-int pp_bot_start(pp_bot_t **out, const pp_config_t *cfg, uv_loop_t *loop, pp_metrics_t *m,
-                 const char *metrics_addr)
+static void declare_metrics(pp_metrics_t *m)
 {
-    pp_bot_t *b = calloc(1, sizeof *b);
-    int rc;
-    if (!b)
-        return PP_ENOMEM;
-    b->cfg = cfg;
-    b->loop = loop;
-    b->m = m;
-    if (cfg->worker_id[0])
-        snprintf(b->worker_id, sizeof b->worker_id, "%s", cfg->worker_id);
-    else
-        pp_worker_default_id("bot", b->worker_id, sizeof b->worker_id);
-    snprintf(b->metrics_addr, sizeof b->metrics_addr, "%s", metrics_addr);
-    uv_timer_init(loop, &b->grace);
-    uv_timer_init(loop, &b->heartbeat);
-    uv_timer_init(loop, &b->stop_poll);
-    b->grace.data = b->heartbeat.data = b->stop_poll.data = b;
-    if ((rc = pp_db_open(&b->db, loop, cfg->db_url, (int)cfg->db_pool_size)) != 0) {
-        pp_error("bot: cannot open the database pool: %s", pp_strerror(rc));
-        return rc;
-    }
-    if ((rc = pp_bot_live_init(&b->live, cfg, loop, m, b->db)) != 0)
-        return rc;
-    pp_bot_senders_limits_t lim = {
+    pp_metrics_help(m, "pp_bot_asks_total", "counter", "chat lines received, by command");
+    pp_metrics_help(m, "pp_bot_replies_total", "counter",
+                    "replies sent, by source (db, live, stale, quota, breaker, unavailable, "
+                    "simple, error)");
+    pp_metrics_help(m, "pp_bot_reply_latency_seconds", "histogram",
+                    "chat line received until the reply was queued for sending");
+    pp_metrics_help(m, "pp_bot_xmpp_up", "gauge", "1 while the XMPP session is up");
+}
+
+static pp_bot_senders_limits_t sender_limits(const pp_config_t *cfg)
+{
+    return (pp_bot_senders_limits_t){
         .max = cfg->bot_senders_max,
         .msgs_per_min = (double)cfg->bot_sender_msgs_per_min,
         .msgs_burst = (double)cfg->bot_sender_msgs_burst,
@@ -489,36 +423,46 @@ int pp_bot_start(pp_bot_t **out, const pp_config_t *cfg, uv_loop_t *loop, pp_met
         .live_burst = (double)cfg->bot_sender_live_burst,
         .live_per_day = cfg->bot_sender_live_per_day,
     };
+}
+
+static int start(pp_daemon_t *d, void **self)
+{
+    pp_bot_t *b = calloc(1, sizeof *b);
+    int rc;
+    if (!b)
+        return PP_ENOMEM;
+    *self = b;
+    b->daemon = d;
+    b->cfg = pp_daemon_config(d);
+    b->loop = pp_daemon_loop(d);
+    b->m = pp_daemon_metrics(d);
+    b->db = pp_daemon_db(d);
+    snprintf(b->worker_id, sizeof b->worker_id, "%s", pp_daemon_worker_id(d));
+    declare_metrics(b->m);
+    uv_timer_init(b->loop, &b->grace);
+    uv_timer_init(b->loop, &b->stop_poll);
+    uv_timer_init(b->loop, &b->gauge);
+    b->grace.data = b->stop_poll.data = b->gauge.data = b;
+    uv_timer_start(&b->gauge, gauge_cb, 500, 500);
+    if ((rc = pp_bot_live_init(&b->live, b->cfg, b->loop, b->m, b->db)) != 0)
+        return rc;
+    pp_bot_senders_limits_t lim = sender_limits(b->cfg);
     if ((rc = pp_bot_senders_new(&b->senders, &lim)) != 0)
         return rc;
-    if ((rc = submit_worker(b, 0)) != 0) {
-        pp_error("worker %s: cannot queue the workers-table registration: %s", b->worker_id,
-                 pp_strerror(rc));
-        return rc;
-    }
-    uv_timer_start(&b->heartbeat, heartbeat_cb, (uint64_t)cfg->heartbeat_interval_ms,
-                   (uint64_t)cfg->heartbeat_interval_ms);
-    if ((rc = pp_bot_xmpp_start(&b->xmpp, cfg, loop, line_cb, b)) != 0) {
+    if ((rc = pp_bot_xmpp_start(&b->xmpp, b->cfg, b->loop, line_cb, b)) != 0) {
         pp_error("bot: cannot start XMPP: %s", pp_strerror(rc));
         return rc;
     }
-    *out = b;
+    pp_info("bot: metrics on http://%s/metrics", pp_daemon_metrics_addr(d));
     return 0;
 }
 
-void pp_bot_reconfigure(pp_bot_t *b)
-{
-    if (b->stopping)
-        return;
-    uv_timer_start(&b->heartbeat, heartbeat_cb, (uint64_t)b->cfg->heartbeat_interval_ms,
-                   (uint64_t)b->cfg->heartbeat_interval_ms);
-    pp_bot_live_reconfigure(b->live);
-}
+/* After a configuration reload (SIGHUP): the carrier client. */
+static void reload(void *self) { pp_bot_live_reconfigure(((pp_bot_t *)self)->live); }
 
-bool pp_bot_is_up(pp_bot_t *b) { return b->xmpp && pp_bot_xmpp_is_up(b->xmpp) && !b->stopping; }
-
-/* 1: asks and lookups answered, database idle -> 2: unused day share back, row marked
- * stopped. Called from anywhere, even from inside a carrier call's callback. */
+/* 1: asks and lookups answered, database idle -> 2: unused day share given back, drained (the
+ * frame marks the row stopped). Called from anywhere, even from inside a carrier call's
+ * callback. */
 static void check_stopped(pp_bot_t *b)
 {
     if (b->stopping != 1 || b->asks > 0 || pp_bot_live_pending(b->live) > 0 ||
@@ -526,29 +470,12 @@ static void check_stopped(pp_bot_t *b)
         return;
     b->stopping = 2;
     uv_timer_stop(&b->grace);
+    uv_timer_stop(&b->stop_poll);
     pp_bot_live_release(b->live);
-    if (submit_worker(b, 2) != PP_OK)
-        pp_warn("worker %s: cannot queue the stopped mark; the row ages out by its heartbeat",
-                b->worker_id);
+    pp_daemon_drained(b->daemon);
 }
 
-/* 2 -> database idle -> 3: close the HTTP client and XMPP, done (only from this timer, so
- * nothing is closed under a callback of its own). */
-static void stop_poll_cb(uv_timer_t *t)
-{
-    pp_bot_t *b = t->data;
-    check_stopped(b);
-    if (b->stopping == 2 && pp_db_pending(b->db) == 0) {
-        b->stopping = 3;
-        uv_timer_stop(&b->stop_poll);
-        uv_timer_stop(&b->heartbeat);
-        pp_bot_live_close(b->live);
-        pp_bot_xmpp_stop(b->xmpp); /* sends the last replies */
-        b->xmpp = NULL;
-        pp_info("worker %s: stopped (%lld asks answered)", b->worker_id, b->n_asks);
-        b->done(b->done_arg);
-    }
-}
+static void stop_poll_cb(uv_timer_t *t) { check_stopped(t->data); }
 
 static void grace_cb(uv_timer_t *t)
 {
@@ -558,27 +485,51 @@ static void grace_cb(uv_timer_t *t)
     pp_bot_live_abort(b->live);
 }
 
-void pp_bot_stop(pp_bot_t *b, void (*done)(void *), void *arg)
+/* SIGTERM (through the frame): no new asks, finish those in flight (live calls cut after a
+ * grace period), give the unused day share back. */
+static void drain(void *self)
 {
-    if (b->stopping)
-        return;
+    pp_bot_t *b = self;
     b->stopping = 1;
-    b->done = done;
-    b->done_arg = arg;
     pp_info("bot: stopping: %ld asks in flight", b->asks);
-    uv_timer_stop(&b->heartbeat);
     uv_timer_start(&b->grace, grace_cb, STOP_GRACE_MS, 0);
     uv_timer_start(&b->stop_poll, stop_poll_cb, STOP_POLL_MS, STOP_POLL_MS);
     check_stopped(b);
 }
 
-void pp_bot_free(pp_bot_t *b)
+/* From the frame's stop tick, so nothing is closed under a callback of its own. */
+static void close_handles(void *self)
 {
+    pp_bot_t *b = self;
+    uv_close((uv_handle_t *)&b->grace, NULL);
+    uv_close((uv_handle_t *)&b->stop_poll, NULL);
+    uv_close((uv_handle_t *)&b->gauge, NULL);
+    pp_bot_live_close(b->live);
+    pp_bot_xmpp_stop(b->xmpp); /* sends the last replies */
+    b->xmpp = NULL;
+    pp_info("worker %s: stopped (%lld asks answered)", b->worker_id, b->n_asks);
+}
+
+static void free_bot(void *self)
+{
+    pp_bot_t *b = self;
     if (!b)
         return;
-    if (b->db)
-        pp_db_close(b->db);
     pp_bot_live_free(b->live);
     pp_bot_senders_free(b->senders);
     free(b);
 }
+
+const pp_daemon_hooks_t pp_bot_hooks = {
+    .prog = "pp-bot",
+    .kind = "bot",
+    .summary = "The \"paczka\" bot on XMPP (bot_*, xmpp_*, <carrier>_* keys).",
+    .uses_db_pool = true,
+    .start = start,
+    .drain = drain,
+    .close = close_handles,
+    .free = free_bot,
+    .counters = counters,
+    .health = health,
+    .reload = reload,
+};

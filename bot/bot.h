@@ -10,18 +10,12 @@
 
 typedef struct pp_bot pp_bot_t;
 
-/* Connects to Postgres and XMPP, starts the HTTP client, registers the workers-table row
- * (kind 'bot'; metrics_addr = the bound host:port of /metrics). Start-up errors return PP_E*. */
-/* After a configuration reload (SIGHUP): the heartbeat's period, the carrier client. */
-void pp_bot_reconfigure(pp_bot_t *b);
-int pp_bot_start(pp_bot_t **out, const pp_config_t *cfg, uv_loop_t *loop, pp_metrics_t *m,
-                 const char *metrics_addr) __attribute__((warn_unused_result));
-/* Graceful stop: no new asks, finish those in flight (live calls cut after a grace period),
- * give the unused day share back, mark the workers row stopped, send the replies,
- * disconnect; done(arg) runs on the loop when everything is closed. */
-void pp_bot_stop(pp_bot_t *b, void (*done)(void *), void *arg);
-bool pp_bot_is_up(pp_bot_t *b);
-/* After the loop has ended. */
-void pp_bot_free(pp_bot_t *b);
+/*
+ * The bot's hooks for the daemon frame (common/daemon.h), run by main.c. Start connects to
+ * XMPP and starts the carrier client on the frame's pool; the drain answers the asks in flight
+ * (live calls cut after a grace period) and gives the unused day share back; close sends the
+ * last replies and disconnects.
+ */
+extern const struct pp_daemon_hooks pp_bot_hooks;
 
 #endif

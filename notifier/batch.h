@@ -4,7 +4,7 @@
  *   notifier.c   the worker thread: fill a batch from Kafka, run it, store offsets; start/stop
  *   batch.c      one batch to completion: dead letters, decide, send + barrier, mark, retry
  *   recover.c    rows a predecessor left in 'sending': the IM server's record decides
- *   heartbeat.c  idle work: channel I/O, dead-letter reports, the workers-table heartbeat
+ *   idle.c       idle work: channel I/O, dead-letter reports, the consumer lag for the counters
  *   consumer.c   the Kafka consumer (group, rebalance, pause, lag, offsets) and DLQ reports
  */
 #ifndef PP_NOTIFIER_BATCH_H
@@ -59,7 +59,7 @@ typedef struct item {
 
 struct pp_notifier {
     const pp_config_t *cfg;
-    const char *worker_id, *metrics_addr;
+    const char *worker_id;
     pthread_t thread;
     atomic_bool stop;
     void (*on_exit)(void *);
@@ -118,9 +118,9 @@ int pp_batch_run(pp_notifier_t *n);
  * (sent or bounced); PP_EAGAIN: retry the batch. */
 int pp_batch_recover(pp_notifier_t *n);
 
-/* heartbeat.c: the workers-table heartbeat (every heartbeat_interval_ms, or now if force). */
-void pp_notifier_heartbeat(pp_notifier_t *n, bool force);
-/* heartbeat.c: keep the channel, the DLQ producer and the heartbeat alive for about ms. */
+/* idle.c: refresh the consumer lag in the stats (every heartbeat_interval_ms, or now if force). */
+void pp_notifier_refresh_lag(pp_notifier_t *n, bool force);
+/* idle.c: keep the channel, the DLQ producer and the lag fresh for about ms. */
 void pp_notifier_idle(pp_notifier_t *n, int ms);
 
 /* consumer.c */

@@ -2,12 +2,12 @@
  * notifier.c - the notifier worker: Kafka consumer group -> ledger decision -> IM channel
  * batch (send, ping barrier, mark) -> offset store; poison events go to the dead-letter topic.
  *
- * Threads. main.c runs a libuv loop for /metrics, /healthz and signals only. Everything that
- * blocks - librdkafka's consumer poll, synchronous libpq, libstrophe's xmpp_run_once - runs
- * on this one worker thread, which alternates between them with short timeouts. So the
+ * Threads. The daemon frame (hooks.c) runs a libuv loop for /metrics, /healthz, signals and
+ * the workers row only. Everything that blocks - librdkafka's consumer poll, synchronous
+ * libpq, libstrophe's xmpp_run_once - runs on this one worker thread, which alternates between them with short timeouts. So the
  * metrics endpoint never waits on Kafka, Postgres or XMPP, and the consumer, the database
  * connection and the channel each have exactly one user: no locks. Counters cross threads
- * as atomics; main copies them into the registry on a timer.
+ * as atomics; hooks.c copies them into the registry on a timer.
  *
  * One batch (up to send_batch events, in partition order):
  *   1. invalid events (pp_event_decode fails) -> produced to dlq_topic with the reason and
@@ -61,7 +61,6 @@
 #include "kafka.h"
 #include "log.h"
 #include "timeutil.h"
-#include "worker.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,9 +164,7 @@ static void *worker_main(void *arg)
     n->chops->close(n->ch, 2000);
     n->ch = NULL;
     atomic_store(&n->stats.xmpp_up, false);
-    pp_notifier_heartbeat(n, true);
-    if (pp_worker_stop(n->db, n->worker_id))
-        n->result = PP_EDB;
+    pp_notifier_refresh_lag(n, true);
     pp_info("notifier %s: stopped (consumed %lld, sent %lld, failed %lld, dlq %lld)",
             n->worker_id, atomic_load(&n->stats.consumed), atomic_load(&n->stats.sent),
             atomic_load(&n->stats.failed), atomic_load(&n->stats.dlq));
@@ -196,7 +193,7 @@ static void destroy(pp_notifier_t *n)
 }
 
 int pp_notifier_start(pp_notifier_t **out, const pp_config_t *cfg, const char *worker_id,
-                      const char *metrics_addr, void (*on_exit)(void *), void *arg)
+                      void (*on_exit)(void *), void *arg)
 {
     char err[512];
     int rc = PP_ENOMEM;
@@ -216,7 +213,6 @@ int pp_notifier_start(pp_notifier_t **out, const pp_config_t *cfg, const char *w
     n->cfg = cfg;
     pp_poison_init(&n->poison, cfg->notifier_poison_after);
     n->worker_id = worker_id;
-    n->metrics_addr = metrics_addr;
     n->on_exit = on_exit;
     n->exit_arg = arg;
     atomic_store(&n->stats.lag, -1);
@@ -229,8 +225,6 @@ int pp_notifier_start(pp_notifier_t **out, const pp_config_t *cfg, const char *w
         rc = PP_EDB;
         goto fail;
     }
-    if ((rc = pp_worker_register(n->db, worker_id, "notifier", metrics_addr)))
-        goto fail;
     if ((rc = pp_consumer_new(n)))
         goto fail;
     if ((rc = pp_kafka_producer_new(cfg, pp_consumer_dlq_report_cb, n, &n->dlq))) {

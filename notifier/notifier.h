@@ -1,7 +1,7 @@
 /*
  * notifier.h - the notifier worker: one thread that consumes shipment-status events, decides
  * recipients through the ledger, sends over the IM channel and stores offsets. Counters are
- * atomics readable from any thread (main publishes them to the metrics registry).
+ * atomics readable from any thread (hooks.c publishes them to the metrics registry).
  */
 #ifndef PP_NOTIFIER_H
 #define PP_NOTIFIER_H
@@ -33,17 +33,20 @@ typedef struct pp_notifier_stats {
 typedef struct pp_notifier pp_notifier_t;
 
 /*
- * Connect to Kafka, Postgres (registers the worker) and start the worker thread; the channel
+ * Connect to Kafka, Postgres and start the worker thread; the channel
  * connects in the background. cfg and strings must outlive the notifier. on_exit(arg) is
  * called from the worker thread when it returns (e.g. uv_async_send). PP_E* on start-up error.
  */
 int pp_notifier_start(pp_notifier_t **out, const pp_config_t *cfg, const char *worker_id,
-                      const char *metrics_addr, void (*on_exit)(void *), void *arg)
+                      void (*on_exit)(void *), void *arg)
     __attribute__((warn_unused_result));
 /* Graceful stop: stop consuming, finish the batch, commit, leave the group. Thread-safe. */
 void pp_notifier_stop(pp_notifier_t *n);
 pp_notifier_stats_t *pp_notifier_stats(pp_notifier_t *n);
 /* Join the thread and free; returns 0, or PP_E* if the worker ended on an error. */
 int pp_notifier_join(pp_notifier_t *n);
+
+/* hooks.c: the process's hooks for the daemon frame (main.c). */
+extern const struct pp_daemon_hooks pp_notifier_hooks;
 
 #endif

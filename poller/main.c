@@ -1,10 +1,5 @@
-/* main.c - pp-poller launcher; the rest is in poller.c. */
-#include "launch.h"
+/* main.c - pp-poller: the daemon frame (common/daemon.h) with the poller's hooks (poller.c). */
+#include "daemon.h"
 #include "poller.h"
 
-int main(int argc, char **argv)
-{
-    return pp_launch(argc, argv, "pp-poller",
-                     "Claims due shipments, polls carriers, writes key changes + outbox, relays to Kafka.",
-                     pp_poller_run);
-}
+int main(int argc, char **argv) { return pp_daemon_main(argc, argv, &pp_poller_hooks); }

@@ -33,18 +33,18 @@ typedef enum {
     PP_POLLER_DRAINING,    /* no claims; every shipment in flight is written back or released */
     PP_POLLER_USAGE_FLUSH, /* the carrier client's last carrier_usage write */
     PP_POLLER_RELAY_DRAIN, /* the relay publishes and marks what it took, gives up its lock */
-    PP_POLLER_RELEASING,   /* left-over leases released, the workers row marked stopped */
-    PP_POLLER_CLOSING,     /* the database pool finishes its jobs */
-    PP_POLLER_CLOSED       /* handles closed: the loop ends */
+    PP_POLLER_RELEASING,   /* left-over leases released */
+    PP_POLLER_DRAINED      /* handed to the daemon frame: stopped mark, close (common/daemon.h) */
 } pp_poller_phase_t;
 
 typedef struct pp_poller pp_poller_t;
+typedef struct pp_daemon pp_daemon_t;
 
 struct pp_poller {
+    pp_daemon_t *daemon;       /* the process frame: loop, metrics, pool, workers row, signals */
     uv_loop_t *loop;
-    pp_config_t *cfg;          /* owned by main */
+    pp_config_t *cfg;          /* owned by the frame */
     char worker_id[128];
-    char metrics_addr[128];    /* actual host:port served */
     char who[160];             /* "worker <id>": the carrier client's log prefix */
     pp_db_t *db;
     pp_metrics_t *metrics;
@@ -56,21 +56,17 @@ struct pp_poller {
     uv_timer_t defer_timer;    /* flushes them once per loop turn */
 
     uv_timer_t claim_timer;
-    uv_timer_t heartbeat_timer;
-    uv_timer_t stop_timer;     /* drives the shutdown sequence */
-    uv_signal_t sig_term, sig_int, sig_hup;
+    uv_timer_t stop_timer;     /* drives the drain's phases */
 
     int inflight;              /* claimed shipments not yet written back or released (lease.c) */
     bool claiming;             /* a claim round trip is outstanding */
     bool backlog;              /* the last claim was full: more may be due */
-    bool heartbeat_busy;
     pp_poller_phase_t phase;
     /* Set by poller.c; called whenever something
      * finished: shipments (lease.c), a claim (claim.c), a relay step (relay.c). It claims more
      * when there is room and advances the stop. The files below poller.c call up only through it. */
     void (*progress)(pp_poller_t *p);
     int db_failures;           /* consecutive failed DB jobs (health) */
-    int exit_code;
 
     /* counters (also in the heartbeat's jsonb) */
     long long n_claims, n_claimed, n_events, n_lease_lost;
@@ -139,7 +135,7 @@ int pp_relay_mark(PGconn *conn, const char *const *event_ids, const int *partiti
 void pp_leases_taken(pp_poller_t *p, int n);
 void pp_leases_done(pp_poller_t *p, int n);
 
-/* poller.c */
-int pp_poller_run(pp_config_t *cfg); /* returns the process exit code */
+/* poller.c: the process's hooks for the daemon frame (main.c). */
+extern const struct pp_daemon_hooks pp_poller_hooks;
 
 #endif

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# sighup_reload.sh - SIGHUP reloads the configuration of every daemon (pp-poller, pp-api,
-# pp-notifier, pp-bot), each started with --config FILE:
+# daemon_frame.sh - every daemon (pp-poller, pp-api, pp-notifier, pp-bot) runs in the one
+# frame, common/daemon.c, and behaves the same:
+#   - the options: --version, --check-config (ok / a bad key named, exit 1), --print-config;
+#   - its workers row: registered with its kind and metrics address, heartbeats that carry the
+#     process's counters, marked stopped by a graceful SIGTERM (exit 0).
+# SIGHUP reloads the configuration of each, started with --config FILE:
 #   - a changed reloadable key takes effect: log_level info -> debug (a debug line follows the
 #     reload), and for the poller and the bot inpost_rps 40 -> 20 (the carrier client's
 #     per-second share, pp_*_budget_limit, halves);
@@ -15,8 +19,10 @@ set -uo pipefail
 T=$PP_TEST_TMP
 API=$PP_BUILD/api/pp-api
 
+tag=$$-$RANDOM
 conf() { # NAME LEVEL RPS [EXTRA LINE]
-	printf 'log_level = %s\ninpost_rps = %s\nmetrics_addr = 127.0.0.1:0\n%s\n' "$2" "$3" "${4-}" >"$T/$1.conf"
+	printf 'log_level = %s\ninpost_rps = %s\nmetrics_addr = 127.0.0.1:0\nworker_id = frame-%s-%s\nheartbeat_interval_ms = 300\n%s\n' \
+		"$2" "$3" "$1" "$tag" "${4-}" >"$T/$1.conf"
 }
 metrics_port() { grep -o 'metrics on http://127.0.0.1:[0-9]*' "$T/$1.log" | head -1 | sed 's/.*://'; }
 healthy() { curl -sf "http://127.0.0.1:$1/healthz" >/dev/null; }
@@ -73,7 +79,38 @@ reload_checks() { # NAME PORT SERIES
 }
 figure() { echo "$*" >>"$T/figures.txt"; }
 
+# The options, the same for every binary.
+options_checks() { # NAME BINARY
+	local name=$1 bin=$2 out
+	out=$("$bin" --version) || fail "$name --version failed"
+	[[ $out =~ ^pp-$name\ [0-9] ]] || fail "$name --version printed '$out'"
+	conf "$name" info 40
+	out=$("$bin" --config "$T/$name.conf" --check-config) || fail "$name --check-config of a good file: $out"
+	[[ $out == *"configuration ok"* ]] || fail "$name --check-config printed '$out'"
+	"$bin" --config "$T/$name.conf" --print-config | grep -q '^inpost_rps = 40$' || fail "$name --print-config lacks inpost_rps = 40"
+	conf "$name" info 40 "poll_batchh = 3"
+	out=$("$bin" --config "$T/$name.conf" --check-config) && fail "$name --check-config passed a misspelt key"
+	[[ $out == *poll_batchh* ]] || fail "$name --check-config did not name the bad key: '$out'"
+	"$bin" --no-such-option >/dev/null 2>&1 && fail "$name accepted an unknown option"
+	figure "$name: --version, --check-config (ok; misspelt key named, exit 1), --print-config, unknown option refused"
+}
+# The workers row while it runs: kind, metrics address, a heartbeat with counters.
+row() { psql_q "SELECT $2 FROM workers WHERE id = 'frame-$1-$tag'"; }
+row_checks() { # NAME KIND COUNTER
+	local name=$1 kind=$2 counter=$3
+	wait_until 30 test "$(row "$name" "counters ? '$counter'")" = t ||
+		fail "$name: no heartbeat with counter $counter: $(row "$name" "kind || ' ' || counters::text")"
+	[[ $(row "$name" kind) == "$kind" ]] || fail "$name: workers row kind '$(row "$name" kind)', want $kind"
+	[[ $(row "$name" metrics_addr) == "127.0.0.1:$(metrics_port "$name")" ]] ||
+		fail "$name: workers row metrics_addr '$(row "$name" metrics_addr)'"
+	[[ $(row "$name" "stopped_at IS NULL") == t ]] || fail "$name: row marked stopped while running"
+}
+
 declare -A PID
+for name in poller bot notifier api; do
+	case $name in poller) b=$POLLER ;; bot) b=$BOT ;; notifier) b=$NOTIFIER ;; api) b=$API ;; esac
+	options_checks "$name" "$b"
+done
 NOTIFIER_JID=$PP_XMPP_JID NOTIFIER_PW=$PP_XMPP_PASSWORD
 bot_accounts 0 # the bot's own XMPP account: PP_XMPP_JID from here on
 
@@ -93,6 +130,15 @@ reload_checks bot "$(metrics_port bot)" 'pp_bot_budget_limit{carrier="inpost",wi
 reload_checks notifier "$(metrics_port notifier)" ''
 reload_checks api "$APORT" ''
 
-for name in poller bot notifier api; do stop_pid "${PID[$name]}" 120; done
+row_checks poller poller claims
+row_checks bot bot asks
+row_checks notifier notifier consumed
+row_checks api api requests
+for name in poller bot notifier api; do
+	stop_pid "${PID[$name]}" 120
+	[[ $(row "$name" "stopped_at IS NOT NULL") == t ]] || fail "$name: SIGTERM did not mark its workers row stopped"
+	logged "$name" 'marked stopped' || fail "$name: no 'marked stopped' line"
+done
+figure "poller, bot, notifier, api: workers row with kind, metrics address and counters; SIGTERM: exit 0, row marked stopped"
 echo ok
 sed 's/^/    /' "$T/figures.txt"
