@@ -57,7 +57,8 @@ struct pp_api_ratelimit {
 };
 
 /* key's bucket in *tp (allocated on first use), or NULL: out of memory, or no bucket yet and
- * !create. A new bucket starts full (per_min refill, burst size). */
+ * !create. A new bucket starts full (per_min refill, burst size); an existing one takes a
+ * per_min or burst changed by a reload. */
 static pp_bucket_t *rl_bucket(pp_api_ratelimit_t **tp, const char *key, bool create, long per_min,
                               long burst, int64_t now)
 {
@@ -66,8 +67,11 @@ static pp_bucket_t *rl_bucket(pp_api_ratelimit_t **tp, const char *key, bool cre
     rl_slot_t *set = (*tp)->slots[pp_text_hash(key) % RL_SETS];
     rl_slot_t *lru = &set[0];
     for (int i = 0; i < RL_WAYS; i++) {
-        if (set[i].key[0] && strncmp(set[i].key, key, RL_KEY - 1) == 0)
+        if (set[i].key[0] && strncmp(set[i].key, key, RL_KEY - 1) == 0) {
+            if (create)
+                pp_bucket_retune(&set[i].bucket, (double)per_min / 60.0, (double)burst, now);
             return &set[i].bucket;
+        }
         if (set[i].bucket.last_ms < lru->bucket.last_ms)
             lru = &set[i];
     }
@@ -124,6 +128,8 @@ int64_t pp_api_authfail_take(pp_api_t *a, const char *peer, const char **what_ou
                        (double)cfg->api_auth_fail_global_burst, now);
         a->auth_fail_all_set = true;
     }
+    pp_bucket_retune(&a->auth_fail_all, (double)cfg->api_auth_fail_global_per_min / 60.0,
+                     (double)cfg->api_auth_fail_global_burst, now);
     pp_bucket_t *addr = rl_bucket(&a->rl_fail, peer, true, cfg->api_auth_fail_per_min, cfg->api_auth_fail_burst, now);
     pp_bucket_t *nb = rl_bucket(&a->rl_fail_net, net, true, cfg->api_auth_fail_net_per_min,
                                 cfg->api_auth_fail_net_burst, now);

@@ -457,8 +457,14 @@ static int start(pp_daemon_t *d, void **self)
     return 0;
 }
 
-/* After a configuration reload (SIGHUP): the carrier client. */
-static void reload(void *self) { pp_bot_live_reconfigure(((pp_bot_t *)self)->live); }
+/* After a configuration reload (SIGHUP): the carrier client, the per-writer limits. */
+static void reload(void *self)
+{
+    pp_bot_t *b = self;
+    pp_bot_live_reconfigure(b->live);
+    pp_bot_senders_limits_t lim = sender_limits(b->cfg);
+    pp_bot_senders_retune(b->senders, &lim);
+}
 
 /* 1: asks and lookups answered, database idle -> 2: unused day share given back, drained (the
  * frame marks the row stopped). Called from anywhere, even from inside a carrier call's

@@ -91,6 +91,13 @@ void pp_bot_senders_free(pp_bot_senders_t *s)
     free(s);
 }
 
+void pp_bot_senders_retune(pp_bot_senders_t *s, const pp_bot_senders_limits_t *lim)
+{
+    long max = s->lim.max;
+    s->lim = *lim;
+    s->lim.max = max;
+}
+
 long pp_bot_senders_count(const pp_bot_senders_t *s) { return s->n; }
 
 static void lru_unlink(pp_bot_senders_t *s, int32_t i)
@@ -142,6 +149,8 @@ static entry_t *get(pp_bot_senders_t *s, const char *sender, int64_t now)
         if (s->e[i].hash == h && strcmp(s->e[i].key, key) == 0) {
             lru_unlink(s, i);
             lru_push_front(s, i);
+            pp_bucket_retune(&s->e[i].msgs, s->lim.msgs_per_min / 60.0, s->lim.msgs_burst, now);
+            pp_bucket_retune(&s->e[i].live, s->lim.live_per_min / 60.0, s->lim.live_burst, now);
             return &s->e[i];
         }
     }

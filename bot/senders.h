@@ -33,6 +33,9 @@ typedef enum {
 int pp_bot_senders_new(pp_bot_senders_t **out, const pp_bot_senders_limits_t *lim)
     __attribute__((warn_unused_result));
 void pp_bot_senders_free(pp_bot_senders_t *s);
+/* A reload: every limit but max (the table's size) from lim; a writer's buckets take the new
+ * rates and sizes at its next message (tokens kept, capped). */
+void pp_bot_senders_retune(pp_bot_senders_t *s, const pp_bot_senders_limits_t *lim);
 
 /*
  * One message from sender. Not OK: *retry_ms = when the sender may write again; the window

@@ -34,6 +34,16 @@ void pp_bucket_set_rate(pp_bucket_t *b, double rate, int64_t now_ms)
         b->tokens = b->capacity;
 }
 
+void pp_bucket_retune(pp_bucket_t *b, double rate, double capacity, int64_t now_ms)
+{
+    if (capacity < 1)
+        capacity = 1;
+    if (b->rate == rate && b->capacity == capacity)
+        return;
+    b->capacity = capacity;
+    pp_bucket_set_rate(b, rate, now_ms); /* caps the tokens at the new capacity */
+}
+
 int64_t pp_bucket_wait_ms(pp_bucket_t *b, int64_t now_ms)
 {
     if (b->rate <= 0)

@@ -23,6 +23,9 @@ typedef struct pp_bucket {
 void pp_bucket_init(pp_bucket_t *b, double rate, double capacity, int64_t now_ms);
 /* Change the rate (e.g. the live-poller count changed); accrued tokens are kept, capped. */
 void pp_bucket_set_rate(pp_bucket_t *b, double rate, int64_t now_ms);
+/* Set rate and capacity if either differs (a reload changed the limit); accrued tokens are
+ * kept, capped at the new capacity. */
+void pp_bucket_retune(pp_bucket_t *b, double rate, double capacity, int64_t now_ms);
 /* Milliseconds until one token is available (0 = now). */
 int64_t pp_bucket_wait_ms(pp_bucket_t *b, int64_t now_ms);
 /* Take one token: 0 on success, else the wait in ms (>= 1) and nothing is taken. */

@@ -128,39 +128,39 @@ typedef union pp_config_value {
       "bot: percent of each carrier's <carrier>_per_day quota the bot's live calls may use; reserved in carrier_usage while a bot runs (the pollers keep the rest); 0 = no live calls to carriers with a day quota") \
     X(INT, bot_senders_max, "10000", 16, 1000000, 0,                                          \
       "bot: writers whose per-sender limits are remembered (the least recently seen is forgotten first, and starts again with full buckets; its live lookups of the day are counted apart and survive)") \
-    X(INT, bot_sender_msgs_per_min, "20", 1, 6000000, 0, "bot: messages per minute answered per writer (token bucket refill)") \
-    X(INT, bot_sender_msgs_burst, "10", 1, 100000, 0,                                          \
+    X(INT, bot_sender_msgs_per_min, "20", 1, 6000000, 1, "bot: messages per minute answered per writer (token bucket refill)") \
+    X(INT, bot_sender_msgs_burst, "10", 1, 100000, 1,                                          \
       "bot: messages a writer may send in a burst; beyond, one polite refusal per minute at most and the rest unanswered") \
-    X(INT, bot_sender_live_per_min, "6", 1, 6000000, 0, "bot: live carrier lookups per minute per writer (token bucket refill)") \
-    X(INT, bot_sender_live_burst, "3", 1, 100000, 0,                                           \
+    X(INT, bot_sender_live_per_min, "6", 1, 6000000, 1, "bot: live carrier lookups per minute per writer (token bucket refill)") \
+    X(INT, bot_sender_live_burst, "3", 1, 100000, 1,                                           \
       "bot: live carrier lookups a writer may cause in a burst; beyond, a known parcel is answered from Postgres, an unknown one with one refusal per minute") \
-    X(INT, bot_sender_live_per_day, "200", 0, 100000000, 0,                                    \
+    X(INT, bot_sender_live_per_day, "200", 0, 100000000, 1,                                    \
       "bot: live carrier lookups per writer per UTC day (0 = no cap), so one writer cannot use up the bot's day share for everyone") \
     X(STR, api_addr, "127.0.0.1:8080", 0, 0, 0, "api: listen address of the HTTP API (port 0 = any free port, logged at start)") \
-    X(STR, api_service_key, "", 0, 0, 0,                                                      \
+    X(STR, api_service_key, "", 0, 0, 1,                                                      \
       "api: the marketplace's service key (Bearer) for /v1/users and /v1/transactions (empty = feed refused)") \
     X(INT, api_max_body, "65536", 64, 16777216, 0,                                            \
       "api: largest accepted request body in bytes; a larger one is answered 413 while reading, before authentication, and the connection closed") \
-    X(INT, api_key_cache_ms, "5000", 0, 600000, 0,                                              \
+    X(INT, api_key_cache_ms, "5000", 0, 600000, 1,                                              \
       "api: a seller key found valid is trusted this long without asking Postgres (0 = ask every time; a replaced key works this long more)") \
-    X(INT, api_rate_per_min, "1200", 1, 60000000, 0, "api: requests per minute allowed per API key (token bucket refill)") \
-    X(INT, api_rate_burst, "40", 1, 1000000, 0, "api: token bucket size per API key (burst; 429 + Retry-After when empty)") \
-    X(INT, api_auth_fail_per_min, "30", 1, 60000000, 0,                                       \
+    X(INT, api_rate_per_min, "1200", 1, 60000000, 1, "api: requests per minute allowed per API key (token bucket refill)") \
+    X(INT, api_rate_burst, "40", 1, 1000000, 1, "api: token bucket size per API key (burst; 429 + Retry-After when empty)") \
+    X(INT, api_auth_fail_per_min, "30", 1, 60000000, 1,                                       \
       "api: failed authentications per minute allowed per client address (IPv6: per /64); beyond, keys that are not valid at once are answered 429 + Retry-After without a database lookup") \
-    X(INT, api_auth_fail_burst, "20", 1, 1000000, 0, "api: failed authentications a client address may make in a burst before api_auth_fail_per_min applies") \
-    X(INT, api_auth_fail_net_per_min, "120", 1, 60000000, 0,                                   \
+    X(INT, api_auth_fail_burst, "20", 1, 1000000, 1, "api: failed authentications a client address may make in a burst before api_auth_fail_per_min applies") \
+    X(INT, api_auth_fail_net_per_min, "120", 1, 60000000, 1,                                   \
       "api: failed authentications per minute allowed per client network (IPv4 /24, IPv6 /48), so many addresses of one network cannot multiply api_auth_fail_per_min") \
-    X(INT, api_auth_fail_net_burst, "60", 1, 1000000, 0, "api: failed authentications a client network may make in a burst before api_auth_fail_net_per_min applies") \
-    X(INT, api_auth_fail_global_per_min, "6000", 1, 60000000, 0,                               \
+    X(INT, api_auth_fail_net_burst, "60", 1, 1000000, 1, "api: failed authentications a client network may make in a burst before api_auth_fail_net_per_min applies") \
+    X(INT, api_auth_fail_global_per_min, "6000", 1, 60000000, 1,                               \
       "api: failed authentications per minute of all clients together, per pp-api process: the most Postgres lookups unknown keys can cost, however many addresses send them (a deployment's real failures stay far below; beyond, a key not valid at once waits: 429 + Retry-After)") \
-    X(INT, api_auth_fail_global_burst, "600", 1, 1000000, 0, "api: failed authentications of all clients together in a burst before api_auth_fail_global_per_min applies") \
-    X(STR, api_buyer_secret, "", 0, 0, 0,                                                     \
+    X(INT, api_auth_fail_global_burst, "600", 1, 1000000, 1, "api: failed authentications of all clients together in a burst before api_auth_fail_global_per_min applies") \
+    X(STR, api_buyer_secret, "", 0, 0, 1,                                                     \
       "api: HMAC-SHA256 secret shared with the marketplace for buyer tokens (empty = buyer routes answer 401)") \
-    X(INT, api_buyer_token_max_ttl_s, "2592000", 60, 31536000, 0,                               \
+    X(INT, api_buyer_token_max_ttl_s, "2592000", 60, 31536000, 1,                               \
       "api: longest accepted buyer-token lifetime: a token whose exp is further than this from now is refused (401), however it was signed") \
-    X(INT, im_link_code_ttl_s, "600", 30, 86400, 0, "api: an IM-link verification code expires after this many seconds") \
-    X(INT, im_link_max_attempts, "5", 1, 100, 0, "api: wrong codes accepted per link before a new code must be requested") \
-    X(INT, im_link_resend_s, "30", 0, 3600, 0, "api: shortest interval between two codes sent to one buyer (429 + Retry-After)") \
+    X(INT, im_link_code_ttl_s, "600", 30, 86400, 1, "api: an IM-link verification code expires after this many seconds") \
+    X(INT, im_link_max_attempts, "5", 1, 100, 1, "api: wrong codes accepted per link before a new code must be requested") \
+    X(INT, im_link_resend_s, "30", 0, 3600, 1, "api: shortest interval between two codes sent to one buyer (429 + Retry-After)") \
     X(INT, web_card_refresh_s, "5", 1, 3600, 0, "api: how often the payment-card page asks for the card again")
 
 typedef struct pp_config {

@@ -19,10 +19,12 @@ set -uo pipefail
 T=$PP_TEST_TMP
 API=$PP_BUILD/api/pp-api
 
-tag=$$-$RANDOM
+ftag=$$-$RANDOM # not "tag": xmpp_stack (bot_lib.sh) sets that one
+declare -A EXTRA # lines every config file of NAME has
+EXTRA[api]=$'api_addr = 127.0.0.1:0\napi_service_key = svc-'$ftag$'\napi_rate_per_min = 1'
 conf() { # NAME LEVEL RPS [EXTRA LINE]
-	printf 'log_level = %s\ninpost_rps = %s\nmetrics_addr = 127.0.0.1:0\nworker_id = frame-%s-%s\nheartbeat_interval_ms = 300\n%s\n' \
-		"$2" "$3" "$1" "$tag" "${4-}" >"$T/$1.conf"
+	printf 'log_level = %s\ninpost_rps = %s\nmetrics_addr = 127.0.0.1:0\nworker_id = frame-%s-%s\nheartbeat_interval_ms = 300\n%s\n%s\n' \
+		"$2" "$3" "$1" "$ftag" "${EXTRA[$1]-}" "${4-}" >"$T/$1.conf"
 }
 metrics_port() { grep -o 'metrics on http://127.0.0.1:[0-9]*' "$T/$1.log" | head -1 | sed 's/.*://'; }
 healthy() { curl -sf "http://127.0.0.1:$1/healthz" >/dev/null; }
@@ -95,7 +97,7 @@ options_checks() { # NAME BINARY
 	figure "$name: --version, --check-config (ok; misspelt key named, exit 1), --print-config, unknown option refused"
 }
 # The workers row while it runs: kind, metrics address, a heartbeat with counters.
-row() { psql_q "SELECT $2 FROM workers WHERE id = 'frame-$1-$tag'"; }
+row() { psql_q "SELECT $2 FROM workers WHERE id = 'frame-$1-$ftag'"; }
 row_checks() { # NAME KIND COUNTER
 	local name=$1 kind=$2 counter=$3
 	wait_until 30 test "$(row "$name" "counters ? '$counter'")" = t ||
@@ -121,7 +123,7 @@ conf bot info 40
 start bot "$BOT"
 conf notifier info 40
 PP_XMPP_JID=$NOTIFIER_JID PP_XMPP_PASSWORD=$NOTIFIER_PW start notifier "$NOTIFIER"
-conf api info 40 "api_addr = 127.0.0.1:0"
+conf api info 40
 start api "$API"
 APORT=$(sed -n 's|.*api on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$T/api.log" | head -1)
 
@@ -129,6 +131,27 @@ reload_checks poller "$(metrics_port poller)" 'pp_poller_budget_limit{carrier="i
 reload_checks bot "$(metrics_port bot)" 'pp_bot_budget_limit{carrier="inpost",window="second"}'
 reload_checks notifier "$(metrics_port notifier)" ''
 reload_checks api "$APORT" ''
+
+# pp-api's rate limit is reloadable too: the service key's bucket (api_rate_per_min 1) takes a
+# smaller api_rate_burst at its next request.
+limited() { # prints how many of 5 feed requests were answered 429, then the 5 codes
+	local i c n=0 codes=
+	for i in 1 2 3 4 5; do
+		c=$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H "Authorization: Bearer svc-$ftag" \
+			-H 'Content-Type: application/json' -d '{}' "http://127.0.0.1:$APORT/v1/users/$i")
+		[[ $c == 429 ]] && n=$((n + 1))
+		codes+=" $c"
+	done
+	echo "$n$codes"
+}
+read -r n codes <<<"$(limited)"
+((n == 0)) || fail "api: $n of 5 feed requests limited before the reload (api_rate_burst 40): $codes"
+conf api info 40 "api_rate_burst = 2"
+kill -HUP "${PID[api]}"
+wait_until 30 logged api 'reload: api_rate_burst: 40 -> 2' || fail "api: api_rate_burst not reloaded: $(tail -3 "$T/api.log")"
+read -r n codes <<<"$(limited)"
+((n >= 3)) || fail "api: only $n of 5 feed requests limited after api_rate_burst 40 -> 2: $codes"
+figure "api: SIGHUP api_rate_burst 40 -> 2: 0 of 5 feed requests limited before, $n of 5 after"
 
 row_checks poller poller claims
 row_checks bot bot asks
