@@ -3,6 +3,8 @@
 #include "err.h"
 #include "launch.h"
 #include "log.h"
+#include "procmetrics.h"
+#include "version.h"
 #include "worker.h"
 
 #include <signal.h>
@@ -278,6 +280,12 @@ static int run(pp_config_t *cfg)
     if (!d->metrics)
         pp_die("out of memory");
     serve_metrics(d);
+    char info[256];
+    snprintf(info, sizeof info, "pp_build_info{version=\"%s\",commit=\"%s\",kind=\"%s\"}",
+             PP_VERSION, PP_COMMIT, d->hooks->kind);
+    pp_metrics_help(d->metrics, "pp_build_info", "gauge", "1, labelled with the build's version and git commit");
+    pp_metrics_set(d->metrics, info, 1);
+    pp_metrics_before_render(d->metrics, pp_procmetrics_update);
     int pool = d->hooks->uses_db_pool ? (int)cfg->db_pool_size : 1;
     if (pp_db_open(&d->db, &d->loop, cfg->db_url, pool) != PP_OK)
         pp_die("%s: cannot open the database %s (db_url): is Postgres up?", d->who,

@@ -1,6 +1,7 @@
 /* launch.c - shared daemon start-up: options, configuration, log level, threadpool size. */
 #include "launch.h"
 #include "log.h"
+#include "version.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +33,7 @@ int pp_launch(int argc, char **argv, const char *prog, const char *summary,
         else if (strcmp(argv[i], "--check-config") == 0)
             check = 1;
         else if (strcmp(argv[i], "--version") == 0) {
-            printf("%s %s\n", prog, PP_VERSION);
+            printf("%s %s (commit %s)\n", prog, PP_VERSION, PP_COMMIT);
             return 0;
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout, prog, summary);

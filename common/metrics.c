@@ -50,6 +50,7 @@ struct pp_metrics {
     pp_httpd_t *srv;
     pp_health_fn health;
     void *health_arg;
+    void (*before_render)(pp_metrics_t *m);
     bool warned_kind;
 };
 
@@ -354,6 +355,8 @@ int pp_metrics_render(pp_metrics_t *m, char **out, size_t *len)
 static int on_metrics(h2o_req_t *req, void *arg)
 {
     pp_metrics_t *m = arg;
+    if (m->before_render)
+        m->before_render(m);
     char *text;
     size_t len;
     int rc = pp_metrics_render(m, &text, &len);
@@ -383,6 +386,14 @@ static int on_healthz(h2o_req_t *req, void *arg)
     return PP_OK;
 }
 
+/* The loop answered: the process is alive (a liveness probe restarts it only when it is stuck). */
+static int on_livez(h2o_req_t *req, void *arg)
+{
+    (void)arg;
+    pp_httpd_send(req, 200, "text/plain; charset=utf-8", "ok\n", 3);
+    return PP_OK;
+}
+
 int pp_metrics_serve(pp_metrics_t *m, uv_loop_t *loop, const char *addr, pp_health_fn health,
                      void *health_arg, int *bound_port)
 {
@@ -396,7 +407,9 @@ int pp_metrics_serve(pp_metrics_t *m, uv_loop_t *loop, const char *addr, pp_heal
     if ((rc = pp_httpd_start(loop, addr, &m->srv, bound_port)) != 0)
         return rc;
     if ((rc = pp_httpd_route(m->srv, "/metrics", on_metrics, m)) != 0 ||
-        (rc = pp_httpd_route(m->srv, "/healthz", on_healthz, m)) != 0)
+        (rc = pp_httpd_route(m->srv, "/healthz", on_healthz, m)) != 0 ||
+        (rc = pp_httpd_route(m->srv, "/readyz", on_healthz, m)) != 0 ||
+        (rc = pp_httpd_route(m->srv, "/livez", on_livez, m)) != 0)
         goto fail;
     return PP_OK;
 fail:
@@ -404,6 +417,8 @@ fail:
     m->srv = NULL;
     return rc;
 }
+
+void pp_metrics_before_render(pp_metrics_t *m, void (*fn)(pp_metrics_t *m)) { m->before_render = fn; }
 
 void pp_metrics_stop(pp_metrics_t *m)
 {

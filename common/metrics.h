@@ -1,4 +1,4 @@
-/* metrics.h - Prometheus registry (counters, gauges, histograms) served with /healthz; loop-thread only. */
+/* metrics.h - Prometheus registry (counters, gauges, histograms) served with /livez, /readyz (= /healthz); loop-thread only. */
 #ifndef PP_METRICS_H
 #define PP_METRICS_H
 
@@ -32,12 +32,16 @@ int pp_metrics_render(pp_metrics_t *m, char **out, size_t *len) __attribute__((w
 typedef int (*pp_health_fn)(void *arg, char *msg, size_t msglen);
 
 /*
- * Serve GET /metrics and GET /healthz (200 "ok\n" or 503 + msg) on addr "host:port"
+ * Serve GET /metrics (the registry, after pp_metrics_before_render's hook), GET /readyz
+ * and its older name /healthz (200 "ok\n" or 503 + msg: ready for work), and GET /livez
+ * (200 while the loop answers: alive, even when not ready) on addr "host:port"
  * (port 0 = any free port; the bound port is written to *bound_port). health may be NULL
  * (always healthy). One server per registry. Returns 0, PP_EINVAL, PP_EIO or PP_ENOMEM.
  */
 int pp_metrics_serve(pp_metrics_t *m, uv_loop_t *loop, const char *addr, pp_health_fn health,
                      void *health_arg, int *bound_port) __attribute__((warn_unused_result));
+/* fn(m) runs before each /metrics answer is rendered (e.g. pp_procmetrics_update). */
+void pp_metrics_before_render(pp_metrics_t *m, void (*fn)(pp_metrics_t *m));
 /*
  * Close the listener and the connections. The handles are freed in their close callbacks,
  * so let the loop run afterwards (before any uv_walk that closes leftover handles).

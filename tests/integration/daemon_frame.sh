@@ -3,7 +3,9 @@
 # frame, common/daemon.c, and behaves the same:
 #   - the options: --version, --check-config (ok / a bad key named, exit 1), --print-config;
 #   - its workers row: registered with its kind and metrics address, heartbeats that carry the
-#     process's counters, marked stopped by a graceful SIGTERM (exit 0).
+#     process's counters, marked stopped by a graceful SIGTERM (exit 0);
+#   - its ops listener (metrics_addr): /livez and /readyz answer 200, /metrics has the
+#     process_* metrics (RSS, CPU, open fds, start time) and pp_build_info with its kind.
 # SIGHUP reloads the configuration of each, started with --config FILE:
 #   - a changed reloadable key takes effect: log_level info -> debug (a debug line follows the
 #     reload), and for the poller and the bot inpost_rps 40 -> 20 (the carrier client's
@@ -85,7 +87,7 @@ figure() { echo "$*" >>"$T/figures.txt"; }
 options_checks() { # NAME BINARY
 	local name=$1 bin=$2 out
 	out=$("$bin" --version) || fail "$name --version failed"
-	[[ $out =~ ^pp-$name\ [0-9] ]] || fail "$name --version printed '$out'"
+	[[ $out =~ ^pp-$name\ [0-9.]+\ \(commit\ [0-9a-f]{7,}|unknown\) ]] || fail "$name --version printed '$out'"
 	conf "$name" info 40
 	out=$("$bin" --config "$T/$name.conf" --check-config) || fail "$name --check-config of a good file: $out"
 	[[ $out == *"configuration ok"* ]] || fail "$name --check-config printed '$out'"
@@ -106,6 +108,22 @@ row_checks() { # NAME KIND COUNTER
 	[[ $(row "$name" metrics_addr) == "127.0.0.1:$(metrics_port "$name")" ]] ||
 		fail "$name: workers row metrics_addr '$(row "$name" metrics_addr)'"
 	[[ $(row "$name" "stopped_at IS NULL") == t ]] || fail "$name: row marked stopped while running"
+}
+
+# The ops listener: probes and the metrics every process has.
+probe_checks() { # NAME
+	local name=$1 port m v
+	port=$(metrics_port "$name")
+	[[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/livez") == 200 ]] || fail "$name: /livez not 200"
+	[[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz") == 200 ]] || fail "$name: /readyz not 200"
+	m=$(curl -sf "http://127.0.0.1:$port/metrics") || fail "$name: no /metrics"
+	for v in process_resident_memory_bytes process_virtual_memory_bytes process_open_fds process_max_fds process_start_time_seconds; do
+		awk -v s="$v" '$1 == s && $2 > 0 { f = 1 } END { exit !f }' <<<"$m" || fail "$name: $v missing or not > 0"
+	done
+	grep -q '^process_cpu_seconds_total [0-9]' <<<"$m" || fail "$name: no process_cpu_seconds_total"
+	grep -q "^# TYPE process_cpu_seconds_total counter" <<<"$m" || fail "$name: process_cpu_seconds_total is not a counter"
+	grep -q "^pp_build_info{version=\"[0-9.]*\",commit=\"[0-9a-z]*\",kind=\"$name\"} 1\$" <<<"$m" || fail "$name: no pp_build_info for kind $name"
+	figure "$name: /livez 200, /readyz 200, process_* metrics (RSS $(awk '$1 == "process_resident_memory_bytes" { printf "%.1f MiB", $2 / 1048576 }' <<<"$m")), pp_build_info"
 }
 
 declare -A PID
@@ -153,6 +171,7 @@ read -r n codes <<<"$(limited)"
 ((n >= 3)) || fail "api: only $n of 5 feed requests limited after api_rate_burst 40 -> 2: $codes"
 figure "api: SIGHUP api_rate_burst 40 -> 2: 0 of 5 feed requests limited before, $n of 5 after"
 
+for name in poller bot notifier api; do probe_checks "$name"; done
 row_checks poller poller claims
 row_checks bot bot asks
 row_checks notifier notifier consumed
