@@ -113,7 +113,9 @@ int pp_config_set(pp_config_t *c, const char *key, const char *value, char *err,
         return add_rdkafka(c, key + 8, value);
     const key_t_ *k = find_key(key);
     if (!k) {
-        snprintf(err, errlen, "unknown key '%s' (the README's configuration reference lists every key)", key);
+        const char *near = pp_config_key_nearest(key);
+        snprintf(err, errlen, "unknown key '%s'%s%s%s (docs/config.md lists every key)", key,
+                 near ? ": did you mean '" : "", near ? near : "", near ? "'?" : "");
         return PP_ECONFIG;
     }
     return set_key(c, k, value, err, errlen);
@@ -182,6 +184,8 @@ int pp_config_load_file(pp_config_t *c, const char *path, char *err, size_t errl
 int pp_config_load_env(pp_config_t *c, char *err, size_t errlen)
 {
     char env[128], sub[512];
+    if (pp_config_env_misspelt(err, errlen) != PP_OK)
+        return PP_ECONFIG;
     for (size_t i = 0; i < nkeys(); i++) {
         size_t j = 0;
         j += (size_t)snprintf(env, sizeof env, "PP_");

@@ -1,9 +1,11 @@
 /* config_keys.c - the configuration table's rows: config.h's keys around every carrier's own (from the registry). */
 #include "config_keys.h"
 #include "carriers/carrier.h"
+#include "err.h"
 #include "log.h"
 
 #include <pthread.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -72,6 +74,87 @@ const pp_config_key_t *pp_config_key_find(const char *name)
         if (strcmp(k[i].name, name) == 0)
             return &k[i];
     return NULL;
+}
+
+/* Edit distance of a and b: insert, delete, substitute, or swap two neighbours (optimal string
+ * alignment); anything above cap is reported as cap + 1. */
+static size_t distance(const char *a, const char *b, size_t cap)
+{
+    enum { MAX = 128 };
+    size_t la = strlen(a), lb = strlen(b), r0[MAX], r1[MAX], r2[MAX];
+    size_t *prev2 = r0, *prev = r1, *cur = r2;
+    if (la >= MAX || lb >= MAX)
+        return cap + 1;
+    for (size_t j = 0; j <= lb; j++)
+        prev[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t best = cur[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t v = prev[j - 1] + (a[i - 1] != b[j - 1]);
+            if (prev[j] + 1 < v)
+                v = prev[j] + 1;
+            if (cur[j - 1] + 1 < v)
+                v = cur[j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && prev2[j - 2] + 1 < v)
+                v = prev2[j - 2] + 1;
+            cur[j] = v;
+            if (v < best)
+                best = v;
+        }
+        if (best > cap)
+            return cap + 1;
+        size_t *t = prev2;
+        prev2 = prev;
+        prev = cur;
+        cur = t;
+    }
+    return prev[lb];
+}
+
+const char *pp_config_key_nearest(const char *name)
+{
+    size_t n, best = 3 + strlen(name) / 8; /* at most 3 edits (more for long names) */
+    const char *found = NULL;
+    const pp_config_key_t *k = pp_config_keys(&n);
+    for (size_t i = 0; i < n; i++) {
+        size_t d = distance(name, k[i].name, best);
+        if (d < best) {
+            best = d;
+            found = k[i].name;
+        }
+    }
+    return found;
+}
+
+int pp_config_env_misspelt(char *err, size_t errlen)
+{
+    extern char **environ;
+    for (char **e = environ; *e; e++) {
+        const char *eq = strchr(*e, '=');
+        size_t n = eq ? (size_t)(eq - *e) : 0;
+        char name[128];
+        if (strncmp(*e, "PP_", 3) != 0 || strncmp(*e, "PP_RDKAFKA_", 11) == 0 || n <= 3 ||
+            n - 3 >= sizeof name)
+            continue;
+        for (size_t i = 0; i < n - 3; i++)
+            name[i] = (char)tolower((unsigned char)(*e)[3 + i]);
+        name[n - 3] = '\0';
+        if (pp_config_key_find(name))
+            continue;
+        size_t nk;
+        const pp_config_key_t *k = pp_config_keys(&nk);
+        for (size_t i = 0; i < nk; i++)
+            if (distance(name, k[i].name, 1) <= 1) {
+                snprintf(err, errlen, "environment %.*s is not a configuration key: did you mean PP_",
+                         (int)n, *e);
+                size_t at = strlen(err);
+                for (const char *p = k[i].name; *p && at + 1 < errlen; p++)
+                    err[at++] = (char)toupper((unsigned char)*p);
+                snprintf(err + at, errlen - at, "? (docs/config.md lists every key)");
+                return PP_ECONFIG;
+            }
+    }
+    return PP_OK;
 }
 
 void pp_config_keys_name_carriers(pp_config_t *c)

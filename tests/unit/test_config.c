@@ -29,6 +29,7 @@ int main(int argc, char **argv)
     fclose(f);
     CHECK(pp_config_load_file(&c, path, err, sizeof err) != 0);
     CHECK(strstr(err, "poll_batchh") != NULL && strstr(err, ":1:") != NULL);
+    CHECK(strstr(err, "did you mean 'poll_batch'?") != NULL); /* the nearest key is named */
 
     f = fopen(path, "w");
     fprintf(f, "poll_batch = 0\n");
@@ -50,6 +51,23 @@ int main(int argc, char **argv)
 
     unsetenv("PP_LEASE_S");
     unsetenv("PP_RDKAFKA_QUEUE_BUFFERING_MAX_MS");
+
+    /* A variable one edit from a key's (missing, extra, wrong or swapped letter) is a typo
+     * that would leave the default in force: refused, naming the variable meant. Tools' own
+     * PP_ names, far from every key, are left alone. */
+    const char *typos[][2] = {{"PP_POLL_BATCHH", "PP_POLL_BATCH?"}, {"PP_LAESE_S", "PP_LEASE_S?"},
+                              {"PP_DB_UR", "PP_DB_URL?"}, {"PP_INPOST_RPZ", "PP_INPOST_RPS?"}};
+    for (size_t i = 0; i < sizeof typos / sizeof typos[0]; i++) {
+        setenv(typos[i][0], "3", 1);
+        CHECK(pp_config_load_env(&c, err, sizeof err) != 0);
+        CHECK(strstr(err, typos[i][0]) != NULL && strstr(err, typos[i][1]) != NULL);
+        unsetenv(typos[i][0]);
+    }
+    setenv("PP_XMPP_BOT", "x", 1); /* the scripts' own; two edits from PP_XMPP_HOST */
+    setenv("PP_TEST_TMP", "/tmp", 1);
+    CHECK_INT(pp_config_load_env(&c, err, sizeof err), 0);
+    unsetenv("PP_XMPP_BOT");
+    unsetenv("PP_TEST_TMP");
 
     /* An unknown log level is refused when the configuration is loaded, naming the key. */
     setenv("PP_LOG_LEVEL", "loud", 1);
