@@ -42,17 +42,33 @@ static void add_carriers(void)
         for (size_t ki = 0; ki < c->n_keys && ki < PP_CARRIER_KEYS_MAX; ki++, k++) {
             const pp_carrier_key_t *ck = &c->keys[ki];
             snprintf(carrier_key_names[k], sizeof carrier_key_names[k], "%s_%s", c->name, ck->name);
-            rows[n_rows++] = (pp_config_key_t){
-                carrier_key_names[k], ck->type, ck->def, ck->min, ck->max, ck->reloadable, ck->secret, ck->doc,
-                offsetof(pp_config_t, carrier) + (ci * PP_CARRIER_KEYS_MAX + ki) * sizeof(pp_config_value_t),
-            };
+            size_t off = offsetof(pp_config_t, carrier) +
+                         (ci * PP_CARRIER_KEYS_MAX + ki) * sizeof(pp_config_value_t);
+            rows[n_rows++] = (pp_config_key_t){.name = carrier_key_names[k],
+                                               .type = ck->type,
+                                               .def = ck->def,
+                                               .min = ck->min,
+                                               .max = ck->max,
+                                               .reloadable = ck->reloadable,
+                                               .secret = ck->secret,
+                                               .doc = ck->doc,
+                                               .off = off};
         }
     }
 }
 
 static void build(void)
 {
-#define X(t, n, d, lo, hi, r, doc) rows[n_rows++] = (pp_config_key_t){#n, PP_CFG_##t, d, lo, hi, r, listed_secret(#n), doc, offsetof(pp_config_t, n)};
+#define X(t, n, d, lo, hi, r, txt)                                                                 \
+    rows[n_rows++] = (pp_config_key_t){.name = #n,                                                 \
+                                       .type = PP_CFG_##t,                                         \
+                                       .def = d,                                                   \
+                                       .min = lo,                                                  \
+                                       .max = hi,                                                  \
+                                       .reloadable = r,                                            \
+                                       .secret = listed_secret(#n),                                \
+                                       .doc = txt,                                                 \
+                                       .off = offsetof(pp_config_t, n)};
     PP_CONFIG_KEYS_HEAD(X)
     add_carriers();
     PP_CONFIG_KEYS_TAIL(X)

@@ -19,7 +19,7 @@ typedef struct pp_config_key {
     bool reloadable;
     bool secret; /* masked in dumps and reload lines */
     const char *doc;
-    size_t off;  /* of its value in pp_config_t */
+    size_t off; /* of its value in pp_config_t */
 } pp_config_key_t;
 
 /* Every row, in reference order (static; *n rows). */

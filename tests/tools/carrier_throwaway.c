@@ -16,25 +16,28 @@ static const pp_number_format_t formats[] = {
 
 enum { K_BASE_URL = PP_CARRIER_KEY_OWN, K_API_KEY };
 static const pp_carrier_key_t keys[] = {
-    [PP_CARRIER_KEY_RPS] = {"rps", PP_CFG_INT, "3", 0, 1000, true, false, "fleet-wide TestPost requests/s (0 = unlimited)"},
+    [PP_CARRIER_KEY_RPS] = {"rps", PP_CFG_INT, "3", 0, 1000, true, false,
+                            "fleet-wide TestPost requests/s (0 = unlimited)"},
     [PP_CARRIER_KEY_PER_DAY] = {"per_day", PP_CFG_INT, "1000", 0, 100000, true, false,
                                 "fleet-wide TestPost requests per UTC day (0 = unlimited)"},
-    [K_BASE_URL] = {"base_url", PP_CFG_STR, "https://api.testpost.invalid", 0, 0, true, false, "TestPost API base URL"},
+    [K_BASE_URL] = {"base_url", PP_CFG_STR, "https://api.testpost.invalid", 0, 0, true, false,
+                    "TestPost API base URL"},
     [K_API_KEY] = {"api_key", PP_CFG_STR, "", 0, 0, true, true, "TestPost API key (secret)"},
 };
 
-static int testpost_build_request(const pp_config_t *cfg, const char *token, const char *const *numbers,
-                                  size_t n, pp_http_request_t *req)
+static int testpost_build_request(const pp_config_t *cfg, const char *token,
+                                  const char *const *numbers, size_t n, pp_http_request_t *req)
 {
     const char *base = pp_carrier_cfg_str(cfg, "testpost", K_BASE_URL);
     *req = (pp_http_request_t){.method = "GET"};
-    if (n != 1 || asprintf(&req->url, "%.*s/track/%s", (int)pp_carrier_base_len(base), base, numbers[0]) < 0)
+    if (n != 1 ||
+        asprintf(&req->url, "%.*s/track/%s", (int)pp_carrier_base_len(base), base, numbers[0]) < 0)
         return PP_EINVAL;
     return PP_OK;
 }
 
-static int testpost_parse(int http_status, const char *body, size_t len, pp_track_result_t **results,
-                          size_t *n_results, char *err, size_t errlen)
+static int testpost_parse(int http_status, const char *body, size_t len,
+                          pp_track_result_t **results, size_t *n_results, char *err, size_t errlen)
 {
     *results = NULL;
     *n_results = 0;

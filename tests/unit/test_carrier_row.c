@@ -39,7 +39,8 @@ static void test_registry_and_api(void)
     CHECK(c != NULL);
     CHECK(pp_carrier_find("TestPost") == c);
     /* api/seller.c answers an unknown carrier with "unknown carrier; one of <this list>" */
-    CHECK(strstr(pp_carrier_names(), "dhl, ups, inpost, gls, dpd, pocztapolska, orlen, testpost") != NULL);
+    CHECK(strstr(pp_carrier_names(), "dhl, ups, inpost, gls, dpd, pocztapolska, orlen, testpost") !=
+          NULL);
 }
 
 /* Every row (the real ones and testpost) is whole and agrees with itself and the others. */
@@ -71,7 +72,8 @@ static void test_rows_well_formed(void)
         CHECK(c->n_keys >= PP_CARRIER_KEY_OWN && c->n_keys <= PP_CARRIER_KEYS_MAX);
         CHECK_STR(c->keys[PP_CARRIER_KEY_RPS].name, "rps");
         CHECK_STR(c->keys[PP_CARRIER_KEY_PER_DAY].name, "per_day");
-        CHECK(c->keys[PP_CARRIER_KEY_RPS].type == PP_CFG_INT && c->keys[PP_CARRIER_KEY_PER_DAY].type == PP_CFG_INT);
+        CHECK(c->keys[PP_CARRIER_KEY_RPS].type == PP_CFG_INT &&
+              c->keys[PP_CARRIER_KEY_PER_DAY].type == PP_CFG_INT);
         /* no alias (nor name) of it is another carrier's */
         for (size_t j = 0; j < n; j++) {
             if (j == i)
@@ -161,8 +163,10 @@ static void test_config(void)
     CHECK(strstr(dump, "tp-secret-1") == NULL);
     free(dump);
     char *ref = captured(reference, &c);
-    CHECK(strstr(ref, "| `testpost_rps` | `PP_TESTPOST_RPS` | integer (0–1000) | `3` | SIGHUP |") != NULL);
-    CHECK(strstr(ref, "| `testpost_base_url` | `PP_TESTPOST_BASE_URL` | string | `https://api.testpost.invalid` |") != NULL);
+    CHECK(strstr(ref, "| `testpost_rps` | `PP_TESTPOST_RPS` | integer (0–1000) | `3` | SIGHUP |") !=
+          NULL);
+    CHECK(strstr(ref, "| `testpost_base_url` | `PP_TESTPOST_BASE_URL` | string | `https://api.testpost.invalid` |") !=
+          NULL);
     free(ref);
     pp_config_free(&c);
 }
@@ -184,7 +188,8 @@ static void test_bot(void)
     pp_bot_cmd_parse("pomoc", &cmd);
     pp_bot_text_simple(PP_BOT_PL, &cmd, false, out, sizeof out);
     CHECK(strstr(out, "ORLEN / RUCH, TestPost / Testowa)") != NULL);
-    pp_bot_text_status(PP_BOT_EN, "testpost", "TP123456789X", true, PP_ST_IN_TRANSIT, "", 0, out, sizeof out);
+    pp_bot_text_status(PP_BOT_EN, "testpost", "TP123456789X", true, PP_ST_IN_TRANSIT, "", 0, out,
+                       sizeof out);
     CHECK(strstr(out, "Test Post TP123456789X") != NULL);
 }
 
