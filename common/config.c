@@ -236,6 +236,11 @@ static int validate(const pp_config_t *c, char *err, size_t errlen)
         snprintf(err, errlen, "key 'log_level': unknown level \"%s\" (debug, info, warn or error)", c->log_level);
         return PP_ECONFIG;
     }
+    bool json;
+    if (pp_log_format_parse(c->log_format, &json) != 0) {
+        snprintf(err, errlen, "key 'log_format': unknown format \"%s\" (text or json)", c->log_format);
+        return PP_ECONFIG;
+    }
     return PP_OK;
 }
 

@@ -45,6 +45,8 @@ typedef union pp_config_value {
     X(STR, metrics_addr, "127.0.0.1:0", 0, 0, 0,                                              \
       "listen address of /metrics and /healthz (port 0 = any free port, logged at start)")     \
     X(STR, log_level, "info", 0, 0, 1, "debug, info, warn or error")                           \
+    X(STR, log_format, "text", 0, 0, 1,                                                        \
+      "text (a line: time process[pid] level: message) or json (an object a line: time, level, process, pid, worker, msg; librdkafka's lines too)") \
     X(INT, heartbeat_interval_ms, "2000", 100, 60000, 1, "workers-table heartbeat period")     \
     X(INT, poll_batch, "200", 1, 10000, 1, "poller: shipments claimed per claim round trip")   \
     X(INT, poll_concurrency, "128", 1, 10000, 1, "poller: carrier requests in flight at most") \

@@ -276,6 +276,7 @@ static int run(pp_config_t *cfg)
     else
         pp_worker_default_id(d->hooks->kind, d->worker_id, sizeof d->worker_id);
     snprintf(d->who, sizeof d->who, "worker %.127s", d->worker_id);
+    pp_log_set_worker(d->worker_id);
     d->metrics = pp_metrics_new();
     if (!d->metrics)
         pp_die("out of memory");

@@ -17,6 +17,14 @@ int pp_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value
     return PP_OK;
 }
 
+/* librdkafka's own lines (syslog levels, from its threads) through the one logger. */
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    pp_log_level_t l = level <= 3 ? PP_LOG_ERROR : level == 4 ? PP_LOG_WARN
+                     : level <= 6 ? PP_LOG_INFO : PP_LOG_DEBUG;
+    pp_log(l, "kafka %s: %s: %s", rk ? rd_kafka_name(rk) : "-", fac, buf);
+}
+
 rd_kafka_conf_t *pp_kafka_conf_new(const pp_config_t *cfg, char *err, size_t errlen)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -24,6 +32,7 @@ rd_kafka_conf_t *pp_kafka_conf_new(const pp_config_t *cfg, char *err, size_t err
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    rd_kafka_conf_set_log_cb(conf, log_cb);
     if (pp_kafka_conf_set(conf, "bootstrap.servers", cfg->kafka_brokers, err, errlen) != 0)
         goto fail;
     for (size_t i = 0; i < cfg->n_rdkafka_props; i++) {

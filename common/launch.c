@@ -63,6 +63,9 @@ int pp_launch(int argc, char **argv, const char *prog, const char *summary,
         return 0;
     }
     pp_log_set_level(lvl);
+    bool json = false;
+    (void)pp_log_format_parse(cfg.log_format, &json); /* pp_config_load checked it */
+    pp_log_set_json(json);
     if (print) {
         pp_config_dump(&cfg, stdout);
         pp_config_free(&cfg);
@@ -92,6 +95,9 @@ int pp_launch_reload(pp_config_t *cfg, const char *who)
     pp_log_level_t lvl;
     if (pp_log_level_parse(cfg->log_level, &lvl) == 0)
         pp_log_set_level(lvl);
+    bool json;
+    if (pp_log_format_parse(cfg->log_format, &json) == 0)
+        pp_log_set_json(json);
     pp_info("%s: SIGHUP: %d reloadable keys changed", who, applied);
     pp_debug("%s: SIGHUP: log level %s in force", who, cfg->log_level);
     return applied;

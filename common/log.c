@@ -12,6 +12,8 @@
 static const char *log_prog = "parcelpush";
 static pp_log_level_t log_min = PP_LOG_INFO;
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
+static bool log_json;
+static char log_worker[128];
 
 void pp_log_init(const char *prog, pp_log_level_t min_level)
 {
@@ -21,6 +23,56 @@ void pp_log_init(const char *prog, pp_log_level_t min_level)
 }
 
 void pp_log_set_level(pp_log_level_t min_level) { log_min = min_level; }
+void pp_log_set_json(bool json) { log_json = json; }
+void pp_log_set_worker(const char *id) { snprintf(log_worker, sizeof log_worker, "%s", id ? id : ""); }
+
+int pp_log_format_parse(const char *name, bool *json)
+{
+    if (strcasecmp(name, "text") == 0 || strcasecmp(name, "json") == 0) {
+        *json = strcasecmp(name, "json") == 0;
+        return PP_OK;
+    }
+    return PP_EINVAL;
+}
+
+/* s as the inside of a JSON string into out[at..cap): quotes, backslashes and control
+ * characters escaped (the text is UTF-8 already: every message passes through pp_text_clean
+ * or comes from the code). Returns the new end. */
+static size_t json_escape(char *out, size_t at, size_t cap, const char *s)
+{
+    for (; *s && at + 7 < cap; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') {
+            out[at++] = '\\';
+            out[at++] = (char)ch;
+        } else if (ch < 0x20) {
+            at += (size_t)snprintf(out + at, cap - at, "\\u%04x", ch);
+        } else {
+            out[at++] = (char)ch;
+        }
+    }
+    return at;
+}
+
+/* One JSON object: time, level, process, pid, worker (when set), msg. */
+static size_t json_line(char *line, size_t cap, const char *stamp, pp_log_level_t level,
+                        const char *msg)
+{
+    int n = snprintf(line, cap, "{\"time\":\"%s\",\"level\":\"%s\",\"process\":\"", stamp,
+                     level_names[level]);
+    size_t at = json_escape(line, n < 0 ? 0 : (size_t)n, cap, log_prog);
+    at += (size_t)snprintf(line + at, cap - at, "\",\"pid\":%d", (int)getpid());
+    if (log_worker[0]) {
+        at += (size_t)snprintf(line + at, cap - at, ",\"worker\":\"");
+        at = json_escape(line, at, cap, log_worker);
+        at += (size_t)snprintf(line + at, cap - at, "\"");
+    }
+    at += (size_t)snprintf(line + at, cap - at, ",\"msg\":\"");
+    at = json_escape(line, at, cap - 3, msg);
+    line[at++] = '"';
+    line[at++] = '}';
+    return at;
+}
 
 int pp_log_level_parse(const char *name, pp_log_level_t *out)
 {
@@ -37,20 +89,23 @@ void pp_vlog(pp_log_level_t level, const char *fmt, va_list ap)
 {
     if (level < log_min)
         return;
-    char line[4096];
+    char msg[4096], line[8192], stamp[96];
     struct timespec ts;
     struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
-    int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s[%d] %s: ",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                     tm.tm_sec, ts.tv_nsec / 1000000, log_prog, (int)getpid(), level_names[level]);
-    if (n < 0)
+    snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+    if (vsnprintf(msg, sizeof msg, fmt, ap) < 0)
         return;
-    int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
-    size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
-    if (len > sizeof line - 2)
-        len = sizeof line - 2;
+    size_t len;
+    if (log_json) {
+        len = json_line(line, sizeof line - 1, stamp, level, msg);
+    } else {
+        int n = snprintf(line, sizeof line - 1, "%s %s[%d] %s: %s", stamp, log_prog, (int)getpid(),
+                         level_names[level], msg);
+        len = n < 0 ? 0 : (size_t)n > sizeof line - 2 ? sizeof line - 2 : (size_t)n;
+    }
     line[len++] = '\n';
     ssize_t w = write(STDERR_FILENO, line, len);
     (void)w;
