@@ -98,6 +98,9 @@ static void usage(FILE *f)
             "                           stands still but for POST /sim/clock?advance=SECONDS or\n"
             "                           ?step=next (to the next moment any known number changes)\n"
             "  --not-found-minutes M    404 for the first M sim-minutes of a number (default 10)\n"
+            "  --age-minutes M          every number is M sim-minutes old at its first request\n"
+            "                           (default 0: its journey starts then; benchmarks use it so\n"
+            "                           that a first poll already sees a parcel on its way)\n"
             "  --p429 [C:]F --p500 [C:]F  fraction of tracking requests answered 429 / 500\n"
             "  --pmalformed [C:]F       fraction answered 200 with a truncated body\n"
             "  --phang [C:]F            fraction never answered (until the client gives up)\n"
@@ -210,6 +213,8 @@ static int parse_args(main_state_t *m, int argc, char **argv)
             rc = parse_clock(s, v);
         else if (!strcmp(o, "--not-found-minutes"))
             rc = parse_double(o, v, 0, 1e6, &s->not_found_min);
+        else if (!strcmp(o, "--age-minutes"))
+            rc = parse_double(o, v, 0, 1e7, &s->age_min);
         else if (!strcmp(o, "--p429"))
             rc = parse_fault(s, o, v, offsetof(pp_sim_faults_t, p429));
         else if (!strcmp(o, "--p500"))

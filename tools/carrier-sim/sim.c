@@ -136,7 +136,7 @@ static int build_answer(pp_sim_t *s, pending_t *p)
         rc = pp_sim_clock_first_seen(s->clock, pa->number, now, &first_ms, &first_wall_ms, pp_now_ms());
         if (rc)
             break;
-        int64_t elapsed_s = (now - first_ms) / 1000;
+        int64_t elapsed_s = (now - first_ms) / 1000 + (int64_t)(s->age_min * 60.0);
         pp_sim_scenario_build(pa->number, (int64_t)(s->not_found_min * 60.0), &pa->sc);
         pa->visible = pp_sim_scenario_visible(&pa->sc, elapsed_s);
         pa->origin = s->epoch ? s->epoch : (time_t)(first_wall_ms / 1000);

@@ -90,6 +90,7 @@ struct pp_sim {
     /* options */
     double speed;
     double not_found_min;
+    double age_min;             /* --age-minutes: a number's age at its first request */
     pp_sim_faults_t faults;                      /* for every carrier ... */
     pp_sim_faults_t carrier_faults[PP_SIM_MAX_SHAPES]; /* ... or per carrier (index in pp_sim_shapes) */
     bool has_carrier_faults[PP_SIM_MAX_SHAPES];

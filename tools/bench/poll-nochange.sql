@@ -1,0 +1,8 @@
+-- tools/bench/poll-nochange.sql - pgbench script for tools/bench/fleet-bench: the write-back
+-- of one poll that found nothing new (lock, shipment update: reschedule), as poller/poll.c
+-- sends it; the lease is set back to 'pgbench' instead of NULL. Variables: :n.
+\set id random(1, :n)
+BEGIN;
+SELECT status, progress, sequence, (extract(epoch FROM last_event_at))::bigint, (extract(epoch FROM last_change_at) * 1000)::bigint, consecutive_errors, (extract(epoch FROM now()) * 1000)::bigint, (extract(epoch FROM entered_at) * 1000)::bigint, (extract(epoch FROM last_polled_at) * 1000)::bigint FROM shipments WHERE id = :id AND lease_owner = 'pgbench' FOR UPDATE;
+UPDATE shipments SET status = 'info_received', progress = 1::smallint, sequence = sequence, last_event_at = COALESCE(to_timestamp(NULL::bigint), last_event_at), carrier_status = COALESCE(NULLIF('', ''), carrier_status), last_text = COALESCE(NULLIF('', ''), last_text), last_location = COALESCE(NULLIF('', ''), last_location), pickup_point = COALESCE(NULLIF('', ''), pickup_point), pickup_address = COALESCE(NULLIF('', ''), pickup_address), pickup_deadline = CASE WHEN NULL::bigint IS NULL THEN pickup_deadline ELSE to_timestamp(NULL::bigint) END, last_change_at = CASE WHEN false THEN now() ELSE last_change_at END, delivered_at = CASE WHEN 'info_received' = 'delivered' AND delivered_at IS NULL THEN COALESCE(to_timestamp(NULL::bigint), now()) ELSE delivered_at END, next_poll_at = now() + 3600000::bigint * interval '1 millisecond', polls = polls + 1, consecutive_errors = 0::int, last_error = NULL, last_polled_at = now(), lease_owner = 'pgbench', lease_until = NULL WHERE id = :id;
+COMMIT;
