@@ -299,6 +299,8 @@ int pp_metrics_render(pp_metrics_t *m, char **out, size_t *len)
 {
     buf_t b = {0};
     char v[40];
+    if (m && m->before_render)
+        m->before_render(m);
     if (!m || !out)
         return PP_EINVAL;
     b.cap = 4096;
@@ -355,8 +357,6 @@ int pp_metrics_render(pp_metrics_t *m, char **out, size_t *len)
 static int on_metrics(h2o_req_t *req, void *arg)
 {
     pp_metrics_t *m = arg;
-    if (m->before_render)
-        m->before_render(m);
     char *text;
     size_t len;
     int rc = pp_metrics_render(m, &text, &len);

@@ -25,7 +25,8 @@ void pp_metrics_observe(pp_metrics_t *m, const char *name, const char *labels /*
 /* # HELP and # TYPE for a family (type: counter|gauge|histogram). May precede or follow use. */
 void pp_metrics_help(pp_metrics_t *m, const char *name, const char *type, const char *help);
 
-/* Prometheus text format 0.0.4; *out is malloc'd (caller frees), *len its length. */
+/* Prometheus text format 0.0.4, after pp_metrics_before_render's hook (every scrape, on any
+ * port, sees fresh process_* values); *out is malloc'd (caller frees), *len its length. */
 int pp_metrics_render(pp_metrics_t *m, char **out, size_t *len) __attribute__((warn_unused_result));
 
 /* 0 = healthy; otherwise write a short reason into msg (served with 503). */
@@ -40,7 +41,7 @@ typedef int (*pp_health_fn)(void *arg, char *msg, size_t msglen);
  */
 int pp_metrics_serve(pp_metrics_t *m, uv_loop_t *loop, const char *addr, pp_health_fn health,
                      void *health_arg, int *bound_port) __attribute__((warn_unused_result));
-/* fn(m) runs before each /metrics answer is rendered (e.g. pp_procmetrics_update). */
+/* fn(m) runs before each render (pp_metrics_render; e.g. pp_procmetrics_update). */
 void pp_metrics_before_render(pp_metrics_t *m, void (*fn)(pp_metrics_t *m));
 /*
  * Close the listener and the connections. The handles are freed in their close callbacks,

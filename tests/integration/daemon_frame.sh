@@ -5,7 +5,8 @@
 #   - its workers row: registered with its kind and metrics address, heartbeats that carry the
 #     process's counters, marked stopped by a graceful SIGTERM (exit 0);
 #   - its ops listener (metrics_addr): /livez and /readyz answer 200, /metrics has the
-#     process_* metrics (RSS, CPU, open fds, start time) and pp_build_info with its kind.
+#     process_* metrics (RSS, CPU, open fds, start time) and pp_build_info with its kind
+#     (pp-api's /metrics on api_addr too);
 # SIGHUP reloads the configuration of each, started with --config FILE:
 #   - a changed reloadable key takes effect: log_level info -> debug (a debug line follows the
 #     reload), and for the poller and the bot inpost_rps 40 -> 20 (the carrier client's
@@ -170,6 +171,13 @@ wait_until 30 logged api 'reload: api_rate_burst: 40 -> 2' || fail "api: api_rat
 read -r n codes <<<"$(limited)"
 ((n >= 3)) || fail "api: only $n of 5 feed requests limited after api_rate_burst 40 -> 2: $codes"
 figure "api: SIGHUP api_rate_burst 40 -> 2: 0 of 5 feed requests limited before, $n of 5 after"
+
+# pp-api's public port serves the same /metrics, process_* included and fresh, before anything
+# scraped its ops listener (they were refreshed only for the ops listener's scrapes).
+m=$(curl -sf "http://127.0.0.1:$APORT/metrics") || fail "api: no /metrics on api_addr"
+awk '$1 == "process_open_fds" && $2 > 0 { f = 1 } END { exit !f }' <<<"$m" ||
+	fail "api: /metrics on api_addr lacks process_open_fds: $(grep -c '^process_' <<<"$m") process_* lines"
+figure "api: /metrics on api_addr has the process_* metrics too"
 
 for name in poller bot notifier api; do probe_checks "$name"; done
 row_checks poller poller claims
