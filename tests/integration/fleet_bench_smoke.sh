@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # fleet_bench_smoke: tools/bench/fleet-bench runs in its tiny form (--tiny: 600 shipments per
-# poller mix, 1 s ceilings, claims at 1,000 and 5,000 shipments, 2,000 outbox rows) against the
+# poller mix, 1 s ceilings, claims at 1,000 and 5,000 shipments, 2,000 outbox rows, 300
+# requests in flight) against the
 # test stack's fresh database (--reuse-stack), completes, prints every row of every stage with
 # its figure, ceiling, ratio, CPU and RSS, and its JSON has every stage, row and field. Only
 # that it works and what it prints is checked: never how fast anything was.
@@ -21,7 +22,7 @@ timeout -k 5 170 "$BENCH" --reuse-stack --no-install --build "$PP_BUILD" --tiny 
 	fail "fleet-bench failed: $(tail -25 "$out")"
 
 # every stage, in order, with its rows
-want="poller poller poller poller poller poller poller claim claim claim claim relay"
+want="poller poller poller poller poller poller poller claim claim claim claim relay inflight"
 got=$(jq -r '[.stages[].stage] | join(" ")' "$json")
 [[ $got == "$want" ]] || fail "stages of the JSON rows: '$got', want '$want'"
 for f in machine load_average build date; do
@@ -36,7 +37,7 @@ bad+=$(jq -r '.stages[] |
 	if (.figure | type) != "number" or .figure <= 0 then "\(.row): figure \(.figure)\n" else empty end,
 	if .ceiling != null and ((.ceiling | type) != "number" or .ceiling <= 0 or (.ratio | type) != "number") then "\(.row): ceiling \(.ceiling), ratio \(.ratio)\n" else empty end,
 	if (.cpu_pct | to_entries | map(select((.value | type) != "number")) | length) > 0 then "\(.row): CPU \(.cpu_pct)\n" else empty end,
-	if (.row | test("^pp-poller, [a-z-]+( \\(1 change in 6\\))?$|^relay")) and ((.rss_mib | type) != "number" or .rss_mib <= 0 or (.cpu_pct.poller | type) != "number" or (.cpu_pct.postgres | type) != "number")
+	if (.row | test("^pp-poller, [a-z-]+( \\(1 change in 6\\))?$|^relay|^pp-poller RSS")) and ((.rss_mib | type) != "number" or .rss_mib <= 0 or (.cpu_pct.poller | type) != "number" or (.cpu_pct.postgres | type) != "number")
 		then "\(.row): no RSS or CPU of the poller and Postgres\n" else empty end' "$json")
 [[ -z $bad ]] || fail "JSON rows: $bad"
 jq -e '[.stages[] | select(.stage == "poller" and (.row | startswith("ceiling")))][0].cpu_pct | has("simulator") and has("wrk")' "$json" >/dev/null ||
@@ -45,7 +46,7 @@ for r in "ceiling: wrk -t1 -c64 on the simulator" "pp-poller, all-change" "pp-po
 	"pp-poller, all-change vs pgbench prepared" "pp-poller, realistic (1 change in 6)" \
 	"pp-poller, realistic (1 change in 6) vs pgbench unprepared" "pp-poller, realistic (1 change in 6) vs pgbench prepared" \
 	"claim of 200 due at 1000 shipments" "claim of 200 due at 5000 shipments" "bytes per shipment at 1000 shipments" \
-	"bytes per shipment at 5000 shipments" "relay of 2000 outbox rows"; do
+	"bytes per shipment at 5000 shipments" "relay of 2000 outbox rows" "pp-poller RSS at poll_concurrency 300"; do
 	jq -e --arg r "$r" 'any(.stages[]; .row == $r)' "$json" >/dev/null || fail "the JSON has no row '$r'"
 	# the printed table: the row with a number as its figure
 	grep -qE "^[a-z]+ +$(sed 's/[][()*.^$+?{}|\\]/\\&/g' <<<"$r") +[0-9.]+ " "$out" || fail "the table has no row '$r' with a figure"
