@@ -25,10 +25,10 @@ typedef struct pp_api_ratelimit pp_api_ratelimit_t;
 
 /* Who may call a route; the server checks it before the handler runs. */
 typedef enum {
-    PP_API_AUTH_NONE = 0,     /* anyone (web pages, /healthz); the handler may check itself */
-    PP_API_AUTH_SERVICE = 1,  /* Authorization: Bearer <api_service_key> (the marketplace) */
-    PP_API_AUTH_SELLER = 2,   /* Authorization: Bearer <a seller's API key> (sellers.api_key_hash) */
-    PP_API_AUTH_BUYER = 4,    /* Authorization: Bearer <buyer token> (verified by api->buyer_auth) */
+    PP_API_AUTH_NONE = 0,    /* anyone (web pages, /healthz); the handler may check itself */
+    PP_API_AUTH_SERVICE = 1, /* Authorization: Bearer <api_service_key> (the marketplace) */
+    PP_API_AUTH_SELLER = 2,  /* Authorization: Bearer <a seller's API key> (sellers.api_key_hash) */
+    PP_API_AUTH_BUYER = 4,   /* Authorization: Bearer <buyer token> (verified by api->buyer_auth) */
 } pp_api_auth_kind_t;
 
 /* The authenticated caller, filled in before the handler runs. */
@@ -57,23 +57,23 @@ typedef int (*pp_api_buyer_auth_fn)(pp_api_t *a, const char *token, size_t len, 
 
 struct pp_api {
     struct pp_daemon *daemon; /* the process frame (common/daemon.h) */
-    pp_config_t *cfg;      /* not owned */
+    pp_config_t *cfg;         /* not owned */
     uv_loop_t *loop;
     pp_db_t *db;
     pp_metrics_t *metrics;
     pp_httpd_t *httpd;
-    int port;              /* bound API port */
+    int port; /* bound API port */
     char worker_id[128];
     pp_api_buyer_auth_fn buyer_auth;
-    void *buyer_auth_arg;  /* for buyer_auth, not owned */
-    pp_api_ratelimit_t *rl;      /* auth.c: buckets of verified keys */
-    pp_api_ratelimit_t *rl_fail; /* auth.c: failed authentications per client address */
+    void *buyer_auth_arg;            /* for buyer_auth, not owned */
+    pp_api_ratelimit_t *rl;          /* auth.c: buckets of verified keys */
+    pp_api_ratelimit_t *rl_fail;     /* auth.c: failed authentications per client address */
     pp_api_ratelimit_t *rl_fail_net; /* auth.c: ... per network (IPv4 /24, IPv6 /48) */
-    pp_bucket_t auth_fail_all;   /* auth.c: ... of all clients (set on first use) */
+    pp_bucket_t auth_fail_all;       /* auth.c: ... of all clients (set on first use) */
     bool auth_fail_all_set;
     struct pp_api_key_slot *key_cache; /* request.c: seller keys found valid lately */
-    int stopping;          /* 0 serving; >0 graceful stop in progress */
-    int db_failures;       /* consecutive PP_EDB results (for /healthz) */
+    int stopping;                      /* 0 serving; >0 graceful stop in progress */
+    int db_failures;                   /* consecutive PP_EDB results (for /healthz) */
     long long n_requests, n_errors_4xx, n_errors_5xx;
     /* internals of server.c */
     struct pp_api_route *routes;
@@ -84,15 +84,15 @@ struct pp_api {
  * pp_api_db work is pending; never free it. */
 struct pp_api_req {
     pp_api_t *api;
-    h2o_req_t *req;        /* NULL once the client went away (replies become no-ops) */
-    const char *pattern;   /* the route's pattern, e.g. "/v1/transactions/{id}" */
-    const char *method;    /* "GET", "PUT", ... (the route's) */
+    h2o_req_t *req;      /* NULL once the client went away (replies become no-ops) */
+    const char *pattern; /* the route's pattern, e.g. "/v1/transactions/{id}" */
+    const char *method;  /* "GET", "PUT", ... (the route's) */
     int nparams;
     char param_names[PP_API_MAX_PARAMS][32];
     char params[PP_API_MAX_PARAMS][PP_API_PARAM_MAX];
     pp_api_auth_t auth;
-    char key_hash[65];     /* hex SHA-256 of the presented bearer key ("" if none) */
-    char peer[64];         /* client address (IPv6: its /64), set when a key is presented */
+    char key_hash[65]; /* hex SHA-256 of the presented bearer key ("" if none) */
+    char peer[64];     /* client address (IPv6: its /64), set when a key is presented */
     /* The handler's own state: freed with data_free(data) when the request is released. */
     void *data;
     void (*data_free)(void *data);
@@ -109,8 +109,8 @@ struct pp_api_req {
  * {name} parameters ("/v1/transactions/{id}/shipment"); auth = OR of pp_api_auth_kind_t
  * (0 = public). The strings must be static. PP_ENOMEM when the table is full.
  */
-int pp_api_route(pp_api_t *a, const char *method, const char *pattern, int auth,
-                 pp_api_handler_fn fn) __attribute__((warn_unused_result));
+int pp_api_route(pp_api_t *a, const char *method, const char *pattern, int auth, pp_api_handler_fn fn)
+    __attribute__((warn_unused_result));
 
 /* Route-registration table (api/routes.c): one row per route file. */
 typedef int (*pp_api_register_fn)(pp_api_t *a);
@@ -142,8 +142,8 @@ cJSON *pp_api_body_json(pp_api_req_t *r);
 
 /* body.c: the parts of pp_api_body_json, without a request. */
 typedef struct pp_api_json_err {
-    const char *code;  /* "invalid_json" or "invalid_text" (static) */
-    char field[64];    /* the field concerned, "" if none or unknown */
+    const char *code; /* "invalid_json" or "invalid_text" (static) */
+    char field[64];   /* the field concerned, "" if none or unknown */
     char message[160];
 } pp_api_json_err_t;
 bool pp_api_json_media_type(const char *content_type, size_t len);
@@ -158,8 +158,7 @@ void pp_api_reply_json(pp_api_req_t *r, int status, const cJSON *body);
 void pp_api_reply_error(pp_api_req_t *r, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Raw answer (HTML pages, ...). */
-void pp_api_reply(pp_api_req_t *r, int status, const char *content_type, const char *body,
-                  size_t len);
+void pp_api_reply(pp_api_req_t *r, int status, const char *content_type, const char *body, size_t len);
 /* Add a response header before answering. */
 void pp_api_header_set(pp_api_req_t *r, const char *name, const char *value);
 
@@ -208,7 +207,8 @@ int pp_api_card_query(PGconn *conn, long long txn, cJSON **out, long long *selle
 
 /* buyer.c: the buyer's NotificationSettings JSON (with the pending IM link) in a DB work
  * function; PP_ENOTFOUND when there is no such user. */
-int pp_api_settings_query(PGconn *conn, long long user_id, cJSON **out) __attribute__((warn_unused_result));
+int pp_api_settings_query(PGconn *conn, long long user_id, cJSON **out)
+    __attribute__((warn_unused_result));
 /* buyer.c: the per-buyer rate limit (on top of the per-token one); answers 429 itself. */
 bool pp_api_buyer_rate_allow(pp_api_req_t *r);
 /* buyer.c: a bare XMPP address: local@domain, printable ASCII without spaces, '/' or a second '@'. */

@@ -85,7 +85,8 @@ static pp_bucket_t *rl_bucket(pp_api_ratelimit_t **tp, const char *key, bool cre
 int64_t pp_api_rate_take(pp_api_t *a, const char *key)
 {
     int64_t now = (int64_t)uv_now(a->loop);
-    pp_bucket_t *b = rl_bucket(&a->rl, key, true, a->cfg->api_rate_per_min, a->cfg->api_rate_burst, now);
+    pp_bucket_t *b =
+        rl_bucket(&a->rl, key, true, a->cfg->api_rate_per_min, a->cfg->api_rate_burst, now);
     if (!b)
         return 0; /* fail open on OOM: the limit protects capacity, not secrets */
     int64_t wait_ms = pp_bucket_take(b, now);
@@ -130,7 +131,8 @@ int64_t pp_api_authfail_take(pp_api_t *a, const char *peer, const char **what_ou
     }
     pp_bucket_retune(&a->auth_fail_all, (double)cfg->api_auth_fail_global_per_min / 60.0,
                      (double)cfg->api_auth_fail_global_burst, now);
-    pp_bucket_t *addr = rl_bucket(&a->rl_fail, peer, true, cfg->api_auth_fail_per_min, cfg->api_auth_fail_burst, now);
+    pp_bucket_t *addr =
+        rl_bucket(&a->rl_fail, peer, true, cfg->api_auth_fail_per_min, cfg->api_auth_fail_burst, now);
     pp_bucket_t *nb = rl_bucket(&a->rl_fail_net, net, true, cfg->api_auth_fail_net_per_min,
                                 cfg->api_auth_fail_net_burst, now);
     /* Nothing is taken unless every level has a token (no OOM bucket: that level fails open). */

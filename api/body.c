@@ -176,7 +176,9 @@ static int scan_string(const unsigned char *b, size_t len, size_t *ip)
                 cp = hex4(b + i + 2, len - i - 2);
                 i += 6;
                 if (cp >= 0xd800 && cp <= 0xdbff) { /* needs its low surrogate */
-                    long lo2 = i + 1 < len && b[i] == '\\' && b[i + 1] == 'u' ? hex4(b + i + 2, len - i - 2) : -1;
+                    long lo2 = i + 1 < len && b[i] == '\\' && b[i + 1] == 'u'
+                                   ? hex4(b + i + 2, len - i - 2)
+                                   : -1;
                     if (lo2 >= 0xdc00 && lo2 <= 0xdfff)
                         i += 6;
                     else
@@ -212,8 +214,8 @@ static int scan_string(const unsigned char *b, size_t len, size_t *ip)
  * "\u0000"). The field of a bad value is the key before it. 0, or PP_EINVAL with *code, field
  * and what (what was wrong, for the message).
  */
-static int scan_body(const unsigned char *b, size_t len, const char **code, const char **what, char *field,
-                     size_t fcap)
+static int scan_body(const unsigned char *b, size_t len, const char **code, const char **what,
+                     char *field, size_t fcap)
 {
     char key[64] = "";
     for (size_t i = 0; i < len; i++) {
@@ -230,9 +232,10 @@ static int scan_body(const unsigned char *b, size_t len, const char **code, cons
                 n = 5;
             if (n == 0) {
                 *code = "invalid_json";
-                *what = c == '-' || c == '+' || c == '.' || is_digit(c) ? "a number not written as JSON writes it"
-                        : c < 0x20 || c == 0x7f                         ? "a control character between tokens"
-                                                                        : "a value JSON does not have";
+                *what = c == '-' || c == '+' || c == '.' || is_digit(c)
+                            ? "a number not written as JSON writes it"
+                        : c < 0x20 || c == 0x7f ? "a control character between tokens"
+                                                : "a value JSON does not have";
                 snprintf(field, fcap, "%s", key);
                 return PP_EINVAL;
             }
@@ -333,8 +336,10 @@ int pp_api_json_strict(const char *buf, size_t len, cJSON **out, pp_api_json_err
         cJSON_Delete(j);
         /* cJSON refuses some JSON that is only bad text (a lone surrogate such as \ud800):
          * say so, with its field, as for the text cJSON lets through. */
-        if (!j && scan_body((const unsigned char *)buf, len, &code, &what, err->field,
-                            sizeof err->field) != PP_OK && strcmp(code, "invalid_text") == 0) {
+        if (!j &&
+            scan_body((const unsigned char *)buf, len, &code, &what, err->field, sizeof err->field) !=
+                PP_OK &&
+            strcmp(code, "invalid_text") == 0) {
             scan_error(err, code, what);
             return PP_EINVAL;
         }
@@ -349,7 +354,8 @@ int pp_api_json_strict(const char *buf, size_t len, cJSON **out, pp_api_json_err
         snprintf(err->message, sizeof err->message, "data after the JSON object");
         return PP_EINVAL;
     }
-    if (scan_body((const unsigned char *)buf, len, &code, &what, err->field, sizeof err->field) != PP_OK) {
+    if (scan_body((const unsigned char *)buf, len, &code, &what, err->field, sizeof err->field) !=
+        PP_OK) {
         cJSON_Delete(j);
         scan_error(err, code, what);
         return PP_EINVAL;

@@ -14,9 +14,9 @@
 #include <string.h>
 #include <time.h>
 
-#define TOKEN_MAX 1024       /* longer bearer values are not buyer tokens */
-#define PAYLOAD_MAX 512      /* decoded payload bytes */
-#define ADDRESS_MAX 254      /* an IM address (bare JID) */
+#define TOKEN_MAX 1024  /* longer bearer values are not buyer tokens */
+#define PAYLOAD_MAX 512 /* decoded payload bytes */
+#define ADDRESS_MAX 254 /* an IM address (bare JID) */
 
 /* ---- buyer tokens: base64url(payload) "." base64url(HMAC-SHA256(secret, payload)) ---- */
 
@@ -119,7 +119,7 @@ typedef struct notif_job {
     /* PUT input; has_* = the field was in the body */
     bool has_status, status;
     bool has_channel, has_address;
-    char channel[16];            /* "" = null */
+    char channel[16];              /* "" = null */
     char address[ADDRESS_MAX + 1]; /* "" = null */
     /* result */
     bool not_found;
@@ -136,8 +136,8 @@ static void job_free(void *p)
 #define UTC_ISO(col) "to_char((" col ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 /* The users columns of NotificationSettings, then the pending IM link (5..7, NULL if none). */
 #define NOTIF_COLS                                                                                 \
-    "notify_shipment_status, im_channel, im_address, im_verified, " UTC_ISO("notify_changed_at")   \
-    ", l.channel, l.address, " UTC_ISO("l.expires_at")
+    "notify_shipment_status, im_channel, im_address, im_verified, " UTC_ISO(                       \
+        "notify_changed_at") ", l.channel, l.address, " UTC_ISO("l.expires_at")
 #define NOTIF_PENDING_JOIN                                                                         \
     " LEFT JOIN im_links l ON l.user_id = users.id AND l.verified_at IS NULL AND l.expires_at > now()"
 
@@ -182,7 +182,8 @@ int pp_api_settings_query(PGconn *conn, long long user_id, cJSON **out)
     const char *p[] = {id};
     PGresult *res = NULL;
     int rc = pp_db_exec(conn, "api: get notification settings",
-                        "SELECT " NOTIF_COLS " FROM users" NOTIF_PENDING_JOIN " WHERE users.id = $1", 1, p, &res);
+                        "SELECT " NOTIF_COLS " FROM users" NOTIF_PENDING_JOIN " WHERE users.id = $1",
+                        1, p, &res);
     if (rc == PP_OK)
         rc = PQntuples(res) == 0 ? PP_ENOTFOUND : notif_json(res, out);
     PQclear(res);
@@ -218,14 +219,15 @@ static int notif_put_work(PGconn *conn, pp_api_req_t *r)
         j->address[0] ? j->address : NULL,
     };
 #define NEW_CHANNEL "(CASE WHEN $3 = '1' THEN $4::text ELSE im_channel END)"
-#define NEW_ADDRESS \
+#define NEW_ADDRESS                                                                                \
     "(CASE WHEN $5 = '1' THEN $6::text WHEN $3 = '1' AND $4::text IS NULL THEN NULL ELSE im_address END)"
     PGresult *res = NULL;
     int rc = pp_db_exec(conn, "api: put notification settings",
                         "WITH changed AS (UPDATE users SET "
                         "notify_shipment_status = coalesce($2::boolean, notify_shipment_status), "
                         "im_channel = " NEW_CHANNEL ", im_address = " NEW_ADDRESS ", "
-                        "im_verified = CASE WHEN " NEW_CHANNEL " IS DISTINCT FROM im_channel OR " NEW_ADDRESS
+                        "im_verified = CASE WHEN " NEW_CHANNEL
+                        " IS DISTINCT FROM im_channel OR " NEW_ADDRESS
                         " IS DISTINCT FROM im_address THEN false ELSE im_verified END "
                         "WHERE id = $1 RETURNING *) "
                         "SELECT " NOTIF_COLS " FROM changed AS users" NOTIF_PENDING_JOIN,
@@ -255,7 +257,8 @@ static void notif_done(pp_api_req_t *r, int rc)
     }
     if (strcmp(r->method, "PUT") == 0)
         pp_info("api: buyer %lld changed notification settings (shipment_status %s)", r->auth.user_id,
-                cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j->out, "shipment_status")) ? "on" : "off");
+                cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j->out, "shipment_status")) ? "on"
+                                                                                          : "off");
     pp_api_reply_json(r, 200, j->out);
 }
 
@@ -304,7 +307,8 @@ static int put_notifications(pp_api_req_t *r)
     const cJSON *ch = cJSON_GetObjectItemCaseSensitive(body, "channel");
     const cJSON *ad = cJSON_GetObjectItemCaseSensitive(body, "address");
     if (!st && !ch && !ad) {
-        pp_api_reply_error(r, 422, "invalid_field", "send at least one of shipment_status, channel, address");
+        pp_api_reply_error(r, 422, "invalid_field",
+                           "send at least one of shipment_status, channel, address");
         goto out;
     }
     if (st) {
@@ -336,7 +340,8 @@ static int put_notifications(pp_api_req_t *r)
             snprintf(j->address, sizeof j->address, "%s", ad->valuestring);
     }
     if (j->address[0] && !j->channel[0]) {
-        pp_api_reply_error(r, 422, "invalid_field", "an address needs its channel: send channel \"xmpp\" with it");
+        pp_api_reply_error(r, 422, "invalid_field",
+                           "an address needs its channel: send channel \"xmpp\" with it");
         goto out;
     }
     if (pp_api_db(r, notif_put_work, notif_done) != PP_OK)

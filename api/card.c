@@ -62,10 +62,11 @@ static int add_history(PGconn *conn, cJSON *s, const char *sid)
 {
     PGresult *res = NULL;
     const char *ps[] = {sid};
-    int rc = pp_db_exec(conn, "api: card history",
-                        "SELECT sequence, kind, status, carrier_status, description, location, " TS("occurred_at")
-                        " FROM shipment_events WHERE shipment_id = $1 ORDER BY sequence",
-                        1, ps, &res);
+    int rc =
+        pp_db_exec(conn, "api: card history",
+                   "SELECT sequence, kind, status, carrier_status, description, location, " TS(
+                       "occurred_at") " FROM shipment_events WHERE shipment_id = $1 ORDER BY sequence",
+                   1, ps, &res);
     if (rc)
         return rc;
     cJSON *h = cJSON_AddArrayToObject(s, "history");
@@ -118,12 +119,12 @@ int pp_api_card_query(PGconn *conn, long long txn, cJSON **out, long long *selle
     cJSON_AddNumberToObject(card, "transaction_id", (double)txn);
     cJSON_AddNumberToObject(card, "buyer_id", (double)buyer);
     cJSON_AddNumberToObject(card, "seller_id", (double)seller);
-    rc = pp_db_exec(conn, "api: card shipment",
-                    "SELECT id, carrier, tracking_number, status, carrier_status, " TS("last_event_at")
-                    ", last_location, last_text, pickup_point, " TS("entered_at") ", " TS("delivered_at")
-                    ", pickup_address, " TS("pickup_deadline") " FROM shipments WHERE transaction_id = $1 AND replaced_by IS NULL "
-                    "ORDER BY id DESC LIMIT 1",
-                    1, p, &res);
+    rc = pp_db_exec(
+        conn, "api: card shipment",
+        "SELECT id, carrier, tracking_number, status, carrier_status, " TS("last_event_at") ", last_location, last_text, pickup_point, " TS(
+            "entered_at") ", " TS("delivered_at") ", pickup_address, " TS("pickup_deadline") " FROM shipments WHERE transaction_id = $1 AND replaced_by IS NULL "
+                                                                                             "ORDER BY id DESC LIMIT 1",
+        1, p, &res);
     if (rc)
         goto fail;
     if (PQntuples(res) == 0) {

@@ -16,7 +16,7 @@ typedef struct feed_job {
     long long buyer_id, seller_id;
     /* results */
     bool created;
-    bool conflict;       /* transaction exists with other parties */
+    bool conflict; /* transaction exists with other parties */
     bool unknown_buyer;
     char out_locale[4], out_channel[16];
     long long out_buyer, out_seller;
@@ -43,16 +43,17 @@ static int user_work(PGconn *conn, pp_api_req_t *r)
     const char *p[] = {id, j->locale, j->has_im_channel ? "1" : "0",
                        j->im_channel[0] ? j->im_channel : NULL};
     PGresult *res = NULL;
-    int rc = pp_db_exec(conn, "api: upsert user",
-                        "INSERT INTO users (id, locale, im_channel) VALUES ($1, $2, $4) "
-                        "ON CONFLICT (id) DO UPDATE SET locale = EXCLUDED.locale, "
-                        "  im_channel = CASE WHEN $3 = '1' THEN EXCLUDED.im_channel ELSE users.im_channel END, "
-                        "  im_address = CASE WHEN $3 = '1' AND EXCLUDED.im_channel IS DISTINCT FROM users.im_channel "
-                        "                    THEN NULL ELSE users.im_address END, "
-                        "  im_verified = CASE WHEN $3 = '1' AND EXCLUDED.im_channel IS DISTINCT FROM users.im_channel "
-                        "                    THEN false ELSE users.im_verified END "
-                        "RETURNING (xmax = 0), locale, coalesce(im_channel, '')",
-                        4, p, &res);
+    int rc =
+        pp_db_exec(conn, "api: upsert user",
+                   "INSERT INTO users (id, locale, im_channel) VALUES ($1, $2, $4) "
+                   "ON CONFLICT (id) DO UPDATE SET locale = EXCLUDED.locale, "
+                   "  im_channel = CASE WHEN $3 = '1' THEN EXCLUDED.im_channel ELSE users.im_channel END, "
+                   "  im_address = CASE WHEN $3 = '1' AND EXCLUDED.im_channel IS DISTINCT FROM users.im_channel "
+                   "                    THEN NULL ELSE users.im_address END, "
+                   "  im_verified = CASE WHEN $3 = '1' AND EXCLUDED.im_channel IS DISTINCT FROM users.im_channel "
+                   "                    THEN false ELSE users.im_verified END "
+                   "RETURNING (xmax = 0), locale, coalesce(im_channel, '')",
+                   4, p, &res);
     if (rc == PP_OK) {
         j->created = PQgetvalue(res, 0, 0)[0] == 't';
         snprintf(j->out_locale, sizeof j->out_locale, "%s", PQgetvalue(res, 0, 1));
@@ -94,7 +95,8 @@ static int put_user(pp_api_req_t *r)
     j->id = id;
     const cJSON *loc = cJSON_GetObjectItemCaseSensitive(body, "locale");
     const cJSON *ch = cJSON_GetObjectItemCaseSensitive(body, "im_channel");
-    if (!cJSON_IsString(loc) || (strcmp(loc->valuestring, "pl") != 0 && strcmp(loc->valuestring, "en") != 0)) {
+    if (!cJSON_IsString(loc) ||
+        (strcmp(loc->valuestring, "pl") != 0 && strcmp(loc->valuestring, "en") != 0)) {
         pp_api_reply_error(r, 422, "invalid_locale", "locale must be \"pl\" or \"en\"");
         goto out;
     }
@@ -176,8 +178,8 @@ static void txn_done(pp_api_req_t *r, int rc)
         return;
     }
     if (j->unknown_buyer) {
-        pp_api_reply_error(r, 422, "unknown_buyer", "no user %lld: PUT /v1/users/%lld first", j->buyer_id,
-                           j->buyer_id);
+        pp_api_reply_error(r, 422, "unknown_buyer", "no user %lld: PUT /v1/users/%lld first",
+                           j->buyer_id, j->buyer_id);
         return;
     }
     if (j->conflict) {

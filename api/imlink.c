@@ -111,7 +111,8 @@ static int link_store(PGconn *conn, pp_api_req_t *r, const char *user, const pp_
         goto out;
     const char *p4[] = {ev.event_id, cfg->im_link_topic, user, payload};
     rc = pp_db_exec(conn, "api: im-link: outbox",
-                    "INSERT INTO outbox (event_id, topic, msg_key, payload) VALUES ($1, $2, $3, $4)", 4, p4, NULL);
+                    "INSERT INTO outbox (event_id, topic, msg_key, payload) VALUES ($1, $2, $3, $4)",
+                    4, p4, NULL);
 out:
     PQclear(res);
     free(payload);
@@ -193,8 +194,8 @@ static void link_done(pp_api_req_t *r, int rc)
         pp_api_reply_error(r, j->status, j->err_code, "%s", j->message);
         return;
     }
-    pp_info("api: buyer %lld asked for an IM-link code (%s); sent through the outbox", r->auth.user_id,
-            j->channel);
+    pp_info("api: buyer %lld asked for an IM-link code (%s); sent through the outbox",
+            r->auth.user_id, j->channel);
     pp_metrics_add(r->api->metrics, "pp_api_im_link_codes_total", 1);
     pp_api_reply_json(r, 202, j->out);
 }
@@ -214,7 +215,8 @@ static int post_link(pp_api_req_t *r)
     if (!cJSON_IsString(ch) || strcmp(ch->valuestring, "xmpp") != 0)
         pp_api_reply_error(r, 422, "invalid_im_channel", "channel must be \"xmpp\"");
     else if (!cJSON_IsString(ad) || !pp_api_valid_xmpp_address(ad->valuestring))
-        pp_api_reply_error(r, 422, "invalid_field", "address must be a bare XMPP address (user@domain)");
+        pp_api_reply_error(r, 422, "invalid_field",
+                           "address must be a bare XMPP address (user@domain)");
     else {
         snprintf(j->channel, sizeof j->channel, "%s", ch->valuestring);
         snprintf(j->address, sizeof j->address, "%s", ad->valuestring);
@@ -264,7 +266,8 @@ static int verify_work(PGconn *conn, pp_api_req_t *r)
     res = NULL;
     if (!ok) {
         if ((rc = pp_db_exec(conn, "api: im-link verify: count a wrong code",
-                             "UPDATE im_links SET attempts = attempts + 1 WHERE user_id = $1", 1, p1, NULL)) ||
+                             "UPDATE im_links SET attempts = attempts + 1 WHERE user_id = $1", 1,
+                             p1, NULL)) ||
             (rc = pp_db_commit(conn)))
             goto fail;
         refuse(j, 422, "wrong_code", "");
@@ -326,7 +329,8 @@ static int post_verify(pp_api_req_t *r)
             j->code[n++] = *s;
     }
     if (bad || n != CODE_DIGITS)
-        pp_api_reply_error(r, 422, "invalid_field", "code must be the %d digits from the message", CODE_DIGITS);
+        pp_api_reply_error(r, 422, "invalid_field", "code must be the %d digits from the message",
+                           CODE_DIGITS);
     else if (pp_api_db(r, verify_work, verify_done) != PP_OK)
         pp_api_reply_db_error(r, PP_EDB);
     cJSON_Delete(body);
@@ -336,8 +340,10 @@ static int post_verify(pp_api_req_t *r)
 int pp_api_register_imlink(pp_api_t *a)
 {
     int rc;
-    pp_metrics_help(a->metrics, "pp_api_im_link_codes_total", "counter", "IM-link codes written to the outbox");
-    pp_metrics_help(a->metrics, "pp_api_im_link_verified_total", "counter", "IM addresses verified with a code");
+    pp_metrics_help(a->metrics, "pp_api_im_link_codes_total", "counter",
+                    "IM-link codes written to the outbox");
+    pp_metrics_help(a->metrics, "pp_api_im_link_verified_total", "counter",
+                    "IM addresses verified with a code");
     pp_metrics_help(a->metrics, "pp_api_im_link_refused_total", "counter",
                     "verification attempts refused (wrong, expired, too many, none pending)");
     if ((rc = pp_api_route(a, "POST", "/v1/me/im-link", PP_API_AUTH_BUYER, post_link)))

@@ -29,7 +29,8 @@ enum { LANG_PL, LANG_EN, N_LANGS };
 static const char *const lang_names[N_LANGS] = {"pl", "en"};
 
 enum { PAGE_INDEX, PAGE_SETTINGS, PAGE_CARD, PAGE_NOT_FOUND, N_PAGES };
-static const char *const page_files[N_PAGES] = {"index.html", "settings.html", "card.html", "notfound.html"};
+static const char *const page_files[N_PAGES] = {"index.html", "settings.html", "card.html",
+                                                "notfound.html"};
 
 /* Rendered pages, built once by pp_api_register_pages and read-only afterwards. */
 static struct {
@@ -115,8 +116,10 @@ static int load_messages(cJSON **out)
             goto fail;
         }
         const cJSON *e;
-        cJSON_ArrayForEach(e, m) {
-            if (!cJSON_IsString(e) || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(other, e->string))) {
+        cJSON_ArrayForEach(e, m)
+        {
+            if (!cJSON_IsString(e) ||
+                !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(other, e->string))) {
                 pp_error("api pages: api/web/messages.json: \"%s\".\"%s\" is not a text in both languages",
                          lang_names[l], e->string);
                 goto fail;
@@ -144,8 +147,8 @@ static int messages_json(const cJSON *msgs, buf_t *out)
 }
 
 /* Render template f in language lang into out; unknown placeholders are errors (logged). */
-static int render(const web_file_t *f, int lang, const cJSON *msgs, const char *msgs_json, long refresh_s,
-                  buf_t *out)
+static int render(const web_file_t *f, int lang, const cJSON *msgs, const char *msgs_json,
+                  long refresh_s, buf_t *out)
 {
     const char *s = (const char *)f->data, *end = s + f->len;
     while (s < end) {
@@ -178,8 +181,8 @@ static int render(const web_file_t *f, int lang, const cJSON *msgs, const char *
         } else {
             const cJSON *m = cJSON_GetObjectItemCaseSensitive(msgs, key);
             if (!cJSON_IsString(m)) {
-                pp_error("api pages: api/web/%s: {{%s}} is not in messages.json (\"%s\")", f->name, key,
-                         lang_names[lang]);
+                pp_error("api pages: api/web/%s: {{%s}} is not in messages.json (\"%s\")", f->name,
+                         key, lang_names[lang]);
                 return PP_EINVAL;
             }
             rc = buf_add_html(out, m->valuestring);
@@ -255,7 +258,8 @@ static int req_lang(const pp_api_req_t *r)
     return LANG_PL;
 }
 
-static void send_secured(pp_api_req_t *r, int status, const char *content_type, const char *body, size_t len)
+static void send_secured(pp_api_req_t *r, int status, const char *content_type, const char *body,
+                         size_t len)
 {
     for (size_t i = 0; i < sizeof security_headers / sizeof security_headers[0]; i++)
         pp_api_header_set(r, security_headers[i][0], security_headers[i][1]);
@@ -305,9 +309,15 @@ static int static_file(pp_api_req_t *r, const char *name, const char *content_ty
     return 0;
 }
 
-static int app_js(pp_api_req_t *r) { return static_file(r, "app.js", "text/javascript; charset=utf-8"); }
+static int app_js(pp_api_req_t *r)
+{
+    return static_file(r, "app.js", "text/javascript; charset=utf-8");
+}
 
-static int style_css(pp_api_req_t *r) { return static_file(r, "style.css", "text/css; charset=utf-8"); }
+static int style_css(pp_api_req_t *r)
+{
+    return static_file(r, "style.css", "text/css; charset=utf-8");
+}
 
 int pp_api_register_pages(pp_api_t *a)
 {
@@ -317,7 +327,8 @@ int pp_api_register_pages(pp_api_t *a)
         return rc;
     }
     if ((rc = pp_api_route(a, "GET", "/", PP_API_AUTH_NONE, index_page)) ||
-        (rc = pp_api_route(a, "GET", "/moje-konto/ustawienia/powiadomienia", PP_API_AUTH_NONE, settings_page)) ||
+        (rc = pp_api_route(a, "GET", "/moje-konto/ustawienia/powiadomienia", PP_API_AUTH_NONE,
+                           settings_page)) ||
         (rc = pp_api_route(a, "GET", "/transakcje/{id}", PP_API_AUTH_NONE, card_page)) ||
         (rc = pp_api_route(a, "GET", "/static/app.js", PP_API_AUTH_NONE, app_js)))
         return rc;

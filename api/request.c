@@ -22,7 +22,7 @@ typedef struct pp_api_route {
     const char *seg[SEG_MAX]; /* pointers into segbuf */
     size_t seglen[SEG_MAX];
     bool param[SEG_MAX];
-    char label[160];          /* "PUT /v1/transactions/{id}" for metrics */
+    char label[160]; /* "PUT /v1/transactions/{id}" for metrics */
 } pp_api_route_t;
 
 static uint64_t now_ns(void)
@@ -342,8 +342,8 @@ static int seller_auth_work(PGconn *conn, pp_api_req_t *r)
 {
     const char *p[] = {r->key_hash};
     PGresult *res = NULL;
-    int rc = pp_db_exec(conn, "api: seller key", "SELECT id FROM sellers WHERE api_key_hash = $1", 1, p,
-                        &res);
+    int rc = pp_db_exec(conn, "api: seller key", "SELECT id FROM sellers WHERE api_key_hash = $1",
+                        1, p, &res);
     if (rc == PP_OK) {
         if (PQntuples(res) == 1)
             r->auth.seller_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -486,7 +486,8 @@ static int dispatch_cb(h2o_req_t *req, void *arg)
             continue;
         path_known = true;
         if (h2o_memis(req->method.base, req->method.len, rt->method, strlen(rt->method)) ||
-            (strcmp(rt->method, "GET") == 0 && h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD")))) {
+            (strcmp(rt->method, "GET") == 0 &&
+             h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD")))) {
             found = rt;
             break;
         }
@@ -516,7 +517,4 @@ static int dispatch_cb(h2o_req_t *req, void *arg)
     return 0;
 }
 
-int pp_api_dispatch_install(pp_api_t *a)
-{
-    return pp_httpd_route(a->httpd, "/", dispatch_cb, a);
-}
+int pp_api_dispatch_install(pp_api_t *a) { return pp_httpd_route(a->httpd, "/", dispatch_cb, a); }

@@ -17,7 +17,7 @@ typedef struct ship_job {
     char carrier[32];
     char number[PP_NUMBER_MAX];
     /* results */
-    bool not_found;      /* no such transaction, or not the caller's */
+    bool not_found; /* no such transaction, or not the caller's */
     bool created;
     long long shipment_id;
     char err[256];
@@ -86,7 +86,9 @@ static int ship_work(PGconn *conn, pp_api_req_t *r)
         return rc;
     cJSON_Delete(j->card);
     j->card = NULL;
-    pp_shipment_entry_t e = {.transaction_id = j->txn, .carrier = j->carrier, .tracking_number = j->number,
+    pp_shipment_entry_t e = {.transaction_id = j->txn,
+                             .carrier = j->carrier,
+                             .tracking_number = j->number,
                              .topic = r->api->cfg->topic};
     rc = pp_shipment_enter(conn, &e, &j->shipment_id, &j->created, j->err, sizeof j->err);
     if (rc)
@@ -136,7 +138,8 @@ static int put_shipment(pp_api_req_t *r)
     j->txn = txn;
     const cJSON *num = cJSON_GetObjectItemCaseSensitive(body, "tracking_number");
     const cJSON *car = cJSON_GetObjectItemCaseSensitive(body, "carrier");
-    if (!cJSON_IsString(num) || pp_number_normalize(num->valuestring, j->number, sizeof j->number) != PP_OK) {
+    if (!cJSON_IsString(num) ||
+        pp_number_normalize(num->valuestring, j->number, sizeof j->number) != PP_OK) {
         pp_api_reply_error(r, 422, "invalid_number",
                            "tracking_number must be a string of letters and digits (spaces and dashes allowed)");
         goto out;
@@ -152,11 +155,13 @@ static int put_shipment(pp_api_req_t *r)
             lc[i] = (char)tolower((unsigned char)car->valuestring[i]);
         lc[i] = '\0';
         if (!pp_carrier_find(lc)) {
-            pp_api_reply_error(r, 422, "unknown_carrier", "unknown carrier; one of %s", pp_carrier_names());
+            pp_api_reply_error(r, 422, "unknown_carrier", "unknown carrier; one of %s",
+                               pp_carrier_names());
             goto out;
         }
         if (!pp_number_valid(lc, j->number)) {
-            pp_api_reply_error(r, 422, "invalid_number", "%s is not a valid %s tracking number", j->number, lc);
+            pp_api_reply_error(r, 422, "invalid_number", "%s is not a valid %s tracking number",
+                               j->number, lc);
             goto out;
         }
         snprintf(j->carrier, sizeof j->carrier, "%s", lc);
@@ -164,15 +169,16 @@ static int put_shipment(pp_api_req_t *r)
         pp_number_candidate_t cand[PP_NUMBER_MAX_CANDIDATES];
         size_t n = 0;
         if (pp_number_detect(j->number, cand, PP_NUMBER_MAX_CANDIDATES, &n) != PP_OK || n == 0) {
-            pp_api_reply_error(r, 422, "invalid_number", "%s is not a valid tracking number of any carrier",
-                               j->number);
+            pp_api_reply_error(r, 422, "invalid_number",
+                               "%s is not a valid tracking number of any carrier", j->number);
             goto out;
         }
         if (n > 1) {
             cJSON *o = cJSON_CreateObject();
             cJSON *e = cJSON_AddObjectToObject(o, "error");
             cJSON_AddStringToObject(e, "code", "ambiguous_carrier");
-            cJSON_AddStringToObject(e, "message", "several carriers use this number format; send carrier");
+            cJSON_AddStringToObject(e, "message",
+                                    "several carriers use this number format; send carrier");
             cJSON *list = cJSON_AddArrayToObject(e, "candidates");
             for (size_t i = 0; i < n && i < PP_NUMBER_MAX_CANDIDATES; i++) {
                 cJSON *c = cJSON_CreateObject();
@@ -245,5 +251,6 @@ int pp_api_register_seller(pp_api_t *a)
     int rc;
     if ((rc = pp_api_route(a, "PUT", "/v1/transactions/{id}/shipment", PP_API_AUTH_SELLER, put_shipment)))
         return rc;
-    return pp_api_route(a, "GET", "/v1/transactions/{id}", PP_API_AUTH_SELLER | PP_API_AUTH_BUYER, get_card);
+    return pp_api_route(a, "GET", "/v1/transactions/{id}", PP_API_AUTH_SELLER | PP_API_AUTH_BUYER,
+                        get_card);
 }

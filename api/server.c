@@ -86,12 +86,14 @@ static void help_metrics(pp_metrics_t *m)
 {
     pp_metrics_help(m, "pp_api_requests_total", "counter", "API requests by route and status");
     pp_metrics_help(m, "pp_api_request_seconds", "histogram", "API request latency by route");
-    pp_metrics_help(m, "pp_api_rate_limited_total", "counter", "requests refused by the per-key rate limit");
+    pp_metrics_help(m, "pp_api_rate_limited_total", "counter",
+                    "requests refused by the per-key rate limit");
     pp_metrics_add(m, "pp_api_rate_limited_total", 0);
     pp_metrics_help(m, "pp_api_body_too_large_total", "counter",
                     "request bodies over api_max_body refused while reading (413, before authentication)");
     pp_metrics_add(m, "pp_api_body_too_large_total", 0);
-    pp_metrics_help(m, "pp_api_auth_failures_total", "counter", "presented keys or tokens found invalid (401)");
+    pp_metrics_help(m, "pp_api_auth_failures_total", "counter",
+                    "presented keys or tokens found invalid (401)");
     pp_metrics_add(m, "pp_api_auth_failures_total", 0);
     pp_metrics_help(m, "pp_api_auth_throttled_total", "counter",
                     "requests refused by a failed-authentication limit (address, network or all clients; 429, no key lookup)");
@@ -161,8 +163,7 @@ static int start(pp_daemon_t *d, void **self)
     int hostlen = colon ? (int)(colon - a->cfg->api_addr) : (int)strlen(a->cfg->api_addr);
     /* Machine-readable start line for scripts. */
     pp_info("worker %s: api on http://%.*s:%d/ (%d routes); metrics on http://%s/metrics",
-            a->worker_id, hostlen, a->cfg->api_addr, a->port, a->n_routes,
-            pp_daemon_metrics_addr(d));
+            a->worker_id, hostlen, a->cfg->api_addr, a->port, a->n_routes, pp_daemon_metrics_addr(d));
     return PP_OK;
 }
 

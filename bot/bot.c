@@ -55,8 +55,18 @@ struct ask {
     long long at, checked;
 };
 
-typedef enum { SRC_DB, SRC_LIVE, SRC_STALE, SRC_QUOTA, SRC_BREAKER, SRC_UNAVAILABLE, SRC_SIMPLE,
-               SRC_ERROR, SRC_SENDER_LIMIT, SRC__COUNT } source_t;
+typedef enum {
+    SRC_DB,
+    SRC_LIVE,
+    SRC_STALE,
+    SRC_QUOTA,
+    SRC_BREAKER,
+    SRC_UNAVAILABLE,
+    SRC_SIMPLE,
+    SRC_ERROR,
+    SRC_SENDER_LIMIT,
+    SRC__COUNT
+} source_t;
 static const char *const source_names[SRC__COUNT] = {
     "db", "live", "stale", "quota", "breaker", "unavailable", "simple", "error", "sender_limit",
 };
@@ -71,12 +81,12 @@ struct pp_bot {
     pp_bot_senders_t *senders; /* per-writer limits (senders.c) */
     pp_bot_xmpp_t *xmpp;
     char worker_id[128];
-    long asks; /* in flight */
+    long asks;    /* in flight */
     int stopping; /* 0 running, 1 answering the asks in flight, 2 drained */
     uv_timer_t grace, stop_poll, gauge;
     long long n_asks, n_replies[SRC__COUNT];
     long long n_limited_msgs, n_limited_live, n_dropped; /* per-sender limits */
-    float lat_ms[LAT_RING]; /* the last replies' latencies, a ring */
+    float lat_ms[LAT_RING];                              /* the last replies' latencies, a ring */
     size_t lat_n, lat_pos;
 };
 
@@ -150,8 +160,7 @@ static void ask_reply_status(ask_t *a, bool found, pp_status_t st, const char *p
                              source_t src)
 {
     char text[1024];
-    pp_bot_text_status(a->lang, a->cmd.carrier, a->cmd.number, found, st, place, at, text,
-                       sizeof text);
+    pp_bot_text_status(a->lang, a->cmd.carrier, a->cmd.number, found, st, place, at, text, sizeof text);
     ask_finish(a, text, src);
 }
 
@@ -298,7 +307,8 @@ static void ask_db_done(int rc, void *arg)
     int64_t retry_ms = 0;
     bool day_cap = false;
     long long day = pp_budget_utc_day(pp_now_ms());
-    pp_bot_sender_verdict_t v = pp_bot_senders_live(b->senders, a->bare, pp_mono_ms(), day, &retry_ms, &day_cap);
+    pp_bot_sender_verdict_t v =
+        pp_bot_senders_live(b->senders, a->bare, pp_mono_ms(), day, &retry_ms, &day_cap);
     if (v != PP_BOT_SENDER_OK) {
         b->n_limited_live++;
         count(b, "pp_bot_sender_limited_total{limit=\"%s\"}", day_cap ? "live_day" : "live");
@@ -308,8 +318,10 @@ static void ask_db_done(int rc, void *arg)
             ask_finish(a, text, SRC_STALE);
         } else if (v == PP_BOT_SENDER_REFUSE) {
             time_t resets = (time_t)((day + 1) * 86400); /* the next UTC midnight */
-            pp_bot_text_sender_live(a->lang, a->cmd.carrier, a->cmd.number, (long)((retry_ms + 999) / 1000),
-                                    day_cap ? b->cfg->bot_sender_live_per_day : 0, resets, text, sizeof text);
+            pp_bot_text_sender_live(a->lang, a->cmd.carrier, a->cmd.number,
+                                    (long)((retry_ms + 999) / 1000),
+                                    day_cap ? b->cfg->bot_sender_live_per_day : 0, resets, text,
+                                    sizeof text);
             ask_finish(a, text, SRC_SENDER_LIMIT);
         } else {
             ask_drop(a);
@@ -471,8 +483,7 @@ static void reload(void *self)
  * callback. */
 static void check_stopped(pp_bot_t *b)
 {
-    if (b->stopping != 1 || b->asks > 0 || pp_bot_live_pending(b->live) > 0 ||
-        pp_db_pending(b->db) > 0)
+    if (b->stopping != 1 || b->asks > 0 || pp_bot_live_pending(b->live) > 0 || pp_db_pending(b->db) > 0)
         return;
     b->stopping = 2;
     uv_timer_stop(&b->grace);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 /* Polish letters in UTF-8 (two bytes each) and their ASCII base letters. */
+/* clang-format off */
 static const struct {
     const char *utf8;
     char ascii;
@@ -16,6 +17,7 @@ static const struct {
     {"ź", 'z'}, {"ż", 'z'}, {"Ą", 'a'}, {"Ć", 'c'}, {"Ę", 'e'}, {"Ł", 'l'}, {"Ń", 'n'},
     {"Ó", 'o'}, {"Ś", 's'}, {"Ź", 'z'}, {"Ż", 'z'},
 };
+/* clang-format on */
 
 void pp_bot_fold(const char *in, char *out, size_t cap)
 {

@@ -7,13 +7,13 @@
 #include <stddef.h>
 
 typedef enum {
-    PP_BOT_CMD_OTHER = 0,  /* not understood: answer with the help text */
-    PP_BOT_CMD_HELP,       /* pomoc / help */
-    PP_BOT_CMD_TRACK,      /* paczka [CARRIER] NUMBER: carrier known, number valid */
-    PP_BOT_CMD_AMBIGUOUS,  /* paczka NUMBER fitting several carriers: ask which */
-    PP_BOT_CMD_INVALID,    /* paczka with a number no (or not the named) carrier accepts */
-    PP_BOT_CMD_STOP,       /* notifications off */
-    PP_BOT_CMD_START,      /* notifications on */
+    PP_BOT_CMD_OTHER = 0, /* not understood: answer with the help text */
+    PP_BOT_CMD_HELP,      /* pomoc / help */
+    PP_BOT_CMD_TRACK,     /* paczka [CARRIER] NUMBER: carrier known, number valid */
+    PP_BOT_CMD_AMBIGUOUS, /* paczka NUMBER fitting several carriers: ask which */
+    PP_BOT_CMD_INVALID,   /* paczka with a number no (or not the named) carrier accepts */
+    PP_BOT_CMD_STOP,      /* notifications off */
+    PP_BOT_CMD_START,     /* notifications on */
     PP_BOT_CMD__COUNT
 } pp_bot_cmd_kind_t;
 

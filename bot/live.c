@@ -109,7 +109,8 @@ static void call_done(pp_cc_call_t *call, const pp_cc_result_t *r, void *arg)
             pp_warn("bot: carrier %s number %s: %s: %s", l->carrier, l->number, r->why,
                     r->detail ? r->detail : "");
         }
-        pp_bot_live_answer_t a = {.outcome = PP_BOT_LIVE_UNAVAILABLE, .why = aborted ? "stopping" : r->why};
+        pp_bot_live_answer_t a = {.outcome = PP_BOT_LIVE_UNAVAILABLE,
+                                  .why = aborted ? "stopping" : r->why};
         answer(l, &a);
         return;
     }
@@ -117,7 +118,9 @@ static void call_done(pp_cc_call_t *call, const pp_cc_result_t *r, void *arg)
     const pp_track_result_t *tr = pp_cc_result_for(r, l->number, 1);
     if (!tr)
         tr = &none;
-    pp_bot_live_answer_t a = {.outcome = PP_BOT_LIVE_ANSWERED, .why = tr->found ? "ok" : "not_found", .r = tr};
+    pp_bot_live_answer_t a = {.outcome = PP_BOT_LIVE_ANSWERED,
+                              .why = tr->found ? "ok" : "not_found",
+                              .r = tr};
     answer(l, &a);
 }
 
@@ -160,7 +163,10 @@ void pp_bot_live_ask(pp_bot_live_t *lv, const char *carrier, const char *number,
     lv->n_lookups++;
 }
 
-void pp_bot_live_reconfigure(pp_bot_live_t *lv) { pp_cc_reconfigure(lv->cc, lv->cfg->bot_carrier_timeout_ms); }
+void pp_bot_live_reconfigure(pp_bot_live_t *lv)
+{
+    pp_cc_reconfigure(lv->cc, lv->cfg->bot_carrier_timeout_ms);
+}
 void pp_bot_live_release(pp_bot_live_t *lv) { pp_cc_finish(lv->cc, NULL, NULL); }
 void pp_bot_live_abort(pp_bot_live_t *lv) { pp_cc_abort(lv->cc); }
 long pp_bot_live_pending(const pp_bot_live_t *lv) { return lv->n_lookups; }
@@ -194,8 +200,13 @@ int pp_bot_live_init(pp_bot_live_t **out, const pp_config_t *cfg, uv_loop_t *loo
                     "breaker, paused, budget_second, budget_day, token, database, stopping)");
     pp_metrics_help(m, "pp_bot_live_coalesced_total", "counter",
                     "asks that joined a live lookup already under way");
-    pp_cc_opts_t o = {.cfg = cfg, .loop = loop, .metrics = m, .db = db, .who = "bot",
-                      .prefix = "pp_bot", .timeout_ms = cfg->bot_carrier_timeout_ms,
+    pp_cc_opts_t o = {.cfg = cfg,
+                      .loop = loop,
+                      .metrics = m,
+                      .db = db,
+                      .who = "bot",
+                      .prefix = "pp_bot",
+                      .timeout_ms = cfg->bot_carrier_timeout_ms,
                       .day_mode = PP_CC_DAY_BOT};
     int rc = pp_cc_init(&lv->cc, &o);
     if (rc)

@@ -22,9 +22,9 @@ typedef enum {
 
 typedef struct pp_bot_live_answer {
     pp_bot_live_outcome_t outcome;
-    const char *why;             /* metric label: ok, not_found, quota, breaker, paused, budget, ... */
-    const pp_track_result_t *r;  /* ANSWERED only; valid during the callback */
-    time_t quota_resets_at;      /* QUOTA: the next UTC midnight */
+    const char *why; /* metric label: ok, not_found, quota, breaker, paused, budget, ... */
+    const pp_track_result_t *r; /* ANSWERED only; valid during the callback */
+    time_t quota_resets_at;     /* QUOTA: the next UTC midnight */
 } pp_bot_live_answer_t;
 
 /* Called exactly once per ask, on the loop thread; possibly from inside pp_bot_live_ask. */

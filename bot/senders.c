@@ -26,26 +26,26 @@
 #define DAY_ROWS 4
 
 typedef struct entry {
-    char *key;                 /* lower-cased bare JID, owned; NULL = free */
+    char *key; /* lower-cased bare JID, owned; NULL = free */
     uint64_t hash;
-    int32_t hnext;             /* next entry in this hash chain, -1 = end */
-    int32_t prev, next;        /* LRU list, most recent first */
+    int32_t hnext;      /* next entry in this hash chain, -1 = end */
+    int32_t prev, next; /* LRU list, most recent first */
     pp_bucket_t msgs, live;
-    int64_t msgs_told_until;   /* refusal window of the message limit */
-    int64_t live_told_until;   /* refusal window of the live limit */
-    long long day;             /* UTC day of day_told */
-    bool day_told;             /* the day cap's refusal was sent (an evicted writer may be told again) */
+    int64_t msgs_told_until; /* refusal window of the message limit */
+    int64_t live_told_until; /* refusal window of the live limit */
+    long long day;           /* UTC day of day_told */
+    bool day_told; /* the day cap's refusal was sent (an evicted writer may be told again) */
 } entry_t;
 
 struct pp_bot_senders {
     pp_bot_senders_limits_t lim;
     entry_t *e;
-    int32_t *heads;            /* hash buckets: entry index or -1 */
-    uint64_t mask;             /* buckets - 1 */
-    int32_t n, head, tail;     /* entries in use; LRU ends (-1 = empty) */
-    uint32_t *day_cnt;         /* DAY_ROWS x day_w live lookups today (count-min sketch, above) */
-    uint64_t day_w;            /* a power of two */
-    long long day;             /* UTC day the sketch counts (-1 = none yet) */
+    int32_t *heads;        /* hash buckets: entry index or -1 */
+    uint64_t mask;         /* buckets - 1 */
+    int32_t n, head, tail; /* entries in use; LRU ends (-1 = empty) */
+    uint32_t *day_cnt;     /* DAY_ROWS x day_w live lookups today (count-min sketch, above) */
+    uint64_t day_w;        /* a power of two */
+    long long day;         /* UTC day the sketch counts (-1 = none yet) */
 };
 
 int pp_bot_senders_new(pp_bot_senders_t **out, const pp_bot_senders_limits_t *lim)
@@ -211,8 +211,8 @@ static pp_bot_sender_verdict_t over(int64_t *told_until, int64_t now, int64_t wa
     return PP_BOT_SENDER_DROP;
 }
 
-pp_bot_sender_verdict_t pp_bot_senders_message(pp_bot_senders_t *s, const char *sender, int64_t now_ms,
-                                               int64_t *retry_ms)
+pp_bot_sender_verdict_t pp_bot_senders_message(pp_bot_senders_t *s, const char *sender,
+                                               int64_t now_ms, int64_t *retry_ms)
 {
     *retry_ms = 0;
     entry_t *e = get(s, sender, now_ms);

@@ -17,10 +17,10 @@
 typedef struct pp_bot_senders pp_bot_senders_t;
 
 typedef struct pp_bot_senders_limits {
-    long max;                            /* table size (bot_senders_max) */
-    double msgs_per_min, msgs_burst;     /* bot_sender_msgs_per_min / _burst */
-    double live_per_min, live_burst;     /* bot_sender_live_per_min / _burst */
-    long live_per_day;                   /* bot_sender_live_per_day; 0 = no day cap */
+    long max;                        /* table size (bot_senders_max) */
+    double msgs_per_min, msgs_burst; /* bot_sender_msgs_per_min / _burst */
+    double live_per_min, live_burst; /* bot_sender_live_per_min / _burst */
+    long live_per_day;               /* bot_sender_live_per_day; 0 = no day cap */
 } pp_bot_senders_limits_t;
 
 typedef enum {
@@ -41,8 +41,8 @@ void pp_bot_senders_retune(pp_bot_senders_t *s, const pp_bot_senders_limits_t *l
  * One message from sender. Not OK: *retry_ms = when the sender may write again; the window
  * of one refusal lasts until then. Out of memory never refuses.
  */
-pp_bot_sender_verdict_t pp_bot_senders_message(pp_bot_senders_t *s, const char *sender, int64_t now_ms,
-                                               int64_t *retry_ms);
+pp_bot_sender_verdict_t pp_bot_senders_message(pp_bot_senders_t *s, const char *sender,
+                                               int64_t now_ms, int64_t *retry_ms);
 /*
  * One live carrier lookup for sender on UTC day `day`. Not OK: *retry_ms as above, and
  * *day_cap = the day's cap is what refused (then the window lasts until the day ends, and

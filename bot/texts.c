@@ -46,48 +46,54 @@ static const char *display(const char *carrier)
 
 static const char *word(pp_bot_lang_t lang) { return lang == PP_BOT_EN ? "Parcel" : "Paczka"; }
 
-void pp_bot_text_simple(pp_bot_lang_t lang, const pp_bot_cmd_t *cmd, bool linked, char *out,
-                        size_t cap)
+void pp_bot_text_simple(pp_bot_lang_t lang, const pp_bot_cmd_t *cmd, bool linked, char *out, size_t cap)
 {
     bool en = lang == PP_BOT_EN;
     switch (cmd->kind) {
     case PP_BOT_CMD_AMBIGUOUS: {
-        size_t o = (size_t)snprintf(out, cap, en ? "Number %s fits several carriers: "
-                                                 : "Numer %s pasuje do kilku przewoźników: ",
+        size_t o = (size_t)snprintf(out, cap,
+                                    en ? "Number %s fits several carriers: "
+                                       : "Numer %s pasuje do kilku przewoźników: ",
                                     cmd->number);
         for (size_t i = 0; i < cmd->n_cand && o < cap; i++)
             o += (size_t)snprintf(out + o, cap - o, "%s%s", i ? ", " : "",
                                   display(cmd->cand[i].carrier));
         if (o < cap)
-            snprintf(out + o, cap - o, en ? ". Which one? Write: paczka <CARRIER> %s"
-                                          : ". Który? Napisz: paczka <PRZEWOŹNIK> %s",
+            snprintf(out + o, cap - o,
+                     en ? ". Which one? Write: paczka <CARRIER> %s"
+                        : ". Który? Napisz: paczka <PRZEWOŹNIK> %s",
                      cmd->number);
         return;
     }
     case PP_BOT_CMD_INVALID:
         if (cmd->carrier)
-            snprintf(out, cap, en ? "%s is not a valid %s tracking number."
-                                  : "%s to nie jest poprawny numer przesyłki %s.",
+            snprintf(out, cap,
+                     en ? "%s is not a valid %s tracking number."
+                        : "%s to nie jest poprawny numer przesyłki %s.",
                      cmd->number, display(cmd->carrier));
         else
-            snprintf(out, cap, en ? "%s is not a valid tracking number of any carrier I know."
-                                  : "%s to nie jest poprawny numer przesyłki żadnego "
-                                    "znanego mi przewoźnika.",
+            snprintf(out, cap,
+                     en ? "%s is not a valid tracking number of any carrier I know."
+                        : "%s to nie jest poprawny numer przesyłki żadnego "
+                          "znanego mi przewoźnika.",
                      cmd->number);
         return;
     case PP_BOT_CMD_STOP:
     case PP_BOT_CMD_START:
         if (!linked)
-            snprintf(out, cap, en ? "This address is not linked to any account (link it in "
-                                    "the account settings)."
-                                  : "Ten adres nie jest powiązany z żadnym kontem (powiąż go w "
-                                    "ustawieniach konta).");
+            snprintf(out, cap,
+                     en ? "This address is not linked to any account (link it in "
+                          "the account settings)."
+                        : "Ten adres nie jest powiązany z żadnym kontem (powiąż go w "
+                          "ustawieniach konta).");
         else if (cmd->kind == PP_BOT_CMD_STOP)
-            snprintf(out, cap, en ? "Shipment status notifications are off."
-                                  : "Powiadomienia o statusie przesyłki wyłączone.");
+            snprintf(out, cap,
+                     en ? "Shipment status notifications are off."
+                        : "Powiadomienia o statusie przesyłki wyłączone.");
         else
-            snprintf(out, cap, en ? "Shipment status notifications are on."
-                                  : "Powiadomienia o statusie przesyłki włączone.");
+            snprintf(out, cap,
+                     en ? "Shipment status notifications are on."
+                        : "Powiadomienia o statusie przesyłki włączone.");
         return;
     default:
         pthread_once(&help_once, help_build);
@@ -117,8 +123,8 @@ void pp_bot_text_status(pp_bot_lang_t lang, const char *carrier, const char *num
         snprintf(out, cap, "%s %s %s: %s", word(lang), display(carrier), number, label);
 }
 
-void pp_bot_text_unavailable(pp_bot_lang_t lang, const char *carrier, const char *number,
-                             char *out, size_t cap)
+void pp_bot_text_unavailable(pp_bot_lang_t lang, const char *carrier, const char *number, char *out,
+                             size_t cap)
 {
     snprintf(out, cap,
              lang == PP_BOT_EN ? "Parcel %s %s: the carrier cannot be asked right now, try again "

@@ -22,8 +22,8 @@ void pp_bot_text_simple(pp_bot_lang_t lang, const pp_bot_cmd_t *cmd, bool linked
 void pp_bot_text_status(pp_bot_lang_t lang, const char *carrier, const char *number, bool found,
                         pp_status_t st, const char *place, time_t at, char *out, size_t cap);
 /* The carrier could not be asked now (error, Retry-After pause, rate wait, timeout). */
-void pp_bot_text_unavailable(pp_bot_lang_t lang, const char *carrier, const char *number,
-                             char *out, size_t cap);
+void pp_bot_text_unavailable(pp_bot_lang_t lang, const char *carrier, const char *number, char *out,
+                             size_t cap);
 /* The bot's day share of calls to this carrier is used up: "try after <resets_at, Warsaw>". */
 void pp_bot_text_quota(pp_bot_lang_t lang, const char *carrier, const char *number,
                        time_t resets_at, char *out, size_t cap);
@@ -39,7 +39,12 @@ void pp_bot_text_sender_live(pp_bot_lang_t lang, const char *carrier, const char
                              long retry_s, long per_day, time_t day_resets_at, char *out, size_t cap);
 
 /* Why the carrier was not asked, for an answer from Postgres that is not fresh. */
-typedef enum { PP_BOT_WHY_UNAVAILABLE = 0, PP_BOT_WHY_QUOTA, PP_BOT_WHY_BREAKER, PP_BOT_WHY_SENDER } pp_bot_why_t;
+typedef enum {
+    PP_BOT_WHY_UNAVAILABLE = 0,
+    PP_BOT_WHY_QUOTA,
+    PP_BOT_WHY_BREAKER,
+    PP_BOT_WHY_SENDER
+} pp_bot_why_t;
 /*
  * The status line of pp_bot_text_status (found), then when it was last checked with the
  * carrier (checked = 0: never) and why it was not checked now: `Paczka DHL 123: w drodze

@@ -166,8 +166,8 @@ static void schedule_reconnect(pp_bot_xmpp_t *x)
     x->next_connect_ms = pp_mono_ms() + x->backoff_ms / 2 + random() % (x->backoff_ms / 2 + 1);
 }
 
-static void conn_cb(xmpp_conn_t *conn, xmpp_conn_event_t ev, int error,
-                    xmpp_stream_error_t *se, void *ud)
+static void conn_cb(xmpp_conn_t *conn, xmpp_conn_event_t ev, int error, xmpp_stream_error_t *se,
+                    void *ud)
 {
     pp_bot_xmpp_t *x = ud;
     if (ev == XMPP_CONN_CONNECT) {
@@ -188,8 +188,8 @@ static void conn_cb(xmpp_conn_t *conn, xmpp_conn_event_t ev, int error,
                 x->cfg->xmpp_port, error);
     else if (x->failures++ == 0)
         pp_warn("xmpp: cannot log in to %s:%ld as %s (error %d%s%s); retrying with back-off",
-                x->cfg->xmpp_host, x->cfg->xmpp_port, x->jid, error,
-                se && se->text ? ": " : "", se && se->text ? se->text : "");
+                x->cfg->xmpp_host, x->cfg->xmpp_port, x->jid, error, se && se->text ? ": " : "",
+                se && se->text ? se->text : "");
     x->connected = false;
     atomic_store(&x->up, false);
     schedule_reconnect(x);
@@ -208,8 +208,8 @@ static void start_connect(pp_bot_xmpp_t *x)
     xmpp_conn_set_jid(x->conn, x->jid);
     xmpp_conn_set_pass(x->conn, x->cfg->xmpp_password);
     xmpp_handler_add(x->conn, message_cb, NULL, "message", NULL, x);
-    if (xmpp_connect_client(x->conn, x->cfg->xmpp_host, (unsigned short)x->cfg->xmpp_port,
-                            conn_cb, x) != XMPP_EOK) {
+    if (xmpp_connect_client(x->conn, x->cfg->xmpp_host, (unsigned short)x->cfg->xmpp_port, conn_cb,
+                            x) != XMPP_EOK) {
         if (x->failures++ == 0)
             pp_warn("xmpp: cannot start a connection to %s:%ld; retrying with back-off",
                     x->cfg->xmpp_host, x->cfg->xmpp_port);

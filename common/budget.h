@@ -13,10 +13,10 @@
  * rate <= 0 means unlimited. Times are monotonic milliseconds supplied by the caller.
  */
 typedef struct pp_bucket {
-    double rate;      /* tokens per second; <= 0 = unlimited */
-    double capacity;  /* at least 1 */
+    double rate;     /* tokens per second; <= 0 = unlimited */
+    double capacity; /* at least 1 */
     double tokens;
-    int64_t last_ms;  /* time of the last refill */
+    int64_t last_ms; /* time of the last refill */
 } pp_bucket_t;
 
 /* Starts full. */

@@ -23,8 +23,8 @@ int pp_cc_batch_max(const pp_cc_t *cc, const char *carrier)
     return l ? l->max_batch : 1;
 }
 
-pp_cc_call_t *pp_cc_submit(pp_cc_t *cc, const char *carrier, const char *number, int64_t deadline_ms,
-                           pp_cc_done_cb cb, void *arg)
+pp_cc_call_t *pp_cc_submit(pp_cc_t *cc, const char *carrier, const char *number,
+                           int64_t deadline_ms, pp_cc_done_cb cb, void *arg)
 {
     pp_cc_lane_t *l = lane_of(cc, carrier);
     pp_cc_call_t *c = l && !cc->closing ? calloc(1, sizeof *c) : NULL;
@@ -205,10 +205,12 @@ int pp_cc_init(pp_cc_t **out, const pp_cc_opts_t *o)
     }
     pp_cc_help(cc, "requests_total", "counter", "carrier HTTP requests by carrier and result");
     pp_cc_help(cc, "request_seconds", "histogram", "carrier request latency");
-    pp_cc_help(cc, "request_numbers_total", "counter", "tracking numbers sent (a request may carry many)");
+    pp_cc_help(cc, "request_numbers_total", "counter",
+               "tracking numbers sent (a request may carry many)");
     pp_cc_help(cc, "errors_total", "counter", "carrier call errors by carrier and kind");
     pp_cc_help(cc, "breaker_state", "gauge", "circuit breaker: 0 closed, 1 half-open, 2 open");
-    pp_cc_help(cc, "carrier_paused_total", "counter", "carrier answers that paused the calls (429, 503 with Retry-After)");
+    pp_cc_help(cc, "carrier_paused_total", "counter",
+               "carrier answers that paused the calls (429, 503 with Retry-After)");
     pp_cc_help(cc, "token_refreshes_total", "counter", "access-token requests by carrier and result");
     pp_cc_day_help(cc);
     int64_t now = cc->now();
@@ -222,10 +224,15 @@ int pp_cc_init(pp_cc_t **out, const pp_cc_opts_t *o)
         pp_budget_limits(cfg, all[i]->name, &l->rps, &l->per_day);
         pp_bucket_init(&l->bucket, pp_budget_share(l->rps, cc->sharers), 1, now);
         pp_breaker_init(&l->breaker, (int)cfg->breaker_window, (int)cfg->breaker_min_requests,
-                        (int)cfg->breaker_failure_pct, cfg->breaker_cooldown_ms, cfg->breaker_cooldown_max_ms);
+                        (int)cfg->breaker_failure_pct, cfg->breaker_cooldown_ms,
+                        cfg->breaker_cooldown_max_ms);
         if (all[i]->build_auth_request) {
-            pp_ctoken_opts_t to = {.carrier = all[i], .cfg = cfg, .timeout_ms = o->timeout_ms,
-                                   .now_ms = cc->now, .cb = pp_cc_lane_token_cb, .arg = l};
+            pp_ctoken_opts_t to = {.carrier = all[i],
+                                   .cfg = cfg,
+                                   .timeout_ms = o->timeout_ms,
+                                   .now_ms = cc->now,
+                                   .cb = pp_cc_lane_token_cb,
+                                   .arg = l};
             if (!(l->token = pp_ctoken_new(&to)))
                 return PP_ENOMEM; /* start-up: the process exits */
         }
@@ -234,7 +241,8 @@ int pp_cc_init(pp_cc_t **out, const pp_cc_opts_t *o)
         pp_cc_lane_breaker_gauge(l, now);
         pp_cc_day_lane_init(l);
         pp_info("%s: carrier %s: %d numbers per request, fleet budget %ld/s %ld/day%s", o->who,
-                all[i]->name, l->max_batch, l->rps, l->per_day, all[i]->build_auth_request ? ", access token" : "");
+                all[i]->name, l->max_batch, l->rps, l->per_day,
+                all[i]->build_auth_request ? ", access token" : "");
     }
     pp_cc_day_start(cc);
     *out = cc;

@@ -47,16 +47,16 @@ typedef enum {
 } pp_cc_day_mode_t;
 
 typedef struct pp_cc_opts {
-    const pp_config_t *cfg;    /* not owned; lives as long as the client */
+    const pp_config_t *cfg; /* not owned; lives as long as the client */
     uv_loop_t *loop;
     pp_metrics_t *metrics;
-    pp_db_t *db;               /* carrier_usage, workers (live counts) */
-    const char *who;           /* log prefix: "worker poller-a", "bot" */
-    const char *prefix;        /* metric families: "pp_poller", "pp_bot" */
-    long timeout_ms;           /* one HTTP request, token requests included */
+    pp_db_t *db;        /* carrier_usage, workers (live counts) */
+    const char *who;    /* log prefix: "worker poller-a", "bot" */
+    const char *prefix; /* metric families: "pp_poller", "pp_bot" */
+    long timeout_ms;    /* one HTTP request, token requests included */
     pp_cc_day_mode_t day_mode;
-    int64_t (*now_ms)(void);   /* monotonic clock; NULL = pp_mono_ms (tests pass a fake) */
-    int64_t (*wall_ms)(void);  /* wall clock for UTC days; NULL = pp_now_ms */
+    int64_t (*now_ms)(void);  /* monotonic clock; NULL = pp_mono_ms (tests pass a fake) */
+    int64_t (*wall_ms)(void); /* wall clock for UTC days; NULL = pp_now_ms */
 } pp_cc_opts_t;
 
 typedef enum {
@@ -74,11 +74,11 @@ typedef struct pp_cc_result {
      * budget_second, quota (the bots' share), token, database, stopping.
      */
     const char *why;
-    const char *detail;           /* FAILED: for logs and last_error ("HTTP 500: ...") */
-    int http_status;              /* 0 when none */
-    long retry_after_s;           /* the carrier's Retry-After, -1 if none */
-    int64_t wait_ms;              /* REFUSED: expected wait before it could go, -1 unknown */
-    time_t quota_resets_at;       /* REFUSED quota / budget_day: the next UTC midnight */
+    const char *detail;               /* FAILED: for logs and last_error ("HTTP 500: ...") */
+    int http_status;                  /* 0 when none */
+    long retry_after_s;               /* the carrier's Retry-After, -1 if none */
+    int64_t wait_ms;                  /* REFUSED: expected wait before it could go, -1 unknown */
+    time_t quota_resets_at;           /* REFUSED quota / budget_day: the next UTC midnight */
     const pp_track_result_t *results; /* ANSWERED: valid during the callback only */
     size_t n_results;
 } pp_cc_result_t;
@@ -87,9 +87,9 @@ typedef struct pp_cc_result {
 typedef void (*pp_cc_done_cb)(pp_cc_call_t *call, const pp_cc_result_t *r, void *arg);
 
 typedef struct pp_cc_stats {
-    long long requests;        /* tracking requests sent */
-    long long failures;        /* of those: no usable answer */
-    long long refused;         /* calls refused by a gate */
+    long long requests; /* tracking requests sent */
+    long long failures; /* of those: no usable answer */
+    long long refused;  /* calls refused by a gate */
 } pp_cc_stats_t;
 
 /* Every carrier of the registry; starts the HTTP client and the sync timer. 0 or PP_E*. */

@@ -22,9 +22,9 @@ struct pp_cc_call {
     size_t n, cap;
     bool sent, probe, auth_retried;
     unsigned token_gen;
-    pp_cc_paid_t paid;   /* PP_CC_DAY_BOT with a day quota: one request taken from the share */
-    long long paid_day;  /* the UTC day it was taken for */
-    const char *why;     /* being refused (triage) */
+    pp_cc_paid_t paid;  /* PP_CC_DAY_BOT with a day quota: one request taken from the share */
+    long long paid_day; /* the UTC day it was taken for */
+    const char *why;    /* being refused (triage) */
     int64_t why_wait;
 };
 
@@ -33,9 +33,9 @@ struct pp_cc_lane {
     pp_cc_t *cc;
     const pp_carrier_t *carrier;
     int max_batch;
-    long rps, per_day;         /* fleet-wide limits from config (0 = unlimited) */
-    long share;                /* PP_CC_DAY_BOT: the bots' day share */
-    pp_bucket_t bucket;        /* this process's share of rps */
+    long rps, per_day;  /* fleet-wide limits from config (0 = unlimited) */
+    long share;         /* PP_CC_DAY_BOT: the bots' day share */
+    pp_bucket_t bucket; /* this process's share of rps */
     pp_breaker_t breaker;
     pp_ctoken_t *token;        /* NULL: the carrier needs none */
     int64_t paused_until_ms;   /* Retry-After (monotonic) */
@@ -46,17 +46,17 @@ struct pp_cc_lane {
     int inflight;
 
     /* PP_CC_DAY_FLEET (carrier_day.c) */
-    long long day;             /* UTC day the holding belongs to */
-    long day_held;             /* granted by the fleet row, not used yet */
-    long day_unsynced;         /* sent since the last sync */
-    long long day_used_local;  /* sent by this process today */
+    long long day;                            /* UTC day the holding belongs to */
+    long day_held;                            /* granted by the fleet row, not used yet */
+    long day_unsynced;                        /* sent since the last sync */
+    long long day_used_local;                 /* sent by this process today */
     long long fleet_requests, fleet_reserved; /* as of the last sync */
     bool day_synced, day_spent;
     /* PP_CC_DAY_BOT */
-    long long spent_day;       /* the share was found used up that day; -1 = not known */
-    long long logged_day;      /* the "no share left" line was logged that day */
+    long long spent_day;  /* the share was found used up that day; -1 = not known */
+    long long logged_day; /* the "no share left" line was logged that day */
 
-    long long sec;             /* wall-clock second of sec_count (per-second gauge) */
+    long long sec; /* wall-clock second of sec_count (per-second gauge) */
     long sec_count;
 };
 
@@ -64,12 +64,12 @@ struct pp_cc {
     pp_cc_opts_t o;
     int64_t (*now)(void);
     int64_t (*wall)(void);
-    pp_httpc_t *http;          /* NULL once aborted or closed */
+    pp_httpc_t *http; /* NULL once aborted or closed */
     pp_cc_lane_t *lanes;
     size_t n_lanes;
-    long pending;              /* calls submitted and not completed */
+    long pending; /* calls submitted and not completed */
     bool draining, closing;
-    int closes;                /* handles still closing */
+    int closes; /* handles still closing */
     pp_cc_stats_t stats;
 
     /* carrier_day.c */
@@ -78,20 +78,20 @@ struct pp_cc {
     bool ready, sync_busy;
     int64_t started_ms, sync_last_ms;
     int sync_failures;
-    int jobs;                  /* carrier_usage jobs in flight */
+    int jobs; /* carrier_usage jobs in flight */
     uv_timer_t sync_timer;
-    int finish_state;          /* 0 running, 1 final write submitted, 2 done */
+    int finish_state; /* 0 running, 1 final write submitted, 2 done */
     void (*finish_done)(void *arg);
     void *finish_arg;
 
     /* set by carrier_client.c: how carrier_day.c reports back up */
-    void (*wake)(pp_cc_lane_t *l);          /* gates changed: pump the lane soon */
+    void (*wake)(pp_cc_lane_t *l); /* gates changed: pump the lane soon */
     void (*take_done)(pp_cc_call_t *c, bool granted, const char *why); /* why: quota, database */
 };
 
 /* carrier_lane.c */
-void pp_cc_lane_arm(pp_cc_lane_t *l, int64_t delay_ms);      /* pump after delay (>= 1 ms) */
-void pp_cc_lane_wake(pp_cc_lane_t *l);                       /* pump soon */
+void pp_cc_lane_arm(pp_cc_lane_t *l, int64_t delay_ms); /* pump after delay (>= 1 ms) */
+void pp_cc_lane_wake(pp_cc_lane_t *l);                  /* pump soon */
 void pp_cc_lane_breaker_gauge(pp_cc_lane_t *l, int64_t now);
 void pp_cc_lane_refuse(pp_cc_call_t *c, const char *why, int64_t wait_ms); /* c out of the queue */
 void pp_cc_lane_take_done(pp_cc_call_t *c, bool granted, const char *why);
@@ -101,22 +101,23 @@ void pp_cc_call_free(pp_cc_call_t *c);
 /* carrier_day.c */
 void pp_cc_metric(pp_cc_t *cc, bool counter, const char *family, const char *carrier,
                   const char *l2, const char *v2, double v); /* <prefix>_family{carrier,l2=v2} */
-void pp_cc_help(pp_cc_t *cc, const char *family, const char *type, const char *text); /* # HELP <prefix>_family */
+void pp_cc_help(pp_cc_t *cc, const char *family, const char *type,
+                const char *text); /* # HELP <prefix>_family */
 void pp_cc_day_help(pp_cc_t *cc);
 void pp_cc_day_lane_init(pp_cc_lane_t *l);
-void pp_cc_day_reconfigure(pp_cc_lane_t *l);         /* share and gauges after a reload */
-void pp_cc_day_restart_timer(pp_cc_t *cc);           /* budget_sync_ms changed */
-void pp_cc_day_start(pp_cc_t *cc);                   /* first sync now, then every budget_sync_ms */
+void pp_cc_day_reconfigure(pp_cc_lane_t *l); /* share and gauges after a reload */
+void pp_cc_day_restart_timer(pp_cc_t *cc);   /* budget_sync_ms changed */
+void pp_cc_day_start(pp_cc_t *cc);           /* first sync now, then every budget_sync_ms */
 void pp_cc_budget_gauges(pp_cc_lane_t *l);
 /* PP_CC_DAY_FLEET: may a request go (false: *wait_ms known, or -1 while a sync is due)? */
 bool pp_cc_day_gate(pp_cc_lane_t *l, int64_t *wait_ms);
-void pp_cc_day_spend(pp_cc_lane_t *l);               /* a request went out */
+void pp_cc_day_spend(pp_cc_lane_t *l); /* a request went out */
 /* PP_CC_DAY_BOT: the call needs a request from the share first (c->paid == PP_CC_UNPAID). */
 bool pp_cc_day_needs_take(const pp_cc_lane_t *l);
-bool pp_cc_day_refused(const pp_cc_lane_t *l);       /* the share is known spent today */
-bool pp_cc_day_take(pp_cc_call_t *c);                /* take_done follows; false: could not queue it */
+bool pp_cc_day_refused(const pp_cc_lane_t *l); /* the share is known spent today */
+bool pp_cc_day_take(pp_cc_call_t *c);          /* take_done follows; false: could not queue it */
 void pp_cc_day_untake(pp_cc_lane_t *l, long long day);
-void pp_cc_day_count(pp_cc_lane_t *l);               /* no day quota: count the call */
+void pp_cc_day_count(pp_cc_lane_t *l); /* no day quota: count the call */
 void pp_cc_day_finish(pp_cc_t *cc);
 void pp_cc_day_close(pp_cc_t *cc, uv_close_cb closed);
 

@@ -42,14 +42,19 @@ void pp_cc_help(pp_cc_t *cc, const char *family, const char *type, const char *t
 
 void pp_cc_day_help(pp_cc_t *cc)
 {
-    pp_cc_help(cc, "budget_used", "gauge", "this process's requests: in the last active second, and today");
+    pp_cc_help(cc, "budget_used", "gauge",
+               "this process's requests: in the last active second, and today");
     pp_cc_help(cc, "budget_limit", "gauge", "this process's share of the fleet limit (0 = unlimited)");
-    pp_cc_help(cc, "budget_fleet_used", "gauge", "requests by the whole fleet today (carrier_usage, as of the last sync)");
+    pp_cc_help(cc, "budget_fleet_used", "gauge",
+               "requests by the whole fleet today (carrier_usage, as of the last sync)");
     pp_cc_help(cc, "live_pollers", "gauge", "live pollers sharing the carrier day budgets");
-    pp_cc_help(cc, "rate_sharers", "gauge", "live pollers and bots sharing the per-second carrier budgets");
+    pp_cc_help(cc, "rate_sharers", "gauge",
+               "live pollers and bots sharing the per-second carrier budgets");
     if (cc->o.day_mode == PP_CC_DAY_BOT) {
-        pp_cc_help(cc, "day_share", "gauge", "requests a UTC day the bots may send (bot_day_share_pct of <carrier>_per_day; -1 = no day quota)");
-        pp_cc_help(cc, "day_used", "gauge", "requests the bots sent today (carrier_usage, as of the last check)");
+        pp_cc_help(cc, "day_share", "gauge",
+                   "requests a UTC day the bots may send (bot_day_share_pct of <carrier>_per_day; -1 = no day quota)");
+        pp_cc_help(cc, "day_used", "gauge",
+                   "requests the bots sent today (carrier_usage, as of the last check)");
     }
     gauge(cc, "live_pollers", cc->live_pollers);
     gauge(cc, "rate_sharers", cc->sharers);
@@ -59,9 +64,11 @@ void pp_cc_budget_gauges(pp_cc_lane_t *l)
 {
     pp_cc_t *cc = l->cc;
     const char *n = l->carrier->name;
-    pp_cc_metric(cc, false, "budget_limit", n, "window", "second", pp_budget_share(l->rps, cc->sharers));
+    pp_cc_metric(cc, false, "budget_limit", n, "window", "second",
+                 pp_budget_share(l->rps, cc->sharers));
     if (cc->o.day_mode == PP_CC_DAY_FLEET) {
-        pp_cc_metric(cc, false, "budget_limit", n, "window", "day", pp_budget_share(l->per_day, cc->live_pollers));
+        pp_cc_metric(cc, false, "budget_limit", n, "window", "day",
+                     pp_budget_share(l->per_day, cc->live_pollers));
         pp_cc_metric(cc, false, "budget_used", n, "window", "day", (double)l->day_used_local);
         if (l->per_day > 0)
             pp_cc_metric(cc, false, "budget_fleet_used", n, "window", "day", (double)l->fleet_requests);
@@ -167,7 +174,8 @@ static int sync_bot(PGconn *conn, sync_job_t *j)
         pp_carrier_usage_rows_t rows = {0};
         pp_time_day_text(it->today, day);
         it->rc = j->final ? pp_carrier_usage_bot_release(conn, it->carrier, day)
-                          : pp_carrier_usage_bot_reserve(conn, it->carrier, day, it->per_day, it->share, &rows);
+                          : pp_carrier_usage_bot_reserve(conn, it->carrier, day, it->per_day,
+                                                         it->share, &rows);
         it->requests = rows.bot_requests;
         if (it->rc && !rc)
             rc = it->rc;
@@ -198,7 +206,8 @@ static void fleet_done(sync_job_t *j)
         bool spent = l->per_day > 0 && it->reserved >= l->per_day;
         if (spent && !l->day_spent && l->day_held <= 0)
             pp_info("%s: carrier %s: fleet day budget spent (%lld of %ld requests); its calls wait "
-                    "for the next UTC day", cc->o.who, l->carrier->name, it->reserved, l->per_day);
+                    "for the next UTC day",
+                    cc->o.who, l->carrier->name, it->reserved, l->per_day);
         l->day_spent = spent;
     }
 }
@@ -208,7 +217,8 @@ static void bot_done(sync_job_t *j, int rc)
     pp_cc_t *cc = j->cc;
     if (rc && cc->sync_failures++ == 0)
         pp_warn("%s: cannot reserve the bots' day share in carrier_usage: %s (retried every "
-                "sync; logged again when it recovers)", cc->o.who, pp_strerror(rc));
+                "sync; logged again when it recovers)",
+                cc->o.who, pp_strerror(rc));
     if (!rc && cc->sync_failures > 0) {
         pp_info("%s: day-share reservation in carrier_usage works again after %d failures",
                 cc->o.who, cc->sync_failures);
@@ -263,7 +273,8 @@ static void sync_done(int rc, void *arg)
     if (cc->o.day_mode == PP_CC_DAY_BOT) {
         bot_done(j, rc);
     } else if (rc) {
-        pp_warn("%s: budget sync failed: %s (usage kept for the next sync)", cc->o.who, pp_strerror(rc));
+        pp_warn("%s: budget sync failed: %s (usage kept for the next sync)", cc->o.who,
+                pp_strerror(rc));
         for (size_t i = 0; i < j->n; i++)
             j->items[i].lane->day_unsynced += j->items[i].used;
     } else if (!j->final) {
@@ -331,8 +342,8 @@ static void sync_submit(pp_cc_t *cc, bool final)
             l->day_held = 0;
         }
         it->held = l->day_held;
-        it->cap = pp_budget_day_cap(l->per_day, cc->live_pollers, pp_budget_share(l->rps, cc->sharers),
-                                    cc->o.cfg->budget_sync_ms);
+        it->cap = pp_budget_day_cap(l->per_day, cc->live_pollers,
+                                    pp_budget_share(l->rps, cc->sharers), cc->o.cfg->budget_sync_ms);
     }
     if (pp_db_submit(cc->o.db, sync_work, sync_done, j) != PP_OK) {
         for (size_t i = 0; i < j->n; i++) {
@@ -462,11 +473,11 @@ static int bot_work(PGconn *conn, void *arg)
     bot_job_t *j = arg;
     switch (j->kind) {
     case JOB_TAKE:
-        return pp_carrier_usage_bot_take(conn, j->carrier, j->day, j->per_day, j->share, &j->verdict, &j->rows);
+        return pp_carrier_usage_bot_take(conn, j->carrier, j->day, j->per_day, j->share,
+                                         &j->verdict, &j->rows);
     case JOB_COUNT:
         return pp_carrier_usage_bot_take(conn, j->carrier, j->day, 0, 0, &j->verdict, &j->rows);
-    case JOB_UNTAKE:
-        return pp_carrier_usage_bot_untake(conn, j->carrier, j->day, 1);
+    case JOB_UNTAKE: return pp_carrier_usage_bot_untake(conn, j->carrier, j->day, 1);
     }
     return PP_EINVAL;
 }
@@ -480,7 +491,8 @@ static void take_done(bot_job_t *j, int rc)
     c->paid = PP_CC_UNPAID;
     if (rc) {
         pp_warn("%s: carrier %s: cannot take a request from the bots' day share in carrier_usage: "
-                "%s; call refused (is the database reachable?)", cc->o.who, name, pp_strerror(rc));
+                "%s; call refused (is the database reachable?)",
+                cc->o.who, name, pp_strerror(rc));
         cc->take_done(c, false, "database");
         return;
     }
@@ -561,7 +573,10 @@ bool pp_cc_day_take(pp_cc_call_t *c)
     return false;
 }
 
-void pp_cc_day_untake(pp_cc_lane_t *l, long long day) { (void)bot_submit(l, JOB_UNTAKE, day, NULL); }
+void pp_cc_day_untake(pp_cc_lane_t *l, long long day)
+{
+    (void)bot_submit(l, JOB_UNTAKE, day, NULL);
+}
 
 void pp_cc_day_count(pp_cc_lane_t *l)
 {

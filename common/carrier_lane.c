@@ -115,8 +115,12 @@ void pp_cc_lane_refuse(pp_cc_call_t *c, const char *why, int64_t wait_ms)
 
 static void fail(pp_cc_call_t *c, const char *why, const char *detail, int status, long retry_after_s)
 {
-    pp_cc_result_t r = {.outcome = PP_CC_FAILED, .why = why, .detail = detail,
-                        .http_status = status, .retry_after_s = retry_after_s, .wait_ms = -1};
+    pp_cc_result_t r = {.outcome = PP_CC_FAILED,
+                        .why = why,
+                        .detail = detail,
+                        .http_status = status,
+                        .retry_after_s = retry_after_s,
+                        .wait_ms = -1};
     complete(c, &r);
 }
 
@@ -190,8 +194,9 @@ static int64_t triage(pp_cc_lane_t *l, int64_t now, bool go, int64_t wait, const
     for (pp_cc_call_t *c = l->head, *next; c; c = next) {
         next = c->next;
         c->next = NULL;
-        int64_t eta = go ? pp_bucket_queue_ms(&l->bucket, pos)
-                      : wait >= 0 ? wait + pp_bucket_queue_ms(&l->bucket, pos) : -1;
+        int64_t eta = go          ? pp_bucket_queue_ms(&l->bucket, pos)
+                      : wait >= 0 ? wait + pp_bucket_queue_ms(&l->bucket, pos)
+                                  : -1;
         c->why = NULL;
         c->why_wait = -1;
         if (c->paid == PP_CC_TAKING) { /* judged when its take ends: the job holds it */
@@ -251,10 +256,12 @@ static void record_breaker(pp_cc_lane_t *l, bool probe, bool ok, int64_t now)
         pp_breaker_state_t after = pp_breaker_state(&l->breaker, now);
         if (after == PP_BREAKER_OPEN)
             pp_warn("%s: carrier %s: circuit breaker %s for %lld ms: no calls meanwhile", cc->o.who,
-                    l->carrier->name, before == PP_BREAKER_CLOSED ? "opened" : "probe failed, open again",
+                    l->carrier->name,
+                    before == PP_BREAKER_CLOSED ? "opened" : "probe failed, open again",
                     (long long)l->breaker.cur_cooldown_ms);
         else if (after == PP_BREAKER_CLOSED)
-            pp_info("%s: carrier %s: probe succeeded, circuit breaker closed", cc->o.who, l->carrier->name);
+            pp_info("%s: carrier %s: probe succeeded, circuit breaker closed", cc->o.who,
+                    l->carrier->name);
     }
     pp_cc_lane_breaker_gauge(l, now);
 }
@@ -276,8 +283,8 @@ static void pause_carrier(pp_cc_lane_t *l, int status, long retry_after_s, int64
         return;
     l->paused_until_ms = now + ms;
     if (retry_after_s >= 0)
-        pp_info("%s: carrier %s: HTTP %d with Retry-After %ld s: calls paused for %lld ms", cc->o.who,
-                l->carrier->name, status, retry_after_s, (long long)ms);
+        pp_info("%s: carrier %s: HTTP %d with Retry-After %ld s: calls paused for %lld ms",
+                cc->o.who, l->carrier->name, status, retry_after_s, (long long)ms);
     else
         pp_info("%s: carrier %s: HTTP %d without Retry-After: calls paused for %lld ms", cc->o.who,
                 l->carrier->name, status, (long long)ms);
@@ -321,7 +328,9 @@ static void call_done(const pp_http_response_t *resp, void *arg)
     pp_track_result_t *res = NULL;
     size_t n_res = 0;
     if (resp->err) {
-        why = resp->err == PP_ETIMEOUT ? "timeout" : resp->err == PP_EAGAIN ? "aborted" : "transport_error";
+        why = resp->err == PP_ETIMEOUT ? "timeout"
+              : resp->err == PP_EAGAIN ? "aborted"
+                                       : "transport_error";
         failure = resp->err != PP_EAGAIN;
         snprintf(msg, sizeof msg, "%s", resp->errmsg);
     } else if (resp->status == 401 && l->token) {
@@ -330,15 +339,19 @@ static void call_done(const pp_http_response_t *resp, void *arg)
     } else {
         if (resp->status == 429 || (resp->status == 503 && resp->retry_after_s >= 0))
             pause_carrier(l, resp->status, resp->retry_after_s, now);
-        int rc = pp_carrier_parse(carrier, resp->status, resp->body, resp->body_len, &res, &n_res, err, sizeof err);
+        int rc = pp_carrier_parse(carrier, resp->status, resp->body, resp->body_len, &res, &n_res,
+                                  err, sizeof err);
         if (rc) {
             pp_track_results_free(res, n_res);
             res = NULL;
             n_res = 0;
             failure = resp->status >= 500 || (rc != PP_EHTTP && resp->status != 429);
-            why = resp->status == 429 ? "rate_limited" : resp->status >= 500 ? "http_5xx"
-                  : rc == PP_EHTTP ? "http_4xx" : "malformed";
-            snprintf(msg, sizeof msg, "HTTP %d: %s: %s", resp->status, pp_strerror(rc), err[0] ? err : "(no detail)");
+            why = resp->status == 429   ? "rate_limited"
+                  : resp->status >= 500 ? "http_5xx"
+                  : rc == PP_EHTTP      ? "http_4xx"
+                                        : "malformed";
+            snprintf(msg, sizeof msg, "HTTP %d: %s: %s", resp->status, pp_strerror(rc),
+                     err[0] ? err : "(no detail)");
         } else {
             why = "ok";
         }
@@ -355,8 +368,13 @@ static void call_done(const pp_http_response_t *resp, void *arg)
         return;
     }
     if (strcmp(why, "ok") == 0) {
-        pp_cc_result_t r = {.outcome = PP_CC_ANSWERED, .why = why, .http_status = resp->status,
-                            .retry_after_s = -1, .wait_ms = -1, .results = res, .n_results = n_res};
+        pp_cc_result_t r = {.outcome = PP_CC_ANSWERED,
+                            .why = why,
+                            .http_status = resp->status,
+                            .retry_after_s = -1,
+                            .wait_ms = -1,
+                            .results = res,
+                            .n_results = n_res};
         complete(c, &r);
     } else {
         cc->stats.failures++;
@@ -445,7 +463,8 @@ static void pump(pp_cc_lane_t *l)
             return;
         }
         if (probe) {
-            pp_info("%s: carrier %s: circuit breaker half-open: one probe request", cc->o.who, l->carrier->name);
+            pp_info("%s: carrier %s: circuit breaker half-open: one probe request", cc->o.who,
+                    l->carrier->name);
             pp_cc_lane_breaker_gauge(l, now);
         }
         pp_bucket_take(&l->bucket, now);

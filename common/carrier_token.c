@@ -10,11 +10,11 @@
 
 struct pp_ctoken {
     pp_ctoken_opts_t o;
-    char *value;          /* malloc'd; NULL = none */
-    unsigned gen;         /* bumped on every new token */
+    char *value;  /* malloc'd; NULL = none */
+    unsigned gen; /* bumped on every new token */
     int64_t expires_ms, refresh_ms, retry_ms;
     bool busy;
-    int failures;         /* in a row */
+    int failures; /* in a row */
 };
 
 pp_ctoken_t *pp_ctoken_new(const pp_ctoken_opts_t *o)

@@ -24,7 +24,7 @@ typedef struct pp_ctoken_opts {
     const pp_carrier_t *carrier; /* with build_auth_request */
     const pp_config_t *cfg;
     long timeout_ms;
-    int64_t (*now_ms)(void);     /* monotonic */
+    int64_t (*now_ms)(void); /* monotonic */
     pp_ctoken_cb cb;
     void *arg;
 } pp_ctoken_opts_t;
@@ -35,8 +35,7 @@ pp_ctoken_t *pp_ctoken_new(const pp_ctoken_opts_t *o); /* NULL: out of memory */
  * is out. Starts a fetch on h when one is due (h NULL: none is started). *gen identifies the
  * token for pp_ctoken_drop.
  */
-const char *pp_ctoken_get(pp_ctoken_t *t, pp_httpc_t *h, int64_t now, int64_t *wait_ms,
-                          unsigned *gen);
+const char *pp_ctoken_get(pp_ctoken_t *t, pp_httpc_t *h, int64_t now, int64_t *wait_ms, unsigned *gen);
 /* A tracking call sent with token `gen` got 401: drop it if it is still the current one. */
 bool pp_ctoken_drop(pp_ctoken_t *t, unsigned gen);
 bool pp_ctoken_busy(const pp_ctoken_t *t);

@@ -115,7 +115,8 @@ static int lock_rows(PGconn *conn, const char *carrier, const char *day, pp_carr
     return got_bot && got_fleet ? PP_OK : PP_EPARSE;
 }
 
-static int write_rows(PGconn *conn, const char *carrier, const char *day, const pp_carrier_usage_rows_t *r)
+static int write_rows(PGconn *conn, const char *carrier, const char *day,
+                      const pp_carrier_usage_rows_t *r)
 {
     char bot[64], breq[32], bres[32], freq[32], fres[32];
     snprintf(bot, sizeof bot, PP_CARRIER_USAGE_BOT_PREFIX "%s", carrier);
@@ -145,8 +146,9 @@ static void top_up(pp_carrier_usage_rows_t *r, long per_day, long share)
 
 typedef enum { OP_TAKE, OP_RESERVE, OP_UNTAKE, OP_RELEASE } op_t;
 
-static int bot_run(PGconn *conn, op_t op, const char *carrier, const char *day, long per_day, long share,
-               long n, pp_carrier_usage_verdict_t *verdict, pp_carrier_usage_rows_t *out)
+static int bot_run(PGconn *conn, op_t op, const char *carrier, const char *day, long per_day,
+                   long share, long n, pp_carrier_usage_verdict_t *verdict,
+                   pp_carrier_usage_rows_t *out)
 {
     pp_carrier_usage_rows_t r = {0};
     bool changed = true;
@@ -176,9 +178,7 @@ static int bot_run(PGconn *conn, op_t op, const char *carrier, const char *day, 
             *verdict = r.bot_requests >= share ? PP_CARRIER_USAGE_SPENT : PP_CARRIER_USAGE_FLEET_FULL;
         }
         break;
-    case OP_RESERVE:
-        top_up(&r, per_day, share);
-        break;
+    case OP_RESERVE: top_up(&r, per_day, share); break;
     case OP_UNTAKE:
         r.bot_requests = r.bot_requests > n ? r.bot_requests - n : 0;
         r.fleet_requests = r.fleet_requests > n ? r.fleet_requests - n : 0;
@@ -207,15 +207,16 @@ fail:
     return rc;
 }
 
-int pp_carrier_usage_bot_take(PGconn *conn, const char *carrier, const char *day, long per_day, long share,
-                      pp_carrier_usage_verdict_t *verdict, pp_carrier_usage_rows_t *rows)
+int pp_carrier_usage_bot_take(PGconn *conn, const char *carrier, const char *day, long per_day,
+                              long share, pp_carrier_usage_verdict_t *verdict,
+                              pp_carrier_usage_rows_t *rows)
 {
     *verdict = PP_CARRIER_USAGE_SPENT;
     return bot_run(conn, OP_TAKE, carrier, day, per_day, share, 0, verdict, rows);
 }
 
 int pp_carrier_usage_bot_reserve(PGconn *conn, const char *carrier, const char *day, long per_day,
-                         long share, pp_carrier_usage_rows_t *rows)
+                                 long share, pp_carrier_usage_rows_t *rows)
 {
     return bot_run(conn, OP_RESERVE, carrier, day, per_day, share, 0, NULL, rows);
 }

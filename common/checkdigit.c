@@ -5,10 +5,7 @@
 
 #define PP_CHECKDIGIT_MAX_LEN 64
 
-static int digit_value(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : -1;
-}
+static int digit_value(char c) { return c >= '0' && c <= '9' ? c - '0' : -1; }
 
 /* 0-9 → 0..9, A-Z → 10..35, anything else -1. */
 static int alnum_value(char c)

@@ -233,7 +233,8 @@ static int validate(const pp_config_t *c, char *err, size_t errlen)
 {
     pp_log_level_t lvl;
     if (pp_log_level_parse(c->log_level, &lvl) != 0) {
-        snprintf(err, errlen, "key 'log_level': unknown level \"%s\" (debug, info, warn or error)", c->log_level);
+        snprintf(err, errlen, "key 'log_level': unknown level \"%s\" (debug, info, warn or error)",
+                 c->log_level);
         return PP_ECONFIG;
     }
     bool json;
@@ -301,12 +302,8 @@ static void shown(const key_t_ *k, const pp_config_t *c, char *out, size_t cap)
             snprintf(out, cap, "\"%s\"", v ? v : "");
         return;
     }
-    case T_INT:
-        snprintf(out, cap, "%ld", *(const long *)field);
-        return;
-    case T_BOOL:
-        snprintf(out, cap, "%s", *(const bool *)field ? "true" : "false");
-        return;
+    case T_INT: snprintf(out, cap, "%ld", *(const long *)field); return;
+    case T_BOOL: snprintf(out, cap, "%s", *(const bool *)field ? "true" : "false"); return;
     }
 }
 
@@ -318,10 +315,8 @@ static bool same(const key_t_ *k, const pp_config_t *a, const pp_config_t *b)
         const char *x = *(char *const *)fa, *y = *(char *const *)fb;
         return strcmp(x ? x : "", y ? y : "") == 0;
     }
-    case T_INT:
-        return *(const long *)fa == *(const long *)fb;
-    case T_BOOL:
-        return *(const bool *)fa == *(const bool *)fb;
+    case T_INT: return *(const long *)fa == *(const long *)fb;
+    case T_BOOL: return *(const bool *)fa == *(const bool *)fb;
     }
     return true;
 }
@@ -416,8 +411,8 @@ void pp_config_print_reference(FILE *out)
         if (table()[i].type == T_INT)
             snprintf(range, sizeof range, " (%ld–%ld)", table()[i].min, table()[i].max);
         fprintf(out, "| `%s` | `%s` | %s%s | `%s` | %s | %s |\n", table()[i].name, env,
-                type_name(table()[i].type), range, table()[i].def, table()[i].reloadable ? "SIGHUP" : "restart",
-                table()[i].doc);
+                type_name(table()[i].type), range, table()[i].def,
+                table()[i].reloadable ? "SIGHUP" : "restart", table()[i].doc);
     }
 }
 
@@ -433,7 +428,8 @@ bool pp_config_rdkafka_is_secret(const char *prop)
      * *passphrase, *key.pem (private keys), sasl.oauthbearer.config (may carry a client secret) */
     size_t n = strlen(prop);
     return strstr(prop, "password") || strstr(prop, "secret") || strstr(prop, "passphrase") ||
-           (n >= 7 && strcmp(prop + n - 7, "key.pem") == 0) || strcmp(prop, "sasl.oauthbearer.config") == 0;
+           (n >= 7 && strcmp(prop + n - 7, "key.pem") == 0) ||
+           strcmp(prop, "sasl.oauthbearer.config") == 0;
 }
 
 /* libpq's password parameters: password, sslpassword. */
@@ -556,12 +552,15 @@ void pp_config_dump(const pp_config_t *c, FILE *out)
                 pp_config_mask_db_url(v, masked, sizeof masked);
                 dump_line(out, "", table()[i].name, masked);
             } else {
-                dump_line(out, "", table()[i].name, pp_config_key_is_secret(table()[i].name) && *v ? MASK : v);
+                dump_line(out, "", table()[i].name,
+                          pp_config_key_is_secret(table()[i].name) && *v ? MASK : v);
             }
             break;
         }
         case T_INT: fprintf(out, "%s = %ld\n", table()[i].name, *(const long *)field); break;
-        case T_BOOL: fprintf(out, "%s = %s\n", table()[i].name, *(const bool *)field ? "true" : "false"); break;
+        case T_BOOL:
+            fprintf(out, "%s = %s\n", table()[i].name, *(const bool *)field ? "true" : "false");
+            break;
         }
     }
     for (size_t i = 0; i < c->n_rdkafka_props; i++) {

@@ -29,6 +29,7 @@ typedef union pp_config_value {
  * carrier's own keys (<carrier>_rps, <carrier>_base_url, ...: the `keys` of its row in
  * carriers/registry.c, one block per carrier in registry order), then TAIL.
  */
+/* clang-format off */
 #define PP_CONFIG_KEYS_HEAD(X)                                                                      \
     X(STR, db_url, "postgresql://postgres@127.0.0.1:55432/parcelpush", 0, 0, 0,                 \
       "libpq connection string of the parcelpush database")                                    \
@@ -164,6 +165,7 @@ typedef union pp_config_value {
     X(INT, im_link_max_attempts, "5", 1, 100, 1, "api: wrong codes accepted per link before a new code must be requested") \
     X(INT, im_link_resend_s, "30", 0, 3600, 1, "api: shortest interval between two codes sent to one buyer (429 + Retry-After)") \
     X(INT, web_card_refresh_s, "5", 1, 3600, 0, "api: how often the payment-card page asks for the card again")
+/* clang-format on */
 
 typedef struct pp_config {
 #define PP_CFG_FIELD_STR(n) char *n;
@@ -181,9 +183,9 @@ typedef struct pp_config {
     /* librdkafka pass-through properties: name/value pairs, owned. */
     char **rdkafka_props;
     size_t n_rdkafka_props;
-    char *source_path;  /* the file it was loaded from (NULL: none): what a reload reads again */
-    char **retired;     /* strings a reload replaced: kept until pp_config_free (a thread may */
-    size_t n_retired;   /* still be reading one) */
+    char *source_path; /* the file it was loaded from (NULL: none): what a reload reads again */
+    char **retired;    /* strings a reload replaced: kept until pp_config_free (a thread may */
+    size_t n_retired;  /* still be reading one) */
 } pp_config_t;
 
 /* Defaults only. */

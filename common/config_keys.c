@@ -161,8 +161,8 @@ int pp_config_env_misspelt(char *err, size_t errlen)
         const pp_config_key_t *k = pp_config_keys(&nk);
         for (size_t i = 0; i < nk; i++)
             if (distance(name, k[i].name, 1) <= 1) {
-                snprintf(err, errlen, "environment %.*s is not a configuration key: did you mean PP_",
-                         (int)n, *e);
+                snprintf(err, errlen,
+                         "environment %.*s is not a configuration key: did you mean PP_", (int)n, *e);
                 size_t at = strlen(err);
                 for (const char *p = k[i].name; *p && at + 1 < errlen; p++)
                     err[at++] = (char)toupper((unsigned char)*p);

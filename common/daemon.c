@@ -63,7 +63,8 @@ static void heartbeat_result(pp_daemon_t *d, int rc)
 {
     if (rc && d->heartbeat_failures++ == 0)
         pp_warn("%s: heartbeat failed: %s (retried every heartbeat_interval_ms; logged again "
-                "when it recovers)", d->who, pp_strerror(rc));
+                "when it recovers)",
+                d->who, pp_strerror(rc));
     if (!rc && d->heartbeat_failures > 0) {
         pp_info("%s: heartbeat recovered after %d failures", d->who, d->heartbeat_failures);
         d->heartbeat_failures = 0;
@@ -163,8 +164,7 @@ static void close_own(pp_daemon_t *d)
 static void advance(pp_daemon_t *d)
 {
     switch (d->phase) {
-    case PP_DAEMON_RUNNING:
-        return;
+    case PP_DAEMON_RUNNING: return;
     case PP_DAEMON_DRAINING:
         if (!d->drained || d->heartbeat_busy)
             return;
@@ -172,8 +172,7 @@ static void advance(pp_daemon_t *d)
         if (submit_row(d, ROW_STOPPED) != PP_OK)
             d->phase = PP_DAEMON_CLOSING;
         return;
-    case PP_DAEMON_MARKING:
-        return; /* row_done moves on */
+    case PP_DAEMON_MARKING: return; /* row_done moves on */
     case PP_DAEMON_CLOSING:
         if (pp_db_pending(d->db) > 0)
             return;
@@ -182,8 +181,7 @@ static void advance(pp_daemon_t *d)
             d->hooks->close(d->self);
         close_own(d);
         return;
-    case PP_DAEMON_CLOSED:
-        return;
+    case PP_DAEMON_CLOSED: return;
     }
 }
 
@@ -233,8 +231,7 @@ static void serve_metrics(pp_daemon_t *d)
                d->cfg->metrics_addr);
     const char *colon = strrchr(d->cfg->metrics_addr, ':');
     int hostlen = colon ? (int)(colon - d->cfg->metrics_addr) : (int)strlen(d->cfg->metrics_addr);
-    snprintf(d->metrics_addr, sizeof d->metrics_addr, "%.*s:%d", hostlen, d->cfg->metrics_addr,
-             port);
+    snprintf(d->metrics_addr, sizeof d->metrics_addr, "%.*s:%d", hostlen, d->cfg->metrics_addr, port);
 }
 
 static void start_timers_and_signals(pp_daemon_t *d)
@@ -284,7 +281,8 @@ static int run(pp_config_t *cfg)
     char info[256];
     snprintf(info, sizeof info, "pp_build_info{version=\"%s\",commit=\"%s\",kind=\"%s\"}",
              PP_VERSION, PP_COMMIT, d->hooks->kind);
-    pp_metrics_help(d->metrics, "pp_build_info", "gauge", "1, labelled with the build's version and git commit");
+    pp_metrics_help(d->metrics, "pp_build_info", "gauge",
+                    "1, labelled with the build's version and git commit");
     pp_metrics_set(d->metrics, info, 1);
     pp_metrics_before_render(d->metrics, pp_procmetrics_update);
     int pool = d->hooks->uses_db_pool ? (int)cfg->db_pool_size : 1;

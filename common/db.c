@@ -43,8 +43,7 @@ PGconn *pp_db_connect(const char *url, char *err, size_t errlen)
         return NULL;
     }
     if (PQstatus(c) != CONNECTION_OK) {
-        snprintf(err, errlen, "cannot connect to the database (%s): %s", shown,
-                 PQerrorMessage(c));
+        snprintf(err, errlen, "cannot connect to the database (%s): %s", shown, PQerrorMessage(c));
         size_t n = strlen(err);
         while (n && (err[n - 1] == '\n' || err[n - 1] == ' '))
             err[--n] = '\0';

@@ -63,8 +63,7 @@ int pp_event_encode(const pp_event_t *ev, char **out)
     return *out ? PP_OK : PP_ENOMEM;
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
@@ -75,8 +74,7 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
     return PP_EPARSE;
 }
 
-static int get_int(const cJSON *o, const char *k, long long min, long long *out, char *err,
-                   size_t errlen)
+static int get_int(const cJSON *o, const char *k, long long min, long long *out, char *err, size_t errlen)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
     if (!cJSON_IsNumber(v))
@@ -90,8 +88,8 @@ static int get_int(const cJSON *o, const char *k, long long min, long long *out,
 
 /* Required string when `required`, else string or null (-> ""). Copied with bound check and
  * cleaned (pp_text_clean: valid UTF-8, no control characters), as every decoded text is. */
-static int get_str(const cJSON *o, const char *k, int required, char *dst, size_t cap,
-                   char *err, size_t errlen)
+static int get_str(const cJSON *o, const char *k, int required, char *dst, size_t cap, char *err,
+                   size_t errlen)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
     dst[0] = '\0';
@@ -152,7 +150,8 @@ static int parse_head(const char *json, size_t len, cJSON **o, char *id, char *e
     *o = cJSON_ParseWithLength(json, len);
     if (!*o)
         return fail(err, errlen, "not valid JSON");
-    int rc = cJSON_IsObject(*o) ? get_head(*o, id, err, errlen) : fail(err, errlen, "not a JSON object");
+    int rc =
+        cJSON_IsObject(*o) ? get_head(*o, id, err, errlen) : fail(err, errlen, "not a JSON object");
     if (rc) {
         cJSON_Delete(*o);
         *o = NULL;
@@ -187,8 +186,7 @@ int pp_event_decode(const char *json, size_t len, pp_event_t *ev, char *err, siz
         get_int(o, "sequence", 1, &ev->sequence, err, errlen))
         goto out;
     if (get_str(o, "carrier", 1, ev->carrier, sizeof ev->carrier, err, errlen) ||
-        get_str(o, "tracking_number", 1, ev->tracking_number, sizeof ev->tracking_number, err,
-                errlen))
+        get_str(o, "tracking_number", 1, ev->tracking_number, sizeof ev->tracking_number, err, errlen))
         goto out;
     if (get_str(o, "status", 1, buf, sizeof buf, err, errlen))
         goto out;
@@ -204,8 +202,7 @@ int pp_event_decode(const char *json, size_t len, pp_event_t *ev, char *err, siz
         fail(err, errlen, "previous_status '%s' is not a status", buf);
         goto out;
     }
-    if (get_str(o, "carrier_status", 0, ev->carrier_status, sizeof ev->carrier_status, err,
-                errlen) ||
+    if (get_str(o, "carrier_status", 0, ev->carrier_status, sizeof ev->carrier_status, err, errlen) ||
         get_str(o, "carrier_status_text", 0, ev->carrier_status_text,
                 sizeof ev->carrier_status_text, err, errlen) ||
         get_str(o, "location", 0, ev->location, sizeof ev->location, err, errlen))

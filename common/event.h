@@ -11,7 +11,11 @@
 
 /* PP_EV_IM_LINK_CODE is never on the shipment-status topic: the notifier uses it for the
  * ledger rows of im-link-code.v1 events (pp_link_event_t). */
-typedef enum { PP_EV_NUMBER_ENTERED = 0, PP_EV_STATUS_CHANGED = 1, PP_EV_IM_LINK_CODE = 2 } pp_event_kind_t;
+typedef enum {
+    PP_EV_NUMBER_ENTERED = 0,
+    PP_EV_STATUS_CHANGED = 1,
+    PP_EV_IM_LINK_CODE = 2
+} pp_event_kind_t;
 
 typedef struct pp_event {
     char event_id[37]; /* UUID, lower-case text */

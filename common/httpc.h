@@ -11,9 +11,9 @@ typedef struct pp_httpc pp_httpc_t;
 
 /* Completion of one request. Valid only during the callback (the client frees it). */
 typedef struct pp_http_response {
-    int err;            /* 0 = a response arrived (any status); PP_ETIMEOUT, PP_EHTTP (transport), PP_EAGAIN (client closing) */
-    int status;         /* HTTP status, 0 when no response */
-    const char *body;   /* NUL-terminated, body_len bytes ("" if none) */
+    int err; /* 0 = a response arrived (any status); PP_ETIMEOUT, PP_EHTTP (transport), PP_EAGAIN (client closing) */
+    int status;       /* HTTP status, 0 when no response */
+    const char *body; /* NUL-terminated, body_len bytes ("" if none) */
     size_t body_len;
     long retry_after_s; /* Retry-After header in seconds (delta or HTTP-date), -1 if absent */
     double total_s;     /* total transfer time */

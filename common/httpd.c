@@ -255,8 +255,9 @@ static void toolarge_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostre
     ssize_t ct = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
     /* h2o's own answer is text/plain; a 413 a route sent itself is left alone */
     if (req->res.status == 413 && srv->toolarge.body &&
-        (ct < 0 || !h2o_memis(req->res.headers.entries[ct].value.base, req->res.headers.entries[ct].value.len,
-                              srv->toolarge.content_type, strlen(srv->toolarge.content_type)))) {
+        (ct < 0 ||
+         !h2o_memis(req->res.headers.entries[ct].value.base, req->res.headers.entries[ct].value.len,
+                    srv->toolarge.content_type, strlen(srv->toolarge.content_type)))) {
         srv->stats.too_large++;
         if (srv->toolarge.cb)
             srv->toolarge.cb(srv->toolarge.arg);
@@ -367,8 +368,8 @@ int pp_httpd_start(uv_loop_t *loop, const char *addr, pp_httpd_t **out, int *bou
     h2o_config_init(&srv->globalconf);
     srv->globalconf.http1.upgrade_to_http2 = 0;
     srv->globalconf.server_name = h2o_iovec_init(H2O_STRLIT("parcelpush"));
-    h2o_hostconf_t *host = h2o_config_register_host(&srv->globalconf,
-                                                    h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    h2o_hostconf_t *host =
+        h2o_config_register_host(&srv->globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *pc = h2o_config_register_path(host, "/", 0);
     pp_httpd_handler_t *hd = (pp_httpd_handler_t *)h2o_create_handler(pc, sizeof(*hd));
     hd->super.on_req = on_req_cb;
@@ -490,10 +491,7 @@ void pp_httpd_stop(pp_httpd_t *srv)
         uv_close((uv_handle_t *)&srv->reaper, handle_closed_cb);
 }
 
-static void defer_timer_closed_cb(uv_handle_t *h)
-{
-    free(h->data);
-}
+static void defer_timer_closed_cb(uv_handle_t *h) { free(h->data); }
 
 /* Disposer of the request-pool slot: runs when h2o frees the request, for any reason. */
 static void defer_dispose(void *p)
@@ -535,8 +533,8 @@ int pp_httpd_defer(h2o_req_t *req, int64_t delay_ms, pp_httpd_defer_cb cb,
     d->abandoned_cb = abandoned_cb;
     d->arg = arg;
     d->fd = -1;
-    h2o_socket_t *sock = req->conn->callbacks->get_socket ? req->conn->callbacks->get_socket(req->conn)
-                                                          : NULL;
+    h2o_socket_t *sock =
+        req->conn->callbacks->get_socket ? req->conn->callbacks->get_socket(req->conn) : NULL;
     if (sock)
         d->fd = h2o_socket_get_fd(sock);
     uv_timer_init(srv->loop, &d->timer);
@@ -553,7 +551,4 @@ int pp_httpd_defer(h2o_req_t *req, int64_t delay_ms, pp_httpd_defer_cb cb,
     return PP_OK;
 }
 
-void pp_httpd_get_stats(const pp_httpd_t *srv, pp_httpd_stats_t *st)
-{
-    *st = srv->stats;
-}
+void pp_httpd_get_stats(const pp_httpd_t *srv, pp_httpd_stats_t *st) { *st = srv->stats; }

@@ -73,8 +73,7 @@ void pp_httpd_stop(pp_httpd_t *srv);
 void pp_httpd_header(h2o_req_t *req, const char *name, const char *value);
 
 /* Send a complete response; body is copied. content_type may be NULL. */
-void pp_httpd_send(h2o_req_t *req, int status, const char *content_type, const char *body,
-                   size_t len);
+void pp_httpd_send(h2o_req_t *req, int status, const char *content_type, const char *body, size_t len);
 
 /*
  * Answer later: cb(req, arg) runs after delay_ms. delay_ms < 0 means never: the request

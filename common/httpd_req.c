@@ -68,8 +68,7 @@ static const char *reason_phrase(int status)
     }
 }
 
-void pp_httpd_send(h2o_req_t *req, int status, const char *content_type, const char *body,
-                   size_t len)
+void pp_httpd_send(h2o_req_t *req, int status, const char *content_type, const char *body, size_t len)
 {
     req->res.status = status;
     req->res.reason = reason_phrase(status);

@@ -20,8 +20,10 @@ int pp_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value
 /* librdkafka's own lines (syslog levels, from its threads) through the one logger. */
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
-    pp_log_level_t l = level <= 3 ? PP_LOG_ERROR : level == 4 ? PP_LOG_WARN
-                     : level <= 6 ? PP_LOG_INFO : PP_LOG_DEBUG;
+    pp_log_level_t l = level <= 3   ? PP_LOG_ERROR
+                       : level == 4 ? PP_LOG_WARN
+                       : level <= 6 ? PP_LOG_INFO
+                                    : PP_LOG_DEBUG;
     pp_log(l, "kafka %s: %s: %s", rk ? rd_kafka_name(rk) : "-", fac, buf);
 }
 
@@ -91,11 +93,13 @@ fail:
 int pp_kafka_produce(rd_kafka_t *rk, const char *topic, const char *key, const char *payload,
                      size_t len, const char *event_id, void *msg_opaque, rd_kafka_resp_err_t *kerr)
 {
-    rd_kafka_resp_err_t e = rd_kafka_producev(
-        rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
-        RD_KAFKA_V_VALUE((void *)payload, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_HEADER(PP_KAFKA_EVENT_ID_HEADER, event_id, (ssize_t)strlen(event_id)),
-        RD_KAFKA_V_OPAQUE(msg_opaque), RD_KAFKA_V_END);
+    rd_kafka_resp_err_t e =
+        rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
+                          RD_KAFKA_V_VALUE((void *)payload, len),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                          RD_KAFKA_V_HEADER(PP_KAFKA_EVENT_ID_HEADER, event_id,
+                                            (ssize_t)strlen(event_id)),
+                          RD_KAFKA_V_OPAQUE(msg_opaque), RD_KAFKA_V_END);
     if (kerr)
         *kerr = e;
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR)

@@ -37,8 +37,8 @@ int pp_kafka_producer_new(const pp_config_t *cfg,
  * PP_EKAFKA otherwise (reason logged by the caller with rd_kafka_err2str(*kerr)).
  */
 int pp_kafka_produce(rd_kafka_t *rk, const char *topic, const char *key, const char *payload,
-                     size_t len, const char *event_id, void *msg_opaque,
-                     rd_kafka_resp_err_t *kerr) __attribute__((warn_unused_result));
+                     size_t len, const char *event_id, void *msg_opaque, rd_kafka_resp_err_t *kerr)
+    __attribute__((warn_unused_result));
 
 /* Number of partitions of topic (blocking metadata request up to timeout_ms). */
 int pp_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, int *out)

@@ -24,7 +24,10 @@ void pp_log_init(const char *prog, pp_log_level_t min_level)
 
 void pp_log_set_level(pp_log_level_t min_level) { log_min = min_level; }
 void pp_log_set_json(bool json) { log_json = json; }
-void pp_log_set_worker(const char *id) { snprintf(log_worker, sizeof log_worker, "%s", id ? id : ""); }
+void pp_log_set_worker(const char *id)
+{
+    snprintf(log_worker, sizeof log_worker, "%s", id ? id : "");
+}
 
 int pp_log_format_parse(const char *name, bool *json)
 {
@@ -55,8 +58,7 @@ static size_t json_escape(char *out, size_t at, size_t cap, const char *s)
 }
 
 /* One JSON object: time, level, process, pid, worker (when set), msg. */
-static size_t json_line(char *line, size_t cap, const char *stamp, pp_log_level_t level,
-                        const char *msg)
+static size_t json_line(char *line, size_t cap, const char *stamp, pp_log_level_t level, const char *msg)
 {
     int n = snprintf(line, cap, "{\"time\":\"%s\",\"level\":\"%s\",\"process\":\"", stamp,
                      level_names[level]);

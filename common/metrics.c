@@ -418,7 +418,10 @@ fail:
     return rc;
 }
 
-void pp_metrics_before_render(pp_metrics_t *m, void (*fn)(pp_metrics_t *m)) { m->before_render = fn; }
+void pp_metrics_before_render(pp_metrics_t *m, void (*fn)(pp_metrics_t *m))
+{
+    m->before_render = fn;
+}
 
 void pp_metrics_stop(pp_metrics_t *m)
 {

@@ -65,12 +65,14 @@ static long open_fds(void)
 
 static void declare(pp_metrics_t *m)
 {
-    pp_metrics_help(m, "process_cpu_seconds_total", "counter", "user and system CPU time spent, seconds");
+    pp_metrics_help(m, "process_cpu_seconds_total", "counter",
+                    "user and system CPU time spent, seconds");
     pp_metrics_help(m, "process_resident_memory_bytes", "gauge", "resident memory size, bytes");
     pp_metrics_help(m, "process_virtual_memory_bytes", "gauge", "virtual memory size, bytes");
     pp_metrics_help(m, "process_open_fds", "gauge", "open file descriptors");
     pp_metrics_help(m, "process_max_fds", "gauge", "the limit of open file descriptors");
-    pp_metrics_help(m, "process_start_time_seconds", "gauge", "start time, seconds since the Unix epoch");
+    pp_metrics_help(m, "process_start_time_seconds", "gauge",
+                    "start time, seconds since the Unix epoch");
 }
 
 void pp_procmetrics_update(pp_metrics_t *m)

@@ -103,7 +103,8 @@ void pp_schedule_next(const pp_config_t *cfg, const pp_schedule_in_t *in, pp_sch
              pp_schedule_not_found_late(cfg, in->not_found_since_ms, in->now_ms)) {
         out->not_found_late = true;
         out->delay_ms =
-            pp_schedule_jitter_ms(div_speed(cfg, (int64_t)cfg->interval_not_found_late_s * 1000), in->u);
+            pp_schedule_jitter_ms(div_speed(cfg, (int64_t)cfg->interval_not_found_late_s * 1000),
+                                  in->u);
     } else {
         int64_t base = pp_schedule_interval_ms(cfg, in->status, in->outcome);
         if (in->outcome == PP_POLL_OK && pp_schedule_is_stale(cfg, in->last_change_ms, in->now_ms))

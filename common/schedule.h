@@ -16,27 +16,27 @@
 
 /* Outcome of one poll, as the scheduler sees it. */
 typedef enum {
-    PP_POLL_OK = 0,        /* carrier answered with the parcel */
-    PP_POLL_NOT_FOUND,     /* carrier does not know the number (yet) */
-    PP_POLL_ERROR          /* transport, HTTP or parse error */
+    PP_POLL_OK = 0,    /* carrier answered with the parcel */
+    PP_POLL_NOT_FOUND, /* carrier does not know the number (yet) */
+    PP_POLL_ERROR      /* transport, HTTP or parse error */
 } pp_poll_outcome_t;
 
 typedef struct pp_schedule_in {
-    pp_status_t status;        /* status after applying this poll's events */
+    pp_status_t status; /* status after applying this poll's events */
     pp_poll_outcome_t outcome;
-    int consecutive_errors;    /* including this poll's error (1 = first failure) */
-    long retry_after_s;        /* carrier's Retry-After, -1 if none */
-    int64_t last_change_ms;    /* wall clock of the last key change (after this poll) */
-    int64_t now_ms;            /* wall clock now */
+    int consecutive_errors;     /* including this poll's error (1 = first failure) */
+    long retry_after_s;         /* carrier's Retry-After, -1 if none */
+    int64_t last_change_ms;     /* wall clock of the last key change (after this poll) */
+    int64_t now_ms;             /* wall clock now */
     int64_t not_found_since_ms; /* wall clock since when the carrier has never known the number
                                    (the shipment's entry while no event was ever seen); 0 = n/a */
-    double u;                  /* uniform random in [0, 1) for jitter */
+    double u;                   /* uniform random in [0, 1) for jitter */
 } pp_schedule_in_t;
 
 typedef struct pp_schedule_out {
-    bool poll_again;   /* false: terminal, next_poll_at = NULL */
-    bool expire;       /* true: move the shipment to `expired` (terminal) */
-    int64_t delay_ms;  /* from now; meaningful only when poll_again */
+    bool poll_again;     /* false: terminal, next_poll_at = NULL */
+    bool expire;         /* true: move the shipment to `expired` (terminal) */
+    int64_t delay_ms;    /* from now; meaningful only when poll_again */
     bool not_found_late; /* unknown for longer than not_found_grace_s: slower interval */
 } pp_schedule_out_t;
 

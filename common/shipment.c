@@ -28,7 +28,8 @@ static int check_entry(const pp_shipment_entry_t *e, char *err, size_t errlen)
 }
 
 /* The number_entered event of a new shipment (sequence 1, info_received, at its entry time). */
-static void entered_event(pp_event_t *ev, const pp_shipment_entry_t *e, long long shipment_id, time_t entered)
+static void entered_event(pp_event_t *ev, const pp_shipment_entry_t *e, long long shipment_id,
+                          time_t entered)
 {
     *ev = (pp_event_t){0};
     pp_event_new_id(ev);
@@ -45,8 +46,8 @@ static void entered_event(pp_event_t *ev, const pp_shipment_entry_t *e, long lon
 }
 
 /* Inserts the number_entered row of shipment_events and its outbox row (payload: the event's JSON). */
-static int insert_entered(PGconn *conn, const pp_shipment_entry_t *e, const char *sid, const char *event_id,
-                          const char *payload)
+static int insert_entered(PGconn *conn, const pp_shipment_entry_t *e, const char *sid,
+                          const char *event_id, const char *payload)
 {
     const char *p3[] = {sid, event_id};
     int rc = pp_db_exec(conn, "insert number_entered event",

@@ -79,10 +79,7 @@ int pp_status_rank(pp_status_t st)
     }
 }
 
-static bool is_side(pp_status_t st)
-{
-    return st == PP_ST_DELIVERY_FAILED || st == PP_ST_EXCEPTION;
-}
+static bool is_side(pp_status_t st) { return st == PP_ST_DELIVERY_FAILED || st == PP_ST_EXCEPTION; }
 
 bool pp_status_advance(pp_status_t *cur, int *progress, pp_status_t next)
 {
@@ -113,10 +110,7 @@ bool pp_status_advance(pp_status_t *cur, int *progress, pp_status_t next)
         return true;
     case PP_ST_RETURNING:
     case PP_ST_RETURNED:
-    case PP_ST_EXPIRED:
-        *cur = next;
-        return true;
-    default:
-        return false;
+    case PP_ST_EXPIRED: *cur = next; return true;
+    default: return false;
     }
 }

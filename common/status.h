@@ -5,9 +5,9 @@
 #include <stdbool.h>
 
 typedef enum {
-    PP_ST_UNKNOWN = 0,          /* carrier code we cannot map: never a key change */
-    PP_ST_NOT_FOUND_YET,        /* carrier does not know the number yet */
-    PP_ST_INFO_RECEIVED,        /* number entered / label created, no scan yet */
+    PP_ST_UNKNOWN = 0,   /* carrier code we cannot map: never a key change */
+    PP_ST_NOT_FOUND_YET, /* carrier does not know the number yet */
+    PP_ST_INFO_RECEIVED, /* number entered / label created, no scan yet */
     PP_ST_IN_TRANSIT,
     PP_ST_OUT_FOR_DELIVERY,
     PP_ST_AVAILABLE_FOR_PICKUP, /* locker or pickup point */
@@ -15,8 +15,8 @@ typedef enum {
     PP_ST_DELIVERY_FAILED,      /* side state: an attempt failed */
     PP_ST_EXCEPTION,            /* side state: held, damaged, customs... */
     PP_ST_RETURNING,
-    PP_ST_RETURNED,             /* terminal */
-    PP_ST_EXPIRED,              /* terminal: no update for too long */
+    PP_ST_RETURNED, /* terminal */
+    PP_ST_EXPIRED,  /* terminal: no update for too long */
     PP_ST__COUNT
 } pp_status_t;
 

@@ -30,7 +30,8 @@ size_t pp_text_clean(char *dst, size_t cap, const char *src, size_t len);
 size_t pp_text_clean_str(char *dst, size_t cap, const char *src);
 
 /* Clean a fixed char array in place (its contents up to the first NUL or its size). */
-#define pp_text_clean_field(arr) pp_text_clean((arr), sizeof(arr), (arr), strnlen((arr), sizeof(arr)))
+#define pp_text_clean_field(arr)                                                                   \
+    pp_text_clean((arr), sizeof(arr), (arr), strnlen((arr), sizeof(arr)))
 
 /* s[0..len) is what pp_text_clean would leave unchanged: valid UTF-8 without control characters. */
 bool pp_text_is_clean(const char *s, size_t len);

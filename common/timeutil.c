@@ -14,7 +14,7 @@
 /* t clamped to [PP_TIME_MIN, PP_TIME_MAX], broken down (gmtime_r cannot fail on it). */
 static void utc_tm(time_t t, struct tm *tm)
 {
-    time_t c = (long long)t < PP_TIME_MIN ? (time_t)PP_TIME_MIN
+    time_t c = (long long)t < PP_TIME_MIN   ? (time_t)PP_TIME_MIN
                : (long long)t > PP_TIME_MAX ? (time_t)PP_TIME_MAX
                                             : t;
     if (!gmtime_r(&c, tm))
@@ -27,9 +27,10 @@ void pp_time_format(time_t t, char out[PP_TIME_ISO_LEN])
      * no RFC 3339 reader (ours included) takes back. */
     struct tm tm;
     utc_tm(t, &tm);
-    snprintf(out, PP_TIME_ISO_LEN, "%04u-%02u-%02uT%02u:%02u:%02uZ", (unsigned)(tm.tm_year + 1900) % 10000u,
-             (unsigned)(tm.tm_mon + 1) % 100u, (unsigned)tm.tm_mday % 100u, (unsigned)tm.tm_hour % 100u,
-             (unsigned)tm.tm_min % 100u, (unsigned)tm.tm_sec % 100u);
+    snprintf(out, PP_TIME_ISO_LEN, "%04u-%02u-%02uT%02u:%02u:%02uZ",
+             (unsigned)(tm.tm_year + 1900) % 10000u, (unsigned)(tm.tm_mon + 1) % 100u,
+             (unsigned)tm.tm_mday % 100u, (unsigned)tm.tm_hour % 100u, (unsigned)tm.tm_min % 100u,
+             (unsigned)tm.tm_sec % 100u);
 }
 
 int pp_time_digits(const char **p, int n, int *out)
@@ -48,11 +49,12 @@ int pp_time_digits(const char **p, int n, int *out)
 void pp_time_day_text(long long day, char out[16])
 {
     struct tm tm;
-    utc_tm(day < PP_TIME_MIN / 86400 ? (time_t)PP_TIME_MIN
+    utc_tm(day < PP_TIME_MIN / 86400   ? (time_t)PP_TIME_MIN
            : day > PP_TIME_MAX / 86400 ? (time_t)PP_TIME_MAX
-                                       : (time_t)(day * 86400), &tm);
-    snprintf(out, 16, "%04u-%02u-%02u", (unsigned)(tm.tm_year + 1900) % 10000u, (unsigned)(tm.tm_mon + 1) % 100u,
-             (unsigned)tm.tm_mday % 100u);
+                                       : (time_t)(day * 86400),
+           &tm);
+    snprintf(out, 16, "%04u-%02u-%02u", (unsigned)(tm.tm_year + 1900) % 10000u,
+             (unsigned)(tm.tm_mon + 1) % 100u, (unsigned)tm.tm_mday % 100u);
 }
 
 static int64_t days_from_civil(int64_t y, int m, int d);
@@ -69,8 +71,8 @@ static int days_in_month(int Y, int M)
  * the next minute's first. */
 int pp_time_utc(int Y, int M, int D, int h, int m, int s, time_t *out)
 {
-    if (M < 1 || M > 12 || D < 1 || D > days_in_month(Y, M) || h < 0 || h > 23 || m < 0 ||
-        m > 59 || s < 0 || s > 60)
+    if (M < 1 || M > 12 || D < 1 || D > days_in_month(Y, M) || h < 0 || h > 23 || m < 0 || m > 59 ||
+        s < 0 || s > 60)
         return PP_EPARSE;
     *out = (time_t)(days_from_civil(Y, M, D) * 86400 + h * 3600 + m * 60 + s);
     return PP_OK;
@@ -159,8 +161,8 @@ static int64_t eu_change_utc(int64_t y, int m)
 int pp_time_warsaw_to_utc(int Y, int M, int D, int h, int m, int s, time_t *out)
 {
     static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (!out || Y < 1970 || Y > 9999 || M < 1 || M > 12 || D < 1 || D > mdays[M - 1] ||
-        h < 0 || h > 23 || m < 0 || m > 59 || s < 0 || s > 60)
+    if (!out || Y < 1970 || Y > 9999 || M < 1 || M > 12 || D < 1 || D > mdays[M - 1] || h < 0 ||
+        h > 23 || m < 0 || m > 59 || s < 0 || s > 60)
         return PP_EPARSE;
     if (M == 2 && D == 29 && !((Y % 4 == 0 && Y % 100 != 0) || Y % 400 == 0))
         return PP_EPARSE;

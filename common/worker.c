@@ -62,7 +62,8 @@ int pp_worker_live_counts(PGconn *conn, long window_ms, int *pollers, int *share
                         "AND heartbeat_at > now() - $1::bigint * interval '1 millisecond'",
                         1, p, &r);
     if (rc == PP_OK) {
-        long long a = strtoll(PQgetvalue(r, 0, 0), NULL, 10), b = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+        long long a = strtoll(PQgetvalue(r, 0, 0), NULL, 10),
+                  b = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
         *pollers = a < 1 ? 1 : a > 100000 ? 100000 : (int)a;
         *sharers = b < 1 ? 1 : b > 100000 ? 100000 : (int)b;
     }

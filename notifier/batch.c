@@ -33,15 +33,16 @@ static int dlq_phase(pp_notifier_t *n)
             rd_kafka_message_t *m = it->msg;
             snprintf(part, sizeof part, "%d", (int)m->partition);
             snprintf(off, sizeof off, "%lld", (long long)m->offset);
-            rd_kafka_resp_err_t e = rd_kafka_producev(
-                n->dlq, RD_KAFKA_V_TOPIC(n->cfg->dlq_topic),
-                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(m->key, m->key_len),
-                RD_KAFKA_V_VALUE(m->payload, m->len),
-                RD_KAFKA_V_HEADER("pp-dlq-reason", it->reason, -1),
-                RD_KAFKA_V_HEADER("pp-source-topic", pp_batch_topic(m), -1),
-                RD_KAFKA_V_HEADER("pp-source-partition", part, -1),
-                RD_KAFKA_V_HEADER("pp-source-offset", off, -1), RD_KAFKA_V_OPAQUE(it),
-                RD_KAFKA_V_END);
+            rd_kafka_resp_err_t e =
+                rd_kafka_producev(n->dlq, RD_KAFKA_V_TOPIC(n->cfg->dlq_topic),
+                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                  RD_KAFKA_V_KEY(m->key, m->key_len),
+                                  RD_KAFKA_V_VALUE(m->payload, m->len),
+                                  RD_KAFKA_V_HEADER("pp-dlq-reason", it->reason, -1),
+                                  RD_KAFKA_V_HEADER("pp-source-topic", pp_batch_topic(m), -1),
+                                  RD_KAFKA_V_HEADER("pp-source-partition", part, -1),
+                                  RD_KAFKA_V_HEADER("pp-source-offset", off, -1),
+                                  RD_KAFKA_V_OPAQUE(it), RD_KAFKA_V_END);
             if (e) {
                 pp_warn("kafka: cannot queue dead-letter message (partition %s offset %s): %s",
                         part, off, rd_kafka_err2str(e));
@@ -80,9 +81,9 @@ static int dlq_phase(pp_notifier_t *n)
                 rc = PP_EAGAIN;
                 continue;
             }
-            pp_warn("notifier: poison event at %s[%d]@%lld sent to %s: %s", rd_kafka_topic_name(it->msg->rkt),
-                    (int)it->msg->partition, (long long)it->msg->offset, n->cfg->dlq_topic,
-                    it->reason);
+            pp_warn("notifier: poison event at %s[%d]@%lld sent to %s: %s",
+                    rd_kafka_topic_name(it->msg->rkt), (int)it->msg->partition,
+                    (long long)it->msg->offset, n->cfg->dlq_topic, it->reason);
             if (it->poison)
                 pp_batch_count(n, OUT_FAILED);
             pp_batch_finish(n, it, OUT_DLQ);
@@ -106,8 +107,7 @@ static outcome_t in_batch_conflict(pp_notifier_t *n, size_t upto, const item_t *
         if (strcmp(p->ev.event_id, it->ev.event_id) == 0)
             return OUT_DUPLICATE;
         bool sending = p->next_st == IT_SENDING || p->st == IT_SENDING || p->st == IT_ACKED;
-        if (sending && p->ev.shipment_id == it->ev.shipment_id &&
-            p->ev.sequence >= it->ev.sequence)
+        if (sending && p->ev.shipment_id == it->ev.shipment_id && p->ev.sequence >= it->ev.sequence)
             o = OUT_STALE;
     }
     return o;
@@ -139,8 +139,8 @@ static int claim(pp_notifier_t *n, item_t *it, const pp_recipient_t *r, const ch
 
 /* The decision's ledger row: the skip (it->next_out set by the caller) when skip is set, else
  * 'sending' with ledger_body. */
-static int settle(pp_notifier_t *n, item_t *it, const pp_recipient_t *r, const char *skip, const char *why,
-                  const char *ledger_body)
+static int settle(pp_notifier_t *n, item_t *it, const pp_recipient_t *r, const char *skip,
+                  const char *why, const char *ledger_body)
 {
     if (!skip)
         return claim(n, it, r, ledger_body);
@@ -174,7 +174,8 @@ static int decide_link(pp_notifier_t *n, item_t *it)
         return done(it, OUT_DUPLICATE);
     long minutes = (long)((it->lev.expires_at - time(NULL) + 59) / 60);
     if (!current) {
-        skip = "skipped_stale", why = "the code was replaced, used or has expired", it->next_out = OUT_STALE;
+        skip = "skipped_stale", why = "the code was replaced, used or has expired",
+        it->next_out = OUT_STALE;
     } else if (strcmp(r.channel, n->chops->name) != 0) {
         skip = "skipped_no_im", why = "no channel for this IM-link code", it->next_out = OUT_NO_IM;
     } else if (pp_template_link_code(&it->lev, minutes > 0 ? minutes : 1, it->body, sizeof it->body)) {
@@ -193,8 +194,8 @@ static int decide_one(pp_notifier_t *n, size_t idx)
         return decide_link(n, it);
     int rc = pp_ledger_recipient(n->db, &it->ev, &r);
     if (rc == PP_ENOTFOUND) {
-        pp_warn("notifier: event %s: transaction %lld not found; nobody to notify",
-                it->ev.event_id, it->ev.transaction_id);
+        pp_warn("notifier: event %s: transaction %lld not found; nobody to notify", it->ev.event_id,
+                it->ev.transaction_id);
         return done(it, OUT_NO_RECIPIENT);
     }
     if (rc)
@@ -280,8 +281,8 @@ static int barrier(pp_notifier_t *n, size_t k, item_t *solo)
         solo->poison = true;
     } else if (solo) {
         pp_info("notifier: event %s to user %lld: connection lost with only this message in "
-                "flight (%d of %ld)", solo->ev.event_id, solo->user_id, solo->solo_losses,
-                n->poison.after);
+                "flight (%d of %ld)",
+                solo->ev.event_id, solo->user_id, solo->solo_losses, n->poison.after);
     }
     return PP_EAGAIN;
 }

@@ -28,17 +28,25 @@
 typedef enum { IT_PENDING = 0, IT_SENDING, IT_ACKED, IT_DONE } item_state_t;
 
 typedef enum {
-    OUT_NONE = 0, OUT_SENT, OUT_FAILED, OUT_DLQ, OUT_DUPLICATE, OUT_NO_RECIPIENT,
-    OUT_OPTED_OUT, OUT_NO_IM, OUT_STALE, OUT_RECOVERED
+    OUT_NONE = 0,
+    OUT_SENT,
+    OUT_FAILED,
+    OUT_DLQ,
+    OUT_DUPLICATE,
+    OUT_NO_RECIPIENT,
+    OUT_OPTED_OUT,
+    OUT_NO_IM,
+    OUT_STALE,
+    OUT_RECOVERED
 } outcome_t;
 
 typedef struct item {
-    rd_kafka_message_t *msg; /* owned until the batch ends */
+    rd_kafka_message_t *msg;  /* owned until the batch ends */
     item_state_t st, next_st; /* next_st: decided inside the open transaction */
     outcome_t next_out;
     bool valid, revoked, bounced;
     bool link; /* from the IM-link topic: lev is the event; ev carries its id (kind IM_LINK_CODE) */
-    int dlq; /* 0 not produced, 1 in flight, 2 delivered, -1 failed */
+    int dlq;   /* 0 not produced, 1 in flight, 2 delivered, -1 failed */
     pp_event_t ev;
     pp_link_event_t lev;
     char reason[256]; /* decode error, bounce or poison reason */
@@ -124,11 +132,11 @@ void pp_notifier_refresh_lag(pp_notifier_t *n, bool force);
 void pp_notifier_idle(pp_notifier_t *n, int ms);
 
 /* consumer.c */
-int pp_consumer_new(pp_notifier_t *n);                         /* subscribe; logs why not */
-void pp_consumer_pause(pp_notifier_t *n, bool pause);          /* the whole assignment */
+int pp_consumer_new(pp_notifier_t *n);                           /* subscribe; logs why not */
+void pp_consumer_pause(pp_notifier_t *n, bool pause);            /* the whole assignment */
 void pp_consumer_error(pp_notifier_t *n, rd_kafka_message_t *m); /* a fatal one stops the worker */
-long long pp_consumer_lag(pp_notifier_t *n);                   /* -1: no assignment */
-void pp_consumer_store_offsets(pp_notifier_t *n);              /* +1 per partition of the batch */
+long long pp_consumer_lag(pp_notifier_t *n);                     /* -1: no assignment */
+void pp_consumer_store_offsets(pp_notifier_t *n);                /* +1 per partition of the batch */
 /* Delivery report of the dead-letter producer (m->_private: the item). */
 void pp_consumer_dlq_report_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
 

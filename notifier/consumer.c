@@ -121,7 +121,8 @@ int pp_consumer_new(pp_notifier_t *n)
     rd_kafka_resp_err_t e = rd_kafka_subscribe(n->consumer, topics);
     rd_kafka_topic_partition_list_destroy(topics);
     if (e) {
-        snprintf(err, sizeof err, "subscribe to %s, %s: %s", cfg->topic, cfg->im_link_topic, rd_kafka_err2str(e));
+        snprintf(err, sizeof err, "subscribe to %s, %s: %s", cfg->topic, cfg->im_link_topic,
+                 rd_kafka_err2str(e));
         goto fail;
     }
     return PP_OK;
@@ -160,7 +161,8 @@ void pp_consumer_error(pp_notifier_t *n, rd_kafka_message_t *m)
         rd_kafka_resp_err_t e = rd_kafka_fatal_error(n->consumer, why, sizeof why);
         pp_error("kafka: fatal consumer error %s: %s; this consumer can take nothing more: stopping, exit "
                  "status 1 for the supervisor to restart it (fenced: give each notifier its own "
-                 "rdkafka.group.instance.id, or none)", rd_kafka_err2name(e), why[0] ? why : rd_kafka_message_errstr(m));
+                 "rdkafka.group.instance.id, or none)",
+                 rd_kafka_err2name(e), why[0] ? why : rd_kafka_message_errstr(m));
         n->result = PP_EKAFKA;
         atomic_store(&n->stop, true);
         return;

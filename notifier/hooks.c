@@ -51,11 +51,21 @@ static const struct {
 
 static long long counter_value(pp_notifier_stats_t *s, size_t i)
 {
-    atomic_llong *v[] = {&s->consumed,  &s->sent,          &s->failed,
-                         &s->dlq,       &s->skipped_opted_out, &s->skipped_no_im,
-                         &s->skipped_stale, &s->duplicate, &s->no_recipient,
-                         &s->retries,   &s->batches,       &s->recovered,
-                         &s->in_doubt,  &s->resent_in_doubt, &s->in_doubt_undecided};
+    atomic_llong *v[] = {&s->consumed,
+                         &s->sent,
+                         &s->failed,
+                         &s->dlq,
+                         &s->skipped_opted_out,
+                         &s->skipped_no_im,
+                         &s->skipped_stale,
+                         &s->duplicate,
+                         &s->no_recipient,
+                         &s->retries,
+                         &s->batches,
+                         &s->recovered,
+                         &s->in_doubt,
+                         &s->resent_in_doubt,
+                         &s->in_doubt_undecided};
     return atomic_load(v[i]);
 }
 

@@ -97,9 +97,16 @@ int pp_ledger_skip(PGconn *c, const pp_event_t *ev, const pp_recipient_t *r, con
     snprintf(user, sizeof user, "%lld", r->user_id);
     snprintf(ship, sizeof ship, "%lld", ev->shipment_id);
     snprintf(seq, sizeof seq, "%lld", ev->sequence);
-    const char *p[] = {ev->event_id, user,  ship, seq, row_status(ev), state,
-                       r->channel[0] ? r->channel : NULL, r->address[0] ? r->address : NULL,
-                       why, row_kind(ev)};
+    const char *p[] = {ev->event_id,
+                       user,
+                       ship,
+                       seq,
+                       row_status(ev),
+                       state,
+                       r->channel[0] ? r->channel : NULL,
+                       r->address[0] ? r->address : NULL,
+                       why,
+                       row_kind(ev)};
     return pp_db_exec(c, "notifier ledger skip",
                       "INSERT INTO notifications (event_id, user_id, shipment_id, sequence, status,"
                       "                           state, channel, address, last_error, kind, decided_at)"
@@ -111,16 +118,16 @@ int pp_ledger_skip(PGconn *c, const pp_event_t *ev, const pp_recipient_t *r, con
                       10, p, NULL);
 }
 
-int pp_ledger_sending(PGconn *c, const pp_event_t *ev, const pp_recipient_t *r,
-                      const char *body, bool *claimed)
+int pp_ledger_sending(PGconn *c, const pp_event_t *ev, const pp_recipient_t *r, const char *body,
+                      bool *claimed)
 {
     char user[24], ship[24], seq[24];
     PGresult *res = NULL;
     snprintf(user, sizeof user, "%lld", r->user_id);
     snprintf(ship, sizeof ship, "%lld", ev->shipment_id);
     snprintf(seq, sizeof seq, "%lld", ev->sequence);
-    const char *p[] = {ev->event_id, user, ship, seq, row_status(ev),
-                       r->channel, r->address, body, row_kind(ev)};
+    const char *p[] = {ev->event_id, user,       ship, seq,         row_status(ev),
+                       r->channel,   r->address, body, row_kind(ev)};
     *claimed = false;
     if (pp_db_exec(c, "notifier ledger sending",
                    "INSERT INTO notifications (event_id, user_id, shipment_id, sequence, status,"
@@ -161,8 +168,8 @@ static char *array_literal(size_t n, const char *const *strs, const long long *n
     return s;
 }
 
-static int mark_sent(PGconn *c, size_t n, const char *const *event_ids,
-                     const long long *user_ids, const long long *when)
+static int mark_sent(PGconn *c, size_t n, const char *const *event_ids, const long long *user_ids,
+                     const long long *when)
 {
     int rc = PP_ENOMEM;
     if (n == 0)
@@ -200,8 +207,8 @@ int pp_ledger_sent(PGconn *c, size_t n, const char *const *event_ids, const long
     return mark_sent(c, n, event_ids, user_ids, NULL);
 }
 
-int pp_ledger_sent_at(PGconn *c, size_t n, const char *const *event_ids,
-                      const long long *user_ids, const long long *when)
+int pp_ledger_sent_at(PGconn *c, size_t n, const char *const *event_ids, const long long *user_ids,
+                      const long long *when)
 {
     return mark_sent(c, n, event_ids, user_ids, when);
 }

@@ -18,7 +18,7 @@
 typedef struct pp_recipient {
     long long user_id;
     char locale[8];
-    bool opted_in;   /* users.notify_shipment_status, now */
+    bool opted_in; /* users.notify_shipment_status, now */
     char channel[16];
     char address[256];
     bool verified;
@@ -46,15 +46,14 @@ int pp_ledger_skip(PGconn *c, const pp_event_t *ev, const pp_recipient_t *r, con
  * Insert the row as 'sending' (or flip an earlier 'sending' row, attempts + 1).
  * *claimed = false when another decision won meanwhile (nothing to send).
  */
-int pp_ledger_sending(PGconn *c, const pp_event_t *ev, const pp_recipient_t *r,
-                      const char *body, bool *claimed) __attribute__((warn_unused_result));
+int pp_ledger_sending(PGconn *c, const pp_event_t *ev, const pp_recipient_t *r, const char *body,
+                      bool *claimed) __attribute__((warn_unused_result));
 /* 'sending' -> 'sent' (sent_at = now()) for n (event id, user id) pairs in one statement. */
 int pp_ledger_sent(PGconn *c, size_t n, const char *const *event_ids, const long long *user_ids)
     __attribute__((warn_unused_result));
 /* The same with sent_at = when[i] (Unix seconds, the IM server's record of routing it). */
-int pp_ledger_sent_at(PGconn *c, size_t n, const char *const *event_ids,
-                      const long long *user_ids, const long long *when)
-    __attribute__((warn_unused_result));
+int pp_ledger_sent_at(PGconn *c, size_t n, const char *const *event_ids, const long long *user_ids,
+                      const long long *when) __attribute__((warn_unused_result));
 
 /* A row left in 'sending' by an earlier attempt or a dead predecessor. */
 typedef struct pp_inflight {

@@ -89,7 +89,8 @@ static void add_item(pp_notifier_t *n, rd_kafka_message_t *m)
     const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "";
     if (n->cfg->im_link_topic[0] && strcmp(topic, n->cfg->im_link_topic) == 0) {
         it->link = true;
-        it->valid = pp_link_event_decode(m->payload, m->len, &it->lev, it->reason, sizeof it->reason) == 0;
+        it->valid =
+            pp_link_event_decode(m->payload, m->len, &it->lev, it->reason, sizeof it->reason) == 0;
         /* the ledger and the archive lookup know an event by its id */
         snprintf(it->ev.event_id, sizeof it->ev.event_id, "%s", it->lev.event_id);
         it->ev.kind = PP_EV_IM_LINK_CODE;
@@ -133,8 +134,8 @@ static void free_batch(pp_notifier_t *n)
 static void *worker_main(void *arg)
 {
     pp_notifier_t *n = arg;
-    pp_info("notifier %s: consuming %s as group %s, batches of %ld", n->worker_id,
-            n->cfg->topic, n->cfg->group_id, n->cfg->send_batch);
+    pp_info("notifier %s: consuming %s as group %s, batches of %ld", n->worker_id, n->cfg->topic,
+            n->cfg->group_id, n->cfg->send_batch);
     while (!atomic_load(&n->stop)) {
         pp_notifier_idle(n, 5);
         fill_batch(n);
@@ -165,8 +166,8 @@ static void *worker_main(void *arg)
     n->ch = NULL;
     atomic_store(&n->stats.xmpp_up, false);
     pp_notifier_refresh_lag(n, true);
-    pp_info("notifier %s: stopped (consumed %lld, sent %lld, failed %lld, dlq %lld)",
-            n->worker_id, atomic_load(&n->stats.consumed), atomic_load(&n->stats.sent),
+    pp_info("notifier %s: stopped (consumed %lld, sent %lld, failed %lld, dlq %lld)", n->worker_id,
+            atomic_load(&n->stats.consumed), atomic_load(&n->stats.sent),
             atomic_load(&n->stats.failed), atomic_load(&n->stats.dlq));
     atomic_store(&n->stats.finished, true);
     if (n->on_exit)
@@ -238,7 +239,8 @@ int pp_notifier_start(pp_notifier_t **out, const pp_config_t *cfg, const char *w
     n->archive = cfg->notifier_archive_check && n->chops->was_sent;
     if (!n->chops->was_sent)
         pp_warn("notifier: the %s channel cannot tell which messages the server already got; "
-                "messages in flight at a crash are sent again (at least once)", n->chops->name);
+                "messages in flight at a crash are sent again (at least once)",
+                n->chops->name);
     else if (!cfg->notifier_archive_check)
         pp_warn("notifier: notifier_archive_check = false: messages in flight at a crash are "
                 "sent again (at least once)");

@@ -17,13 +17,13 @@
 typedef struct pp_notifier_stats {
     atomic_llong consumed, sent, failed, dlq, duplicate, no_recipient, retries, batches;
     atomic_llong recovered; /* in flight at a crash, found routed in the IM archive: not re-sent */
-    atomic_llong in_doubt;        /* in the archive, but the server restarted before confirming */
+    atomic_llong in_doubt;  /* in the archive, but the server restarted before confirming */
     atomic_llong resent_in_doubt; /* of those, sent again (not stored for the buyer, or the option) */
     atomic_llong in_doubt_undecided; /* of those, the server could not tell (the option decided) */
     atomic_llong skipped_opted_out, skipped_no_im, skipped_stale;
-    atomic_llong lag;      /* sum of consumer lag over assigned partitions, -1 unknown */
+    atomic_llong lag; /* sum of consumer lag over assigned partitions, -1 unknown */
     atomic_bool xmpp_up;
-    atomic_bool finished;  /* the worker thread has returned */
+    atomic_bool finished; /* the worker thread has returned */
     /* Send->ack latency samples (seconds), drained by the metrics thread. */
     pthread_mutex_t lat_lock;
     double lat[PP_NOTIFIER_LAT_SAMPLES];
@@ -38,8 +38,7 @@ typedef struct pp_notifier pp_notifier_t;
  * called from the worker thread when it returns (e.g. uv_async_send). PP_E* on start-up error.
  */
 int pp_notifier_start(pp_notifier_t **out, const pp_config_t *cfg, const char *worker_id,
-                      void (*on_exit)(void *), void *arg)
-    __attribute__((warn_unused_result));
+                      void (*on_exit)(void *), void *arg) __attribute__((warn_unused_result));
 /* Graceful stop: stop consuming, finish the batch, commit, leave the group. Thread-safe. */
 void pp_notifier_stop(pp_notifier_t *n);
 pp_notifier_stats_t *pp_notifier_stats(pp_notifier_t *n);

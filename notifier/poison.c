@@ -21,7 +21,8 @@ bool pp_poison_barrier_failed(pp_poison_t *p, size_t n_in_flight, int *solo_loss
         if (!p->isolate) {
             p->isolated_batches++;
             pp_info("notifier: a barrier of %zu messages failed; the rest of this batch goes one "
-                    "message per barrier", n_in_flight);
+                    "message per barrier",
+                    n_in_flight);
         }
         p->isolate = true;
         return false;

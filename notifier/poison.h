@@ -17,8 +17,8 @@
 #include <stddef.h>
 
 typedef struct pp_poison {
-    long after;   /* notifier_poison_after */
-    bool isolate; /* this batch goes one message per barrier */
+    long after;                      /* notifier_poison_after */
+    bool isolate;                    /* this batch goes one message per barrier */
     long isolated_batches, poisoned; /* totals, for the log */
 } pp_poison_t;
 

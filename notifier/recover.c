@@ -75,8 +75,8 @@ static void decide_in_doubt(pp_notifier_t *n, const pp_inflight_t *r, pp_channel
     atomic_fetch_add(&n->stats.in_doubt, 1);
     if (q->doubt == PP_CHANNEL_DOUBT_STORED) {
         pp_info("notifier: event %s to user %lld (%s): the IM server restarted before confirming "
-                "it; its store for the buyer has it: delivered", r->event_id, r->user_id,
-                r->address);
+                "it; its store for the buyer has it: delivered",
+                r->event_id, r->user_id, r->address);
         return;
     }
     bool again = q->doubt == PP_CHANNEL_DOUBT_MISSING || n->cfg->notifier_resend_in_doubt;
@@ -107,12 +107,12 @@ static void decide_in_doubt(pp_notifier_t *n, const pp_inflight_t *r, pp_channel
 typedef struct {
     pp_inflight_t *rows;
     size_t nrows;
-    pp_channel_lookup_t *q;       /* one per row, in the order recover_order puts them */
+    pp_channel_lookup_t *q; /* one per row, in the order recover_order puts them */
     recov_key_t *keys;
-    const char **sent_ids;        /* the routed rows, for pp_ledger_sent_at */
+    const char **sent_ids; /* the routed rows, for pp_ledger_sent_at */
     long long *sent_users, *sent_when;
-    size_t cached, ask;           /* answers kept from an earlier try, then those to ask */
-    long long since;              /* the oldest created_at among those to ask */
+    size_t cached, ask; /* answers kept from an earlier try, then those to ask */
+    long long since;    /* the oldest created_at among those to ask */
     size_t queries, routed, bounced, in_doubt;
 } recover_t;
 
@@ -207,8 +207,7 @@ static int recover_record(pp_notifier_t *n, const recover_t *v)
     for (size_t i = 0; i < v->nrows; i++) {
         const recov_key_t *rk = (const recov_key_t *)(const void *)v->q[i].id;
         if (v->q[i].fate == PP_CHANNEL_BOUNCED &&
-            pp_ledger_failed(n->db, v->rows[rk->row].event_id, v->rows[rk->row].user_id,
-                             v->q[i].reason))
+            pp_ledger_failed(n->db, v->rows[rk->row].event_id, v->rows[rk->row].user_id, v->q[i].reason))
             goto rollback;
     }
     if (pp_ledger_sent_at(n->db, v->routed, v->sent_ids, v->sent_users, v->sent_when) ||

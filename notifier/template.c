@@ -35,10 +35,10 @@ static int pickup_text(const pp_event_t *ev, int lang, char *out, size_t outlen)
 {
     static const char *const generic[2] = {"czeka w punkcie odbioru", "is waiting at the pickup point"};
     const pp_carrier_t *c = pp_carrier_find(ev->carrier);
-    const char *where = c && strcmp(c->name, ev->carrier) == 0 && c->locker[lang] ? c->locker[lang] : generic[lang];
-    int n = ev->location[0]
-                ? snprintf(out, outlen, "%s %s", where, ev->location)
-                : snprintf(out, outlen, "%s", where);
+    const char *where =
+        c && strcmp(c->name, ev->carrier) == 0 && c->locker[lang] ? c->locker[lang] : generic[lang];
+    int n = ev->location[0] ? snprintf(out, outlen, "%s %s", where, ev->location)
+                            : snprintf(out, outlen, "%s", where);
     return (n < 0 || (size_t)n >= outlen) ? PP_EINVAL : PP_OK;
 }
 

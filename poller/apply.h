@@ -19,9 +19,9 @@ typedef struct pp_apply_state {
     pp_status_t status;
     int progress;
     long long sequence;
-    bool has_last_event;     /* last_event_at IS NOT NULL */
-    time_t last_event_at;    /* carrier time of the newest event already seen */
-    int64_t last_change_ms;  /* wall clock of the last key change */
+    bool has_last_event;    /* last_event_at IS NOT NULL */
+    time_t last_event_at;   /* carrier time of the newest event already seen */
+    int64_t last_change_ms; /* wall clock of the last key change */
     int consecutive_errors;
     int64_t not_found_since_ms; /* entered_at while the carrier never knew it; 0 = n/a */
 } pp_apply_state_t;
@@ -40,11 +40,11 @@ typedef struct pp_apply_out {
     pp_status_t status;
     int progress;
     long long sequence;
-    bool has_new_events;              /* carrier events newer than last_event_at were seen */
-    time_t last_event_at;             /* newest seen (valid if has_new_events) */
-    const pp_track_event_t *newest;   /* for carrier_status / last_text / last_location */
-    int consecutive_errors;           /* value to store */
-    pp_schedule_out_t sched;          /* poll_again = false: next_poll_at NULL */
+    bool has_new_events;            /* carrier events newer than last_event_at were seen */
+    time_t last_event_at;           /* newest seen (valid if has_new_events) */
+    const pp_track_event_t *newest; /* for carrier_status / last_text / last_location */
+    int consecutive_errors;         /* value to store */
+    pp_schedule_out_t sched;        /* poll_again = false: next_poll_at NULL */
 } pp_apply_out_t;
 
 /*

@@ -45,7 +45,8 @@ static int claim_work(PGconn *conn, void *arg)
     }
     for (int i = 0; i < rows; i++) {
         pp_claimed_t *c = &j->rows[j->got];
-        if (pp_parse_ll(PQgetvalue(r, i, 0), &c->id) || pp_parse_ll(PQgetvalue(r, i, 1), &c->transaction_id))
+        if (pp_parse_ll(PQgetvalue(r, i, 0), &c->id) ||
+            pp_parse_ll(PQgetvalue(r, i, 1), &c->transaction_id))
             continue;
         snprintf(c->carrier, sizeof c->carrier, "%s", PQgetvalue(r, i, 2));
         snprintf(c->tracking_number, sizeof c->tracking_number, "%s", PQgetvalue(r, i, 3));

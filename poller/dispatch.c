@@ -65,9 +65,11 @@ static void answered(pp_poller_t *p, item_t *it, const pp_cc_result_t *r, size_t
     const pp_track_result_t *tr = pp_cc_result_for(r, it->c.tracking_number, n_numbers);
     if (!tr) {
         char msg[160], m[128];
-        snprintf(m, sizeof m, "pp_poller_errors_total{carrier=\"%s\",kind=\"missing_in_batch\"}", it->c.carrier);
+        snprintf(m, sizeof m, "pp_poller_errors_total{carrier=\"%s\",kind=\"missing_in_batch\"}",
+                 it->c.carrier);
         pp_metrics_add(p->metrics, m, 1);
-        snprintf(msg, sizeof msg, "HTTP %d: number missing from the carrier's answer to a %zu-number request",
+        snprintf(msg, sizeof msg,
+                 "HTTP %d: number missing from the carrier's answer to a %zu-number request",
                  r->http_status, n_numbers);
         pp_poll_finish(p, &it->c, PP_POLL_ERROR, NULL, -1, "missing", msg);
     } else if (!tr->found) {
@@ -93,11 +95,14 @@ static void call_done(pp_cc_call_t *call, const pp_cc_result_t *r, void *arg)
         if (r->outcome == PP_CC_ANSWERED) {
             answered(p, it, r, n_numbers);
         } else if (r->outcome == PP_CC_FAILED) {
-            pp_poll_finish(p, &it->c, PP_POLL_ERROR, NULL, r->retry_after_s, failed_label(r->why), r->detail);
+            pp_poll_finish(p, &it->c, PP_POLL_ERROR, NULL, r->retry_after_s, failed_label(r->why),
+                           r->detail);
         } else {
-            int64_t wait = p->phase != PP_POLLER_RUNNING || strcmp(r->why, "stopping") == 0 ? 0
-                           : r->wait_ms >= 0 ? pp_defer_spread(r->wait_ms)
-                                             : pp_defer_spread(p->cfg->budget_sync_ms > 1000 ? p->cfg->budget_sync_ms : 1000);
+            int64_t wait =
+                p->phase != PP_POLLER_RUNNING || strcmp(r->why, "stopping") == 0 ? 0
+                : r->wait_ms >= 0
+                    ? pp_defer_spread(r->wait_ms)
+                    : pp_defer_spread(p->cfg->budget_sync_ms > 1000 ? p->cfg->budget_sync_ms : 1000);
             pp_defer(p, &it->c, wait, r->why);
         }
         free(it);
@@ -174,8 +179,13 @@ int pp_dispatch_init(pp_poller_t *p)
     char who[160];
     snprintf(who, sizeof who, "worker %s", p->worker_id);
     snprintf(p->who, sizeof p->who, "%s", who);
-    pp_cc_opts_t o = {.cfg = p->cfg, .loop = p->loop, .metrics = p->metrics, .db = p->db,
-                      .who = p->who, .prefix = "pp_poller", .timeout_ms = p->cfg->http_timeout_ms,
+    pp_cc_opts_t o = {.cfg = p->cfg,
+                      .loop = p->loop,
+                      .metrics = p->metrics,
+                      .db = p->db,
+                      .who = p->who,
+                      .prefix = "pp_poller",
+                      .timeout_ms = p->cfg->http_timeout_ms,
                       .day_mode = PP_CC_DAY_FLEET};
     return pp_cc_init(&p->cc, &o);
 }

@@ -21,8 +21,8 @@ typedef struct poll_job {
     char topic[256];
     /* outcome of the carrier call */
     pp_poll_outcome_t outcome;
-    char result[32];             /* metrics / log label */
-    pp_track_result_t *mine;     /* owned; NULL unless found */
+    char result[32];         /* metrics / log label */
+    pp_track_result_t *mine; /* owned; NULL unless found */
     long retry_after_s;
     char error[512];
     double u;
@@ -30,7 +30,7 @@ typedef struct poll_job {
     bool lease_lost;
     size_t n_events;
     pp_status_t status_after;
-    bool not_found_late_now;     /* crossed not_found_grace_s with this poll */
+    bool not_found_late_now; /* crossed not_found_grace_s with this poll */
 } poll_job_t;
 
 static void job_free(poll_job_t *j)
@@ -119,8 +119,8 @@ static void read_state(PGresult *r, pp_apply_state_t *st, long long *now_ms, lon
 }
 
 /* Inserts one status change as a shipment_events row and its outbox row (the event's JSON). */
-static int insert_change(PGconn *conn, const poll_job_t *j, const char *id, const pp_apply_change_t *ch,
-                         time_t now_s)
+static int insert_change(PGconn *conn, const poll_job_t *j, const char *id,
+                         const pp_apply_change_t *ch, time_t now_s)
 {
     pp_event_t ev = {0};
     pp_event_new_id(&ev);
@@ -150,8 +150,15 @@ static int insert_change(PGconn *conn, const poll_job_t *j, const char *id, cons
     snprintf(seq, sizeof seq, "%lld", ev.sequence);
     snprintf(occ, sizeof occ, "%lld", (long long)ev.occurred_at);
     snprintf(det, sizeof det, "%lld", (long long)ev.detected_at);
-    const char *ep[] = {id, seq, pp_status_name(ev.status), pp_status_name(ev.previous_status),
-                        ev.carrier_status, ev.carrier_status_text, ev.location, occ, det,
+    const char *ep[] = {id,
+                        seq,
+                        pp_status_name(ev.status),
+                        pp_status_name(ev.previous_status),
+                        ev.carrier_status,
+                        ev.carrier_status_text,
+                        ev.location,
+                        occ,
+                        det,
                         ev.event_id};
     rc = pp_db_exec(conn, "insert shipment event", event_sql, 10, ep, NULL);
     if (rc)
@@ -245,8 +252,9 @@ static int write_work(PGconn *conn, void *arg)
         goto fail_out;
     j->n_events = out->n_changes;
     j->status_after = out->status;
-    j->not_found_late_now = out->sched.not_found_late &&
-                            !pp_schedule_not_found_late(j->p->cfg, st.not_found_since_ms, last_polled_ms);
+    j->not_found_late_now =
+        out->sched.not_found_late &&
+        !pp_schedule_not_found_late(j->p->cfg, st.not_found_since_ms, last_polled_ms);
     free(out);
     return PP_OK;
 fail_out:
@@ -282,7 +290,8 @@ static void write_done(int rc, void *arg)
             pp_info("worker %s: shipment %lld (%s %s): still unknown to the carrier after %ld s; "
                     "polled every %ld s from now on (expires after %ld s without a change)",
                     p->worker_id, j->c.id, j->c.carrier, j->c.tracking_number,
-                    p->cfg->not_found_grace_s, p->cfg->interval_not_found_late_s, p->cfg->expire_after_s);
+                    p->cfg->not_found_grace_s, p->cfg->interval_not_found_late_s,
+                    p->cfg->expire_after_s);
     }
     pp_poller_db_result(p, rc);
     job_free(j);
@@ -308,8 +317,7 @@ static void write_back(poll_job_t *j)
 /* ---- entry (loop thread) ---------------------------------------------------------------- */
 
 void pp_poll_finish(pp_poller_t *p, const pp_claimed_t *c, pp_poll_outcome_t outcome,
-                    pp_track_result_t *res, long retry_after_s, const char *result,
-                    const char *error)
+                    pp_track_result_t *res, long retry_after_s, const char *result, const char *error)
 {
     poll_job_t *j = calloc(1, sizeof *j);
     if (!j) {

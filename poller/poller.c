@@ -114,16 +114,14 @@ static void usage_flushed_cb(void *arg)
 static void advance_stop(pp_poller_t *p)
 {
     switch (p->phase) {
-    case PP_POLLER_RUNNING:
-        return;
+    case PP_POLLER_RUNNING: return;
     case PP_POLLER_DRAINING:
         if (p->inflight > 0 || p->claiming)
             return;
         p->phase = PP_POLLER_USAGE_FLUSH; /* today's carrier usage, unused grants given back */
         pp_cc_finish(p->cc, usage_flushed_cb, p);
         return;
-    case PP_POLLER_USAGE_FLUSH:
-        return; /* usage_flushed_cb moves on */
+    case PP_POLLER_USAGE_FLUSH: return; /* usage_flushed_cb moves on */
     case PP_POLLER_RELAY_DRAIN:
         if (!pp_relay_drain(p->relay))
             return;
@@ -133,8 +131,7 @@ static void advance_stop(pp_poller_t *p)
         p->phase = PP_POLLER_DRAINED;
         advance_stop(p);
         return;
-    case PP_POLLER_RELEASING:
-        return;
+    case PP_POLLER_RELEASING: return;
     case PP_POLLER_DRAINED:
         uv_timer_stop(&p->stop_timer);
         pp_daemon_drained(p->daemon);
@@ -198,15 +195,21 @@ static void declare_metrics(pp_metrics_t *m)
 {
     pp_metrics_help(m, "pp_poller_claims_total", "counter", "claim round trips");
     pp_metrics_help(m, "pp_poller_claimed_shipments_total", "counter", "shipments claimed");
-    pp_metrics_help(m, "pp_poller_polls_total", "counter", "shipment polls written back, by carrier and result");
-    pp_metrics_help(m, "pp_poller_events_written_total", "counter", "key changes written (events + outbox rows)");
-    pp_metrics_help(m, "pp_poller_lease_lost_total", "counter", "write-backs skipped: lease taken by another poller");
-    pp_metrics_help(m, "pp_poller_outbox_published_total", "counter", "outbox rows acknowledged by Kafka and marked");
+    pp_metrics_help(m, "pp_poller_polls_total", "counter",
+                    "shipment polls written back, by carrier and result");
+    pp_metrics_help(m, "pp_poller_events_written_total", "counter",
+                    "key changes written (events + outbox rows)");
+    pp_metrics_help(m, "pp_poller_lease_lost_total", "counter",
+                    "write-backs skipped: lease taken by another poller");
+    pp_metrics_help(m, "pp_poller_outbox_published_total", "counter",
+                    "outbox rows acknowledged by Kafka and marked");
     pp_metrics_help(m, "pp_poller_outbox_failed_total", "counter", "failed delivery reports");
-    pp_metrics_help(m, "pp_poller_outbox_reconciled_total", "counter", "rows found already in Kafka when taking the relay lock");
+    pp_metrics_help(m, "pp_poller_outbox_reconciled_total", "counter",
+                    "rows found already in Kafka when taking the relay lock");
     pp_metrics_help(m, "pp_poller_inflight", "gauge", "shipments being polled or written back");
     pp_metrics_help(m, "pp_poller_leases_held", "gauge", "leases held by this poller");
-    pp_metrics_help(m, "pp_poller_relay_lag", "gauge", "unpublished outbox rows (seen by the relay holder)");
+    pp_metrics_help(m, "pp_poller_relay_lag", "gauge",
+                    "unpublished outbox rows (seen by the relay holder)");
     pp_metrics_help(m, "pp_poller_relay_active", "gauge", "1 when this poller holds the relay lock");
     pp_metrics_set(m, "pp_poller_inflight", 0);
     pp_metrics_set(m, "pp_poller_leases_held", 0);

@@ -15,8 +15,8 @@
 #include <uv.h>
 
 typedef struct pp_relay pp_relay_t;
-typedef struct pp_cc pp_cc_t;     /* the carrier client: common/carrier_client.h */
-typedef struct slot slot_t;       /* dispatch.c: the open call per carrier */
+typedef struct pp_cc pp_cc_t; /* the carrier client: common/carrier_client.h */
+typedef struct slot slot_t;   /* dispatch.c: the open call per carrier */
 
 /* A shipment claimed under our lease. */
 typedef struct pp_claimed {
@@ -24,7 +24,7 @@ typedef struct pp_claimed {
     long long transaction_id;
     char carrier[32];
     char tracking_number[64];
-    int64_t claimed_ms;  /* monotonic: when our lease started */
+    int64_t claimed_ms; /* monotonic: when our lease started */
 } pp_claimed_t;
 
 /* The stop, in order. Each phase waits for what it names, then moves on (poller.c). */
@@ -41,32 +41,32 @@ typedef struct pp_poller pp_poller_t;
 typedef struct pp_daemon pp_daemon_t;
 
 struct pp_poller {
-    pp_daemon_t *daemon;       /* the process frame: loop, metrics, pool, workers row, signals */
+    pp_daemon_t *daemon; /* the process frame: loop, metrics, pool, workers row, signals */
     uv_loop_t *loop;
-    pp_config_t *cfg;          /* owned by the frame */
+    pp_config_t *cfg; /* owned by the frame */
     char worker_id[128];
-    char who[160];             /* "worker <id>": the carrier client's log prefix */
+    char who[160]; /* "worker <id>": the carrier client's log prefix */
     pp_db_t *db;
     pp_metrics_t *metrics;
     pp_relay_t *relay;
-    pp_cc_t *cc;               /* every carrier call goes through it (dispatch.c) */
-    slot_t *slots;             /* dispatch.c */
+    pp_cc_t *cc;   /* every carrier call goes through it (dispatch.c) */
+    slot_t *slots; /* dispatch.c */
     size_t n_slots;
-    void *defers;              /* shipments to release with a later next_poll_at (defer.c) */
-    uv_timer_t defer_timer;    /* flushes them once per loop turn */
+    void *defers;           /* shipments to release with a later next_poll_at (defer.c) */
+    uv_timer_t defer_timer; /* flushes them once per loop turn */
 
     uv_timer_t claim_timer;
-    uv_timer_t stop_timer;     /* drives the drain's phases */
+    uv_timer_t stop_timer; /* drives the drain's phases */
 
-    int inflight;              /* claimed shipments not yet written back or released (lease.c) */
-    bool claiming;             /* a claim round trip is outstanding */
-    bool backlog;              /* the last claim was full: more may be due */
+    int inflight;  /* claimed shipments not yet written back or released (lease.c) */
+    bool claiming; /* a claim round trip is outstanding */
+    bool backlog;  /* the last claim was full: more may be due */
     pp_poller_phase_t phase;
     /* Set by poller.c; called whenever something
      * finished: shipments (lease.c), a claim (claim.c), a relay step (relay.c). It claims more
      * when there is room and advances the stop. The files below poller.c call up only through it. */
     void (*progress)(pp_poller_t *p);
-    int db_failures;           /* consecutive failed DB jobs (health) */
+    int db_failures; /* consecutive failed DB jobs (health) */
 
     /* counters (also in the heartbeat's jsonb) */
     long long n_claims, n_claimed, n_events, n_lease_lost;
@@ -105,8 +105,7 @@ void pp_defer_close(pp_poller_t *p);
  * result, or NULL); result = metrics/log label; error = text stored as last_error.
  */
 void pp_poll_finish(pp_poller_t *p, const pp_claimed_t *c, pp_poll_outcome_t outcome,
-                    pp_track_result_t *res, long retry_after_s, const char *result,
-                    const char *error);
+                    pp_track_result_t *res, long retry_after_s, const char *result, const char *error);
 
 /* relay.c: outbox → Kafka with the fleet-wide advisory lock and reconciliation. */
 int pp_relay_start(pp_poller_t *p, pp_relay_t **out) __attribute__((warn_unused_result));
@@ -125,7 +124,8 @@ int pp_reconcile_run(PGconn *conn, const pp_config_t *cfg, long long *marked)
  * round was acknowledged, so that everything at or below it is accounted for).
  */
 int pp_relay_mark(PGconn *conn, const char *const *event_ids, const int *partitions,
-                  const long long *offsets, size_t n, bool advance) __attribute__((warn_unused_result));
+                  const long long *offsets, size_t n, bool advance)
+    __attribute__((warn_unused_result));
 
 /*
  * lease.c: the one place the in-flight count moves. Taken when a claimed shipment is

@@ -32,9 +32,9 @@ static int array_literal(char **out, size_t n, const char *const *s, const int *
     for (size_t k = 0; k < n; k++) {
         if (k)
             b[len++] = ',';
-        int w = s ? snprintf(b + len, cap - len, "%.36s", s[k])
-                  : i ? snprintf(b + len, cap - len, "%d", i[k])
-                      : snprintf(b + len, cap - len, "%lld", ll[k]);
+        int w = s   ? snprintf(b + len, cap - len, "%.36s", s[k])
+                : i ? snprintf(b + len, cap - len, "%d", i[k])
+                    : snprintf(b + len, cap - len, "%lld", ll[k]);
         len += (size_t)w;
     }
     b[len++] = '}';
@@ -106,7 +106,8 @@ static int read_starts(rtopic_t *t)
         t->start[i] = -1;
     const char *tp[] = {t->topic};
     int rc = pp_db_exec(t->conn, "read relay offsets",
-                        "SELECT kafka_partition, last_offset FROM relay_offsets WHERE topic = $1", 1, tp, &r);
+                        "SELECT kafka_partition, last_offset FROM relay_offsets WHERE topic = $1",
+                        1, tp, &r);
     if (rc)
         return rc;
     for (int i = 0; i < PQntuples(r); i++) {
@@ -160,7 +161,8 @@ static int take_message(rtopic_t *t, found_t *f, const rd_kafka_message_t *m)
         const void *val = NULL;
         size_t sz = 0;
         if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-            rd_kafka_header_get_last(hdrs, PP_KAFKA_EVENT_ID_HEADER, &val, &sz) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+            rd_kafka_header_get_last(hdrs, PP_KAFKA_EVENT_ID_HEADER, &val, &sz) ==
+                RD_KAFKA_RESP_ERR_NO_ERROR &&
             sz == 36) {
             memcpy(f->ids[f->n], val, 36);
             f->ids[f->n][36] = '\0';
@@ -184,8 +186,8 @@ static int read_to_end(rtopic_t *t, found_t *f)
     int64_t deadline = pp_mono_ms() + RECONCILE_TIMEOUT_MS;
     while (t->pending > 0) {
         if (pp_mono_ms() > deadline) {
-            pp_warn("relay: reconcile %s: %d partitions not read to the end in %d ms", t->topic, t->pending,
-                    RECONCILE_TIMEOUT_MS);
+            pp_warn("relay: reconcile %s: %d partitions not read to the end in %d ms", t->topic,
+                    t->pending, RECONCILE_TIMEOUT_MS);
             return PP_ETIMEOUT;
         }
         rd_kafka_message_t *m = rd_kafka_consumer_poll(t->rk, 200);
@@ -246,8 +248,8 @@ static int reconcile_topic(PGconn *conn, const pp_config_t *cfg, const char *top
         rc = PP_ENOMEM;
         goto fail;
     }
-    if ((rc = read_starts(&t)) || (rc = assign_partitions(&t, assign)) || (rc = read_to_end(&t, f)) ||
-        (rc = flush_found(conn, f)) || (rc = advance_offsets(&t)))
+    if ((rc = read_starts(&t)) || (rc = assign_partitions(&t, assign)) ||
+        (rc = read_to_end(&t, f)) || (rc = flush_found(conn, f)) || (rc = advance_offsets(&t)))
         goto fail;
     rc = PP_OK;
 fail:

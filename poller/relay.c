@@ -33,14 +33,14 @@ typedef struct row {
 
 struct pp_relay {
     pp_poller_t *p;
-    PGconn *conn;          /* dedicated: holds the session advisory lock */
-    int lock_pid;          /* backend pid that holds the lock (0 = none) */
+    PGconn *conn; /* dedicated: holds the session advisory lock */
+    int lock_pid; /* backend pid that holds the lock (0 = none) */
     bool have_lock, reconciled, need_reconcile, busy, draining, drained, closing, purged;
     rd_kafka_t *rk;
     uv_timer_t timer;
-    row_t *rows;           /* the current round */
+    row_t *rows; /* the current round */
     size_t n_rows;
-    int outstanding;       /* produced, no delivery report yet */
+    int outstanding; /* produced, no delivery report yet */
     bool round_full;
     int64_t next_lock_try, next_fetch, next_lag, drain_deadline;
     long long lag;
@@ -105,7 +105,8 @@ static int job_lock(relay_job_t *j)
     pp_relay_t *r = j->r;
     PGresult *res = NULL;
     const char *p[] = {RELAY_LOCK_KEY};
-    int rc = pp_db_exec(r->conn, "take relay lock", "SELECT pg_try_advisory_lock($1::bigint)", 1, p, &res);
+    int rc =
+        pp_db_exec(r->conn, "take relay lock", "SELECT pg_try_advisory_lock($1::bigint)", 1, p, &res);
     if (rc == PP_OK && PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't') {
         j->got_lock = true;
         r->lock_pid = PQbackendPID(r->conn);
@@ -166,8 +167,8 @@ static void job_unlock(pp_relay_t *r)
     if (r->conn) {
         const char *p[] = {RELAY_LOCK_KEY};
         if (!lock_lost(r))
-            (void)!pp_db_exec(r->conn, "release relay lock", "SELECT pg_advisory_unlock($1::bigint)",
-                              1, p, NULL);
+            (void)!pp_db_exec(r->conn, "release relay lock",
+                              "SELECT pg_advisory_unlock($1::bigint)", 1, p, NULL);
         PQfinish(r->conn);
         r->conn = NULL;
     }
@@ -185,19 +186,13 @@ static int job_work(PGconn *unused, void *arg)
             return rc;
         rc = job_lock(j);
         break;
-    case JOB_RECONCILE:
-        rc = pp_reconcile_run(r->conn, r->p->cfg, &j->marked);
-        break;
-    case JOB_FETCH:
-        rc = job_fetch(j);
-        break;
+    case JOB_RECONCILE: rc = pp_reconcile_run(r->conn, r->p->cfg, &j->marked); break;
+    case JOB_FETCH: rc = job_fetch(j); break;
     case JOB_MARK:
         /* A failed report in this round: mark, but keep relay_offsets for the reconcile. */
         rc = pp_relay_mark(r->conn, j->ids, j->parts, j->offs, j->n_mark, j->advance);
         break;
-    case JOB_UNLOCK:
-        job_unlock(r);
-        return PP_OK;
+    case JOB_UNLOCK: job_unlock(r); return PP_OK;
     }
     j->lost = lock_lost(r);
     return rc;
@@ -212,7 +207,8 @@ static void job_done(int rc, void *arg)
     pp_poller_db_result(p, rc);
     if (j->lost && j->kind != JOB_UNLOCK && r->have_lock) {
         pp_warn("worker %s: relay: lost the relay lock (database connection reset); will retake it "
-                "and reconcile", p->worker_id);
+                "and reconcile",
+                p->worker_id);
         r->have_lock = false;
         r->reconciled = false;
         r->lock_pid = 0;
@@ -229,8 +225,8 @@ static void job_done(int rc, void *arg)
         if (rc == PP_OK && !j->lost) {
             r->reconciled = true;
             r->need_reconcile = false;
-            pp_info("worker %s: relay: reconciled, %lld outbox rows were already in Kafka", p->worker_id,
-                    j->marked);
+            pp_info("worker %s: relay: reconciled, %lld outbox rows were already in Kafka",
+                    p->worker_id, j->marked);
             if (j->marked)
                 pp_metrics_add(p->metrics, "pp_poller_outbox_reconciled_total", (double)j->marked);
         } else {
@@ -332,8 +328,8 @@ static void produce_round(pp_relay_t *r)
         if (w->state != 0)
             continue;
         rd_kafka_resp_err_t ke;
-        int rc = pp_kafka_produce(r->rk, w->topic, w->key, w->payload, strlen(w->payload), w->event_id,
-                                  w, &ke);
+        int rc = pp_kafka_produce(r->rk, w->topic, w->key, w->payload, strlen(w->payload),
+                                  w->event_id, w, &ke);
         if (rc) {
             /* Not handed to librdkafka: not sent; it stays unpublished for a later round. */
             w->state = 4;

@@ -28,7 +28,7 @@ typedef struct acct {
     char *jid, *pass;
     xmpp_conn_t *conn;
     int state;
-    int barrier;      /* ping result came back: every stored message was pushed before it */
+    int barrier; /* ping result came back: every stored message was pushed before it */
     int disconnecting;
     int64_t deadline, linger_until;
     long messages;
@@ -107,8 +107,8 @@ static int barrier_cb(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
 
 static int64_t g_linger_ms;
 
-static void conn_cb(xmpp_conn_t *conn, xmpp_conn_event_t ev, int error,
-                    xmpp_stream_error_t *se, void *ud)
+static void conn_cb(xmpp_conn_t *conn, xmpp_conn_event_t ev, int error, xmpp_stream_error_t *se,
+                    void *ud)
 {
     acct_t *a = ud;
     if (ev == XMPP_CONN_CONNECT) {
@@ -160,8 +160,7 @@ static int step(acct_t *a)
         a->deadline = now + 2000;
         xmpp_disconnect(a->conn);
     }
-    if ((finished_ok || a->err[0]) &&
-        (xmpp_conn_is_disconnected(a->conn) || now > a->deadline + 2000)) {
+    if ((finished_ok || a->err[0]) && (xmpp_conn_is_disconnected(a->conn) || now > a->deadline + 2000)) {
         xmpp_conn_release(a->conn);
         a->conn = NULL;
         a->state = a->barrier ? A_OK : A_FAILED;
@@ -252,8 +251,8 @@ int main(int argc, char **argv)
         }
     }
     fflush(stdout);
-    fprintf(stderr, "pp-inbox: %zu account(s), %zu failed, %ld message(s) in %lld ms\n", n,
-            failed, total_messages, (long long)(mono_ms() - t0));
+    fprintf(stderr, "pp-inbox: %zu account(s), %zu failed, %ld message(s) in %lld ms\n", n, failed,
+            total_messages, (long long)(mono_ms() - t0));
     for (size_t i = 0; i < n; i++) {
         free(accts[i].jid);
         free(accts[i].pass);

@@ -20,11 +20,11 @@
 #include <time.h>
 
 typedef struct pp_track_event {
-    pp_status_t status;      /* normalized (PP_ST_UNKNOWN when the code is not mapped) */
-    char carrier_code[64];   /* carrier's raw status code/name */
-    char description[256];   /* carrier's raw text, if any */
-    char location[128];      /* place / locker id, if any */
-    time_t occurred_at;      /* UTC */
+    pp_status_t status;    /* normalized (PP_ST_UNKNOWN when the code is not mapped) */
+    char carrier_code[64]; /* carrier's raw status code/name */
+    char description[256]; /* carrier's raw text, if any */
+    char location[128];    /* place / locker id, if any */
+    time_t occurred_at;    /* UTC */
 } pp_track_event_t;
 
 typedef struct pp_track_result {
@@ -40,11 +40,11 @@ typedef struct pp_track_result {
 #define PP_HTTP_MAX_HEADERS 8
 
 typedef struct pp_http_request {
-    const char *method;                    /* "GET" or "POST" (static string) */
-    char *url;                             /* malloc'd */
-    char *headers[PP_HTTP_MAX_HEADERS];    /* malloc'd "Name: value" lines */
+    const char *method;                 /* "GET" or "POST" (static string) */
+    char *url;                          /* malloc'd */
+    char *headers[PP_HTTP_MAX_HEADERS]; /* malloc'd "Name: value" lines */
     int n_headers;
-    char *body;                            /* malloc'd or NULL */
+    char *body; /* malloc'd or NULL */
     size_t body_len;
 } pp_http_request_t;
 
@@ -64,12 +64,12 @@ typedef enum pp_carrier_auth {
  * them with pp_carrier_cfg_str/_int by their index (config_keys.c makes the table rows).
  */
 typedef struct pp_carrier_key {
-    const char *name;      /* after "<carrier>_": "base_url" */
+    const char *name; /* after "<carrier>_": "base_url" */
     pp_config_type_t type;
-    const char *def;       /* default, as text */
-    long min, max;         /* PP_CFG_INT: accepted range */
-    bool reloadable;       /* takes effect on SIGHUP (else at a restart) */
-    bool secret;           /* masked in logs and dumps */
+    const char *def; /* default, as text */
+    long min, max;   /* PP_CFG_INT: accepted range */
+    bool reloadable; /* takes effect on SIGHUP (else at a restart) */
+    bool secret;     /* masked in logs and dumps */
     const char *doc;
 } pp_carrier_key_t;
 enum { PP_CARRIER_KEY_RPS, PP_CARRIER_KEY_PER_DAY, PP_CARRIER_KEY_OWN };
@@ -98,7 +98,7 @@ typedef struct pp_carrier {
     pp_carrier_auth_t auth;
     const pp_carrier_key_t *keys; /* see pp_carrier_key_t; n_keys <= PP_CARRIER_KEYS_MAX */
     size_t n_keys;
-    int max_batch;       /* tracking numbers per request */
+    int max_batch; /* tracking numbers per request */
     /* Optional: the batch size the configured transport allows (<= max_batch), when it
      * depends on configuration (ORLEN: partner SOAP 1000, public JSONP 1). */
     int (*batch_limit)(const pp_config_t *cfg);
@@ -125,7 +125,7 @@ typedef struct pp_carrier {
      * Its strings are the carrier's raw text: call pp_carrier_parse, never this.
      */
     int (*parse_raw)(int http_status, const char *body, size_t len, pp_track_result_t **results,
-                 size_t *n_results, char *err, size_t errlen);
+                     size_t *n_results, char *err, size_t errlen);
 } pp_carrier_t;
 #define PP_N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -165,7 +165,8 @@ void pp_track_results_free(pp_track_result_t *r, size_t n);
 /* ---- helpers for adapters (adapter.c) ---------------------------------------------------- */
 struct cJSON;
 /* printf into err (NULL-safe); the parse functions' reason for PP_EPARSE/PP_EHTTP. */
-void pp_carrier_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void pp_carrier_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Standard base64 (RFC 4648, padded) of in[0..len) into *out (malloc'd). 0 or PP_ENOMEM. */
 int pp_carrier_base64(const char *in, size_t len, char **out) __attribute__((warn_unused_result));
 /* Length of a base URL without trailing '/' (0 if NULL or empty). */

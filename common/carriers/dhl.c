@@ -25,9 +25,12 @@
  * eCommerce prefixes overlap S10 items (LX/RX/CN/…): lower confidence, shown as ambiguous.
  */
 static const pp_number_format_t formats[] = {
-    {"dhl", "dhl_parcel_de", "^00340434[0-9]{12}$", "GS1 mod 10", pp_checkdigit_gs1_valid, 95, "observed"},
-    {"dhl", "dhl_express", "^[0-9]{10}$", "mod 7 of the first 9 digits", pp_checkdigit_mod7_valid, 50, "observed"},
-    {"dhl", "dhl_express_11", "^[0-9]{11}$", "mod 7 of the first 10 digits", pp_checkdigit_mod7_valid, 30, "observed"},
+    {"dhl", "dhl_parcel_de", "^00340434[0-9]{12}$", "GS1 mod 10", pp_checkdigit_gs1_valid, 95,
+     "observed"},
+    {"dhl", "dhl_express", "^[0-9]{10}$", "mod 7 of the first 9 digits", pp_checkdigit_mod7_valid,
+     50, "observed"},
+    {"dhl", "dhl_express_11", "^[0-9]{11}$", "mod 7 of the first 10 digits",
+     pp_checkdigit_mod7_valid, 30, "observed"},
     {"dhl", "dhl_piece_id", "^J[A-Z]{2,3}[0-9]{9,10}$", "none", NULL, 70, "observed"},
     {"dhl", "dhl_ecommerce", "^(GM|LX|RX|UV|CN|SG|TH|IN|HK|MY)[0-9A-Z]{10,39}$",
      "none; a digit after the prefix", pp_carrier_tail_has_digit, 40, "observed"},
@@ -38,16 +41,18 @@ static const pp_number_format_t formats[] = {
 /* Configuration keys: dhl_<name> (PP_DHL_<NAME>), docs/config.md. */
 enum { K_BASE_URL = PP_CARRIER_KEY_OWN, K_API_KEY, K_SERVICE };
 static const pp_carrier_key_t keys[] = {
-    [PP_CARRIER_KEY_RPS] = {"rps", PP_CFG_INT, "5", 0, 100000, true, false,
-        "fleet-wide DHL requests/s (0 = unlimited); DHL's published tiers: 1/s Starter, 2/s Standard; set your contract"},
-    [PP_CARRIER_KEY_PER_DAY] = {"per_day", PP_CFG_INT, "50000", 0, 100000000, true, false,
-        "fleet-wide DHL requests per UTC day (0 = unlimited); DHL's initial quota is 250/day (Standard 1000), raised on request"},
+    [PP_CARRIER_KEY_RPS] =
+        {"rps", PP_CFG_INT, "5", 0, 100000, true, false,
+         "fleet-wide DHL requests/s (0 = unlimited); DHL's published tiers: 1/s Starter, 2/s Standard; set your contract"},
+    [PP_CARRIER_KEY_PER_DAY] =
+        {"per_day", PP_CFG_INT, "50000", 0, 100000000, true, false,
+         "fleet-wide DHL requests per UTC day (0 = unlimited); DHL's initial quota is 250/day (Standard 1000), raised on request"},
     [K_BASE_URL] = {"base_url", PP_CFG_STR, "https://api-eu.dhl.com", 0, 0, true, false,
-        "DHL Shipment Tracking - Unified API base URL (tracking at /track/shipments)"},
+                    "DHL Shipment Tracking - Unified API base URL (tracking at /track/shipments)"},
     [K_API_KEY] = {"api_key", PP_CFG_STR, "", 0, 0, true, true,
-        "DHL API key, sent as DHL-API-Key (portal Consumer Key; empty = none)"},
+                   "DHL API key, sent as DHL-API-Key (portal Consumer Key; empty = none)"},
     [K_SERVICE] = {"service", PP_CFG_STR, "", 0, 0, true, false,
-        "DHL service filter sent as &service= (empty = none; parcel-pl for DHL Parcel Polska, express, ...)"},
+                   "DHL service filter sent as &service= (empty = none; parcel-pl for DHL Parcel Polska, express, ...)"},
 };
 
 extern const pp_carrier_t pp_carrier_dhl;
@@ -66,10 +71,8 @@ static const struct {
     unsigned bit;
     pp_status_t status; /* when no text rule applies */
 } codes[] = {
-    {"pre-transit", C_PRE, PP_ST_INFO_RECEIVED},
-    {"transit", C_TRANSIT, PP_ST_IN_TRANSIT},
-    {"delivered", C_DELIVERED, PP_ST_DELIVERED},
-    {"failure", C_FAILURE, PP_ST_DELIVERY_FAILED},
+    {"pre-transit", C_PRE, PP_ST_INFO_RECEIVED}, {"transit", C_TRANSIT, PP_ST_IN_TRANSIT},
+    {"delivered", C_DELIVERED, PP_ST_DELIVERED}, {"failure", C_FAILURE, PP_ST_DELIVERY_FAILED},
     {"unknown", C_UNKNOWN, PP_ST_UNKNOWN}, /* "no simplified code": only the text can say */
 };
 
@@ -189,16 +192,15 @@ static int dhl_build_request(const pp_config_t *cfg, const char *token, const ch
         return PP_EINVAL;
     req->method = "GET";
     if (asprintf(&req->url, "%.*s/track/shipments?trackingNumber=%s%s%s",
-                 (int)pp_carrier_base_len(CFG(K_BASE_URL)),
-                 CFG(K_BASE_URL), num, svc[0] ? "&service=" : "", svc) < 0) {
+                 (int)pp_carrier_base_len(CFG(K_BASE_URL)), CFG(K_BASE_URL), num,
+                 svc[0] ? "&service=" : "", svc) < 0) {
         req->url = NULL;
         rc = PP_ENOMEM;
         goto fail;
     }
     if ((rc = pp_http_request_add_header(req, "Accept: application/json")))
         goto fail;
-    if (CFG(K_API_KEY)[0] &&
-        (rc = pp_http_request_add_header(req, "DHL-API-Key: %s", CFG(K_API_KEY))))
+    if (CFG(K_API_KEY)[0] && (rc = pp_http_request_add_header(req, "DHL-API-Key: %s", CFG(K_API_KEY))))
         goto fail;
     return PP_OK;
 fail:
@@ -261,20 +263,21 @@ static int parse_event(const cJSON *e, const char *where, size_t idx, pp_track_e
     }
     if (dhl_time(ts->valuestring, &ev->occurred_at) != 0) {
         pp_carrier_err(err, errlen, "%s[%zu].timestamp '%.40s' is not ISO 8601", where, idx,
-                ts->valuestring);
+                       ts->valuestring);
         return PP_EPARSE;
     }
     if (code && !cJSON_IsNull(code) && !cJSON_IsString(code)) {
         pp_carrier_err(err, errlen, "%s[%zu].statusCode is not a string", where, idx);
         return PP_EPARSE;
     }
-    if (pp_carrier_json_opt_string(e, "status", &status) || pp_carrier_json_opt_string(e, "description", &desc)) {
+    if (pp_carrier_json_opt_string(e, "status", &status) ||
+        pp_carrier_json_opt_string(e, "description", &desc)) {
         pp_carrier_err(err, errlen, "%s[%zu].status/description is not a string", where, idx);
         return PP_EPARSE;
     }
     if (locality(e, &place) != 0) {
         pp_carrier_err(err, errlen, "%s[%zu].location(.address.addressLocality) has the wrong type",
-                where, idx);
+                       where, idx);
         return PP_EPARSE;
     }
     const char *c = cJSON_IsString(code) ? code->valuestring : "";
@@ -292,8 +295,7 @@ static int parse_event(const cJSON *e, const char *where, size_t idx, pp_track_e
     return PP_OK;
 }
 
-static int parse_shipment(const cJSON *s, size_t idx, pp_track_result_t *r, char *err,
-                          size_t errlen)
+static int parse_shipment(const cJSON *s, size_t idx, pp_track_result_t *r, char *err, size_t errlen)
 {
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(s, "id");
     const cJSON *events = cJSON_GetObjectItemCaseSensitive(s, "events");
@@ -393,11 +395,11 @@ static int dhl_parse(int http_status, const char *body, size_t len, pp_track_res
         if (http_status == 404)
             pp_carrier_err(err, errlen, "HTTP 404 without a DHL problem body (wrong dhl_base_url?)");
         else if (http_status == 401 || http_status == 403)
-            pp_carrier_err(err, errlen, "HTTP %d: not authorized (check dhl_api_key)%s%s", http_status,
-                    reason[0] ? ": " : "", reason);
+            pp_carrier_err(err, errlen, "HTTP %d: not authorized (check dhl_api_key)%s%s",
+                           http_status, reason[0] ? ": " : "", reason);
         else if (http_status == 429)
-            pp_carrier_err(err, errlen, "HTTP 429: rate limited (DHL quota)%s%s", reason[0] ? ": " : "",
-                    reason);
+            pp_carrier_err(err, errlen, "HTTP 429: rate limited (DHL quota)%s%s",
+                           reason[0] ? ": " : "", reason);
         else
             pp_carrier_err(err, errlen, "HTTP %d%s%s", http_status, reason[0] ? ": " : "", reason);
         rc = PP_EHTTP;
@@ -447,7 +449,8 @@ const pp_carrier_t pp_carrier_dhl = {
     .help_names = "DHL",
     .formats = formats,
     .n_formats = PP_N(formats),
-    .example = {"00340434###########?", pp_checkdigit_gs1_finish}, /* DHL Parcel DE SSCC (DHL's company prefix 340434) */
+    .example = {"00340434###########?",
+                pp_checkdigit_gs1_finish}, /* DHL Parcel DE SSCC (DHL's company prefix 340434) */
     .auth = PP_CARRIER_AUTH_KEY,
     .keys = keys,
     .n_keys = PP_N(keys),

@@ -26,8 +26,10 @@
  */
 static const pp_number_format_t formats[] = {
     {"dpd", "dpd_pl_waybill", "^[0-9]{13}U$", "none (not found)", NULL, 90, "observed"},
-    {"dpd", "dpd_parcel_check", "^[0-9]{14}[0-9A-Z]$", "ISO 7064 MOD 37,36 over the 14 digits", pp_checkdigit_mod37_36_valid, 85, "inferred"},
-    {"dpd", "dpd_label_28", "^[0-9]{27}[0-9A-Z]$", "ISO 7064 MOD 37,36 over the 27 characters", pp_checkdigit_mod37_36_valid, 95, "observed"},
+    {"dpd", "dpd_parcel_check", "^[0-9]{14}[0-9A-Z]$", "ISO 7064 MOD 37,36 over the 14 digits",
+     pp_checkdigit_mod37_36_valid, 85, "inferred"},
+    {"dpd", "dpd_label_28", "^[0-9]{27}[0-9A-Z]$", "ISO 7064 MOD 37,36 over the 27 characters",
+     pp_checkdigit_mod37_36_valid, 95, "observed"},
     {"dpd", "dpd_parcel_14", "^[0-9]{14}$", "none (check character left off)", NULL, 40, "inferred"},
 };
 
@@ -35,17 +37,16 @@ static const pp_number_format_t formats[] = {
 enum { K_BASE_URL = PP_CARRIER_KEY_OWN, K_LOGIN, K_PASSWORD, K_CHANNEL };
 static const pp_carrier_key_t keys[] = {
     [PP_CARRIER_KEY_RPS] = {"rps", PP_CFG_INT, "10", 0, 100000, true, false,
-        "fleet-wide DPD Polska InfoServices requests/s (0 = unlimited; none published)"},
+                            "fleet-wide DPD Polska InfoServices requests/s (0 = unlimited; none published)"},
     [PP_CARRIER_KEY_PER_DAY] = {"per_day", PP_CFG_INT, "0", 0, 100000000, true, false,
-        "fleet-wide DPD Polska requests per UTC day (0 = unlimited; none published)"},
+                                "fleet-wide DPD Polska requests per UTC day (0 = unlimited; none published)"},
     [K_BASE_URL] = {"base_url", PP_CFG_STR, "https://dpdinfoservices.dpd.com.pl", 0, 0, true, false,
-        "DPD Polska InfoServices base URL (SOAP at /DPDInfoServicesObjEventsService/DPDInfoServicesObjEvents)"},
+                    "DPD Polska InfoServices base URL (SOAP at /DPDInfoServicesObjEventsService/DPDInfoServicesObjEvents)"},
     [K_LOGIN] = {"login", PP_CFG_STR, "", 0, 0, true, false,
-        "DPD Polska authDataV1.login (customer FID account; empty = none)"},
-    [K_PASSWORD] = {"password", PP_CFG_STR, "", 0, 0, true, true,
-        "DPD Polska authDataV1.password"},
+                 "DPD Polska authDataV1.login (customer FID account; empty = none)"},
+    [K_PASSWORD] = {"password", PP_CFG_STR, "", 0, 0, true, true, "DPD Polska authDataV1.password"},
     [K_CHANNEL] = {"channel", PP_CFG_STR, "", 0, 0, true, false,
-        "DPD Polska authDataV1.channel (some clients send the masterFid here; empty = element left out)"},
+                   "DPD Polska authDataV1.channel (some clients send the masterFid here; empty = element left out)"},
 };
 
 extern const pp_carrier_t pp_carrier_dpd;
@@ -206,19 +207,21 @@ static int parse_event(xmlNodePtr e, size_t idx, pp_track_event_t *ev, char *way
     }
     size_t cl = strlen(code), digits = strspn(code, "0123456789");
     if (digits != cl || cl > 8) {
-        pp_carrier_err(err, errlen, "eventsList[%zu].businessCode '%.20s' is not a numeric code", idx, code);
+        pp_carrier_err(err, errlen, "eventsList[%zu].businessCode '%.20s' is not a numeric code",
+                       idx, code);
         return PP_EPARSE;
     }
     if (!t || pp_soapxml_text(t, when, sizeof when) || parse_event_time(when, &ev->occurred_at)) {
-        pp_carrier_err(err, errlen, "eventsList[%zu].eventTime missing or not a date-time ('%.40s')", idx,
-                t ? when : "");
+        pp_carrier_err(err, errlen, "eventsList[%zu].eventTime missing or not a date-time ('%.40s')",
+                       idx, t ? when : "");
         return PP_EPARSE;
     }
     if (pp_soapxml_text(pp_soapxml_child(e, "description"), desc, sizeof desc) ||
         pp_soapxml_text(pp_soapxml_child(e, "depotName"), depot_name, sizeof depot_name) ||
         pp_soapxml_text(pp_soapxml_child(e, "depot"), depot, sizeof depot) ||
         pp_soapxml_text(pp_soapxml_child(e, "waybill"), waybill, wcap)) {
-        pp_carrier_err(err, errlen, "eventsList[%zu]: description/depot/depotName/waybill not a string", idx);
+        pp_carrier_err(err, errlen,
+                       "eventsList[%zu]: description/depot/depotName/waybill not a string", idx);
         return PP_EPARSE;
     }
     const dpd_code_t *m = code_find(atoi(code));

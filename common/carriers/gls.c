@@ -33,17 +33,18 @@ static const pp_number_format_t formats[] = {
 enum { K_BASE_URL = PP_CARRIER_KEY_OWN, K_TOKEN_PATH, K_CLIENT_ID, K_CLIENT_SECRET };
 static const pp_carrier_key_t keys[] = {
     [PP_CARRIER_KEY_RPS] = {"rps", PP_CFG_INT, "5", 0, 100000, true, false,
-        "fleet-wide GLS Track And Trace requests/s (0 = unlimited; none published)"},
-    [PP_CARRIER_KEY_PER_DAY] = {"per_day", PP_CFG_INT, "20000", 0, 100000000, true, false,
-        "fleet-wide GLS requests (10 numbers each) per UTC day (0 = unlimited); GLS's default quota is 500/day, raised on request"},
+                            "fleet-wide GLS Track And Trace requests/s (0 = unlimited; none published)"},
+    [PP_CARRIER_KEY_PER_DAY] =
+        {"per_day", PP_CFG_INT, "20000", 0, 100000000, true, false,
+         "fleet-wide GLS requests (10 numbers each) per UTC day (0 = unlimited); GLS's default quota is 500/day, raised on request"},
     [K_BASE_URL] = {"base_url", PP_CFG_STR, "https://api.gls-group.net", 0, 0, true, false,
-        "GLS Group API base URL (tracking under /track-and-trace-v1, OAuth token under gls_token_path)"},
+                    "GLS Group API base URL (tracking under /track-and-trace-v1, OAuth token under gls_token_path)"},
     [K_TOKEN_PATH] = {"token_path", PP_CFG_STR, "/oauth2/v1/token", 0, 0, true, false,
-        "GLS OAuth2 token endpoint path under gls_base_url (spec: /oauth2/v1/token; karrio uses /oauth2/v2/token)"},
+                      "GLS OAuth2 token endpoint path under gls_base_url (spec: /oauth2/v1/token; karrio uses /oauth2/v2/token)"},
     [K_CLIENT_ID] = {"client_id", PP_CFG_STR, "", 0, 0, true, false,
-        "GLS OAuth2 client id (developer portal app)"},
+                     "GLS OAuth2 client id (developer portal app)"},
     [K_CLIENT_SECRET] = {"client_secret", PP_CFG_STR, "", 0, 0, true, true,
-        "GLS OAuth2 client secret (empty = no token request)"},
+                         "GLS OAuth2 client secret (empty = no token request)"},
 };
 
 /*
@@ -162,7 +163,8 @@ static void error_reason(const cJSON *root, char *out, size_t outlen)
     if (cJSON_IsObject(fault)) {
         const cJSON *fs = cJSON_GetObjectItemCaseSensitive(fault, "faultstring");
         const cJSON *det = cJSON_GetObjectItemCaseSensitive(fault, "detail");
-        const cJSON *code = cJSON_IsObject(det) ? cJSON_GetObjectItemCaseSensitive(det, "errorcode") : NULL;
+        const cJSON *code =
+            cJSON_IsObject(det) ? cJSON_GetObjectItemCaseSensitive(det, "errorcode") : NULL;
         snprintf(out, outlen, "%s%s%s", cJSON_IsString(code) ? code->valuestring : "",
                  cJSON_IsString(code) && cJSON_IsString(fs) ? ": " : "",
                  cJSON_IsString(fs) ? fs->valuestring : "");
@@ -174,7 +176,8 @@ static void error_reason(const cJSON *root, char *out, size_t outlen)
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, a);
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(root, b);
     snprintf(out, outlen, "%s%s%s", cJSON_IsString(t) ? t->valuestring : "",
-             cJSON_IsString(t) && cJSON_IsString(d) ? ": " : "", cJSON_IsString(d) ? d->valuestring : "");
+             cJSON_IsString(t) && cJSON_IsString(d) ? ": " : "",
+             cJSON_IsString(d) ? d->valuestring : "");
 }
 
 static int http_error(int http_status, const cJSON *root, const char *what, char *err, size_t errlen)
@@ -184,7 +187,8 @@ static int http_error(int http_status, const cJSON *root, const char *what, char
     const char *kind = http_status == 401 || http_status == 403 ? ": not authorized"
                        : http_status == 429                     ? ": rate limited"
                                                                 : "";
-    pp_carrier_err(err, errlen, "%s HTTP %d%s%s%s", what, http_status, kind, reason[0] ? ": " : "", reason);
+    pp_carrier_err(err, errlen, "%s HTTP %d%s%s%s", what, http_status, kind, reason[0] ? ": " : "",
+                   reason);
     return PP_EHTTP;
 }
 
@@ -210,7 +214,8 @@ static int gls_parse_auth(int http_status, const char *body, size_t len, char *t
         goto out;
     }
     if (strlen(at->valuestring) >= cap) {
-        pp_carrier_err(err, errlen, "token response: access_token longer than %zu bytes", cap ? cap - 1 : 0);
+        pp_carrier_err(err, errlen, "token response: access_token longer than %zu bytes",
+                       cap ? cap - 1 : 0);
         goto out;
     }
     /* Apigee writes expires_in as a string ("3599"), RFC 6749 as a number: take both. */
@@ -225,7 +230,8 @@ static int gls_parse_auth(int http_status, const char *body, size_t len, char *t
             secs = v;
     }
     if (secs < 0) {
-        pp_carrier_err(err, errlen, "token response: expires_in missing or not a positive number of seconds");
+        pp_carrier_err(err, errlen,
+                       "token response: expires_in missing or not a positive number of seconds");
         goto out;
     }
     snprintf(token, cap, "%s", at->valuestring);
@@ -304,8 +310,10 @@ static int parse_event(const cJSON *e, size_t pi, size_t idx, pp_track_event_t *
         return PP_EPARSE;
     }
     if (pp_carrier_json_opt_string(e, "code", &code) || pp_carrier_json_opt_string(e, "city", &city) ||
-        pp_carrier_json_opt_string(e, "postalCode", &postal) || pp_carrier_json_opt_string(e, "country", &country) ||
-        pp_carrier_json_opt_string(e, "description", &desc) || pp_carrier_json_opt_string(e, "eventDateTime", &when)) {
+        pp_carrier_json_opt_string(e, "postalCode", &postal) ||
+        pp_carrier_json_opt_string(e, "country", &country) ||
+        pp_carrier_json_opt_string(e, "description", &desc) ||
+        pp_carrier_json_opt_string(e, "eventDateTime", &when)) {
         pp_carrier_err(err, errlen, "parcels[%zu].events[%zu]: a field is not a string", pi, idx);
         return PP_EPARSE;
     }
@@ -314,8 +322,9 @@ static int parse_event(const cJSON *e, size_t pi, size_t idx, pp_track_event_t *
         return PP_EPARSE;
     }
     if (parse_time(when, &ev->occurred_at)) {
-        pp_carrier_err(err, errlen, "parcels[%zu].events[%zu].eventDateTime '%.40s' is not ISO 8601 with an offset",
-                pi, idx, when);
+        pp_carrier_err(err, errlen,
+                       "parcels[%zu].events[%zu].eventDateTime '%.40s' is not ISO 8601 with an offset",
+                       pi, idx, when);
         return PP_EPARSE;
     }
     const gls_status_t *s = table_find(event_codes, sizeof event_codes / sizeof event_codes[0], code);
@@ -323,8 +332,8 @@ static int parse_event(const cJSON *e, size_t pi, size_t idx, pp_track_event_t *
     snprintf(ev->carrier_code, sizeof ev->carrier_code, "%s", code);
     snprintf(ev->description, sizeof ev->description, "%s", desc[0] ? desc : code);
     if (city[0])
-        snprintf(ev->location, sizeof ev->location, "%s%s%s%s%s", postal, postal[0] ? " " : "", city,
-                 country[0] ? ", " : "", country);
+        snprintf(ev->location, sizeof ev->location, "%s%s%s%s%s", postal, postal[0] ? " " : "",
+                 city, country[0] ? ", " : "", country);
     else
         snprintf(ev->location, sizeof ev->location, "%s", country);
     return PP_OK;
@@ -413,10 +422,15 @@ static int parse_parcel(const cJSON *p, size_t pi, pp_track_result_t *r, char *e
         pp_carrier_err(err, errlen, "parcels[%zu] is not an object", pi);
         return PP_EPARSE;
     }
-    if (pp_carrier_json_opt_string(p, "requested", &requested) || pp_carrier_json_opt_string(p, "unitno", &unitno) ||
-        pp_carrier_json_opt_string(p, "errorCode", &ecode) || pp_carrier_json_opt_string(p, "errorMessage", &emsg) ||
-        pp_carrier_json_opt_string(p, "status", &status) || pp_carrier_json_opt_string(p, "statusDateTime", &sdt)) {
-        pp_carrier_err(err, errlen, "parcels[%zu]: requested/unitno/errorCode/status/statusDateTime not a string", pi);
+    if (pp_carrier_json_opt_string(p, "requested", &requested) ||
+        pp_carrier_json_opt_string(p, "unitno", &unitno) ||
+        pp_carrier_json_opt_string(p, "errorCode", &ecode) ||
+        pp_carrier_json_opt_string(p, "errorMessage", &emsg) ||
+        pp_carrier_json_opt_string(p, "status", &status) ||
+        pp_carrier_json_opt_string(p, "statusDateTime", &sdt)) {
+        pp_carrier_err(err, errlen,
+                       "parcels[%zu]: requested/unitno/errorCode/status/statusDateTime not a string",
+                       pi);
         return PP_EPARSE;
     }
     const char *number = requested[0] ? requested : unitno;
@@ -444,7 +458,8 @@ static int parse_parcel(const cJSON *p, size_t pi, pp_track_result_t *r, char *e
     time_t status_at = 0;
     bool has_status_at = sdt[0] != '\0';
     if (has_status_at && parse_time(sdt, &status_at)) {
-        pp_carrier_err(err, errlen, "parcels[%zu].statusDateTime '%.40s' is not ISO 8601 with an offset", pi, sdt);
+        pp_carrier_err(err, errlen,
+                       "parcels[%zu].statusDateTime '%.40s' is not ISO 8601 with an offset", pi, sdt);
         return PP_EPARSE;
     }
     r->found = true;

@@ -28,13 +28,12 @@ static const pp_number_format_t formats[] = {
 enum { K_BASE_URL = PP_CARRIER_KEY_OWN, K_TOKEN };
 static const pp_carrier_key_t keys[] = {
     [PP_CARRIER_KEY_RPS] = {"rps", PP_CFG_INT, "10", 0, 100000, true, false,
-        "fleet-wide InPost ShipX requests/s (0 = unlimited; no published limit)"},
+                            "fleet-wide InPost ShipX requests/s (0 = unlimited; no published limit)"},
     [PP_CARRIER_KEY_PER_DAY] = {"per_day", PP_CFG_INT, "0", 0, 100000000, true, false,
-        "fleet-wide InPost requests per UTC day (0 = unlimited; no published quota)"},
-    [K_BASE_URL] = {"base_url", PP_CFG_STR, "https://api-shipx-pl.easypack24.net", 0, 0, true, false,
-        "InPost ShipX API base URL"},
-    [K_TOKEN] = {"token", PP_CFG_STR, "", 0, 0, true, true,
-        "InPost ShipX bearer token (empty = none)"},
+                                "fleet-wide InPost requests per UTC day (0 = unlimited; no published quota)"},
+    [K_BASE_URL] = {"base_url", PP_CFG_STR, "https://api-shipx-pl.easypack24.net", 0, 0, true,
+                    false, "InPost ShipX API base URL"},
+    [K_TOKEN] = {"token", PP_CFG_STR, "", 0, 0, true, true, "InPost ShipX bearer token (empty = none)"},
 };
 
 extern const pp_carrier_t pp_carrier_inpost;
@@ -42,7 +41,7 @@ extern const pp_carrier_t pp_carrier_inpost;
 #define INPOST_LOCKER_HOLD_S (72 * 3600) /* GET /v1/statuses: ready_to_pickup waits 72 h */
 
 typedef struct inpost_status {
-    const char *name;  /* ShipX status name */
+    const char *name; /* ShipX status name */
     pp_status_t status;
     const char *title; /* Polish title, as shown to recipients */
 } inpost_status_t;
@@ -144,14 +143,12 @@ static const inpost_status_t *status_find(const char *name)
 }
 
 static int inpost_build_request(const pp_config_t *cfg, const char *token,
-                                const char *const *numbers, size_t n,
-                                pp_http_request_t *req)
+                                const char *const *numbers, size_t n, pp_http_request_t *req)
 {
     char esc[3 * 64 + 1];
     int rc;
     memset(req, 0, sizeof(*req));
-    if (!cfg || !numbers || n != 1 || !numbers[0] || strlen(numbers[0]) > 64 ||
-        !CFG(K_BASE_URL)[0])
+    if (!cfg || !numbers || n != 1 || !numbers[0] || strlen(numbers[0]) > 64 || !CFG(K_BASE_URL)[0])
         return PP_EINVAL;
     if (pp_carrier_url_escape(numbers[0], esc, sizeof esc))
         return PP_EINVAL; /* cannot happen: at most 64 bytes, 3 * 64 + 1 room */
@@ -206,14 +203,16 @@ static int parse_event(const cJSON *d, size_t idx, const char *pickup, pp_track_
         return PP_EPARSE;
     }
     if (pp_time_parse_iso(dt->valuestring, &ev->occurred_at, &had_zone) != 0 || !had_zone) {
-        pp_carrier_err(err, errlen, "tracking_details[%zu].datetime '%.40s' is not ISO 8601 with an offset",
-                idx, dt->valuestring);
+        pp_carrier_err(err, errlen,
+                       "tracking_details[%zu].datetime '%.40s' is not ISO 8601 with an offset", idx,
+                       dt->valuestring);
         return PP_EPARSE;
     }
-    if (pp_carrier_json_opt_string(d, "origin_status", &origin) || pp_carrier_json_opt_string(d, "agency", &agency) ||
+    if (pp_carrier_json_opt_string(d, "origin_status", &origin) ||
+        pp_carrier_json_opt_string(d, "agency", &agency) ||
         pp_carrier_json_opt_string(d, "location", &location)) {
-        pp_carrier_err(err, errlen, "tracking_details[%zu]: origin_status/agency/location not a string",
-                idx);
+        pp_carrier_err(err, errlen,
+                       "tracking_details[%zu]: origin_status/agency/location not a string", idx);
         return PP_EPARSE;
     }
     const inpost_status_t *s = status_find(st->valuestring);
@@ -250,7 +249,8 @@ static int parse_found(const cJSON *root, pp_track_result_t *r, char *err, size_
     if (ca && !cJSON_IsNull(ca)) {
         const char *machine;
         if (!cJSON_IsObject(ca) || pp_carrier_json_opt_string(ca, "target_machine_id", &machine)) {
-            pp_carrier_err(err, errlen, "custom_attributes or its target_machine_id has the wrong type");
+            pp_carrier_err(err, errlen,
+                           "custom_attributes or its target_machine_id has the wrong type");
             return PP_EPARSE;
         }
         const cJSON *detail = cJSON_GetObjectItemCaseSensitive(ca, "target_machine_detail");
@@ -258,15 +258,18 @@ static int parse_found(const cJSON *root, pp_track_result_t *r, char *err, size_
             pp_carrier_err(err, errlen, "custom_attributes.target_machine_detail is not an object");
             return PP_EPARSE;
         }
-        if (!machine[0] && cJSON_IsObject(detail) && pp_carrier_json_opt_string(detail, "name", &machine)) {
+        if (!machine[0] && cJSON_IsObject(detail) &&
+            pp_carrier_json_opt_string(detail, "name", &machine)) {
             pp_carrier_err(err, errlen, "target_machine_detail.name is not a string");
             return PP_EPARSE;
         }
         snprintf(r->pickup_point, sizeof(r->pickup_point), "%s", machine);
-        const cJSON *addr = cJSON_IsObject(detail) ? cJSON_GetObjectItemCaseSensitive(detail, "address") : NULL;
+        const cJSON *addr =
+            cJSON_IsObject(detail) ? cJSON_GetObjectItemCaseSensitive(detail, "address") : NULL;
         if (cJSON_IsObject(addr)) {
             const char *l1 = "", *l2 = "";
-            if (pp_carrier_json_opt_string(addr, "line1", &l1) || pp_carrier_json_opt_string(addr, "line2", &l2)) {
+            if (pp_carrier_json_opt_string(addr, "line1", &l1) ||
+                pp_carrier_json_opt_string(addr, "line2", &l2)) {
                 pp_carrier_err(err, errlen, "target_machine_detail.address lines are not strings");
                 return PP_EPARSE;
             }
@@ -334,8 +337,8 @@ static int inpost_parse(int http_status, const char *body, size_t len, pp_track_
         if (http_status == 404)
             pp_carrier_err(err, errlen, "HTTP 404 without a ShipX error body (wrong base URL?)");
         else if (http_status == 401 || http_status == 403)
-            pp_carrier_err(err, errlen, "HTTP %d: not authorized (check inpost_token)%s%s", http_status,
-                    reason[0] ? ": " : "", reason);
+            pp_carrier_err(err, errlen, "HTTP %d: not authorized (check inpost_token)%s%s",
+                           http_status, reason[0] ? ": " : "", reason);
         else if (http_status == 429)
             pp_carrier_err(err, errlen, "HTTP 429: rate limited%s%s", reason[0] ? ": " : "", reason);
         else

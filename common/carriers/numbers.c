@@ -17,7 +17,7 @@
  * belongs to this carrier; shapes that several carriers share get lower values and show up as
  * ambiguous, never as a guess. Here they are gathered in registry order, once.
  */
-static pp_number_format_t *formats;      /* every carrier's rows, in registry order */
+static pp_number_format_t *formats; /* every carrier's rows, in registry order */
 static size_t n_formats;
 static const char *carriers[PP_CARRIERS_MAX]; /* registry order */
 static size_t n_carriers;
@@ -57,8 +57,7 @@ static void compile_shapes(void)
         int rc = regcomp(&compiled[i], formats[i].shape, REG_EXTENDED | REG_NOSUB);
         compiled_ok[i] = rc == 0;
         if (rc)
-            pp_error("number format %s: shape '%s' does not compile", formats[i].id,
-                         formats[i].shape);
+            pp_error("number format %s: shape '%s' does not compile", formats[i].id, formats[i].shape);
     }
 }
 

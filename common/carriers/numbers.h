@@ -25,19 +25,19 @@
 
 /* One accepted format of one carrier (a row of its descriptor's formats[]). */
 typedef struct pp_number_format {
-    const char *carrier;  /* "dhl" */
-    const char *id;       /* "dhl_parcel_de" */
-    const char *shape;    /* anchored POSIX extended regex over the normalized number */
-    const char *check;    /* check-digit rule in words, "none" when the format has none */
+    const char *carrier; /* "dhl" */
+    const char *id;      /* "dhl_parcel_de" */
+    const char *shape;   /* anchored POSIX extended regex over the normalized number */
+    const char *check;   /* check-digit rule in words, "none" when the format has none */
     bool (*check_fn)(const char *number); /* NULL: shape only */
-    int confidence;       /* 0..100: how surely a number of this shape is this carrier's */
-    const char *source;   /* research/carriers.md grade: "confirmed", "observed", "inferred" */
+    int confidence;     /* 0..100: how surely a number of this shape is this carrier's */
+    const char *source; /* research/carriers.md grade: "confirmed", "observed", "inferred" */
 } pp_number_format_t;
 
 typedef struct pp_number_candidate {
-    const char *carrier;  /* static string */
-    int confidence;       /* 0..100 */
-    const char *format;   /* id of the best-matching format, static string */
+    const char *carrier; /* static string */
+    int confidence;      /* 0..100 */
+    const char *format;  /* id of the best-matching format, static string */
 } pp_number_candidate_t;
 
 /* Every carrier's formats, in registry order (static; *n rows). */

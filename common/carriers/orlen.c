@@ -32,19 +32,19 @@ static const pp_number_format_t formats[] = {
 enum { K_BASE_URL = PP_CARRIER_KEY_OWN, K_PUBLIC_URL, K_PARTNER_ID, K_PARTNER_KEY, K_SOAP_NS };
 static const pp_carrier_key_t keys[] = {
     [PP_CARRIER_KEY_RPS] = {"rps", PP_CFG_INT, "5", 0, 100000, true, false,
-        "fleet-wide ORLEN Paczka requests/s (0 = unlimited; none published)"},
+                            "fleet-wide ORLEN Paczka requests/s (0 = unlimited; none published)"},
     [PP_CARRIER_KEY_PER_DAY] = {"per_day", PP_CFG_INT, "0", 0, 100000000, true, false,
-        "fleet-wide ORLEN Paczka requests per UTC day (0 = unlimited; none published)"},
+                                "fleet-wide ORLEN Paczka requests per UTC day (0 = unlimited; none published)"},
     [K_BASE_URL] = {"base_url", PP_CFG_STR, "https://api.orlenpaczka.pl", 0, 0, true, false,
-        "ORLEN Paczka partner SOAP API base URL (service at /WebServicePwRProd/WebServicePwR.asmx)"},
+                    "ORLEN Paczka partner SOAP API base URL (service at /WebServicePwRProd/WebServicePwR.asmx)"},
     [K_PUBLIC_URL] = {"public_url", PP_CFG_STR, "https://nadaj.orlenpaczka.pl", 0, 0, true, false,
-        "ORLEN Paczka public tracker base URL (JSONP /parcel/api-status; used without partner credentials)"},
+                      "ORLEN Paczka public tracker base URL (JSONP /parcel/api-status; used without partner credentials)"},
     [K_PARTNER_ID] = {"partner_id", PP_CFG_STR, "", 0, 0, true, false,
-        "ORLEN Paczka PartnerID (empty = public JSONP tracker, 1 number per request)"},
+                      "ORLEN Paczka PartnerID (empty = public JSONP tracker, 1 number per request)"},
     [K_PARTNER_KEY] = {"partner_key", PP_CFG_STR, "", 0, 0, true, true,
-        "ORLEN Paczka PartnerKey (secret)"},
+                       "ORLEN Paczka PartnerKey (secret)"},
     [K_SOAP_NS] = {"soap_ns", PP_CFG_STR, "https://91.242.220.103/WebServicePwR", 0, 0, true, false,
-        "ORLEN Paczka SOAP namespace (also the SOAPAction prefix; value seen in partner clients)"},
+                   "ORLEN Paczka SOAP namespace (also the SOAPAction prefix; value seen in partner clients)"},
 };
 
 /*
@@ -75,7 +75,6 @@ static const pp_carrier_key_t keys[] = {
 #define ORLEN_SOAP_PATH "/WebServicePwRProd/WebServicePwR.asmx"
 
 extern const pp_carrier_t pp_carrier_orlen;
-
 
 /* Append s to *buf (realloc'd) with XML escaping. */
 typedef struct sbuf {
@@ -124,14 +123,15 @@ static void sb_xml(sbuf_t *b, const char *s)
     }
 }
 
-static int build_soap(const pp_config_t *cfg, const char *const *numbers, size_t n, pp_http_request_t *req)
+static int build_soap(const pp_config_t *cfg, const char *const *numbers, size_t n,
+                      pp_http_request_t *req)
 {
     sbuf_t b = {0};
     int rc;
-    const char *ns = CFG(K_SOAP_NS)[0] ? CFG(K_SOAP_NS)
-                                                                 : "https://91.242.220.103/WebServicePwR";
+    const char *ns = CFG(K_SOAP_NS)[0] ? CFG(K_SOAP_NS) : "https://91.242.220.103/WebServicePwR";
     req->method = "POST";
-    if (asprintf(&req->url, "%.*s" ORLEN_SOAP_PATH, (int)pp_carrier_base_len(CFG(K_BASE_URL)), CFG(K_BASE_URL)) < 0) {
+    if (asprintf(&req->url, "%.*s" ORLEN_SOAP_PATH, (int)pp_carrier_base_len(CFG(K_BASE_URL)),
+                 CFG(K_BASE_URL)) < 0) {
         req->url = NULL;
         return PP_ENOMEM;
     }
@@ -170,8 +170,8 @@ static int build_public(const pp_config_t *cfg, const char *number, pp_http_requ
     if (pp_carrier_url_escape(number, esc, sizeof esc))
         return PP_EINVAL;
     req->method = "GET";
-    if (asprintf(&req->url, "%.*s/parcel/api-status?id=%s&jsonp=callback", (int)pp_carrier_base_len(CFG(K_PUBLIC_URL)),
-                 CFG(K_PUBLIC_URL), esc) < 0) {
+    if (asprintf(&req->url, "%.*s/parcel/api-status?id=%s&jsonp=callback",
+                 (int)pp_carrier_base_len(CFG(K_PUBLIC_URL)), CFG(K_PUBLIC_URL), esc) < 0) {
         req->url = NULL;
         return PP_ENOMEM;
     }
@@ -189,8 +189,8 @@ static int orlen_batch_limit(const pp_config_t *cfg)
     return has_partner(cfg) ? ORLEN_MAX_BATCH : 1;
 }
 
-static int orlen_build_request(const pp_config_t *cfg, const char *token, const char *const *numbers,
-                               size_t n, pp_http_request_t *req)
+static int orlen_build_request(const pp_config_t *cfg, const char *token,
+                               const char *const *numbers, size_t n, pp_http_request_t *req)
 {
     int rc;
     memset(req, 0, sizeof(*req));
@@ -213,13 +213,13 @@ static int orlen_build_request(const pp_config_t *cfg, const char *token, const 
     return rc;
 }
 
-
 /* JSONP date: "DD-MM-YYYY, HH:MM" (also without the comma, or with ":SS"), Warsaw local time. */
 static int public_time(const char *s, time_t *out)
 {
     int Y, M, D, h, m, sec = 0;
     const char *p = s;
-    if (pp_time_digits(&p, 2, &D) || *p++ != '-' || pp_time_digits(&p, 2, &M) || *p++ != '-' || pp_time_digits(&p, 4, &Y))
+    if (pp_time_digits(&p, 2, &D) || *p++ != '-' || pp_time_digits(&p, 2, &M) || *p++ != '-' ||
+        pp_time_digits(&p, 4, &Y))
         return PP_EPARSE;
     if (*p == ',')
         p++;
@@ -235,8 +235,6 @@ static int public_time(const char *s, time_t *out)
         return PP_EPARSE;
     return pp_time_warsaw_to_utc(Y, M, D, h, m, sec, out);
 }
-
-
 
 /* ---- public JSONP ------------------------------------------------------------------------ */
 
@@ -268,7 +266,8 @@ static int unwrap_jsonp(const char *body, size_t len, size_t *ap, size_t *bp)
         b--;
     if (a < b && body[a] != '{') {
         size_t i = a;
-        while (i < b && (isalnum((unsigned char)body[i]) || body[i] == '_' || body[i] == '$' || body[i] == '.'))
+        while (i < b && (isalnum((unsigned char)body[i]) || body[i] == '_' || body[i] == '$' ||
+                         body[i] == '.'))
             i++;
         if (i == a || i >= b || body[i] != '(' || body[b - 1] != ')')
             return PP_EPARSE;
@@ -304,7 +303,8 @@ static int public_events(const cJSON *hist, pp_track_result_t *r, char *err, siz
             continue;
         pp_track_event_t *ev = &r->events[r->n_events];
         if (public_time(date, &ev->occurred_at) != 0) {
-            pp_carrier_err(err, errlen, "history[%zu].date '%.40s' is not DD-MM-YYYY, HH:MM", i - 1, date);
+            pp_carrier_err(err, errlen, "history[%zu].date '%.40s' is not DD-MM-YYYY, HH:MM", i - 1,
+                           date);
             return PP_EPARSE;
         }
         ev->status = pp_orlen_map_code((int)c, NULL, label);
@@ -337,7 +337,8 @@ static int parse_public(int http_status, const char *body, size_t len, pp_track_
     }
     char status[32], number[64], errc[32];
     const cJSON *hist = cJSON_GetObjectItemCaseSensitive(root, "history");
-    if (str_or_num(root, "status", status, sizeof status) || str_or_num(root, "number", number, sizeof number) ||
+    if (str_or_num(root, "status", status, sizeof status) ||
+        str_or_num(root, "number", number, sizeof number) ||
         str_or_num(root, "err", errc, sizeof errc)) {
         pp_carrier_err(err, errlen, "status/number/err has the wrong type");
         rc = PP_EPARSE;

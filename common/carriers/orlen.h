@@ -7,7 +7,8 @@
 #include <stddef.h>
 
 #define ORLEN_OP "GiveMePackStatusFullHistoryList"
-#define ORLEN_ARCHIVED 888 /* Trans code of archiving: not a parcel event, dropped by both parsers */
+#define ORLEN_ARCHIVED                                                                             \
+    888 /* Trans code of archiving: not a parcel event, dropped by both parsers */
 
 /* The status of a Trans code (+ SOAP Attribute, + label for 690 in the public tracker). */
 pp_status_t pp_orlen_map_code(int code, const char *attribute, const char *label);
@@ -15,6 +16,7 @@ pp_status_t pp_orlen_map_code(int code, const char *attribute, const char *label
 int pp_orlen_parse_int(const char *s, long *out) __attribute__((warn_unused_result));
 /* The partner SOAP answer (GiveMePackStatusFullHistoryList), as carrier.h's parse_raw. */
 int pp_orlen_parse_soap(int http_status, const char *body, size_t len, pp_track_result_t **results,
-                        size_t *n_results, char *err, size_t errlen) __attribute__((warn_unused_result));
+                        size_t *n_results, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 
 #endif

@@ -13,6 +13,7 @@ typedef struct orlen_code {
 } orlen_code_t;
 
 /* Trans codes §7.2 (Polish names there and in Trans_Des). 888 (archiving) is dropped. */
+/* clang-format off */
 static const orlen_code_t codes[] = {
     {200, PP_ST_INFO_RECEIVED}, /* Zaawizowana do PwR: announced, no scan yet */
     {201, PP_ST_EXCEPTION},     /* Anulowane awizo */
@@ -43,6 +44,7 @@ static const orlen_code_t codes[] = {
     {1200, PP_ST_RETURNED}, /* Odebrana - zwrot */
     {1220, PP_ST_RETURNED}, /* Zwrot do nadawcy (picked up by the sender) */
 };
+/* clang-format on */
 
 /*
  * Code + attribute -> status. POWROT / 2_POWROT (parcel going back to the sender):
@@ -58,7 +60,7 @@ pp_status_t pp_orlen_map_code(int code, const char *attribute, const char *label
     if (attribute && (strcmp(attribute, "POWROT") == 0 || strcmp(attribute, "2_POWROT") == 0) &&
         st != PP_ST_UNKNOWN)
         return code == 1000 || code == 1100 || code == 1200 || code == 1220 ? PP_ST_RETURNED
-                                                                           : PP_ST_RETURNING;
+                                                                            : PP_ST_RETURNING;
     if (code == 690 && label && strstr(label, "innym kraju"))
         return PP_ST_IN_TRANSIT;
     return st;

@@ -17,8 +17,9 @@ static int soap_time(const char *s, time_t *out)
 {
     int Y, M, D, h, m, sec = 0;
     const char *p = s;
-    if (pp_time_digits(&p, 4, &Y) || *p++ != '-' || pp_time_digits(&p, 2, &M) || *p++ != '-' || pp_time_digits(&p, 2, &D) ||
-        (*p != 'T' && *p != ' ') || (p++, pp_time_digits(&p, 2, &h)) || *p++ != ':' || pp_time_digits(&p, 2, &m))
+    if (pp_time_digits(&p, 4, &Y) || *p++ != '-' || pp_time_digits(&p, 2, &M) || *p++ != '-' ||
+        pp_time_digits(&p, 2, &D) || (*p != 'T' && *p != ' ') || (p++, pp_time_digits(&p, 2, &h)) ||
+        *p++ != ':' || pp_time_digits(&p, 2, &m))
         return PP_EPARSE;
     if (*p == ':') {
         p++;
@@ -87,7 +88,7 @@ static bool is_row(const xmlNode *n)
 typedef struct walk {
     const xmlNode **rows;
     size_t n, cap;
-    const xmlNode *err;  /* first Err outside a row */
+    const xmlNode *err; /* first Err outside a row */
     const xmlNode *fault;
     int oom;
 } walk_t;
@@ -123,14 +124,15 @@ static void walk(const xmlNode *n, walk_t *w, int depth)
 
 /* Parses the body and finds the SOAP Body: PP_OK with *doc and *bodyel, or the error (an HTTP
  * status other than 200 first). *doc may be set on error too. */
-static int soap_body(int http_status, const char *body, size_t len, xmlDocPtr *doc, const xmlNode **bodyel,
-                     char *err, size_t errlen)
+static int soap_body(int http_status, const char *body, size_t len, xmlDocPtr *doc,
+                     const xmlNode **bodyel, char *err, size_t errlen)
 {
     if (len > (size_t)INT32_MAX) {
         pp_carrier_err(err, errlen, "body too large");
         return PP_EPARSE;
     }
-    *doc = xmlReadMemory(body, (int)len, "orlen.xml", NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    *doc = xmlReadMemory(body, (int)len, "orlen.xml", NULL,
+                         XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     const xmlNode *root = *doc ? xmlDocGetRootElement(*doc) : NULL;
     if (!root) {
         if (http_status != 200) {
@@ -160,8 +162,8 @@ static int soap_errors(int http_status, const xmlNode *bodyel, const walk_t *w, 
         char code[64] = "", msg[200] = "";
         text_of(child(w->fault, "faultcode"), code, sizeof code);
         text_of(child(w->fault, "faultstring"), msg, sizeof msg);
-        pp_carrier_err(err, errlen, "HTTP %d: SOAP fault%s%s%s%s", http_status, code[0] ? " " : "", code,
-                msg[0] ? ": " : "", msg);
+        pp_carrier_err(err, errlen, "HTTP %d: SOAP fault%s%s%s%s", http_status, code[0] ? " " : "",
+                       code, msg[0] ? ": " : "", msg);
         return PP_EHTTP;
     }
     if (w->err) {
@@ -188,7 +190,8 @@ static int soap_errors(int http_status, const xmlNode *bodyel, const walk_t *w, 
 
 /* Groups the rows by PackCode in order of first appearance: one result each in r (*nr of them,
  * room for their events allocated), owner[i] = the result of row i. */
-static int soap_group(const walk_t *w, pp_track_result_t *r, size_t *nr, size_t *owner, char *err, size_t errlen)
+static int soap_group(const walk_t *w, pp_track_result_t *r, size_t *nr, size_t *owner, char *err,
+                      size_t errlen)
 {
     size_t *counts = calloc(w->n ? w->n : 1, sizeof *counts);
     int rc = PP_OK;
@@ -223,8 +226,8 @@ out:
 }
 
 /* Each row as an event of its result (archiving rows dropped); then each result's events sorted by time. */
-static int soap_events(const walk_t *w, pp_track_result_t *r, size_t nr, const size_t *owner, char *err,
-                       size_t errlen)
+static int soap_events(const walk_t *w, pp_track_result_t *r, size_t nr, const size_t *owner,
+                       char *err, size_t errlen)
 {
     for (size_t i = 0; i < w->n; i++) {
         char trans[32], des[256], data[64], attr[32];
@@ -235,14 +238,16 @@ static int soap_events(const walk_t *w, pp_track_result_t *r, size_t nr, const s
         text_of(child(w->rows[i], "Data"), data, sizeof data);
         text_of(child(w->rows[i], "Attribute"), attr, sizeof attr);
         if (pp_orlen_parse_int(trans, &code) != 0) {
-            pp_carrier_err(err, errlen, "%s: Trans '%.20s' is not a number", res->tracking_number, trans);
+            pp_carrier_err(err, errlen, "%s: Trans '%.20s' is not a number", res->tracking_number,
+                           trans);
             return PP_EPARSE;
         }
         if (code == ORLEN_ARCHIVED)
             continue; /* archiving: not a parcel event */
         pp_track_event_t *ev = &res->events[res->n_events];
         if (soap_time(data, &ev->occurred_at) != 0) {
-            pp_carrier_err(err, errlen, "%s: Data '%.40s' is not a timestamp", res->tracking_number, data);
+            pp_carrier_err(err, errlen, "%s: Data '%.40s' is not a timestamp", res->tracking_number,
+                           data);
             return PP_EPARSE;
         }
         ev->status = pp_orlen_map_code((int)code, attr, des);
@@ -281,7 +286,8 @@ int pp_orlen_parse_soap(int http_status, const char *body, size_t len, pp_track_
         rc = PP_ENOMEM;
         goto fail;
     }
-    if ((rc = soap_group(&w, r, &nr, owner, err, errlen)) || (rc = soap_events(&w, r, nr, owner, err, errlen)))
+    if ((rc = soap_group(&w, r, &nr, owner, err, errlen)) ||
+        (rc = soap_events(&w, r, nr, owner, err, errlen)))
         goto fail;
     free(owner);
     free(w.rows);

@@ -22,25 +22,29 @@
  * Polska once in Poland.
  */
 static const pp_number_format_t formats[] = {
-    {"pocztapolska", "pp_domestic", "^00[0-9]5900773[0-9]{10}$", "GS1 mod 10", pp_checkdigit_gs1_valid, 95, "observed"},
-    {"pocztapolska", "pp_s10_pl", "^[A-Z]{2}[0-9]{9}PL$", "UPU S10 mod 11", pp_checkdigit_s10_valid, 95, "confirmed"},
-    {"pocztapolska", "pp_s10_inbound", "^[A-Z]{2}[0-9]{9}[A-Z]{2}$", "UPU S10 mod 11", pp_checkdigit_s10_valid, 40, "inferred"},
+    {"pocztapolska", "pp_domestic", "^00[0-9]5900773[0-9]{10}$", "GS1 mod 10",
+     pp_checkdigit_gs1_valid, 95, "observed"},
+    {"pocztapolska", "pp_s10_pl", "^[A-Z]{2}[0-9]{9}PL$", "UPU S10 mod 11", pp_checkdigit_s10_valid,
+     95, "confirmed"},
+    {"pocztapolska", "pp_s10_inbound", "^[A-Z]{2}[0-9]{9}[A-Z]{2}$", "UPU S10 mod 11",
+     pp_checkdigit_s10_valid, 40, "inferred"},
     {"pocztapolska", "pp_pocztex", "^PX[0-9]{10}$", "none (not found)", NULL, 60, "observed"},
 };
 
 /* Configuration keys: pocztapolska_<name> (PP_POCZTAPOLSKA_<NAME>), docs/config.md. */
 enum { K_BASE_URL = PP_CARRIER_KEY_OWN, K_USERNAME, K_PASSWORD };
 static const pp_carrier_key_t keys[] = {
-    [PP_CARRIER_KEY_RPS] = {"rps", PP_CFG_INT, "5", 0, 100000, true, false,
-        "fleet-wide Poczta Polska requests/s (0 = unlimited; none published; shared public credentials: be polite)"},
+    [PP_CARRIER_KEY_RPS] =
+        {"rps", PP_CFG_INT, "5", 0, 100000, true, false,
+         "fleet-wide Poczta Polska requests/s (0 = unlimited; none published; shared public credentials: be polite)"},
     [PP_CARRIER_KEY_PER_DAY] = {"per_day", PP_CFG_INT, "0", 0, 100000000, true, false,
-        "fleet-wide Poczta Polska requests per UTC day (0 = unlimited; none published)"},
+                                "fleet-wide Poczta Polska requests per UTC day (0 = unlimited; none published)"},
     [K_BASE_URL] = {"base_url", PP_CFG_STR, "https://tt.poczta-polska.pl", 0, 0, true, false,
-        "Poczta Polska tracking base URL (SOAP Sledzenie at /Sledzenie/services/Sledzenie)"},
+                    "Poczta Polska tracking base URL (SOAP Sledzenie at /Sledzenie/services/Sledzenie)"},
     [K_USERNAME] = {"username", PP_CFG_STR, "sledzeniepp", 0, 0, true, false,
-        "Poczta Polska WS-Security username (default: the public account Poczta Polska publishes for this service)"},
+                    "Poczta Polska WS-Security username (default: the public account Poczta Polska publishes for this service)"},
     [K_PASSWORD] = {"password", PP_CFG_STR, "PPSA", 0, 0, true, true,
-        "Poczta Polska WS-Security password, sent as PasswordText (default: the published public one)"},
+                    "Poczta Polska WS-Security password, sent as PasswordText (default: the published public one)"},
 };
 
 extern const pp_carrier_t pp_carrier_pocztapolska;
@@ -83,16 +87,16 @@ static const pp_code_t codes[] = {
     {"P_WEPL", PP_ST_IN_TRANSIT},
     {"P_WPUCPP", PP_ST_IN_TRANSIT},
     {"P_ZWC", PP_ST_IN_TRANSIT},
-    {"P_WD", PP_ST_OUT_FOR_DELIVERY},   /* wydanie do doręczenia */
+    {"P_WD", PP_ST_OUT_FOR_DELIVERY}, /* wydanie do doręczenia */
     {"P_WDML", PP_ST_OUT_FOR_DELIVERY},
     {"P_NDD", PP_ST_OUT_FOR_DELIVERY},
-    {"P_A", PP_ST_AVAILABLE_FOR_PICKUP},   /* awizo: waits at the office */
+    {"P_A", PP_ST_AVAILABLE_FOR_PICKUP}, /* awizo: waits at the office */
     {"P_KWD", PP_ST_AVAILABLE_FOR_PICKUP},
-    {"P_PA", PP_ST_AVAILABLE_FOR_PICKUP},  /* powtórne awizo */
-    {"P_D", PP_ST_DELIVERED},              /* doręczono */
-    {"P_OWU", PP_ST_DELIVERED},            /* odebrano w placówce */
-    {"P_NDZ", PP_ST_RETURNING},            /* zwrot */
-    {"P_ND", PP_ST_DELIVERY_FAILED},       /* niedoręczenie (the research lists it as a problem) */
+    {"P_PA", PP_ST_AVAILABLE_FOR_PICKUP}, /* powtórne awizo */
+    {"P_D", PP_ST_DELIVERED},             /* doręczono */
+    {"P_OWU", PP_ST_DELIVERED},           /* odebrano w placówce */
+    {"P_NDZ", PP_ST_RETURNING},           /* zwrot */
+    {"P_ND", PP_ST_DELIVERY_FAILED},      /* niedoręczenie (the research lists it as a problem) */
     {"P_NDZK", PP_ST_EXCEPTION},
     {"P_NDPD", PP_ST_EXCEPTION},
     {"P_R", PP_ST_EXCEPTION},
@@ -165,8 +169,10 @@ static int pp_build_request(const pp_config_t *cfg, const char *token, const cha
     pp_soapxml_element(f, "wsse:Username", CFG(K_USERNAME));
     fputs("<wsse:Password Type=\"" PW_TEXT "\">", f);
     pp_soapxml_escape(f, CFG(K_PASSWORD));
-    fprintf(f, "</wsse:Password></wsse:UsernameToken></wsse:Security></soapenv:Header>"
-               "<soapenv:Body><sled:%s>", op);
+    fprintf(f,
+            "</wsse:Password></wsse:UsernameToken></wsse:Security></soapenv:Header>"
+            "<soapenv:Body><sled:%s>",
+            op);
     for (size_t i = 0; i < n; i++)
         pp_soapxml_element(f, "sled:numer", numbers[i]);
     fprintf(f, "</sled:%s>", op);
@@ -218,8 +224,8 @@ static int parse_zdarzenie(xmlNodePtr z, size_t idx, pp_track_event_t *ev, bool 
     char czas[40], kod[64], nazwa[150], jedn[128], przyczyna[96];
     xmlNodePtr t = pp_soapxml_child(z, "czas");
     if (!t || pp_soapxml_text(t, czas, sizeof czas) || parse_czas(czas, &ev->occurred_at)) {
-        pp_carrier_err(err, errlen, "zdarzenie[%zu].czas missing or not 'YYYY-MM-DD HH:MM' ('%.40s')", idx,
-                t ? czas : "");
+        pp_carrier_err(err, errlen, "zdarzenie[%zu].czas missing or not 'YYYY-MM-DD HH:MM' ('%.40s')",
+                       idx, t ? czas : "");
         return PP_EPARSE;
     }
     if (pp_soapxml_text(pp_soapxml_child(z, "kod"), kod, sizeof kod) ||
@@ -227,7 +233,8 @@ static int parse_zdarzenie(xmlNodePtr z, size_t idx, pp_track_event_t *ev, bool 
         pp_soapxml_text(pp_soapxml_child(pp_soapxml_child(z, "jednostka"), "nazwa"), jedn, sizeof jedn) ||
         pp_soapxml_text(pp_soapxml_child(pp_soapxml_child(z, "przyczyna"), "nazwa"), przyczyna,
                         sizeof przyczyna)) {
-        pp_carrier_err(err, errlen, "zdarzenie[%zu]: kod/nazwa/jednostka/przyczyna of the wrong type", idx);
+        pp_carrier_err(err, errlen,
+                       "zdarzenie[%zu]: kod/nazwa/jednostka/przyczyna of the wrong type", idx);
         return PP_EPARSE;
     }
     if (!kod[0] && !nazwa[0]) {
@@ -342,7 +349,8 @@ static int parse_przesylka(xmlNodePtr p, size_t idx, pp_track_result_t *r, bool 
     }
     long status = strtol(st, &end, 10);
     if (!st[0] || *end) {
-        pp_carrier_err(err, errlen, "przesylka[%zu].status missing or not an integer ('%.15s')", idx, st);
+        pp_carrier_err(err, errlen, "przesylka[%zu].status missing or not an integer ('%.15s')",
+                       idx, st);
         return PP_EPARSE;
     }
     xmlNodePtr dane = pp_soapxml_child(p, "danePrzesylki");
@@ -358,9 +366,7 @@ static int parse_przesylka(xmlNodePtr p, size_t idx, pp_track_result_t *r, bool 
         r->found = true;
         return dane && !pp_soapxml_is_nil(dane) ? parse_dane(dane, r, err, errlen) : PP_OK;
     case -1:
-    case -2:
-        r->found = false;
-        return PP_OK;
+    case -2: r->found = false; return PP_OK;
     case -99:
         r->found = false;
         *unknown_error = true;
@@ -394,7 +400,8 @@ static int parse_single(xmlNodePtr ret, pp_track_result_t **rp, size_t *np, char
     if (rc)
         return rc;
     if (unknown_error) {
-        pp_carrier_err(err, errlen, "Poczta Polska answered status -99 (unknown error) for %s", r->tracking_number);
+        pp_carrier_err(err, errlen, "Poczta Polska answered status -99 (unknown error) for %s",
+                       r->tracking_number);
         return PP_EHTTP;
     }
     return PP_OK;
@@ -439,7 +446,8 @@ static int parse_batch(xmlNodePtr ret, pp_track_result_t **rp, size_t *np, char 
     }
     /* -99 for some numbers: those read as not found; for all of them: an error. */
     if (n_unknown == *np) {
-        pp_carrier_err(err, errlen, "Poczta Polska answered status -99 (unknown error) for every number");
+        pp_carrier_err(err, errlen,
+                       "Poczta Polska answered status -99 (unknown error) for every number");
         return PP_EHTTP;
     }
     return PP_OK;
@@ -493,7 +501,8 @@ const pp_carrier_t pp_carrier_pocztapolska = {
     .help_names = "Poczta Polska / PP",
     .formats = formats,
     .n_formats = PP_N(formats),
-    .example = {"00#5900773#########?", pp_checkdigit_gs1_finish}, /* domestic (00 + extension digit + 5900773 + serial) */
+    .example = {"00#5900773#########?",
+                pp_checkdigit_gs1_finish}, /* domestic (00 + extension digit + 5900773 + serial) */
     .auth = PP_CARRIER_AUTH_BODY,
     .keys = keys,
     .n_keys = PP_N(keys),

@@ -24,13 +24,8 @@ extern const pp_carrier_t pp_carrier_pocztapolska;
 extern const pp_carrier_t pp_carrier_orlen;
 
 static const pp_carrier_t *const rows[] = {
-    &pp_carrier_dhl,
-    &pp_carrier_ups,
-    &pp_carrier_inpost,
-    &pp_carrier_gls,
-    &pp_carrier_dpd,
-    &pp_carrier_pocztapolska,
-    &pp_carrier_orlen,
+    &pp_carrier_dhl, &pp_carrier_ups,          &pp_carrier_inpost, &pp_carrier_gls,
+    &pp_carrier_dpd, &pp_carrier_pocztapolska, &pp_carrier_orlen,
 };
 _Static_assert(PP_N(rows) <= PP_CARRIERS_MAX, "raise PP_CARRIERS_MAX (config.h)");
 
@@ -43,7 +38,8 @@ static pthread_once_t gather_once = PTHREAD_ONCE_INIT;
 static void add(const pp_carrier_t *c)
 {
     if (n_carriers == PP_CARRIERS_MAX || c->n_keys > PP_CARRIER_KEYS_MAX) {
-        pp_error("carrier %s: left out: more than PP_CARRIERS_MAX carriers or PP_CARRIER_KEYS_MAX keys", c->name);
+        pp_error("carrier %s: left out: more than PP_CARRIERS_MAX carriers or PP_CARRIER_KEYS_MAX keys",
+                 c->name);
         return;
     }
     size_t o = strlen(names);
@@ -102,7 +98,9 @@ int pp_carrier_read_token(const pp_carrier_t *c, int status, const char *body, s
      * carrier's choosing, a space or non-ASCII byte breaks the line (found by tests/fuzz). */
     for (const unsigned char *p = (const unsigned char *)tok; *p; p++)
         if (*p < 0x21 || *p > 0x7E) {
-            pp_carrier_err(err, errlen, "token response: access_token holds byte 0x%02x, not allowed in an HTTP header", *p);
+            pp_carrier_err(err, errlen,
+                           "token response: access_token holds byte 0x%02x, not allowed in an HTTP header",
+                           *p);
             free(tok);
             return PP_EPARSE;
         }
@@ -139,16 +137,19 @@ int pp_carrier_parse(const pp_carrier_t *c, int http_status, const char *body, s
     size_t kept = 0, dropped = 0;
     for (size_t i = 0; rc == PP_OK && i < *n_results; i++) {
         pp_track_result_t *r = &(*results)[i];
-        if (pp_text_is_clean(r->tracking_number, strnlen(r->tracking_number, sizeof r->tracking_number))) {
+        if (pp_text_is_clean(r->tracking_number,
+                             strnlen(r->tracking_number, sizeof r->tracking_number))) {
             (*results)[kept++] = *r;
             continue;
         }
         pp_text_clean_field(r->tracking_number);
-        pp_carrier_err(err, errlen, "%s: tracking number '%s' (as cleaned) holds a control character or invalid UTF-8",
+        pp_carrier_err(err, errlen,
+                       "%s: tracking number '%s' (as cleaned) holds a control character or invalid UTF-8",
                        c->name, r->tracking_number);
         if (!dropped++ || dropped == *n_results) /* once per answer */
             pp_warn("carrier %s: a result dropped: tracking number '%s' (as cleaned) holds a control "
-                    "character or invalid UTF-8", c->name, r->tracking_number);
+                    "character or invalid UTF-8",
+                    c->name, r->tracking_number);
         free(r->events);
     }
     if (rc == PP_OK && dropped) {

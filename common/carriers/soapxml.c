@@ -198,8 +198,9 @@ FILE *pp_soapxml_begin(char **body, size_t *blen, const char *prefix, const char
     *blen = 0;
     FILE *f = open_memstream(body, blen);
     if (f)
-        fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                   "<soapenv:Envelope xmlns:soapenv=\"" PP_SOAP11_NS "\" xmlns:%s=\"%s\">",
+        fprintf(f,
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                "<soapenv:Envelope xmlns:soapenv=\"" PP_SOAP11_NS "\" xmlns:%s=\"%s\">",
                 prefix, ns);
     return f;
 }
@@ -246,7 +247,8 @@ int pp_soapxml_open_response(int http_status, const char *body, size_t len, xmlD
     }
     if (http_status != 200) {
         pp_carrier_err(err, errlen, "HTTP %d%s", http_status,
-                http_status == 429 ? ": rate limited" : (*sbody ? "" : " (body is not a SOAP envelope)"));
+                       http_status == 429 ? ": rate limited"
+                                          : (*sbody ? "" : " (body is not a SOAP envelope)"));
         return PP_EHTTP;
     }
     if (rc) {

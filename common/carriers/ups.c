@@ -24,24 +24,25 @@
  * check digit right, is this carrier's; a shape other carriers share gets less.
  */
 static const pp_number_format_t formats[] = {
-    {"ups", "ups_1z", "^1Z[0-9A-Z]{15}[0-9]$", "UPS mod 10 over chars 3-17", pp_checkdigit_ups_1z_valid, 98, "observed"},
-    {"ups", "ups_waybill", "^[AHJKTV][0-9]{10}$", "UPS mod 10 over the 9 serial digits", pp_checkdigit_ups_waybill_valid, 60, "observed"},
+    {"ups", "ups_1z", "^1Z[0-9A-Z]{15}[0-9]$", "UPS mod 10 over chars 3-17",
+     pp_checkdigit_ups_1z_valid, 98, "observed"},
+    {"ups", "ups_waybill", "^[AHJKTV][0-9]{10}$", "UPS mod 10 over the 9 serial digits",
+     pp_checkdigit_ups_waybill_valid, 60, "observed"},
 };
 
 /* Configuration keys: ups_<name> (PP_UPS_<NAME>), docs/config.md. */
 static const pp_carrier_key_t keys[] = {
     [PP_CARRIER_KEY_RPS] = {"rps", PP_CFG_INT, "10", 0, 100000, true, false,
-        "fleet-wide UPS Track API requests/s (0 = unlimited; no published limit)"},
+                            "fleet-wide UPS Track API requests/s (0 = unlimited; no published limit)"},
     [PP_CARRIER_KEY_PER_DAY] = {"per_day", PP_CFG_INT, "0", 0, 100000000, true, false,
-        "fleet-wide UPS requests per UTC day (0 = unlimited; no published quota)"},
+                                "fleet-wide UPS requests per UTC day (0 = unlimited; no published quota)"},
     [K_BASE_URL] = {"base_url", PP_CFG_STR, "https://onlinetools.ups.com", 0, 0, true, false,
-        "UPS API base URL (OAuth at /security/v1/oauth/token, tracking at /api/track/v1/details; test: https://wwwcie.ups.com)"},
+                    "UPS API base URL (OAuth at /security/v1/oauth/token, tracking at /api/track/v1/details; test: https://wwwcie.ups.com)"},
     [K_CLIENT_ID] = {"client_id", PP_CFG_STR, "", 0, 0, true, false,
-        "UPS OAuth2 client id (developer portal app)"},
-    [K_CLIENT_SECRET] = {"client_secret", PP_CFG_STR, "", 0, 0, true, true,
-        "UPS OAuth2 client secret"},
+                     "UPS OAuth2 client id (developer portal app)"},
+    [K_CLIENT_SECRET] = {"client_secret", PP_CFG_STR, "", 0, 0, true, true, "UPS OAuth2 client secret"},
     [K_MERCHANT_ID] = {"merchant_id", PP_CFG_STR, "", 0, 0, true, false,
-        "UPS account number sent as x-merchant-id on token requests (empty = not sent)"},
+                       "UPS account number sent as x-merchant-id on token requests (empty = not sent)"},
 };
 
 extern const pp_carrier_t pp_carrier_ups;
@@ -56,6 +57,7 @@ extern const pp_carrier_t pp_carrier_ups;
  * Requests and updates (delivery change requested, updated delivery date, photo...) are
  * not listed in 1: they fall to the type (I -> in_transit, a repeat; U -> unknown).
  */
+/* clang-format off */
 static const struct {
     int code;
     pp_status_t status;
@@ -101,28 +103,54 @@ static const struct {
     {33, PP_ST_RETURNING}, {35, PP_ST_RETURNING}, {36, PP_ST_RETURNING}, {118, PP_ST_RETURNING},
     {34, PP_ST_RETURNED}, {67, PP_ST_RETURNED}, {81, PP_ST_RETURNED},
 };
+/* clang-format on */
 
 /* status.code (scan code) as karrio maps it (research §2.3). */
 static const struct {
     const char *code;
     pp_status_t status;
 } scan_codes[] = {
-    {"MP", PP_ST_INFO_RECEIVED}, {"XD", PP_ST_INFO_RECEIVED}, {"OA", PP_ST_INFO_RECEIVED},
-    {"OR", PP_ST_IN_TRANSIT}, {"PU", PP_ST_IN_TRANSIT}, {"OC", PP_ST_IN_TRANSIT},
-    {"OG", PP_ST_IN_TRANSIT}, {"DP", PP_ST_IN_TRANSIT}, {"AA", PP_ST_IN_TRANSIT},
-    {"AR", PP_ST_IN_TRANSIT}, {"AF", PP_ST_IN_TRANSIT}, {"AL", PP_ST_IN_TRANSIT},
-    {"DS", PP_ST_IN_TRANSIT}, {"IH", PP_ST_IN_TRANSIT}, {"AP", PP_ST_IN_TRANSIT},
-    {"OT", PP_ST_OUT_FOR_DELIVERY}, {"OD", PP_ST_OUT_FOR_DELIVERY}, {"OF", PP_ST_OUT_FOR_DELIVERY},
+    {"MP", PP_ST_INFO_RECEIVED},
+    {"XD", PP_ST_INFO_RECEIVED},
+    {"OA", PP_ST_INFO_RECEIVED},
+    {"OR", PP_ST_IN_TRANSIT},
+    {"PU", PP_ST_IN_TRANSIT},
+    {"OC", PP_ST_IN_TRANSIT},
+    {"OG", PP_ST_IN_TRANSIT},
+    {"DP", PP_ST_IN_TRANSIT},
+    {"AA", PP_ST_IN_TRANSIT},
+    {"AR", PP_ST_IN_TRANSIT},
+    {"AF", PP_ST_IN_TRANSIT},
+    {"AL", PP_ST_IN_TRANSIT},
+    {"DS", PP_ST_IN_TRANSIT},
+    {"IH", PP_ST_IN_TRANSIT},
+    {"AP", PP_ST_IN_TRANSIT},
+    {"OT", PP_ST_OUT_FOR_DELIVERY},
+    {"OD", PP_ST_OUT_FOR_DELIVERY},
+    {"OF", PP_ST_OUT_FOR_DELIVERY},
     {"DL", PP_ST_OUT_FOR_DELIVERY},
-    {"RP", PP_ST_AVAILABLE_FOR_PICKUP}, {"UU", PP_ST_AVAILABLE_FOR_PICKUP},
-    {"AC", PP_ST_AVAILABLE_FOR_PICKUP}, {"WC", PP_ST_AVAILABLE_FOR_PICKUP},
-    {"FS", PP_ST_DELIVERED}, {"KB", PP_ST_DELIVERED}, {"F4", PP_ST_DELIVERED},
-    {"RF", PP_ST_DELIVERY_FAILED}, {"UR", PP_ST_DELIVERY_FAILED}, {"UF", PP_ST_DELIVERY_FAILED},
+    {"RP", PP_ST_AVAILABLE_FOR_PICKUP},
+    {"UU", PP_ST_AVAILABLE_FOR_PICKUP},
+    {"AC", PP_ST_AVAILABLE_FOR_PICKUP},
+    {"WC", PP_ST_AVAILABLE_FOR_PICKUP},
+    {"FS", PP_ST_DELIVERED},
+    {"KB", PP_ST_DELIVERED},
+    {"F4", PP_ST_DELIVERED},
+    {"RF", PP_ST_DELIVERY_FAILED},
+    {"UR", PP_ST_DELIVERY_FAILED},
+    {"UF", PP_ST_DELIVERY_FAILED},
     {"CC", PP_ST_DELIVERY_FAILED},
-    {"EX", PP_ST_EXCEPTION}, {"HX", PP_ST_EXCEPTION}, {"HD", PP_ST_EXCEPTION},
-    {"HI", PP_ST_EXCEPTION}, {"HS", PP_ST_EXCEPTION}, {"HU", PP_ST_EXCEPTION},
-    {"NH", PP_ST_EXCEPTION}, {"VD", PP_ST_EXCEPTION}, {"CA", PP_ST_EXCEPTION},
-    {"CN", PP_ST_EXCEPTION}, {"CV", PP_ST_EXCEPTION},
+    {"EX", PP_ST_EXCEPTION},
+    {"HX", PP_ST_EXCEPTION},
+    {"HD", PP_ST_EXCEPTION},
+    {"HI", PP_ST_EXCEPTION},
+    {"HS", PP_ST_EXCEPTION},
+    {"HU", PP_ST_EXCEPTION},
+    {"NH", PP_ST_EXCEPTION},
+    {"VD", PP_ST_EXCEPTION},
+    {"CA", PP_ST_EXCEPTION},
+    {"CN", PP_ST_EXCEPTION},
+    {"CV", PP_ST_EXCEPTION},
 };
 
 /* status.type, the activity type. */
@@ -130,18 +158,16 @@ static const struct {
     const char *type;
     pp_status_t status;
 } types[] = {
-    {"M", PP_ST_INFO_RECEIVED},  /* billing information received: label only */
-    {"I", PP_ST_IN_TRANSIT},     /* in transit / out for delivery (statusCode tells which) */
-    {"P", PP_ST_IN_TRANSIT},     /* pickup (XML Track API) */
-    {"W", PP_ST_IN_TRANSIT},     /* warehousing (freight) */
-    {"DO", PP_ST_IN_TRANSIT},    /* delivered origin CFS (freight): not to the recipient */
-    {"DD", PP_ST_IN_TRANSIT},    /* delivered destination CFS (freight) */
-    {"D", PP_ST_DELIVERED},
-    {"X", PP_ST_EXCEPTION},
-    {"MV", PP_ST_EXCEPTION},     /* billing information voided */
-    {"RS", PP_ST_RETURNED},      /* returned to shipper (XML Track API) */
-    {"NA", PP_ST_UNKNOWN},
-    {"U", PP_ST_UNKNOWN},        /* Track Alert updates */
+    {"M", PP_ST_INFO_RECEIVED}, /* billing information received: label only */
+    {"I", PP_ST_IN_TRANSIT},    /* in transit / out for delivery (statusCode tells which) */
+    {"P", PP_ST_IN_TRANSIT},    /* pickup (XML Track API) */
+    {"W", PP_ST_IN_TRANSIT},    /* warehousing (freight) */
+    {"DO", PP_ST_IN_TRANSIT},   /* delivered origin CFS (freight): not to the recipient */
+    {"DD", PP_ST_IN_TRANSIT},   /* delivered destination CFS (freight) */
+    {"D", PP_ST_DELIVERED},     {"X", PP_ST_EXCEPTION},
+    {"MV", PP_ST_EXCEPTION},                          /* billing information voided */
+    {"RS", PP_ST_RETURNED},                           /* returned to shipper (XML Track API) */
+    {"NA", PP_ST_UNKNOWN},      {"U", PP_ST_UNKNOWN}, /* Track Alert updates */
 };
 
 static pp_status_t ups_map(const char *type, const char *code, const char *status_code)
@@ -292,7 +318,8 @@ static int activity_time(const cJSON *a, time_t *out)
     const char *gd, *gt, *go, *d, *t;
     int Y, M, D, h, m, s;
     if (pp_carrier_json_opt_string(a, "gmtDate", &gd) || pp_carrier_json_opt_string(a, "gmtTime", &gt) ||
-        pp_carrier_json_opt_string(a, "gmtOffset", &go) || pp_carrier_json_opt_string(a, "date", &d) || pp_carrier_json_opt_string(a, "time", &t))
+        pp_carrier_json_opt_string(a, "gmtOffset", &go) ||
+        pp_carrier_json_opt_string(a, "date", &d) || pp_carrier_json_opt_string(a, "time", &t))
         return PP_EPARSE;
     if (gd[0] && gt[0]) {
         if (ups_date(gd, &Y, &M, &D) || ups_clock(gt, &h, &m, &s))
@@ -325,8 +352,10 @@ static int parse_activity(const cJSON *a, size_t idx, pp_track_event_t *ev, char
         return PP_EPARSE;
     }
     if (pp_carrier_json_opt_string(st, "type", &type) || pp_carrier_json_opt_string(st, "code", &code) ||
-        pp_carrier_json_opt_string(st, "statusCode", &scode) || pp_carrier_json_opt_string(st, "description", &desc)) {
-        pp_carrier_err(err, errlen, "activity[%zu].status: type/code/statusCode/description not a string", idx);
+        pp_carrier_json_opt_string(st, "statusCode", &scode) ||
+        pp_carrier_json_opt_string(st, "description", &desc)) {
+        pp_carrier_err(err, errlen,
+                       "activity[%zu].status: type/code/statusCode/description not a string", idx);
         return PP_EPARSE;
     }
     if (!type[0] && !code[0] && !scode[0]) {
@@ -334,8 +363,9 @@ static int parse_activity(const cJSON *a, size_t idx, pp_track_event_t *ev, char
         return PP_EPARSE;
     }
     if (activity_time(a, &ev->occurred_at) != 0) {
-        pp_carrier_err(err, errlen, "activity[%zu]: date/time (gmtDate, gmtTime, gmtOffset) missing or malformed",
-                idx);
+        pp_carrier_err(err, errlen,
+                       "activity[%zu]: date/time (gmtDate, gmtTime, gmtOffset) missing or malformed",
+                       idx);
         return PP_EPARSE;
     }
     if (loc && !cJSON_IsNull(loc)) {
@@ -396,8 +426,9 @@ static int parse_shipment(const cJSON *s, size_t idx, pp_track_result_t *r, char
     {
         const char *tn;
         if (!cJSON_IsObject(p) || pp_carrier_json_opt_string(p, "trackingNumber", &tn)) {
-            pp_carrier_err(err, errlen, "shipment[%zu].package[] is not an object with a string trackingNumber",
-                    idx);
+            pp_carrier_err(err, errlen,
+                           "shipment[%zu].package[] is not an object with a string trackingNumber",
+                           idx);
             return PP_EPARSE;
         }
         if (!pkg || (inquiry[0] && strcmp(tn, inquiry) == 0))
@@ -466,10 +497,10 @@ static int ups_parse(int http_status, const char *body, size_t len, pp_track_res
             pp_carrier_err(err, errlen, "HTTP 404 without a UPS error body (wrong ups_base_url?)");
         else if (http_status == 401)
             pp_carrier_err(err, errlen, "HTTP 401: token rejected or expired (refresh it)%s%s",
-                    reason[0] ? ": " : "", reason);
+                           reason[0] ? ": " : "", reason);
         else if (http_status == 403)
-            pp_carrier_err(err, errlen, "HTTP 403: blocked merchant or no access%s%s", reason[0] ? ": " : "",
-                    reason);
+            pp_carrier_err(err, errlen, "HTTP 403: blocked merchant or no access%s%s",
+                           reason[0] ? ": " : "", reason);
         else if (http_status == 429)
             pp_carrier_err(err, errlen, "HTTP 429: rate limited%s%s", reason[0] ? ": " : "", reason);
         else
@@ -482,7 +513,8 @@ static int ups_parse(int http_status, const char *body, size_t len, pp_track_res
         rc = PP_EPARSE;
         goto fail;
     }
-    const cJSON *tr = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "trackResponse") : NULL;
+    const cJSON *tr =
+        cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "trackResponse") : NULL;
     const cJSON *ships = cJSON_IsObject(tr) ? cJSON_GetObjectItemCaseSensitive(tr, "shipment") : NULL;
     if (!cJSON_IsArray(ships) || cJSON_GetArraySize(ships) == 0) {
         pp_carrier_err(err, errlen, "body has no trackResponse.shipment array");

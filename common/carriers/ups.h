@@ -16,7 +16,8 @@ void pp_ups_error_reason(const cJSON *root, char *out, size_t outlen);
 int pp_ups_build_auth_request(const pp_config_t *cfg, pp_http_request_t *req)
     __attribute__((warn_unused_result));
 int pp_ups_parse_auth(int http_status, const char *body, size_t len, char *token, size_t cap,
-                      long *expires_in_s, char *err, size_t errlen) __attribute__((warn_unused_result));
+                      long *expires_in_s, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 
 /* Configuration keys: ups_<name> (PP_UPS_<NAME>); the table is in ups.c. */
 enum { K_BASE_URL = PP_CARRIER_KEY_OWN, K_CLIENT_ID, K_CLIENT_SECRET, K_MERCHANT_ID };

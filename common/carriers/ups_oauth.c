@@ -116,8 +116,9 @@ int pp_ups_parse_auth(int http_status, const char *body, size_t len, char *token
         if (cJSON_IsObject(root))
             pp_ups_error_reason(root, reason, sizeof reason);
         pp_carrier_err(err, errlen, "token request: HTTP %d%s%s%s", http_status,
-                http_status == 401 || http_status == 403 ? " (check ups_client_id/ups_client_secret)" : "",
-                reason[0] ? ": " : "", reason);
+                       http_status == 401 || http_status == 403 ? " (check ups_client_id/ups_client_secret)"
+                                                                : "",
+                       reason[0] ? ": " : "", reason);
         rc = PP_EHTTP;
         goto fail;
     }
@@ -135,8 +136,8 @@ int pp_ups_parse_auth(int http_status, const char *body, size_t len, char *token
     }
     size_t tl = strlen(at->valuestring);
     if (!token || tl >= cap) {
-        pp_carrier_err(err, errlen, "token response: access_token is %zu bytes, buffer holds %zu", tl,
-                cap ? cap - 1 : 0);
+        pp_carrier_err(err, errlen, "token response: access_token is %zu bytes, buffer holds %zu",
+                       tl, cap ? cap - 1 : 0);
         rc = PP_EPARSE;
         goto fail;
     }
@@ -154,7 +155,8 @@ int pp_ups_parse_auth(int http_status, const char *body, size_t len, char *token
         secs = -1;
     }
     if (secs <= 0 || secs > 100L * 86400) {
-        pp_carrier_err(err, errlen, "token response: expires_in missing or not a positive number of seconds");
+        pp_carrier_err(err, errlen,
+                       "token response: expires_in missing or not a positive number of seconds");
         rc = PP_EPARSE;
         goto fail;
     }
@@ -169,4 +171,3 @@ fail:
     cJSON_Delete(root);
     return rc;
 }
-

@@ -44,19 +44,18 @@ typedef enum {
 } pp_channel_doubt_t;
 
 typedef struct pp_channel_lookup {
-    const char *id;         /* in: the id given to send(); not copied, caller keeps it */
-    const char *to;         /* in: the address it was sent to (was_sent with to = NULL) */
-    pp_channel_fate_t fate; /* out */
-    long long when;         /* out: server time of the record, Unix seconds */
-    char reason[256];       /* out: the bounce's "condition: text"; why a doubt is UNKNOWN */
+    const char *id;           /* in: the id given to send(); not copied, caller keeps it */
+    const char *to;           /* in: the address it was sent to (was_sent with to = NULL) */
+    pp_channel_fate_t fate;   /* out */
+    long long when;           /* out: server time of the record, Unix seconds */
+    char reason[256];         /* out: the bounce's "condition: text"; why a doubt is UNKNOWN */
     pp_channel_doubt_t doubt; /* in/out (in_doubt): not NONE on input = decided, not asked again */
 } pp_channel_lookup_t;
 
 typedef struct pp_channel_ops {
     const char *name; /* users.im_channel value, e.g. "xmpp" */
     /* Create (not yet connected; poll() connects and reconnects with back-off). */
-    int (*open)(pp_channel_t **out, const pp_config_t *cfg, pp_channel_bounce_cb bounce,
-                void *arg);
+    int (*open)(pp_channel_t **out, const pp_config_t *cfg, pp_channel_bounce_cb bounce, void *arg);
     /* Drive I/O for at most timeout_ms (connect, reconnect, read). */
     void (*poll)(pp_channel_t *ch, int timeout_ms);
     bool (*is_up)(pp_channel_t *ch);

@@ -40,10 +40,7 @@ static int sockopt_cb(xmpp_conn_t *conn, void *sock)
     return xmpp_sockopt_cb_keepalive(conn, sock);
 }
 
-static long jitter(long ms)
-{
-    return ms / 2 + (ms > 1 ? random() % (ms / 2 + 1) : 0);
-}
+static long jitter(long ms) { return ms / 2 + (ms > 1 ? random() % (ms / 2 + 1) : 0); }
 
 static void schedule_reconnect(pp_channel_t *ch)
 {
@@ -52,10 +49,6 @@ static void schedule_reconnect(pp_channel_t *ch)
         ch->backoff_ms = ch->retry_max_ms;
     ch->next_connect_ms = pp_mono_ms() + jitter(ch->backoff_ms);
 }
-
-
-
-
 
 /* <message type='error'>: report the id and "condition: text" to the owner. Archive query
  * results (XEP-0313 <result/>) go to the query in progress. */
@@ -134,7 +127,8 @@ static int uptime_cb(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
         pp_unconfirmed_server_start(ch->unconf, ch->conn_seq, ch->server_start);
         if (ch->uptime_logged != 1)
             pp_info("xmpp: %s tells its start time (up %lld s): a message cut by a crash of "
-                    "the server is sent again", ch->domain, up);
+                    "the server is sent again",
+                    ch->domain, up);
         ch->uptime_logged = 1;
         return 0;
     }
@@ -144,7 +138,8 @@ static int uptime_cb(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
             pp_xmpp_error_reason(ch->ctx, st, reason, sizeof reason);
         pp_warn("xmpp: %s does not tell its start time (XEP-0012 jabber:iq:last: %s; Prosody: "
                 "enable mod_uptime): a message the server archived but had not stored for the "
-                "recipient when it crashed is taken as delivered", ch->domain, reason);
+                "recipient when it crashed is taken as delivered",
+                ch->domain, reason);
     }
     ch->uptime_logged = -1;
     ch->uptime_state = -1;
@@ -193,7 +188,8 @@ static int prefs_cb(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
     if (ch->archive_state != ch->archive_logged) {
         if (ch->archive_state > 0)
             pp_info("xmpp: message archive (XEP-0313) on for %s: messages in flight at a crash "
-                    "are looked up there before any re-send", ch->jid);
+                    "are looked up there before any re-send",
+                    ch->jid);
         else
             pp_warn("xmpp: %s:%u keeps no usable message archive for %s (XEP-0313: %s); messages "
                     "in flight at a crash will be sent again (at least once)",
@@ -224,8 +220,8 @@ static void send_prefs(pp_channel_t *ch, xmpp_conn_t *conn)
         xmpp_stanza_release(iq);
 }
 
-static void conn_cb(xmpp_conn_t *conn, xmpp_conn_event_t ev, int error,
-                    xmpp_stream_error_t *se, void *ud)
+static void conn_cb(xmpp_conn_t *conn, xmpp_conn_event_t ev, int error, xmpp_stream_error_t *se,
+                    void *ud)
 {
     pp_channel_t *ch = ud;
     if (ch->dropped)
@@ -273,8 +269,7 @@ static void start_connect(pp_channel_t *ch)
         schedule_reconnect(ch);
         return;
     }
-    xmpp_conn_set_flags(ch->conn, ch->tls ? XMPP_CONN_FLAG_MANDATORY_TLS
-                                          : XMPP_CONN_FLAG_DISABLE_TLS);
+    xmpp_conn_set_flags(ch->conn, ch->tls ? XMPP_CONN_FLAG_MANDATORY_TLS : XMPP_CONN_FLAG_DISABLE_TLS);
     xmpp_conn_set_sockopt_callback(ch->conn, sockopt_cb);
     xmpp_conn_set_jid(ch->conn, ch->jid);
     xmpp_conn_set_pass(ch->conn, ch->pass);
@@ -283,8 +278,8 @@ static void start_connect(pp_channel_t *ch)
     ch->state = X_CONNECTING;
     if (xmpp_connect_client(ch->conn, ch->host, ch->port, conn_cb, ch) != XMPP_EOK) {
         if (ch->failures++ == 0)
-            pp_warn("xmpp: cannot start a connection to %s:%u; retrying with back-off",
-                    ch->host, ch->port);
+            pp_warn("xmpp: cannot start a connection to %s:%u; retrying with back-off", ch->host,
+                    ch->port);
         ch->state = X_DOWN;
         schedule_reconnect(ch);
     }
@@ -293,8 +288,7 @@ static void start_connect(pp_channel_t *ch)
 static void x_poll(pp_channel_t *ch, int timeout_ms)
 {
     if (ch->state == X_DOWN) {
-        if (ch->conn && (xmpp_conn_is_disconnected(ch->conn) ||
-                         pp_mono_ms() >= ch->next_connect_ms)) {
+        if (ch->conn && (xmpp_conn_is_disconnected(ch->conn) || pp_mono_ms() >= ch->next_connect_ms)) {
             xmpp_conn_release(ch->conn);
             ch->conn = NULL;
         }
@@ -305,7 +299,6 @@ static void x_poll(pp_channel_t *ch, int timeout_ms)
 }
 
 static bool x_is_up(pp_channel_t *ch) { return ch->state == X_UP; }
-
 
 static int send_marker(pp_channel_t *ch, const char *id)
 {
@@ -398,8 +391,6 @@ static int x_flush(pp_channel_t *ch, int timeout_ms)
     return PP_ETIMEOUT;
 }
 
-
-
 static int x_was_sent(pp_channel_t *ch, const char *to, long long since, pp_channel_lookup_t *q,
                       size_t n, int timeout_ms)
 {
@@ -443,8 +434,7 @@ static void x_close(pp_channel_t *ch, int timeout_ms)
     free(ch);
 }
 
-static int x_open(pp_channel_t **out, const pp_config_t *cfg, pp_channel_bounce_cb bounce,
-                  void *arg)
+static int x_open(pp_channel_t **out, const pp_config_t *cfg, pp_channel_bounce_cb bounce, void *arg)
 {
     pp_channel_t *ch = calloc(1, sizeof *ch);
     if (!ch)

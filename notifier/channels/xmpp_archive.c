@@ -52,7 +52,8 @@ void pp_xmpp_archive_result(pp_channel_t *ch, xmpp_stanza_t *result)
         return;
     /* Ours going out, or the buyer's server refusing ours; anything else (e.g. a buyer
      * writing to the bot with a forged id) proves nothing. */
-    if (bounce ? !pp_xmpp_same_bare(from, ch->mam.to ? ch->mam.to : hit->to) : !pp_xmpp_same_bare(from, ch->jid))
+    if (bounce ? !pp_xmpp_same_bare(from, ch->mam.to ? ch->mam.to : hit->to)
+               : !pp_xmpp_same_bare(from, ch->jid))
         return;
     xmpp_stanza_t *delay = xmpp_stanza_get_child_by_name_and_ns(fwd, "delay", NS_DELAY);
     const char *stamp = delay ? xmpp_stanza_get_attribute(delay, "stamp") : NULL;
@@ -169,8 +170,8 @@ int pp_xmpp_was_sent(pp_channel_t *ch, const char *to, long long since, pp_chann
                           strncmp(ch->mam.err, "feature-not-implemented", 23) == 0 ||
                           strncmp(ch->mam.err, "forbidden", 9) == 0;
             if (!absent)
-                pp_warn("xmpp: archive query about %s since %s refused: %s", to ? to : "any address",
-                        start, ch->mam.err);
+                pp_warn("xmpp: archive query about %s since %s refused: %s",
+                        to ? to : "any address", start, ch->mam.err);
             rc = absent ? PP_EXMPP : PP_EAGAIN;
             break;
         }
@@ -188,7 +189,8 @@ int pp_xmpp_was_sent(pp_channel_t *ch, const char *to, long long since, pp_chann
             break; /* the whole range was read, or every id was found */
         if (!ch->mam.first[0] || strcmp(ch->mam.first, before) == 0) {
             pp_warn("xmpp: archive query %s about %s: incomplete page without a way on (RSM "
-                    "first '%s')", ch->mam.qid, to ? to : "any address", ch->mam.first);
+                    "first '%s')",
+                    ch->mam.qid, to ? to : "any address", ch->mam.first);
             rc = PP_EAGAIN;
             break;
         }
@@ -282,14 +284,14 @@ static int ask_stored(pp_channel_t *ch, pp_channel_lookup_t *l, int timeout_ms)
     xmpp_send(ch->conn, iq);
     xmpp_stanza_release(iq);
     int64_t deadline = pp_mono_ms() + timeout_ms;
-    while (ch->stored.answer == PP_CHANNEL_DOUBT_NONE && ch->state == X_UP &&
-           pp_mono_ms() < deadline)
+    while (ch->stored.answer == PP_CHANNEL_DOUBT_NONE && ch->state == X_UP && pp_mono_ms() < deadline)
         xmpp_run_once(ch->ctx, 5);
     if (ch->stored.answer != PP_CHANNEL_DOUBT_NONE) {
         if (!ch->stored.retry)
             return PP_OK;
         pp_warn("xmpp: %s cannot tell now whether message %s is stored for %s (%s); asking "
-                "again later", ch->stored.domain, l->id, l->to, ch->stored.reason);
+                "again later",
+                ch->stored.domain, l->id, l->to, ch->stored.reason);
         return PP_EAGAIN;
     }
     if (ch->state != X_UP)

@@ -15,7 +15,7 @@
 #include <strophe.h>
 
 #define XMPP_BACKOFF_MIN_MS 200
-#define MAM_PAGE 250 /* results asked per page; the server may cap it (Prosody: 50) */
+#define MAM_PAGE 250         /* results asked per page; the server may cap it (Prosody: 50) */
 #define UNCONFIRMED_MAX 4096 /* sent messages remembered until the server confirms them */
 #define MARK_PREFIX "pp-mk-"
 
@@ -49,28 +49,28 @@ struct pp_channel {
     int flush_done; /* 1 when the barrier for flush_id came back */
     pp_channel_bounce_cb bounce;
     void *bounce_arg;
-    bool archive;      /* notifier_archive_check: set prefs at login, answer was_sent */
-    int archive_state; /* -1 the server refused the archive prefs, 0 unknown, 1 accepted */
+    bool archive;       /* notifier_archive_check: set prefs at login, answer was_sent */
+    int archive_state;  /* -1 the server refused the archive prefs, 0 unknown, 1 accepted */
     int archive_logged; /* archive_state last logged (log on change only) */
     unsigned long mam_seq;
-    unsigned long conn_seq;     /* connections made so far: the current one's number */
-    unsigned long mark_seq;     /* markers sent (MARK_PREFIX<n>), rising across connections */
-    long long server_start;     /* the server's start (monotonic s) on this connection, 0 unknown */
-    int64_t uptime_sent_ms;     /* monotonic time the uptime query of this connection left */
-    int uptime_state;           /* this connection: 0 no answer yet, 1 start known, -1 cannot tell */
-    int uptime_logged;          /* -1 "cannot tell its start time" logged, 1 known; log on change */
-    pp_unconfirmed_t *unconf;   /* sent, not yet confirmed by a marker or a barrier */
-    struct {           /* the archive query in progress (was_sent) */
+    unsigned long conn_seq;   /* connections made so far: the current one's number */
+    unsigned long mark_seq;   /* markers sent (MARK_PREFIX<n>), rising across connections */
+    long long server_start;   /* the server's start (monotonic s) on this connection, 0 unknown */
+    int64_t uptime_sent_ms;   /* monotonic time the uptime query of this connection left */
+    int uptime_state;         /* this connection: 0 no answer yet, 1 start known, -1 cannot tell */
+    int uptime_logged;        /* -1 "cannot tell its start time" logged, 1 known; log on change */
+    pp_unconfirmed_t *unconf; /* sent, not yet confirmed by a marker or a barrier */
+    struct {                  /* the archive query in progress (was_sent) */
         char qid[32];
-        int done;      /* 0 waiting, 1 <fin> came, -1 error reply */
-        bool complete; /* <fin complete='true'>: no later page */
+        int done;        /* 0 waiting, 1 <fin> came, -1 error reply */
+        bool complete;   /* <fin complete='true'>: no later page */
         char first[128]; /* RSM <first> of this page (the oldest): the next page ends there */
         char err[256];
         const char *to;
         pp_channel_lookup_t *q; /* sorted by id */
         size_t n, results, found;
     } mam;
-    struct {           /* the question about a recipient's store in progress (in_doubt) */
+    struct { /* the question about a recipient's store in progress (in_doubt) */
         char qid[32];
         char domain[256];          /* asked: the recipient's domain */
         pp_channel_doubt_t answer; /* NONE while waiting */

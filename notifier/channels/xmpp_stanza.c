@@ -62,8 +62,7 @@ xmpp_stanza_t *pp_xmpp_ping_iq(xmpp_ctx_t *ctx, const char *id)
 }
 
 /* New child element of parent (borrowed: parent holds it), NULL on allocation failure. */
-xmpp_stanza_t *pp_xmpp_add_elem(xmpp_ctx_t *ctx, xmpp_stanza_t *parent, const char *name,
-                                const char *ns)
+xmpp_stanza_t *pp_xmpp_add_elem(xmpp_ctx_t *ctx, xmpp_stanza_t *parent, const char *name, const char *ns)
 {
     xmpp_stanza_t *e = xmpp_stanza_new(ctx);
     if (!e)
@@ -78,8 +77,7 @@ xmpp_stanza_t *pp_xmpp_add_elem(xmpp_ctx_t *ctx, xmpp_stanza_t *parent, const ch
 }
 
 /* <name>text</name> under parent. */
-int pp_xmpp_add_text_elem(xmpp_ctx_t *ctx, xmpp_stanza_t *parent, const char *name,
-                          const char *text)
+int pp_xmpp_add_text_elem(xmpp_ctx_t *ctx, xmpp_stanza_t *parent, const char *name, const char *text)
 {
     xmpp_stanza_t *e = pp_xmpp_add_elem(ctx, parent, name, NULL);
     xmpp_stanza_t *t = e ? xmpp_stanza_new(ctx) : NULL;
@@ -93,8 +91,7 @@ int pp_xmpp_add_text_elem(xmpp_ctx_t *ctx, xmpp_stanza_t *parent, const char *na
 }
 
 /* <field var=var [type=hidden]><value>v</value></field> under the form. */
-int pp_xmpp_add_field(xmpp_ctx_t *ctx, xmpp_stanza_t *form, const char *var, const char *v,
-                      bool hidden)
+int pp_xmpp_add_field(xmpp_ctx_t *ctx, xmpp_stanza_t *form, const char *var, const char *v, bool hidden)
 {
     xmpp_stanza_t *f = pp_xmpp_add_elem(ctx, form, "field", NULL);
     if (!f || xmpp_stanza_set_attribute(f, "var", var) != XMPP_EOK ||

@@ -19,8 +19,7 @@ xmpp_stanza_t *pp_xmpp_ping_iq(xmpp_ctx_t *ctx, const char *id);
 xmpp_stanza_t *pp_xmpp_add_elem(xmpp_ctx_t *ctx, xmpp_stanza_t *parent, const char *name,
                                 const char *ns);
 /* <name>text</name> under parent; PP_OK or PP_ENOMEM. */
-int pp_xmpp_add_text_elem(xmpp_ctx_t *ctx, xmpp_stanza_t *parent, const char *name,
-                          const char *text);
+int pp_xmpp_add_text_elem(xmpp_ctx_t *ctx, xmpp_stanza_t *parent, const char *name, const char *text);
 /* <field var=var [type=hidden]><value>v</value></field> under a data form. */
 int pp_xmpp_add_field(xmpp_ctx_t *ctx, xmpp_stanza_t *form, const char *var, const char *v,
                       bool hidden);

@@ -149,7 +149,8 @@ void fuzz_check_results(const pp_track_result_t *r, size_t n)
             if (e->occurred_at)
                 fuzz_check_time("occurred_at", e->occurred_at);
             if (k > 0 && e->occurred_at < e[-1].occurred_at)
-                fuzz_fail("result %zu: event %zu is older than event %zu (not oldest first)", i, k, k - 1);
+                fuzz_fail("result %zu: event %zu is older than event %zu (not oldest first)", i, k,
+                          k - 1);
         }
     }
 }

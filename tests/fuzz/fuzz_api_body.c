@@ -33,9 +33,12 @@ static pp_config_t cfg;
 static h2o_iovec_t content_type;
 static int answers, db_jobs, last_status;
 
-int __real_pp_api_route(pp_api_t *a, const char *method, const char *pattern, int auth, pp_api_handler_fn fn);
-int __wrap_pp_api_route(pp_api_t *a, const char *method, const char *pattern, int auth, pp_api_handler_fn fn);
-int __wrap_pp_api_route(pp_api_t *a, const char *method, const char *pattern, int auth, pp_api_handler_fn fn)
+int __real_pp_api_route(pp_api_t *a, const char *method, const char *pattern, int auth,
+                        pp_api_handler_fn fn);
+int __wrap_pp_api_route(pp_api_t *a, const char *method, const char *pattern, int auth,
+                        pp_api_handler_fn fn);
+int __wrap_pp_api_route(pp_api_t *a, const char *method, const char *pattern, int auth,
+                        pp_api_handler_fn fn)
 {
     if (n_routes < MAX_ROUTES)
         routes[n_routes++] = (fuzz_route_t){method, pattern, auth, fn};
@@ -238,8 +241,14 @@ static void check_strict(const char *body, size_t len)
 }
 
 static const char *const content_types[] = {
-    NULL, "application/json", "application/json; charset=utf-8", "text/plain",
-    "application/jsonx", "APPLICATION/JSON", "", "application/x-www-form-urlencoded",
+    NULL,
+    "application/json",
+    "application/json; charset=utf-8",
+    "text/plain",
+    "application/jsonx",
+    "APPLICATION/JSON",
+    "",
+    "application/x-www-form-urlencoded",
 };
 
 static void init(void)
@@ -305,7 +314,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         r->nparams++;
     }
     int auth = routes[ri].auth;
-    r->auth.kind = auth & PP_API_AUTH_SERVICE ? PP_API_AUTH_SERVICE
+    r->auth.kind = auth & PP_API_AUTH_SERVICE  ? PP_API_AUTH_SERVICE
                    : auth & PP_API_AUTH_SELLER ? PP_API_AUTH_SELLER
                                                : PP_API_AUTH_BUYER;
     r->auth.seller_id = 1;
@@ -316,8 +325,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc != 0)
         fuzz_fail("%s %s returned %d (a 500)", r->method, r->pattern, rc);
     if (answers + db_jobs != 1)
-        fuzz_fail("%s %s: %d answers and %d DB jobs for one request", r->method, r->pattern, answers,
-                  db_jobs);
+        fuzz_fail("%s %s: %d answers and %d DB jobs for one request", r->method, r->pattern,
+                  answers, db_jobs);
     if (r->data_free && r->data)
         r->data_free(r->data);
     free(r);

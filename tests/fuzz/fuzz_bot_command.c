@@ -24,7 +24,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_fail("kind %d out of range", (int)cmd.kind);
     if (!pp_bot_cmd_name(cmd.kind))
         fuzz_fail("kind %d has no name", (int)cmd.kind);
-    if (cmd.kind == PP_BOT_CMD_TRACK || cmd.kind == PP_BOT_CMD_AMBIGUOUS || cmd.kind == PP_BOT_CMD_INVALID) {
+    if (cmd.kind == PP_BOT_CMD_TRACK || cmd.kind == PP_BOT_CMD_AMBIGUOUS ||
+        cmd.kind == PP_BOT_CMD_INVALID) {
         if (strnlen(cmd.number, sizeof cmd.number) == sizeof cmd.number)
             fuzz_fail("number does not fit its field");
         /* The number is echoed back in the reply stanza. */

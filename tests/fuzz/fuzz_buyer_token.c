@@ -27,7 +27,8 @@ static size_t b64url(const unsigned char *in, size_t n, char *out)
     size_t k = 0, i = 0;
     for (; i + 2 < n; i += 3) {
         unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
-        out[k++] = a[v >> 18], out[k++] = a[(v >> 12) & 63], out[k++] = a[(v >> 6) & 63], out[k++] = a[v & 63];
+        out[k++] = a[v >> 18], out[k++] = a[(v >> 12) & 63], out[k++] = a[(v >> 6) & 63],
+        out[k++] = a[v & 63];
     }
     if (n - i == 1) {
         unsigned v = (unsigned)in[i] << 16;
@@ -61,7 +62,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         cfg.api_buyer_secret = strdup(secret);
         api.cfg = &cfg;
         api.metrics = pp_metrics_new();
-        if (!cfg.api_buyer_secret || !api.metrics || pp_api_register_buyer(&api) != PP_OK || !api.buyer_auth)
+        if (!cfg.api_buyer_secret || !api.metrics || pp_api_register_buyer(&api) != PP_OK ||
+            !api.buyer_auth)
             abort();
     }
     if (size < 1 || size > 2048)

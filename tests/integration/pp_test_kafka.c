@@ -103,7 +103,8 @@ static int ids(const char *brokers, const char *topic, int with_value)
             fprintf(stderr, "consume: %s\n", rd_kafka_message_errstr(m));
         }
         if (m->partition >= 0 && m->partition < np && !done[m->partition] &&
-            (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF || (!m->err && m->offset >= hi[m->partition] - 1))) {
+            (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF ||
+             (!m->err && m->offset >= hi[m->partition] - 1))) {
             done[m->partition] = 1;
             pending--;
         }
@@ -122,8 +123,7 @@ int main(int argc, char **argv)
     const char *brokers = getenv("PP_KAFKA_BROKERS");
     if (!brokers)
         brokers = "127.0.0.1:55092";
-    if (argc == 4 && strcmp(argv[1], "create") == 0)
-        {
+    if (argc == 4 && strcmp(argv[1], "create") == 0) {
         long n = strtol(argv[3], NULL, 10);
         return create(brokers, argv[2], n > 0 && n < 1000 ? (int)n : 1);
     }

@@ -3,7 +3,7 @@
 
 const char *sim_bin, *db_url, *tmp;
 const char *scen, *mode_name; /* for messages */
-pid_t sims[4]; /* running simulators (0 = free slot) */
+pid_t sims[4];                /* running simulators (0 = free slot) */
 
 /* ---- clocks: monotonic = real + offset (or frozen); wall = real + offset ---------------- */
 int64_t mono_off, wall_off, frozen_at;
@@ -20,7 +20,11 @@ static void stop_sim_pid(pid_t pid)
             sims[i] = 0;
         }
 }
-void stop_sims(void) { for (int i = 0; i < 4; i++) stop_sim_pid(sims[i]); }
+void stop_sims(void)
+{
+    for (int i = 0; i < 4; i++)
+        stop_sim_pid(sims[i]);
+}
 
 __attribute__((format(printf, 1, 2), noreturn)) void die(const char *fmt, ...)
 {
@@ -36,7 +40,6 @@ __attribute__((format(printf, 1, 2), noreturn)) void die(const char *fmt, ...)
 }
 
 /* ---- the simulator --------------------------------------------------------------------- */
-
 
 /* Start pp-carrier-sim on port (0 = any) with the options (NULL-terminated); log in TMP/name.requests. */
 void sim_start(sim_t *s, const char *name, int port, const char *const *opts)
@@ -68,7 +71,8 @@ void sim_start(sim_t *s, const char *name, int port, const char *const *opts)
     s->pid = sims[slot] = pid;
     for (int64_t end = pp_mono_ms() + WAIT_MS; pp_mono_ms() < end; usleep(10000)) {
         FILE *f = fopen(out, "r");
-        bool got = f && fgets(line, sizeof line, f) && sscanf(line, "listening on 127.0.0.1:%d", &s->port) == 1;
+        bool got = f && fgets(line, sizeof line, f) &&
+                   sscanf(line, "listening on 127.0.0.1:%d", &s->port) == 1;
         if (f)
             fclose(f);
         if (got) {
@@ -80,7 +84,6 @@ void sim_start(sim_t *s, const char *name, int port, const char *const *opts)
 }
 
 void sim_stop(sim_t *s) { stop_sim_pid(s->pid); }
-
 
 static long long json_ll(const char *line, const char *key)
 {
@@ -142,14 +145,13 @@ long long sim_token_requests(const sim_t *s)
 
 /* ---- the client on its own loop -------------------------------------------------------- */
 
-
-
 static void tick_cb(uv_timer_t *t) { (void)t; }
 
 void set(rig_t *r, const char *key, const char *value)
 {
     char err[256];
-    CHECK(pp_config_set(&r->cfg, key, value, err, sizeof err) == 0, "config %s = %s: %s", key, value, err);
+    CHECK(pp_config_set(&r->cfg, key, value, err, sizeof err) == 0, "config %s = %s: %s", key,
+          value, err);
 }
 
 /* A client in day mode m; kv: "key=value" config settings over the test defaults, NULL-terminated. */
@@ -158,10 +160,17 @@ void rig_open(rig_t *r, pp_cc_day_mode_t m, const char *const *kv)
     memset(r, 0, sizeof *r);
     r->prefix = m == PP_CC_DAY_BOT ? "pp_bot" : "pp_poller";
     CHECK(pp_config_init(&r->cfg) == 0, "config defaults");
-    static const char *const base[] = {
-        "speed=1", "heartbeat_interval_ms=60000", "budget_sync_ms=100", "breaker_window=20",
-        "breaker_min_requests=20", "inpost_rps=0", "inpost_per_day=0", "gls_rps=0", "gls_per_day=0",
-        "dhl_per_day=0", NULL};
+    static const char *const base[] = {"speed=1",
+                                       "heartbeat_interval_ms=60000",
+                                       "budget_sync_ms=100",
+                                       "breaker_window=20",
+                                       "breaker_min_requests=20",
+                                       "inpost_rps=0",
+                                       "inpost_per_day=0",
+                                       "gls_rps=0",
+                                       "gls_per_day=0",
+                                       "dhl_per_day=0",
+                                       NULL};
     for (int pass = 0; pass < 2; pass++)
         for (const char *const *p = pass ? kv : base; p && *p; p++) {
             char k[64];
@@ -174,15 +183,22 @@ void rig_open(rig_t *r, pp_cc_day_mode_t m, const char *const *kv)
     uv_timer_start(&r->tick, tick_cb, 5, 5); /* uv_run(ONCE) returns at least every 5 ms */
     CHECK((r->metrics = pp_metrics_new()) != NULL, "metrics");
     CHECK(pp_db_open(&r->db, &r->loop, db_url, 2) == 0, "cannot open %s", db_url);
-    pp_cc_opts_t o = {.cfg = &r->cfg, .loop = &r->loop, .metrics = r->metrics, .db = r->db,
-                      .who = m == PP_CC_DAY_BOT ? "bot" : "worker cc-check", .prefix = r->prefix,
-                      .timeout_ms = 10000, .day_mode = m, .now_ms = fake_mono, .wall_ms = fake_wall};
+    pp_cc_opts_t o = {.cfg = &r->cfg,
+                      .loop = &r->loop,
+                      .metrics = r->metrics,
+                      .db = r->db,
+                      .who = m == PP_CC_DAY_BOT ? "bot" : "worker cc-check",
+                      .prefix = r->prefix,
+                      .timeout_ms = 10000,
+                      .day_mode = m,
+                      .now_ms = fake_mono,
+                      .wall_ms = fake_wall};
     CHECK(pp_cc_init(&r->cc, &o) == 0, "pp_cc_init");
 }
 
 /* A simulator NAME-fleet / NAME-bot with opts, and a client with <carrier>_base_url at it and kv. */
 void setup(sim_t *s, rig_t *r, pp_cc_day_mode_t m, const char *name, const char *const *opts,
-                  const char *carrier, const char *const *kv)
+           const char *carrier, const char *const *kv)
 {
     char sname[64], url[128];
     const char *all[16] = {url};
@@ -205,8 +221,16 @@ bool run_until(rig_t *r, bool (*done)(rig_t *, void *), void *arg, int64_t max_m
     return true;
 }
 
-bool never(rig_t *r, void *arg) { (void)r, (void)arg; return false; }
-bool flag_set(rig_t *r, void *arg) { (void)r; return *(bool *)arg; }
+bool never(rig_t *r, void *arg)
+{
+    (void)r, (void)arg;
+    return false;
+}
+bool flag_set(rig_t *r, void *arg)
+{
+    (void)r;
+    return *(bool *)arg;
+}
 bool all_done(rig_t *r, void *arg)
 {
     (void)arg;
@@ -215,9 +239,18 @@ bool all_done(rig_t *r, void *arg)
             return false;
     return true;
 }
-bool idle(rig_t *r, void *arg) { (void)arg; return pp_db_pending(r->db) == 0; }
+bool idle(rig_t *r, void *arg)
+{
+    (void)arg;
+    return pp_db_pending(r->db) == 0;
+}
 void finished_cb(void *arg) { *(bool *)arg = true; }
-static void walk_close(uv_handle_t *h, void *arg) { (void)arg; if (!uv_is_closing(h)) uv_close(h, NULL); }
+static void walk_close(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
 
 /* Drain, the last carrier_usage write, close everything. */
 void rig_close(rig_t *r)
@@ -257,7 +290,8 @@ call_t *submit(rig_t *r, const char *carrier, int64_t deadline_ms)
     static uint64_t seed = 1000;
     CHECK(r->n_calls < MAXC, "too many calls");
     call_t *x = &r->calls[r->n_calls++];
-    CHECK(pp_number_example(carrier, seed++, x->number, sizeof x->number) == 0, "no %s example", carrier);
+    CHECK(pp_number_example(carrier, seed++, x->number, sizeof x->number) == 0, "no %s example",
+          carrier);
     CHECK(pp_cc_submit(r->cc, carrier, x->number, fake_mono() + deadline_ms, call_cb, x) != NULL,
           "pp_cc_submit %s", carrier);
     return x;
@@ -267,7 +301,8 @@ int count(const rig_t *r, int from, pp_cc_outcome_t o, const char *why)
 {
     int n = 0;
     for (int i = from; i < r->n_calls; i++)
-        n += r->calls[i].done && r->calls[i].outcome == o && (!why || strcmp(r->calls[i].why, why) == 0);
+        n += r->calls[i].done && r->calls[i].outcome == o &&
+             (!why || strcmp(r->calls[i].why, why) == 0);
     return n;
 }
 

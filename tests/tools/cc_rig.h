@@ -71,7 +71,8 @@ int sim_requests(const sim_t *s, req_t *out, int cap);
 long long sim_token_requests(const sim_t *s);
 void set(rig_t *r, const char *key, const char *value);
 void rig_open(rig_t *r, pp_cc_day_mode_t m, const char *const *kv);
-void setup(sim_t *s, rig_t *r, pp_cc_day_mode_t m, const char *name, const char *const *opts, const char *carrier, const char *const *kv);
+void setup(sim_t *s, rig_t *r, pp_cc_day_mode_t m, const char *name, const char *const *opts,
+           const char *carrier, const char *const *kv);
 bool run_until(rig_t *r, bool (*done)(rig_t *, void *), void *arg, int64_t max_ms);
 bool never(rig_t *r, void *arg);
 bool flag_set(rig_t *r, void *arg);
@@ -86,8 +87,15 @@ double metric(rig_t *r, const char *family, const char *labels);
 bool metric_at_least(rig_t *r, void *arg);
 
 /* die() unless cond: exit 1 with "FAIL: <scenario> <mode>: ..." */
-#define CHECK(cond, ...) do { if (!(cond)) die(__VA_ARGS__); } while (0)
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            die(__VA_ARGS__);                                                                      \
+    } while (0)
 /* metric_at_least's argument: wait until <prefix>_family labels >= value */
-typedef struct mwait { const char *family, *labels; double value; } mwait_t;
+typedef struct mwait {
+    const char *family, *labels;
+    double value;
+} mwait_t;
 
 #endif

@@ -49,7 +49,8 @@ int main(int argc, char **argv)
     }
     const pp_carrier_t *c = pp_carrier_find(name);
     if (!c) {
-        fprintf(stderr, "usage: pp-carrier-request --carrier NAME [--auth] [--token T] [--body FILE] NUMBER...\n");
+        fprintf(stderr,
+                "usage: pp-carrier-request --carrier NAME [--auth] [--token T] [--body FILE] NUMBER...\n");
         return 2;
     }
     pp_config_t cfg;
@@ -64,8 +65,8 @@ int main(int argc, char **argv)
     else
         rc = c->build_request(&cfg, token, numbers, n, &req);
     if (rc) {
-        fprintf(stderr, "pp-carrier-request: %s: %s\n", auth ? "build_auth_request" : "build_request",
-                pp_strerror(rc));
+        fprintf(stderr, "pp-carrier-request: %s: %s\n",
+                auth ? "build_auth_request" : "build_request", pp_strerror(rc));
         pp_config_free(&cfg);
         return 1;
     }
@@ -81,7 +82,8 @@ int main(int argc, char **argv)
             bad = fclose(f) != 0 || bad;
         }
         if (bad) {
-            fprintf(stderr, "pp-carrier-request: the request has a body: give a writable --body FILE\n");
+            fprintf(stderr,
+                    "pp-carrier-request: the request has a body: give a writable --body FILE\n");
             pp_http_request_free(&req);
             pp_config_free(&cfg);
             return 1;

@@ -206,7 +206,8 @@ int main(int argc, char **argv)
         while (!c.failed && c.up && access(c.stop_file, F_OK) != 0 && now_ms() < end)
             xmpp_run_once(c.ctx, 5);
         if (!c.up || access(c.stop_file, F_OK) != 0) {
-            fprintf(stderr, "pp-chat: %s\n", c.up ? "the stop file did not appear in time" : "not logged in");
+            fprintf(stderr, "pp-chat: %s\n",
+                    c.up ? "the stop file did not appear in time" : "not logged in");
             c.failed = 1;
         }
     }

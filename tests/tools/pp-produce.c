@@ -103,10 +103,10 @@ static int produce(const char *brokers, const char *topic)
         size_t klen = (size_t)(tab - line);
         char *value = tab + 1; /* the V_ macros do not parenthesize their arguments */
         for (;;) {
-            rd_kafka_resp_err_t e = rd_kafka_producev(
-                rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                RD_KAFKA_V_KEY(line, klen), RD_KAFKA_V_VALUE(value, (size_t)len - klen - 1),
-                RD_KAFKA_V_END);
+            rd_kafka_resp_err_t e =
+                rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
+                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(line, klen),
+                                  RD_KAFKA_V_VALUE(value, (size_t)len - klen - 1), RD_KAFKA_V_END);
             if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
                 rd_kafka_poll(rk, 50);
                 continue;
@@ -138,8 +138,7 @@ static int dump(const char *brokers, const char *topic)
     rd_kafka_t *rk = client(RD_KAFKA_CONSUMER, brokers);
     const rd_kafka_metadata_t *md;
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-    if (rd_kafka_metadata(rk, 0, rkt, &md, 10000) || md->topic_cnt != 1 ||
-        md->topics[0].err) {
+    if (rd_kafka_metadata(rk, 0, rkt, &md, 10000) || md->topic_cnt != 1 || md->topics[0].err) {
         fprintf(stderr, "pp-produce: no metadata for %s\n", topic);
         return 1;
     }
@@ -207,11 +206,15 @@ int main(int argc, char **argv)
         case 't': topic = optarg; break;
         case 'C': partitions = (int)strtol(optarg, NULL, 10); break;
         case 'D': dump_mode = 1; break;
-        default: topic = NULL; optind = argc; break;
+        default:
+            topic = NULL;
+            optind = argc;
+            break;
         }
     }
     if (!topic || partitions < 0) {
-        fprintf(stderr, "usage: pp-produce [-b BROKERS] -t TOPIC [-C PARTITIONS | -D] < key<TAB>value lines\n");
+        fprintf(stderr,
+                "usage: pp-produce [-b BROKERS] -t TOPIC [-C PARTITIONS | -D] < key<TAB>value lines\n");
         return 2;
     }
     if (partitions > 0)

@@ -154,7 +154,10 @@ typedef struct {
 } fixture_ev_t;
 
 /* ends an fixture_ev_t list (so does an entry without a code) */
-#define EV_END {-1, NULL, 0, NULL, NULL, NULL, 0}
+#define EV_END                                                                                     \
+    {                                                                                              \
+        -1, NULL, 0, NULL, NULL, NULL, 0                                                           \
+    }
 
 static inline void fixture_check_events(const pp_track_result_t *r, size_t n, const fixture_ev_t *ev)
 {
@@ -315,12 +318,13 @@ typedef struct {
     const char *want; /* a substring some string of the result must hold, NULL = none */
 } fixture_hostile_t;
 
-#define FIXTURE_LONG_PL                                                                        \
-    "Źdźbło żółtej gęśli w Szczebrzeszynie, Łódź Bałuty, ul. Świętokrzyska ąęółśżźćń "         \
-    "Źdźbło żółtej gęśli w Szczebrzeszynie, Łódź Bałuty, ul. Świętokrzyska ąęółśżźćń "         \
-    "Źdźbło żółtej gęśli w Szczebrzeszynie, Łódź Bałuty, ul. Świętokrzyska ąęółśżźćń "         \
+#define FIXTURE_LONG_PL                                                                                       \
+    "Źdźbło żółtej gęśli w Szczebrzeszynie, Łódź Bałuty, ul. Świętokrzyska ąęółśżźćń " \
+    "Źdźbło żółtej gęśli w Szczebrzeszynie, Łódź Bałuty, ul. Świętokrzyska ąęółśżźćń " \
+    "Źdźbło żółtej gęśli w Szczebrzeszynie, Łódź Bałuty, ul. Świętokrzyska ąęółśżźćń " \
     "Źdźbło żółtej gęśli w Szczebrzeszynie, Łódź Bałuty, ul. Świętokrzyska ąęółśżźćń "
-#define FIXTURE_LONG_3B "€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€"
+#define FIXTURE_LONG_3B                                                                            \
+    "€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€—€"
 
 /* JSON bodies: escapes cJSON turns into raw control bytes, raw bytes, long text. */
 static const fixture_hostile_t fixture_hostile_json[] = {
@@ -329,10 +333,10 @@ static const fixture_hostile_t fixture_hostile_json[] = {
     {"KRA\\u0085\\u009bX", 1, "KRA X"},
     {"Kraków\\n\\tRynek\\r", 1, "Kraków  Rynek"},
     {"KRA\\uFFFFX", 1, "KRAX"},
-    {"KRA\x01X", 0, NULL},                 /* a raw control byte inside the string */
-    {"bad \xff\xfe utf-8 \xc3", 0, NULL},  /* raw invalid UTF-8 */
+    {"KRA\x01X", 0, NULL},                /* a raw control byte inside the string */
+    {"bad \xff\xfe utf-8 \xc3", 0, NULL}, /* raw invalid UTF-8 */
     {"cut \xc5", 0, NULL},
-    {"x\\u0000y", 0, NULL},                /* NUL: cut there or refused */
+    {"x\\u0000y", 0, NULL}, /* NUL: cut there or refused */
     {FIXTURE_LONG_PL, 1, "Źdźbło żółtej"},
     {"a" FIXTURE_LONG_PL, 1, "Źdźbło żółtej"},
     {"ab" FIXTURE_LONG_PL, 1, "Źdźbło żółtej"},
@@ -426,10 +430,12 @@ static inline void fixture_check_hostile(const pp_carrier_t *c, const char *file
 static inline void fixture_check_hostile_number(const pp_carrier_t *c, const char *file, int http,
                                                 const char *number, int xml)
 {
-    static const char *const json_tails[] = {"\\u0001", "\\u0085", "\\u007f", "\\n", "\x01", "\xff", "\xc5"};
+    static const char *const json_tails[] = {"\\u0001", "\\u0085", "\\u007f", "\\n",
+                                             "\x01",    "\xff",    "\xc5"};
     static const char *const xml_tails[] = {"&#x85;", "&#x7f;"}; /* tab, LF: XML whitespace, trimmed */
     const char *const *tails = xml ? xml_tails : json_tails;
-    size_t nt = xml ? sizeof xml_tails / sizeof xml_tails[0] : sizeof json_tails / sizeof json_tails[0];
+    size_t nt =
+        xml ? sizeof xml_tails / sizeof xml_tails[0] : sizeof json_tails / sizeof json_tails[0];
     size_t len;
     char *body = fixture_slurp(file, &len);
     CHECK(body != NULL);

@@ -12,7 +12,8 @@ static int fails(const char *prefix, int first, const char *suffix, int n)
     int ok = 0;
     for (int i = 0; i < n; i++) {
         char peer[64];
-        snprintf(peer, sizeof peer, strchr(prefix, ':') ? "%s%x%s" : "%s%d%s", prefix, first + i, suffix);
+        snprintf(peer, sizeof peer, strchr(prefix, ':') ? "%s%x%s" : "%s%d%s", prefix, first + i,
+                 suffix);
         const char *what = NULL;
         int64_t wait_ms = pp_api_authfail_take(&api, peer, &what);
         ok += wait_ms == 0;

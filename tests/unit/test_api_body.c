@@ -6,28 +6,34 @@
 #include <stdarg.h>
 
 /* body.c's answering half (pp_api_body_json) is not tested here: stubs for what it calls. */
-h2o_iovec_t pp_api_header(const pp_api_req_t *r, const char *name) { return h2o_iovec_init(NULL, 0); }
+h2o_iovec_t pp_api_header(const pp_api_req_t *r, const char *name)
+{
+    return h2o_iovec_init(NULL, 0);
+}
 void pp_api_reply_json(pp_api_req_t *r, int status, const cJSON *body) {}
 void pp_api_reply_error(pp_api_req_t *r, int status, const char *code, const char *fmt, ...) {}
 
 typedef struct body_case {
     const char *body;
-    size_t len;          /* 0: strlen(body) */
-    const char *code;    /* NULL: accepted */
-    const char *field;   /* refused: the field named ("" none; NULL: not checked) */
+    size_t len;        /* 0: strlen(body) */
+    const char *code;  /* NULL: accepted */
+    const char *field; /* refused: the field named ("" none; NULL: not checked) */
 } body_case_t;
 
 static const body_case_t cases[] = {
     /* accepted: RFC 8259 whitespace and numbers */
     {"{\"a\":1}", 0, NULL, NULL},
-    {" \t\r\n{ \"a\" :\t-0.5e-07 ,\r\n\"b\": [0, 10, 1E+2, -3], \"c\": true, \"d\": false, \"e\": null}\n", 0, NULL, NULL},
+    {" \t\r\n{ \"a\" :\t-0.5e-07 ,\r\n\"b\": [0, 10, 1E+2, -3], \"c\": true, \"d\": false, \"e\": null}\n",
+     0, NULL, NULL},
     {"{\"a\":0}", 0, NULL, NULL},
     {"{\"a\":-0}", 0, NULL, NULL},
     {"{\"a\":{\"b\":[{}]}}", 0, NULL, NULL},
     {"{\"note\":\"0.5e-07 \\u00e9 \\ud83d\\ude00 +1 .5\"}", 0, NULL, NULL},
     /* control bytes between tokens (cJSON skips any byte <= 0x20) */
     {"{\x01\"a\":1}", 0, "invalid_json", ""},
-    {"{\"a\":\x0c" "1}", 0, "invalid_json", "a"},
+    {"{\"a\":\x0c"
+     "1}",
+     0, "invalid_json", "a"},
     {"{\"a\":1\x0b}", 0, "invalid_json", "a"},
     {"\x0c{\"a\":1}", 0, "invalid_json", ""},
     {"{\"a\":1}\x01", 0, "invalid_json", ""},
@@ -59,7 +65,9 @@ static const body_case_t cases[] = {
     {"{\"a\":1,\"b\":\"\\ud83d\\u0041\"}", 0, "invalid_text", "b"},
     {"{\"a\\ud800\":1}", 0, "invalid_text", ""},
     /* an escape JSON does not have (cJSON refuses it): no key taken from it (fuzz find) */
-    {"{\"t\\\x9b" "d\":\"\x01\"}", 0, "invalid_json", ""},
+    {"{\"t\\\x9b"
+     "d\":\"\x01\"}",
+     0, "invalid_json", ""},
     {"{\"a\":1,\"b\":\"\\x\"}", 0, "invalid_json", NULL},
     {"{\"a\":\"\\u12g4\"}", 0, "invalid_json", NULL},
     {"[1]", 0, "invalid_json", ""},

@@ -56,14 +56,14 @@ int main(void)
         {"PĄCZKA dhl ", NULL, NULL}, /* "paczka" folded from Ą: still paczka */
     };
     for (size_t i = 0; i < sizeof named / sizeof named[0]; i++) {
-        const char *num = !named[i].num_of ? dhl
+        const char *num = !named[i].num_of                                         ? dhl
                           : named[i].num_of[0] == 'd' && named[i].num_of[1] == 'h' ? dhl
-                          : named[i].num_of[0] == 'u' ? ups
-                          : named[i].num_of[0] == 'i' ? inpost
-                          : named[i].num_of[0] == 'd' ? dpd
-                          : named[i].num_of[0] == 'p' ? pp
-                          : named[i].num_of[0] == 'o' ? orlen
-                                                      : gls;
+                          : named[i].num_of[0] == 'u'                              ? ups
+                          : named[i].num_of[0] == 'i'                              ? inpost
+                          : named[i].num_of[0] == 'd'                              ? dpd
+                          : named[i].num_of[0] == 'p'                              ? pp
+                          : named[i].num_of[0] == 'o'                              ? orlen
+                                                                                   : gls;
         snprintf(line, sizeof line, "%s%s  ", named[i].fmt, num);
         expect(line, PP_BOT_CMD_TRACK, named[i].carrier ? named[i].carrier : "dhl", num);
     }
@@ -110,7 +110,9 @@ int main(void)
     expect("paczka \xc5\x82\xff 12", PP_BOT_CMD_INVALID, NULL, NULL);
     /* an invalid number is echoed in the reply: clean, whole characters, within the field */
     static const char *const hostile[] = {
-        "paczka \xc5\x82\xff 12", "paczka 12\x01\x1b[31m34", "paczka 12\xc2\x85x\xc2\x9b",
+        "paczka \xc5\x82\xff 12",
+        "paczka 12\x01\x1b[31m34",
+        "paczka 12\xc2\x85x\xc2\x9b",
         "paczka \xc5\x82\xc5\x82\xc5\x82\xc5\x82\xc5\x82\xc5\x82\xc5\x82\xc5\x82\xc5\x82\xc5\x82"
         "\xc5\x82\xc5\x82\xc5\x82\xc5\x82\xc5\x82\xc5\x82\xc5\x82\xc5\x82\xc5\x82\xc5\x82"
         "\xc5\x82\xc5\x82\xc5\x82\xc5\x82\xc5\x82\xc5\x82\xc5\x82\xc5\x82\xc5\x82\xc5\x82"

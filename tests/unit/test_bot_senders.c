@@ -17,22 +17,26 @@ int main(void)
     bool cap = false;
 
     /* messages: burst 3, 1 per minute; the first over the limit refused, the rest dropped */
-    pp_bot_senders_limits_t lim = {.max = 100, .msgs_per_min = 1, .msgs_burst = 3, .live_per_min = 1,
-                                   .live_burst = 2, .live_per_day = 5};
+    pp_bot_senders_limits_t lim = {.max = 100,
+                                   .msgs_per_min = 1,
+                                   .msgs_burst = 3,
+                                   .live_per_min = 1,
+                                   .live_burst = 2,
+                                   .live_per_day = 5};
     CHECK_INT(pp_bot_senders_new(&s, &lim), 0);
     static const struct {
         const char *who;
         int64_t t;
         int want;
     } msgs[] = {
-        {"a@x", 0, O},          {"a@x", 1, O},    {"A@X/phone", 2, O}, /* one writer, any resource */
-        {"a@x", 3, R},          {"a@x", 4, D},    {"a@x/laptop", 5, D},
-        {"b@x", 6, O},                                                 /* another writer is served */
-        {"a@x", 60003, O},      /* a token back after a minute */
-        {"a@x", 60004, R},      /* over again, the first window (60 s from t=3) is over */
-        {"a@x", 90000, D},      /* inside the second window, no token yet */
-        {"a@x", 130000, O},     /* the next token */
-        {"a@x", 130001, R},     /* over again after the window */
+        {"a@x", 0, O},      {"a@x", 1, O}, {"A@X/phone", 2, O}, /* one writer, any resource */
+        {"a@x", 3, R},      {"a@x", 4, D}, {"a@x/laptop", 5, D},
+        {"b@x", 6, O},      /* another writer is served */
+        {"a@x", 60003, O},  /* a token back after a minute */
+        {"a@x", 60004, R},  /* over again, the first window (60 s from t=3) is over */
+        {"a@x", 90000, D},  /* inside the second window, no token yet */
+        {"a@x", 130000, O}, /* the next token */
+        {"a@x", 130001, R}, /* over again after the window */
         {"a@x", 130002, D},
     };
     for (size_t i = 0; i < sizeof msgs / sizeof msgs[0]; i++) {
@@ -77,8 +81,12 @@ int main(void)
     pp_bot_senders_free(s);
 
     /* LRU: a table of 2; the least recently seen writer is forgotten (and starts afresh) */
-    lim = (pp_bot_senders_limits_t){.max = 2, .msgs_per_min = 1, .msgs_burst = 1, .live_per_min = 1,
-                                    .live_burst = 1, .live_per_day = 0};
+    lim = (pp_bot_senders_limits_t){.max = 2,
+                                    .msgs_per_min = 1,
+                                    .msgs_burst = 1,
+                                    .live_per_min = 1,
+                                    .live_burst = 1,
+                                    .live_per_day = 0};
     CHECK_INT(pp_bot_senders_new(&s, &lim), 0);
     CHECK_INT(pp_bot_senders_message(s, "a@x", 0, &retry), O);
     CHECK_INT(pp_bot_senders_message(s, "b@x", 1, &retry), O);
@@ -97,8 +105,12 @@ int main(void)
 
     /* The day cap survives eviction: a table of 16, a cap of 3 a day; the capped writer is
      * evicted by 100 others and comes back still capped (then dropped), until the next day. */
-    lim = (pp_bot_senders_limits_t){.max = 16, .msgs_per_min = 1, .msgs_burst = 1, .live_per_min = 6000,
-                                    .live_burst = 100, .live_per_day = 3};
+    lim = (pp_bot_senders_limits_t){.max = 16,
+                                    .msgs_per_min = 1,
+                                    .msgs_burst = 1,
+                                    .live_per_min = 6000,
+                                    .live_burst = 100,
+                                    .live_per_day = 3};
     CHECK_INT(pp_bot_senders_new(&s, &lim), 0);
     for (int i = 0; i < 3; i++)
         CHECK_INT(pp_bot_senders_live(s, "churn@x", i, 200, &retry, &cap), O);
@@ -112,7 +124,8 @@ int main(void)
             CHECK_INT(pp_bot_senders_live(s, who, 1000 + round * 1000 + i, 200, &retry, &cap), O);
         }
         CHECK_INT(pp_bot_senders_count(s), 16);
-        pp_bot_sender_verdict_t v = pp_bot_senders_live(s, "Churn@X/other", 1500 + round * 1000, 200, &retry, &cap);
+        pp_bot_sender_verdict_t v =
+            pp_bot_senders_live(s, "Churn@X/other", 1500 + round * 1000, 200, &retry, &cap);
         served_after += v == O;
         CHECK(v != O);
         CHECK(cap);

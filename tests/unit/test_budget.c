@@ -74,16 +74,16 @@ int main(void)
     CHECK(pp_budget_share(10, 0) == 10);
 
     /* Day split: take (left / live), at least 1 while something is left, at most cap held. */
-    CHECK_INT(pp_budget_day_grant(0, 0, 1, 0, 10), 0);      /* unlimited */
+    CHECK_INT(pp_budget_day_grant(0, 0, 1, 0, 10), 0); /* unlimited */
     CHECK_INT(pp_budget_day_grant(100, 0, 2, 0, 1000), 50);
     CHECK_INT(pp_budget_day_grant(100, 50, 2, 0, 1000), 25);
-    CHECK_INT(pp_budget_day_grant(100, 0, 2, 0, 10), 10);   /* cap */
-    CHECK_INT(pp_budget_day_grant(100, 10, 2, 4, 10), 6);   /* top up to the cap */
-    CHECK_INT(pp_budget_day_grant(100, 10, 2, 10, 10), 0);  /* already at it */
-    CHECK_INT(pp_budget_day_grant(100, 99, 4, 0, 10), 1);   /* the tail is not wasted */
-    CHECK_INT(pp_budget_day_grant(100, 100, 4, 0, 10), 0);  /* spent */
-    CHECK_INT(pp_budget_day_grant(100, 130, 4, 0, 10), 0);  /* over (never negative) */
-    CHECK_INT(pp_budget_day_grant(250, 0, 0, 0, 0), 250);   /* live 0 = 1; cap 0 = none */
+    CHECK_INT(pp_budget_day_grant(100, 0, 2, 0, 10), 10);  /* cap */
+    CHECK_INT(pp_budget_day_grant(100, 10, 2, 4, 10), 6);  /* top up to the cap */
+    CHECK_INT(pp_budget_day_grant(100, 10, 2, 10, 10), 0); /* already at it */
+    CHECK_INT(pp_budget_day_grant(100, 99, 4, 0, 10), 1);  /* the tail is not wasted */
+    CHECK_INT(pp_budget_day_grant(100, 100, 4, 0, 10), 0); /* spent */
+    CHECK_INT(pp_budget_day_grant(100, 130, 4, 0, 10), 0); /* over (never negative) */
+    CHECK_INT(pp_budget_day_grant(250, 0, 0, 0, 0), 250);  /* live 0 = 1; cap 0 = none */
     /* However the fleet interleaves its syncs, the counter never passes per_day. */
     for (int live = 1; live <= 5; live++) {
         long reserved = 0, held[5] = {0}, used = 0;
@@ -129,7 +129,8 @@ int main(void)
     pp_budget_limits(&cfg, "orlen", &rps, &day);
     CHECK_INT(rps, 5); /* orlen_rps's default */
     CHECK_INT(day, 7);
-    static const char *const names[] = {"dhl", "ups", "inpost", "gls", "dpd", "pocztapolska", "orlen"};
+    static const char *const names[] = {"dhl", "ups",          "inpost", "gls",
+                                        "dpd", "pocztapolska", "orlen"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         pp_budget_limits(&cfg, names[i], &rps, &day);
         CHECK(rps > 0); /* every carrier has a polite default */

@@ -31,6 +31,7 @@ static void run(const char *name, bool (*fn)(const char *), const vec_t *v, size
  * no published real number was found; 00159007731234567899 is built here from the
  * documented structure (00 + extension digit + 5900773 + serial + GS1 check).
  */
+/* clang-format off */
 static const vec_t gs1[] = {
     {"00340434161094042557", true},  {"00340434161094038253", true},
     {"00340434161094032954", true},  {"00340434161094027318", true},
@@ -108,6 +109,7 @@ static const vec_t mod7[] = {
     {"3318810014", true},  {"3318810010", false}, {"3318810034", false},
     {"3318810011", false}, {"331881002A", false}, {"3318810027", false},
 };
+/* clang-format on */
 
 int main(void)
 {

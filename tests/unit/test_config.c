@@ -55,8 +55,10 @@ int main(int argc, char **argv)
     /* A variable one edit from a key's (missing, extra, wrong or swapped letter) is a typo
      * that would leave the default in force: refused, naming the variable meant. Tools' own
      * PP_ names, far from every key, are left alone. */
-    const char *typos[][2] = {{"PP_POLL_BATCHH", "PP_POLL_BATCH?"}, {"PP_LAESE_S", "PP_LEASE_S?"},
-                              {"PP_DB_UR", "PP_DB_URL?"}, {"PP_INPOST_RPZ", "PP_INPOST_RPS?"}};
+    const char *typos[][2] = {{"PP_POLL_BATCHH", "PP_POLL_BATCH?"},
+                              {"PP_LAESE_S", "PP_LEASE_S?"},
+                              {"PP_DB_UR", "PP_DB_URL?"},
+                              {"PP_INPOST_RPZ", "PP_INPOST_RPS?"}};
     for (size_t i = 0; i < sizeof typos / sizeof typos[0]; i++) {
         setenv(typos[i][0], "3", 1);
         CHECK(pp_config_load_env(&c, err, sizeof err) != 0);
@@ -81,8 +83,10 @@ int main(int argc, char **argv)
 
     /* --dump masks secrets and only secrets. */
     CHECK_INT(pp_config_init(&c), 0);
-    CHECK_INT(pp_config_set(&c, "db_url", "postgres://pp:hunter2@db.example:5432/pp?sslmode=require&password=hunter3",
-                            err, sizeof err), 0);
+    CHECK_INT(pp_config_set(&c, "db_url",
+                            "postgres://pp:hunter2@db.example:5432/pp?sslmode=require&password=hunter3",
+                            err, sizeof err),
+              0);
     CHECK_INT(pp_config_set(&c, "xmpp_password", "xmpp-secret-1", err, sizeof err), 0);
     /* A control character in a value is refused, naming the key and the byte (found by the
      * long fuzz run: a raw 0x03 after a masked db_url password did not dump back the same). */
@@ -98,13 +102,16 @@ int main(int argc, char **argv)
     unsetenv("PP_DB_URL");
     setenv("PP_RDKAFKA_CLIENT_ID", "a\033b", 1);
     CHECK(pp_config_load_env(&c, err, sizeof err) != 0);
-    CHECK(strstr(err, "environment PP_RDKAFKA_CLIENT_ID: key 'rdkafka.client.id': control character 0x1b") != NULL);
+    CHECK(strstr(err, "environment PP_RDKAFKA_CLIENT_ID: key 'rdkafka.client.id': control character 0x1b") !=
+          NULL);
     unsetenv("PP_RDKAFKA_CLIENT_ID");
     CHECK_INT(pp_config_set(&c, "api_service_key", "svc-secret-2", err, sizeof err), 0);
     CHECK_INT(pp_config_set(&c, "rdkafka.sasl.password", "kafka-secret-3", err, sizeof err), 0);
     CHECK_INT(pp_config_set(&c, "rdkafka.ssl.key.password", "kafka-secret-4", err, sizeof err), 0);
     CHECK_INT(pp_config_set(&c, "rdkafka.ssl.keystore.password", "kafka-secret-5", err, sizeof err), 0);
-    CHECK_INT(pp_config_set(&c, "rdkafka.sasl.oauthbearer.client.secret", "kafka-secret-6", err, sizeof err), 0);
+    CHECK_INT(pp_config_set(&c, "rdkafka.sasl.oauthbearer.client.secret", "kafka-secret-6", err,
+                            sizeof err),
+              0);
     CHECK_INT(pp_config_set(&c, "rdkafka.sasl.username", "kafka-user", err, sizeof err), 0);
     char *dump = NULL;
     size_t dlen = 0;
@@ -113,7 +120,8 @@ int main(int argc, char **argv)
     fclose(dm);
     CHECK(strstr(dump, "hunter") == NULL);
     CHECK(strstr(dump, "secret-") == NULL);
-    CHECK(strstr(dump, "db_url = postgres://pp:***@db.example:5432/pp?sslmode=require&password=***\n") != NULL);
+    CHECK(strstr(dump, "db_url = postgres://pp:***@db.example:5432/pp?sslmode=require&password=***\n") !=
+          NULL);
     CHECK(strstr(dump, "rdkafka.sasl.password = ***\n") != NULL);
     CHECK(strstr(dump, "rdkafka.sasl.username = kafka-user\n") != NULL);
     CHECK(strstr(dump, "xmpp_password = ***\n") != NULL);
@@ -149,7 +157,8 @@ int main(int argc, char **argv)
     static const struct {
         const char *in, *out;
     } urls[] = {
-        {"postgresql://postgres@127.0.0.1:55432/parcelpush", "postgresql://postgres@127.0.0.1:55432/parcelpush"},
+        {"postgresql://postgres@127.0.0.1:55432/parcelpush",
+         "postgresql://postgres@127.0.0.1:55432/parcelpush"},
         {"postgresql://u:p%40ss@h/db", "postgresql://u:***@h/db"},
         {"postgresql://u:p@ss@h/db", "postgresql://u:***@h/db"},
         {"host=db user=pp password=s3cret dbname=pp", "host=db user=pp password=*** dbname=pp"},
@@ -157,7 +166,8 @@ int main(int argc, char **argv)
         /* libpq ends the user info only at '@' or '/': '?' and '#' may be in a password */
         {"postgresql://pp:s3?cret@db/pp", "postgresql://pp:***@db/pp"},
         {"postgresql://pp:s3#cret@db/pp?sslmode=require", "postgresql://pp:***@db/pp?sslmode=require"},
-        {"postgresql://pp@db/pp?sslpassword=k3y&sslmode=require", "postgresql://pp@db/pp?sslpassword=***&sslmode=require"},
+        {"postgresql://pp@db/pp?sslpassword=k3y&sslmode=require",
+         "postgresql://pp@db/pp?sslpassword=***&sslmode=require"},
         {"host=db sslpassword=k3y password=\ts3cret", "host=db sslpassword=*** password=\t***"},
         /* the value runs to a blank outside quotes: a quoted part with more after it, and a
          * backslash-escaped blank (libpq), are masked whole (long fuzz run, config target) */
@@ -204,7 +214,9 @@ int main(int argc, char **argv)
                 char needle[160];
                 snprintf(needle, sizeof needle, "`%s`", line + 3);
                 if (!strstr(readme, needle))
-                    fprintf(stderr, "docs/config.md lacks config key %s (run: ppctl config --reference)\n", needle);
+                    fprintf(stderr,
+                            "docs/config.md lacks config key %s (run: ppctl config --reference)\n",
+                            needle);
                 CHECK(strstr(readme, needle) != NULL);
             }
             free(ref);

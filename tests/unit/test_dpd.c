@@ -14,7 +14,13 @@
 /* bodies that parse to one result (pickup point not checked) */
 static const fixture_case_t cases[] = {
     /* wire order shuffled (newest first, then not); 2026-03-29 spring-forward in the middle */
-    {"courier_delivered.xml", 200, 1, 9, "1000123456780U", NULL, PP_ST_DELIVERED,
+    {"courier_delivered.xml",
+     200,
+     1,
+     9,
+     "1000123456780U",
+     NULL,
+     PP_ST_DELIVERED,
      {{0, "030103", PP_ST_INFO_RECEIVED, "2026-03-27T15:00:00Z", "Warszawa",
        "Zarejestrowano dane przesyłki, przesyłka jeszcze nienadana"},
       {1, "040101", PP_ST_IN_TRANSIT, "2026-03-28T10:15:30Z", "Warszawa", NULL},
@@ -28,19 +34,37 @@ static const fixture_case_t cases[] = {
       {8, "190101", PP_ST_DELIVERED, "2026-03-30T11:02:45Z", "Kraków", "Przesyłka doręczona"},
       EV_END}},
     /* 2026-10-25: 02:30 is the repeated hour, taken as the first (CEST) one */
-    {"pickup_point_dst_autumn.xml", 200, 1, 4, "1000987654321U", NULL, PP_ST_DELIVERED,
+    {"pickup_point_dst_autumn.xml",
+     200,
+     1,
+     4,
+     "1000987654321U",
+     NULL,
+     PP_ST_DELIVERED,
      {{0, "120100", PP_ST_IN_TRANSIT, "2026-10-24T23:45:00Z", "Kraków", NULL},
       {1, "511901", PP_ST_AVAILABLE_FOR_PICKUP, "2026-10-25T00:30:00Z",
        "DPD Pickup Żabka Kraków Długa 5", NULL},
       {2, "511701", PP_ST_AVAILABLE_FOR_PICKUP, "2026-10-25T02:15:00Z", "1318", NULL},
       {3, "701901", PP_ST_DELIVERED, "2026-10-26T09:00:00Z", "DPD Pickup Żabka Kraków Długa 5", NULL},
       EV_END}},
-    {"returned.xml", 200, 1, 3, "1000555555555U", NULL, PP_ST_RETURNED,
+    {"returned.xml",
+     200,
+     1,
+     3,
+     "1000555555555U",
+     NULL,
+     PP_ST_RETURNED,
      {{0, "170101", PP_ST_OUT_FOR_DELIVERY, "2026-05-08T05:00:00Z", "Kraków", NULL},
       {1, "200401", PP_ST_DELIVERY_FAILED, "2026-05-08T10:00:00Z", "Kraków", NULL},
       {2, "230403", PP_ST_RETURNED, "2026-05-12T07:00:00Z", "Warszawa", "Zwrot przesyłki do nadawcy"},
       EV_END}},
-    {"unknown_code.xml", 200, 1, 1, "1000666666666U", NULL, PP_ST_UNKNOWN,
+    {"unknown_code.xml",
+     200,
+     1,
+     1,
+     "1000666666666U",
+     NULL,
+     PP_ST_UNKNOWN,
      {{0, "999001", PP_ST_UNKNOWN, "2026-06-01T10:00:00Z", "1302", "999001"}, EV_END}},
     {"not_found.xml", 200, 0, 0, "", NULL, 0, {EV_END}},
     {"not_found_null_return.xml", 200, 0, 0, "", NULL, 0, {EV_END}},
@@ -92,8 +116,9 @@ static void test_spec(const pp_carrier_t *c)
         snprintf(list, sizeof list, "%s", spec[s].codes);
         for (char *code = strtok_r(list, " ", &save); code; code = strtok_r(NULL, " ", &save)) {
             /* one minute apart, in spec order, so the sorted result keeps the spec order */
-            fprintf(f, "<eventsList><businessCode>%s</businessCode><eventTime>2026-01-01 %02zu:%02zu:00"
-                       "</eventTime><waybill>1000000000001U</waybill></eventsList>",
+            fprintf(f,
+                    "<eventsList><businessCode>%s</businessCode><eventTime>2026-01-01 %02zu:%02zu:00"
+                    "</eventTime><waybill>1000000000001U</waybill></eventsList>",
                     code, n_codes / 60, n_codes % 60);
             n_codes++;
         }
@@ -141,7 +166,8 @@ static void test_request(const pp_carrier_t *c)
     pp_config_t cfg;
     pp_http_request_t req;
     CHECK_INT(pp_config_init(&cfg), 0);
-    CHECK_STR(pp_carrier_cfg_str(&cfg, "dpd", PP_CARRIER_KEY_OWN), "https://dpdinfoservices.dpd.com.pl");
+    CHECK_STR(pp_carrier_cfg_str(&cfg, "dpd", PP_CARRIER_KEY_OWN),
+              "https://dpdinfoservices.dpd.com.pl");
     CHECK_INT(pp_config_set(&cfg, "dpd_base_url", "http://127.0.0.1:5555/", NULL, 0), 0);
     CHECK_INT(pp_config_set(&cfg, "dpd_login", "12345", NULL, 0), 0);
     CHECK_INT(pp_config_set(&cfg, "dpd_password", "p<a&s\"s'>", NULL, 0), 0);
@@ -150,7 +176,8 @@ static void test_request(const pp_carrier_t *c)
     CHECK_INT(c->build_request(&cfg, NULL, two, 2, &req), PP_EINVAL); /* max_batch 1 */
     CHECK_INT(c->build_request(&cfg, NULL, one, 1, &req), 0);
     CHECK_STR(req.method, "POST");
-    CHECK_STR(req.url, "http://127.0.0.1:5555/DPDInfoServicesObjEventsService/DPDInfoServicesObjEvents");
+    CHECK_STR(req.url,
+              "http://127.0.0.1:5555/DPDInfoServicesObjEventsService/DPDInfoServicesObjEvents");
     int ct = 0;
     for (int i = 0; i < req.n_headers; i++)
         ct += strncmp(req.headers[i], "Content-Type: text/xml", 22) == 0;

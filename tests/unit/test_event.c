@@ -35,7 +35,8 @@ int main(void)
     ev.previous_status = PP_ST_OUT_FOR_DELIVERY;
     ev.status = PP_ST_AVAILABLE_FOR_PICKUP;
     snprintf(ev.carrier_status, sizeof ev.carrier_status, "ready_to_pickup");
-    snprintf(ev.carrier_status_text, sizeof ev.carrier_status_text, "Umieszczona w automacie Paczkomat — zażółć");
+    snprintf(ev.carrier_status_text, sizeof ev.carrier_status_text,
+             "Umieszczona w automacie Paczkomat — zażółć");
     snprintf(ev.location, sizeof ev.location, "KRA01M");
     ev.occurred_at = 1795000000;
     ev.detected_at = 1795000100;

@@ -29,12 +29,14 @@ static const parcel_check_t batch[] = {
     {"51234567801", 1, 1, PP_ST_INFO_RECEIVED, "INTIAL.PREADVICE", "2026-03-27T17:02:11Z", "PL"},
     {"51234567802", 0, 0, 0, NULL, NULL, NULL},
     {"51234567803", 1, 4, PP_ST_IN_TRANSIT, "INTRANSIT", "2026-03-29T01:30:00Z", "02-001 Warszawa, PL"},
-    {"51234567804", 1, 5, PP_ST_OUT_FOR_DELIVERY, "INDELIVERY", "2026-03-30T05:40:00Z", "02-001 Warszawa, PL"},
+    {"51234567804", 1, 5, PP_ST_OUT_FOR_DELIVERY, "INDELIVERY", "2026-03-30T05:40:00Z",
+     "02-001 Warszawa, PL"},
     {"51234567805", 1, 4, PP_ST_AVAILABLE_FOR_PICKUP, "DELIVD.PARCELSHOP", "2026-03-30T11:05:00Z",
      "02-495 Warszawa, PL"},
     {"51234567806", 1, 6, PP_ST_DELIVERED, "DELIVERED", "2026-03-30T12:31:09Z", "30-001 Kraków, PL"},
     {"51234567807", 0, 0, 0, NULL, NULL, NULL},
-    {"51234567808", 1, 5, PP_ST_DELIVERY_FAILED, "NOTDELIVERED", "2026-03-30T13:00:00Z", "60-001 Poznań, PL"},
+    {"51234567808", 1, 5, PP_ST_DELIVERY_FAILED, "NOTDELIVERED", "2026-03-30T13:00:00Z",
+     "60-001 Poznań, PL"},
     {"51234567809", 1, 2, PP_ST_EXCEPTION, "CANCEL.NORMAL", "2026-03-28T09:00:00Z", "PL"},
     /* FINAL after a ParcelShop delivery and pick-up: delivered */
     {"51234567810", 1, 6, PP_ST_DELIVERED, "FINAL", "2026-04-02T06:00:00Z", "90-001 Łódź, PL"},
@@ -177,7 +179,8 @@ static void test_token(void)
     CHECK_STR(tok, "f5RyaNJ0cSzCk4jM");
     CHECK_INT(ttl, 3599);
     free(b);
-    const char *bad[] = {"token_no_expiry.json", "token_bad_expiry.json", "error_500.html", "truncated.json"};
+    const char *bad[] = {"token_no_expiry.json", "token_bad_expiry.json", "error_500.html",
+                         "truncated.json"};
     for (size_t i = 0; i < 4; i++) {
         b = fixture_slurp(bad[i], &len);
         err[0] = '\0';
@@ -215,9 +218,9 @@ static void test_requests(void)
     CHECK_INT(form, 1);
     pp_http_request_free(&req);
 
-    const char *nums[11] = {"51234567801", "51234567802", "QAS_0000003", "AB,CD", "51234567805",
-                            "51234567806", "51234567807", "51234567808", "51234567809", "51234567810",
-                            "51234567811"};
+    const char *nums[11] = {"51234567801", "51234567802", "QAS_0000003", "AB,CD",
+                            "51234567805", "51234567806", "51234567807", "51234567808",
+                            "51234567809", "51234567810", "51234567811"};
     CHECK_INT(c->build_request(&cfg, "tok.en", nums, 4, &req), 0);
     CHECK_STR(req.method, "GET");
     CHECK_STR(req.url, "http://127.0.0.1:8080/track-and-trace-v1/tracking/simple/trackids/"

@@ -125,7 +125,8 @@ static void *client(void *arg)
     x->st_metrics = get(c, x->port, "/metrics", x->body_metrics, sizeof x->body_metrics, 2000, NULL);
     x->st_health_ok = get(c, x->port, "/healthz", scratch, sizeof scratch, 2000, NULL);
     __atomic_store_n(&x->healthy, 0, __ATOMIC_SEQ_CST);
-    x->st_health_bad = get(c, x->port, "/healthz", x->body_health_bad, sizeof x->body_health_bad, 2000, NULL);
+    x->st_health_bad =
+        get(c, x->port, "/healthz", x->body_health_bad, sizeof x->body_health_bad, 2000, NULL);
     x->st_404 = get(c, x->port, "/metricsX", scratch, sizeof scratch, 2000, NULL);
     x->st_later = get(c, x->hport, "/later", x->body_later, sizeof x->body_later, 2000, NULL);
     x->st_hang = get(c, x->hport, "/hang", scratch, sizeof scratch, 300, &x->hang_rc);
@@ -148,10 +149,7 @@ static int route_later(h2o_req_t *req, void *arg)
 }
 
 static int n_abandoned;
-static void count_abandoned(void *arg)
-{
-    (*(int *)arg)++;
-}
+static void count_abandoned(void *arg) { (*(int *)arg)++; }
 
 static int route_hang(h2o_req_t *req, void *arg)
 {

@@ -22,8 +22,7 @@ static void describe(const char *number, char *buf, size_t cap)
     }
     size_t k = 0;
     for (size_t i = 0; i < n && i < N(c); i++)
-        k += (size_t)snprintf(buf + k, cap - k, "%s%s:%d", i ? "," : "", c[i].carrier,
-                              c[i].confidence);
+        k += (size_t)snprintf(buf + k, cap - k, "%s%s:%d", i ? "," : "", c[i].carrier, c[i].confidence);
 }
 
 /*
@@ -75,8 +74,8 @@ static const struct {
     {"00159007731234567890", ""},
     {"09980000020033G", ""},
     {"008182709980000020033350276A", ""},
-    {"3318810010", "orlen:30"}, /* mod 7 wrong: no DHL Express, still ORLEN's 10 digits */
-    {"LX123456786PL", "dhl:40"},  /* S10 wrong: only DHL eCommerce's loose shape is left */
+    {"3318810010", "orlen:30"},  /* mod 7 wrong: no DHL Express, still ORLEN's 10 digits */
+    {"LX123456786PL", "dhl:40"}, /* S10 wrong: only DHL eCommerce's loose shape is left */
     /* not a number of any carrier */
     {"ABCDEFGH", ""},
     {"12345", ""},
@@ -103,10 +102,7 @@ static const struct {
     {"ÓÓ12345", NULL},
 };
 
-static int cmpstr(const void *a, const void *b)
-{
-    return strcmp((const char *)a, (const char *)b);
-}
+static int cmpstr(const void *a, const void *b) { return strcmp((const char *)a, (const char *)b); }
 
 int main(void)
 {
@@ -224,8 +220,7 @@ int main(void)
                 strcmp(cand[0].carrier, carriers[c]) != 0) {
                 if (bad++ < 3)
                     fprintf(stderr, "example(%s, %llu) = \"%s\": %zu candidates, first %s\n",
-                            carriers[c], (unsigned long long)seed, num, k,
-                            k ? cand[0].carrier : "-");
+                            carriers[c], (unsigned long long)seed, num, k, k ? cand[0].carrier : "-");
             }
         }
         CHECK_INT(bad, 0);

@@ -31,15 +31,21 @@ typedef struct {
 
 static const case_t cases[] = {
     /* three parcels interleaved in one list; 888 (archiving) dropped; 'Z' = Warsaw time */
-    {"soap_list.xml", 200, 3,
-     {{"2100012345678", 1, 6,
+    {"soap_list.xml",
+     200,
+     3,
+     {{"2100012345678",
+       1,
+       6,
        {{"200", PP_ST_INFO_RECEIVED, "2026-10-07T11:18:49Z"},
         {"240", PP_ST_IN_TRANSIT, "2026-10-07T16:30:00Z"},
         {"300", PP_ST_IN_TRANSIT, "2026-10-08T00:10:11Z"},
         {"680", PP_ST_OUT_FOR_DELIVERY, "2026-10-08T04:45:00Z"},
         {"690", PP_ST_AVAILABLE_FOR_PICKUP, "2026-10-08T07:45:23Z"},
         {"1000", PP_ST_DELIVERED, "2026-10-09T15:02:03Z"}}},
-      {"2100012345685", 1, 6,
+      {"2100012345685",
+       1,
+       6,
        {{"200", PP_ST_INFO_RECEIVED, "2026-10-07T12:00:00Z"},
         {"210", PP_ST_IN_TRANSIT, "2026-10-08T08:00:00Z"},
         {"695", PP_ST_AVAILABLE_FOR_PICKUP, "2026-10-10T06:00:00Z"},
@@ -47,32 +53,50 @@ static const case_t cases[] = {
         {"100_POWROT", PP_ST_RETURNING, "2026-10-14T05:00:00Z"},
         {"1220_2_POWROT", PP_ST_RETURNED, "2026-10-16T10:00:00Z"}}},
       /* spring forward 2026-03-29: 01:30 is CET, 03:30 CEST; rows out of order on the wire */
-      {"3000000000012", 1, 4,
+      {"3000000000012",
+       1,
+       4,
        {{"200", PP_ST_INFO_RECEIVED, "2026-03-28T20:00:00Z"},
         {"240", PP_ST_IN_TRANSIT, "2026-03-29T00:30:00Z"},
         {"300", PP_ST_IN_TRANSIT, "2026-03-29T01:30:00Z"},
         {"4321", PP_ST_UNKNOWN, "2026-03-29T03:00:00Z"}}}}},
     /* fall back 2026-10-25: 01:30 CEST, 02:30 the first (CEST) of two, 03:30 CET; a real offset kept */
-    {"soap_dst_october.xml", 200, 1,
-     {{"3000000000029", 1, 5,
+    {"soap_dst_october.xml",
+     200,
+     1,
+     {{"3000000000029",
+       1,
+       5,
        {{"200", PP_ST_INFO_RECEIVED, "2026-10-24T21:59:59Z"},
         {"240", PP_ST_IN_TRANSIT, "2026-10-24T23:30:00Z"},
         {"300", PP_ST_IN_TRANSIT, "2026-10-25T00:30:00Z"},
         {"450", PP_ST_IN_TRANSIT, "2026-10-25T02:30:00Z"},
         {"620", PP_ST_AVAILABLE_FOR_PICKUP, "2026-10-25T11:00:00Z"}}}}},
     /* 02:30 does not exist on 2026-03-29: read as CET (= 03:30 CEST) */
-    {"soap_dst_march_gap.xml", 200, 1,
+    {"soap_dst_march_gap.xml",
+     200,
+     1,
      {{"3000000000036", 1, 1, {{"100", PP_ST_IN_TRANSIT, "2026-03-29T01:30:00Z"}}}}},
-    {"soap_err_006.xml", 200, 1,
+    {"soap_err_006.xml",
+     200,
+     1,
      {{"2100012345678", 1, 1, {{"200", PP_ST_INFO_RECEIVED, "2026-07-01T10:00:00Z"}}}}},
-    {"soap_dataset.xml", 200, 1,
-     {{"2100012345678", 1, 2,
+    {"soap_dataset.xml",
+     200,
+     1,
+     {{"2100012345678",
+       1,
+       2,
        {{"200", PP_ST_INFO_RECEIVED, "2026-07-01T10:00:00Z"},
         {"620", PP_ST_AVAILABLE_FOR_PICKUP, "2026-07-02T07:00:00Z"}}}}},
     /* nothing known: no rows, so no results (the poller counts absent numbers as not found) */
     {"soap_empty.xml", 200, 0, {{NULL, 0, 0, {{NULL, 0, NULL}}}}},
-    {"jsonp_delivered.js", 200, 1,
-     {{"2100012345678", 1, 5,
+    {"jsonp_delivered.js",
+     200,
+     1,
+     {{"2100012345678",
+       1,
+       5,
        {{"200", PP_ST_INFO_RECEIVED, "2026-10-07T11:18:00Z"},
         {"240", PP_ST_IN_TRANSIT, "2026-10-07T16:30:00Z"},
         {"680", PP_ST_OUT_FOR_DELIVERY, "2026-10-08T04:45:00Z"},
@@ -81,12 +105,20 @@ static const case_t cases[] = {
     {"jsonp_not_found.js", 200, 1, {{"2100099999990", 0, 0, {{NULL, 0, NULL}}}}},
     {"jsonp_allegro_ad.js", 200, 1, {{"AD0012345678", 0, 0, {{NULL, 0, NULL}}}}},
     /* 690 "paczka w innym kraju" is transit, not the pickup point */
-    {"jsonp_abroad.js", 200, 1,
-     {{"3000000000012", 1, 2,
+    {"jsonp_abroad.js",
+     200,
+     1,
+     {{"3000000000012",
+       1,
+       2,
        {{"200", PP_ST_INFO_RECEIVED, "2026-03-29T00:30:00Z"},
         {"690", PP_ST_IN_TRANSIT, "2026-03-29T01:30:00Z"}}}}},
-    {"jsonp_dst_october.js", 200, 1,
-     {{"3000000000029", 1, 2,
+    {"jsonp_dst_october.js",
+     200,
+     1,
+     {{"3000000000029",
+       1,
+       2,
        {{"100", PP_ST_IN_TRANSIT, "2026-10-25T00:30:00Z"},
         {"300", PP_ST_IN_TRANSIT, "2026-10-25T02:30:00Z"}}}}},
 };
@@ -150,27 +182,38 @@ static void test_mapping(void)
         const char *code, *attr;
         pp_status_t st;
     } m[] = {
-        {"200", "", PP_ST_INFO_RECEIVED}, {"201", "", PP_ST_EXCEPTION},
-        {"110", "", PP_ST_IN_TRANSIT},    {"653", "", PP_ST_IN_TRANSIT},
-        {"610", "", PP_ST_OUT_FOR_DELIVERY}, {"685", "", PP_ST_OUT_FOR_DELIVERY},
-        {"620", "", PP_ST_AVAILABLE_FOR_PICKUP}, {"696", "", PP_ST_AVAILABLE_FOR_PICKUP},
-        {"710", "", PP_ST_EXCEPTION},     {"999", "", PP_ST_EXCEPTION},
-        {"750", "", PP_ST_RETURNING},     {"900", "", PP_ST_RETURNING},
-        {"1000", "", PP_ST_DELIVERED},    {"1100", "", PP_ST_DELIVERED},
-        {"1200", "", PP_ST_RETURNED},     {"1220", "", PP_ST_RETURNED},
-        {"1000", "POWROT", PP_ST_RETURNED}, {"1100", "2_POWROT", PP_ST_RETURNED},
-        {"690", "POWROT", PP_ST_RETURNING}, {"1000", "ZWROT", PP_ST_DELIVERED},
+        {"200", "", PP_ST_INFO_RECEIVED},
+        {"201", "", PP_ST_EXCEPTION},
+        {"110", "", PP_ST_IN_TRANSIT},
+        {"653", "", PP_ST_IN_TRANSIT},
+        {"610", "", PP_ST_OUT_FOR_DELIVERY},
+        {"685", "", PP_ST_OUT_FOR_DELIVERY},
+        {"620", "", PP_ST_AVAILABLE_FOR_PICKUP},
+        {"696", "", PP_ST_AVAILABLE_FOR_PICKUP},
+        {"710", "", PP_ST_EXCEPTION},
+        {"999", "", PP_ST_EXCEPTION},
+        {"750", "", PP_ST_RETURNING},
+        {"900", "", PP_ST_RETURNING},
+        {"1000", "", PP_ST_DELIVERED},
+        {"1100", "", PP_ST_DELIVERED},
+        {"1200", "", PP_ST_RETURNED},
+        {"1220", "", PP_ST_RETURNED},
+        {"1000", "POWROT", PP_ST_RETURNED},
+        {"1100", "2_POWROT", PP_ST_RETURNED},
+        {"690", "POWROT", PP_ST_RETURNING},
+        {"1000", "ZWROT", PP_ST_DELIVERED},
         {"5555", "", PP_ST_UNKNOWN},
     };
     for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
         char body[1024];
-        int len = snprintf(body, sizeof body,
-                           "<?xml version=\"1.0\"?><s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\">"
-                           "<s:Body><GiveMePackStatusFullHistoryListResponse xmlns=\"x\"><GiveMePackStatusFullHistoryListResult>"
-                           "<PackStatus><PackCode>2100012345678</PackCode><Trans>%s</Trans><Trans_Des>t</Trans_Des>"
-                           "<Data>2026-05-05T10:00:00Z</Data><Attribute>%s</Attribute></PackStatus>"
-                           "</GiveMePackStatusFullHistoryListResult></GiveMePackStatusFullHistoryListResponse></s:Body></s:Envelope>",
-                           m[i].code, m[i].attr);
+        int len =
+            snprintf(body, sizeof body,
+                     "<?xml version=\"1.0\"?><s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\">"
+                     "<s:Body><GiveMePackStatusFullHistoryListResponse xmlns=\"x\"><GiveMePackStatusFullHistoryListResult>"
+                     "<PackStatus><PackCode>2100012345678</PackCode><Trans>%s</Trans><Trans_Des>t</Trans_Des>"
+                     "<Data>2026-05-05T10:00:00Z</Data><Attribute>%s</Attribute></PackStatus>"
+                     "</GiveMePackStatusFullHistoryListResult></GiveMePackStatusFullHistoryListResponse></s:Body></s:Envelope>",
+                     m[i].code, m[i].attr);
         pp_track_result_t *r = NULL;
         size_t n = 0;
         char err[128] = "";
@@ -200,7 +243,7 @@ static void test_warsaw(void)
         {2026, 10, 25, 1, 59, 59, "2026-10-24T23:59:59Z"},
         {2026, 10, 25, 2, 30, 0, "2026-10-25T00:30:00Z"}, /* repeated hour: the first one */
         {2026, 10, 25, 3, 0, 0, "2026-10-25T02:00:00Z"},
-        {2027, 3, 28, 3, 0, 0, "2027-03-28T01:00:00Z"},   /* 2027: last Sunday is the 28th */
+        {2027, 3, 28, 3, 0, 0, "2027-03-28T01:00:00Z"}, /* 2027: last Sunday is the 28th */
         {2024, 2, 29, 0, 0, 0, "2024-02-28T23:00:00Z"},
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
@@ -237,15 +280,18 @@ static void test_requests(void)
     CHECK_INT(c->build_request(&cfg, NULL, nums, 3, &req), 0);
     CHECK_STR(req.method, "POST");
     CHECK_STR(req.url, "http://127.0.0.1:9/WebServicePwRProd/WebServicePwR.asmx");
-    CHECK(req.body && strstr(req.body, "<GiveMePackStatusFullHistoryList xmlns=\"https://91.242.220.103/WebServicePwR\">"));
-    CHECK(req.body && strstr(req.body, "<PartnerID>1234</PartnerID><PartnerKey>k&lt;&amp;&gt;ey</PartnerKey>"));
+    CHECK(req.body &&
+          strstr(req.body,
+                 "<GiveMePackStatusFullHistoryList xmlns=\"https://91.242.220.103/WebServicePwR\">"));
+    CHECK(req.body &&
+          strstr(req.body, "<PartnerID>1234</PartnerID><PartnerKey>k&lt;&amp;&gt;ey</PartnerKey>"));
     CHECK(req.body && strstr(req.body, "<PackCodes><string>2100012345678</string><string>3000000000012</string>"
                                        "<string>12&lt;&amp;&gt;34</string></PackCodes>"));
     CHECK_INT(req.body_len, req.body ? strlen(req.body) : 0);
     int action = 0, ctype = 0;
     for (int i = 0; i < req.n_headers; i++) {
         action += strcmp(req.headers[i], "SOAPAction: \"https://91.242.220.103/WebServicePwR/"
-                                          "GiveMePackStatusFullHistoryList\"") == 0;
+                                         "GiveMePackStatusFullHistoryList\"") == 0;
         ctype += strcmp(req.headers[i], "Content-Type: text/xml; charset=utf-8") == 0;
     }
     CHECK_INT(action, 1);
@@ -254,7 +300,8 @@ static void test_requests(void)
     pp_track_result_t *r = NULL;
     size_t n = 7;
     char err[128];
-    CHECK_INT(pp_carrier_parse(c, 200, req.body, req.body_len, &r, &n, err, sizeof err), PP_EPARSE); /* a request, not a response */
+    CHECK_INT(pp_carrier_parse(c, 200, req.body, req.body_len, &r, &n, err, sizeof err),
+              PP_EPARSE); /* a request, not a response */
     pp_http_request_free(&req);
     CHECK_INT(c->build_request(&cfg, NULL, nums, 0, &req), PP_EINVAL);
     CHECK_INT(c->build_request(&cfg, NULL, nums, 1001, &req), PP_EINVAL);

@@ -21,14 +21,18 @@ typedef struct {
 } case_t;
 
 static const case_t cases[] = {
-    {"single_in_transit.xml", 200, 1,
+    {"single_in_transit.xml",
+     200,
+     1,
      {{"00159007730000123451", 1, 3, PP_ST_IN_TRANSIT, ""}},
      {{0, "P_NAD", PP_ST_IN_TRANSIT, "2026-06-02T12:05:00Z", "UP Kraków 1", "Nadanie", 0},
       {1, "P_WYPL", PP_ST_IN_TRANSIT, "2026-06-02T16:40:00Z", "UP Kraków 1", NULL, 0},
       {2, "P_WEOC", PP_ST_IN_TRANSIT, "2026-06-03T00:12:00Z", "WER Kraków", "Przyjęcie w sortowni", 0},
       EV_END}},
     {"not_found.xml", 200, 1, {{"00159007730000543211", 0, 0, 0, ""}}, {EV_END}},
-    {"finished_delivery.xml", 200, 1,
+    {"finished_delivery.xml",
+     200,
+     1,
      {{"RR410342249PL", 1, 4, PP_ST_DELIVERED, "UP Warszawa 12"}},
      {{1, "P_WD", PP_ST_OUT_FOR_DELIVERY, "2026-07-02T05:30:00Z", "UP Warszawa 12", NULL, 0},
       {2, "P_A", PP_ST_AVAILABLE_FOR_PICKUP, "2026-07-02T10:45:00Z", "UP Warszawa 12",
@@ -36,20 +40,26 @@ static const case_t cases[] = {
       {3, "P_OWU", PP_ST_DELIVERED, "2026-07-03T14:20:00Z", "UP Warszawa 12", "Odebrano w placówce", 0},
       EV_END}},
     /* a finished return: the final "Doręczenie" is the parcel back at the sender */
-    {"finished_return.xml", 200, 1,
+    {"finished_return.xml",
+     200,
+     1,
      {{"00159007730000999995", 1, 5, PP_ST_RETURNED, "UP Lublin 3"}},
      {{1, "P_A", PP_ST_AVAILABLE_FOR_PICKUP, "2026-08-04T09:30:00Z", "UP Lublin 3", NULL, 0},
       {2, "P_NDZ", PP_ST_RETURNING, "2026-08-18T13:00:00Z", "UP Lublin 3", NULL, 0},
       {3, "P_WD", PP_ST_RETURNING, "2026-08-20T06:10:00Z", "UP Łódź 1", NULL, 0},
       {4, "P_D", PP_ST_RETURNED, "2026-08-20T11:05:00Z", "UP Łódź 1", "Doręczenie", 0},
       EV_END}},
-    {"batch.xml", 200, 3,
+    {"batch.xml",
+     200,
+     3,
      {{"00159007730000123451", 1, 2, PP_ST_OUT_FOR_DELIVERY, ""},
       {"00159007730000543211", 0, 0, 0, ""},
       {"CP123456785PL", 1, 0, 0, ""}},
      {{1, "P_WD", PP_ST_OUT_FOR_DELIVERY, "2026-06-04T05:55:00Z", "UP Gdańsk 50", NULL, 0}, EV_END}},
     /* 2026-03-29 01:59 CET / 03:01 CEST; 2026-10-25 02:30 = first (CEST) occurrence */
-    {"dst_days.xml", 200, 2,
+    {"dst_days.xml",
+     200,
+     2,
      {{"00159007730000123451", 1, 2, PP_ST_IN_TRANSIT, ""}, {"RR410342249PL", 1, 3, PP_ST_UNKNOWN, ""}},
      {{0, "P_WEOC", PP_ST_IN_TRANSIT, "2026-03-29T00:59:00Z", "WER Kraków", NULL, 0},
       {1, "P_WYOC", PP_ST_IN_TRANSIT, "2026-03-29T01:01:00Z", "WER Kraków", NULL, 0},
@@ -94,7 +104,8 @@ static char *xpath_str(xmlDocPtr doc, const char *expr)
     xmlXPathRegisterNs(x, BAD_CAST "s", BAD_CAST "http://schemas.xmlsoap.org/soap/envelope/");
     xmlXPathRegisterNs(x, BAD_CAST "p", BAD_CAST "http://sledzenie.pocztapolska.pl");
     xmlXPathRegisterNs(x, BAD_CAST "w",
-                       BAD_CAST "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd");
+                       BAD_CAST
+                       "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd");
     xmlXPathObjectPtr o = xmlXPathEvalExpression(BAD_CAST expr, x);
     char *out = o ? (char *)xmlXPathCastToString(o) : NULL;
     xmlXPathFreeObject(o);
@@ -147,7 +158,8 @@ static void test_request(const pp_carrier_t *c)
     /* the published public account is the default */
     CHECK_STR(pp_carrier_cfg_str(&cfg, "pocztapolska", PP_CARRIER_KEY_OWN + 1), "sledzeniepp"); /* username */
     CHECK_STR(pp_carrier_cfg_str(&cfg, "pocztapolska", PP_CARRIER_KEY_OWN + 2), "PPSA"); /* password */
-    CHECK_STR(pp_carrier_cfg_str(&cfg, "pocztapolska", PP_CARRIER_KEY_OWN), "https://tt.poczta-polska.pl");
+    CHECK_STR(pp_carrier_cfg_str(&cfg, "pocztapolska", PP_CARRIER_KEY_OWN),
+              "https://tt.poczta-polska.pl");
     CHECK_INT(pp_config_set(&cfg, "pocztapolska_base_url", "http://127.0.0.1:1", NULL, 0), 0);
     CHECK_INT(pp_config_set(&cfg, "pocztapolska_username", "user<&>", NULL, 0), 0);
     CHECK_INT(pp_config_set(&cfg, "pocztapolska_password", "pa\"ss", NULL, 0), 0);

@@ -33,9 +33,13 @@ int main(void)
         ev(PP_ST_DELIVERED, "delivered", 6000),
     };
     pp_track_result_t res = {.found = true, .events = h1, .n_events = 7};
-    pp_apply_state_t st = {.status = PP_ST_INFO_RECEIVED, .progress = 1, .sequence = 1,
-                           .has_last_event = true, .last_event_at = 500,
-                           .last_change_ms = now - 1000, .consecutive_errors = 2};
+    pp_apply_state_t st = {.status = PP_ST_INFO_RECEIVED,
+                           .progress = 1,
+                           .sequence = 1,
+                           .has_last_event = true,
+                           .last_event_at = 500,
+                           .last_change_ms = now - 1000,
+                           .consecutive_errors = 2};
     pp_apply_poll(&cfg, &st, &res, PP_POLL_OK, -1, now, 0.5, &out);
     CHECK_INT(out.n_changes, 3);
     CHECK_INT(out.changes[0].status, PP_ST_IN_TRANSIT);
@@ -55,7 +59,9 @@ int main(void)
     CHECK(!out.sched.poll_again); /* terminal */
 
     /* A number entered after delivery: the first answer ends the parcel -> one change. */
-    st = (pp_apply_state_t){.status = PP_ST_INFO_RECEIVED, .progress = 1, .sequence = 1,
+    st = (pp_apply_state_t){.status = PP_ST_INFO_RECEIVED,
+                            .progress = 1,
+                            .sequence = 1,
                             .last_change_ms = now - 1000};
     pp_apply_poll(&cfg, &st, &res, PP_POLL_OK, -1, now, 0.5, &out);
     CHECK_INT(out.n_changes, 1);
@@ -72,8 +78,12 @@ int main(void)
     res.n_events = 7;
 
     /* Only events newer than last_event_at; repeated in_transit scans are not key changes. */
-    st = (pp_apply_state_t){.status = PP_ST_IN_TRANSIT, .progress = 2, .sequence = 2,
-                            .has_last_event = true, .last_event_at = 3000, .last_change_ms = now};
+    st = (pp_apply_state_t){.status = PP_ST_IN_TRANSIT,
+                            .progress = 2,
+                            .sequence = 2,
+                            .has_last_event = true,
+                            .last_event_at = 3000,
+                            .last_change_ms = now};
     res.n_events = 4; /* up to sent_from_sorting_center */
     pp_apply_poll(&cfg, &st, &res, PP_POLL_OK, -1, now, 0.5, &out);
     CHECK_INT(out.n_changes, 0);
@@ -86,8 +96,12 @@ int main(void)
     /* A late, older event never moves the status back. */
     pp_track_event_t h2[] = {ev(PP_ST_IN_TRANSIT, "adopted_at_sorting_center", 7000)};
     res = (pp_track_result_t){.found = true, .events = h2, .n_events = 1};
-    st = (pp_apply_state_t){.status = PP_ST_OUT_FOR_DELIVERY, .progress = 3, .sequence = 5,
-                            .has_last_event = true, .last_event_at = 6000, .last_change_ms = now};
+    st = (pp_apply_state_t){.status = PP_ST_OUT_FOR_DELIVERY,
+                            .progress = 3,
+                            .sequence = 5,
+                            .has_last_event = true,
+                            .last_event_at = 6000,
+                            .last_change_ms = now};
     pp_apply_poll(&cfg, &st, &res, PP_POLL_OK, -1, now, 0.5, &out);
     CHECK_INT(out.n_changes, 0);
     CHECK_INT(out.status, PP_ST_OUT_FOR_DELIVERY);
@@ -97,8 +111,12 @@ int main(void)
     pp_track_event_t h4[] = {ev(PP_ST_OUT_FOR_DELIVERY, "out_for_delivery", 5000),
                              ev(PP_ST_DELIVERY_FAILED, "undelivered", 5000)};
     res = (pp_track_result_t){.found = true, .events = h4, .n_events = 2};
-    st = (pp_apply_state_t){.status = PP_ST_DELIVERY_FAILED, .progress = 3, .sequence = 4,
-                            .has_last_event = true, .last_event_at = 5000, .last_change_ms = now};
+    st = (pp_apply_state_t){.status = PP_ST_DELIVERY_FAILED,
+                            .progress = 3,
+                            .sequence = 4,
+                            .has_last_event = true,
+                            .last_event_at = 5000,
+                            .last_change_ms = now};
     pp_apply_poll(&cfg, &st, &res, PP_POLL_OK, -1, now, 0.5, &out);
     CHECK_INT(out.n_changes, 0);
     CHECK_INT(out.status, PP_ST_DELIVERY_FAILED);
@@ -107,7 +125,9 @@ int main(void)
     pp_track_event_t h3[] = {ev(PP_ST_OUT_FOR_DELIVERY, "out_for_delivery", 300),
                              ev(PP_ST_IN_TRANSIT, "collected_from_sender", 200)};
     res = (pp_track_result_t){.found = true, .events = h3, .n_events = 2};
-    st = (pp_apply_state_t){.status = PP_ST_INFO_RECEIVED, .progress = 1, .sequence = 1,
+    st = (pp_apply_state_t){.status = PP_ST_INFO_RECEIVED,
+                            .progress = 1,
+                            .sequence = 1,
                             .last_change_ms = now};
     pp_apply_poll(&cfg, &st, &res, PP_POLL_OK, -1, now, 0.5, &out);
     CHECK_INT(out.n_changes, 2);
@@ -115,8 +135,11 @@ int main(void)
     CHECK_INT(out.changes[1].status, PP_ST_OUT_FOR_DELIVERY);
 
     /* Not found: status kept, not-found interval, errors reset. */
-    st = (pp_apply_state_t){.status = PP_ST_INFO_RECEIVED, .progress = 1, .sequence = 1,
-                            .last_change_ms = now, .consecutive_errors = 3};
+    st = (pp_apply_state_t){.status = PP_ST_INFO_RECEIVED,
+                            .progress = 1,
+                            .sequence = 1,
+                            .last_change_ms = now,
+                            .consecutive_errors = 3};
     pp_apply_poll(&cfg, &st, NULL, PP_POLL_NOT_FOUND, -1, now, 0.5, &out);
     CHECK_INT(out.n_changes, 0);
     CHECK_INT(out.status, PP_ST_INFO_RECEIVED);

@@ -27,7 +27,11 @@ int main(void)
     set("speed", "1");
 
     /* Table: status, outcome -> base interval (ms) at speed 1. */
-    static const struct { pp_status_t st; pp_poll_outcome_t oc; long long ms; } iv[] = {
+    static const struct {
+        pp_status_t st;
+        pp_poll_outcome_t oc;
+        long long ms;
+    } iv[] = {
         {PP_ST_INFO_RECEIVED, PP_POLL_OK, 14400000},
         {PP_ST_INFO_RECEIVED, PP_POLL_NOT_FOUND, 1800000},
         {PP_ST_IN_TRANSIT, PP_POLL_OK, 7200000},
@@ -59,7 +63,7 @@ int main(void)
     CHECK_INT(pp_schedule_backoff_ms(&cfg, 2, -1, 0.0), 300000);
     CHECK_INT(pp_schedule_backoff_ms(&cfg, 3, -1, 0.0), 600000);
     CHECK_INT(pp_schedule_backoff_ms(&cfg, 4, -1, 0.0), 1200000);
-    CHECK_INT(pp_schedule_backoff_ms(&cfg, 5, -1, 0.0), 1800000); /* 4800 s capped at 3600 */
+    CHECK_INT(pp_schedule_backoff_ms(&cfg, 5, -1, 0.0), 1800000);  /* 4800 s capped at 3600 */
     CHECK_INT(pp_schedule_backoff_ms(&cfg, 60, -1, 0.0), 1800000); /* no overflow */
     CHECK(pp_schedule_backoff_ms(&cfg, 60, -1, 0.999999) <= 3600000);
     /* Retry-After wins when longer, is ignored when shorter. */
@@ -77,8 +81,12 @@ int main(void)
 
     /* The whole decision. */
     pp_schedule_out_t out;
-    pp_schedule_in_t in = {.status = PP_ST_DELIVERED, .outcome = PP_POLL_OK, .retry_after_s = -1,
-                           .last_change_ms = 1000, .now_ms = 2000, .u = 0.5};
+    pp_schedule_in_t in = {.status = PP_ST_DELIVERED,
+                           .outcome = PP_POLL_OK,
+                           .retry_after_s = -1,
+                           .last_change_ms = 1000,
+                           .now_ms = 2000,
+                           .u = 0.5};
     pp_schedule_next(&cfg, &in, &out);
     CHECK(!out.poll_again);
     CHECK(!out.expire);
@@ -114,8 +122,12 @@ int main(void)
      * (stale_factor 2); not for not-found or errors; stale_factor 1 turns it off. */
     set("stale_after_s", "259200");
     set("stale_factor", "2");
-    in = (pp_schedule_in_t){.status = PP_ST_IN_TRANSIT, .outcome = PP_POLL_OK, .retry_after_s = -1,
-                            .last_change_ms = 0, .now_ms = 259200LL * 1000 - 1, .u = 0.5};
+    in = (pp_schedule_in_t){.status = PP_ST_IN_TRANSIT,
+                            .outcome = PP_POLL_OK,
+                            .retry_after_s = -1,
+                            .last_change_ms = 0,
+                            .now_ms = 259200LL * 1000 - 1,
+                            .u = 0.5};
     pp_schedule_next(&cfg, &in, &out);
     CHECK_INT(out.delay_ms, 7200000);
     in.now_ms += 1;
@@ -141,8 +153,11 @@ int main(void)
     set("not_found_grace_s", "259200");
     set("interval_not_found_late_s", "21600");
     int64_t entered = 1000000;
-    in = (pp_schedule_in_t){.status = PP_ST_INFO_RECEIVED, .outcome = PP_POLL_NOT_FOUND,
-                            .retry_after_s = -1, .last_change_ms = entered, .u = 0.5,
+    in = (pp_schedule_in_t){.status = PP_ST_INFO_RECEIVED,
+                            .outcome = PP_POLL_NOT_FOUND,
+                            .retry_after_s = -1,
+                            .last_change_ms = entered,
+                            .u = 0.5,
                             .not_found_since_ms = entered};
     in.now_ms = entered + 259200LL * 1000 - 1;
     pp_schedule_next(&cfg, &in, &out);

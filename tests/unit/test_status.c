@@ -12,8 +12,8 @@ typedef struct {
 
 static const row_t rows[] = {
     {"info_received", 1, "in_transit", 1, "in_transit"},
-    {"in_transit", 2, "in_transit", 0, "in_transit"},         /* repeated hub scan */
-    {"in_transit", 2, "info_received", 0, "in_transit"},      /* backwards */
+    {"in_transit", 2, "in_transit", 0, "in_transit"},    /* repeated hub scan */
+    {"in_transit", 2, "info_received", 0, "in_transit"}, /* backwards */
     {"out_for_delivery", 3, "in_transit", 0, "out_for_delivery"},
     {"out_for_delivery", 3, "available_for_pickup", 1, "available_for_pickup"},
     {"available_for_pickup", 4, "out_for_delivery", 0, "available_for_pickup"},
@@ -22,7 +22,7 @@ static const row_t rows[] = {
     {"delivery_failed", 3, "in_transit", 0, "delivery_failed"},
     {"delivery_failed", 3, "delivered", 1, "delivered"},
     {"exception", 2, "in_transit", 1, "in_transit"},
-    {"delivered", 5, "in_transit", 0, "delivered"},            /* terminal */
+    {"delivered", 5, "in_transit", 0, "delivered"}, /* terminal */
     {"delivered", 5, "returned", 0, "delivered"},
     {"in_transit", 2, "returning", 1, "returning"},
     {"returning", 2, "in_transit", 0, "returning"},

@@ -53,11 +53,9 @@ static const struct {
      "Paczka DHL 112233445566: problem z przesyłką",
      "Parcel DHL 112233445566: a problem with the shipment"},
     {"dhl", "112233445566", PP_EV_STATUS_CHANGED, PP_ST_RETURNING, "",
-     "Paczka DHL 112233445566: wraca do nadawcy",
-     "Parcel DHL 112233445566: returning to the sender"},
+     "Paczka DHL 112233445566: wraca do nadawcy", "Parcel DHL 112233445566: returning to the sender"},
     {"dhl", "112233445566", PP_EV_STATUS_CHANGED, PP_ST_RETURNED, "",
-     "Paczka DHL 112233445566: zwrócona do nadawcy",
-     "Parcel DHL 112233445566: returned to the sender"},
+     "Paczka DHL 112233445566: zwrócona do nadawcy", "Parcel DHL 112233445566: returned to the sender"},
     {"dhl", "112233445566", PP_EV_STATUS_CHANGED, PP_ST_EXPIRED, "",
      "Paczka DHL 112233445566: brak nowych informacji od przewoźnika, śledzenie zakończone",
      "Parcel DHL 112233445566: no news from the carrier for a long time, tracking stopped"},
@@ -70,8 +68,8 @@ int main(void)
     char out[512];
     size_t n = sizeof cases / sizeof cases[0];
     for (size_t i = 0; i < n; i++) {
-        pp_event_t ev = ev_of(cases[i].carrier, cases[i].number, cases[i].kind,
-                              cases[i].status, cases[i].location);
+        pp_event_t ev = ev_of(cases[i].carrier, cases[i].number, cases[i].kind, cases[i].status,
+                              cases[i].location);
         CHECK_INT(pp_template_render(&ev, "pl", out, sizeof out), 0);
         CHECK_STR(out, cases[i].pl);
         CHECK_INT(pp_template_render(&ev, NULL, out, sizeof out), 0); /* default = Polish */
@@ -91,8 +89,8 @@ int main(void)
     bad.status = PP_ST_UNKNOWN;
     CHECK_INT(pp_template_render(&bad, "en", out, sizeof out), PP_EINVAL);
     /* Too small a buffer: error and an empty string, never a truncated message. */
-    pp_event_t ok = ev_of("inpost", "620000000000000000000123", PP_EV_STATUS_CHANGED,
-                          PP_ST_DELIVERED, "");
+    pp_event_t ok =
+        ev_of("inpost", "620000000000000000000123", PP_EV_STATUS_CHANGED, PP_ST_DELIVERED, "");
     char small[20];
     CHECK_INT(pp_template_render(&ok, "pl", small, sizeof small), PP_EINVAL);
     CHECK_STR(small, "");
@@ -100,7 +98,11 @@ int main(void)
     CHECK_STR(pp_template_carrier_name("orlen"), "ORLEN Paczka");
 
     /* The IM-link code message carries the code and the minutes left, in the buyer's language. */
-    pp_link_event_t lk = {.user_id = 1, .channel = "xmpp", .address = "a@b", .code = "042917", .locale = "pl"};
+    pp_link_event_t lk = {.user_id = 1,
+                          .channel = "xmpp",
+                          .address = "a@b",
+                          .code = "042917",
+                          .locale = "pl"};
     CHECK_INT(pp_template_link_code(&lk, 10, out, sizeof out), 0);
     CHECK(strstr(out, "Twój kod to 042917.") != NULL);
     CHECK(strstr(out, "Ważny 10 min.") != NULL);

@@ -26,37 +26,45 @@ static const clean_case_t cases[] = {
     {"nul\0inside", 10, 64, "nulinside"},
     {"del\x7f", 0, 64, "del"},
     /* C1 (U+0080-U+009F, two bytes in UTF-8) dropped, NEL a space */
-    {"a\xC2\x80" "b\xC2\x9B" "c\xC2\x9F" "d", 0, 64, "abcd"},
+    {"a\xC2\x80"
+     "b\xC2\x9B"
+     "c\xC2\x9F"
+     "d",
+     0, 64, "abcd"},
     {"line\xC2\x85next", 0, 64, "line next"},
     {"\xC2\xA0nbsp", 0, 64, "\xC2\xA0nbsp"}, /* U+00A0 is not a control */
     /* non-characters not allowed in XML 1.0 */
     {"x\xEF\xBF\xBEy\xEF\xBF\xBFz", 0, 64, "xyz"},
     /* invalid UTF-8: one U+FFFD per bad byte */
-    {"bad\xFF" "byte", 0, 64, "bad" FFFD "byte"},
-    {"\xC3\x28", 0, 64, FFFD "("},                       /* lead without continuation */
-    {"\x80\xBF", 0, 64, FFFD FFFD},                      /* lone continuations */
-    {"\xC0\xAF", 0, 64, FFFD FFFD},                      /* overlong '/' */
-    {"\xE0\x80\xAF", 0, 64, FFFD FFFD FFFD},             /* overlong, 3 bytes */
-    {"\xF0\x80\x80\xAF", 0, 64, FFFD FFFD FFFD FFFD},    /* overlong, 4 bytes */
-    {"\xED\xA0\x80", 0, 64, FFFD FFFD FFFD},             /* surrogate U+D800 */
-    {"\xF4\x90\x80\x80", 0, 64, FFFD FFFD FFFD FFFD},    /* > U+10FFFF */
+    {"bad\xFF"
+     "byte",
+     0, 64, "bad" FFFD "byte"},
+    {"\xC3\x28", 0, 64, FFFD "("},                    /* lead without continuation */
+    {"\x80\xBF", 0, 64, FFFD FFFD},                   /* lone continuations */
+    {"\xC0\xAF", 0, 64, FFFD FFFD},                   /* overlong '/' */
+    {"\xE0\x80\xAF", 0, 64, FFFD FFFD FFFD},          /* overlong, 3 bytes */
+    {"\xF0\x80\x80\xAF", 0, 64, FFFD FFFD FFFD FFFD}, /* overlong, 4 bytes */
+    {"\xED\xA0\x80", 0, 64, FFFD FFFD FFFD},          /* surrogate U+D800 */
+    {"\xF4\x90\x80\x80", 0, 64, FFFD FFFD FFFD FFFD}, /* > U+10FFFF */
     {"\xF5\x80", 0, 64, FFFD FFFD},
     {"\xFE\xFF", 0, 64, FFFD FFFD},
-    {"\xE2\x82" "x", 0, 64, FFFD FFFD "x"},              /* truncated 3-byte inside */
+    {"\xE2\x82"
+     "x",
+     0, 64, FFFD FFFD "x"}, /* truncated 3-byte inside */
     /* an incomplete character at the very end (an earlier cut) is dropped */
     {"Krak\xC3", 0, 64, "Krak"},
     {"euro\xE2\x82", 0, 64, "euro"},
     {"clef\xF0\x9D\x84", 0, 64, "clef"},
     /* cuts: cap 8 = 7 bytes of text */
     {"abcdefghij", 0, 8, "abcdefg"},
-    {"abcdefó", 0, 8, "abcdef"},        /* ó would take bytes 7-8 */
-    {"abcdeó", 0, 8, "abcdeó"},         /* exactly 7 */
-    {"abcd€", 0, 8, "abcd€"},           /* exactly 7 */
-    {"abcde€", 0, 8, "abcde"},          /* € would end at byte 8 */
+    {"abcdefó", 0, 8, "abcdef"}, /* ó would take bytes 7-8 */
+    {"abcdeó", 0, 8, "abcdeó"},  /* exactly 7 */
+    {"abcd€", 0, 8, "abcd€"},    /* exactly 7 */
+    {"abcde€", 0, 8, "abcde"},   /* € would end at byte 8 */
     {"abcdef€", 0, 8, "abcdef"},
     {"abc𝄞x", 0, 8, "abc𝄞"},
     {"abcd𝄞", 0, 8, "abcd"},
-    {"abcdef\xFF", 0, 8, "abcdef"},     /* U+FFFD does not fit */
+    {"abcdef\xFF", 0, 8, "abcdef"}, /* U+FFFD does not fit */
     {"abcd\xFF", 0, 8, "abcd" FFFD},
     {"ąęł", 0, 1, ""},
     {"ąęł", 0, 2, ""},
@@ -111,7 +119,7 @@ static void test_field_cuts(void)
                 CHECK(k < cap);
                 CHECK(pp_text_is_clean(out, k));
                 CHECK(cap < 5 || k + 4 > cap - 1); /* at most one character short of full */
-                CHECK(strncmp(out, src, k) == 0);   /* a prefix of the clean input */
+                CHECK(strncmp(out, src, k) == 0);  /* a prefix of the clean input */
             }
             /* the old way: snprintf cuts a character in half; the field clean drops the half */
             char field[128];
@@ -151,7 +159,10 @@ static void test_edges(void)
     CHECK_INT(pp_text_clean(out, sizeof out, NULL, 5), 0);
     CHECK_STR(out, "");
     CHECK_INT(pp_text_clean(out, 0, "abc", 3), 0); /* nothing written */
-    CHECK_INT(pp_text_clean_str(out, sizeof out, "a\x01" "b"), 2);
+    CHECK_INT(pp_text_clean_str(out, sizeof out,
+                                "a\x01"
+                                "b"),
+              2);
     CHECK_STR(out, "ab");
     /* a long input cleaned in place (the copy is taken from the heap) */
     size_t big = 5000;

@@ -11,7 +11,13 @@
 /* bodies that parse to one result (pickup point not checked) */
 static const fixture_case_t cases[] = {
     /* gmtDate/gmtTime authoritative ("81500" = 08:15:00, as the spec's own example style) */
-    {"delivered.json", 200, 1, 7, "1ZA82D672031716786", NULL, PP_ST_DELIVERED,
+    {"delivered.json",
+     200,
+     1,
+     7,
+     "1ZA82D672031716786",
+     NULL,
+     PP_ST_DELIVERED,
      {{0, "M/MP/003", PP_ST_INFO_RECEIVED, "2026-03-27T15:02:11Z", "", NULL},
       {1, "I/PU/038", PP_ST_IN_TRANSIT, "2026-03-28T08:15:00Z", "Kraków", "Picked up"},
       {3, "I/DP/005", PP_ST_IN_TRANSIT, "2026-03-29T00:30:00Z", "Stryków", NULL},
@@ -20,7 +26,13 @@ static const fixture_case_t cases[] = {
       {6, "D/FS/011", PP_ST_DELIVERED, "2026-03-30T11:20:00Z", "Warszawa", "DELIVERED"},
       EV_END}},
     /* local date/time - gmtOffset; without any offset: Europe/Warsaw across 2026-10-25 */
-    {"access_point.json", 200, 1, 7, "1Z023E2X0214323462", NULL, PP_ST_DELIVERED,
+    {"access_point.json",
+     200,
+     1,
+     7,
+     "1Z023E2X0214323462",
+     NULL,
+     PP_ST_DELIVERED,
      {{0, "M/MP/003", PP_ST_INFO_RECEIVED, "2026-10-23T08:00:00Z", "", NULL},
       {1, "I/OC/169", PP_ST_IN_TRANSIT, "2026-10-24T06:00:00Z", "Poznań", NULL},
       {2, "I/AR/005", PP_ST_IN_TRANSIT, "2026-10-24T23:30:00Z", "Stryków", NULL},
@@ -29,7 +41,13 @@ static const fixture_case_t cases[] = {
       {5, "I/AC/161", PP_ST_AVAILABLE_FOR_PICKUP, "2026-10-26T10:00:00Z", "Gdańsk", NULL},
       {6, "D/KB/011", PP_ST_DELIVERED, "2026-10-27T16:30:00Z", "Gdańsk", NULL},
       EV_END}},
-    {"exception_returned.json", 200, 1, 9, "1Z999AA10123456784", NULL, PP_ST_UNKNOWN,
+    {"exception_returned.json",
+     200,
+     1,
+     9,
+     "1Z999AA10123456784",
+     NULL,
+     PP_ST_UNKNOWN,
      {{3, "X/UR/022", PP_ST_DELIVERY_FAILED, "2026-05-05T12:10:00Z", "Lublin", NULL},
       {4, "X/HX/013", PP_ST_EXCEPTION, "2026-05-06T08:00:00Z", "Lublin", NULL},
       {5, "U/UP/154", PP_ST_UNKNOWN, "2026-05-06T09:00:00Z", "Lublin", NULL},
@@ -38,7 +56,13 @@ static const fixture_case_t cases[] = {
       {8, "QQ/ZZ/999", PP_ST_UNKNOWN, "2026-05-09T11:00:00Z", "", NULL},
       EV_END}},
     /* the package matching the inquiry number, not the first one */
-    {"multi_package.json", 200, 1, 1, "1Z12345E0205271686", NULL, PP_ST_IN_TRANSIT,
+    {"multi_package.json",
+     200,
+     1,
+     1,
+     "1Z12345E0205271686",
+     NULL,
+     PP_ST_IN_TRANSIT,
      {{0, "I/AR/005", PP_ST_IN_TRANSIT, "2026-06-01T07:00:00Z", "Katowice", NULL}, EV_END}},
     {"no_activity.json", 200, 1, 0, "1ZA82D672031716786", NULL, PP_ST_UNKNOWN, {EV_END}},
     {"not_found_tw0001.json", 200, 0, 0, "1Z4W7F1E6800000011", NULL, PP_ST_UNKNOWN, {EV_END}},
@@ -95,10 +119,11 @@ static const struct {
     const char *type;
     pp_status_t st;
 } type_spec[] = {
-    {"D", PP_ST_DELIVERED}, {"I", PP_ST_IN_TRANSIT}, {"M", PP_ST_INFO_RECEIVED},
-    {"MV", PP_ST_EXCEPTION}, {"X", PP_ST_EXCEPTION}, {"DO", PP_ST_IN_TRANSIT},
+    {"D", PP_ST_DELIVERED},   {"I", PP_ST_IN_TRANSIT}, {"M", PP_ST_INFO_RECEIVED},
+    {"MV", PP_ST_EXCEPTION},  {"X", PP_ST_EXCEPTION},  {"DO", PP_ST_IN_TRANSIT},
     {"DD", PP_ST_IN_TRANSIT}, {"W", PP_ST_IN_TRANSIT}, {"NA", PP_ST_UNKNOWN},
-    {"U", PP_ST_UNKNOWN}, {"P", PP_ST_IN_TRANSIT}, {"RS", PP_ST_RETURNED}, {"Q", PP_ST_UNKNOWN},
+    {"U", PP_ST_UNKNOWN},     {"P", PP_ST_IN_TRANSIT}, {"RS", PP_ST_RETURNED},
+    {"Q", PP_ST_UNKNOWN},
 };
 
 /* Parse one synthesized activity; returns its status or -1. */
@@ -158,8 +183,7 @@ static void test_mapping(const pp_carrier_t *c)
 }
 
 /* Each prefix through parse_auth as well (ASan); token_numeric.json's must not make a token. */
-static int auth_prefix(const pp_carrier_t *c, const char *file, const char *prefix, size_t k,
-                       size_t len)
+static int auth_prefix(const pp_carrier_t *c, const char *file, const char *prefix, size_t k, size_t len)
 {
     char tok[64], err[256];
     long exp;
@@ -216,9 +240,12 @@ static void test_auth(const pp_carrier_t *c)
     CHECK(strstr(err, "10401 ClientId is Invalid") != NULL);
     fprintf(stderr, "   token reason: %s\n", err);
     free(body);
-    static const char *const bad[] = {"token_no_access_token.json", "token_bad_expiry.json",
-                                      "token_negative_expiry.json", "truncated.json",
-                                      "not_object.json", "error_503.html"};
+    static const char *const bad[] = {"token_no_access_token.json",
+                                      "token_bad_expiry.json",
+                                      "token_negative_expiry.json",
+                                      "truncated.json",
+                                      "not_object.json",
+                                      "error_503.html"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         body = fixture_slurp(bad[i], &len);
         err[0] = '\0';
@@ -273,7 +300,7 @@ static void test_request_and_validate(const pp_carrier_t *c)
     CHECK_STR(req.headers[1], "Authorization: Bearer t0k.en");
     CHECK(strncmp(req.headers[2], "transId: ", 9) == 0 && strlen(req.headers[2]) == 9 + 36);
     CHECK(req.headers[2][9 + 8] == '-' && req.headers[2][9 + 14] == '4'); /* random UUID v4 */
-    CHECK(strcmp(req.headers[2], req2.headers[2]) != 0);                 /* unique per request */
+    CHECK(strcmp(req.headers[2], req2.headers[2]) != 0);                  /* unique per request */
     CHECK_STR(req.headers[3], "transactionSrc: parcelpush");
     pp_http_request_free(&req);
     pp_http_request_free(&req2);

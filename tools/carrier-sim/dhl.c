@@ -35,7 +35,8 @@ static dhl_text_t step_text(pp_sim_step_kind_t k, int to_locker)
         return (dhl_text_t){"transit", "Picked up",
                             "The shipment has been picked up from the drop-off point"};
     case PP_SIM_SOURCE_BRANCH_IN:
-        return (dhl_text_t){"transit", "In transit", "The shipment has arrived at the origin parcel center"};
+        return (dhl_text_t){"transit", "In transit",
+                            "The shipment has arrived at the origin parcel center"};
     case PP_SIM_SOURCE_BRANCH_OUT:
         return (dhl_text_t){"transit", "In transit",
                             "The shipment has been processed in the origin parcel center"};
@@ -61,9 +62,10 @@ static dhl_text_t step_text(pp_sim_step_kind_t k, int to_locker)
         return (dhl_text_t){"transit", "Ready for pickup",
                             "Reminder: the shipment is waiting for pickup at the DHL POP parcel locker"};
     case PP_SIM_DELIVERED:
-        return to_locker ? (dhl_text_t){"delivered", "Delivered",
-                                        "The shipment has been picked up by the recipient from the DHL POP parcel locker"}
-                         : (dhl_text_t){"delivered", "Delivered", "The shipment has been delivered"};
+        return to_locker
+                   ? (dhl_text_t){"delivered", "Delivered",
+                                  "The shipment has been picked up by the recipient from the DHL POP parcel locker"}
+                   : (dhl_text_t){"delivered", "Delivered", "The shipment has been delivered"};
     }
     return (dhl_text_t){"unknown", "Information", "Shipment information updated"};
 }
@@ -71,9 +73,9 @@ static dhl_text_t step_text(pp_sim_step_kind_t k, int to_locker)
 static const char *city_of(const char *code)
 {
     static const char *const map[][2] = {
-        {"KRA", "Kraków"}, {"WAW", "Warszawa"}, {"GDA", "Gdańsk"},   {"POZ", "Poznań"},
-        {"WRO", "Wrocław"}, {"LOD", "Łódź"},    {"KAT", "Katowice"}, {"LUB", "Lublin"},
-        {"SZC", "Szczecin"}, {"BYD", "Bydgoszcz"}, {"RZE", "Rzeszów"}, {"OLS", "Olsztyn"},
+        {"KRA", "Kraków"},   {"WAW", "Warszawa"},  {"GDA", "Gdańsk"},   {"POZ", "Poznań"},
+        {"WRO", "Wrocław"},  {"LOD", "Łódź"},      {"KAT", "Katowice"}, {"LUB", "Lublin"},
+        {"SZC", "Szczecin"}, {"BYD", "Bydgoszcz"}, {"RZE", "Rzeszów"},  {"OLS", "Olsztyn"},
         {"SOR", "Stryków"},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
@@ -101,8 +103,8 @@ static void event_json(pp_sim_buf_t *b, const pp_sim_scenario_t *sc, const pp_si
     if (city[0])
         pp_sim_put(b, "\"location\":{\"address\":{\"countryCode\":\"PL\",\"addressLocality\":\"%s\"}},",
                    city);
-    pp_sim_put(b, "\"statusCode\":\"%s\",\"status\":\"%s\",\"description\":\"%s\"}", t.code, t.status,
-               t.desc);
+    pp_sim_put(b, "\"statusCode\":\"%s\",\"status\":\"%s\",\"description\":\"%s\"}", t.code,
+               t.status, t.desc);
 }
 
 static int dhl_body(const char *number, const pp_sim_scenario_t *sc, int visible, time_t origin,
@@ -115,9 +117,10 @@ static int dhl_body(const char *number, const pp_sim_scenario_t *sc, int visible
     pp_sim_put_escaped_json(&b, number);
     pp_sim_put(&b, "&offset=0&limit=5\",\"shipments\":[{\"id\":\"");
     pp_sim_put_escaped_json(&b, number);
-    pp_sim_put(&b, "\",\"service\":\"parcel-pl\",\"origin\":{\"address\":{\"countryCode\":\"PL\","
-                   "\"addressLocality\":\"%s\"}},\"destination\":{\"address\":{\"countryCode\":\"PL\","
-                   "\"addressLocality\":\"%s\"}},\"status\":",
+    pp_sim_put(&b,
+               "\",\"service\":\"parcel-pl\",\"origin\":{\"address\":{\"countryCode\":\"PL\","
+               "\"addressLocality\":\"%s\"}},\"destination\":{\"address\":{\"countryCode\":\"PL\","
+               "\"addressLocality\":\"%s\"}},\"status\":",
                city_of(sc->dropoff_id), city_of(sc->locker_id));
     /* the current status carries its offset; the history does not (as DHL's own example) */
     event_json(&b, sc, &sc->steps[visible - 1], origin, 1);
@@ -140,10 +143,22 @@ static int dhl_error(int status, char **body, size_t *len)
 {
     const char *title = "Internal Server Error", *detail = "An unexpected error occurred.";
     switch (status) {
-    case 400: title = "Bad Request"; detail = "Parameter trackingNumber is required."; break;
-    case 401: title = "Unauthorized"; detail = "Unauthorized for given resource."; break;
-    case 404: title = "No result found"; detail = "No shipment with given tracking number found."; break;
-    case 405: title = "Method Not Allowed"; detail = "Only GET is supported."; break;
+    case 400:
+        title = "Bad Request";
+        detail = "Parameter trackingNumber is required.";
+        break;
+    case 401:
+        title = "Unauthorized";
+        detail = "Unauthorized for given resource.";
+        break;
+    case 404:
+        title = "No result found";
+        detail = "No shipment with given tracking number found.";
+        break;
+    case 405:
+        title = "Method Not Allowed";
+        detail = "Only GET is supported.";
+        break;
     case 429:
         title = "Too Many Requests";
         detail = "Too many requests within defined time period, please try again later.";
@@ -181,8 +196,7 @@ static int dhl_parse_request(h2o_req_t *req, pp_sim_call_t *call)
             char num[64];
             size_t k = 0;
             for (const char *p = q + 15; p < stop && k < sizeof num - 1; p++) {
-                if (*p == '%' && p + 2 < stop && hexval(p[1]) >= 0 &&
-                    hexval(p[2]) >= 0) {
+                if (*p == '%' && p + 2 < stop && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
                     num[k++] = (char)(hexval(p[1]) * 16 + hexval(p[2]));
                     p += 2;
                 } else {
@@ -209,10 +223,7 @@ static int dhl_check_auth(pp_sim_t *s, h2o_req_t *req)
     return !(key.base && key.len == tl && memcmp(key.base, s->token, tl) == 0);
 }
 
-static bool dhl_number_ok(const char *number)
-{
-    return pp_number_valid("dhl", number);
-}
+static bool dhl_number_ok(const char *number) { return pp_number_valid("dhl", number); }
 
 static int dhl_render(const pp_sim_parcel_t *parcels, size_t n, int *status, char **body, size_t *len)
 {

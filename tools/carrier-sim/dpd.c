@@ -22,10 +22,13 @@ static dpd_event_t step_event(pp_sim_step_kind_t k, bool to_locker)
     switch (k) {
     case PP_SIM_LABEL_CREATED:
         return (dpd_event_t){"030103", "Zarejestrowano dane przesyłki, przesyłka jeszcze nienadana"};
-    case PP_SIM_DROPPED_AT_LOCKER: return (dpd_event_t){"600101", "Przyjęcie przesyłki w punkcie DPD Pickup"};
+    case PP_SIM_DROPPED_AT_LOCKER:
+        return (dpd_event_t){"600101", "Przyjęcie przesyłki w punkcie DPD Pickup"};
     case PP_SIM_COLLECTED: return (dpd_event_t){"040101", "Przesyłka odebrana przez Kuriera"};
-    case PP_SIM_TAKEN_FROM_LOCKER: return (dpd_event_t){"600106", "Przesyłka wysłana z punktu DPD Pickup"};
-    case PP_SIM_SOURCE_BRANCH_IN: return (dpd_event_t){"120100", "Przyjęcie przesyłki w oddziale DPD"};
+    case PP_SIM_TAKEN_FROM_LOCKER:
+        return (dpd_event_t){"600106", "Przesyłka wysłana z punktu DPD Pickup"};
+    case PP_SIM_SOURCE_BRANCH_IN:
+        return (dpd_event_t){"120100", "Przyjęcie przesyłki w oddziale DPD"};
     case PP_SIM_SOURCE_BRANCH_OUT: return (dpd_event_t){"160501", "Przesyłka w drodze do sortowni"};
     case PP_SIM_SORTING_IN: return (dpd_event_t){"050101", "Przyjęcie przesyłki w sortowni"};
     case PP_SIM_SORTING_OUT: return (dpd_event_t){"050102", "Wysłanie przesyłki z sortowni"};
@@ -33,7 +36,8 @@ static dpd_event_t step_event(pp_sim_step_kind_t k, bool to_locker)
         return (dpd_event_t){"120101", "Przyjęcie przesyłki w oddziale doręczającym"};
     case PP_SIM_OUT_FOR_DELIVERY: return (dpd_event_t){"170102", "Wydanie przesyłki do doręczenia"};
     case PP_SIM_NOTICE_LEFT:
-        return (dpd_event_t){"200201", "Nieudana próba doręczenia - odbiorca nieobecny, pozostawiono awizo"};
+        return (dpd_event_t){"200201",
+                             "Nieudana próba doręczenia - odbiorca nieobecny, pozostawiono awizo"};
     case PP_SIM_UNDELIVERED:
         return (dpd_event_t){"200601", "Doręczenie w innym terminie uzgodnionym z odbiorcą"};
     case PP_SIM_READY_AT_LOCKER:
@@ -50,10 +54,18 @@ static dpd_event_t step_event(pp_sim_step_kind_t k, bool to_locker)
 static const struct {
     const char *code, *depot, *name;
 } depots[] = {
-    {"KRA", "1318", "Kraków"},   {"WAW", "1302", "Warszawa"}, {"GDA", "1380", "Gdańsk"},
-    {"POZ", "1361", "Poznań"},   {"WRO", "1350", "Wrocław"},  {"LOD", "1393", "Łódź"},
-    {"KAT", "1340", "Katowice"}, {"LUB", "1320", "Lublin"},   {"SZC", "1371", "Szczecin"},
-    {"BYD", "1385", "Bydgoszcz"}, {"RZE", "1335", "Rzeszów"}, {"OLS", "1310", "Olsztyn"},
+    {"KRA", "1318", "Kraków"},
+    {"WAW", "1302", "Warszawa"},
+    {"GDA", "1380", "Gdańsk"},
+    {"POZ", "1361", "Poznań"},
+    {"WRO", "1350", "Wrocław"},
+    {"LOD", "1393", "Łódź"},
+    {"KAT", "1340", "Katowice"},
+    {"LUB", "1320", "Lublin"},
+    {"SZC", "1371", "Szczecin"},
+    {"BYD", "1385", "Bydgoszcz"},
+    {"RZE", "1335", "Rzeszów"},
+    {"OLS", "1310", "Olsztyn"},
     {"SOR", "1399", "Sortownia Stryków"},
 };
 
@@ -128,19 +140,32 @@ static int dpd_error(int status, char **body, size_t *len)
 {
     const char *code = "S:Server", *text = "Internal error";
     switch (status) {
-    case 400: code = "S:Client"; text = "Cannot find dispatch method for the request"; break;
+    case 400:
+        code = "S:Client";
+        text = "Cannot find dispatch method for the request";
+        break;
     case 401: text = "Login failed"; break; /* the text public clients test for */
-    case 404: code = "S:Client"; text = "Not found"; break;
-    case 405: code = "S:Client"; text = "Only POST is supported"; break;
+    case 404:
+        code = "S:Client";
+        text = "Not found";
+        break;
+    case 405:
+        code = "S:Client";
+        text = "Only POST is supported";
+        break;
     case 429: text = "Too many requests"; break;
     }
     pp_sim_buf_t b = {0};
-    pp_sim_put(&b, "<?xml version='1.0' encoding='UTF-8'?><S:Envelope xmlns:S=\"" PP_SOAP11_NS "\">"
-                   "<S:Body><S:Fault xmlns:ns4=\"" PP_SOAP12_NS "\"><faultcode>%s</faultcode>"
-                   "<faultstring>%s</faultstring>", code, text);
+    pp_sim_put(&b,
+               "<?xml version='1.0' encoding='UTF-8'?><S:Envelope xmlns:S=\"" PP_SOAP11_NS "\">"
+               "<S:Body><S:Fault xmlns:ns4=\"" PP_SOAP12_NS "\"><faultcode>%s</faultcode>"
+               "<faultstring>%s</faultstring>",
+               code, text);
     if (status == 401)
-        pp_sim_put(&b, "<detail><ns2:DPDServiceException xmlns:ns2=\"" DPD_NS "\"><message>%s</message>"
-                       "</ns2:DPDServiceException></detail>", text);
+        pp_sim_put(&b,
+                   "<detail><ns2:DPDServiceException xmlns:ns2=\"" DPD_NS "\"><message>%s</message>"
+                   "</ns2:DPDServiceException></detail>",
+                   text);
     pp_sim_put(&b, "</S:Fault></S:Body></S:Envelope>");
     return pp_sim_buf_finish(&b, body, len);
 }
@@ -174,19 +199,23 @@ static int dpd_render(const pp_sim_parcel_t *parcels, size_t n, int *status, cha
             else
                 depot_of(st->place[0] ? st->place : "", &depot, &name);
             local_time(p->origin + (time_t)st->at_s, when);
-            pp_sim_put(&b, "<eventsList><businessCode>%s</businessCode><country>PL</country>"
-                           "<depot>%s</depot><depotName>", ev.code, depot);
+            pp_sim_put(&b,
+                       "<eventsList><businessCode>%s</businessCode><country>PL</country>"
+                       "<depot>%s</depot><depotName>",
+                       ev.code, depot);
             if ((st->kind == PP_SIM_READY_AT_LOCKER || st->kind == PP_SIM_PICKUP_REMINDER ||
-                 (st->kind == PP_SIM_DELIVERED && p->sc.to_locker)) && name[0])
+                 (st->kind == PP_SIM_DELIVERED && p->sc.to_locker)) &&
+                name[0])
                 pp_sim_put(&b, "DPD Pickup %s %s", name, p->sc.locker_id);
             else
                 pp_sim_put_escaped_xml(&b, name);
             pp_sim_put(&b, "</depotName><description>");
             pp_sim_put_escaped_xml(&b, ev.description);
-            pp_sim_put(&b, "</description><eventDataList/><eventTime>%s</eventTime><objectId>%llu"
-                           "</objectId><packageReference></packageReference><parcelReference>"
-                           "</parcelReference><waybill>", when,
-                       (unsigned long long)(p->sc.hash % 1000000000ULL));
+            pp_sim_put(&b,
+                       "</description><eventDataList/><eventTime>%s</eventTime><objectId>%llu"
+                       "</objectId><packageReference></packageReference><parcelReference>"
+                       "</parcelReference><waybill>",
+                       when, (unsigned long long)(p->sc.hash % 1000000000ULL));
             pp_sim_put_escaped_xml(&b, p->number);
             pp_sim_put(&b, "</waybill></eventsList>");
         }

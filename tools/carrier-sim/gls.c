@@ -33,7 +33,8 @@ static gls_step_t step_name(pp_sim_step_kind_t k, int to_locker)
         return (gls_step_t){"INTIAL.PREADVICE", "PREADVICE",
                             "The parcel data was entered into the GLS IT system; the parcel was not yet handed over to GLS."};
     case PP_SIM_DROPPED_AT_LOCKER:
-        return (gls_step_t){"INTIAL.PARCELSHOP", "INTRANSIT", "The parcel was dropped off at a GLS ParcelShop."};
+        return (gls_step_t){"INTIAL.PARCELSHOP", "INTRANSIT",
+                            "The parcel was dropped off at a GLS ParcelShop."};
     case PP_SIM_COLLECTED:
         return (gls_step_t){"INTIAL.NORMAL", "INTRANSIT", "The parcel was handed over to GLS."};
     case PP_SIM_TAKEN_FROM_LOCKER:
@@ -47,9 +48,11 @@ static gls_step_t step_name(pp_sim_step_kind_t k, int to_locker)
     case PP_SIM_SORTING_OUT:
         return (gls_step_t){"OUTBOUND.HUB", "INTRANSIT", "The parcel has left the GLS hub."};
     case PP_SIM_TARGET_BRANCH_IN:
-        return (gls_step_t){"INWARE.DEPOT", "INWAREHOUSE", "The parcel has reached the delivery depot."};
+        return (gls_step_t){"INWARE.DEPOT", "INWAREHOUSE",
+                            "The parcel has reached the delivery depot."};
     case PP_SIM_OUT_FOR_DELIVERY:
-        return (gls_step_t){"INDELV.NORMAL", "INDELIVERY", "The parcel is expected to be delivered during the day."};
+        return (gls_step_t){"INDELV.NORMAL", "INDELIVERY",
+                            "The parcel is expected to be delivered during the day."};
     case PP_SIM_NOTICE_LEFT:
         return (gls_step_t){"NOTDEL.NOTATHOME", "NOTDELIVERED",
                             "The parcel could not be delivered as the consignee was absent. A notification card was left."};
@@ -59,11 +62,13 @@ static gls_step_t step_name(pp_sim_step_kind_t k, int to_locker)
         return (gls_step_t){"DELIVD.PARCELSHOP", "DELIVEREDPS",
                             "The parcel has been delivered at the ParcelShop (see ParcelShop information)."};
     case PP_SIM_PICKUP_REMINDER:
-        return (gls_step_t){"INFORM.PARCELSHOP", "DELIVEREDPS", "The consignee was reminded to pick up the parcel."};
+        return (gls_step_t){"INFORM.PARCELSHOP", "DELIVEREDPS",
+                            "The consignee was reminded to pick up the parcel."};
     case PP_SIM_DELIVERED:
-        return to_locker ? (gls_step_t){"DELIVD.PICKEDUP", "DELIVERED",
-                                        "The parcel has been picked up by the consignee from the ParcelShop."}
-                         : (gls_step_t){"DELIVD.NORMAL", "DELIVERED", "The parcel has been delivered."};
+        return to_locker
+                   ? (gls_step_t){"DELIVD.PICKEDUP", "DELIVERED",
+                                  "The parcel has been picked up by the consignee from the ParcelShop."}
+                   : (gls_step_t){"DELIVD.NORMAL", "DELIVERED", "The parcel has been delivered."};
     }
     return (gls_step_t){"OTHER.OTHER", "INTRANSIT", ""};
 }
@@ -71,10 +76,10 @@ static gls_step_t step_name(pp_sim_step_kind_t k, int to_locker)
 static const struct {
     const char *code, *city, *postal;
 } places[] = {
-    {"KRA", "Kraków", "30-001"}, {"WAW", "Warszawa", "02-001"}, {"GDA", "Gdańsk", "80-001"},
-    {"POZ", "Poznań", "60-001"}, {"WRO", "Wrocław", "50-001"},  {"LOD", "Łódź", "90-001"},
-    {"KAT", "Katowice", "40-001"}, {"LUB", "Lublin", "20-001"}, {"SZC", "Szczecin", "70-001"},
-    {"BYD", "Bydgoszcz", "85-001"}, {"RZE", "Rzeszów", "35-001"}, {"OLS", "Olsztyn", "10-001"},
+    {"KRA", "Kraków", "30-001"},    {"WAW", "Warszawa", "02-001"}, {"GDA", "Gdańsk", "80-001"},
+    {"POZ", "Poznań", "60-001"},    {"WRO", "Wrocław", "50-001"},  {"LOD", "Łódź", "90-001"},
+    {"KAT", "Katowice", "40-001"},  {"LUB", "Lublin", "20-001"},   {"SZC", "Szczecin", "70-001"},
+    {"BYD", "Bydgoszcz", "85-001"}, {"RZE", "Rzeszów", "35-001"},  {"OLS", "Olsztyn", "10-001"},
     {"SOR", "Głuchów", "95-001"},
 };
 
@@ -142,8 +147,9 @@ static int gls_error(int status, char **body, size_t *len)
                        "\"detail\":{\"errorcode\":\"steps.jwt.TokenExpired\"}}}");
         break;
     case 429:
-        pp_sim_put(&b, "{\"fault\":{\"faultstring\":\"Rate limit quota violation. Quota limit  exceeded. "
-                       "Identifier : pp-carrier-sim\",\"detail\":{\"errorcode\":\"policies.ratelimit.QuotaViolation\"}}}");
+        pp_sim_put(&b,
+                   "{\"fault\":{\"faultstring\":\"Rate limit quota violation. Quota limit  exceeded. "
+                   "Identifier : pp-carrier-sim\",\"detail\":{\"errorcode\":\"policies.ratelimit.QuotaViolation\"}}}");
         break;
     default: {
         const char *title = status == 400   ? "Bad Request"
@@ -154,8 +160,10 @@ static int gls_error(int status, char **body, size_t *len)
                              : status == 404 ? "No static resource."
                              : status == 405 ? "Request method is not supported."
                                              : "Internal Server Error";
-        pp_sim_put(&b, "{\"type\":\"about:blank\",\"title\":\"%s\",\"status\":%d,\"detail\":\"%s\","
-                       "\"instance\":\"/tracking/simple/trackids\"}", title, status, detail);
+        pp_sim_put(&b,
+                   "{\"type\":\"about:blank\",\"title\":\"%s\",\"status\":%d,\"detail\":\"%s\","
+                   "\"instance\":\"/tracking/simple/trackids\"}",
+                   title, status, detail);
     }
     }
     return pp_sim_buf_finish(&b, body, len);
@@ -163,7 +171,10 @@ static int gls_error(int status, char **body, size_t *len)
 
 static int hexval(int c)
 {
-    return isdigit(c) ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
+    return isdigit(c)               ? c - '0'
+           : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+           : (c >= 'A' && c <= 'F') ? c - 'A' + 10
+                                    : -1;
 }
 
 /* Percent-decode src[0..n) into out (cap); '+' as space when form. */
@@ -307,24 +318,32 @@ static int on_token(h2o_req_t *req, void *arg)
         form_value(req->entity, "client_id", id, sizeof id);
         form_value(req->entity, "client_secret", secret, sizeof secret);
     }
-    if (!form_value(req->entity, "grant_type", grant, sizeof grant) || strcmp(grant, "client_credentials") != 0) {
-        send_json(req, 400, "{\"error\":\"unsupported_grant_type\",\"error_description\":\"grant_type must be client_credentials\"}");
+    if (!form_value(req->entity, "grant_type", grant, sizeof grant) ||
+        strcmp(grant, "client_credentials") != 0) {
+        send_json(req, 400,
+                  "{\"error\":\"unsupported_grant_type\",\"error_description\":\"grant_type must be client_credentials\"}");
         return PP_OK;
     }
-    if (s->client_id && (strcmp(id, s->client_id) != 0 || strcmp(secret, s->client_secret ? s->client_secret : "") != 0)) {
+    if (s->client_id && (strcmp(id, s->client_id) != 0 ||
+                         strcmp(secret, s->client_secret ? s->client_secret : "") != 0)) {
         s->n.unauthorized++;
-        send_json(req, 401, "{\"error\":\"invalid_client\",\"error_description\":\"Client authentication failed\"}");
+        send_json(req, 401,
+                  "{\"error\":\"invalid_client\",\"error_description\":\"Client authentication failed\"}");
         return PP_OK;
     }
     char tok[128], json[400];
     pp_sim_issue_token(s, tok, sizeof tok);
-    snprintf(json, sizeof json, "{\"access_token\":\"%s\",\"token_type\":\"Bearer\",\"expires_in\":%ld}", tok,
+    snprintf(json, sizeof json,
+             "{\"access_token\":\"%s\",\"token_type\":\"Bearer\",\"expires_in\":%ld}", tok,
              s->token_ttl_s);
     send_json(req, 200, json);
     return PP_OK;
 }
 
-static int gls_register_routes(pp_sim_t *s) { return pp_httpd_route(s->srv, GLS_TOKEN_ROUTE, on_token, s); }
+static int gls_register_routes(pp_sim_t *s)
+{
+    return pp_httpd_route(s->srv, GLS_TOKEN_ROUTE, on_token, s);
+}
 
 const pp_sim_shape_t pp_sim_shape_gls = {
     .carrier = "gls",

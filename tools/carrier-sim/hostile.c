@@ -9,15 +9,16 @@
 /* Where the shapes write a place: the towns of their tables and the branch codes (InPost's
  * "agency", locker ids). Every occurrence in the answer is replaced. */
 static const char *const places[] = {
-    "Kraków", "Warszawa", "Gdańsk", "Poznań", "Wrocław", "Łódź", "Katowice", "Lublin",
-    "Szczecin", "Bydgoszcz", "Rzeszów", "Olsztyn", "Stryków",
-    "KRA", "WAW", "GDA", "POZ", "WRO", "LOD", "KAT", "LUB", "SZC", "BYD", "RZE", "OLS",
+    "Kraków", "Warszawa", "Gdańsk",    "Poznań",  "Wrocław", "Łódź",    "Katowice",
+    "Lublin", "Szczecin", "Bydgoszcz", "Rzeszów", "Olsztyn", "Stryków", "KRA",
+    "WAW",    "GDA",      "POZ",       "WRO",     "LOD",     "KAT",     "LUB",
+    "SZC",    "BYD",      "RZE",       "OLS",
 };
 
-#define LONG_PL                                                                                \
-    "Źdźbło żółtej gęśli w Szczebrzeszynie, Łódź Bałuty, ul. Świętokrzyska ąęółśżźćń "         \
-    "Źdźbło żółtej gęśli w Szczebrzeszynie, Łódź Bałuty, ul. Świętokrzyska ąęółśżźćń "         \
-    "Źdźbło żółtej gęśli w Szczebrzeszynie, Łódź Bałuty, ul. Świętokrzyska ąęółśżźćń "         \
+#define LONG_PL                                                                                               \
+    "Źdźbło żółtej gęśli w Szczebrzeszynie, Łódź Bałuty, ul. Świętokrzyska ąęółśżźćń " \
+    "Źdźbło żółtej gęśli w Szczebrzeszynie, Łódź Bałuty, ul. Świętokrzyska ąęółśżźćń " \
+    "Źdźbło żółtej gęśli w Szczebrzeszynie, Łódź Bałuty, ul. Świętokrzyska ąęółśżźćń " \
     "Źdźbło żółtej gęśli w Szczebrzeszynie, Łódź Bałuty, ul. Świętokrzyska ąęółśżźćń"
 
 int pp_sim_hostile_add(pp_sim_t *s, const char *spec)
@@ -32,12 +33,13 @@ int pp_sim_hostile_add(pp_sim_t *s, const char *spec)
         kind = PP_SIM_HOSTILE_LONG;
     if (!kind || eq == spec || (size_t)(eq - spec) >= sizeof s->hostile[0].number ||
         s->n_hostile >= PP_SIM_MAX_HOSTILE) {
-        fprintf(stderr, "pp-carrier-sim: --hostile wants NUMBER=control|utf8|long (at most %d), got '%s'\n",
+        fprintf(stderr,
+                "pp-carrier-sim: --hostile wants NUMBER=control|utf8|long (at most %d), got '%s'\n",
                 PP_SIM_MAX_HOSTILE, spec);
         return PP_EINVAL;
     }
-    snprintf(s->hostile[s->n_hostile].number, sizeof s->hostile[0].number, "%.*s",
-             (int)(eq - spec), spec);
+    snprintf(s->hostile[s->n_hostile].number, sizeof s->hostile[0].number, "%.*s", (int)(eq - spec),
+             spec);
     s->hostile[s->n_hostile++].kind = kind;
     return PP_OK;
 }
@@ -48,14 +50,13 @@ static const char *hostile_text(int kind, int xml)
     switch (kind) {
     case PP_SIM_HOSTILE_CONTROL: /* JSON: cJSON turns \u0001 into a raw byte; XML allows C1 only */
         return xml ? "KRA&#x85;&#x9b;X" : "KRA\\u0001X";
-    case PP_SIM_HOSTILE_UTF8:
-        return "KRA\xff\xfe\xc3X";
-    default:
-        return LONG_PL;
+    case PP_SIM_HOSTILE_UTF8: return "KRA\xff\xfe\xc3X";
+    default: return LONG_PL;
     }
 }
 
-int pp_sim_hostile_apply(const pp_sim_t *s, const char (*numbers)[64], size_t n, char **body, size_t *len)
+int pp_sim_hostile_apply(const pp_sim_t *s, const char (*numbers)[64], size_t n, char **body,
+                         size_t *len)
 {
     int kind = 0;
     for (size_t i = 0; i < n && !kind; i++)

@@ -50,10 +50,10 @@ static bool inpost_number_ok(const char *number)
 static void machine_json(pp_sim_buf_t *b, const char *id)
 {
     pp_sim_put(b,
-        "{\"name\":\"%s\",\"opening_hours\":\"24/7\",\"location_description\":\"Przy wejściu do "
-        "sklepu\",\"address\":{\"line1\":\"ul. Testowa %d\",\"line2\":\"00-%03d %.3s\"},"
-        "\"type\":[\"parcel_locker\"]}",
-        id, (id[3] - '0') * 10 + (id[4] - '0'), (int)(pp_sim_hash(id) % 1000), id);
+               "{\"name\":\"%s\",\"opening_hours\":\"24/7\",\"location_description\":\"Przy wejściu do "
+               "sklepu\",\"address\":{\"line1\":\"ul. Testowa %d\",\"line2\":\"00-%03d %.3s\"},"
+               "\"type\":[\"parcel_locker\"]}",
+               id, (id[3] - '0') * 10 + (id[4] - '0'), (int)(pp_sim_hash(id) % 1000), id);
 }
 
 static int inpost_body(const char *number, const pp_sim_scenario_t *sc, int visible, time_t origin,
@@ -70,12 +70,13 @@ static int inpost_body(const char *number, const pp_sim_scenario_t *sc, int visi
     const char *service = sc->to_locker ? "inpost_locker_standard" : "inpost_courier_standard";
     pp_sim_format_warsaw(origin + (time_t)sc->steps[0].at_s, created);
     pp_sim_format_warsaw(origin + (time_t)newest->at_s, updated);
-    pp_sim_put(&b, "{\"href\":\"https://api-shipx-pl.easypack24.net/v1/tracking/%s\",\"tracking_number\":\"%s\","
-            "\"service\":\"%s\",\"type\":\"%s\",\"status\":\"%s\",\"custom_attributes\":{",
-        number, number, service, service, step_name(newest->kind, sc->to_locker).status);
+    pp_sim_put(&b,
+               "{\"href\":\"https://api-shipx-pl.easypack24.net/v1/tracking/%s\",\"tracking_number\":\"%s\","
+               "\"service\":\"%s\",\"type\":\"%s\",\"status\":\"%s\",\"custom_attributes\":{",
+               number, number, service, service, step_name(newest->kind, sc->to_locker).status);
     if (sc->to_locker) {
-        pp_sim_put(&b, "\"size\":\"%c\",\"target_machine_id\":\"%s\",\"target_machine_detail\":", sc->size,
-            sc->locker_id);
+        pp_sim_put(&b, "\"size\":\"%c\",\"target_machine_id\":\"%s\",\"target_machine_detail\":",
+                   sc->size, sc->locker_id);
         machine_json(&b, sc->locker_id);
         pp_sim_put(&b, ",");
     } else {
@@ -87,14 +88,16 @@ static int inpost_body(const char *number, const pp_sim_scenario_t *sc, int visi
     } else {
         pp_sim_put(&b, "\"dropoff_machine_id\":null,\"dropoff_machine_detail\":null");
     }
-    pp_sim_put(&b, ",\"end_of_week_collection\":false},\"created_at\":\"%s\",\"updated_at\":\"%s\","
-            "\"tracking_details\":[", created, updated);
+    pp_sim_put(&b,
+               ",\"end_of_week_collection\":false},\"created_at\":\"%s\",\"updated_at\":\"%s\","
+               "\"tracking_details\":[",
+               created, updated);
     for (int i = visible - 1; i >= 0; i--) {
         const pp_sim_step_t *s = &sc->steps[i];
         shipx_name_t nm = step_name(s->kind, sc->to_locker);
         pp_sim_format_warsaw(origin + (time_t)s->at_s, dt);
-        pp_sim_put(&b, "%s{\"status\":\"%s\",\"origin_status\":\"%s\",", i == visible - 1 ? "" : ",",
-            nm.status, nm.origin);
+        pp_sim_put(&b, "%s{\"status\":\"%s\",\"origin_status\":\"%s\",",
+                   i == visible - 1 ? "" : ",", nm.status, nm.origin);
         if (s->place[0])
             pp_sim_put(&b, "\"agency\":\"%s\",", s->place);
         else
@@ -113,15 +116,30 @@ static int inpost_error(int status, char **body, size_t *len)
 {
     const char *error = "internal_server_error", *desc = "Something went wrong.";
     switch (status) {
-    case 400: error = "invalid_parameter"; desc = "Invalid parameter."; break;
-    case 401: error = "token_invalid"; desc = "Token is missing or invalid."; break;
-    case 404: error = "resource_not_found"; desc = "Tracking number not found."; break;
-    case 405: error = "method_not_allowed"; desc = "Only GET is supported."; break;
-    case 429: error = "too_many_requests"; desc = "Too many requests, slow down."; break;
+    case 400:
+        error = "invalid_parameter";
+        desc = "Invalid parameter.";
+        break;
+    case 401:
+        error = "token_invalid";
+        desc = "Token is missing or invalid.";
+        break;
+    case 404:
+        error = "resource_not_found";
+        desc = "Tracking number not found.";
+        break;
+    case 405:
+        error = "method_not_allowed";
+        desc = "Only GET is supported.";
+        break;
+    case 429:
+        error = "too_many_requests";
+        desc = "Too many requests, slow down.";
+        break;
     }
     pp_sim_buf_t b = {0};
-    pp_sim_put(&b, "{\"status\":%d,\"error\":\"%s\",\"description\":\"%s\",\"details\":null}", status,
-               error, desc);
+    pp_sim_put(&b, "{\"status\":%d,\"error\":\"%s\",\"description\":\"%s\",\"details\":null}",
+               status, error, desc);
     return pp_sim_buf_finish(&b, body, len);
 }
 
@@ -151,8 +169,7 @@ static int inpost_check_auth(pp_sim_t *s, h2o_req_t *req)
              memcmp(auth.base + 7, s->token, tl) == 0);
 }
 
-static int inpost_render(const pp_sim_parcel_t *parcels, size_t n, int *status, char **body,
-                         size_t *len)
+static int inpost_render(const pp_sim_parcel_t *parcels, size_t n, int *status, char **body, size_t *len)
 {
     if (n != 1 || !parcels[0].valid || parcels[0].visible == 0) {
         *status = 404;

@@ -56,7 +56,8 @@ static int parse_long(const char *opt, const char *v, long lo, long hi, long *ou
     errno = 0;
     long n = strtol(v, &end, 10);
     if (errno || end == v || (!rest && *end) || n < lo || n > hi) {
-        fprintf(stderr, "pp-carrier-sim: %s wants an integer in [%ld, %ld], got '%s'\n", opt, lo, hi, v);
+        fprintf(stderr, "pp-carrier-sim: %s wants an integer in [%ld, %ld], got '%s'\n", opt, lo,
+                hi, v);
         return PP_EINVAL;
     }
     *out = n;
@@ -144,7 +145,8 @@ static int parse_retry_after_form(pp_sim_t *s, const char *v)
     else if (!strcmp(v, "none"))
         s->retry_after_form = PP_SIM_RA_NONE;
     else {
-        fprintf(stderr, "pp-carrier-sim: --retry-after-form wants seconds, date or none, got '%s'\n", v);
+        fprintf(stderr,
+                "pp-carrier-sim: --retry-after-form wants seconds, date or none, got '%s'\n", v);
         return PP_EINVAL;
     }
     return PP_OK;
@@ -309,9 +311,9 @@ int main(int argc, char **argv)
     fflush(stdout);
     pp_info("carrier simulator (%s) on %s:%d, %s clock, speed x%g, not found for %g sim-min, "
             "faults 429=%g 500=%g malformed=%g hang=%g, latency %ld-%ld ms%s",
-            carriers, host, port, s->manual_clock ? "manual" : "real", s->speed, s->not_found_min, s->faults.p429, s->faults.p500,
-            s->faults.pmalformed, s->faults.phang, s->lat_min, s->lat_max,
-            s->token ? ", token required" : "");
+            carriers, host, port, s->manual_clock ? "manual" : "real", s->speed, s->not_found_min,
+            s->faults.p429, s->faults.p500, s->faults.pmalformed, s->faults.phang, s->lat_min,
+            s->lat_max, s->token ? ", token required" : "");
 
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_walk(&loop, close_walk_cb, NULL); /* nothing should be left; close it if there is */

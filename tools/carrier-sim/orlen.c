@@ -33,35 +33,47 @@ typedef struct {
     const char *label; /* public tracker label */
 } orlen_step_t;
 
-static bool goes_back(const pp_sim_scenario_t *sc) { return sc->to_locker && ((sc->hash >> 20) & 3) == 0; }
+static bool goes_back(const pp_sim_scenario_t *sc)
+{
+    return sc->to_locker && ((sc->hash >> 20) & 3) == 0;
+}
 
 static orlen_step_t step_name(pp_sim_step_kind_t k, const pp_sim_scenario_t *sc)
 {
     switch (k) {
-    case PP_SIM_LABEL_CREATED: return (orlen_step_t){200, "", "Zaawizowana do PwR", "Paczka zarejestrowana"};
-    case PP_SIM_DROPPED_AT_LOCKER: return (orlen_step_t){210, "", "Nadana w kiosku", "Paczka nadana w punkcie"};
+    case PP_SIM_LABEL_CREATED:
+        return (orlen_step_t){200, "", "Zaawizowana do PwR", "Paczka zarejestrowana"};
+    case PP_SIM_DROPPED_AT_LOCKER:
+        return (orlen_step_t){210, "", "Nadana w kiosku", "Paczka nadana w punkcie"};
     case PP_SIM_COLLECTED:
-        return (orlen_step_t){240, "", "W transporcie do ekspedycji u kuriera", "Paczka odebrana przez kuriera"};
+        return (orlen_step_t){240, "", "W transporcie do ekspedycji u kuriera",
+                              "Paczka odebrana przez kuriera"};
     case PP_SIM_TAKEN_FROM_LOCKER:
-        return (orlen_step_t){230, "", "W transporcie do ekspedycji z kiosku", "Paczka w drodze z punktu nadania"};
-    case PP_SIM_SOURCE_BRANCH_IN: return (orlen_step_t){100, "", "W sortowni regionalnej", "Paczka w sortowni"};
+        return (orlen_step_t){230, "", "W transporcie do ekspedycji z kiosku",
+                              "Paczka w drodze z punktu nadania"};
+    case PP_SIM_SOURCE_BRANCH_IN:
+        return (orlen_step_t){100, "", "W sortowni regionalnej", "Paczka w sortowni"};
     case PP_SIM_SOURCE_BRANCH_OUT:
         return (orlen_step_t){110, "", "W transporcie do sortowni centralnej", "Paczka w drodze"};
-    case PP_SIM_SORTING_IN: return (orlen_step_t){300, "", "W sortowni centralnej", "Paczka w sortowni"};
+    case PP_SIM_SORTING_IN:
+        return (orlen_step_t){300, "", "W sortowni centralnej", "Paczka w sortowni"};
     case PP_SIM_SORTING_OUT:
-        return (orlen_step_t){450, "", "W transporcie do ekspedycji z sortowni centralnej", "Paczka w drodze"};
+        return (orlen_step_t){450, "", "W transporcie do ekspedycji z sortowni centralnej",
+                              "Paczka w drodze"};
     case PP_SIM_TARGET_BRANCH_IN: return (orlen_step_t){653, "", "W ekspedycji", "Paczka w drodze"};
     case PP_SIM_OUT_FOR_DELIVERY:
         return (orlen_step_t){680, "", "W transporcie do kiosku", "Paczka w drodze do punktu odbioru"};
     case PP_SIM_NOTICE_LEFT:
-        return (orlen_step_t){780, "", "Brak możliwości doręczenia do punktu", "Problem z doręczeniem do punktu"};
+        return (orlen_step_t){780, "", "Brak możliwości doręczenia do punktu",
+                              "Problem z doręczeniem do punktu"};
     case PP_SIM_UNDELIVERED:
         return (orlen_step_t){739, "", "Nie przekazano do kiosku", "Problem z doręczeniem do punktu"};
     case PP_SIM_READY_AT_LOCKER:
         return (orlen_step_t){690, "", "W kiosku", "Paczka czeka na odbiór w punkcie"};
     case PP_SIM_PICKUP_REMINDER:
         if (goes_back(sc))
-            return (orlen_step_t){709, "POWROT", "Powrót – nieodebrana w terminie", "Paczka wraca do nadawcy"};
+            return (orlen_step_t){709, "POWROT", "Powrót – nieodebrana w terminie",
+                                  "Paczka wraca do nadawcy"};
         return (orlen_step_t){695, "", "W kiosku – SMS wysłany", "Paczka czeka na odbiór w punkcie"};
     case PP_SIM_DELIVERED:
         if (goes_back(sc))
@@ -179,15 +191,21 @@ static int soap_render(const pp_sim_parcel_t *parcels, size_t n, int *status, ch
             soap_time(p->origin + (time_t)s->at_s, p->sc.hash ^ (uint64_t)k * 2654435761u, t);
             pp_sim_put(&b, "<PackStatus><PackCode>");
             pp_sim_put_escaped_xml(&b, p->number);
-            pp_sim_put(&b, "</PackCode><Trans>%d</Trans><Trans_Des>%s</Trans_Des><Data>%s</Data>", o.code, o.des, t);
-            pp_sim_put(&b, o.attr[0] ? "<Attribute>%s</Attribute></PackStatus>" : "<Attribute />%s</PackStatus>", o.attr);
+            pp_sim_put(&b, "</PackCode><Trans>%d</Trans><Trans_Des>%s</Trans_Des><Data>%s</Data>",
+                       o.code, o.des, t);
+            pp_sim_put(&b,
+                       o.attr[0] ? "<Attribute>%s</Attribute></PackStatus>"
+                                 : "<Attribute />%s</PackStatus>",
+                       o.attr);
         }
         if (p->visible == p->sc.n_steps) { /* done: ORLEN archives the parcel (888, ignored by clients) */
             soap_time(p->origin + (time_t)p->sc.steps[p->visible - 1].at_s + 60, p->sc.hash, t);
             pp_sim_put(&b, "<PackStatus><PackCode>");
             pp_sim_put_escaped_xml(&b, p->number);
-            pp_sim_put(&b, "</PackCode><Trans>888</Trans><Trans_Des>Archiwizacja</Trans_Des><Data>%s</Data>"
-                           "<Attribute /></PackStatus>", t);
+            pp_sim_put(&b,
+                       "</PackCode><Trans>888</Trans><Trans_Des>Archiwizacja</Trans_Des><Data>%s</Data>"
+                       "<Attribute /></PackStatus>",
+                       t);
         }
     }
     pp_sim_put(&b, "<Err>000</Err><ErrDes>OK</ErrDes></GiveMePackStatusFullHistoryListResult>"
@@ -200,14 +218,18 @@ static int soap_error(int status, char **body, size_t *len)
 {
     pp_sim_buf_t b = {0};
     const char *code = status == 400 || status == 401 || status == 405 ? "soap:Client" : "soap:Server";
-    const char *msg = status == 401   ? "Server was unable to process request. ---&gt; Błędny PartnerID lub PartnerKey"
-                      : status == 400 ? "Server was unable to read request. ---&gt; There is an error in XML document."
-                      : status == 405 ? "Request format is unrecognized."
-                      : status == 429 ? "Server was unable to process request. ---&gt; Too many requests."
-                                      : "Server was unable to process request. ---&gt; Internal error.";
-    pp_sim_put(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?><soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\">"
-                   "<soap:Body><soap:Fault><faultcode>%s</faultcode><faultstring>%s</faultstring><detail /></soap:Fault>"
-                   "</soap:Body></soap:Envelope>", code, msg);
+    const char *msg =
+        status == 401 ? "Server was unable to process request. ---&gt; Błędny PartnerID lub PartnerKey"
+        : status == 400
+            ? "Server was unable to read request. ---&gt; There is an error in XML document."
+        : status == 405 ? "Request format is unrecognized."
+        : status == 429 ? "Server was unable to process request. ---&gt; Too many requests."
+                        : "Server was unable to process request. ---&gt; Internal error.";
+    pp_sim_put(&b,
+               "<?xml version=\"1.0\" encoding=\"utf-8\"?><soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\">"
+               "<soap:Body><soap:Fault><faultcode>%s</faultcode><faultstring>%s</faultstring><detail /></soap:Fault>"
+               "</soap:Body></soap:Envelope>",
+               code, msg);
     return pp_sim_buf_finish(&b, body, len);
 }
 
@@ -247,13 +269,16 @@ static int public_render(const pp_sim_parcel_t *parcels, size_t n, int *status, 
         pp_sim_put(&b, "callback({\"status\":\"\",\"number\":\"");
         if (p)
             pp_sim_put_escaped_json(&b, p->number);
-        pp_sim_put(&b, "\",\"full\":false,\"history\":[],\"label\":\"\",\"return\":false,\"truckNo\":null,"
-                       "\"returnTruck\":null,\"historyHtml\":\"\",\"err\":%s});", ad ? "1003" : "null");
+        pp_sim_put(&b,
+                   "\",\"full\":false,\"history\":[],\"label\":\"\",\"return\":false,\"truckNo\":null,"
+                   "\"returnTruck\":null,\"historyHtml\":\"\",\"err\":%s});",
+                   ad ? "1003" : "null");
         return pp_sim_buf_finish(&b, body, len);
     }
     const orlen_step_t last = step_name(p->sc.steps[p->visible - 1].kind, &p->sc);
-    pp_sim_put(&b, "callback({\"status\":\"OK\",\"number\":\"%s\",\"full\":true,\"label\":\"%s\",\"return\":%s,"
-                   "\"truckNo\":null,\"returnTruck\":null,\"history\":[",
+    pp_sim_put(&b,
+               "callback({\"status\":\"OK\",\"number\":\"%s\",\"full\":true,\"label\":\"%s\",\"return\":%s,"
+               "\"truckNo\":null,\"returnTruck\":null,\"history\":[",
                p->number, last.label, last.attr[0] ? "true" : "false");
     for (int k = 0; k < p->visible; k++) {
         const pp_sim_step_t *s = &p->sc.steps[k];
@@ -269,7 +294,8 @@ static int public_render(const pp_sim_parcel_t *parcels, size_t n, int *status, 
 static int public_error(int status, char **body, size_t *len)
 {
     pp_sim_buf_t b = {0};
-    pp_sim_put(&b, "<html><head><title>%d</title></head><body><h1>%d</h1></body></html>\n", status, status);
+    pp_sim_put(&b, "<html><head><title>%d</title></head><body><h1>%d</h1></body></html>\n", status,
+               status);
     return pp_sim_buf_finish(&b, body, len);
 }
 

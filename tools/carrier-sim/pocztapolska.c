@@ -23,20 +23,26 @@ typedef struct {
 static pp_event_t step_event(pp_sim_step_kind_t k, bool to_locker)
 {
     switch (k) {
-    case PP_SIM_LABEL_CREATED: return (pp_event_t){"P_REJ_KN1", "Przesyłka zarejestrowana w systemie", NULL};
+    case PP_SIM_LABEL_CREATED:
+        return (pp_event_t){"P_REJ_KN1", "Przesyłka zarejestrowana w systemie", NULL};
     case PP_SIM_DROPPED_AT_LOCKER: return (pp_event_t){"P_NAD", "Nadanie", NULL};
     case PP_SIM_COLLECTED: return (pp_event_t){"P_NAD", "Nadanie", NULL};
-    case PP_SIM_TAKEN_FROM_LOCKER: return (pp_event_t){"P_WYPL", "Wysłanie z placówki nadawczej", NULL};
+    case PP_SIM_TAKEN_FROM_LOCKER:
+        return (pp_event_t){"P_WYPL", "Wysłanie z placówki nadawczej", NULL};
     case PP_SIM_SOURCE_BRANCH_IN: return (pp_event_t){"P_PZL", "Przyjęcie w placówce", NULL};
-    case PP_SIM_SOURCE_BRANCH_OUT: return (pp_event_t){"P_WYPL", "Wysłanie z placówki nadawczej", NULL};
+    case PP_SIM_SOURCE_BRANCH_OUT:
+        return (pp_event_t){"P_WYPL", "Wysłanie z placówki nadawczej", NULL};
     case PP_SIM_SORTING_IN: return (pp_event_t){"P_WEOC", "Przyjęcie w sortowni", NULL};
     case PP_SIM_SORTING_OUT: return (pp_event_t){"P_WYOC", "Wysłanie z sortowni", NULL};
-    case PP_SIM_TARGET_BRANCH_IN: return (pp_event_t){"P_WEPL", "Przyjęcie w placówce doręczającej", NULL};
+    case PP_SIM_TARGET_BRANCH_IN:
+        return (pp_event_t){"P_WEPL", "Przyjęcie w placówce doręczającej", NULL};
     case PP_SIM_OUT_FOR_DELIVERY: return (pp_event_t){"P_WD", "Wydanie do doręczenia", NULL};
     case PP_SIM_NOTICE_LEFT:
         return (pp_event_t){"P_A", "Awizo - przesyłka do odbioru w placówce", "Adresat nieobecny"};
-    case PP_SIM_UNDELIVERED: return (pp_event_t){"P_ND", "Niedoręczenie", "Brak dostępu do adresata"};
-    case PP_SIM_READY_AT_LOCKER: return (pp_event_t){"P_KWD", "Przesyłka gotowa do odbioru w placówce", NULL};
+    case PP_SIM_UNDELIVERED:
+        return (pp_event_t){"P_ND", "Niedoręczenie", "Brak dostępu do adresata"};
+    case PP_SIM_READY_AT_LOCKER:
+        return (pp_event_t){"P_KWD", "Przesyłka gotowa do odbioru w placówce", NULL};
     case PP_SIM_PICKUP_REMINDER: return (pp_event_t){"P_PA", "Powtórne awizo", NULL};
     case PP_SIM_DELIVERED:
         return to_locker ? (pp_event_t){"P_OWU", "Odebrano w placówce", NULL}
@@ -48,10 +54,10 @@ static pp_event_t step_event(pp_sim_step_kind_t k, bool to_locker)
 static const struct {
     const char *code, *name;
 } offices[] = {
-    {"KRA", "UP Kraków 1"},  {"WAW", "UP Warszawa 1"},  {"GDA", "UP Gdańsk 1"},
-    {"POZ", "UP Poznań 1"},  {"WRO", "UP Wrocław 1"},   {"LOD", "UP Łódź 1"},
-    {"KAT", "UP Katowice 1"}, {"LUB", "UP Lublin 1"},   {"SZC", "UP Szczecin 1"},
-    {"BYD", "UP Bydgoszcz 1"}, {"RZE", "UP Rzeszów 1"}, {"OLS", "UP Olsztyn 1"},
+    {"KRA", "UP Kraków 1"},    {"WAW", "UP Warszawa 1"}, {"GDA", "UP Gdańsk 1"},
+    {"POZ", "UP Poznań 1"},    {"WRO", "UP Wrocław 1"},  {"LOD", "UP Łódź 1"},
+    {"KAT", "UP Katowice 1"},  {"LUB", "UP Lublin 1"},   {"SZC", "UP Szczecin 1"},
+    {"BYD", "UP Bydgoszcz 1"}, {"RZE", "UP Rzeszów 1"},  {"OLS", "UP Olsztyn 1"},
     {"SOR", "WER Warszawa"},
 };
 
@@ -144,20 +150,30 @@ static int pp_error(int status, char **body, size_t *len)
     const char *code = "soapenv:Server", *text = "Internal Server Error";
     const char *ns = "";
     switch (status) {
-    case 400: code = "soapenv:Client"; text = "The endpoint reference (EPR) for the Operation not found"; break;
+    case 400:
+        code = "soapenv:Client";
+        text = "The endpoint reference (EPR) for the Operation not found";
+        break;
     case 401:
         code = "wsse:FailedAuthentication";
         text = "The security token could not be authenticated or authorized";
         ns = " xmlns:wsse=\"" WSSE_NS "\"";
         break;
-    case 404: code = "soapenv:Client"; text = "The requested service is not available"; break;
-    case 405: code = "soapenv:Client"; text = "Only POST is supported"; break;
+    case 404:
+        code = "soapenv:Client";
+        text = "The requested service is not available";
+        break;
+    case 405:
+        code = "soapenv:Client";
+        text = "Only POST is supported";
+        break;
     case 429: text = "Too many requests"; break;
     }
     pp_sim_buf_t b = {0};
-    pp_sim_put(&b, "<?xml version='1.0' encoding='UTF-8'?><soapenv:Envelope xmlns:soapenv=\"" PP_SOAP11_NS
-                   "\"><soapenv:Body><soapenv:Fault><faultcode%s>%s</faultcode><faultstring>%s"
-                   "</faultstring><detail /></soapenv:Fault></soapenv:Body></soapenv:Envelope>",
+    pp_sim_put(&b,
+               "<?xml version='1.0' encoding='UTF-8'?><soapenv:Envelope xmlns:soapenv=\"" PP_SOAP11_NS
+               "\"><soapenv:Body><soapenv:Fault><faultcode%s>%s</faultcode><faultstring>%s"
+               "</faultstring><detail /></soapenv:Fault></soapenv:Body></soapenv:Envelope>",
                ns, code, text);
     return pp_sim_buf_finish(&b, body, len);
 }
@@ -172,8 +188,10 @@ static void czas(time_t t, char out[24])
 
 static void put_jednostka(pp_sim_buf_t *b, const char *tag, const char *name)
 {
-    pp_sim_put(b, "<ax21:%s xsi:type=\"ax21:Jednostka\"><ax21:daneSzczegolowe xsi:nil=\"true\"/>"
-                  "<ax21:nazwa>", tag);
+    pp_sim_put(b,
+               "<ax21:%s xsi:type=\"ax21:Jednostka\"><ax21:daneSzczegolowe xsi:nil=\"true\"/>"
+               "<ax21:nazwa>",
+               tag);
     pp_sim_put_escaped_xml(b, name);
     pp_sim_put(b, "</ax21:nazwa></ax21:%s>", tag);
 }
@@ -191,39 +209,44 @@ static void put_przesylka(pp_sim_buf_t *b, const pp_sim_parcel_t *p)
         const char *dst = office_of(sc->to_locker ? sc->locker_id : sc->steps[sc->n_steps - 1].place);
         char when[24];
         czas(p->origin + (time_t)sc->steps[0].at_s, when);
-        pp_sim_put(b, "<ax21:danePrzesylki xsi:type=\"ax21:DanePrzesylki\"><ax21:dataNadania>%.10s"
-                      "</ax21:dataNadania><ax21:format xsi:nil=\"true\"/><ax21:kodKrajuNadania>PL"
-                      "</ax21:kodKrajuNadania><ax21:kodKrajuPrzezn>PL</ax21:kodKrajuPrzezn>"
-                      "<ax21:kodRodzPrzes>PPA</ax21:kodRodzPrzes><ax21:krajNadania>Polska"
-                      "</ax21:krajNadania><ax21:krajPrzezn>Polska</ax21:krajPrzezn><ax21:masa>%.1f"
-                      "</ax21:masa><ax21:numer>",
+        pp_sim_put(b,
+                   "<ax21:danePrzesylki xsi:type=\"ax21:DanePrzesylki\"><ax21:dataNadania>%.10s"
+                   "</ax21:dataNadania><ax21:format xsi:nil=\"true\"/><ax21:kodKrajuNadania>PL"
+                   "</ax21:kodKrajuNadania><ax21:kodKrajuPrzezn>PL</ax21:kodKrajuPrzezn>"
+                   "<ax21:kodRodzPrzes>PPA</ax21:kodRodzPrzes><ax21:krajNadania>Polska"
+                   "</ax21:krajNadania><ax21:krajPrzezn>Polska</ax21:krajPrzezn><ax21:masa>%.1f"
+                   "</ax21:masa><ax21:numer>",
                    when, 0.5 + (double)(sc->size - 'A'));
         pp_sim_put_escaped_xml(b, p->number);
         pp_sim_put(b, "</ax21:numer><ax21:proceduraSerwis xsi:nil=\"true\"/><ax21:rodzPrzes>Paczka "
                       "pocztowa</ax21:rodzPrzes>");
         put_jednostka(b, "urzadNadania", src);
         put_jednostka(b, "urzadPrzezn", dst);
-        pp_sim_put(b, "<ax21:zakonczonoObsluge>%s</ax21:zakonczonoObsluge><ax21:zdarzenia "
-                      "xsi:type=\"ax21:ListaZdarzen\">",
+        pp_sim_put(b,
+                   "<ax21:zakonczonoObsluge>%s</ax21:zakonczonoObsluge><ax21:zdarzenia "
+                   "xsi:type=\"ax21:ListaZdarzen\">",
                    last->kind == PP_SIM_DELIVERED ? "true" : "false");
         for (int i = 0; i < p->visible; i++) { /* oldest first, as the service sends them */
             const pp_sim_step_t *st = &sc->steps[i];
             pp_event_t ev = step_event(st->kind, sc->to_locker);
             const char *where = st->place[0] ? office_of(st->place)
-                                : (st->kind == PP_SIM_READY_AT_LOCKER || st->kind == PP_SIM_PICKUP_REMINDER ||
-                                   st->kind == PP_SIM_DELIVERED)
+                                : (st->kind == PP_SIM_READY_AT_LOCKER ||
+                                   st->kind == PP_SIM_PICKUP_REMINDER || st->kind == PP_SIM_DELIVERED)
                                     ? dst
                                     : src;
             czas(p->origin + (time_t)st->at_s, when);
-            pp_sim_put(b, "<ax21:zdarzenie xsi:type=\"ax21:Zdarzenie\"><ax21:czas>%s</ax21:czas>", when);
+            pp_sim_put(b, "<ax21:zdarzenie xsi:type=\"ax21:Zdarzenie\"><ax21:czas>%s</ax21:czas>",
+                       when);
             put_jednostka(b, "jednostka", where);
-            pp_sim_put(b, "<ax21:kod>%s</ax21:kod><ax21:konczace>%s</ax21:konczace><ax21:nazwa>", ev.kod,
-                       st->kind == PP_SIM_DELIVERED ? "true" : "false");
+            pp_sim_put(b, "<ax21:kod>%s</ax21:kod><ax21:konczace>%s</ax21:konczace><ax21:nazwa>",
+                       ev.kod, st->kind == PP_SIM_DELIVERED ? "true" : "false");
             pp_sim_put_escaped_xml(b, ev.nazwa);
             pp_sim_put(b, "</ax21:nazwa>");
             if (ev.przyczyna) {
-                pp_sim_put(b, "<ax21:przyczyna xsi:type=\"ax21:Przyczyna\"><ax21:kod>%s_1</ax21:kod>"
-                              "<ax21:nazwa>", ev.kod);
+                pp_sim_put(b,
+                           "<ax21:przyczyna xsi:type=\"ax21:Przyczyna\"><ax21:kod>%s_1</ax21:kod>"
+                           "<ax21:nazwa>",
+                           ev.kod);
                 pp_sim_put_escaped_xml(b, ev.przyczyna);
                 pp_sim_put(b, "</ax21:nazwa></ax21:przyczyna>");
             } else {
@@ -248,9 +271,10 @@ static int pp_render(const pp_sim_parcel_t *parcels, size_t n, int *status, char
     pp_sim_buf_t b = {0};
     const char *op = n == 1 ? "sprawdzPrzesylkeResponse" : "sprawdzPrzesylkiResponse";
     *status = 200;
-    pp_sim_put(&b, "<?xml version='1.0' encoding='UTF-8'?><soapenv:Envelope xmlns:soapenv=\"" PP_SOAP11_NS
-                   "\"><soapenv:Body><ns:%s xmlns:ns=\"" PP_NS "\"><ns:return xmlns:ax21=\"" PP_XSD
-                   "\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"ax21:%s\">",
+    pp_sim_put(&b,
+               "<?xml version='1.0' encoding='UTF-8'?><soapenv:Envelope xmlns:soapenv=\"" PP_SOAP11_NS
+               "\"><soapenv:Body><ns:%s xmlns:ns=\"" PP_NS "\"><ns:return xmlns:ax21=\"" PP_XSD
+               "\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"ax21:%s\">",
                op, n == 1 ? "Przesylka" : "Komunikat");
     if (n == 1) {
         put_przesylka(&b, &parcels[0]);

@@ -63,7 +63,7 @@ void pp_sim_scenario_build(const char *number, int64_t not_found_s, pp_sim_scena
     uint64_t x = sc->hash;
     sc->not_found_s = not_found_s;
     int pick = (int)rnd(&x, 0, 99);
-    sc->to_locker = pick < 40;                   /* ~40 % to a locker */
+    sc->to_locker = pick < 40;                        /* ~40 % to a locker */
     sc->failed_attempt = !sc->to_locker && pick < 55; /* ~15 % courier with a failed attempt */
     sc->from_locker = rnd(&x, 0, 1) == 1;
     sc->size = (char)('A' + rnd(&x, 0, 2));
@@ -193,8 +193,8 @@ static slot_t *probe(slot_t *slots, size_t cap, const char *key)
     return &slots[i];
 }
 
-int pp_sim_clock_first_seen(pp_sim_clock_t *c, const char *number, int64_t now_ms, int64_t *first_ms,
-                            int64_t *first_wall_ms, int64_t wall_ms)
+int pp_sim_clock_first_seen(pp_sim_clock_t *c, const char *number, int64_t now_ms,
+                            int64_t *first_ms, int64_t *first_wall_ms, int64_t wall_ms)
 {
     if (!number[0] || strlen(number) >= sizeof(c->slots[0].key))
         return PP_EINVAL;
@@ -223,13 +223,10 @@ int pp_sim_clock_first_seen(pp_sim_clock_t *c, const char *number, int64_t now_m
     return PP_OK;
 }
 
-size_t pp_sim_clock_count(const pp_sim_clock_t *c)
-{
-    return c->n;
-}
+size_t pp_sim_clock_count(const pp_sim_clock_t *c) { return c->n; }
 
-void pp_sim_clock_each(const pp_sim_clock_t *c, void (*cb)(const char *number, int64_t first_ms, void *arg),
-                       void *arg)
+void pp_sim_clock_each(const pp_sim_clock_t *c,
+                       void (*cb)(const char *number, int64_t first_ms, void *arg), void *arg)
 {
     for (size_t i = 0; i < c->cap; i++)
         if (c->slots[i].key[0])

@@ -9,19 +9,19 @@
 
 /* What happened to the parcel; each carrier shape (inpost.c, ...) names these its own way. */
 typedef enum {
-    PP_SIM_LABEL_CREATED,      /* sender prepared the label */
-    PP_SIM_DROPPED_AT_LOCKER,  /* sender put it in a locker */
-    PP_SIM_COLLECTED,          /* courier collected it from the sender */
-    PP_SIM_TAKEN_FROM_LOCKER,  /* courier emptied the sender's locker */
+    PP_SIM_LABEL_CREATED,     /* sender prepared the label */
+    PP_SIM_DROPPED_AT_LOCKER, /* sender put it in a locker */
+    PP_SIM_COLLECTED,         /* courier collected it from the sender */
+    PP_SIM_TAKEN_FROM_LOCKER, /* courier emptied the sender's locker */
     PP_SIM_SOURCE_BRANCH_IN,
     PP_SIM_SOURCE_BRANCH_OUT,
     PP_SIM_SORTING_IN,
     PP_SIM_SORTING_OUT,
     PP_SIM_TARGET_BRANCH_IN,
     PP_SIM_OUT_FOR_DELIVERY,
-    PP_SIM_NOTICE_LEFT,        /* attempt failed, notice left (InPost "avizo") */
-    PP_SIM_UNDELIVERED,        /* attempt failed */
-    PP_SIM_READY_AT_LOCKER,    /* waiting in the recipient's locker */
+    PP_SIM_NOTICE_LEFT,     /* attempt failed, notice left (InPost "avizo") */
+    PP_SIM_UNDELIVERED,     /* attempt failed */
+    PP_SIM_READY_AT_LOCKER, /* waiting in the recipient's locker */
     PP_SIM_PICKUP_REMINDER,
     PP_SIM_DELIVERED
 } pp_sim_step_kind_t;
@@ -40,9 +40,9 @@ typedef struct pp_sim_scenario {
     bool to_locker;      /* delivered to a locker (else by courier) */
     bool from_locker;    /* sender dropped it at a locker */
     bool failed_attempt;
-    char locker_id[8];   /* "KRA01M" when to_locker */
-    char dropoff_id[8];  /* sender's locker when from_locker */
-    char size;           /* 'A'..'C' */
+    char locker_id[8];  /* "KRA01M" when to_locker */
+    char dropoff_id[8]; /* sender's locker when from_locker */
+    char size;          /* 'A'..'C' */
     pp_sim_step_t steps[PP_SIM_MAX_STEPS];
     int n_steps;
 } pp_sim_scenario_t;
@@ -63,11 +63,11 @@ typedef struct pp_sim_clock pp_sim_clock_t;
 pp_sim_clock_t *pp_sim_clock_new(void);
 void pp_sim_clock_free(pp_sim_clock_t *c);
 /* First-seen time of number, recording now_ms if new. PP_ENOMEM/PP_EINVAL (> 63 chars). */
-int pp_sim_clock_first_seen(pp_sim_clock_t *c, const char *number, int64_t now_ms, int64_t *first_ms,
-                            int64_t *first_wall_ms, int64_t wall_ms);
+int pp_sim_clock_first_seen(pp_sim_clock_t *c, const char *number, int64_t now_ms,
+                            int64_t *first_ms, int64_t *first_wall_ms, int64_t wall_ms);
 size_t pp_sim_clock_count(const pp_sim_clock_t *c);
 /* Call cb for every number seen, with its first-seen sim ms. */
-void pp_sim_clock_each(const pp_sim_clock_t *c, void (*cb)(const char *number, int64_t first_ms, void *arg),
-                       void *arg);
+void pp_sim_clock_each(const pp_sim_clock_t *c,
+                       void (*cb)(const char *number, int64_t first_ms, void *arg), void *arg);
 
 #endif

@@ -10,13 +10,7 @@
 #include "ups.h"
 
 const pp_sim_shape_t *const pp_sim_shapes[] = {
-    &pp_sim_shape_inpost,
-    &pp_sim_shape_gls,
-    &pp_sim_shape_orlen,
-    &pp_sim_shape_orlen_public,
-    &pp_sim_shape_dpd,
-    &pp_sim_shape_pocztapolska,
-    &pp_sim_shape_dhl,
-    &pp_sim_shape_ups,
-    NULL,
+    &pp_sim_shape_inpost,       &pp_sim_shape_gls, &pp_sim_shape_orlen,
+    &pp_sim_shape_orlen_public, &pp_sim_shape_dpd, &pp_sim_shape_pocztapolska,
+    &pp_sim_shape_dhl,          &pp_sim_shape_ups, NULL,
 };

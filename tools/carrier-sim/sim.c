@@ -10,8 +10,9 @@
 #include <string.h>
 
 typedef enum { K_OK, K_NOT_FOUND, K_UNAUTH, K_429, K_500, K_MALFORMED, K_HANG, K_BAD } kind_t;
-static const char *const kind_names[] = {"ok", "not_found", "unauthorized", "rate_limited",
-                                         "server_error", "malformed", "hang", "bad_request"};
+static const char *const kind_names[] = {"ok",           "not_found",    "unauthorized",
+                                         "rate_limited", "server_error", "malformed",
+                                         "hang",         "bad_request"};
 
 typedef struct route {
     pp_sim_t *sim;
@@ -55,7 +56,8 @@ static void log_request(const pending_t *p, int status)
         fprintf(s->log, "{\"carrier\":\"%s\",\"number\":\"", p->shape->carrier);
         for (const char *c = num; *c; c++) /* the log line stays valid JSON */
             fputc((*c == '"' || *c == '\\' || (unsigned char)*c < 0x20) ? '?' : *c, s->log);
-        fprintf(s->log, "\",\"batch\":%zu,\"recv_ms\":%lld,\"sent_ms\":%lld,\"status\":%d,\"kind\":\"%s\"",
+        fprintf(s->log,
+                "\",\"batch\":%zu,\"recv_ms\":%lld,\"sent_ms\":%lld,\"status\":%d,\"kind\":\"%s\"",
                 p->n_numbers, (long long)p->recv_ms, (long long)now, status, kind_names[p->kind]);
         if (p->retry_after[0])
             fprintf(s->log, ",\"retry_after\":\"%s\"", p->retry_after);
@@ -151,7 +153,8 @@ static int on_tracking(h2o_req_t *req, void *arg)
 {
     route_t *r = arg;
     pp_sim_t *s = r->sim;
-    const pp_sim_faults_t *f = s->has_carrier_faults[r->index] ? &s->carrier_faults[r->index] : &s->faults;
+    const pp_sim_faults_t *f =
+        s->has_carrier_faults[r->index] ? &s->carrier_faults[r->index] : &s->faults;
     pp_sim_call_t call = {0};
     int rc;
     s->n.requests++;

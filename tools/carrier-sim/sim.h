@@ -41,9 +41,9 @@ void pp_sim_put_escaped_xml(pp_sim_buf_t *b, const char *s);
 /* One parcel of a request, as the scenario engine sees it now. */
 typedef struct pp_sim_parcel {
     const char *number;
-    bool valid;               /* the shape's number_ok() accepted it */
-    int visible;              /* steps of sc that happened; 0 = carrier does not know it yet */
-    time_t origin;            /* wall time of step offsets 0 */
+    bool valid;    /* the shape's number_ok() accepted it */
+    int visible;   /* steps of sc that happened; 0 = carrier does not know it yet */
+    time_t origin; /* wall time of step offsets 0 */
     pp_sim_scenario_t sc;
 } pp_sim_parcel_t;
 
@@ -52,14 +52,14 @@ typedef struct pp_sim_call {
     char (*numbers)[64];
     size_t n;
     size_t cap;
-    int error_status;  /* parse_request may set e.g. 400/405 (with PP_EINVAL) */
+    int error_status; /* parse_request may set e.g. 400/405 (with PP_EINVAL) */
 } pp_sim_call_t;
 int pp_sim_call_add(pp_sim_call_t *call, const char *number, size_t len);
 
 typedef struct pp_sim_shape {
-    const char *carrier;       /* "inpost" */
-    const char *route;         /* path prefix of the tracking endpoint, e.g. "/v1/tracking/" */
-    const char *content_type;  /* of the answers, e.g. "application/json; charset=utf-8" */
+    const char *carrier;      /* "inpost" */
+    const char *route;        /* path prefix of the tracking endpoint, e.g. "/v1/tracking/" */
+    const char *content_type; /* of the answers, e.g. "application/json; charset=utf-8" */
     /* Numbers from the path, query or body. PP_EINVAL + call->error_status for a bad request. */
     int (*parse_request)(h2o_req_t *req, pp_sim_call_t *call);
     /* Credentials: 0 = accepted; else refused with render_error(401)'s document and this
@@ -90,33 +90,33 @@ struct pp_sim {
     /* options */
     double speed;
     double not_found_min;
-    double age_min;             /* --age-minutes: a number's age at its first request */
-    pp_sim_faults_t faults;                      /* for every carrier ... */
+    double age_min;         /* --age-minutes: a number's age at its first request */
+    pp_sim_faults_t faults; /* for every carrier ... */
     pp_sim_faults_t carrier_faults[PP_SIM_MAX_SHAPES]; /* ... or per carrier (index in pp_sim_shapes) */
     bool has_carrier_faults[PP_SIM_MAX_SHAPES];
     long lat_min, lat_max;
     long retry_after;
-    int retry_after_form;       /* PP_SIM_RA_SECONDS, PP_SIM_RA_DATE or PP_SIM_RA_NONE */
-    int rate_limit_status;      /* status of the rate-limit fault: 429, or 503 */
-    const char *token;          /* static bearer / API key the shapes require, or NULL */
-    const char *client_id;      /* OAuth client credentials the token endpoints require */
+    int retry_after_form;  /* PP_SIM_RA_SECONDS, PP_SIM_RA_DATE or PP_SIM_RA_NONE */
+    int rate_limit_status; /* status of the rate-limit fault: 429, or 503 */
+    const char *token;     /* static bearer / API key the shapes require, or NULL */
+    const char *client_id; /* OAuth client credentials the token endpoints require */
     const char *client_secret;
-    long token_ttl_s;           /* lifetime of issued OAuth tokens */
+    long token_ttl_s; /* lifetime of issued OAuth tokens */
     struct {
         char number[64];
-        int kind;               /* PP_SIM_HOSTILE_* */
+        int kind;                  /* PP_SIM_HOSTILE_* */
     } hostile[PP_SIM_MAX_HOSTILE]; /* --hostile: these numbers' answers carry hostile places */
     int n_hostile;
     FILE *log;
     time_t epoch;
-    bool manual_clock;          /* --clock manual: sim time moves only through /sim/clock */
-    int64_t manual_ms;          /* ... and stands here (sim ms since start) */
+    bool manual_clock; /* --clock manual: sim time moves only through /sim/clock */
+    int64_t manual_ms; /* ... and stands here (sim ms since start) */
     uint64_t rng;
     int64_t started_ms;
     uint64_t issued_tokens;
     struct {
-        uint64_t requests, ok, not_found, unauthorized, rate_limited, server_error, malformed,
-            hung, abandoned, bad_request, token_requests;
+        uint64_t requests, ok, not_found, unauthorized, rate_limited, server_error, malformed, hung,
+            abandoned, bad_request, token_requests;
     } n;
 };
 
@@ -131,7 +131,8 @@ bool pp_sim_token_valid(pp_sim_t *s, const char *token, size_t len);
  * control character (JSON "KRA\\u0001X", XML "KRA&#x85;&#x9b;X"), invalid UTF-8 or a long Polish
  * name (in a batch answer, the whole answer). *body is replaced (malloc'd). */
 int pp_sim_hostile_add(pp_sim_t *s, const char *spec);
-int pp_sim_hostile_apply(const pp_sim_t *s, const char (*numbers)[64], size_t n, char **body, size_t *len);
+int pp_sim_hostile_apply(const pp_sim_t *s, const char (*numbers)[64], size_t n, char **body,
+                         size_t *len);
 /* Index of a carrier in pp_sim_shapes, or -1. */
 int pp_sim_shape_index(const char *carrier);
 

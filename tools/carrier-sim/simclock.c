@@ -85,8 +85,8 @@ static void answer_state(h2o_req_t *req, const pp_sim_t *s, int64_t advanced_ms)
         snprintf(next, sizeof next, "%.3f", (double)(nx - now) / 1000.0);
     snprintf(buf, sizeof buf,
              "{\"clock\":\"%s\",\"now_s\":%.3f,\"advanced_s\":%.3f,\"next_event_in_s\":%s,\"numbers\":%zu}\n",
-             s->manual_clock ? "manual" : "real", (double)now / 1000.0, (double)advanced_ms / 1000.0, next,
-             pp_sim_clock_count(s->clock));
+             s->manual_clock ? "manual" : "real", (double)now / 1000.0,
+             (double)advanced_ms / 1000.0, next, pp_sim_clock_count(s->clock));
     answer(req, 200, buf);
 }
 
@@ -139,7 +139,4 @@ bad:
     return PP_OK;
 }
 
-int pp_sim_clock_register(pp_sim_t *s)
-{
-    return pp_httpd_route(s->srv, "/sim/clock", on_clock, s);
-}
+int pp_sim_clock_register(pp_sim_t *s) { return pp_httpd_route(s->srv, "/sim/clock", on_clock, s); }

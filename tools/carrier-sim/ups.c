@@ -29,31 +29,26 @@ static ups_text_t step_text(pp_sim_step_kind_t k, int to_locker)
 {
     switch (k) {
     case PP_SIM_LABEL_CREATED:
-        return (ups_text_t){"M", "MP", "003", "Shipper created a label, UPS has not received the package yet."};
+        return (ups_text_t){"M", "MP", "003",
+                            "Shipper created a label, UPS has not received the package yet."};
     case PP_SIM_DROPPED_AT_LOCKER:
         return (ups_text_t){"I", "OC", "169", "Dropped off at a UPS Access Point"};
-    case PP_SIM_COLLECTED:
-        return (ups_text_t){"I", "PU", "038", "Picked up by UPS"};
-    case PP_SIM_TAKEN_FROM_LOCKER:
-        return (ups_text_t){"I", "OR", "038", "Origin Scan"};
+    case PP_SIM_COLLECTED: return (ups_text_t){"I", "PU", "038", "Picked up by UPS"};
+    case PP_SIM_TAKEN_FROM_LOCKER: return (ups_text_t){"I", "OR", "038", "Origin Scan"};
     case PP_SIM_SOURCE_BRANCH_IN:
     case PP_SIM_SORTING_IN:
-    case PP_SIM_TARGET_BRANCH_IN:
-        return (ups_text_t){"I", "AR", "005", "Arrived at Facility"};
+    case PP_SIM_TARGET_BRANCH_IN: return (ups_text_t){"I", "AR", "005", "Arrived at Facility"};
     case PP_SIM_SOURCE_BRANCH_OUT:
-    case PP_SIM_SORTING_OUT:
-        return (ups_text_t){"I", "DP", "005", "Departed from Facility"};
-    case PP_SIM_OUT_FOR_DELIVERY:
-        return (ups_text_t){"I", "OT", "021", "Out For Delivery Today"};
+    case PP_SIM_SORTING_OUT: return (ups_text_t){"I", "DP", "005", "Departed from Facility"};
+    case PP_SIM_OUT_FOR_DELIVERY: return (ups_text_t){"I", "OT", "021", "Out For Delivery Today"};
     case PP_SIM_NOTICE_LEFT:
         return (ups_text_t){"X", "UR", "022",
                             "The receiver was not available for delivery. We'll make a second attempt the next business day."};
-    case PP_SIM_UNDELIVERED:
-        return (ups_text_t){"X", "UF", "060", "Delivery Attempted"};
+    case PP_SIM_UNDELIVERED: return (ups_text_t){"X", "UF", "060", "Delivery Attempted"};
     case PP_SIM_READY_AT_LOCKER:
-        return (ups_text_t){"X", "AC", "161", "Delivered to UPS Access Point and awaiting customer pickup"};
-    case PP_SIM_PICKUP_REMINDER:
-        return (ups_text_t){"X", "RP", "040", "Ready for Customer Pickup"};
+        return (ups_text_t){"X", "AC", "161",
+                            "Delivered to UPS Access Point and awaiting customer pickup"};
+    case PP_SIM_PICKUP_REMINDER: return (ups_text_t){"X", "RP", "040", "Ready for Customer Pickup"};
     case PP_SIM_DELIVERED:
         return to_locker ? (ups_text_t){"D", "KB", "011", "Picked up at UPS Access Point"}
                          : (ups_text_t){"D", "FS", "011", "DELIVERED"};
@@ -64,9 +59,9 @@ static ups_text_t step_text(pp_sim_step_kind_t k, int to_locker)
 static const char *city_of(const char *code)
 {
     static const char *const map[][2] = {
-        {"KRA", "Krakow"}, {"WAW", "Warsaw"},   {"GDA", "Gdansk"},   {"POZ", "Poznan"},
-        {"WRO", "Wroclaw"}, {"LOD", "Lodz"},    {"KAT", "Katowice"}, {"LUB", "Lublin"},
-        {"SZC", "Szczecin"}, {"BYD", "Bydgoszcz"}, {"RZE", "Rzeszow"}, {"OLS", "Olsztyn"},
+        {"KRA", "Krakow"},   {"WAW", "Warsaw"},    {"GDA", "Gdansk"},   {"POZ", "Poznan"},
+        {"WRO", "Wroclaw"},  {"LOD", "Lodz"},      {"KAT", "Katowice"}, {"LUB", "Lublin"},
+        {"SZC", "Szczecin"}, {"BYD", "Bydgoszcz"}, {"RZE", "Rzeszow"},  {"OLS", "Olsztyn"},
         {"SOR", "Strykow"},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
@@ -92,16 +87,18 @@ static void activity_json(pp_sim_buf_t *b, const pp_sim_scenario_t *sc, const pp
     gmtime_r(&t, &g);
     pp_sim_put(b, "{\"location\":");
     if (city[0])
-        pp_sim_put(b, "{\"address\":{\"city\":\"%s\",\"stateProvince\":\"\",\"countryCode\":\"PL\","
-                      "\"country\":\"PL\"},\"slic\":\"%04u\"}",
+        pp_sim_put(b,
+                   "{\"address\":{\"city\":\"%s\",\"stateProvince\":\"\",\"countryCode\":\"PL\","
+                   "\"country\":\"PL\"},\"slic\":\"%04u\"}",
                    city, (unsigned)(pp_sim_hash(city) % 10000));
     else
         pp_sim_put(b, "{\"address\":{\"countryCode\":\"PL\",\"country\":\"PL\"}}");
     /* local date/time, GMT date/time (gmtTime without the leading zero, as the spec's
        example "74700") and the offset */
-    pp_sim_put(b, ",\"status\":{\"type\":\"%s\",\"description\":\"%s\",\"code\":\"%s\","
-                  "\"statusCode\":\"%s\"},\"date\":\"%.4s%.2s%.2s\",\"time\":\"%.2s%.2s%.2s\","
-                  "\"gmtDate\":\"%04d%02d%02d\",\"gmtOffset\":\"%.6s\",\"gmtTime\":\"%d%02d%02d\"}",
+    pp_sim_put(b,
+               ",\"status\":{\"type\":\"%s\",\"description\":\"%s\",\"code\":\"%s\","
+               "\"statusCode\":\"%s\"},\"date\":\"%.4s%.2s%.2s\",\"time\":\"%.2s%.2s%.2s\","
+               "\"gmtDate\":\"%04d%02d%02d\",\"gmtOffset\":\"%.6s\",\"gmtTime\":\"%d%02d%02d\"}",
                x.type, x.desc, x.code, x.status, w, w + 5, w + 8, w + 11, w + 14, w + 17,
                g.tm_year + 1900, g.tm_mon + 1, g.tm_mday, w + 23, g.tm_hour, g.tm_min, g.tm_sec);
 }
@@ -122,10 +119,11 @@ static int ups_body(const char *number, const pp_sim_scenario_t *sc, int visible
         ups_text_t cur = step_text(newest->kind, sc->to_locker);
         pp_sim_put(&b, "\",\"userRelation\":[],\"package\":[{\"trackingNumber\":\"");
         pp_sim_put_escaped_json(&b, number);
-        pp_sim_put(&b, "\",\"currentStatus\":{\"description\":\"%s\",\"code\":\"%s\",\"type\":\"%s\","
-                       "\"statusCode\":\"%s\"},\"service\":{\"code\":\"011\",\"description\":\"UPS Standard\"},"
-                       "\"packageCount\":1,\"weight\":{\"unitOfMeasurement\":\"KGS\",\"weight\":\"%d.%02d\"},"
-                       "\"activity\":[",
+        pp_sim_put(&b,
+                   "\",\"currentStatus\":{\"description\":\"%s\",\"code\":\"%s\",\"type\":\"%s\","
+                   "\"statusCode\":\"%s\"},\"service\":{\"code\":\"011\",\"description\":\"UPS Standard\"},"
+                   "\"packageCount\":1,\"weight\":{\"unitOfMeasurement\":\"KGS\",\"weight\":\"%d.%02d\"},"
+                   "\"activity\":[",
                    cur.desc, cur.code, cur.type, cur.status, 1 + (int)(sc->hash % 20),
                    (int)(sc->hash % 100));
         for (int i = visible - 1; i >= 0; i--) {
@@ -155,7 +153,8 @@ static int ups_error(int status, char **body, size_t *len)
 {
     switch (status) {
     case 400: return ups_error_doc(status, "TV1002", "Invalid inquiry number", body, len);
-    case 401: return ups_error_doc(status, "250002", "Invalid Authentication Information.", body, len);
+    case 401:
+        return ups_error_doc(status, "250002", "Invalid Authentication Information.", body, len);
     case 403: return ups_error_doc(status, "250003", "Invalid Access License number", body, len);
     case 404: return ups_error_doc(status, "TW0001", "Tracking Information Not Found", body, len);
     case 405: return ups_error_doc(status, "TV1001", "Method not allowed", body, len);
@@ -189,10 +188,7 @@ static int ups_check_auth(pp_sim_t *s, h2o_req_t *req)
     return !pp_sim_token_valid(s, auth.base + 7, auth.len - 7);
 }
 
-static bool ups_number_ok(const char *number)
-{
-    return pp_number_valid("ups", number);
-}
+static bool ups_number_ok(const char *number) { return pp_number_valid("ups", number); }
 
 static int ups_render(const pp_sim_parcel_t *parcels, size_t n, int *status, char **body, size_t *len)
 {
@@ -286,8 +282,9 @@ static int on_token(h2o_req_t *req, void *arg)
     pp_sim_put(&b, "{\"token_type\":\"Bearer\",\"issued_at\":\"%lld\",\"client_id\":\"",
                (long long)pp_now_ms());
     pp_sim_put_escaped_json(&b, s->client_id ? s->client_id : "sim");
-    pp_sim_put(&b, "\",\"access_token\":\"%s\",\"scope\":\"\",\"expires_in\":\"%ld\","
-                   "\"refresh_count\":\"0\",\"status\":\"approved\"}",
+    pp_sim_put(&b,
+               "\",\"access_token\":\"%s\",\"scope\":\"\",\"expires_in\":\"%ld\","
+               "\"refresh_count\":\"0\",\"status\":\"approved\"}",
                tok, s->token_ttl_s);
     if (b.oom) {
         free(b.p);

@@ -35,6 +35,8 @@ PGconn *ppctl_connect(ppctl_t *ctl)
     char err[1024];
     PGconn *c = pp_db_connect(ctl->cfg.db_url, err, sizeof err);
     if (!c)
-        fprintf(stderr, "ppctl: %s\n(is the stack running? `deploy/local/stack start`, then set PP_DB_URL)\n", err);
+        fprintf(stderr,
+                "ppctl: %s\n(is the stack running? `deploy/local/stack start`, then set PP_DB_URL)\n",
+                err);
     return c;
 }

@@ -36,11 +36,13 @@ int ppctl_buyer_token(ppctl_t *ctl, int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *v;
         if (strcmp(argv[i], "--user") == 0) {
-            if (!(v = ppctl_optarg(argc, argv, &i)) || ppctl_parse_ll("--user", v, 1, 9007199254740991LL, &user))
+            if (!(v = ppctl_optarg(argc, argv, &i)) ||
+                ppctl_parse_ll("--user", v, 1, 9007199254740991LL, &user))
                 return 2;
         } else if (strcmp(argv[i], "--ttl") == 0) {
             /* negative: an already expired token (tests) */
-            if (!(v = ppctl_optarg(argc, argv, &i)) || ppctl_parse_ll("--ttl", v, -315360000, 315360000, &ttl))
+            if (!(v = ppctl_optarg(argc, argv, &i)) ||
+                ppctl_parse_ll("--ttl", v, -315360000, 315360000, &ttl))
                 return 2;
         } else {
             fprintf(stderr, "ppctl buyer-token: unknown option %s\n", argv[i]);
@@ -52,21 +54,25 @@ int ppctl_buyer_token(ppctl_t *ctl, int argc, char **argv)
         return 2;
     }
     if (ttl > ctl->cfg.api_buyer_token_max_ttl_s) {
-        fprintf(stderr, "ppctl buyer-token: --ttl %lld is longer than api_buyer_token_max_ttl_s (%ld): pp-api would refuse it\n",
+        fprintf(stderr,
+                "ppctl buyer-token: --ttl %lld is longer than api_buyer_token_max_ttl_s (%ld): pp-api would refuse it\n",
                 ttl, ctl->cfg.api_buyer_token_max_ttl_s);
         return 2;
     }
     const char *secret = ctl->cfg.api_buyer_secret;
     if (!secret || !secret[0]) {
-        fprintf(stderr, "ppctl buyer-token: api_buyer_secret is not configured (PP_API_BUYER_SECRET)\n");
+        fprintf(stderr,
+                "ppctl buyer-token: api_buyer_secret is not configured (PP_API_BUYER_SECRET)\n");
         return 1;
     }
     char payload[96], p64[160], s64[64], token[256];
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
-    int n = snprintf(payload, sizeof payload, "{\"sub\":%lld,\"exp\":%lld}", user, (long long)time(NULL) + ttl);
+    int n = snprintf(payload, sizeof payload, "{\"sub\":%lld,\"exp\":%lld}", user,
+                     (long long)time(NULL) + ttl);
     if (n < 0 || (size_t)n >= sizeof payload ||
-        !HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)payload, (size_t)n, md, &mdlen) ||
+        !HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)payload, (size_t)n,
+              md, &mdlen) ||
         mdlen != 32) {
         fprintf(stderr, "ppctl buyer-token: HMAC-SHA256 failed\n");
         return 1;

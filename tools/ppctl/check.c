@@ -30,14 +30,14 @@ enum { ST_NONE, ST_SENDING, ST_SENT, ST_OPTED_OUT, ST_OTHER };
 typedef struct {
     char event_id[40];
     long long user;
-    bool link_code;    /* kind im_link_code */
+    bool link_code; /* kind im_link_code */
     int state;
     char state_name[24];
     char address[256]; /* lower case */
     long long shipment, seq;
-    char decided[40];  /* decided_at, ISO */
-    bool on;           /* the toggle at decided_at */
-    bool pair;         /* a (verified buyer, shipment event) pair */
+    char decided[40]; /* decided_at, ISO */
+    bool on;          /* the toggle at decided_at */
+    bool pair;        /* a (verified buyer, shipment event) pair */
     char number[64];
     int received;
     long long first_line;
@@ -99,11 +99,11 @@ static void lower_bare(char *jid)
     "c.id LIMIT 1), u.notify_shipment_status)"
 
 typedef struct {
-    const char *inbox;               /* the file's name, for messages */
-    PGresult *rl, *rp, *rb, *rt;     /* ledger, buyer x event pairs, buyers, toggles */
-    row_t *rows;                     /* the ledger, sorted by cmp_row */
+    const char *inbox;           /* the file's name, for messages */
+    PGresult *rl, *rp, *rb, *rt; /* ledger, buyer x event pairs, buyers, toggles */
+    row_t *rows;                 /* the ledger, sorted by cmp_row */
     size_t nr;
-    got_t *got;                      /* shipment messages received, first copy each */
+    got_t *got; /* shipment messages received, first copy each */
     size_t ngot;
     long long undecided, expected, sent_off, skipped_on, opted_out, other_skip;
     long long received, link_codes, unknown, to_optout, dups, bad_body, bad_lines;
@@ -192,13 +192,17 @@ static void check_pairs(check_t *k)
         if (r->state == ST_SENT) {
             k->expected++;
             if (!r->on && k->sent_off++ < 5)
-                fprintf(stderr, "ppctl check: SENT WHILE OFF: event %s to buyer %lld decided at %s, "
-                                "when the toggle was off\n", r->event_id, r->user, r->decided);
+                fprintf(stderr,
+                        "ppctl check: SENT WHILE OFF: event %s to buyer %lld decided at %s, "
+                        "when the toggle was off\n",
+                        r->event_id, r->user, r->decided);
         } else if (r->state == ST_OPTED_OUT) {
             k->opted_out++;
             if (r->on && k->skipped_on++ < 5)
-                fprintf(stderr, "ppctl check: SKIPPED WHILE ON: event %s for buyer %lld decided at %s "
-                                "as opted out, when the toggle was on\n", r->event_id, r->user, r->decided);
+                fprintf(stderr,
+                        "ppctl check: SKIPPED WHILE ON: event %s for buyer %lld decided at %s "
+                        "as opted out, when the toggle was on\n",
+                        r->event_id, r->user, r->decided);
         } else {
             k->other_skip++;
         }
@@ -213,7 +217,8 @@ static row_t *check_row_of(const check_t *k, const cJSON *id)
     char *end = NULL;
     if (!colon || colon - id->valuestring >= (long)sizeof key.event_id)
         return NULL;
-    snprintf(key.event_id, sizeof key.event_id, "%.*s", (int)(colon - id->valuestring), id->valuestring);
+    snprintf(key.event_id, sizeof key.event_id, "%.*s", (int)(colon - id->valuestring),
+             id->valuestring);
     errno = 0;
     key.user = strtoll(colon + 1, &end, 10);
     if (errno || end == colon + 1 || *end)
@@ -237,9 +242,9 @@ static void check_inbox_line(check_t *k, const cJSON *o, long long lineno)
     snprintf(to, sizeof to, "%s", jid->valuestring);
     lower_bare(to);
     row_t *r = check_row_of(k, id);
-    const char *why = !r ? "no ledger row for its id"
+    const char *why = !r                            ? "no ledger row for its id"
                       : strcmp(r->address, to) != 0 ? "the ledger sent it to another address"
-                      : NULL;
+                                                    : NULL;
     if (!why && r->state == ST_OPTED_OUT) {
         if (k->to_optout++ < 5)
             fprintf(stderr, "ppctl check: TO AN OPTED-OUT BUYER %s (decided at %s): %s\n", to,
@@ -289,14 +294,16 @@ static void check_missing_and_order(check_t *k)
     for (size_t i = 0; i < k->nr; i++) {
         const row_t *r = &k->rows[i];
         if (r->pair && r->state == ST_SENT && r->received == 0 && k->missing++ < 5)
-            fprintf(stderr, "ppctl check: MISSING: buyer %lld (%s) never got event %s (seq %lld of %s), "
-                            "ledger says sent\n", r->user, r->address, r->event_id, r->seq, r->number);
+            fprintf(stderr,
+                    "ppctl check: MISSING: buyer %lld (%s) never got event %s (seq %lld of %s), "
+                    "ledger says sent\n",
+                    r->user, r->address, r->event_id, r->seq, r->number);
     }
     qsort(k->got, k->ngot, sizeof *k->got, cmp_got);
     for (size_t i = 1; i < k->ngot; i++) {
         const row_t *a = k->got[i - 1].row, *b = k->got[i].row;
-        if (a->user == b->user && a->shipment == b->shipment && k->got[i].line < k->got[i - 1].line &&
-            k->disorder++ < 5)
+        if (a->user == b->user && a->shipment == b->shipment &&
+            k->got[i].line < k->got[i - 1].line && k->disorder++ < 5)
             fprintf(stderr, "ppctl check: OUT OF ORDER to %s: seq %lld of %s arrived before seq %lld\n",
                     b->address, b->seq, b->number, a->seq);
     }

@@ -45,8 +45,7 @@ int ppctl_detect(ppctl_t *ctl, int argc, char **argv)
     cJSON *o = cJSON_CreateObject(), *list = NULL;
     char *text = NULL;
     if (!o || !cJSON_AddStringToObject(o, "number", number) ||
-        !cJSON_AddBoolToObject(o, "valid", n > 0) ||
-        !(list = cJSON_AddArrayToObject(o, "candidates")))
+        !cJSON_AddBoolToObject(o, "valid", n > 0) || !(list = cJSON_AddArrayToObject(o, "candidates")))
         goto fail;
     for (size_t i = 0; i < n && i < PP_NUMBER_MAX_CANDIDATES; i++) {
         cJSON *c = cJSON_CreateObject();

@@ -133,7 +133,8 @@ static int apply_one(PGconn *c, const char *dir, const char *name)
     }
     const char *p2[] = {ver, name};
     if (pp_db_exec(c, "record migration",
-                   "INSERT INTO schema_migrations (version, name) VALUES ($1::integer, $2)", 2, p2, NULL) ||
+                   "INSERT INTO schema_migrations (version, name) VALUES ($1::integer, $2)", 2, p2,
+                   NULL) ||
         pp_db_commit(c)) {
         pp_db_rollback(c);
         fprintf(stderr, "ppctl migrate: could not record %s; rolled back\n", name);
@@ -158,8 +159,8 @@ int ppctl_migrate(ppctl_t *ctl, int argc, char **argv)
     }
     DIR *d = opendir(dir);
     if (!d) {
-        fprintf(stderr, "ppctl migrate: cannot open migrations directory %s: %s (use --dir)\n",
-                dir, strerror(errno));
+        fprintf(stderr, "ppctl migrate: cannot open migrations directory %s: %s (use --dir)\n", dir,
+                strerror(errno));
         return 1;
     }
     char *names[1000];
@@ -176,10 +177,11 @@ int ppctl_migrate(ppctl_t *ctl, int argc, char **argv)
     PGconn *c = ppctl_connect(ctl);
     if (!c)
         goto out;
-    if (exec_simple(c, "SET client_min_messages = warning; "
-                       "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, "
-                       "name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now()); "
-                       "SELECT pg_advisory_lock(hashtext('parcelpush.migrate'))",
+    if (exec_simple(c,
+                    "SET client_min_messages = warning; "
+                    "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, "
+                    "name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now()); "
+                    "SELECT pg_advisory_lock(hashtext('parcelpush.migrate'))",
                     err, sizeof err)) {
         fprintf(stderr, "ppctl migrate: cannot prepare schema_migrations: %s", err);
         goto out;

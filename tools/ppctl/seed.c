@@ -89,8 +89,10 @@ static size_t seed_carriers(const char *want, const char **names, size_t cap)
         if (pp_carrier_find(all[i]) && (!strcmp(want, "mix") || !strcasecmp(want, all[i])))
             names[n++] = all[i];
     if (n == 0 && strcmp(want, "mix") != 0)
-        fprintf(stderr, "ppctl seed: --carrier %s: not a registered carrier with a number "
-                        "format (use mix or one of the registered adapters)\n", want);
+        fprintf(stderr,
+                "ppctl seed: --carrier %s: not a registered carrier with a number "
+                "format (use mix or one of the registered adapters)\n",
+                want);
     else if (n == 0)
         fprintf(stderr, "ppctl seed: no registered carrier has a number format\n");
     return n;
@@ -104,11 +106,11 @@ static size_t seed_carriers(const char *want, const char **names, size_t cap)
  * Parameters: $1 first id, $2 buyers, $3 opt-in %, $4 XMPP domain, $5 English %.
  */
 #define SEED_USERS_SQL                                                                             \
-    "SELECT g, CASE WHEN abs(hashint4(g::int # 7)) % 100 < $5::int THEN 'en' ELSE 'pl' END, "     \
-    "abs(hashint4(g::int)) % 100 < $3::int, 'xmpp', 'buyer' || g || '@' || $4, true "             \
+    "SELECT g, CASE WHEN abs(hashint4(g::int # 7)) % 100 < $5::int THEN 'en' ELSE 'pl' END, "      \
+    "abs(hashint4(g::int)) % 100 < $3::int, 'xmpp', 'buyer' || g || '@' || $4, true "              \
     "FROM generate_series($1::bigint, $1::bigint + $2::bigint - 1) g"
 /* $1 first id, $2 buyers, $3 transactions, $4 sellers. */
-#define SEED_TRANSACTIONS_SQL                                                                      \
+#define SEED_TRANSACTIONS_SQL                                                                       \
     "SELECT g, $1::bigint + (g - $1::bigint) * 7919 % $2::bigint, $1::bigint + (g - $1::bigint) % " \
     "$4::bigint FROM generate_series($1::bigint, $1::bigint + $3::bigint - 1) g"
 
@@ -223,13 +225,19 @@ typedef struct seed_opts {
 /* Reads ppctl seed's options into so (defaults filled in); 0, or 2 after a usage line. */
 static int seed_args(int argc, char **argv, seed_opts_t *so)
 {
-    *so = (seed_opts_t){.transactions = 1000, .optin = 70, .first = 1, .en_pct = 10, .sellers = 1,
-                        .carrier = "mix", .domain = "parcelpush.test"};
+    *so = (seed_opts_t){.transactions = 1000,
+                        .optin = 70,
+                        .first = 1,
+                        .en_pct = 10,
+                        .sellers = 1,
+                        .carrier = "mix",
+                        .domain = "parcelpush.test"};
     for (int i = 1; i < argc; i++) {
         const char *v;
         const char *o = argv[i];
         if (strcmp(o, "--transactions") == 0) {
-            if (!(v = ppctl_optarg(argc, argv, &i)) || ppctl_parse_ll(o, v, 1, 10000000, &so->transactions))
+            if (!(v = ppctl_optarg(argc, argv, &i)) ||
+                ppctl_parse_ll(o, v, 1, 10000000, &so->transactions))
                 return 2;
         } else if (strcmp(o, "--buyers") == 0) {
             if (!(v = ppctl_optarg(argc, argv, &i)) || ppctl_parse_ll(o, v, 1, 10000000, &so->buyers))
@@ -244,7 +252,8 @@ static int seed_args(int argc, char **argv, seed_opts_t *so)
             if (!(v = ppctl_optarg(argc, argv, &i)) || ppctl_parse_ll(o, v, 0, 100, &so->en_pct))
                 return 2;
         } else if (strcmp(o, "--first-id") == 0) {
-            if (!(v = ppctl_optarg(argc, argv, &i)) || ppctl_parse_ll(o, v, 1, INT64_MAX / 2, &so->first))
+            if (!(v = ppctl_optarg(argc, argv, &i)) ||
+                ppctl_parse_ll(o, v, 1, INT64_MAX / 2, &so->first))
                 return 2;
         } else if (strcmp(o, "--run") == 0) {
             if (!(v = ppctl_optarg(argc, argv, &i)) || ppctl_parse_ll(o, v, 0, 99999, &so->run))
@@ -262,10 +271,11 @@ static int seed_args(int argc, char **argv, seed_opts_t *so)
             if (!(so->plan = ppctl_optarg(argc, argv, &i)))
                 return 2;
         } else {
-            fprintf(stderr, "usage: ppctl seed --transactions N [--buyers B] [--sellers S] [--optin PCT] "
-                            "[--english PCT] [--first-id ID] [--run R] [--carrier mix|NAME] "
-                            "[--accounts FILE] [--xmpp-domain D] [--plan FILE]\n"
-                            "  --plan FILE: write what would be inserted as JSON lines, insert nothing\n");
+            fprintf(stderr,
+                    "usage: ppctl seed --transactions N [--buyers B] [--sellers S] [--optin PCT] "
+                    "[--english PCT] [--first-id ID] [--run R] [--carrier mix|NAME] "
+                    "[--accounts FILE] [--xmpp-domain D] [--plan FILE]\n"
+                    "  --plan FILE: write what would be inserted as JSON lines, insert nothing\n");
             return 2;
         }
     }
@@ -365,13 +375,13 @@ int ppctl_seed(ppctl_t *ctl, int argc, char **argv)
     if (so.plan) {
         if (seed_plan(c, so.plan, pu, pt, so.first, so.transactions, so.run, names, n_names, per_carrier))
             goto out;
-        fprintf(stderr, "ppctl seed: plan of %lld buyers, %lld sellers, %lld transactions (", so.buyers,
-                so.sellers, so.transactions);
+        fprintf(stderr, "ppctl seed: plan of %lld buyers, %lld sellers, %lld transactions (",
+                so.buyers, so.sellers, so.transactions);
     } else {
         if (seed_insert(ctl, c, &so, pu, pt, names, n_names, per_carrier, &made))
             goto out;
-        fprintf(stderr, "\rppctl seed: %lld buyers, %lld transactions, %lld new shipments (", so.buyers,
-                so.transactions, made);
+        fprintf(stderr, "\rppctl seed: %lld buyers, %lld transactions, %lld new shipments (",
+                so.buyers, so.transactions, made);
     }
     for (size_t i = 0; i < n_names; i++)
         fprintf(stderr, "%s%s %lld", i ? ", " : "", names[i], per_carrier[i]);

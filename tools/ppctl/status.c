@@ -166,11 +166,12 @@ static void print_json(FILE *out, const snapshot_t *s)
             s->terminal, s->due);
     for (int i = 0; i < s->n_status; i++)
         fprintf(out, "%s\"%s\":%lld", i ? "," : "", s->status_names[i], s->by_status[i]);
-    fprintf(out, "},\"events\":%lld,\"unpublished\":%lld,\"notifications\":{\"sent\":%lld,"
-                 "\"skipped\":%lld,\"sending\":%lld,\"failed\":%lld},\"workers\":{\"poller\":%lld,"
-                 "\"notifier\":%lld,\"bot\":%lld},\"bot\":{\"asks\":%lld,\"answered_db\":%lld,"
-                 "\"live_calls\":%lld,\"coalesced\":%lld,\"refused_quota\":%lld,"
-                 "\"refused_breaker\":%lld,\"refused_paused\":%lld},\"consumer_lag\":%lld}\n",
+    fprintf(out,
+            "},\"events\":%lld,\"unpublished\":%lld,\"notifications\":{\"sent\":%lld,"
+            "\"skipped\":%lld,\"sending\":%lld,\"failed\":%lld},\"workers\":{\"poller\":%lld,"
+            "\"notifier\":%lld,\"bot\":%lld},\"bot\":{\"asks\":%lld,\"answered_db\":%lld,"
+            "\"live_calls\":%lld,\"coalesced\":%lld,\"refused_quota\":%lld,"
+            "\"refused_breaker\":%lld,\"refused_paused\":%lld},\"consumer_lag\":%lld}\n",
             s->events, s->unpublished, s->sent, s->skipped, s->sending, s->failed,
             s->workers_poller, s->workers_notifier, s->workers_bot, s->bot_asks, s->bot_db,
             s->bot_live_calls, s->bot_coalesced, s->bot_refused_quota, s->bot_refused_breaker,
@@ -217,7 +218,8 @@ int ppctl_status(ppctl_t *ctl, int argc, char **argv)
             printf("events: %lld written, %lld not yet in Kafka\n", s.events, s.unpublished);
             printf("notifications: %lld sent, %lld skipped, %lld in flight, %lld failed\n", s.sent,
                    s.skipped, s.sending, s.failed);
-            printf("consumer lag (%s): %lld%s\n", ctl->cfg.group_id, s.lag, s.lag < 0 ? " (unknown)" : "");
+            printf("consumer lag (%s): %lld%s\n", ctl->cfg.group_id, s.lag,
+                   s.lag < 0 ? " (unknown)" : "");
         }
     }
     if (rk)
@@ -227,7 +229,11 @@ int ppctl_status(ppctl_t *ctl, int argc, char **argv)
 }
 
 static volatile sig_atomic_t interrupted;
-static void on_int(int sig) { (void)sig; interrupted = 1; }
+static void on_int(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
 
 int ppctl_wait(ppctl_t *ctl, int argc, char **argv)
 {
@@ -235,7 +241,8 @@ int ppctl_wait(ppctl_t *ctl, int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *v;
         if (!strcmp(argv[i], "--timeout")) {
-            if (!(v = ppctl_optarg(argc, argv, &i)) || ppctl_parse_ll("--timeout", v, 1, 86400, &timeout))
+            if (!(v = ppctl_optarg(argc, argv, &i)) ||
+                ppctl_parse_ll("--timeout", v, 1, 86400, &timeout))
                 return 2;
         } else if (!strcmp(argv[i], "--until-terminal")) {
             if (!(v = ppctl_optarg(argc, argv, &i)) ||
@@ -282,8 +289,9 @@ int ppctl_wait(ppctl_t *ctl, int argc, char **argv)
             break;
         }
         if (el > timeout * 1000) {
-            fprintf(stderr, "\nppctl wait: timed out after %llds; not finished: %lld of %lld shipments "
-                            "terminal, %lld events unpublished, lag %lld\n",
+            fprintf(stderr,
+                    "\nppctl wait: timed out after %llds; not finished: %lld of %lld shipments "
+                    "terminal, %lld events unpublished, lag %lld\n",
                     timeout, s.terminal, s.total, s.unpublished, s.lag);
             break;
         }
@@ -334,7 +342,8 @@ int ppctl_topics(ppctl_t *ctl, int argc, char **argv)
     rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 30000);
     int status = 1;
     if (!ev) {
-        fprintf(stderr, "ppctl topics: no answer from Kafka at %s within 30 s\n", ctl->cfg.kafka_brokers);
+        fprintf(stderr, "ppctl topics: no answer from Kafka at %s within 30 s\n",
+                ctl->cfg.kafka_brokers);
     } else if (rd_kafka_event_error(ev)) {
         fprintf(stderr, "ppctl topics: %s\n", rd_kafka_event_error_string(ev));
     } else {
