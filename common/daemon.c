@@ -266,6 +266,8 @@ static int run(pp_config_t *cfg)
     d->hooks = the_hooks;
     d->cfg = cfg;
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGHUP, SIG_IGN); /* until the handler below takes over: a reload asked for while
+                              * starting changes nothing (the file was just read), never kills */
     if (uv_loop_init(&d->loop) != 0)
         pp_die("cannot initialise the event loop");
     if (cfg->worker_id[0])
