@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # fleet_bench_smoke: tools/bench/fleet-bench runs in its tiny form (--tiny: 600 shipments per
 # poller mix, 1 s ceilings, claims at 1,000 and 5,000 shipments, 2,000 outbox rows, 400
-# events for 40 buyers, 300 requests in flight) against the
+# events for 40 buyers, 20 status changes/s for 3 s end to end, 300 requests in flight) against the
 # test stack's fresh database (--reuse-stack), completes, prints every row of every stage with
 # its figure, ceiling, ratio, CPU and RSS, and its JSON has every stage, row and field. Only
 # that it works and what it prints is checked: never how fast anything was.
@@ -22,7 +22,7 @@ timeout -k 5 170 "$BENCH" --reuse-stack --no-install --build "$PP_BUILD" --tiny 
 	fail "fleet-bench failed: $(tail -25 "$out")"
 
 # every stage, in order, with its rows
-want="poller poller poller poller poller poller poller claim claim claim claim relay notifier notifier inflight"
+want="poller poller poller poller poller poller poller claim claim claim claim relay notifier notifier latency latency inflight"
 got=$(jq -r '[.stages[].stage] | join(" ")' "$json")
 [[ $got == "$want" ]] || fail "stages of the JSON rows: '$got', want '$want'"
 for f in machine load_average build date; do
@@ -39,6 +39,8 @@ bad+=$(jq -r '.stages[] |
 	if (.cpu_pct | to_entries | map(select((.value | type) != "number")) | length) > 0 then "\(.row): CPU \(.cpu_pct)\n" else empty end,
 	if (.row | test("^pp-poller, [a-z-]+( \\(1 change in 6\\))?$|^relay|^pp-poller RSS")) and ((.rss_mib | type) != "number" or .rss_mib <= 0 or (.cpu_pct.poller | type) != "number" or (.cpu_pct.postgres | type) != "number")
 		then "\(.row): no RSS or CPU of the poller and Postgres\n" else empty end,
+	if (.stage == "latency") and ((.cpu_pct | keys) != ["notifier", "poller", "postgres", "prosody"] or (.rss_mib | type) != "number")
+		then "\(.row): CPU \(.cpu_pct | keys), RSS \(.rss_mib)\n" else empty end,
 	if (.row | startswith("pp-notifier, ")) and ((.rss_mib | type) != "number" or .rss_mib <= 0 or (.cpu_pct.notifier | type) != "number" or (.cpu_pct.postgres | type) != "number" or (.cpu_pct.prosody | type) != "number")
 		then "\(.row): no RSS or CPU of the notifier, Postgres and Prosody\n" else empty end' "$json")
 [[ -z $bad ]] || fail "JSON rows: $bad"
@@ -49,7 +51,8 @@ for r in "ceiling: wrk -t1 -c64 on the simulator" "pp-poller, all-change" "pp-po
 	"pp-poller, realistic (1 change in 6) vs pgbench unprepared" "pp-poller, realistic (1 change in 6) vs pgbench prepared" \
 	"claim of 200 due at 1000 shipments" "claim of 200 due at 5000 shipments" "bytes per shipment at 1000 shipments" \
 	"bytes per shipment at 5000 shipments" "relay of 2000 outbox rows" \
-	"pp-notifier, 400 events for 40 buyers into XMPP" "pp-notifier vs Kafka ConsumerPerformance" "pp-poller RSS at poll_concurrency 300"; do
+	"pp-notifier, 400 events for 40 buyers into XMPP" "pp-notifier vs Kafka ConsumerPerformance" \
+	"end-to-end p50 at 20 changes/s" "end-to-end p99 at 20 changes/s" "pp-poller RSS at poll_concurrency 300"; do
 	jq -e --arg r "$r" 'any(.stages[]; .row == $r)' "$json" >/dev/null || fail "the JSON has no row '$r'"
 	# the printed table: the row with a number as its figure
 	grep -qE "^[a-z]+ +$(sed 's/[][()*.^$+?{}|\\]/\\&/g' <<<"$r") +[0-9.]+ " "$out" || fail "the table has no row '$r' with a figure"
