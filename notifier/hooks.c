@@ -19,6 +19,7 @@ typedef struct hooks_state {
     pp_notifier_t *notifier;
     uv_timer_t publish;
     uv_async_t done;
+    bool ended;         /* the worker thread has returned (by itself when no stop was asked) */
     long long last[16]; /* last published value of each counter */
 } hooks_state_t;
 
@@ -141,6 +142,7 @@ static void declare_metrics(pp_metrics_t *m)
 static void done_cb(uv_async_t *a)
 {
     hooks_state_t *h = a->data;
+    h->ended = true;
     publish_cb(&h->publish);
     pp_daemon_drained(h->d);
     pp_daemon_stop(h->d); /* the thread may have ended by itself */
@@ -176,7 +178,10 @@ static int start(pp_daemon_t *d, void **self)
 static void drain(void *self)
 {
     hooks_state_t *h = self;
-    pp_info("notifier %s: finishing the current batch", pp_daemon_worker_id(h->d));
+    if (h->ended) /* it stopped on an error it logged: nothing left to finish */
+        pp_info("notifier %s: the worker thread has ended: stopping", pp_daemon_worker_id(h->d));
+    else
+        pp_info("notifier %s: finishing the current batch", pp_daemon_worker_id(h->d));
     pp_notifier_stop(h->notifier);
 }
 

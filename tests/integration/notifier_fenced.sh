@@ -24,6 +24,9 @@ line=$(grep 'fatal consumer error' "$PP_TEST_TMP/n1.log" | head -1)
 [[ $line == *FENCED* && $line == *group.instance.id* && $line == *restart* ]] ||
 	fail "no clear message for the fatal error: $(grep -iE 'fatal|fenced' "$PP_TEST_TMP/n1.log" | head -3)"
 grep -q 'notifier .*: stopped' "$PP_TEST_TMP/n1.log" || fail "n1 did not stop cleanly: $(tail -3 "$PP_TEST_TMP/n1.log")"
+grep -q 'finishing the current batch' "$PP_TEST_TMP/n1.log" &&
+	fail "n1's stop after the fatal error claims to finish a batch: $(grep -E 'finishing|has ended' "$PP_TEST_TMP/n1.log")"
+grep -q 'the worker thread has ended: stopping' "$PP_TEST_TMP/n1.log" || fail "n1 did not say its worker thread had ended"
 wait_until 120 grep -q 'kafka: assigned' "$PP_TEST_TMP/n2.log" || fail "n2 got no partitions: $(tail -3 "$PP_TEST_TMP/n2.log")"
 stop_pid "$N2" 300
 check_logs_clean
