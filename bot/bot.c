@@ -71,6 +71,13 @@ static const char *const source_names[SRC__COUNT] = {
     "db", "live", "stale", "quota", "breaker", "unavailable", "simple", "error", "sender_limit",
 };
 
+/* The bot's drain, in order (the frame's phases follow: common/daemon.h). */
+typedef enum {
+    BOT_RUNNING = 0,
+    BOT_ANSWERING, /* no new asks; those in flight answered (live calls cut after the grace) */
+    BOT_DRAINED    /* the unused day share given back: handed to the frame */
+} bot_phase_t;
+
 struct pp_bot {
     pp_daemon_t *daemon; /* the process frame: loop, metrics, pool, workers row, signals */
     const pp_config_t *cfg;
@@ -81,8 +88,8 @@ struct pp_bot {
     pp_bot_senders_t *senders; /* per-writer limits (senders.c) */
     pp_bot_xmpp_t *xmpp;
     char worker_id[128];
-    long asks;    /* in flight */
-    int stopping; /* 0 running, 1 answering the asks in flight, 2 drained */
+    long asks; /* in flight */
+    bot_phase_t phase;
     uv_timer_t grace, stop_poll, gauge;
     long long n_asks, n_replies[SRC__COUNT];
     long long n_limited_msgs, n_limited_live, n_dropped; /* per-sender limits */
@@ -334,7 +341,7 @@ static void ask_db_done(int rc, void *arg)
 static void line_cb(void *arg, const char *from, const char *body, int64_t recv_ms)
 {
     pp_bot_t *b = arg;
-    if (b->stopping)
+    if (b->phase != BOT_RUNNING)
         return; /* intake stopped: the writer gets no answer from this process */
     int64_t retry_ms = 0;
     pp_bot_sender_verdict_t v = pp_bot_senders_message(b->senders, from, pp_mono_ms(), &retry_ms);
@@ -483,9 +490,10 @@ static void reload(void *self)
  * callback. */
 static void check_stopped(pp_bot_t *b)
 {
-    if (b->stopping != 1 || b->asks > 0 || pp_bot_live_pending(b->live) > 0 || pp_db_pending(b->db) > 0)
+    if (b->phase != BOT_ANSWERING || b->asks > 0 || pp_bot_live_pending(b->live) > 0 ||
+        pp_db_pending(b->db) > 0)
         return;
-    b->stopping = 2;
+    b->phase = BOT_DRAINED;
     uv_timer_stop(&b->grace);
     uv_timer_stop(&b->stop_poll);
     pp_bot_live_release(b->live);
@@ -507,7 +515,7 @@ static void grace_cb(uv_timer_t *t)
 static void drain(void *self)
 {
     pp_bot_t *b = self;
-    b->stopping = 1;
+    b->phase = BOT_ANSWERING;
     pp_info("bot: stopping: %ld asks in flight", b->asks);
     uv_timer_start(&b->grace, grace_cb, STOP_GRACE_MS, 0);
     uv_timer_start(&b->stop_poll, stop_poll_cb, STOP_POLL_MS, STOP_POLL_MS);
