@@ -27,7 +27,7 @@ carriers=$(psql_q "SELECT count(DISTINCT carrier) FROM shipments")
 start_sim --speed 6000 --not-found-minutes 5 --token t0k --client-id cid --client-secret csec \
 	--p429 0.03 --p500 0.04 --pmalformed 0.02 --phang 0.01 --retry-after 1 --token-ttl 20 \
 	--log-requests "$PP_TEST_TMP/requests.jsonl"
-for c in INPOST DHL UPS GLS DPD POCZTAPOLSKA ORLEN; do
+for c in $(pp_carriers); do
 	export "PP_${c}_BASE_URL=$SIM_URL" "PP_${c}_RPS=$RPS" "PP_${c}_PER_DAY=0"
 done
 export PP_ORLEN_PUBLIC_URL=$SIM_URL PP_INPOST_TOKEN=t0k PP_DHL_API_KEY=t0k

@@ -31,7 +31,7 @@ bot_sim() {
 	local c
 	start_sim --token demo-token --client-id demo --client-secret demo-secret --latency-ms "$1" \
 		--not-found-minutes 0 --log-requests "$PP_TEST_TMP/requests.jsonl"
-	for c in INPOST DHL UPS GLS DPD POCZTAPOLSKA ORLEN; do export "PP_${c}_BASE_URL=$SIM_URL" "PP_${c}_RPS=50"; done
+	for c in $(pp_carriers); do export "PP_${c}_BASE_URL=$SIM_URL" "PP_${c}_RPS=50"; done
 	export PP_ORLEN_PUBLIC_URL=$SIM_URL
 	demo_credentials
 }

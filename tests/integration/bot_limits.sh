@@ -35,7 +35,7 @@ pp_test_pids+=($!)
 wait_until 10 grep -q '^listening on ' "$PP_TEST_TMP/simb.out" || fail "simulator B: $(tail -3 "$PP_TEST_TMP/simb.log")"
 SIM_B="http://$(sed -n 's/^listening on //p' "$PP_TEST_TMP/simb.out" | head -1)"
 
-for c in INPOST DHL UPS GLS DPD POCZTAPOLSKA; do export "PP_${c}_BASE_URL=$SIM_A" "PP_${c}_RPS=20"; done
+for c in $(pp_carriers); do export "PP_${c}_BASE_URL=$SIM_A" "PP_${c}_RPS=20"; done # ORLEN: B, below
 export PP_ORLEN_BASE_URL=$SIM_B PP_ORLEN_PUBLIC_URL=$SIM_B PP_ORLEN_RPS=2 PP_DPD_RPS=2
 demo_credentials
 export PP_METRICS_ADDR=127.0.0.1:0 PP_BOT_FRESH_S=60 PP_HEARTBEAT_INTERVAL_MS=300 PP_BOT_MAX_WAIT_MS=6000
