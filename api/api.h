@@ -73,7 +73,6 @@ struct pp_api {
     bool auth_fail_all_set;
     struct pp_api_key_slot *key_cache; /* request.c: seller keys found valid lately */
     int stopping;                      /* 0 serving; >0 graceful stop in progress */
-    int db_failures;                   /* consecutive PP_EDB results (for /healthz) */
     long long n_requests, n_errors_4xx, n_errors_5xx;
     /* internals of server.c */
     struct pp_api_route *routes;

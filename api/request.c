@@ -272,10 +272,6 @@ static void db_done_tramp(int rc, void *arg)
     pp_api_req_t *r = arg;
     int *holds = req_holds(r);
     r->db_busy = false;
-    if (rc == PP_EDB)
-        r->api->db_failures++;
-    else
-        r->api->db_failures = 0;
     (*holds)++;
     pp_api_done_fn done = r->done;
     done(r, rc);

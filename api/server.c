@@ -18,16 +18,6 @@ static void counters(void *self, char *json, size_t cap)
              a->n_requests, a->n_errors_4xx, a->n_errors_5xx, a->port);
 }
 
-static int health(void *self, char *msg, size_t msglen)
-{
-    pp_api_t *a = self;
-    if (a->db_failures >= 3) {
-        snprintf(msg, msglen, "database: %d consecutive failures", a->db_failures);
-        return 1;
-    }
-    return 0;
-}
-
 /* GET /healthz and GET /metrics on the API port too (same as on metrics_addr). */
 static int healthz_route(pp_api_req_t *r)
 {
@@ -177,5 +167,4 @@ const pp_daemon_hooks_t pp_api_hooks = {
     .close = close_handles,
     .free = free_api,
     .counters = counters,
-    .health = health,
 };

@@ -29,7 +29,7 @@ struct pp_daemon {
     pp_daemon_phase_t phase;
     bool drained;
     bool heartbeat_busy;
-    int heartbeat_failures; /* in a row: logged on the first and on recovery; 3 make /healthz 503 */
+    int heartbeat_failures; /* in a row: logged on the first and on recovery */
     int exit_code;
     uv_timer_t heartbeat, stop_tick;
     uv_signal_t sig_term, sig_int, sig_hup;
@@ -135,8 +135,8 @@ int pp_daemon_health(pp_daemon_t *d, char *msg, size_t cap)
         snprintf(msg, cap, "stopping");
         return 1;
     }
-    if (d->heartbeat_failures >= 3) {
-        snprintf(msg, cap, "database: %d heartbeats in a row failed", d->heartbeat_failures);
+    if (pp_db_failures(d->db) >= 3) {
+        snprintf(msg, cap, "database: %d consecutive failures", pp_db_failures(d->db));
         return 1;
     }
     if (d->hooks->health && d->self)

@@ -15,8 +15,9 @@ struct pp_db {
     PGconn **free_conns;
     int n_free;
     int pool_size;
-    int pending; /* submitted, done callback not yet run */
-    int running; /* on the threadpool: never more than pool_size, so each finds a connection */
+    int pending;  /* submitted, done callback not yet run */
+    int running;  /* on the threadpool: never more than pool_size, so each finds a connection */
+    int failures; /* jobs in a row that ended PP_EDB (the database did not answer as asked) */
     struct job *qhead, *qtail; /* waiting for a connection, in submission order */
 };
 
@@ -205,9 +206,14 @@ static void after_cb(uv_work_t *req, int status)
     pp_db_t *db = j->db;
     db->running--;
     db->pending--;
+    int rc = status == UV_ECANCELED ? PP_EAGAIN : j->rc;
+    if (rc == PP_EDB)
+        db->failures++;
+    else if (rc != PP_EAGAIN)
+        db->failures = 0; /* the database answered (a conflict or not-found is an answer) */
     start_waiting(db);
     if (j->done)
-        j->done(status == UV_ECANCELED ? PP_EAGAIN : j->rc, j->arg);
+        j->done(rc, j->arg);
     free(j);
 }
 
@@ -241,6 +247,8 @@ int pp_db_submit(pp_db_t *db, pp_db_work_fn work, pp_db_done_fn done, void *arg)
     db->pending++;
     return PP_OK;
 }
+
+int pp_db_failures(const pp_db_t *db) { return db->failures; }
 
 int pp_db_pending(const pp_db_t *db) { return db->pending; }
 

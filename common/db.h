@@ -21,6 +21,9 @@ int pp_db_open(pp_db_t **out, uv_loop_t *loop, const char *url, int pool_size)
     __attribute__((warn_unused_result));
 int pp_db_submit(pp_db_t *db, pp_db_work_fn work, pp_db_done_fn done, void *arg)
     __attribute__((warn_unused_result));
+/* Jobs in a row that ended PP_EDB, whoever submitted them (0 once one succeeds): the
+ * daemon frame's /readyz says the database is failing from 3. */
+int pp_db_failures(const pp_db_t *db);
 /* Number of submitted jobs not yet done. */
 int pp_db_pending(const pp_db_t *db);
 /* Frees connections; call only when pp_db_pending() == 0. */

@@ -62,7 +62,6 @@ static void claim_done(int rc, void *arg)
     claim_job_t *j = arg;
     pp_poller_t *p = j->p;
     p->claiming = false;
-    pp_poller_db_result(p, rc);
     if (rc == PP_OK) {
         p->n_claims++;
         p->n_claimed += j->got;

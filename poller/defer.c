@@ -72,7 +72,6 @@ static void defer_done(int rc, void *arg)
     if (rc)
         pp_warn("worker %s: releasing %zu deferred shipments failed: %s (their leases expire by themselves)",
                 p->worker_id, j->list->n, pp_strerror(rc));
-    pp_poller_db_result(p, rc);
     int n = (int)j->list->n;
     defer_list_free(j->list);
     free(j);

@@ -293,7 +293,6 @@ static void write_done(int rc, void *arg)
                     p->cfg->not_found_grace_s, p->cfg->interval_not_found_late_s,
                     p->cfg->expire_after_s);
     }
-    pp_poller_db_result(p, rc);
     job_free(j);
     pp_leases_done(p, 1);
 }

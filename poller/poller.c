@@ -41,7 +41,6 @@ static void release_done(int rc, void *arg)
 {
     release_job_t *j = arg;
     pp_poller_t *p = j->p;
-    pp_poller_db_result(p, rc);
     if (rc == PP_OK)
         pp_info("worker %s: released %lld leases", p->worker_id, j->released);
     free(j);
@@ -90,16 +89,6 @@ static void claim_cb(uv_timer_t *t)
     pp_poller_t *p = t->data;
     if (pp_cc_ready(p->cc))
         pp_claim_tick(p);
-}
-
-static int health(void *self, char *msg, size_t msglen)
-{
-    pp_poller_t *p = self;
-    if (p->db_failures >= 3) {
-        snprintf(msg, msglen, "database: %d consecutive failures", p->db_failures);
-        return 1;
-    }
-    return 0;
 }
 
 static void usage_flushed_cb(void *arg)
@@ -265,6 +254,5 @@ const pp_daemon_hooks_t pp_poller_hooks = {
     .drain = drain,
     .close = close_handles,
     .counters = counters,
-    .health = health,
     .reload = reload,
 };

@@ -66,21 +66,11 @@ struct pp_poller {
      * finished: shipments (lease.c), a claim (claim.c), a relay step (relay.c). It claims more
      * when there is room and advances the stop. The files below poller.c call up only through it. */
     void (*progress)(pp_poller_t *p);
-    int db_failures; /* consecutive failed DB jobs (health) */
 
     /* counters (also in the heartbeat's jsonb) */
     long long n_claims, n_claimed, n_events, n_lease_lost;
     long long n_published, n_publish_failed, n_written;
 };
-
-/* Health bookkeeping after a database job (a failing database makes /healthz say so). */
-static inline void pp_poller_db_result(pp_poller_t *p, int rc)
-{
-    if (rc == 0 || rc == PP_ECONFLICT)
-        p->db_failures = 0;
-    else if (rc == PP_EDB)
-        p->db_failures++;
-}
 
 /* claim.c: claim due shipments while in-flight < poll_concurrency. */
 void pp_claim_tick(pp_poller_t *p);

@@ -204,7 +204,6 @@ static void job_done(int rc, void *arg)
     pp_relay_t *r = j->r;
     pp_poller_t *p = r->p;
     r->busy = false;
-    pp_poller_db_result(p, rc);
     if (j->lost && j->kind != JOB_UNLOCK && r->have_lock) {
         pp_warn("worker %s: relay: lost the relay lock (database connection reset); will retake it "
                 "and reconcile",

@@ -184,6 +184,28 @@ row_checks poller poller claims
 row_checks bot bot asks
 row_checks notifier notifier consumed
 row_checks api api requests
+
+# The database stops answering (this test's own database refuses connections, the pools'
+# are cut): every process stays alive (/livez 200) but is not ready (/readyz 503 naming the
+# database) once 3 jobs of its pool failed in a row, and is ready again when it answers.
+admin() { psql "${PP_DB_URL%/*}/postgres" -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
+db=${PP_DB_URL##*/}
+code() { curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/$2"; }
+ready() { [[ $(code "$1" readyz) == 200 ]]; }
+not_ready_db() { [[ $(code "$1" readyz) == 503 ]] && curl -s "http://127.0.0.1:$1/readyz" | grep -q '^database: '; }
+admin "ALTER DATABASE \"$db\" ALLOW_CONNECTIONS false" >/dev/null
+admin "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '$db'" >/dev/null
+for name in poller bot notifier api; do
+	port=$(metrics_port "$name")
+	wait_until 30 not_ready_db "$port" || fail "$name: /readyz $(code "$port" readyz) '$(curl -s "http://127.0.0.1:$port/readyz")' with the database refusing, want 503 database: ..."
+	[[ $(code "$port" livez) == 200 ]] || fail "$name: /livez $(code "$port" livez) with the database refusing, want 200"
+done
+admin "ALTER DATABASE \"$db\" ALLOW_CONNECTIONS true" >/dev/null
+for name in poller bot notifier api; do
+	port=$(metrics_port "$name")
+	wait_until 60 ready "$port" || fail "$name: not ready again after the database came back: $(curl -s "http://127.0.0.1:$port/readyz")"
+done
+figure "poller, bot, notifier, api: database refusing -> /readyz 503 'database: ...', /livez 200; back -> /readyz 200"
 for name in poller bot notifier api; do
 	stop_pid "${PID[$name]}" 120
 	[[ $(row "$name" "stopped_at IS NOT NULL") == t ]] || fail "$name: SIGTERM did not mark its workers row stopped"
