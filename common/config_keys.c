@@ -129,7 +129,7 @@ static size_t distance(const char *a, const char *b, size_t cap)
 
 const char *pp_config_key_nearest(const char *name)
 {
-    size_t n, best = 3 + strlen(name) / 8; /* at most 3 edits (more for long names) */
+    size_t n, best = 3 + strlen(name) / 8; /* under 3 + len/8 edits: 2 for a short name */
     const char *found = NULL;
     const pp_config_key_t *k = pp_config_keys(&n);
     for (size_t i = 0; i < n; i++) {

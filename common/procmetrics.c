@@ -79,21 +79,20 @@ void pp_procmetrics_update(pp_metrics_t *m)
 {
     static pp_metrics_t *declared;
     static double cpu_last;
-    if (declared != m) {
+    double tick = (double)sysconf(_SC_CLK_TCK), page = (double)sysconf(_SC_PAGESIZE);
+    unsigned long long cpu, start;
+    int stat_ok = tick > 0 && read_stat(&cpu, &start) == 0;
+    if (declared != m) { /* the first scrape: the help lines and the start time, once */
         declare(m);
         declared = m;
         cpu_last = 0;
+        if (stat_ok)
+            pp_metrics_set(m, "process_start_time_seconds", boot_time() + (double)start / tick);
     }
-    double tick = (double)sysconf(_SC_CLK_TCK), page = (double)sysconf(_SC_PAGESIZE);
-    unsigned long long cpu, start;
-    if (tick > 0 && read_stat(&cpu, &start) == 0) {
+    if (stat_ok) { /* a counter: add what was spent since the last scrape */
         double secs = (double)cpu / tick;
-        if (secs > cpu_last) /* a counter: add what was spent since the last scrape */
-            pp_metrics_add(m, "process_cpu_seconds_total", secs - cpu_last);
-        else
-            pp_metrics_add(m, "process_cpu_seconds_total", 0);
+        pp_metrics_add(m, "process_cpu_seconds_total", secs > cpu_last ? secs - cpu_last : 0);
         cpu_last = secs > cpu_last ? secs : cpu_last;
-        pp_metrics_set(m, "process_start_time_seconds", boot_time() + (double)start / tick);
     }
     unsigned long long vsz = 0, rss = 0;
     FILE *f = fopen("/proc/self/statm", "r");

@@ -15,12 +15,10 @@ INBOX=$PP_BUILD/notifier/pp-inbox
 
 pp_test_pids=()
 
-# pp_carriers: every registered carrier's name in capitals (INPOST DHL ...), from the config
-# table the registry generates (one <carrier>_base_url key each): a script that points carriers
-# at the simulator takes them from here, so a new carrier is never polled at its real URL.
-pp_carriers() {
-	"$PPCTL" config --reference | sed -n 's/^| `\([a-z0-9]*\)_base_url` .*/\1/p' | tr a-z A-Z
-}
+# pp_carriers: every registered carrier's name in capitals (DHL UPS INPOST ...), from the
+# registry (ppctl config --carriers): a script that points carriers at the simulator takes them
+# from here, so a new carrier is never polled at its real URL.
+pp_carriers() { "$PPCTL" config --carriers | tr a-z A-Z; }
 
 fail() {
 	echo "FAIL: $*"

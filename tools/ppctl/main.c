@@ -4,6 +4,7 @@
 #include "err.h"
 #include "log.h"
 #include "db.h"
+#include "carriers/carrier.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +36,8 @@ static const struct {
      "--id N [--name X] [--new-key]: create a seller; --new-key prints a new WebAPI key once"},
     {"buyer-token", ppctl_buyer_token,
      "--user ID [--ttl S]: print a buyer token signed with api_buyer_secret"},
-    {"config", NULL, "--reference | --dump | --check: the configuration keys"},
+    {"config", NULL,
+     "--reference | --dump | --check | --carriers: the configuration keys; the registered carriers"},
 };
 
 static void usage(FILE *out)
@@ -57,11 +59,18 @@ static int config_cmd(ppctl_t *ctl, int argc, char **argv)
         pp_config_dump(&ctl->cfg, stdout);
         return 0;
     }
+    if (argc >= 2 && strcmp(argv[1], "--carriers") == 0) { /* one a line: what scripts iterate */
+        size_t n;
+        const pp_carrier_t *const *all = pp_carrier_all(&n);
+        for (size_t i = 0; i < n; i++)
+            printf("%s\n", all[i]->name);
+        return 0;
+    }
     if (argc >= 2 && strcmp(argv[1], "--check") == 0) {
         printf("configuration ok\n"); /* loading it already validated every key */
         return 0;
     }
-    fprintf(stderr, "usage: ppctl config --reference | --dump | --check\n");
+    fprintf(stderr, "usage: ppctl config --reference | --dump | --check | --carriers\n");
     return 2;
 }
 
