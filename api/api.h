@@ -62,8 +62,8 @@ struct pp_api {
     pp_db_t *db;
     pp_metrics_t *metrics;
     pp_httpd_t *httpd;
-    int port; /* bound API port */
-    char worker_id[128];
+    int port;              /* bound API port */
+    const char *worker_id; /* the frame's (pp_daemon_worker_id) */
     pp_api_buyer_auth_fn buyer_auth;
     void *buyer_auth_arg;            /* for buyer_auth, not owned */
     pp_api_ratelimit_t *rl;          /* auth.c: buckets of verified keys */

@@ -141,7 +141,7 @@ static int start(pp_daemon_t *d, void **self)
     a->cfg = pp_daemon_config(d);
     a->metrics = pp_daemon_metrics(d);
     a->db = pp_daemon_db(d);
-    snprintf(a->worker_id, sizeof a->worker_id, "%s", pp_daemon_worker_id(d));
+    a->worker_id = pp_daemon_worker_id(d);
     *self = a;
     if (!a->cfg->api_service_key[0])
         pp_warn("api_service_key is empty: the marketplace feed routes answer 401");

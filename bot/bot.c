@@ -87,8 +87,8 @@ struct pp_bot {
     pp_bot_live_t *live;
     pp_bot_senders_t *senders; /* per-writer limits (senders.c) */
     pp_bot_xmpp_t *xmpp;
-    char worker_id[128];
-    long asks; /* in flight */
+    const char *worker_id; /* the frame's (pp_daemon_worker_id) */
+    long asks;             /* in flight */
     bot_phase_t phase;
     uv_timer_t grace, stop_poll, gauge;
     long long n_asks, n_replies[SRC__COUNT];
@@ -456,7 +456,7 @@ static int start(pp_daemon_t *d, void **self)
     b->loop = pp_daemon_loop(d);
     b->m = pp_daemon_metrics(d);
     b->db = pp_daemon_db(d);
-    snprintf(b->worker_id, sizeof b->worker_id, "%s", pp_daemon_worker_id(d));
+    b->worker_id = pp_daemon_worker_id(d);
     declare_metrics(b->m);
     uv_timer_init(b->loop, &b->grace);
     uv_timer_init(b->loop, &b->stop_poll);

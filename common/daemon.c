@@ -325,5 +325,4 @@ pp_db_t *pp_daemon_db(pp_daemon_t *d) { return d->db; }
 const char *pp_daemon_worker_id(pp_daemon_t *d) { return d->worker_id; }
 const char *pp_daemon_metrics_addr(pp_daemon_t *d) { return d->metrics_addr; }
 const char *pp_daemon_who(pp_daemon_t *d) { return d->who; }
-pp_daemon_phase_t pp_daemon_phase(const pp_daemon_t *d) { return d->phase; }
 void pp_daemon_set_exit_code(pp_daemon_t *d, int code) { d->exit_code = code; }

@@ -74,7 +74,6 @@ pp_db_t *pp_daemon_db(pp_daemon_t *d);
 const char *pp_daemon_worker_id(pp_daemon_t *d);
 const char *pp_daemon_metrics_addr(pp_daemon_t *d); /* host:port actually served */
 const char *pp_daemon_who(pp_daemon_t *d);          /* "worker <id>": the log prefix */
-pp_daemon_phase_t pp_daemon_phase(const pp_daemon_t *d);
 
 /* The process has drained (see drain). Only the first call counts. */
 void pp_daemon_drained(pp_daemon_t *d);

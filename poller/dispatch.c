@@ -1,5 +1,6 @@
 /* dispatch.c - the poller's carrier policy: claimed shipments batched into carrier calls (common/carrier_client), each call's answer written back per shipment, refused calls deferred. */
 #include "poller.h"
+#include "daemon.h"
 #include "carrier_client.h"
 #include "err.h"
 #include "log.h"
@@ -176,14 +177,11 @@ int pp_dispatch_init(pp_poller_t *p)
         return PP_ENOMEM;
     for (size_t i = 0; i < n; i++)
         p->slots[p->n_slots++].carrier = all[i];
-    char who[160];
-    snprintf(who, sizeof who, "worker %s", p->worker_id);
-    snprintf(p->who, sizeof p->who, "%s", who);
     pp_cc_opts_t o = {.cfg = p->cfg,
                       .loop = p->loop,
                       .metrics = p->metrics,
                       .db = p->db,
-                      .who = p->who,
+                      .who = pp_daemon_who(p->daemon),
                       .prefix = "pp_poller",
                       .timeout_ms = p->cfg->http_timeout_ms,
                       .day_mode = PP_CC_DAY_FLEET};

@@ -220,7 +220,7 @@ static int start(pp_daemon_t *d, void **self)
     p->metrics = pp_daemon_metrics(d);
     p->db = pp_daemon_db(d);
     p->progress = progress;
-    snprintf(p->worker_id, sizeof p->worker_id, "%s", pp_daemon_worker_id(d));
+    p->worker_id = pp_daemon_worker_id(d);
     *self = p;
     declare_metrics(p->metrics);
     pp_defer_init(p);

@@ -43,9 +43,8 @@ typedef struct pp_daemon pp_daemon_t;
 struct pp_poller {
     pp_daemon_t *daemon; /* the process frame: loop, metrics, pool, workers row, signals */
     uv_loop_t *loop;
-    pp_config_t *cfg; /* owned by the frame */
-    char worker_id[128];
-    char who[160]; /* "worker <id>": the carrier client's log prefix */
+    pp_config_t *cfg;      /* owned by the frame */
+    const char *worker_id; /* the frame's (pp_daemon_worker_id) */
     pp_db_t *db;
     pp_metrics_t *metrics;
     pp_relay_t *relay;
