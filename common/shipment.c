@@ -63,6 +63,31 @@ static int insert_entered(PGconn *conn, const pp_shipment_entry_t *e, const char
                       4, p4, NULL);
 }
 
+/* A transaction the archive holds (`ppctl archive`, schema/sql/0009) comes back into the hot
+ * tables before anything of it changes: the archive takes no row that is polled or leased
+ * (its CHECKs), and pp-api may reactivate a replaced shipment of it. Under the transaction's
+ * lock, which the archiver takes too. */
+static int unarchive(PGconn *conn, const char *txn)
+{
+    PGresult *r = NULL;
+    const char *p[] = {txn};
+    int rc = pp_db_exec(conn, "unarchive shipments",
+                        "WITH s AS (DELETE FROM ONLY shipments_archive WHERE transaction_id = $1 "
+                        "RETURNING *) INSERT INTO shipments SELECT * FROM s",
+                        1, p, &r);
+    if (rc)
+        return rc;
+    bool moved = strcmp(PQcmdTuples(r), "0") != 0;
+    PQclear(r);
+    if (!moved)
+        return PP_OK;
+    return pp_db_exec(conn, "unarchive shipment events",
+                      "WITH e AS (DELETE FROM ONLY shipment_events_archive a USING ONLY shipments s "
+                      "WHERE a.shipment_id = s.id AND s.transaction_id = $1 RETURNING a.*) "
+                      "INSERT INTO shipment_events SELECT * FROM e",
+                      1, p, NULL);
+}
+
 int pp_shipment_enter(PGconn *conn, const pp_shipment_entry_t *e, long long *shipment_id,
                       bool *created, char *err, size_t errlen)
 {
@@ -88,6 +113,9 @@ int pp_shipment_enter(PGconn *conn, const pp_shipment_entry_t *e, long long *shi
         goto fail;
     }
     PQclear(r);
+    r = NULL;
+    if ((rc = unarchive(conn, txn)))
+        goto db_fail;
     const char *p2[] = {txn, e->carrier, e->tracking_number};
     rc = pp_db_exec(conn, "find shipment",
                     "SELECT id FROM shipments WHERE transaction_id = $1 AND carrier = $2 "
@@ -98,7 +126,9 @@ int pp_shipment_enter(PGconn *conn, const pp_shipment_entry_t *e, long long *shi
     if (PQntuples(r) > 0) {
         *shipment_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
         PQclear(r);
-        pp_db_rollback(conn);
+        r = NULL;
+        if ((rc = pp_db_commit(conn))) /* keeps what unarchive() moved back */
+            goto db_fail;
         return PP_OK;
     }
     PQclear(r);

@@ -19,9 +19,11 @@ typedef struct claim_job {
     int64_t submitted_ms; /* monotonic: the leases start no earlier */
 } claim_job_t;
 
+/* ONLY: due shipments are in the hot table, never in shipments_archive (schema/sql/0009). The
+ * scan walks the partial index shipments_due, which holds polled shipments only. */
 static const char claim_sql[] =
-    "UPDATE shipments SET lease_owner = $1, lease_until = now() + $2::int * interval '1 second' "
-    "WHERE id IN (SELECT id FROM shipments "
+    "UPDATE ONLY shipments SET lease_owner = $1, lease_until = now() + $2::int * interval '1 second' "
+    "WHERE id IN (SELECT id FROM ONLY shipments "
     "             WHERE next_poll_at <= now() AND (lease_until IS NULL OR lease_until < now()) "
     "             ORDER BY next_poll_at LIMIT $3::int FOR UPDATE SKIP LOCKED) "
     "RETURNING id, transaction_id, carrier, tracking_number";
