@@ -173,6 +173,7 @@ static void close_handles(void *self)
     p->relay = NULL;
     pp_dispatch_close(p); /* aborts a token request still in flight */
     pp_defer_close(p);
+    pp_poll_close(p);
     uv_close((uv_handle_t *)&p->stop_timer, NULL);
     uv_close((uv_handle_t *)&p->claim_timer, NULL);
     pp_info("worker %s: stopped (%lld polls written, %lld events, %lld published)", p->worker_id,
@@ -224,6 +225,7 @@ static int start(pp_daemon_t *d, void **self)
     *self = p;
     declare_metrics(p->metrics);
     pp_defer_init(p);
+    pp_poll_init(p);
     if (pp_dispatch_init(p) != PP_OK) {
         pp_error("worker %s: cannot start the carrier client (HTTP client, memory)", p->worker_id);
         return PP_ENOMEM;

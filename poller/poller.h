@@ -53,6 +53,10 @@ struct pp_poller {
     size_t n_slots;
     void *defers;           /* shipments to release with a later next_poll_at (defer.c) */
     uv_timer_t defer_timer; /* flushes them once per loop turn */
+    struct pp_wb_item *writes, **writes_tail; /* outcomes waiting for a write-back (poll.c) */
+    size_t n_writes;                          /* how many wait */
+    int writes_running;                       /* write-back transactions in progress */
+    uv_timer_t write_timer;                   /* starts one at the end of the loop turn */
 
     uv_timer_t claim_timer;
     uv_timer_t stop_timer; /* drives the drain's phases */
@@ -90,9 +94,13 @@ int64_t pp_defer_spread(int64_t wait_ms); /* wait + up to 10 % jitter (50 ms .. 
 void pp_defer_close(pp_poller_t *p);
 
 /*
- * poll.c: the fenced write-back of one shipment's outcome. Takes ownership of res (a single
- * result, or NULL); result = metrics/log label; error = text stored as last_error.
+ * poll.c: one shipment's outcome, queued for a fenced write-back (writeback.c) that takes
+ * every outcome waiting at the end of the loop turn, or while earlier ones are being
+ * written, in one transaction. Takes ownership of res (a single result, or NULL); result =
+ * metrics/log label; error = text stored as last_error.
  */
+void pp_poll_init(pp_poller_t *p);
+void pp_poll_close(pp_poller_t *p);
 void pp_poll_finish(pp_poller_t *p, const pp_claimed_t *c, pp_poll_outcome_t outcome,
                     pp_track_result_t *res, long retry_after_s, const char *result, const char *error);
 

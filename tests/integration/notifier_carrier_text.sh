@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # notifier_carrier_text.sh - a carrier that answers a control character in one buyer's parcel
 # (pp-carrier-sim --hostile NUMBER=control: every place "KRA\u0001X"), invalid UTF-8 in
-# another's and a long Polish place name in a third's cannot stop the fleet:
+# another's, a long Polish place name in a third's and quotes, a backslash, braces, a comma
+# and NULL in a fourth's (what the poller's batched write-back puts in array literals: the
+# text must arrive exactly, in the shipment row and its events) cannot stop the fleet:
 # simulator -> pp-poller -> outbox -> Kafka -> pp-notifier -> Prosody. Every other buyer's
 # notifications arrive, and that buyer's are sent clean (the control character dropped) or
 # recorded 'failed'; nothing is left 'sending'. Before: the stanza carried the raw byte,
@@ -13,7 +15,7 @@ NT_TEST=notifier_carrier_text
 POLLER=$NT_BUILD/poller/pp-poller SIM=$NT_BUILD/tools/carrier-sim/pp-carrier-sim
 [[ -x $POLLER && -x $SIM ]] || fail "build pp-poller and pp-carrier-sim first"
 export PP_SEND_BATCH=50 PP_SEND_RETRY_MAX_MS=2000 PARTITIONS=2
-BUYERS=6 # 2: control, 5: long, 6: utf8
+BUYERS=7 # 2: control, 5: long, 6: utf8, 7: quote
 
 nt_setup
 for ((b = 1; b <= BUYERS; b++)); do nt_buyer "$b" pl t "$(nt_jid "$b")" t; done
@@ -26,18 +28,19 @@ NT_PIDS+=("$probe")
 wait_until 300 grep -q "^listening on " "$NT_TMP/probe.log"
 purl="http://$(sed -n 's/^listening on //p' "$NT_TMP/probe.log" | head -1)"
 lockers=()
-for ((k = 1; k <= 90 && ${#lockers[@]} < 3; k++)); do
+for ((k = 1; k <= 120 && ${#lockers[@]} < 4; k++)); do
 	n=6$(printf '%023d' $((7700 + k)))
 	body=$(curl -sf "$purl/v1/tracking/$n") && grep -q '"target_machine_id":"[A-Z]' <<<"$body" && lockers+=("$n")
 done
 kill "$probe"
-((${#lockers[@]} == 3)) || fail "only ${#lockers[@]} locker parcels among 90 numbers"
+((${#lockers[@]} == 4)) || fail "only ${#lockers[@]} locker parcels among 120 numbers"
 numbers=()
 for ((b = 1; b <= BUYERS; b++)); do
 	n=6$(printf '%023d' $((8800 + b)))
 	((b == 2)) && n=${lockers[0]} hostile=${lockers[0]}
 	((b == 5)) && n=${lockers[1]} long=${lockers[1]}
 	((b == 6)) && n=${lockers[2]} utf8=${lockers[2]}
+	((b == 7)) && n=${lockers[3]} quote=${lockers[3]}
 	numbers+=("$n")
 	sql "INSERT INTO shipments (transaction_id, carrier, tracking_number, next_poll_at)
 	     VALUES ($((b * 10)), 'inpost', '$n', now())" || fail "seed shipment $b"
@@ -45,7 +48,7 @@ done
 log "buyer 2's parcel $hostile answers every place with a control character"
 
 "$SIM" --listen 127.0.0.1:0 --speed 20000 --not-found-minutes 0 --hostile "$hostile=control" \
-	--hostile "$long=long" --hostile "$utf8=utf8" \
+	--hostile "$long=long" --hostile "$utf8=utf8" --hostile "$quote=quote" \
 	>"$NT_TMP/sim.log" 2>&1 &
 NT_PIDS+=("$!")
 wait_until 300 grep -q "^listening on " "$NT_TMP/sim.log"
@@ -74,6 +77,10 @@ bad=$(sql "SELECT count(*) FROM shipments WHERE concat(last_location, pickup_poi
 place() { sql "SELECT concat(last_location, ' / ', pickup_point) FROM shipments WHERE transaction_id = $(($1 * 10))"; }
 [[ $(place 5) == *"Źdźbło żółtej"* ]] || fail "buyer 5's long place: $(place 5)"
 [[ $(place 6) == *"KRA"$'\xef\xbf\xbd'* ]] || fail "buyer 6's invalid UTF-8 place is not U+FFFD: $(place 6)"
+q='K"R'"'"'A\{x},NULL'
+[[ $(place 7) == *"$q"*" / $q"* ]] || fail "buyer 7's place is not exactly $q: $(place 7)"
+evq=$(sql "SELECT count(*) FROM shipment_events WHERE shipment_id = (SELECT id FROM shipments WHERE transaction_id = 70) AND strpos(location, \$\$$q\$\$) > 0")
+((evq > 0)) || fail "no event of buyer 7's parcel names its place exactly: $(sql "SELECT string_agg(location, ' | ') FROM shipment_events WHERE shipment_id = (SELECT id FROM shipments WHERE transaction_id = 70)")"
 others=$(sql "SELECT count(*) FROM notifications WHERE user_id <> 2 AND state <> 'sent'")
 [[ $others == 0 ]] || fail "$others notification(s) of other buyers not sent"
 inbox >"$NT_TMP/inbox"

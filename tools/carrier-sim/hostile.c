@@ -1,4 +1,4 @@
-/* hostile.c - --hostile NUMBER=control|utf8|long: that number's answers carry hostile place text. */
+/* hostile.c - --hostile NUMBER=control|utf8|long|quote: that number's answers carry hostile place text. */
 #include "sim.h"
 #include "err.h"
 
@@ -31,10 +31,12 @@ int pp_sim_hostile_add(pp_sim_t *s, const char *spec)
         kind = PP_SIM_HOSTILE_UTF8;
     else if (eq && strcmp(eq + 1, "long") == 0)
         kind = PP_SIM_HOSTILE_LONG;
+    else if (eq && strcmp(eq + 1, "quote") == 0)
+        kind = PP_SIM_HOSTILE_QUOTE;
     if (!kind || eq == spec || (size_t)(eq - spec) >= sizeof s->hostile[0].number ||
         s->n_hostile >= PP_SIM_MAX_HOSTILE) {
         fprintf(stderr,
-                "pp-carrier-sim: --hostile wants NUMBER=control|utf8|long (at most %d), got '%s'\n",
+                "pp-carrier-sim: --hostile wants NUMBER=control|utf8|long|quote (at most %d), got '%s'\n",
                 PP_SIM_MAX_HOSTILE, spec);
         return PP_EINVAL;
     }
@@ -51,6 +53,8 @@ static const char *hostile_text(int kind, int xml)
     case PP_SIM_HOSTILE_CONTROL: /* JSON: cJSON turns \u0001 into a raw byte; XML allows C1 only */
         return xml ? "KRA&#x85;&#x9b;X" : "KRA\\u0001X";
     case PP_SIM_HOSTILE_UTF8: return "KRA\xff\xfe\xc3X";
+    case PP_SIM_HOSTILE_QUOTE: /* the text K"R'A\{x},NULL */
+        return xml ? "K&quot;R&apos;A\\{x},NULL" : "K\\\"R'A\\\\{x},NULL";
     default: return LONG_PL;
     }
 }

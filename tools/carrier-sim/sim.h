@@ -81,7 +81,12 @@ extern const pp_sim_shape_t *const pp_sim_shapes[];
 enum { PP_SIM_RA_SECONDS = 0, PP_SIM_RA_DATE = 1, PP_SIM_RA_NONE = 2 };
 
 #define PP_SIM_MAX_HOSTILE 16
-enum { PP_SIM_HOSTILE_CONTROL = 1, PP_SIM_HOSTILE_UTF8 = 2, PP_SIM_HOSTILE_LONG = 3 };
+enum {
+    PP_SIM_HOSTILE_CONTROL = 1,
+    PP_SIM_HOSTILE_UTF8 = 2,
+    PP_SIM_HOSTILE_LONG = 3,
+    PP_SIM_HOSTILE_QUOTE = 4
+};
 
 struct pp_sim {
     uv_loop_t *loop;

@@ -1,0 +1,93 @@
+/* pgarray.c - Postgres array literals for batched statements (see pgarray.h). */
+#include "pgarray.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool reserve(pp_pgarray_t *a, size_t more)
+{
+    if (a->failed)
+        return false;
+    size_t need = a->len + more + 3; /* room for ',' '}' '\0' */
+    if (need <= a->cap)
+        return true;
+    size_t cap = a->cap ? a->cap : 256;
+    while (cap < need)
+        cap *= 2;
+    char *b = realloc(a->buf, cap);
+    if (!b) {
+        a->failed = true;
+        return false;
+    }
+    a->buf = b;
+    a->cap = cap;
+    return true;
+}
+
+/* The separator before an element ('{' before the first). */
+static bool open_element(pp_pgarray_t *a, size_t more)
+{
+    if (!reserve(a, more + 1))
+        return false;
+    a->buf[a->len++] = a->n++ ? ',' : '{';
+    return true;
+}
+
+void pp_pgarray_null(pp_pgarray_t *a)
+{
+    if (open_element(a, 4)) {
+        memcpy(a->buf + a->len, "NULL", 4);
+        a->len += 4;
+    }
+}
+
+void pp_pgarray_text(pp_pgarray_t *a, const char *s)
+{
+    if (!s) {
+        pp_pgarray_null(a);
+        return;
+    }
+    size_t n = strlen(s);
+    if (!open_element(a, 2 * n + 2)) /* worst case: every byte escaped, plus the quotes */
+        return;
+    char *o = a->buf + a->len;
+    *o++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"' || s[i] == '\\')
+            *o++ = '\\';
+        *o++ = s[i];
+    }
+    *o++ = '"';
+    a->len = (size_t)(o - a->buf);
+}
+
+void pp_pgarray_ll(pp_pgarray_t *a, long long v)
+{
+    if (open_element(a, 24))
+        a->len += (size_t)snprintf(a->buf + a->len, 24, "%lld", v);
+}
+
+const char *pp_pgarray_str(pp_pgarray_t *a)
+{
+    if (!reserve(a, 2))
+        return NULL;
+    size_t end = a->len;
+    if (a->n == 0)
+        a->buf[end++] = '{'; /* not kept in len: the first element writes its own */
+    a->buf[end] = '}';
+    a->buf[end + 1] = '\0';
+    return a->buf;
+}
+
+void pp_pgarray_reset(pp_pgarray_t *a)
+{
+    a->len = 0;
+    a->n = 0;
+}
+
+void pp_pgarray_free(pp_pgarray_t *a)
+{
+    free(a->buf);
+    *a = (pp_pgarray_t){0};
+}

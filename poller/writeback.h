@@ -1,0 +1,41 @@
+/*
+ * writeback.h - the fenced write-back of many shipments' poll outcomes in one transaction:
+ * lock the rows still leased to this worker (one SELECT ... FOR UPDATE, in id order), apply
+ * each outcome (apply.c), then one INSERT for every new shipment_events row, one for their
+ * outbox rows and one UPDATE for every shipment, each taking the whole batch as arrays.
+ * A shipment whose lease is gone is left untouched (fencing) and reported as lost; if the
+ * batch fails as a whole, each shipment is retried in a transaction of its own, so one bad
+ * row costs only itself.
+ */
+#ifndef PP_POLLER_WRITEBACK_H
+#define PP_POLLER_WRITEBACK_H
+
+#include "poller.h"
+#include "status.h"
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct pp_wb_item {
+    pp_claimed_t c;
+    /* the poll's outcome */
+    pp_poll_outcome_t outcome;
+    pp_track_result_t *mine; /* owned; NULL unless the carrier knew the number */
+    long retry_after_s;
+    char result[32]; /* metrics / log label */
+    char error[512]; /* stored as last_error for PP_POLL_ERROR */
+    double u;        /* the schedule's random draw */
+    /* set by pp_writeback */
+    int rc;          /* PP_OK, PP_ECONFLICT (lease lost: nothing written) or the failure */
+    size_t n_events; /* key changes written */
+    pp_status_t status_after;
+    bool not_found_late_now; /* crossed not_found_grace_s with this poll */
+    struct pp_wb_item *next; /* poll.c's queue */
+} pp_wb_item_t;
+
+/* Runs on a database thread. Sets every item's rc; returns PP_OK once each item has one. */
+int pp_writeback(PGconn *conn, const pp_config_t *cfg, const char *me, const char *topic,
+                 pp_wb_item_t **items, size_t n);
+
+#endif
