@@ -66,7 +66,8 @@ typedef union pp_config_value {
     X(INT, error_backoff_max_s, "3600", 1, 604800, 1, "poller: cap of the error back-off (before / speed)") \
     X(INT, expire_after_s, "2592000", 60, 31536000, 1, "no change for this long -> expired (terminal)") \
     X(INT, relay_batch, "500", 1, 100000, 1, "poller: outbox rows read per relay round")       \
-    X(INT, relay_interval_ms, "100", 5, 60000, 1, "poller: idle wait between outbox relay rounds") \
+    X(INT, relay_interval_ms, "1000", 5, 60000, 1,                                            \
+      "poller: an idle relay looks at the outbox this often even without a notification (an outbox insert's NOTIFY wakes it at once)") \
     X(INT, relay_lock_retry_ms, "2000", 50, 600000, 1,                                        \
       "poller: how often a poller without the relay lock tries to take it")                    \
     X(INT, relay_crash_after_produce, "0", 0, 1000000, 0,                                      \

@@ -272,10 +272,11 @@ int pp_reconcile_run(PGconn *conn, const pp_config_t *cfg, long long *marked)
     int rc = PP_ENOMEM;
     if (!f)
         goto done;
-    /* Only topics with rows that a relay may have sent (attempts > 0) but not marked. */
+    /* Topics with rows a relay may have sent but not marked: any unpublished one (a fetch
+     * writes nothing, so which were fetched is not known; a topic with nothing new past
+     * relay_offsets costs one watermark query per partition). */
     rc = pp_db_exec(conn, "outbox topics to reconcile",
-                    "SELECT DISTINCT topic FROM outbox WHERE published_at IS NULL AND attempts > 0",
-                    0, NULL, &r);
+                    "SELECT DISTINCT topic FROM outbox WHERE published_at IS NULL", 0, NULL, &r);
     if (rc)
         goto done;
     for (int i = 0; i < PQntuples(r) && rc == PP_OK; i++)
