@@ -95,7 +95,9 @@ typedef union pp_config_value {
 #define PP_CONFIG_KEYS_TAIL(X)                                                                 \
     X(STR, group_id, "pp-notifier", 0, 0, 0, "notifier: Kafka consumer group")                 \
     X(STR, notifier_channel, "xmpp", 0, 0, 0,                                                  \
-      "notifier: the IM channel it sends over, by name (notifier/channels/channel.c lists them: xmpp); buyers linked to another channel are skipped (no_im)") \
+      "notifier: the IM channel it sends over, by name (notifier/channels/channel.c lists them: xmpp; sink, benchmark only, see notifier_sink_benchmark); buyers linked to another channel are skipped (no_im)") \
+    X(BOOL, notifier_sink_benchmark, "false", 0, 0, 0,                                        \
+      "benchmark only (tools/bench/fleet-bench): lets notifier_channel = sink start, a channel that takes every message to an XMPP buyer as delivered at once and sends it nowhere (ledger rows 'sent' that no buyer got); without it the notifier refuses the sink at start-up. Never in production") \
     X(STR, xmpp_host, "127.0.0.1", 0, 0, 0, "notifier: XMPP server host")                      \
     X(INT, xmpp_port, "55222", 1, 65535, 0, "notifier: XMPP client port")                      \
     X(STR, xmpp_jid, "bot@parcelpush.test", 0, 0, 0, "notifier: bot account JID")             \

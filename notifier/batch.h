@@ -2,7 +2,9 @@
  * batch.h - the notifier worker's state and one batch of events, shared by its files
  * (internal to pp-notifier; the worker's interface is notifier.h). Who calls whom, one way:
  *   notifier.c   the worker thread: fill a batch from Kafka, run it, store offsets; start/stop
- *   batch.c      one batch to completion: dead letters, decide, send + barrier, mark, retry
+ *   batch.c      one batch to completion: dead letters, decide, send + barrier, mark, retry;
+ *                or in steps, for the pipeline: prepare, launch, land, complete
+ *   decide.c     the decision transaction of a batch (ledger_batch.c's batch statements)
  *   recover.c    rows a predecessor left in 'sending': the IM server's record decides
  *   idle.c       idle work: channel I/O, dead-letter reports, the consumer lag for the counters
  *   consumer.c   the Kafka consumer (group, rebalance, pause, lag, offsets) and DLQ reports
@@ -24,6 +26,7 @@
 #define FLUSH_TIMEOUT_MS 15000
 #define DLQ_TIMEOUT_MS 10000
 #define RETRY_MIN_MS 100
+#define PUSH_TIMEOUT_MS 1000 /* writing a launched batch out to the IM server, at most */
 
 typedef enum { IT_PENDING = 0, IT_SENDING, IT_ACKED, IT_DONE } item_state_t;
 
@@ -49,9 +52,11 @@ typedef struct item {
     int dlq;   /* 0 not produced, 1 in flight, 2 delivered, -1 failed */
     pp_event_t ev;
     pp_link_event_t lev;
-    char reason[256]; /* decode error, bounce or poison reason */
-    int solo_losses;  /* times the connection was lost with only this message in flight */
-    bool poison;      /* failed for good (poison.h): ledger 'failed', then the dead-letter topic */
+    char reason[256];  /* decode error, bounce or poison reason */
+    bool queued;       /* handed to the channel in this attempt (its barrier proves it) */
+    int64_t queued_ms; /* when (monotonic): the send -> acknowledged latency */
+    int solo_losses;   /* times the connection was lost with only this message in flight */
+    bool poison;       /* failed for good (poison.h): ledger 'failed', then the dead-letter topic */
     /* What the archive said about this event's row left in 'sending', kept across retries
      * of the batch (a failed database transaction must not cost the lookup again); cleared
      * when the item is sent again. 0 = not looked up, else 1 + pp_channel_fate_t. */
@@ -78,8 +83,16 @@ struct pp_notifier {
     PGconn *db;
     const pp_channel_ops_t *chops;
     pp_channel_t *ch;
-    item_t *items;
+    item_t *items; /* the batch at hand: what batch.c, decide.c and recover.c work on */
     size_t n_items;
+    /* The pipeline (notifier.c): a batch launched (sent, its barrier not yet back) while the
+     * next one is decided in items; both are searched by bounces and revocations. */
+    item_t *flight;
+    size_t n_flight;
+    bool flight_landed; /* its barrier came back (or failed: flight_rc) already */
+    int flight_rc;
+    /* consumer.c calls it when partitions are revoked, before it lets them go */
+    void (*on_revoke)(struct pp_notifier *n);
     rd_kafka_message_t **carry; /* polled while paused/rebalancing: heads the next batch */
     size_t n_carry;
     bool paused;
@@ -121,6 +134,18 @@ static inline void pp_batch_finish(pp_notifier_t *n, item_t *it, outcome_t o)
 
 /* batch.c: run the batch to completion (or until stop during a retry); PP_OK when finished. */
 int pp_batch_run(pp_notifier_t *n);
+/* batch.c, the same in steps. prepare: recovery, dead letters, the decision (rows 'sending'
+ * committed). launch: the decided messages queued and written to the server, no barrier.
+ * land: the barrier over what was launched (acknowledged items marked for the ledger).
+ * complete(rc): the ledger marks, then retries until finished (rc: the steps' result so far).
+ * run_prepared(rc): after prepare, send + barrier + complete. */
+int pp_batch_prepare(pp_notifier_t *n);
+int pp_batch_launch(pp_notifier_t *n);
+int pp_batch_land(pp_notifier_t *n);
+int pp_batch_complete(pp_notifier_t *n, int rc);
+int pp_batch_run_prepared(pp_notifier_t *n, int rc);
+/* decide.c: one transaction decides every pending event; PP_EAGAIN: retry. */
+int pp_batch_decide(pp_notifier_t *n);
 
 /* recover.c: close the batch's rows left in 'sending' that the IM server's record lists
  * (sent or bounced); PP_EAGAIN: retry the batch. */

@@ -23,6 +23,9 @@ static void forget_revoked(pp_notifier_t *n, const rd_kafka_topic_partition_list
         for (size_t i = 0; i < n->n_items; i++)
             if (same_partition(n->items[i].msg, &parts->elems[p]))
                 n->items[i].revoked = true;
+        for (size_t i = 0; i < n->n_flight; i++)
+            if (same_partition(n->flight[i].msg, &parts->elems[p]))
+                n->flight[i].revoked = true;
         size_t keep = 0;
         for (size_t i = 0; i < n->n_carry; i++) {
             if (same_partition(n->carry[i], &parts->elems[p]))
@@ -55,6 +58,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     /* Revoke: the unfinished events of these partitions go to their next owner, which
      * starts from the committed offset; commit what is stored (all finished) first. */
     pp_info("kafka: revoking %d partition(s) (%s)", parts->cnt, rd_kafka_err2str(err));
+    if (n->on_revoke)
+        n->on_revoke(n);
     forget_revoked(n, parts);
     rd_kafka_resp_err_t e = rd_kafka_commit(rk, NULL, 0);
     if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET)

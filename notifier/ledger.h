@@ -48,6 +48,28 @@ int pp_ledger_skip(PGconn *c, const pp_event_t *ev, const pp_recipient_t *r, con
  */
 int pp_ledger_sending(PGconn *c, const pp_event_t *ev, const pp_recipient_t *r, const char *body,
                       bool *claimed) __attribute__((warn_unused_result));
+/*
+ * The recipients of n shipment events in one statement (users rows locked FOR SHARE, as
+ * pp_ledger_recipient): r[i] for evs[i]; found[i] = false when its transaction does not exist.
+ */
+int pp_ledger_recipients(PGconn *c, size_t n, const pp_event_t *const *evs, pp_recipient_t *r,
+                         bool *found) __attribute__((warn_unused_result));
+
+/* One decision for pp_ledger_decide_many. */
+typedef struct pp_ledger_row {
+    const pp_event_t *ev;
+    const pp_recipient_t *r;
+    const char *state; /* "sending", or the final skip state (skipped_*, failed) */
+    const char *text;  /* 'sending': the body; a skip: the reason (last_error) */
+    bool claimed;      /* out, 'sending' rows: ours to send (false: another decision won) */
+} pp_ledger_row_t;
+/*
+ * pp_ledger_skip and pp_ledger_sending for n rows in two statements (the skips, then the
+ * 'sending' rows, which say which were claimed). No (event, user) twice among the rows.
+ */
+int pp_ledger_decide_many(PGconn *c, size_t n, pp_ledger_row_t *rows)
+    __attribute__((warn_unused_result));
+
 /* 'sending' -> 'sent' (sent_at = now()) for n (event id, user id) pairs in one statement. */
 int pp_ledger_sent(PGconn *c, size_t n, const char *const *event_ids, const long long *user_ids)
     __attribute__((warn_unused_result));

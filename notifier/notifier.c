@@ -66,17 +66,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void bounce_cb(void *arg, const char *id, const char *reason)
+static bool bounce_in(item_t *items, size_t n_items, const char *id, const char *reason)
 {
-    pp_notifier_t *n = arg;
-    for (size_t i = 0; i < n->n_items; i++) {
-        item_t *it = &n->items[i];
+    for (size_t i = 0; i < n_items; i++) {
+        item_t *it = &items[i];
         if (it->st == IT_SENDING && strcmp(it->id, id) == 0) {
             it->bounced = true;
             snprintf(it->reason, sizeof it->reason, "%s", reason);
-            return;
+            return true;
         }
     }
+    return false;
+}
+
+/* A bounce belongs to the batch at hand or to the one launched before it. */
+static void bounce_cb(void *arg, const char *id, const char *reason)
+{
+    pp_notifier_t *n = arg;
+    if (bounce_in(n->items, n->n_items, id, reason) || bounce_in(n->flight, n->n_flight, id, reason))
+        return;
     pp_warn("%s: bounce for message '%s' that is not in the current batch: %s", n->chops->name, id,
             reason);
 }
@@ -100,6 +108,7 @@ static void add_item(pp_notifier_t *n, rd_kafka_message_t *m)
     atomic_fetch_add(&n->stats.consumed, 1);
 }
 
+/* Fill the batch at hand from Kafka; wait up to 25 ms for a first event when idle. */
 static void fill_batch(pp_notifier_t *n)
 {
     size_t max = (size_t)n->cfg->send_batch;
@@ -109,7 +118,7 @@ static void fill_batch(pp_notifier_t *n)
     if (c) /* carry may be NULL: memmove's arguments must not be, even for 0 bytes */
         memmove(n->carry, n->carry + c, (n->n_carry - c) * sizeof *n->carry);
     n->n_carry -= c;
-    int timeout = n->n_items ? 0 : 25;
+    int timeout = n->n_items || n->n_flight ? 0 : 25;
     while (n->n_items < max && !atomic_load(&n->stop)) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(n->consumer, timeout);
         if (!m)
@@ -131,23 +140,120 @@ static void free_batch(pp_notifier_t *n)
     n->n_items = 0;
 }
 
+static void swap_flight(pp_notifier_t *n)
+{
+    item_t *items = n->items;
+    size_t k = n->n_items;
+    n->items = n->flight;
+    n->n_items = n->n_flight;
+    n->flight = items;
+    n->n_flight = k;
+}
+
+/* The launched batch's barrier, once: a revocation may have waited for it already. */
+static int flight_land(pp_notifier_t *n)
+{
+    if (!n->flight_landed) {
+        swap_flight(n);
+        n->flight_rc = pp_batch_land(n);
+        swap_flight(n);
+        n->flight_landed = true;
+    }
+    return n->flight_rc;
+}
+
+/* Partitions are being revoked (consumer.c, inside a Kafka poll): what was launched must
+ * have been handled by the IM server before their next owner can look at it. */
+static void revoke_cb(pp_notifier_t *n)
+{
+    if (n->n_flight)
+        flight_land(n);
+}
+
+/* The batch at hand is finished (or given up at a stop): offsets stored when finished. */
+static void close_batch(pp_notifier_t *n, int rc)
+{
+    if (rc == PP_OK) {
+        pp_consumer_store_offsets(n);
+        atomic_fetch_add(&n->stats.batches, 1);
+    }
+    free_batch(n);
+}
+
+/* The launched batch to completion: its barrier (rc), marks, retries, offsets. The batch at
+ * hand waits in the flight slot meanwhile. */
+static void complete_flight(pp_notifier_t *n, int rc)
+{
+    swap_flight(n);
+    close_batch(n, pp_batch_complete(n, rc));
+    swap_flight(n);
+    n->flight_landed = false;
+}
+
+/* Does the batch at hand repeat an event, or carry a shipment, of the launched one? Then it
+ * is decided only once that one is marked (its duplicate and stale checks read the ledger). */
+static bool overlaps_flight(const pp_notifier_t *n)
+{
+    for (size_t i = 0; i < n->n_items; i++) {
+        const item_t *a = &n->items[i];
+        for (size_t j = 0; a->valid && j < n->n_flight; j++) {
+            const item_t *b = &n->flight[j];
+            if (b->valid && ((!a->link && !b->link && a->ev.shipment_id == b->ev.shipment_id) ||
+                             strcmp(a->ev.event_id, b->ev.event_id) == 0))
+                return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * One step of the pipeline with a batch at hand: it is decided while the launched one (if
+ * any) is still with the IM server; once that one's barrier is back, the batch at hand is
+ * launched and only then is the launched one marked sent. So the server always has work
+ * while Postgres decides and marks, and per-buyer order holds: a batch goes out only after
+ * the server acknowledged the one before it. On any failure the batch goes the sequential
+ * way (pp_batch_run's retries), after the launched one is complete.
+ */
+static void pipeline_step(pp_notifier_t *n)
+{
+    if (n->n_flight && overlaps_flight(n))
+        complete_flight(n, flight_land(n));
+    pp_poison_batch_start(&n->poison);
+    int rc = pp_batch_prepare(n);
+    if (n->n_flight) {
+        int frc = flight_land(n);
+        bool launched = frc == PP_OK && rc == PP_OK && (rc = pp_batch_launch(n)) == PP_OK;
+        complete_flight(n, frc);
+        if (launched) {
+            swap_flight(n); /* the batch at hand is in flight now */
+            return;
+        }
+        pp_poison_batch_start(&n->poison); /* the launched one's retries may have isolated */
+    } else if (rc == PP_OK && (rc = pp_batch_launch(n)) == PP_OK) {
+        swap_flight(n);
+        n->flight_landed = false;
+        return;
+    }
+    /* Decided and not launched (the launched one failed): sent now, after its retries. Not
+     * decided, or a launch cut short: the retries decide again (recovery asks the archive). */
+    close_batch(n, pp_batch_run_prepared(n, rc));
+}
+
 static void *worker_main(void *arg)
 {
     pp_notifier_t *n = arg;
     pp_info("notifier %s: consuming %s as group %s, batches of %ld", n->worker_id, n->cfg->topic,
             n->cfg->group_id, n->cfg->send_batch);
     while (!atomic_load(&n->stop)) {
-        pp_notifier_idle(n, 5);
+        pp_notifier_idle(n, 0);
         fill_batch(n);
-        if (n->n_items == 0)
-            continue;
-        pp_poison_batch_start(&n->poison);
-        if (pp_batch_run(n) == PP_OK) {
-            pp_consumer_store_offsets(n);
-            atomic_fetch_add(&n->stats.batches, 1);
-        }
-        free_batch(n);
+        if (n->n_items)
+            pipeline_step(n);
+        else if (n->n_flight)
+            complete_flight(n, flight_land(n));
     }
+    if (n->n_flight) /* the last launched batch: acknowledged and marked before the commit */
+        complete_flight(n, flight_land(n));
     /* Shutdown: commit what is stored, leave the group, flush the DLQ, disconnect. */
     pp_info("notifier %s: stopping", n->worker_id);
     rd_kafka_resp_err_t e = rd_kafka_commit(n->consumer, NULL, 0);
@@ -188,6 +294,7 @@ static void destroy(pp_notifier_t *n)
     if (n->db)
         PQfinish(n->db);
     free(n->items);
+    free(n->flight);
     free(n->carry);
     pthread_mutex_destroy(&n->stats.lat_lock);
     free(n);
@@ -206,6 +313,17 @@ int pp_notifier_start(pp_notifier_t **out, const pp_config_t *cfg, const char *w
                  cfg->notifier_channel, names);
         return PP_ECONFIG;
     }
+    if (chops->benchmark_only && !cfg->notifier_sink_benchmark) {
+        pp_error("notifier: notifier_channel = \"%s\" is a benchmark channel: it takes every "
+                 "message as delivered and sends it nowhere; it starts only with "
+                 "notifier_sink_benchmark = true (tools/bench/fleet-bench), never in production",
+                 cfg->notifier_channel);
+        return PP_ECONFIG;
+    }
+    if (chops->benchmark_only)
+        pp_warn("notifier: BENCHMARK: the %s channel takes every message to a %s buyer as "
+                "delivered and sends it nowhere (notifier_sink_benchmark = true)",
+                chops->name, chops->im_channel);
     pp_notifier_t *n = calloc(1, sizeof *n);
     if (!n)
         return PP_ENOMEM;
@@ -218,7 +336,8 @@ int pp_notifier_start(pp_notifier_t **out, const pp_config_t *cfg, const char *w
     n->exit_arg = arg;
     atomic_store(&n->stats.lag, -1);
     n->items = calloc((size_t)cfg->send_batch, sizeof *n->items);
-    if (!n->items)
+    n->flight = calloc((size_t)cfg->send_batch, sizeof *n->flight);
+    if (!n->items || !n->flight)
         goto fail;
     n->db = pp_db_connect(cfg->db_url, err, sizeof err);
     if (!n->db) {
@@ -226,6 +345,7 @@ int pp_notifier_start(pp_notifier_t **out, const pp_config_t *cfg, const char *w
         rc = PP_EDB;
         goto fail;
     }
+    n->on_revoke = revoke_cb;
     if ((rc = pp_consumer_new(n)))
         goto fail;
     if ((rc = pp_kafka_producer_new(cfg, pp_consumer_dlq_report_cb, n, &n->dlq))) {

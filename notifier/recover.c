@@ -304,7 +304,7 @@ int pp_batch_recover(pp_notifier_t *n)
     rc = PP_OK;
     if (!n->archive || k == 0)
         goto out;
-    if (pp_ledger_inflight(n->db, k, ids, n->chops->name, &v.rows, &v.nrows)) {
+    if (pp_ledger_inflight(n->db, k, ids, n->chops->im_channel, &v.rows, &v.nrows)) {
         rc = PP_EAGAIN;
         goto out;
     }

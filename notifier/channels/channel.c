@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static const pp_channel_ops_t *const channels[] = {&pp_channel_xmpp};
+static const pp_channel_ops_t *const channels[] = {&pp_channel_xmpp, &pp_channel_sink};
 
 const pp_channel_ops_t *pp_channel_find(const char *name)
 {
@@ -21,7 +21,8 @@ void pp_channel_names(char *out, size_t cap)
         return;
     out[0] = '\0';
     for (size_t i = 0; i < sizeof channels / sizeof channels[0] && len < cap; i++) {
-        int w = snprintf(out + len, cap - len, "%s%s", i ? ", " : "", channels[i]->name);
+        int w = snprintf(out + len, cap - len, "%s%s%s", i ? ", " : "", channels[i]->name,
+                         channels[i]->benchmark_only ? " (benchmark only)" : "");
         if (w < 0)
             break;
         len += (size_t)w;

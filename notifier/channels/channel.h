@@ -53,7 +53,11 @@ typedef struct pp_channel_lookup {
 } pp_channel_lookup_t;
 
 typedef struct pp_channel_ops {
-    const char *name; /* users.im_channel value, e.g. "xmpp" */
+    const char *name;       /* the notifier_channel value, e.g. "xmpp" */
+    const char *im_channel; /* the users.im_channel whose buyers it serves ("xmpp") */
+    /* Takes messages as delivered without delivering them (sink.c): the notifier refuses it
+     * unless notifier_sink_benchmark = true. */
+    bool benchmark_only;
     /* Create (not yet connected; poll() connects and reconnects with back-off). */
     int (*open)(pp_channel_t **out, const pp_config_t *cfg, pp_channel_bounce_cb bounce, void *arg);
     /* Drive I/O for at most timeout_ms (connect, reconnect, read). */
@@ -63,6 +67,13 @@ typedef struct pp_channel_ops {
     int (*send)(pp_channel_t *ch, const char *id, const char *to, const char *body);
     /* Barrier: see above. */
     int (*flush)(pp_channel_t *ch, int timeout_ms);
+    /*
+     * Optional (NULL: send() delivers at once). Write what send() queued to the server now,
+     * for at most timeout_ms, without waiting for any answer, so the server works on it while
+     * the caller does something else (the notifier decides its next batch); flush() still
+     * proves it. PP_EAGAIN: the connection is down.
+     */
+    int (*push)(pp_channel_t *ch, int timeout_ms);
     /*
      * Optional (NULL: the channel cannot tell). Look up the n messages in q (ids sent to
      * `to`, none earlier than `since`, Unix seconds) in the server's record; q is reordered
@@ -92,10 +103,13 @@ typedef struct pp_channel_ops {
 
 /* The XMPP channel (channels/xmpp.c); the notifier takes its channel through pp_channel_find. */
 extern const pp_channel_ops_t pp_channel_xmpp;
+/* The benchmark sink (channels/sink.c): stands in for XMPP, delivers nothing. */
+extern const pp_channel_ops_t pp_channel_sink;
 
 /* Channel by name (users.im_channel, the notifier_channel key), or NULL. */
 const pp_channel_ops_t *pp_channel_find(const char *name);
-/* The names pp_channel_find knows, comma-separated ("xmpp"), into out (always NUL-terminated). */
+/* The names pp_channel_find knows, comma-separated, a benchmark-only one marked so
+ * ("xmpp, sink (benchmark only)"), into out (always NUL-terminated). */
 void pp_channel_names(char *out, size_t cap);
 
 #endif

@@ -391,6 +391,15 @@ static int x_flush(pp_channel_t *ch, int timeout_ms)
     return PP_ETIMEOUT;
 }
 
+/* Write what send() queued, so the server works on it while the caller does other things. */
+static int x_push(pp_channel_t *ch, int timeout_ms)
+{
+    int64_t deadline = pp_mono_ms() + timeout_ms;
+    while (ch->state == X_UP && xmpp_conn_send_queue_len(ch->conn) > 0 && pp_mono_ms() < deadline)
+        xmpp_run_once(ch->ctx, 1);
+    return ch->state == X_UP ? PP_OK : PP_EAGAIN;
+}
+
 static int x_was_sent(pp_channel_t *ch, const char *to, long long since, pp_channel_lookup_t *q,
                       size_t n, int timeout_ms)
 {
@@ -469,11 +478,13 @@ fail:
 
 const pp_channel_ops_t pp_channel_xmpp = {
     .name = "xmpp",
+    .im_channel = "xmpp",
     .open = x_open,
     .poll = x_poll,
     .is_up = x_is_up,
     .send = x_send,
     .flush = x_flush,
+    .push = x_push,
     .was_sent = x_was_sent,
     .in_doubt = x_in_doubt,
     .close = x_close,

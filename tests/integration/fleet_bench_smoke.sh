@@ -22,7 +22,7 @@ timeout -k 5 170 "$BENCH" --reuse-stack --no-install --build "$PP_BUILD" --tiny 
 	fail "fleet-bench failed: $(tail -25 "$out")"
 
 # every stage, in order, with its rows
-want="poller poller poller poller poller poller poller claim claim claim claim relay notifier notifier latency latency inflight"
+want="poller poller poller poller poller poller poller claim claim claim claim relay notifier notifier notifier latency latency inflight"
 got=$(jq -r '[.stages[].stage] | join(" ")' "$json")
 [[ $got == "$want" ]] || fail "stages of the JSON rows: '$got', want '$want'"
 for f in machine load_average build date; do
@@ -52,6 +52,7 @@ for r in "ceiling: wrk -t1 -c64 on the simulator" "pp-poller, all-change" "pp-po
 	"claim of 200 due at 1000 shipments" "claim of 200 due at 5000 shipments" "bytes per shipment at 1000 shipments" \
 	"bytes per shipment at 5000 shipments" "relay of 2000 outbox rows" \
 	"pp-notifier, 400 events for 40 buyers into XMPP" "pp-notifier vs Kafka ConsumerPerformance" \
+	"pp-notifier into the sink, 400 events for 40 buyers" \
 	"end-to-end p50 at 20 changes/s" "end-to-end p99 at 20 changes/s" "pp-poller RSS at poll_concurrency 300"; do
 	jq -e --arg r "$r" 'any(.stages[]; .row == $r)' "$json" >/dev/null || fail "the JSON has no row '$r'"
 	# the printed table: the row with a number as its figure
@@ -66,5 +67,7 @@ grep -qE '^stage +row +figure +unit +ceiling +ceiling is +ratio +CPU % +RSS MiB$
 	fail "realistic: not one poll in six a change: $(jq -r '.stages[4].note' "$json")"
 [[ $(jq '[.stages[] | select(.row | startswith("pp-notifier, "))][0].note | test("ledger: sent 400;")' "$json") == true ]] ||
 	fail "notifier: not every event sent: $(jq -r '[.stages[] | select(.stage == "notifier")][0].note' "$json")"
+[[ $(jq '[.stages[] | select(.row | startswith("pp-notifier into the sink"))][0].note | test("ledger: sent 400$")' "$json") == true ]] ||
+	fail "notifier into the sink: not every event settled sent: $(jq -r '[.stages[] | select(.row | startswith("pp-notifier into the sink"))][0].note' "$json")"
 echo ok
 sed -n '/ results (/,/^$/p' "$out"
