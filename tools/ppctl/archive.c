@@ -123,7 +123,7 @@ done:
 
 int ppctl_archive(ppctl_t *ctl, int argc, char **argv)
 {
-    long long days = 30, batch = 1000;
+    long long days = 7, batch = 1000;
     for (int i = 1; i < argc; i++) {
         const char *v;
         if (strcmp(argv[i], "--after-days") == 0) {
