@@ -71,6 +71,12 @@ int pp_kafka_producer_new(const pp_config_t *cfg,
     if (!passed_through(cfg, "compression.type") && !passed_through(cfg, "compression.codec") &&
         pp_kafka_conf_set(conf, "compression.type", cfg->kafka_compression, err, sizeof err) != 0)
         goto fail;
+    /* The relay hands rows over a round at a time, so batches fill without waiting: librdkafka's
+     * 5 ms would only add to each message's latency (an idle relay's commit -> acknowledged
+     * p50 went from ~10 to ~6 ms; its throughput did not change). */
+    if (!passed_through(cfg, "linger.ms") && !passed_through(cfg, "queue.buffering.max.ms") &&
+        pp_kafka_conf_set(conf, "linger.ms", "1", err, sizeof err) != 0)
+        goto fail;
     rd_kafka_conf_set_dr_msg_cb(conf, dr);
     rd_kafka_conf_set_opaque(conf, opaque);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);

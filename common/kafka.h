@@ -22,8 +22,8 @@ int pp_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value
 
 /*
  * Idempotent producer (enable.idempotence=true, acks=all, pass-through props applied after
- * the defaults but idempotence/acks forced; compression.type = cfg->kafka_compression unless
- * passed through). dr is the delivery-report callback, run by
+ * the defaults but idempotence/acks forced; compression.type = cfg->kafka_compression and
+ * linger.ms = 1 unless passed through). dr is the delivery-report callback, run by
  * rd_kafka_poll() on the caller's thread; opaque is rd_kafka_opaque(). Caller destroys
  * the handle with rd_kafka_destroy() after flushing.
  */
