@@ -1,4 +1,4 @@
-/* hostile.c - --hostile NUMBER=control|utf8|long|quote: that number's answers carry hostile place text. */
+/* hostile.c - --hostile NUMBER=control|utf8|long|quote|huge: that number's answers carry hostile place text, or (huge) are padded past the carrier client's size limit. */
 #include "sim.h"
 #include "err.h"
 
@@ -33,10 +33,12 @@ int pp_sim_hostile_add(pp_sim_t *s, const char *spec)
         kind = PP_SIM_HOSTILE_LONG;
     else if (eq && strcmp(eq + 1, "quote") == 0)
         kind = PP_SIM_HOSTILE_QUOTE;
+    else if (eq && strcmp(eq + 1, "huge") == 0)
+        kind = PP_SIM_HOSTILE_HUGE;
     if (!kind || eq == spec || (size_t)(eq - spec) >= sizeof s->hostile[0].number ||
         s->n_hostile >= PP_SIM_MAX_HOSTILE) {
         fprintf(stderr,
-                "pp-carrier-sim: --hostile wants NUMBER=control|utf8|long|quote (at most %d), got '%s'\n",
+                "pp-carrier-sim: --hostile wants NUMBER=control|utf8|long|quote|huge (at most %d), got '%s'\n",
                 PP_SIM_MAX_HOSTILE, spec);
         return PP_EINVAL;
     }
@@ -59,6 +61,22 @@ static const char *hostile_text(int kind, int xml)
     }
 }
 
+/* huge: the answer, still a valid document, then HUGE_PAD bytes of white space: more than
+ * the carrier client reads (common/httpc.c: 4 MiB). */
+#define HUGE_PAD ((size_t)5 << 20)
+
+static int pad(char **body, size_t *len)
+{
+    char *out = realloc(*body, *len + HUGE_PAD + 1);
+    if (!out)
+        return PP_ENOMEM;
+    memset(out + *len, ' ', HUGE_PAD);
+    *len += HUGE_PAD;
+    out[*len] = '\0';
+    *body = out;
+    return PP_OK;
+}
+
 int pp_sim_hostile_apply(const pp_sim_t *s, const char (*numbers)[64], size_t n, char **body,
                          size_t *len)
 {
@@ -69,6 +87,8 @@ int pp_sim_hostile_apply(const pp_sim_t *s, const char (*numbers)[64], size_t n,
                 kind = s->hostile[h].kind;
     if (!kind || !*body)
         return PP_OK;
+    if (kind == PP_SIM_HOSTILE_HUGE)
+        return pad(body, len);
     const char *b = *body;
     size_t k = 0;
     while (k < *len && (b[k] == ' ' || b[k] == '\n' || b[k] == '\r' || b[k] == '\t'))

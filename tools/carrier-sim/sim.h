@@ -85,7 +85,8 @@ enum {
     PP_SIM_HOSTILE_CONTROL = 1,
     PP_SIM_HOSTILE_UTF8 = 2,
     PP_SIM_HOSTILE_LONG = 3,
-    PP_SIM_HOSTILE_QUOTE = 4
+    PP_SIM_HOSTILE_QUOTE = 4,
+    PP_SIM_HOSTILE_HUGE = 5
 };
 
 struct pp_sim {
