@@ -26,7 +26,47 @@ static const char claim_sql[] =
     "WHERE id IN (SELECT id FROM ONLY shipments "
     "             WHERE next_poll_at <= now() AND (lease_until IS NULL OR lease_until < now()) "
     "             ORDER BY next_poll_at LIMIT $3::int FOR UPDATE SKIP LOCKED) "
-    "RETURNING id, transaction_id, carrier, tracking_number";
+    "RETURNING id, transaction_id, carrier, tracking_number, status, progress, sequence, "
+    "          (extract(epoch FROM last_event_at))::bigint, "
+    "          (extract(epoch FROM last_change_at) * 1000)::bigint, consecutive_errors, "
+    "          (extract(epoch FROM now()) * 1000)::bigint, "
+    "          (extract(epoch FROM entered_at) * 1000)::bigint, "
+    "          (extract(epoch FROM last_polled_at) * 1000)::bigint, polls";
+
+static bool get_ll(PGresult *r, int row, int col, long long *out)
+{
+    return !PQgetisnull(r, row, col) && pp_parse_ll(PQgetvalue(r, row, col), out) == 0;
+}
+
+/* The claimed row's state, from which the write-back applies the poll (writeback.c). */
+static void read_state(PGresult *r, int row, pp_claimed_t *c)
+{
+    pp_apply_state_t *st = &c->st;
+    long long v;
+    if (pp_status_parse(PQgetvalue(r, row, 4), &st->status) != 0)
+        st->status = PP_ST_INFO_RECEIVED;
+    if (get_ll(r, row, 5, &v))
+        st->progress = (int)v;
+    if (get_ll(r, row, 6, &v))
+        st->sequence = v;
+    if (get_ll(r, row, 7, &v)) {
+        st->has_last_event = true;
+        st->last_event_at = (time_t)v;
+    }
+    if (get_ll(r, row, 8, &v))
+        st->last_change_ms = v;
+    if (get_ll(r, row, 9, &v))
+        st->consecutive_errors = (int)v;
+    if (!get_ll(r, row, 10, &c->db_now_ms))
+        c->db_now_ms = pp_now_ms();
+    long long entered_ms = 0;
+    get_ll(r, row, 11, &entered_ms);
+    get_ll(r, row, 12, &c->last_polled_ms);
+    get_ll(r, row, 13, &c->polls);
+    /* never seen by the carrier: the not-found grace period counts from the entry */
+    if (!st->has_last_event)
+        st->not_found_since_ms = entered_ms;
+}
 
 static int claim_work(PGconn *conn, void *arg)
 {
@@ -52,6 +92,7 @@ static int claim_work(PGconn *conn, void *arg)
             continue;
         snprintf(c->carrier, sizeof c->carrier, "%s", PQgetvalue(r, i, 2));
         snprintf(c->tracking_number, sizeof c->tracking_number, "%s", PQgetvalue(r, i, 3));
+        read_state(r, i, c);
         j->got++;
     }
 done:

@@ -2,6 +2,7 @@
 #ifndef PP_POLLER_H
 #define PP_POLLER_H
 
+#include "apply.h"
 #include "config.h"
 #include "db.h"
 #include "err.h"
@@ -25,6 +26,12 @@ typedef struct pp_claimed {
     char carrier[32];
     char tracking_number[64];
     int64_t claimed_ms; /* monotonic: when our lease started */
+    /* The row as the claim found it (it changes only under a lease, so it is still so when
+     * the write-back comes, unless the lease was lost: polls is the write-back's fence). */
+    pp_apply_state_t st;
+    long long polls;          /* write-backs so far */
+    long long db_now_ms;      /* the database's clock at the claim */
+    long long last_polled_ms; /* 0: never */
 } pp_claimed_t;
 
 /* The stop, in order. Each phase waits for what it names, then moves on (poller.c). */

@@ -1,11 +1,11 @@
 /*
- * writeback.h - the fenced write-back of many shipments' poll outcomes in one transaction:
- * lock the rows still leased to this worker (one SELECT ... FOR UPDATE, in id order), apply
- * each outcome (apply.c), then one INSERT for every new shipment_events row, one for their
- * outbox rows and one UPDATE for every shipment, each taking the whole batch as arrays.
- * A shipment whose lease is gone is left untouched (fencing) and reported as lost; if the
- * batch fails as a whole, each shipment is retried in a transaction of its own, so one bad
- * row costs only itself.
+ * writeback.h - the fenced write-back of many shipments' poll outcomes in one statement:
+ * each outcome applied (apply.c) to the row as its claim returned it, then one UPDATE of
+ * every shipment still leased to this worker and not written since its claim, with the
+ * shipment_events and outbox rows of those shipments only, each part taking the whole batch
+ * as arrays (common/pgarray.h). A shipment whose lease is gone is left untouched (fencing)
+ * and reported as lost; if the statement fails, each shipment is retried in a statement of
+ * its own, so one bad row costs only itself.
  */
 #ifndef PP_POLLER_WRITEBACK_H
 #define PP_POLLER_WRITEBACK_H
