@@ -198,8 +198,11 @@ static bool overlaps_flight(const pp_notifier_t *n)
         const item_t *a = &n->items[i];
         for (size_t j = 0; a->valid && j < n->n_flight; j++) {
             const item_t *b = &n->flight[j];
-            if (b->valid && ((!a->link && !b->link && a->ev.shipment_id == b->ev.shipment_id) ||
-                             strcmp(a->ev.event_id, b->ev.event_id) == 0))
+            if (!b->valid)
+                continue;
+            /* a shipment event's repeat has its shipment: the ids are compared only for codes */
+            if (!a->link && !b->link ? a->ev.shipment_id == b->ev.shipment_id
+                                     : strcmp(a->ev.event_id, b->ev.event_id) == 0)
                 return true;
         }
     }
