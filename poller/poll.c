@@ -8,6 +8,7 @@
 #include "err.h"
 #include "log.h"
 #include "schedule.h"
+#include "timeutil.h"
 #include "writeback.h"
 
 #include <stdio.h>
@@ -146,6 +147,7 @@ void pp_poll_finish(pp_poller_t *p, const pp_claimed_t *c, pp_poll_outcome_t out
     snprintf(it->result, sizeof it->result, "%s", result ? result : "ok");
     snprintf(it->error, sizeof it->error, "%s", error ? error : "");
     it->u = pp_schedule_random();
+    it->answered_ms = pp_now_ms();
 
     char series[160];
     snprintf(series, sizeof series, "pp_poller_polls_total{carrier=\"%s\",result=\"%s\"}",

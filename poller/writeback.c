@@ -45,7 +45,7 @@ static const char write_sql[] =
     " INSERT INTO shipment_events (shipment_id, sequence, kind, status, previous_status, "
     "  carrier_status, description, location, occurred_at, detected_at, event_id) "
     " SELECT s, q, 'status_changed', st, ps, NULLIF(cs, ''), NULLIF(d, ''), NULLIF(l, ''), "
-    "        to_timestamp(o), to_timestamp(dt), e "
+    "        to_timestamp(o), LEAST(to_timestamp(dt / 1000.0), now()), e "
     " FROM unnest($19::bigint[], $20::bigint[], $21::text[], $22::text[], $23::text[], "
     "             $24::text[], $25::text[], $26::bigint[], $27::bigint[], $28::uuid[]) "
     "      AS x(s, q, st, ps, cs, d, l, o, dt, e) "
@@ -95,7 +95,7 @@ static int add_change(batch_t *b, const pp_wb_item_t *it, const pp_apply_change_
     } else {
         ev.occurred_at = now_s;
     }
-    ev.detected_at = now_s;
+    ev.detected_at = (time_t)(it->answered_ms / 1000);
     ev.sequence = ch->sequence;
     char *payload = NULL;
     int rc = pp_event_encode(&ev, &payload);
@@ -109,7 +109,7 @@ static int add_change(batch_t *b, const pp_wb_item_t *it, const pp_apply_change_
     pp_pgarray_text(&b->ev[5], ev.carrier_status_text);
     pp_pgarray_text(&b->ev[6], ev.location);
     pp_pgarray_ll(&b->ev[7], (long long)ev.occurred_at);
-    pp_pgarray_ll(&b->ev[8], (long long)ev.detected_at);
+    pp_pgarray_ll(&b->ev[8], (long long)it->answered_ms); /* ms: answer -> IM latency is measured from it */
     pp_pgarray_text(&b->ev[9], ev.event_id);
     char key[32];
     snprintf(key, sizeof key, "%lld", ev.shipment_id);

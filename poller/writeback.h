@@ -16,6 +16,7 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct pp_wb_item {
     pp_claimed_t c;
@@ -23,9 +24,10 @@ typedef struct pp_wb_item {
     pp_poll_outcome_t outcome;
     pp_track_result_t *mine; /* owned; NULL unless the carrier knew the number */
     long retry_after_s;
-    char result[32]; /* metrics / log label */
-    char error[512]; /* stored as last_error for PP_POLL_ERROR */
-    double u;        /* the schedule's random draw */
+    char result[32];     /* metrics / log label */
+    char error[512];     /* stored as last_error for PP_POLL_ERROR */
+    double u;            /* the schedule's random draw */
+    int64_t answered_ms; /* wall clock: the carrier's answer was in (the events' detected_at) */
     /* set by pp_writeback */
     int rc;          /* PP_OK, PP_ECONFLICT (lease lost: nothing written) or the failure */
     size_t n_events; /* key changes written */

@@ -22,7 +22,8 @@ Per buyer and status change (event):
                  covers that.)
   unexpected     a message whose id names no status change of that buyer.
 Why these are sound: the notifier decides a change only after the poller's transaction that
-recorded it committed (detected_at is that transaction's start), and the decision reads the
+recorded it committed (detected_at is when the carrier's answer came in, never later than that
+transaction's start), and the decision reads the
 toggle under a share lock of the users row, which the toggle's UPDATE holds from the moment
 notify_changes.changed_at was taken until it commits.
 """

@@ -41,6 +41,11 @@ bad=$(sql "SELECT count(*) FROM shipments s WHERE id <> $poison AND
 [ "$bad" = 0 ] || fail "$bad other shipments without events, or whose sequence does not match their events"
 bad=$(sql "SELECT count(*) FROM shipment_events e LEFT JOIN outbox o USING (event_id) WHERE o.id IS NULL AND e.shipment_id <> $poison")
 [ "$bad" = 0 ] || fail "$bad events without an outbox row"
+# detected_at: when the carrier's answer came in (ms), never after the write that recorded it
+[ "$(sql "SELECT count(*) FROM shipment_events e JOIN outbox o USING (event_id) WHERE e.detected_at > o.created_at")" = 0 ] ||
+    fail "events detected after the transaction that recorded them"
+[ "$(sql "SELECT count(*) FROM shipment_events WHERE kind = 'status_changed' AND extract(microseconds FROM detected_at) % 1000000 <> 0")" -gt 0 ] ||
+    fail "detected_at holds whole seconds only"
 check_topic_exactly_once
 check_logs
 echo "  $(grep -c "writing each in its own transaction" "$TMP/p.log") batch(es) retried one by one; shipment $poison refused $(grep -c "shipment $poison (.*write-back failed" "$TMP/p.log") times; $(sql "SELECT count(*) FROM outbox") events" >&2
