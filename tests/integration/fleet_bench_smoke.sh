@@ -22,7 +22,7 @@ timeout -k 5 170 "$BENCH" --reuse-stack --no-install --build "$PP_BUILD" --tiny 
 	fail "fleet-bench failed: $(tail -25 "$out")"
 
 # every stage, in order, with its rows
-want="poller poller poller poller poller poller poller claim claim claim claim relay notifier notifier notifier latency latency inflight"
+want="poller poller poller poller poller poller poller claim claim claim claim relay notifier notifier notifier latency latency latency latency inflight"
 got=$(jq -r '[.stages[].stage] | join(" ")' "$json")
 [[ $got == "$want" ]] || fail "stages of the JSON rows: '$got', want '$want'"
 for f in machine load_average build date; do
@@ -53,7 +53,8 @@ for r in "ceiling: wrk -t1 -c64 on the simulator" "pp-poller, all-change" "pp-po
 	"bytes per shipment at 5000 shipments" "relay of 2000 outbox rows" \
 	"pp-notifier, 400 events for 40 buyers into XMPP" "pp-notifier vs Kafka ConsumerPerformance" \
 	"pp-notifier into the sink, 400 events for 40 buyers" \
-	"end-to-end p50 at 20 changes/s" "end-to-end p99 at 20 changes/s" "pp-poller RSS at poll_concurrency 300"; do
+	"end-to-end p50 at 20 changes/s" "end-to-end p99 at 20 changes/s" \
+	"carrier answer -> IM ack p50, 20 polls/s" "carrier answer -> IM ack p99, 20 polls/s" "pp-poller RSS at poll_concurrency 300"; do
 	jq -e --arg r "$r" 'any(.stages[]; .row == $r)' "$json" >/dev/null || fail "the JSON has no row '$r'"
 	# the printed table: the row with a number as its figure
 	grep -qE "^[a-z]+ +$(sed 's/[][()*.^$+?{}|\\]/\\&/g' <<<"$r") +[0-9.]+ " "$out" || fail "the table has no row '$r' with a figure"
