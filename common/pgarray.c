@@ -80,6 +80,15 @@ const char *pp_pgarray_str(pp_pgarray_t *a)
     return a->buf;
 }
 
+char *pp_pgarray_take(pp_pgarray_t *a)
+{
+    char *s = pp_pgarray_str(a) ? a->buf : NULL;
+    if (!s)
+        free(a->buf);
+    *a = (pp_pgarray_t){0};
+    return s;
+}
+
 void pp_pgarray_reset(pp_pgarray_t *a)
 {
     a->len = 0;

@@ -22,6 +22,8 @@ void pp_pgarray_ll(pp_pgarray_t *a, long long v);
 void pp_pgarray_null(pp_pgarray_t *a);
 /* The literal ("{}" when empty), owned by a; NULL if memory ran out. */
 const char *pp_pgarray_str(pp_pgarray_t *a);
+/* The literal as a malloc'd string the caller frees, a emptied; NULL if memory ran out. */
+char *pp_pgarray_take(pp_pgarray_t *a);
 /* Empties a for reuse, keeping its buffer. */
 void pp_pgarray_reset(pp_pgarray_t *a);
 void pp_pgarray_free(pp_pgarray_t *a);

@@ -1,5 +1,6 @@
 /* ledger.c - recipient lookup and the notifications dedup ledger, parameterized SQL on libpq. */
 #include "ledger.h"
+#include "pgarray.h"
 #include "db.h"
 #include "err.h"
 #include "status.h"
@@ -146,26 +147,16 @@ int pp_ledger_sending(PGconn *c, const pp_event_t *ev, const pp_recipient_t *r, 
     return PP_OK;
 }
 
-/* "{a,b,c}" array literal of n items formatted by fmt_item; malloc'd. */
-static char *array_literal(size_t n, const char *const *strs, const long long *nums)
+/* The array literal of n event ids or n numbers, in a (NULL when memory ran out). */
+static const char *array_of(pp_pgarray_t *a, size_t n, const char *const *strs, const long long *nums)
 {
-    size_t cap = 2 + n * 40, len = 0;
-    char *s = malloc(cap);
-    if (!s)
-        return NULL;
-    s[len++] = '{';
     for (size_t i = 0; i < n; i++) {
-        int w = strs ? snprintf(s + len, cap - len, "%s%s", i ? "," : "", strs[i])
-                     : snprintf(s + len, cap - len, "%s%lld", i ? "," : "", nums[i]);
-        if (w < 0 || (size_t)w >= cap - len) {
-            free(s);
-            return NULL;
-        }
-        len += (size_t)w;
+        if (strs)
+            pp_pgarray_text(a, strs[i]);
+        else
+            pp_pgarray_ll(a, nums[i]);
     }
-    s[len++] = '}';
-    s[len] = '\0';
-    return s;
+    return pp_pgarray_str(a);
 }
 
 static int mark_sent(PGconn *c, size_t n, const char *const *event_ids, const long long *user_ids,
@@ -174,9 +165,10 @@ static int mark_sent(PGconn *c, size_t n, const char *const *event_ids, const lo
     int rc = PP_ENOMEM;
     if (n == 0)
         return PP_OK;
-    char *ids = array_literal(n, event_ids, NULL);
-    char *users = array_literal(n, NULL, user_ids);
-    char *times = when ? array_literal(n, NULL, when) : NULL;
+    pp_pgarray_t a[3] = {{0}};
+    const char *ids = array_of(&a[0], n, event_ids, NULL);
+    const char *users = array_of(&a[1], n, NULL, user_ids);
+    const char *times = when ? array_of(&a[2], n, NULL, when) : NULL;
     if (!ids || !users || (when && !times))
         goto fail;
     const char *p[] = {ids, users, times};
@@ -196,9 +188,8 @@ static int mark_sent(PGconn *c, size_t n, const char *const *event_ids, const lo
                         "   AND n.state = 'sending'",
                         3, p, NULL);
 fail:
-    free(ids);
-    free(users);
-    free(times);
+    for (int i = 0; i < 3; i++)
+        pp_pgarray_free(&a[i]);
     return rc;
 }
 
@@ -222,9 +213,12 @@ int pp_ledger_inflight(PGconn *c, size_t n, const char *const *event_ids, const 
     *n_out = 0;
     if (n == 0)
         return PP_OK;
-    char *ids = array_literal(n, event_ids, NULL);
-    if (!ids)
+    pp_pgarray_t a = {0};
+    const char *ids = array_of(&a, n, event_ids, NULL);
+    if (!ids) {
+        pp_pgarray_free(&a);
         return PP_ENOMEM;
+    }
     const char *p[] = {ids, channel};
     if ((rc = pp_db_exec(c, "notifier ledger in-flight rows",
                          "SELECT event_id::text, user_id, coalesce(address, ''),"
@@ -252,7 +246,7 @@ int pp_ledger_inflight(PGconn *c, size_t n, const char *const *event_ids, const 
     *n_out = rows;
 out:
     PQclear(res);
-    free(ids);
+    pp_pgarray_free(&a);
     return rc;
 }
 

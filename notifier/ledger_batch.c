@@ -8,84 +8,13 @@
 #include "db.h"
 #include "err.h"
 #include "ledger.h"
+#include "pgarray.h"
 #include "status.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-/* A growing string; oom set once an allocation failed (the result is then NULL). */
-typedef struct sbuf {
-    char *s;
-    size_t len, cap;
-    bool oom;
-} sbuf_t;
-
-static void sb_grow(sbuf_t *b, size_t more)
-{
-    if (b->oom || b->len + more + 1 <= b->cap)
-        return;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + more + 1)
-        cap *= 2;
-    char *s = realloc(b->s, cap);
-    if (!s) {
-        b->oom = true;
-        return;
-    }
-    b->s = s;
-    b->cap = cap;
-}
-
-static void sb_put(sbuf_t *b, const char *s, size_t n)
-{
-    sb_grow(b, n);
-    if (b->oom)
-        return;
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-/* Element i of an array literal: "..." with " and \ escaped, or NULL for a NULL pointer. */
-static void sb_elem(sbuf_t *b, size_t i, const char *v)
-{
-    sb_put(b, i ? "," : "{", 1);
-    if (!v) {
-        sb_put(b, "NULL", 4);
-        return;
-    }
-    sb_put(b, "\"", 1);
-    for (const char *p = v; *p;) {
-        size_t run = strcspn(p, "\"\\");
-        sb_put(b, p, run);
-        p += run;
-        if (*p) {
-            char esc[2] = {'\\', *p++};
-            sb_put(b, esc, 2);
-        }
-    }
-    sb_put(b, "\"", 1);
-}
-
-static void sb_num(sbuf_t *b, size_t i, long long v)
-{
-    char num[24];
-    int w = snprintf(num, sizeof num, "%s%lld", i ? "," : "{", v);
-    sb_put(b, num, (size_t)w);
-}
-
-/* Closes an array literal ("{}" when empty); the string, or NULL after an allocation failure. */
-static char *sb_close(sbuf_t *b, size_t n)
-{
-    sb_put(b, n ? "}" : "{}", n ? 1 : 2);
-    if (b->oom) {
-        free(b->s);
-        return NULL;
-    }
-    return b->s;
-}
 
 static const char SQL_RECIPIENTS[] =
     "SELECT x.i, u.id, u.locale, u.notify_shipment_status, coalesce(u.im_channel, ''),"
@@ -104,20 +33,20 @@ static const char SQL_RECIPIENTS[] =
 int pp_ledger_recipients(PGconn *c, size_t n, const pp_event_t *const *evs, pp_recipient_t *r,
                          bool *found)
 {
-    sbuf_t cols[4] = {{0}};
+    pp_pgarray_t cols[4] = {{0}};
     PGresult *res = NULL;
     int rc = PP_ENOMEM;
     for (size_t i = 0; i < n; i++) {
         memset(&r[i], 0, sizeof r[i]);
         found[i] = false;
-        sb_num(&cols[0], i, evs[i]->transaction_id);
-        sb_elem(&cols[1], i, evs[i]->event_id);
-        sb_num(&cols[2], i, evs[i]->shipment_id);
-        sb_num(&cols[3], i, evs[i]->sequence);
+        pp_pgarray_ll(&cols[0], evs[i]->transaction_id);
+        pp_pgarray_text(&cols[1], evs[i]->event_id);
+        pp_pgarray_ll(&cols[2], evs[i]->shipment_id);
+        pp_pgarray_ll(&cols[3], evs[i]->sequence);
     }
     const char *p[4];
     for (int k = 0; k < 4; k++)
-        if (!(p[k] = sb_close(&cols[k], n)))
+        if (!(p[k] = pp_pgarray_str(&cols[k])))
             goto out;
     if ((rc = pp_db_exec(c, "notifier recipients lookup", SQL_RECIPIENTS, 4, p, &res)))
         goto out;
@@ -140,7 +69,7 @@ int pp_ledger_recipients(PGconn *c, size_t n, const pp_event_t *const *evs, pp_r
 out:
     PQclear(res);
     for (int k = 0; k < 4; k++)
-        free(cols[k].s);
+        pp_pgarray_free(&cols[k]);
     return rc;
 }
 
@@ -184,39 +113,42 @@ static const char SQL_SENDING[] =
 #define NCOLS 10
 
 /* The rows whose state is 'sending' (sending = true) or a skip, as array parameters in the
- * column order of SQL_SENDING (9) or SQL_SKIPS (10); *k rows. PP_ENOMEM. */
-static int columns(size_t n, const pp_ledger_row_t *rows, bool sending, char **p, size_t *k)
+ * column order of SQL_SENDING (9) or SQL_SKIPS (10), built in cols (emptied first; p points
+ * into them); *k rows. PP_ENOMEM. */
+static int columns(size_t n, const pp_ledger_row_t *rows, bool sending, pp_pgarray_t *cols,
+                   const char **p, size_t *k)
 {
-    sbuf_t cols[NCOLS] = {{0}};
     size_t m = 0, ncols = sending ? 9 : 10;
+    for (size_t c = 0; c < NCOLS; c++)
+        pp_pgarray_reset(&cols[c]);
     for (size_t i = 0; i < n; i++) {
         const pp_ledger_row_t *w = &rows[i];
         if ((strcmp(w->state, "sending") == 0) != sending)
             continue;
         const char *ch = w->r->channel[0] ? w->r->channel : NULL;
         const char *addr = w->r->address[0] ? w->r->address : NULL;
-        sb_elem(&cols[0], m, w->ev->event_id);
-        sb_num(&cols[1], m, w->r->user_id);
-        sb_num(&cols[2], m, w->ev->shipment_id);
-        sb_num(&cols[3], m, w->ev->sequence);
-        sb_elem(&cols[4], m, row_status(w->ev));
+        pp_pgarray_text(&cols[0], w->ev->event_id);
+        pp_pgarray_ll(&cols[1], w->r->user_id);
+        pp_pgarray_ll(&cols[2], w->ev->shipment_id);
+        pp_pgarray_ll(&cols[3], w->ev->sequence);
+        pp_pgarray_text(&cols[4], row_status(w->ev));
         if (sending) { /* ch, addr, body, kind */
-            sb_elem(&cols[5], m, w->r->channel);
-            sb_elem(&cols[6], m, w->r->address);
-            sb_elem(&cols[7], m, w->text);
-            sb_elem(&cols[8], m, row_kind(w->ev));
+            pp_pgarray_text(&cols[5], w->r->channel);
+            pp_pgarray_text(&cols[6], w->r->address);
+            pp_pgarray_text(&cols[7], w->text);
+            pp_pgarray_text(&cols[8], row_kind(w->ev));
         } else { /* state, ch, addr, why, kind */
-            sb_elem(&cols[5], m, w->state);
-            sb_elem(&cols[6], m, ch);
-            sb_elem(&cols[7], m, addr);
-            sb_elem(&cols[8], m, w->text);
-            sb_elem(&cols[9], m, row_kind(w->ev));
+            pp_pgarray_text(&cols[5], w->state);
+            pp_pgarray_text(&cols[6], ch);
+            pp_pgarray_text(&cols[7], addr);
+            pp_pgarray_text(&cols[8], w->text);
+            pp_pgarray_text(&cols[9], row_kind(w->ev));
         }
         m++;
     }
     int rc = PP_OK;
     for (size_t c = 0; c < ncols; c++)
-        if (!(p[c] = sb_close(&cols[c], m)))
+        if (!(p[c] = pp_pgarray_str(&cols[c])))
             rc = PP_ENOMEM;
     *k = m;
     return rc;
@@ -241,28 +173,26 @@ static void claimed_rows(size_t n, pp_ledger_row_t *rows, PGresult *res)
 
 int pp_ledger_decide_many(PGconn *c, size_t n, pp_ledger_row_t *rows)
 {
-    char *p[NCOLS] = {0};
+    pp_pgarray_t cols[NCOLS] = {{0}};
+    const char *p[NCOLS] = {0};
     PGresult *res = NULL;
     size_t k = 0;
     int rc;
     for (size_t i = 0; i < n; i++)
         rows[i].claimed = false;
-    if ((rc = columns(n, rows, false, p, &k)))
+    if ((rc = columns(n, rows, false, cols, p, &k)))
         goto out;
-    if (k && (rc = pp_db_exec(c, "notifier ledger skips", SQL_SKIPS, 10, (const char *const *)p, NULL)))
+    if (k && (rc = pp_db_exec(c, "notifier ledger skips", SQL_SKIPS, 10, p, NULL)))
         goto out;
-    for (int i = 0; i < NCOLS; i++)
-        free(p[i]), p[i] = NULL;
-    if ((rc = columns(n, rows, true, p, &k)))
+    if ((rc = columns(n, rows, true, cols, p, &k)))
         goto out;
-    if (k &&
-        (rc = pp_db_exec(c, "notifier ledger sending", SQL_SENDING, 9, (const char *const *)p, &res)))
+    if (k && (rc = pp_db_exec(c, "notifier ledger sending", SQL_SENDING, 9, p, &res)))
         goto out;
     if (res)
         claimed_rows(n, rows, res);
 out:
     PQclear(res);
     for (int i = 0; i < NCOLS; i++)
-        free(p[i]);
+        pp_pgarray_free(&cols[i]);
     return rc;
 }

@@ -3,6 +3,7 @@
 #include "schedule.h"
 #include "err.h"
 #include "log.h"
+#include "pgarray.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,27 +21,15 @@ typedef struct defer_job {
     char me[128];
 } defer_job_t;
 
-/* "{1,2,3}": a Postgres array literal of n integers (malloc'd). */
-static char *array_literal(const long long *v, size_t n)
-{
-    size_t cap = 3 + n * 21;
-    char *buf = malloc(cap);
-    if (!buf)
-        return NULL;
-    size_t len = 0;
-    buf[len++] = '{';
-    for (size_t i = 0; i < n; i++)
-        len += (size_t)snprintf(buf + len, cap - len, "%s%lld", i ? "," : "", v[i]);
-    buf[len++] = '}';
-    buf[len] = '\0';
-    return buf;
-}
-
 static int defer_work(PGconn *conn, void *arg)
 {
     defer_job_t *j = arg;
-    char *ids = array_literal(j->list->ids, j->list->n);
-    char *delays = array_literal(j->list->delay_ms, j->list->n);
+    pp_pgarray_t a[2] = {{0}};
+    for (size_t i = 0; i < j->list->n; i++) {
+        pp_pgarray_ll(&a[0], j->list->ids[i]);
+        pp_pgarray_ll(&a[1], j->list->delay_ms[i]);
+    }
+    const char *ids = pp_pgarray_str(&a[0]), *delays = pp_pgarray_str(&a[1]);
     int rc = ids && delays ? PP_OK : PP_ENOMEM;
     if (rc == PP_OK) {
         const char *params[] = {ids, delays, j->me};
@@ -51,8 +40,8 @@ static int defer_work(PGconn *conn, void *arg)
                         "WHERE s.id = d.id AND s.lease_owner = $3",
                         3, params, NULL);
     }
-    free(ids);
-    free(delays);
+    pp_pgarray_free(&a[0]);
+    pp_pgarray_free(&a[1]);
     return rc;
 }
 

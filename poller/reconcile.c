@@ -3,6 +3,7 @@
 #include "err.h"
 #include "kafka.h"
 #include "log.h"
+#include "pgarray.h"
 #include "timeutil.h"
 
 #include <stdio.h>
@@ -22,43 +23,23 @@ static const char mark_sql[] =
     "ON CONFLICT (topic, kafka_partition) DO UPDATE "
     "SET last_offset = GREATEST(relay_offsets.last_offset, EXCLUDED.last_offset), updated_at = now()";
 
-static int array_literal(char **out, size_t n, const char *const *s, const int *i, const long long *ll)
-{
-    size_t cap = 16 + n * 40, len = 0;
-    char *b = malloc(cap);
-    if (!b)
-        return PP_ENOMEM;
-    b[len++] = '{';
-    for (size_t k = 0; k < n; k++) {
-        if (k)
-            b[len++] = ',';
-        int w = s   ? snprintf(b + len, cap - len, "%.36s", s[k])
-                : i ? snprintf(b + len, cap - len, "%d", i[k])
-                    : snprintf(b + len, cap - len, "%lld", ll[k]);
-        len += (size_t)w;
-    }
-    b[len++] = '}';
-    b[len] = '\0';
-    *out = b;
-    return PP_OK;
-}
-
 static int mark(PGconn *conn, const char *const *ids, const int *parts, const long long *offs,
                 size_t n, bool advance)
 {
-    char *a = NULL, *b = NULL, *c = NULL;
-    int rc = PP_OK;
     if (n == 0)
         return PP_OK;
-    if ((rc = array_literal(&a, n, ids, NULL, NULL)) || (rc = array_literal(&b, n, NULL, parts, NULL)) ||
-        (rc = array_literal(&c, n, NULL, NULL, offs)))
-        goto done;
-    const char *p[] = {a, b, c, advance ? "true" : "false"};
-    rc = pp_db_exec(conn, "mark outbox published", mark_sql, 4, p, NULL);
-done:
-    free(a);
-    free(b);
-    free(c);
+    pp_pgarray_t a[3] = {{0}};
+    for (size_t k = 0; k < n; k++) {
+        pp_pgarray_text(&a[0], ids[k]);
+        pp_pgarray_ll(&a[1], parts[k]);
+        pp_pgarray_ll(&a[2], offs[k]);
+    }
+    const char *p[] = {pp_pgarray_str(&a[0]), pp_pgarray_str(&a[1]), pp_pgarray_str(&a[2]),
+                       advance ? "true" : "false"};
+    int rc = p[0] && p[1] && p[2] ? pp_db_exec(conn, "mark outbox published", mark_sql, 4, p, NULL)
+                                  : PP_ENOMEM;
+    for (int k = 0; k < 3; k++)
+        pp_pgarray_free(&a[k]);
     return rc;
 }
 

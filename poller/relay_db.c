@@ -3,6 +3,7 @@
 #include "db.h"
 #include "err.h"
 #include "log.h"
+#include "pgarray.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,28 +93,16 @@ int pp_relay_db_advance(PGconn *conn, const relay_advance_t *a)
 {
     if (a->n == 0)
         return PP_OK;
-    size_t tcap = 3, len[3] = {0, 0, 0};
-    for (size_t i = 0; i < a->n; i++)
-        tcap += strlen(a->topics[i]) + 3;
-    size_t cap[3] = {tcap, 3 + a->n * 12, 3 + a->n * 21};
-    char *b[3] = {malloc(cap[0]), malloc(cap[1]), malloc(cap[2])};
-    int rc = PP_ENOMEM;
-    if (!b[0] || !b[1] || !b[2])
-        goto done;
-    for (int k = 0; k < 3; k++)
-        b[k][len[k]++] = '{';
+    pp_pgarray_t b[3] = {{0}};
     for (size_t i = 0; i < a->n; i++) {
-        const char *sep = i ? "," : "";
-        /* Kafka topic names are [a-zA-Z0-9._-]: quoted, nothing to escape. */
-        len[0] += (size_t)snprintf(b[0] + len[0], cap[0] - len[0], "%s\"%s\"", sep, a->topics[i]);
-        len[1] += (size_t)snprintf(b[1] + len[1], cap[1] - len[1], "%s%d", sep, a->partitions[i]);
-        len[2] += (size_t)snprintf(b[2] + len[2], cap[2] - len[2], "%s%lld", sep, a->offsets[i]);
+        pp_pgarray_text(&b[0], a->topics[i]);
+        pp_pgarray_ll(&b[1], a->partitions[i]);
+        pp_pgarray_ll(&b[2], a->offsets[i]);
     }
-    for (int k = 0; k < 3; k++) {
-        b[k][len[k]++] = '}';
-        b[k][len[k]] = '\0';
-    }
-    const char *p[] = {b[0], b[1], b[2]};
+    int rc = PP_ENOMEM;
+    const char *p[] = {pp_pgarray_str(&b[0]), pp_pgarray_str(&b[1]), pp_pgarray_str(&b[2])};
+    if (!p[0] || !p[1] || !p[2])
+        goto done;
     rc = pp_db_exec(conn, "advance relay offsets",
                     "INSERT INTO relay_offsets (topic, kafka_partition, last_offset) "
                     "SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[]) "
@@ -123,6 +112,6 @@ int pp_relay_db_advance(PGconn *conn, const relay_advance_t *a)
                     3, p, NULL);
 done:
     for (int k = 0; k < 3; k++)
-        free(b[k]);
+        pp_pgarray_free(&b[k]);
     return rc;
 }

@@ -1,5 +1,6 @@
 /* relay_rounds.c - the relay's rounds in flight: rows of a fetch, produce, reports, marks. */
 #include "relay_internal.h"
+#include "pgarray.h"
 #include "err.h"
 #include "kafka.h"
 
@@ -203,17 +204,11 @@ void pp_relay_mark_finish(relay_rounds_t *rs, const relay_mark_t *m, bool done, 
 
 char *pp_relay_rounds_ids(const relay_rounds_t *rs)
 {
-    size_t cap = 3 + rs->n_rows * 21, len = 0;
-    char *b = malloc(cap);
-    if (!b)
-        return NULL;
-    b[len++] = '{';
+    pp_pgarray_t a = {0};
     for (const relay_round_t *rd = rs->head; rd; rd = rd->next)
         for (size_t i = 0; i < rd->n; i++)
-            len += (size_t)snprintf(b + len, cap - len, "%s%.20s", len > 1 ? "," : "", rd->rows[i].id);
-    b[len++] = '}';
-    b[len] = '\0';
-    return b;
+            pp_pgarray_ll(&a, strtoll(rd->rows[i].id, NULL, 10)); /* outbox ids: bigint */
+    return pp_pgarray_take(&a);
 }
 
 void pp_relay_rounds_free(relay_rounds_t *rs)

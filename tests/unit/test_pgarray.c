@@ -2,6 +2,8 @@
 #include "check.h"
 #include "pgarray.h"
 
+#include <stdlib.h>
+
 int main(void)
 {
     pp_pgarray_t a = {0};
@@ -35,5 +37,12 @@ int main(void)
     CHECK_INT(strlen(s), 2 + 20 * (6000 + 2) + 19);
     pp_pgarray_free(&a);
     CHECK(a.buf == NULL);
+
+    pp_pgarray_ll(&a, 7);
+    pp_pgarray_text(&a, "x");
+    char *taken = pp_pgarray_take(&a);
+    CHECK_STR(taken, "{7,\"x\"}");
+    CHECK(a.buf == NULL && a.n == 0);
+    free(taken);
     return CHECK_DONE();
 }
