@@ -33,15 +33,22 @@ for key in "" "$SERVICE_KEY"; do
 	args=(-sS -X PUT -H 'Expect:' -H 'Content-Type: application/json' --data-binary "@$PP_TEST_TMP/huge.bin"
 		-o "$PP_TEST_TMP/huge.out" -w '%{http_code} %{size_upload} %{content_type}')
 	[[ -n $key ]] && args+=(-H "Authorization: Bearer $key")
-	res=$(curl "${args[@]}" "$BASE/v1/users/100" || true) # curl may also see the close as a send error
-	read -r code sent ctype <<<"$res"
+	# The server answers and closes while curl still sends; on a loaded machine the kernel's
+	# reset of the unread upload can reach curl before the answer (code 000): try again.
+	for attempt in 1 2 3; do
+		huge_tries=$((${huge_tries:-0} + 1))
+		res=$(curl "${args[@]}" "$BASE/v1/users/100" || true) # curl may also see the close as a send error
+		read -r code sent ctype <<<"$res"
+		[[ $code == 000 ]] || break
+		echo "  200 MB PUT, attempt $attempt: connection reset before the answer was read; again" >&2
+	done
 	[[ $code == 413 && $ctype == application/json ]] || fail "200 MB PUT: $res, want 413 application/json: $(head -c 200 "$PP_TEST_TMP/huge.out")"
 	/usr/bin/python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["error"]["code"] == "body_too_large"' \
 		"$PP_TEST_TMP/huge.out" || fail "413 without body_too_large: $(head -c 200 "$PP_TEST_TMP/huge.out")"
 	((sent < 20000000)) || fail "200 MB PUT: $sent bytes were taken before the 413 (want the refusal while reading)"
 	huge_sent+=("$sent")
 done
-[[ $(metric pp_api_body_too_large_total) == 2 ]] || fail "pp_api_body_too_large_total is not 2"
+[[ $(metric pp_api_body_too_large_total) == "$huge_tries" ]] || fail "pp_api_body_too_large_total is not $huge_tries (one per 200 MB PUT)"
 call 200 PUT "$U" /v1/users/100 "$SERVICE_KEY" '{"locale":"pl"}' # still serving
 
 # ---- junk keys in the real key's table set do not evict its bucket (burst 5, 1/min) ----
