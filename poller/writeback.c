@@ -61,7 +61,6 @@ enum { UP_COLS = 17, EV_COLS = 10, OB_COLS = 3, N_PARAMS = UP_COLS + 1 + EV_COLS
 
 typedef struct batch {
     pp_pgarray_t ev[EV_COLS], ob[OB_COLS], up[UP_COLS];
-    size_t n_events, n_updates;
 } batch_t;
 
 static void batch_free(batch_t *b)
@@ -117,7 +116,6 @@ static int add_change(batch_t *b, const pp_wb_item_t *it, const pp_apply_change_
     pp_pgarray_text(&b->ob[1], key);
     pp_pgarray_text(&b->ob[2], payload);
     free(payload);
-    b->n_events++;
     return PP_OK;
 }
 
@@ -159,7 +157,6 @@ static void add_update(batch_t *b, const pp_wb_item_t *it, const pp_apply_out_t 
     else
         pp_pgarray_null(&b->up[15]);
     pp_pgarray_ll(&b->up[16], it->c.polls);
-    b->n_updates++;
 }
 
 static int by_id(const void *a, const void *b)
