@@ -140,6 +140,9 @@ static void ask_finish(ask_t *a, const char *text, source_t src)
     pp_bot_t *b = a->b;
     pp_bot_xmpp_send(b->xmpp, a->from, text);
     int64_t ms = pp_mono_ms() - a->recv_ms;
+    pp_debugk(PP_LOG_FIELDS(PP_LF_CARRIER(a->cmd.carrier), PP_LF_STR("source", source_names[src])),
+              "bot: answered an ask (%s) in %lld ms: %s",
+              a->cmd.carrier ? a->cmd.carrier : "no carrier", (long long)ms, source_names[src]);
     pp_metrics_observe(b->m, "pp_bot_reply_latency_seconds", NULL, (double)ms / 1000.0);
     count(b, "pp_bot_replies_total{source=\"%s\"}", source_names[src]);
     b->n_replies[src]++;

@@ -106,8 +106,8 @@ static void call_done(pp_cc_call_t *call, const pp_cc_result_t *r, void *arg)
         bool aborted = strcmp(r->why, "aborted") == 0;
         if (!aborted) {
             l->lv->st.failed++;
-            pp_warn("bot: carrier %s number %s: %s: %s", l->carrier, l->number, r->why,
-                    r->detail ? r->detail : "");
+            pp_warnk(PP_LOG_FIELDS(PP_LF_CARRIER(l->carrier)), "bot: carrier %s number %s: %s: %s",
+                     l->carrier, l->number, r->why, r->detail ? r->detail : "");
         }
         pp_bot_live_answer_t a = {.outcome = PP_BOT_LIVE_UNAVAILABLE,
                                   .why = aborted ? "stopping" : r->why};

@@ -85,9 +85,10 @@ void pp_cc_day_lane_init(pp_cc_lane_t *l)
         pp_cc_metric(cc, false, "day_share", l->carrier->name, NULL, NULL,
                      l->per_day > 0 ? (double)l->share : -1);
         if (l->per_day > 0)
-            pp_info("%s: carrier %s: day share %ld of %s_per_day %ld (bot_day_share_pct %ld)%s",
-                    cc->o.who, l->carrier->name, l->share, l->carrier->name, l->per_day,
-                    cc->o.cfg->bot_day_share_pct, l->share > 0 ? "" : ": no calls");
+            pp_infok(PP_LOG_FIELDS(PP_LF_CARRIER(l->carrier->name)),
+                     "%s: carrier %s: day share %ld of %s_per_day %ld (bot_day_share_pct %ld)%s",
+                     cc->o.who, l->carrier->name, l->share, l->carrier->name, l->per_day,
+                     cc->o.cfg->bot_day_share_pct, l->share > 0 ? "" : ": no calls");
     }
     pp_cc_metric(cc, false, "budget_used", l->carrier->name, "window", "second", 0);
     pp_cc_budget_gauges(l);
@@ -205,9 +206,10 @@ static void fleet_done(sync_job_t *j)
         l->fleet_reserved = it->reserved;
         bool spent = l->per_day > 0 && it->reserved >= l->per_day;
         if (spent && !l->day_spent && l->day_held <= 0)
-            pp_info("%s: carrier %s: fleet day budget spent (%lld of %ld requests); its calls wait "
-                    "for the next UTC day",
-                    cc->o.who, l->carrier->name, it->reserved, l->per_day);
+            pp_infok(PP_LOG_FIELDS(PP_LF_CARRIER(l->carrier->name)),
+                     "%s: carrier %s: fleet day budget spent (%lld of %ld requests); its calls wait "
+                     "for the next UTC day",
+                     cc->o.who, l->carrier->name, it->reserved, l->per_day);
         l->day_spent = spent;
     }
 }
@@ -488,11 +490,13 @@ static void take_done(bot_job_t *j, int rc)
     pp_cc_t *cc = l->cc;
     pp_cc_call_t *c = j->call;
     const char *name = l->carrier->name;
+    const pp_log_field_t *lf = PP_LOG_FIELDS(PP_LF_CARRIER(name));
     c->paid = PP_CC_UNPAID;
     if (rc) {
-        pp_warn("%s: carrier %s: cannot take a request from the bots' day share in carrier_usage: "
-                "%s; call refused (is the database reachable?)",
-                cc->o.who, name, pp_strerror(rc));
+        pp_warnk(lf,
+                 "%s: carrier %s: cannot take a request from the bots' day share in carrier_usage: "
+                 "%s; call refused (is the database reachable?)",
+                 cc->o.who, name, pp_strerror(rc));
         cc->take_done(c, false, "database");
         return;
     }
@@ -508,16 +512,18 @@ static void take_done(bot_job_t *j, int rc)
     if (l->logged_day != j->day_no) {
         l->logged_day = j->day_no;
         if (j->verdict == PP_CARRIER_USAGE_SPENT)
-            pp_info("%s: carrier %s: the bots' day share is used up (%lld of %ld requests, "
-                    "bot_day_share_pct %ld of %s_per_day %ld); calls refused until 00:00 UTC",
-                    cc->o.who, name, j->rows.bot_requests, l->share, cc->o.cfg->bot_day_share_pct,
-                    name, l->per_day);
+            pp_infok(lf,
+                     "%s: carrier %s: the bots' day share is used up (%lld of %ld requests, "
+                     "bot_day_share_pct %ld of %s_per_day %ld); calls refused until 00:00 UTC",
+                     cc->o.who, name, j->rows.bot_requests, l->share, cc->o.cfg->bot_day_share_pct,
+                     name, l->per_day);
         else
-            pp_warn("%s: carrier %s: the fleet has reserved %lld of %s_per_day %ld, no room for "
-                    "the rest of the bots' share (%lld of %ld reserved, all used); calls refused "
-                    "while it stays so",
-                    cc->o.who, name, j->rows.fleet_reserved, name, l->per_day, j->rows.bot_reserved,
-                    l->share);
+            pp_warnk(lf,
+                     "%s: carrier %s: the fleet has reserved %lld of %s_per_day %ld, no room for "
+                     "the rest of the bots' share (%lld of %ld reserved, all used); calls refused "
+                     "while it stays so",
+                     cc->o.who, name, j->rows.fleet_reserved, name, l->per_day,
+                     j->rows.bot_reserved, l->share);
     }
     cc->take_done(c, false, "quota");
 }
@@ -559,8 +565,9 @@ static bool bot_submit(pp_cc_lane_t *l, job_kind_t kind, long long day, pp_cc_ca
         return true;
     }
     free(j);
-    pp_warn("%s: carrier %s: cannot queue a carrier_usage job: %s", cc->o.who, l->carrier->name,
-            pp_strerror(rc));
+    pp_warnk(PP_LOG_FIELDS(PP_LF_CARRIER(l->carrier->name)),
+             "%s: carrier %s: cannot queue a carrier_usage job: %s", cc->o.who, l->carrier->name,
+             pp_strerror(rc));
     return false;
 }
 

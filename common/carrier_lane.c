@@ -255,13 +255,15 @@ static void record_breaker(pp_cc_lane_t *l, bool probe, bool ok, int64_t now)
     if (pp_breaker_record(&l->breaker, probe, ok, now)) {
         pp_breaker_state_t after = pp_breaker_state(&l->breaker, now);
         if (after == PP_BREAKER_OPEN)
-            pp_warn("%s: carrier %s: circuit breaker %s for %lld ms: no calls meanwhile", cc->o.who,
-                    l->carrier->name,
-                    before == PP_BREAKER_CLOSED ? "opened" : "probe failed, open again",
-                    (long long)l->breaker.cur_cooldown_ms);
+            pp_warnk(PP_LOG_FIELDS(PP_LF_CARRIER(l->carrier->name)),
+                     "%s: carrier %s: circuit breaker %s for %lld ms: no calls meanwhile",
+                     cc->o.who, l->carrier->name,
+                     before == PP_BREAKER_CLOSED ? "opened" : "probe failed, open again",
+                     (long long)l->breaker.cur_cooldown_ms);
         else if (after == PP_BREAKER_CLOSED)
-            pp_info("%s: carrier %s: probe succeeded, circuit breaker closed", cc->o.who,
-                    l->carrier->name);
+            pp_infok(PP_LOG_FIELDS(PP_LF_CARRIER(l->carrier->name)),
+                     "%s: carrier %s: probe succeeded, circuit breaker closed", cc->o.who,
+                     l->carrier->name);
     }
     pp_cc_lane_breaker_gauge(l, now);
 }
@@ -283,11 +285,13 @@ static void pause_carrier(pp_cc_lane_t *l, int status, long retry_after_s, int64
         return;
     l->paused_until_ms = now + ms;
     if (retry_after_s >= 0)
-        pp_info("%s: carrier %s: HTTP %d with Retry-After %ld s: calls paused for %lld ms",
-                cc->o.who, l->carrier->name, status, retry_after_s, (long long)ms);
+        pp_infok(PP_LOG_FIELDS(PP_LF_CARRIER(l->carrier->name)),
+                 "%s: carrier %s: HTTP %d with Retry-After %ld s: calls paused for %lld ms",
+                 cc->o.who, l->carrier->name, status, retry_after_s, (long long)ms);
     else
-        pp_info("%s: carrier %s: HTTP %d without Retry-After: calls paused for %lld ms", cc->o.who,
-                l->carrier->name, status, (long long)ms);
+        pp_infok(PP_LOG_FIELDS(PP_LF_CARRIER(l->carrier->name)),
+                 "%s: carrier %s: HTTP %d without Retry-After: calls paused for %lld ms", cc->o.who,
+                 l->carrier->name, status, (long long)ms);
 }
 
 /* A tracking call's 401: drop the token it carried, send the call once more with a new one. */
@@ -295,8 +299,9 @@ static bool retry_unauthorized(pp_cc_call_t *c)
 {
     pp_cc_lane_t *l = c->lane;
     if (pp_ctoken_drop(l->token, c->token_gen))
-        pp_info("%s: carrier %s: 401 on a tracking call: token dropped, refreshing", l->cc->o.who,
-                l->carrier->name);
+        pp_infok(PP_LOG_FIELDS(PP_LF_CARRIER(l->carrier->name)),
+                 "%s: carrier %s: 401 on a tracking call: token dropped, refreshing", l->cc->o.who,
+                 l->carrier->name);
     if (c->auth_retried)
         return false;
     c->auth_retried = true;
@@ -407,7 +412,8 @@ static void send_call(pp_cc_lane_t *l, pp_cc_call_t *c, int64_t now, bool probe)
     if (rc) {
         char msg[128];
         snprintf(msg, sizeof msg, "cannot start the request: %s", pp_strerror(rc));
-        pp_warn("%s: carrier %s: %s (%zu numbers)", cc->o.who, l->carrier->name, msg, c->n);
+        pp_warnk(PP_LOG_FIELDS(PP_LF_CARRIER(l->carrier->name)), "%s: carrier %s: %s (%zu numbers)",
+                 cc->o.who, l->carrier->name, msg, c->n);
         l->inflight--;
         if (probe)
             l->breaker.probe_inflight = false;
@@ -463,8 +469,9 @@ static void pump(pp_cc_lane_t *l)
             return;
         }
         if (probe) {
-            pp_info("%s: carrier %s: circuit breaker half-open: one probe request", cc->o.who,
-                    l->carrier->name);
+            pp_infok(PP_LOG_FIELDS(PP_LF_CARRIER(l->carrier->name)),
+                     "%s: carrier %s: circuit breaker half-open: one probe request", cc->o.who,
+                     l->carrier->name);
             pp_cc_lane_breaker_gauge(l, now);
         }
         pp_bucket_take(&l->bucket, now);
@@ -482,11 +489,13 @@ void pp_cc_lane_token_cb(void *arg, bool ok, const char *why, long ttl_s, int64_
     pp_cc_t *cc = l->cc;
     pp_cc_metric(cc, true, "token_refreshes_total", l->carrier->name, "result", ok ? "ok" : "error", 1);
     if (ok) {
-        pp_info("%s: carrier %s: new access token (valid %ld s)", cc->o.who, l->carrier->name, ttl_s);
+        pp_infok(PP_LOG_FIELDS(PP_LF_CARRIER(l->carrier->name)),
+                 "%s: carrier %s: new access token (valid %ld s)", cc->o.who, l->carrier->name, ttl_s);
     } else {
         count_error(l, "token");
-        pp_warn("%s: carrier %s: token request failed (next try in %lld ms): %s", cc->o.who,
-                l->carrier->name, (long long)retry_in_ms, why);
+        pp_warnk(PP_LOG_FIELDS(PP_LF_CARRIER(l->carrier->name)),
+                 "%s: carrier %s: token request failed (next try in %lld ms): %s", cc->o.who,
+                 l->carrier->name, (long long)retry_in_ms, why);
         record_breaker(l, false, false, cc->now()); /* the carrier cannot be used without one */
     }
     pp_cc_lane_arm(l, 0);

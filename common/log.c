@@ -40,9 +40,11 @@ int pp_log_format_parse(const char *name, bool *json)
 
 /* s as the inside of a JSON string into out[at..cap): quotes, backslashes and control
  * characters escaped (the text is UTF-8 already: every message passes through pp_text_clean
- * or comes from the code). Returns the new end. */
+ * or comes from the code); a text cut short is cut on a character boundary, so the line stays
+ * valid UTF-8. Returns the new end. */
 static size_t json_escape(char *out, size_t at, size_t cap, const char *s)
 {
+    size_t from = at;
     for (; *s && at + 7 < cap; s++) {
         unsigned char ch = (unsigned char)*s;
         if (ch == '"' || ch == '\\') {
@@ -54,11 +56,54 @@ static size_t json_escape(char *out, size_t at, size_t cap, const char *s)
             out[at++] = (char)ch;
         }
     }
+    if (*s && ((unsigned char)*s & 0xC0) == 0x80) { /* cut inside a character: drop its start */
+        while (at > from && ((unsigned char)out[at - 1] & 0xC0) == 0x80)
+            at--;
+        if (at > from && (unsigned char)out[at - 1] >= 0xC0)
+            at--;
+    }
     return at;
 }
 
-/* One JSON object: time, level, process, pid, worker (when set), msg. */
-static size_t json_line(char *line, size_t cap, const char *stamp, pp_log_level_t level, const char *msg)
+/* The members every line has: a field may not take their names. */
+static bool reserved_key(const char *key)
+{
+    static const char *const base[] = {"time", "level", "process", "pid", "worker", "msg"};
+    for (size_t i = 0; i < sizeof base / sizeof base[0]; i++)
+        if (strcmp(key, base[i]) == 0)
+            return true;
+    return false;
+}
+
+/* ,"key":value for each field that is set (each whole or not at all: a string value is cut
+ * at about 500 bytes); returns the new end. */
+static size_t json_fields(char *line, size_t at, size_t cap, const pp_log_field_t *f)
+{
+    for (; f && f->key; f++) {
+        if (reserved_key(f->key) || (f->kind == PP_LF_KIND_STR && (!f->str || !f->str[0])) ||
+            (f->kind == PP_LF_KIND_ID && f->num <= 0))
+            continue;
+        char one[640];
+        size_t n = json_escape(one, 2, 80, f->key);
+        memcpy(one, ",\"", 2);
+        if (f->kind != PP_LF_KIND_STR) {
+            n += (size_t)snprintf(one + n, sizeof one - n, "\":%lld", f->num);
+        } else {
+            memcpy(one + n, "\":\"", 3);
+            n = json_escape(one, n + 3, sizeof one - 2, f->str);
+            one[n++] = '"';
+        }
+        if (at + n >= cap)
+            break;
+        memcpy(line + at, one, n);
+        at += n;
+    }
+    return at;
+}
+
+/* One JSON object: time, level, process, pid, worker (when set), the fields, msg. */
+static size_t json_line(char *line, size_t cap, const char *stamp, pp_log_level_t level,
+                        const pp_log_field_t *fields, const char *msg)
 {
     int n = snprintf(line, cap, "{\"time\":\"%s\",\"level\":\"%s\",\"process\":\"", stamp,
                      level_names[level]);
@@ -69,6 +114,7 @@ static size_t json_line(char *line, size_t cap, const char *stamp, pp_log_level_
         at = json_escape(line, at, cap, log_worker);
         at += (size_t)snprintf(line + at, cap - at, "\"");
     }
+    at = json_fields(line, at, cap / 2, fields); /* the message keeps the other half */
     at += (size_t)snprintf(line + at, cap - at, ",\"msg\":\"");
     at = json_escape(line, at, cap - 3, msg);
     line[at++] = '"';
@@ -87,7 +133,7 @@ int pp_log_level_parse(const char *name, pp_log_level_t *out)
     return PP_EINVAL;
 }
 
-void pp_vlog(pp_log_level_t level, const char *fmt, va_list ap)
+void pp_vlogk(pp_log_level_t level, const pp_log_field_t *fields, const char *fmt, va_list ap)
 {
     if (level < log_min)
         return;
@@ -102,7 +148,7 @@ void pp_vlog(pp_log_level_t level, const char *fmt, va_list ap)
         return;
     size_t len;
     if (log_json) {
-        len = json_line(line, sizeof line - 1, stamp, level, msg);
+        len = json_line(line, sizeof line - 1, stamp, level, fields, msg);
     } else {
         int n = snprintf(line, sizeof line - 1, "%s %s[%d] %s: %s", stamp, log_prog, (int)getpid(),
                          level_names[level], msg);
@@ -111,6 +157,16 @@ void pp_vlog(pp_log_level_t level, const char *fmt, va_list ap)
     line[len++] = '\n';
     ssize_t w = write(STDERR_FILENO, line, len);
     (void)w;
+}
+
+void pp_vlog(pp_log_level_t level, const char *fmt, va_list ap) { pp_vlogk(level, NULL, fmt, ap); }
+
+void pp_logk(pp_log_level_t level, const pp_log_field_t *fields, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    pp_vlogk(level, fields, fmt, ap);
+    va_end(ap);
 }
 
 void pp_log(pp_log_level_t level, const char *fmt, ...)

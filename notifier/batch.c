@@ -42,8 +42,9 @@ static int dlq_phase(pp_notifier_t *n)
                                   RD_KAFKA_V_HEADER("pp-source-offset", off, -1),
                                   RD_KAFKA_V_OPAQUE(it), RD_KAFKA_V_END);
             if (e) {
-                pp_warn("kafka: cannot queue dead-letter message (partition %s offset %s): %s",
-                        part, off, rd_kafka_err2str(e));
+                pp_warnk(PP_LOG_FIELDS(PP_LF_ITEM(it)),
+                         "kafka: cannot queue dead-letter message (partition %s offset %s): %s",
+                         part, off, rd_kafka_err2str(e));
                 return PP_EAGAIN;
             }
             it->dlq = 1;
@@ -79,9 +80,10 @@ static int dlq_phase(pp_notifier_t *n)
                 rc = PP_EAGAIN;
                 continue;
             }
-            pp_warn("notifier: poison event at %s[%d]@%lld sent to %s: %s",
-                    rd_kafka_topic_name(it->msg->rkt), (int)it->msg->partition,
-                    (long long)it->msg->offset, n->cfg->dlq_topic, it->reason);
+            pp_warnk(PP_LOG_FIELDS(PP_LF_ITEM(it)),
+                     "notifier: poison event at %s[%d]@%lld sent to %s: %s",
+                     rd_kafka_topic_name(it->msg->rkt), (int)it->msg->partition,
+                     (long long)it->msg->offset, n->cfg->dlq_topic, it->reason);
             if (it->poison)
                 pp_batch_count(n, OUT_FAILED);
             pp_batch_finish(n, it, OUT_DLQ);
@@ -110,9 +112,10 @@ static int barrier(pp_notifier_t *n, size_t k, item_t *solo)
         pp_poison_reason(&n->poison, solo->solo_losses, solo->reason, sizeof solo->reason);
         solo->poison = true;
     } else if (solo) {
-        pp_info("notifier: event %s to user %lld: connection lost with only this message in "
-                "flight (%d of %ld)",
-                solo->ev.event_id, solo->user_id, solo->solo_losses, n->poison.after);
+        pp_infok(PP_LOG_FIELDS(PP_LF_ITEM(solo)),
+                 "notifier: event %s to user %lld: connection lost with only this message in "
+                 "flight (%d of %ld)",
+                 solo->ev.event_id, solo->user_id, solo->solo_losses, n->poison.after);
     }
     return PP_EAGAIN;
 }
@@ -232,8 +235,9 @@ static int mark_phase(pp_notifier_t *n)
         if (it->st != IT_ACKED)
             continue;
         if (it->bounced)
-            pp_warn("notifier: event %s: the IM server refused the message to user %lld (%s): %s",
-                    it->ev.event_id, it->user_id, it->to, it->reason);
+            pp_warnk(PP_LOG_FIELDS(PP_LF_ITEM(it)),
+                     "notifier: event %s: the IM server refused the message to user %lld (%s): %s",
+                     it->ev.event_id, it->user_id, it->to, it->reason);
         pp_batch_finish(n, it, it->bounced ? OUT_FAILED : OUT_SENT);
     }
     rc = PP_OK;

@@ -14,6 +14,7 @@
 
 #include "channels/channel.h"
 #include "event.h"
+#include "log.h"
 #include "notifier.h"
 #include "poison.h"
 
@@ -126,10 +127,40 @@ static inline void pp_batch_count(pp_notifier_t *n, outcome_t o)
     }
 }
 
+/* An item's log fields (log.h): its event (once decoded), buyer and shipment (once known),
+ * and where Kafka holds it. */
+#define PP_LF_ITEM(it)                                                                             \
+    PP_LF_EVENT((it)->valid || (it)->poison ? (it)->ev.event_id : NULL),                           \
+        PP_LF_USER((it)->link ? (it)->lev.user_id : (it)->user_id),                                \
+        PP_LF_SHIPMENT((it)->ev.shipment_id), PP_LF_PARTITION((it)->msg->partition),               \
+        PP_LF_OFFSET((it)->msg->offset)
+
+/* An outcome as the ledger and the counters name it. */
+static inline const char *pp_batch_outcome_name(outcome_t o)
+{
+    switch (o) {
+    case OUT_SENT: return "sent";
+    case OUT_FAILED: return "failed";
+    case OUT_DLQ: return "dlq";
+    case OUT_DUPLICATE: return "duplicate";
+    case OUT_NO_RECIPIENT: return "no_recipient";
+    case OUT_OPTED_OUT: return "skipped_opted_out";
+    case OUT_NO_IM: return "skipped_no_im";
+    case OUT_STALE: return "skipped_stale";
+    case OUT_RECOVERED: return "recovered";
+    case OUT_NONE: break;
+    }
+    return "none";
+}
+
+/* The item's end: counted, and one debug line with its fields (what became of each event). */
 static inline void pp_batch_finish(pp_notifier_t *n, item_t *it, outcome_t o)
 {
     it->st = IT_DONE;
     pp_batch_count(n, o);
+    pp_debugk(PP_LOG_FIELDS(PP_LF_ITEM(it), PP_LF_STR("outcome", pp_batch_outcome_name(o))),
+              "notifier: event %s to user %lld: %s", it->ev.event_id[0] ? it->ev.event_id : "-",
+              it->link ? it->lev.user_id : it->user_id, pp_batch_outcome_name(o));
 }
 
 /* batch.c: run the batch to completion (or until stop during a retry); PP_OK when finished. */

@@ -73,8 +73,8 @@ void pp_consumer_dlq_report_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void
     if (!it)
         return;
     if (m->err) {
-        pp_warn("kafka: dead-letter produce to %s failed: %s", rd_kafka_topic_name(m->rkt),
-                rd_kafka_err2str(m->err));
+        pp_warnk(PP_LOG_FIELDS(PP_LF_ITEM(it)), "kafka: dead-letter produce to %s failed: %s",
+                 rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
         it->dlq = -1;
     } else {
         it->dlq = 2;

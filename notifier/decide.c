@@ -74,8 +74,9 @@ static int decide_link(pp_notifier_t *n, item_t *it)
     const char *skip = NULL, *why = NULL;
     int rc = pp_ledger_link_recipient(n->db, &it->lev, &r, &current);
     if (rc == PP_ENOTFOUND) {
-        pp_warn("notifier: IM-link event %s: user %lld not found; nobody to send the code to",
-                it->ev.event_id, it->lev.user_id);
+        pp_warnk(PP_LOG_FIELDS(PP_LF_ITEM(it)),
+                 "notifier: IM-link event %s: user %lld not found; nobody to send the code to",
+                 it->ev.event_id, it->lev.user_id);
         return done(it, OUT_NO_RECIPIENT);
     }
     if (rc)
@@ -109,8 +110,9 @@ static bool decide_one(pp_notifier_t *n, size_t idx, const pp_recipient_t *r, bo
     item_t *it = &n->items[idx];
     const char *skip = NULL, *why = NULL;
     if (!found) {
-        pp_warn("notifier: event %s: transaction %lld not found; nobody to notify", it->ev.event_id,
-                it->ev.transaction_id);
+        pp_warnk(PP_LOG_FIELDS(PP_LF_ITEM(it)),
+                 "notifier: event %s: transaction %lld not found; nobody to notify",
+                 it->ev.event_id, it->ev.transaction_id);
         done(it, OUT_NO_RECIPIENT);
         return false;
     }

@@ -50,9 +50,10 @@ static void poison_confirm(pp_notifier_t *n)
         item_t *it = &n->items[i];
         if (!it->poison || !it->valid || it->revoked || it->st != IT_PENDING)
             continue;
-        pp_warn("notifier: event %s to user %lld: not in the IM server's archive after %d lost "
-                "connections with only this message in flight: failed for good, to %s",
-                it->ev.event_id, it->user_id, it->solo_losses, n->cfg->dlq_topic);
+        pp_warnk(PP_LOG_FIELDS(PP_LF_ITEM(it)),
+                 "notifier: event %s to user %lld: not in the IM server's archive after %d lost "
+                 "connections with only this message in flight: failed for good, to %s",
+                 it->ev.event_id, it->user_id, it->solo_losses, n->cfg->dlq_topic);
         it->valid = false;
         it->dlq = 0;
     }
@@ -74,27 +75,30 @@ static void decide_in_doubt(pp_notifier_t *n, const pp_inflight_t *r, pp_channel
         it->recov_doubt = q->doubt;
     atomic_fetch_add(&n->stats.in_doubt, 1);
     if (q->doubt == PP_CHANNEL_DOUBT_STORED) {
-        pp_info("notifier: event %s to user %lld (%s): the IM server restarted before confirming "
-                "it; its store for the buyer has it: delivered",
-                r->event_id, r->user_id, r->address);
+        pp_infok(PP_LOG_FIELDS(PP_LF_EVENT(r->event_id), PP_LF_USER(r->user_id)),
+                 "notifier: event %s to user %lld (%s): the IM server restarted before confirming "
+                 "it; its store for the buyer has it: delivered",
+                 r->event_id, r->user_id, r->address);
         return;
     }
     bool again = q->doubt == PP_CHANNEL_DOUBT_MISSING || n->cfg->notifier_resend_in_doubt;
     if (q->doubt == PP_CHANNEL_DOUBT_MISSING) {
-        pp_warn("notifier: event %s to user %lld (%s): the IM server restarted after archiving "
-                "it and before storing it for the buyer; sending it again with the same id",
-                r->event_id, r->user_id, r->address);
+        pp_warnk(PP_LOG_FIELDS(PP_LF_EVENT(r->event_id), PP_LF_USER(r->user_id)),
+                 "notifier: event %s to user %lld (%s): the IM server restarted after archiving "
+                 "it and before storing it for the buyer; sending it again with the same id",
+                 r->event_id, r->user_id, r->address);
     } else {
         bool absent = strncmp(q->reason, "service-unavailable", 19) == 0 ||
                       strncmp(q->reason, "feature-not-implemented", 23) == 0;
         atomic_fetch_add(&n->stats.in_doubt_undecided, 1);
-        pp_warn("notifier: event %s to user %lld (%s): the IM server restarted after archiving "
-                "it and before confirming it, and cannot tell whether the buyer's store has it "
-                "(%s%s); %s",
-                r->event_id, r->user_id, r->address, q->reason,
-                absent ? "; load deploy/prosody/mod_pp_delivery.lua on the buyer's server" : "",
-                again ? "sending it again with the same id (notifier_resend_in_doubt = true)"
-                      : "taken as delivered (notifier_resend_in_doubt = false)");
+        pp_warnk(PP_LOG_FIELDS(PP_LF_EVENT(r->event_id), PP_LF_USER(r->user_id)),
+                 "notifier: event %s to user %lld (%s): the IM server restarted after archiving "
+                 "it and before confirming it, and cannot tell whether the buyer's store has it "
+                 "(%s%s); %s",
+                 r->event_id, r->user_id, r->address, q->reason,
+                 absent ? "; load deploy/prosody/mod_pp_delivery.lua on the buyer's server" : "",
+                 again ? "sending it again with the same id (notifier_resend_in_doubt = true)"
+                       : "taken as delivered (notifier_resend_in_doubt = false)");
     }
     q->fate = again ? PP_CHANNEL_UNSEEN : PP_CHANNEL_ROUTED;
     if (again && it) { /* kept as "send it": a retry (failed transaction below) decides the same */
@@ -232,9 +236,10 @@ static void recover_finish_items(pp_notifier_t *n, const recover_t *v)
             continue;
         it->user_id = r->user_id;
         if (v->q[i].fate == PP_CHANNEL_BOUNCED)
-            pp_warn("notifier: event %s: the IM server refused the message to user %lld (%s), "
-                    "found in its archive: %s",
-                    r->event_id, r->user_id, r->address, v->q[i].reason);
+            pp_warnk(PP_LOG_FIELDS(PP_LF_EVENT(r->event_id), PP_LF_USER(r->user_id)),
+                     "notifier: event %s: the IM server refused the message to user %lld (%s), "
+                     "found in its archive: %s",
+                     r->event_id, r->user_id, r->address, v->q[i].reason);
         /* a repeat of the event in this batch is decided as a duplicate */
         pp_batch_finish(n, it, v->q[i].fate == PP_CHANNEL_ROUTED ? OUT_RECOVERED : OUT_FAILED);
     }

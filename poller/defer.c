@@ -116,12 +116,14 @@ void pp_defer(pp_poller_t *p, const pp_claimed_t *c, int64_t delay_ms, const cha
     char m[160];
     snprintf(m, sizeof m, "pp_poller_deferred_total{carrier=\"%s\",reason=\"%s\"}", c->carrier, reason);
     pp_metrics_add(p->metrics, m, 1);
-    pp_debug("worker %s: shipment %lld (%s %s): deferred %lld ms (%s)", p->worker_id, c->id,
-             c->carrier, c->tracking_number, (long long)delay_ms, reason);
+    pp_debugk(PP_LOG_FIELDS(PP_LF_CLAIMED(c)),
+              "worker %s: shipment %lld (%s %s): deferred %lld ms (%s)", p->worker_id, c->id,
+              c->carrier, c->tracking_number, (long long)delay_ms, reason);
     return;
 oom:
-    pp_error("worker %s: shipment %lld: out of memory deferring it; its lease expires by itself",
-             p->worker_id, c->id);
+    pp_errork(PP_LOG_FIELDS(PP_LF_CLAIMED(c)),
+              "worker %s: shipment %lld: out of memory deferring it; its lease expires by itself",
+              p->worker_id, c->id);
     pp_leases_done(p, 1);
 }
 

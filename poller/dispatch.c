@@ -165,7 +165,8 @@ void pp_dispatch(pp_poller_t *p, const pp_claimed_t *c)
     return;
 oom:
     free(it);
-    pp_error("worker %s: shipment %lld: out of memory; left to lease expiry", p->worker_id, c->id);
+    pp_errork(PP_LOG_FIELDS(PP_LF_CLAIMED(c)),
+              "worker %s: shipment %lld: out of memory; left to lease expiry", p->worker_id, c->id);
     pp_leases_done(p, 1);
 }
 

@@ -50,28 +50,30 @@ static void report(pp_poller_t *p, pp_wb_item_t *it, int rc)
 {
     if (rc == PP_OK)
         rc = it->rc;
+    const pp_log_field_t *lf = PP_LOG_FIELDS(PP_LF_CLAIMED(&it->c));
     if (rc == PP_ECONFLICT) {
         p->n_lease_lost++;
         pp_metrics_add(p->metrics, "pp_poller_lease_lost_total", 1);
-        pp_warn("worker %s: shipment %lld (%s %s): lease lost before write-back; nothing written",
-                p->worker_id, it->c.id, it->c.carrier, it->c.tracking_number);
+        pp_warnk(lf, "worker %s: shipment %lld (%s %s): lease lost before write-back; nothing written",
+                 p->worker_id, it->c.id, it->c.carrier, it->c.tracking_number);
     } else if (rc) {
-        pp_warn("worker %s: shipment %lld (%s %s): write-back failed: %s (re-polled after the lease)",
-                p->worker_id, it->c.id, it->c.carrier, it->c.tracking_number, pp_strerror(rc));
+        pp_warnk(lf, "worker %s: shipment %lld (%s %s): write-back failed: %s (re-polled after the lease)",
+                 p->worker_id, it->c.id, it->c.carrier, it->c.tracking_number, pp_strerror(rc));
     } else {
         p->n_written++;
         p->n_events += (long long)it->n_events;
         if (it->n_events)
             pp_metrics_add(p->metrics, "pp_poller_events_written_total", (double)it->n_events);
-        pp_debug("worker %s: shipment %lld (%s %s): %s, %zu new events, status %s", p->worker_id,
-                 it->c.id, it->c.carrier, it->c.tracking_number, it->result, it->n_events,
-                 pp_status_name(it->status_after));
+        pp_debugk(lf, "worker %s: shipment %lld (%s %s): %s, %zu new events, status %s",
+                  p->worker_id, it->c.id, it->c.carrier, it->c.tracking_number, it->result,
+                  it->n_events, pp_status_name(it->status_after));
         if (it->not_found_late_now)
-            pp_info("worker %s: shipment %lld (%s %s): still unknown to the carrier after %ld s; "
-                    "polled every %ld s from now on (expires after %ld s without a change)",
-                    p->worker_id, it->c.id, it->c.carrier, it->c.tracking_number,
-                    p->cfg->not_found_grace_s, p->cfg->interval_not_found_late_s,
-                    p->cfg->expire_after_s);
+            pp_infok(lf,
+                     "worker %s: shipment %lld (%s %s): still unknown to the carrier after %ld s; "
+                     "polled every %ld s from now on (expires after %ld s without a change)",
+                     p->worker_id, it->c.id, it->c.carrier, it->c.tracking_number,
+                     p->cfg->not_found_grace_s, p->cfg->interval_not_found_late_s,
+                     p->cfg->expire_after_s);
     }
 }
 
@@ -130,7 +132,9 @@ void pp_poll_finish(pp_poller_t *p, const pp_claimed_t *c, pp_poll_outcome_t out
 {
     pp_wb_item_t *it = calloc(1, sizeof *it);
     if (!it) {
-        pp_error("worker %s: shipment %lld: out of memory; left to lease expiry", p->worker_id, c->id);
+        pp_errork(PP_LOG_FIELDS(PP_LF_CLAIMED(c)),
+                  "worker %s: shipment %lld: out of memory; left to lease expiry", p->worker_id,
+                  c->id);
         pp_track_results_free(res, res ? 1 : 0);
         pp_leases_done(p, 1);
         return;
@@ -154,8 +158,8 @@ void pp_poll_finish(pp_poller_t *p, const pp_claimed_t *c, pp_poll_outcome_t out
              c->carrier, it->result);
     pp_metrics_add(p->metrics, series, 1);
     if (it->outcome == PP_POLL_ERROR)
-        pp_info("worker %s: shipment %lld (%s %s): %s: %s", p->worker_id, c->id, c->carrier,
-                c->tracking_number, it->result, it->error);
+        pp_infok(PP_LOG_FIELDS(PP_LF_CLAIMED(c)), "worker %s: shipment %lld (%s %s): %s: %s",
+                 p->worker_id, c->id, c->carrier, c->tracking_number, it->result, it->error);
 
     *p->writes_tail = it;
     p->writes_tail = &it->next;

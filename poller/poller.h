@@ -34,6 +34,9 @@ typedef struct pp_claimed {
     long long last_polled_ms; /* 0: never */
 } pp_claimed_t;
 
+/* A claimed shipment's log fields (log.h): PP_LOG_FIELDS(PP_LF_CLAIMED(c)). */
+#define PP_LF_CLAIMED(c) PP_LF_SHIPMENT((c)->id), PP_LF_CARRIER((c)->carrier)
+
 /* The stop, in order. Each phase waits for what it names, then moves on (poller.c). */
 typedef enum {
     PP_POLLER_RUNNING = 0,

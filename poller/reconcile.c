@@ -108,7 +108,8 @@ static int assign_partitions(rtopic_t *t, rd_kafka_topic_partition_list_t *assig
         int64_t lo = 0, h = 0;
         rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(t->rk, t->topic, i, &lo, &h, 10000);
         if (e) {
-            pp_warn("relay: reconcile %s [%d]: watermarks: %s", t->topic, i, rd_kafka_err2str(e));
+            pp_warnk(PP_LOG_FIELDS(PP_LF_PARTITION(i)), "relay: reconcile %s [%d]: watermarks: %s",
+                     t->topic, i, rd_kafka_err2str(e));
             return PP_EKAFKA;
         }
         t->hi[i] = h;
@@ -120,8 +121,9 @@ static int assign_partitions(rtopic_t *t, rd_kafka_topic_partition_list_t *assig
         }
         rd_kafka_topic_partition_list_add(assign, t->topic, i)->offset = t->start[i];
         t->pending++;
-        pp_info("relay: reconcile %s [%d]: reading offsets %lld..%lld", t->topic, i, t->start[i],
-                (long long)h - 1);
+        pp_infok(PP_LOG_FIELDS(PP_LF_PARTITION(i), PP_LF_OFFSET(t->start[i])),
+                 "relay: reconcile %s [%d]: reading offsets %lld..%lld", t->topic, i, t->start[i],
+                 (long long)h - 1);
     }
     if (t->pending) {
         rd_kafka_resp_err_t e = rd_kafka_assign(t->rk, assign);
@@ -175,7 +177,8 @@ static int read_to_end(rtopic_t *t, found_t *f)
         if (!m)
             continue;
         if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            pp_warn("relay: reconcile %s [%d]: %s", t->topic, m->partition, rd_kafka_message_errstr(m));
+            pp_warnk(PP_LOG_FIELDS(PP_LF_PARTITION(m->partition)), "relay: reconcile %s [%d]: %s",
+                     t->topic, m->partition, rd_kafka_message_errstr(m));
             rd_kafka_message_destroy(m);
             continue;
         }

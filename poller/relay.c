@@ -222,14 +222,14 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     r->n_reports++;
     if (!w)
         return;
-    if (!pp_relay_row_report(w, m)) {
+    bool acked = pp_relay_row_report(w, m);
+    pp_relay_row_log(w, m, r->p->worker_id, r->p->cfg->topic);
+    if (!acked) {
         r->need_reconcile = true;
         r->no_advance = true; /* it may be in the topic below later offsets: reconcile first */
         pp_relay_advance_clear(&r->adv);
         r->p->n_publish_failed++;
         pp_metrics_add(r->p->metrics, "pp_poller_outbox_failed_total", 1);
-        pp_warn("worker %s: relay: event %s (shipment %s) not acknowledged: %s; will reconcile",
-                r->p->worker_id, w->event_id, w->key, rd_kafka_err2str(m->err));
         return;
     }
     long crash = r->p->cfg->relay_crash_after_produce;
@@ -256,9 +256,10 @@ static void take_round(pp_relay_t *r, PGresult *res)
     size_t held = pp_relay_round_produce(rd, r->rk, &ke, &ev);
     if (held) {
         r->refused = true; /* no new round until this one settles; then from the oldest row */
-        pp_warn("worker %s: relay: cannot produce event %s: %s; it and %zu more rows wait for the "
-                "next rounds",
-                p->worker_id, ev, rd_kafka_err2str(ke), held - 1);
+        pp_warnk(PP_LOG_FIELDS(PP_LF_EVENT(ev)),
+                 "worker %s: relay: cannot produce event %s: %s; it and %zu more rows wait for the "
+                 "next rounds",
+                 p->worker_id, ev, rd_kafka_err2str(ke), held - 1);
     }
 }
 

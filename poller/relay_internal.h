@@ -102,6 +102,10 @@ size_t pp_relay_round_produce(relay_round_t *rd, rd_kafka_t *rk, rd_kafka_resp_e
                               const char **event_id);
 /* Records a delivery report for its row; false if the message was not acknowledged. */
 bool pp_relay_row_report(relay_row_t *w, const rd_kafka_message_t *m);
+/* Logs a delivery report with the row's fields: event, shipment (rows of status_topic) or user
+ * (the IM-link topic), partition, offset; debug when acknowledged, warn when not. */
+void pp_relay_row_log(const relay_row_t *w, const rd_kafka_message_t *m, const char *who,
+                      const char *status_topic);
 /* From the first round neither marked nor being marked: how many in a row have every report
  * (at most about max_rows rows, but at least one such round if there is one). */
 size_t pp_relay_rounds_ready(const relay_rounds_t *rs, size_t max_rows);

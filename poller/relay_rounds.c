@@ -3,6 +3,7 @@
 #include "pgarray.h"
 #include "err.h"
 #include "kafka.h"
+#include "log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +79,24 @@ bool pp_relay_row_report(relay_row_t *w, const rd_kafka_message_t *m)
     w->partition = m->partition;
     w->offset = m->offset;
     return true;
+}
+
+void pp_relay_row_log(const relay_row_t *w, const rd_kafka_message_t *m, const char *who,
+                      const char *status_topic)
+{
+    bool shipment = strcmp(w->topic, status_topic) == 0;
+    /* partition and offset only when acknowledged: a NULL key ends the list there */
+    const char *part = m->err ? NULL : "partition";
+    const pp_log_field_t *lf =
+        PP_LOG_FIELDS(PP_LF_EVENT(w->event_id),
+                      PP_LF_ID(shipment ? "shipment_id" : "user_id", strtoll(w->key, NULL, 10)),
+                      PP_LF_NUM(part, m->partition), PP_LF_OFFSET(m->offset));
+    if (m->err)
+        pp_warnk(lf, "worker %s: relay: event %s (key %s) not acknowledged: %s; will reconcile",
+                 who, w->event_id, w->key, rd_kafka_err2str(m->err));
+    else
+        pp_debugk(lf, "worker %s: relay: event %s (key %s) in %s [%d] at offset %lld", who,
+                  w->event_id, w->key, w->topic, (int)m->partition, (long long)m->offset);
 }
 
 /* The first round neither marked nor being marked. */
