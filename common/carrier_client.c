@@ -94,6 +94,51 @@ long pp_cc_pending(const pp_cc_t *cc) { return cc->pending + cc->jobs; }
 void pp_cc_stats(const pp_cc_t *cc, pp_cc_stats_t *out) { *out = cc->stats; }
 int pp_cc_live_pollers(const pp_cc_t *cc) { return cc->live_pollers; }
 
+/* Sum of the lane's recent slots in [from, to]. */
+static pp_cc_recent_t recent_sum(const pp_cc_lane_t *l, long long from, long long to)
+{
+    pp_cc_recent_t t = {0};
+    for (int i = 0; i < PP_CC_RECENT_SLOTS; i++)
+        if (l->recent[i].slot >= from && l->recent[i].slot <= to) {
+            t.requests += l->recent[i].requests;
+            t.rate_limited += l->recent[i].rate_limited;
+            t.errors += l->recent[i].errors;
+        }
+    return t;
+}
+
+int pp_cc_carriers_json(const pp_cc_t *cc, char *buf, size_t cap)
+{
+    static const char *const breaker[] = {"closed", "half_open", "open"};
+    long long cur = cc->wall() / PP_CC_RECENT_SLOT_MS;
+    int64_t now = cc->now();
+    size_t len = 0;
+    int n;
+    if ((n = snprintf(buf, cap, "{")) < 0 || (size_t)n >= cap)
+        return PP_EINVAL;
+    len = (size_t)n;
+    for (size_t i = 0; i < cc->n_lanes; i++) {
+        const pp_cc_lane_t *l = &cc->lanes[i];
+        pp_breaker_state_t bs = pp_breaker_state(&l->breaker, now);
+        pp_cc_recent_t last_min = recent_sum(l, cur - 6, cur - 1); /* six whole slots: 60 s */
+        pp_cc_recent_t last_5 = recent_sum(l, cur - PP_CC_RECENT_SLOTS + 1, cur);
+        if (bs == PP_BREAKER_CLOSED && !last_5.requests && !last_5.rate_limited && !last_5.errors)
+            continue; /* nothing to say: ppctl status reads a missing carrier as idle */
+        n = snprintf(buf + len, cap - len,
+                     "%s\"%s\":{\"breaker\":\"%s\",\"requests_60s\":%ld,"
+                     "\"rate_limited_5m\":%ld,\"errors_5m\":%ld}",
+                     len > 1 ? "," : "", l->carrier->name, breaker[bs], last_min.requests,
+                     last_5.rate_limited, last_5.errors);
+        if (n < 0 || (size_t)n >= cap - len)
+            return PP_EINVAL;
+        len += (size_t)n;
+    }
+    if (len + 2 > cap)
+        return PP_EINVAL;
+    memcpy(buf + len, "}", 2);
+    return PP_OK;
+}
+
 void pp_cc_reconfigure(pp_cc_t *cc, long timeout_ms)
 {
     const pp_config_t *cfg = cc->o.cfg;

@@ -119,6 +119,14 @@ bool pp_cc_ready(const pp_cc_t *cc);
 /* Calls submitted and not completed yet, and carrier_usage jobs in flight. */
 long pp_cc_pending(const pp_cc_t *cc);
 void pp_cc_stats(const pp_cc_t *cc, pp_cc_stats_t *out);
+/*
+ * Each carrier's state for the workers row's counters (`ppctl status`): a JSON object
+ * {"dhl":{"breaker":"closed|half_open|open","requests_60s":N,"rate_limited_5m":N,
+ * "errors_5m":N},...} naming only carriers with a breaker not closed or a request, 429 or
+ * error in the last 5 minutes (requests_60s: the last six whole 10-second slots). 0, or
+ * PP_EINVAL when it does not fit in cap.
+ */
+int pp_cc_carriers_json(const pp_cc_t *cc, char *buf, size_t cap) __attribute__((warn_unused_result));
 /* Live pollers (>= 1) as of the last sync. */
 int pp_cc_live_pollers(const pp_cc_t *cc);
 

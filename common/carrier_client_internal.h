@@ -10,6 +10,13 @@
 
 typedef struct pp_cc_lane pp_cc_lane_t;
 
+#define PP_CC_RECENT_SLOT_MS 10000
+#define PP_CC_RECENT_SLOTS 30 /* 5 minutes */
+typedef struct pp_cc_recent {
+    long long slot; /* wall-clock ms / PP_CC_RECENT_SLOT_MS */
+    long requests, rate_limited, errors;
+} pp_cc_recent_t;
+
 typedef enum { PP_CC_UNPAID = 0, PP_CC_TAKING, PP_CC_PAID } pp_cc_paid_t;
 
 struct pp_cc_call {
@@ -58,6 +65,11 @@ struct pp_cc_lane {
 
     long long sec; /* wall-clock second of sec_count (per-second gauge) */
     long sec_count;
+
+    /* The last minutes in 10-second slots (wall clock), for the workers row's counters
+     * (`ppctl status`: requests a second, 429s and errors lately): slot i holds the slot
+     * number recent[i].slot % PP_CC_RECENT_SLOTS == i. */
+    pp_cc_recent_t recent[PP_CC_RECENT_SLOTS];
 };
 
 struct pp_cc {

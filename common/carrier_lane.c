@@ -46,9 +46,28 @@ void pp_cc_lane_breaker_gauge(pp_cc_lane_t *l, int64_t now)
                  (double)pp_breaker_state(&l->breaker, now));
 }
 
+/* This 10-second slot of the lane's recent counts, emptied when it last held an older one. */
+static pp_cc_recent_t *recent_slot(pp_cc_lane_t *l)
+{
+    long long slot = l->cc->wall() / PP_CC_RECENT_SLOT_MS;
+    int i = (int)(slot % PP_CC_RECENT_SLOTS);
+    if (l->recent[i].slot != slot) {
+        memset(&l->recent[i], 0, sizeof l->recent[i]);
+        l->recent[i].slot = slot;
+    }
+    return &l->recent[i];
+}
+
 static void count_error(pp_cc_lane_t *l, const char *kind)
 {
     pp_cc_metric(l->cc, true, "errors_total", l->carrier->name, "kind", kind, 1);
+    if (strcmp(kind, "aborted") == 0) /* our own stop, not the carrier's */
+        return;
+    pp_cc_recent_t *r = recent_slot(l);
+    if (strcmp(kind, "rate_limited") == 0)
+        r->rate_limited++;
+    else
+        r->errors++;
 }
 
 static void count_sent(pp_cc_lane_t *l)
@@ -63,6 +82,8 @@ static void count_sent(pp_cc_lane_t *l)
         l->sec_count = 0;
     }
     l->sec_count++;
+    pp_cc_recent_t *r = recent_slot(l);
+    r->requests++;
 }
 
 /* ---- completing a call ----------------------------------------------------------------- */

@@ -69,13 +69,20 @@ static void counters(void *self, char *json, size_t cap)
     if (p->cc)
         pp_cc_stats(p->cc, &st);
     pp_metrics_set(p->metrics, "pp_poller_relay_active", pp_relay_active(p->relay) ? 1 : 0);
-    snprintf(json, cap,
-             "{\"claims\":%lld,\"claimed\":%lld,\"requests\":%lld,\"request_errors\":%lld,"
-             "\"written\":%lld,\"events\":%lld,\"lease_lost\":%lld,\"published\":%lld,"
-             "\"publish_failed\":%lld,\"inflight\":%d,\"relay\":%s,\"relay_lag\":%lld}",
-             p->n_claims, p->n_claimed, st.requests, st.failures, p->n_written, p->n_events,
-             p->n_lease_lost, p->n_published, p->n_publish_failed, p->inflight,
-             pp_relay_active(p->relay) ? "true" : "false", pp_relay_lag(p->relay));
+    /* each carrier's breaker and recent counts (ppctl status); left out if they do not fit */
+    char carriers[1024];
+    if (!p->cc || pp_cc_carriers_json(p->cc, carriers, sizeof carriers) != PP_OK)
+        snprintf(carriers, sizeof carriers, "{}");
+    int n = snprintf(json, cap,
+                     "{\"claims\":%lld,\"claimed\":%lld,\"requests\":%lld,\"request_errors\":%lld,"
+                     "\"written\":%lld,\"events\":%lld,\"lease_lost\":%lld,\"published\":%lld,"
+                     "\"publish_failed\":%lld,\"inflight\":%d,\"relay\":%s,\"relay_lag\":%lld,"
+                     "\"carriers\":%s}",
+                     p->n_claims, p->n_claimed, st.requests, st.failures, p->n_written, p->n_events,
+                     p->n_lease_lost, p->n_published, p->n_publish_failed, p->inflight,
+                     pp_relay_active(p->relay) ? "true" : "false", pp_relay_lag(p->relay), carriers);
+    if (n < 0 || (size_t)n >= cap) /* cut JSON would fail the heartbeat: the counters without */
+        snprintf(json, cap, "{}");
 }
 
 /*

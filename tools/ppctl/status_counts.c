@@ -1,0 +1,125 @@
+/* status_counts.c - the whole-table totals `ppctl wait` follows and `ppctl status` opens with: shipments by status, outbox, ledger, live workers, the bots' counters. */
+#include "status.h"
+
+#include "db.h"
+#include "err.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static long long ll(PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+int ppctl_counts_take(PGconn *c, rd_kafka_t *rk, const ppctl_t *ctl, ppctl_counts_t *s)
+{
+    PGresult *r;
+    memset(s, 0, sizeof *s);
+    if (pp_db_exec(c, "shipments by status",
+                   "SELECT status, count(*), count(*) FILTER (WHERE next_poll_at <= now()) "
+                   "FROM shipments GROUP BY 1 ORDER BY min(progress), 1",
+                   0, NULL, &r))
+        return PP_EDB;
+    for (int i = 0; i < PQntuples(r) && i < 16; i++) {
+        snprintf(s->status_names[i], sizeof s->status_names[i], "%s", PQgetvalue(r, i, 0));
+        s->by_status[i] = ll(r, i, 1);
+        s->total += s->by_status[i];
+        s->due += ll(r, i, 2);
+        if (!strcmp(s->status_names[i], "delivered") || !strcmp(s->status_names[i], "returned") ||
+            !strcmp(s->status_names[i], "expired"))
+            s->terminal += s->by_status[i];
+        s->n_status++;
+    }
+    PQclear(r);
+    if (pp_db_exec(c, "outbox and ledger counts",
+                   "SELECT (SELECT count(*) FROM outbox), "
+                   "(SELECT count(*) FROM outbox WHERE published_at IS NULL), "
+                   "(SELECT count(*) FROM notifications WHERE state = 'sent'), "
+                   "(SELECT count(*) FROM notifications WHERE state LIKE 'skipped%'), "
+                   "(SELECT count(*) FROM notifications WHERE state = 'sending'), "
+                   "(SELECT count(*) FROM notifications WHERE state = 'failed'), "
+                   "(SELECT count(*) FROM workers WHERE kind = 'poller' AND stopped_at IS NULL "
+                   "  AND heartbeat_at > now() - interval '15 seconds'), "
+                   "(SELECT count(*) FROM workers WHERE kind = 'notifier' AND stopped_at IS NULL "
+                   "  AND heartbeat_at > now() - interval '15 seconds')",
+                   0, NULL, &r))
+        return PP_EDB;
+    s->events = ll(r, 0, 0);
+    s->unpublished = ll(r, 0, 1);
+    s->sent = ll(r, 0, 2);
+    s->skipped = ll(r, 0, 3);
+    s->sending = ll(r, 0, 4);
+    s->failed = ll(r, 0, 5);
+    s->workers_poller = ll(r, 0, 6);
+    s->workers_notifier = ll(r, 0, 7);
+    PQclear(r);
+    if (pp_db_exec(c, "bot workers",
+                   "SELECT count(*), sum((counters->>'asks')::bigint), "
+                   "sum((counters->>'answered_db')::bigint), sum((counters->>'live_calls')::bigint), "
+                   "sum((counters->>'coalesced')::bigint), sum((counters->>'refused_quota')::bigint), "
+                   "sum((counters->>'refused_breaker')::bigint), "
+                   "sum((counters->>'refused_paused')::bigint) "
+                   "FROM workers WHERE kind = 'bot' AND stopped_at IS NULL "
+                   "  AND heartbeat_at > now() - interval '15 seconds'",
+                   0, NULL, &r))
+        return PP_EDB;
+    s->workers_bot = ll(r, 0, 0);
+    s->bot_asks = ll(r, 0, 1);
+    s->bot_db = ll(r, 0, 2);
+    s->bot_live_calls = ll(r, 0, 3);
+    s->bot_coalesced = ll(r, 0, 4);
+    s->bot_refused_quota = ll(r, 0, 5);
+    s->bot_refused_breaker = ll(r, 0, 6);
+    s->bot_refused_paused = ll(r, 0, 7);
+    PQclear(r);
+    s->lag = rk ? ppctl_consumer_lag(rk, ctl->cfg.topic) : -1;
+    return PP_OK;
+}
+
+void ppctl_counts_line(FILE *out, const ppctl_counts_t *s)
+{
+    fprintf(out, "shipments %lld:", s->total);
+    for (int i = 0; i < s->n_status; i++)
+        fprintf(out, " %s %lld", s->status_names[i], s->by_status[i]);
+    fprintf(out, " | events %lld published %lld | IMs sent %lld skipped %lld failed %lld | lag ",
+            s->events, s->events - s->unpublished, s->sent, s->skipped, s->failed);
+    if (s->lag < 0)
+        fprintf(out, "?");
+    else
+        fprintf(out, "%lld", s->lag);
+}
+
+void ppctl_counts_json(const ppctl_counts_t *s, cJSON *st)
+{
+    cJSON_AddNumberToObject(st, "shipments", (double)s->total);
+    cJSON_AddNumberToObject(st, "terminal", (double)s->terminal);
+    cJSON_AddNumberToObject(st, "due", (double)s->due);
+    cJSON *bs = cJSON_AddObjectToObject(st, "by_status");
+    for (int i = 0; i < s->n_status; i++)
+        cJSON_AddNumberToObject(bs, s->status_names[i], (double)s->by_status[i]);
+    cJSON_AddNumberToObject(st, "events", (double)s->events);
+    cJSON_AddNumberToObject(st, "unpublished", (double)s->unpublished);
+    cJSON *n = cJSON_AddObjectToObject(st, "notifications");
+    cJSON_AddNumberToObject(n, "sent", (double)s->sent);
+    cJSON_AddNumberToObject(n, "skipped", (double)s->skipped);
+    cJSON_AddNumberToObject(n, "sending", (double)s->sending);
+    cJSON_AddNumberToObject(n, "failed", (double)s->failed);
+    cJSON *live = cJSON_AddObjectToObject(st, "live");
+    cJSON_AddNumberToObject(live, "poller", (double)s->workers_poller);
+    cJSON_AddNumberToObject(live, "notifier", (double)s->workers_notifier);
+    cJSON_AddNumberToObject(live, "bot", (double)s->workers_bot);
+    cJSON *b = cJSON_AddObjectToObject(st, "bot");
+    cJSON_AddNumberToObject(b, "asks", (double)s->bot_asks);
+    cJSON_AddNumberToObject(b, "answered_db", (double)s->bot_db);
+    cJSON_AddNumberToObject(b, "live_calls", (double)s->bot_live_calls);
+    cJSON_AddNumberToObject(b, "coalesced", (double)s->bot_coalesced);
+    cJSON_AddNumberToObject(b, "refused_quota", (double)s->bot_refused_quota);
+    cJSON_AddNumberToObject(b, "refused_breaker", (double)s->bot_refused_breaker);
+    cJSON_AddNumberToObject(b, "refused_paused", (double)s->bot_refused_paused);
+    if (s->lag < 0)
+        cJSON_AddNullToObject(st, "consumer_lag");
+    else
+        cJSON_AddNumberToObject(st, "consumer_lag", (double)s->lag);
+}
