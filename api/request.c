@@ -178,11 +178,13 @@ static void record(pp_api_req_t *r, int status)
     pp_api_t *a = r->api;
     char series[320];
     const char *label = r->pattern ? r->pattern : "unmatched";
-    snprintf(series, sizeof series, "pp_api_requests_total{route=\"%s %s\",status=\"%d\"}",
-             r->method ? r->method : "-", label, status);
+    /* the method is one of the routes' (or "-"), so a client cannot add series with it */
+    const char *method = r->method ? r->method : "-";
+    snprintf(series, sizeof series, "pp_api_requests_total{method=\"%s\",route=\"%s\",status=\"%d\"}",
+             method, label, status);
     pp_metrics_add(a->metrics, series, 1);
     char labels[256];
-    snprintf(labels, sizeof labels, "route=\"%s %s\"", r->method ? r->method : "-", label);
+    snprintf(labels, sizeof labels, "method=\"%s\",route=\"%s\"", method, label);
     pp_metrics_observe(a->metrics, "pp_api_request_seconds", labels,
                        (double)(now_ns() - r->start_ns) / 1e9);
     a->n_requests++;

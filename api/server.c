@@ -74,8 +74,9 @@ static void free_api(void *self)
 
 static void help_metrics(pp_metrics_t *m)
 {
-    pp_metrics_help(m, "pp_api_requests_total", "counter", "API requests by route and status");
-    pp_metrics_help(m, "pp_api_request_seconds", "histogram", "API request latency by route");
+    pp_metrics_help(m, "pp_api_requests_total", "counter", "API requests by method, route and status");
+    pp_metrics_help(m, "pp_api_request_seconds", "histogram",
+                    "API request latency by method and route");
     pp_metrics_help(m, "pp_api_rate_limited_total", "counter",
                     "requests refused by the per-key rate limit");
     pp_metrics_add(m, "pp_api_rate_limited_total", 0);

@@ -433,6 +433,10 @@ static void declare_metrics(pp_metrics_t *m)
     pp_metrics_help(m, "pp_bot_reply_latency_seconds", "histogram",
                     "chat line received until the reply was queued for sending");
     pp_metrics_help(m, "pp_bot_xmpp_up", "gauge", "1 while the XMPP session is up");
+    pp_metrics_help(m, "pp_bot_sender_limited_total", "counter",
+                    "chat lines over a writer's limit, by limit (messages, live, live_day)");
+    pp_metrics_help(m, "pp_bot_sender_dropped_total", "counter",
+                    "of those, dropped without an answer (a refusal was already sent), by limit");
 }
 
 static pp_bot_senders_limits_t sender_limits(const pp_config_t *cfg)

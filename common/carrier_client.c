@@ -256,6 +256,8 @@ int pp_cc_init(pp_cc_t **out, const pp_cc_opts_t *o)
     pp_cc_help(cc, "breaker_state", "gauge", "circuit breaker: 0 closed, 1 half-open, 2 open");
     pp_cc_help(cc, "carrier_paused_total", "counter",
                "carrier answers that paused the calls (429, 503 with Retry-After)");
+    pp_cc_help(cc, "carrier_rate_limited_total", "counter",
+               "HTTP 429 answers from the carrier (its rate limit hit)");
     pp_cc_help(cc, "token_refreshes_total", "counter", "access-token requests by carrier and result");
     pp_cc_day_help(cc);
     int64_t now = cc->now();
@@ -284,6 +286,7 @@ int pp_cc_init(pp_cc_t **out, const pp_cc_opts_t *o)
         uv_timer_init(o->loop, &l->timer);
         l->timer.data = l;
         pp_cc_lane_breaker_gauge(l, now);
+        pp_cc_metric(cc, true, "carrier_rate_limited_total", all[i]->name, NULL, NULL, 0);
         pp_cc_day_lane_init(l);
         pp_info("%s: carrier %s: %d numbers per request, fleet budget %ld/s %ld/day%s", o->who,
                 all[i]->name, l->max_batch, l->rps, l->per_day,

@@ -47,12 +47,13 @@ void pp_cc_day_help(pp_cc_t *cc)
     pp_cc_help(cc, "budget_limit", "gauge", "this process's share of the fleet limit (0 = unlimited)");
     pp_cc_help(cc, "budget_fleet_used", "gauge",
                "requests by the whole fleet today (carrier_usage, as of the last sync)");
+    pp_cc_help(cc, "budget_fleet_limit", "gauge", "the fleet's limit (<carrier>_per_day; unset: none)");
     pp_cc_help(cc, "live_pollers", "gauge", "live pollers sharing the carrier day budgets");
     pp_cc_help(cc, "rate_sharers", "gauge",
                "live pollers and bots sharing the per-second carrier budgets");
     if (cc->o.day_mode == PP_CC_DAY_BOT) {
         pp_cc_help(cc, "day_share", "gauge",
-                   "requests a UTC day the bots may send (bot_day_share_pct of <carrier>_per_day; -1 = no day quota)");
+                   "requests a UTC day the bots may send (bot_day_share_pct of <carrier>_per_day; no series: no day quota)");
         pp_cc_help(cc, "day_used", "gauge",
                    "requests the bots sent today (carrier_usage, as of the last check)");
     }
@@ -70,8 +71,10 @@ void pp_cc_budget_gauges(pp_cc_lane_t *l)
         pp_cc_metric(cc, false, "budget_limit", n, "window", "day",
                      pp_budget_share(l->per_day, cc->live_pollers));
         pp_cc_metric(cc, false, "budget_used", n, "window", "day", (double)l->day_used_local);
-        if (l->per_day > 0)
+        if (l->per_day > 0) {
             pp_cc_metric(cc, false, "budget_fleet_used", n, "window", "day", (double)l->fleet_requests);
+            pp_cc_metric(cc, false, "budget_fleet_limit", n, "window", "day", (double)l->per_day);
+        }
     }
 }
 
@@ -82,8 +85,8 @@ void pp_cc_day_lane_init(pp_cc_lane_t *l)
     l->spent_day = l->logged_day = -1;
     if (cc->o.day_mode == PP_CC_DAY_BOT) {
         l->share = pp_carrier_usage_bot_share(l->per_day, cc->o.cfg->bot_day_share_pct);
-        pp_cc_metric(cc, false, "day_share", l->carrier->name, NULL, NULL,
-                     l->per_day > 0 ? (double)l->share : -1);
+        if (l->per_day > 0)
+            pp_cc_metric(cc, false, "day_share", l->carrier->name, NULL, NULL, (double)l->share);
         if (l->per_day > 0)
             pp_infok(PP_LOG_FIELDS(PP_LF_CARRIER(l->carrier->name)),
                      "%s: carrier %s: day share %ld of %s_per_day %ld (bot_day_share_pct %ld)%s",
@@ -100,8 +103,8 @@ void pp_cc_day_reconfigure(pp_cc_lane_t *l)
     if (cc->o.day_mode == PP_CC_DAY_BOT) {
         l->share = pp_carrier_usage_bot_share(l->per_day, cc->o.cfg->bot_day_share_pct);
         l->spent_day = -1; /* a larger share: ask the database again */
-        pp_cc_metric(cc, false, "day_share", l->carrier->name, NULL, NULL,
-                     l->per_day > 0 ? (double)l->share : -1);
+        if (l->per_day > 0)
+            pp_cc_metric(cc, false, "day_share", l->carrier->name, NULL, NULL, (double)l->share);
     }
     pp_cc_budget_gauges(l);
 }

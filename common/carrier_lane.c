@@ -363,6 +363,8 @@ static void call_done(const pp_http_response_t *resp, void *arg)
         why = "unauthorized";
         snprintf(msg, sizeof msg, "HTTP 401 again after a new token");
     } else {
+        if (resp->status == 429)
+            pp_cc_metric(cc, true, "carrier_rate_limited_total", carrier->name, NULL, NULL, 1);
         if (resp->status == 429 || (resp->status == 503 && resp->retry_after_s >= 0))
             pause_carrier(l, resp->status, resp->retry_after_s, now);
         int rc = pp_carrier_parse(carrier, resp->status, resp->body, resp->body_len, &res, &n_res,

@@ -17,6 +17,9 @@
 static const double bucket_le[PP_METRICS_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025,
                                                      0.05,  0.1,    0.25,  0.5,  1,
                                                      2.5,   5,      10,    20,   30};
+/* pp_metrics_slow_buckets: ages and delays that may reach hours (a poll's lateness). */
+static const double slow_le[PP_METRICS_BUCKETS] = {0.1, 0.5, 1,   2.5,  5,    10,   30,   60,
+                                                   120, 300, 600, 1800, 3600, 7200, 21600};
 
 typedef enum { KIND_COUNTER, KIND_GAUGE, KIND_HISTOGRAM } kind_t;
 
@@ -26,6 +29,7 @@ typedef struct family {
     char *name;
     char *type; /* from help(), or NULL: inferred from the first series */
     char *help;
+    const double *le; /* histogram bucket bounds: bucket_le or slow_le */
     struct series *first, *last;
     struct family *next;
 } family_t;
@@ -107,6 +111,7 @@ static family_t *family_get(pp_metrics_t *m, const char *name, size_t len)
         free(f);
         return NULL;
     }
+    f->le = bucket_le;
     if (m->families_last)
         m->families_last->next = f;
     else
@@ -209,12 +214,19 @@ void pp_metrics_observe(pp_metrics_t *m, const char *name, const char *labels, d
     if (!s || isnan(seconds))
         return;
     int i = 0;
-    while (i < PP_METRICS_BUCKETS && seconds > bucket_le[i])
+    while (i < PP_METRICS_BUCKETS && seconds > s->fam->le[i])
         i++;
     if (i < PP_METRICS_BUCKETS)
         s->buckets[i]++;
     s->count++;
     s->sum += seconds;
+}
+
+void pp_metrics_slow_buckets(pp_metrics_t *m, const char *name)
+{
+    family_t *f = m && name ? family_get(m, name, strlen(name)) : NULL;
+    if (f && !f->first)
+        f->le = slow_le;
 }
 
 void pp_metrics_help(pp_metrics_t *m, const char *name, const char *type, const char *help)
@@ -329,7 +341,7 @@ int pp_metrics_render(pp_metrics_t *m, char **out, size_t *len)
             uint64_t cum = 0;
             for (int i = 0; i < PP_METRICS_BUCKETS; i++) {
                 cum += s->buckets[i];
-                bprintf(&b, "%s_bucket{%s%sle=\"%g\"} %llu\n", f->name, lb, sep, bucket_le[i],
+                bprintf(&b, "%s_bucket{%s%sle=\"%g\"} %llu\n", f->name, lb, sep, f->le[i],
                         (unsigned long long)cum);
             }
             bprintf(&b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", f->name, lb, sep,

@@ -22,6 +22,8 @@ void pp_metrics_set(pp_metrics_t *m, const char *series, double v); /* gauge = v
 /* Histogram with latency buckets 1ms..30s; emits name_bucket{...,le=".."}, name_sum, name_count. */
 void pp_metrics_observe(pp_metrics_t *m, const char *name, const char *labels /* or NULL */,
                         double seconds);
+/* The histogram `name` gets buckets 0.1 s..6 h instead (before its first observation). */
+void pp_metrics_slow_buckets(pp_metrics_t *m, const char *name);
 /* # HELP and # TYPE for a family (type: counter|gauge|histogram). May precede or follow use. */
 void pp_metrics_help(pp_metrics_t *m, const char *name, const char *type, const char *help);
 

@@ -178,26 +178,38 @@ void pp_consumer_error(pp_notifier_t *n, rd_kafka_message_t *m)
     pp_warn("kafka: consumer: %s", rd_kafka_message_errstr(m));
 }
 
-/* Consumer lag from cached watermarks (no round trip). */
+/* Consumer lag from cached watermarks (no round trip); per partition into the stats. */
 long long pp_consumer_lag(pp_notifier_t *n)
 {
     rd_kafka_topic_partition_list_t *parts = NULL;
+    pp_partition_lag_t each[PP_NOTIFIER_MAX_PARTS];
+    int n_each = 0;
     long long lag = 0;
     if (rd_kafka_assignment(n->consumer, &parts) || !parts)
         return -1;
     if (rd_kafka_position(n->consumer, parts) == 0) {
         for (int i = 0; i < parts->cnt; i++) {
-            int64_t lo, hi;
+            int64_t lo, hi, l = 0;
             rd_kafka_topic_partition_t *p = &parts->elems[i];
             if (rd_kafka_get_watermark_offsets(n->consumer, p->topic, p->partition, &lo, &hi))
                 continue;
             if (p->offset >= 0 && hi > p->offset)
-                lag += hi - p->offset;
+                l = hi - p->offset;
             else if (p->offset < 0 && hi > lo)
-                lag += hi - lo;
+                l = hi - lo;
+            lag += l;
+            if (n_each < PP_NOTIFIER_MAX_PARTS) {
+                snprintf(each[n_each].topic, sizeof each[n_each].topic, "%s", p->topic);
+                each[n_each].partition = (int)p->partition;
+                each[n_each++].lag = l;
+            }
         }
     }
     rd_kafka_topic_partition_list_destroy(parts);
+    pthread_mutex_lock(&n->stats.lat_lock);
+    memcpy(n->stats.parts, each, (size_t)n_each * sizeof each[0]);
+    n->stats.n_parts = n_each;
+    pthread_mutex_unlock(&n->stats.lat_lock);
     return lag;
 }
 

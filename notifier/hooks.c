@@ -21,6 +21,8 @@ typedef struct hooks_state {
     uv_async_t done;
     bool ended;         /* the worker thread has returned (by itself when no stop was asked) */
     long long last[16]; /* last published value of each counter */
+    char shown[PP_NOTIFIER_MAX_PARTS][128]; /* the partition lag series last set non-zero */
+    int n_shown;
 } hooks_state_t;
 
 static const struct {
@@ -70,6 +72,26 @@ static long long counter_value(pp_notifier_stats_t *s, size_t i)
     return atomic_load(v[i]);
 }
 
+/* The lag of each assigned partition. A partition given away drops to 0 here (its new owner
+ * shows its lag), so a sum over the group stays the group's lag. */
+static void publish_partitions(hooks_state_t *h, pp_metrics_t *m, pp_notifier_stats_t *s)
+{
+    pp_partition_lag_t parts[PP_NOTIFIER_MAX_PARTS];
+    pthread_mutex_lock(&s->lat_lock);
+    int n = s->n_parts;
+    memcpy(parts, s->parts, (size_t)n * sizeof parts[0]);
+    pthread_mutex_unlock(&s->lat_lock);
+    for (int i = 0; i < h->n_shown; i++)
+        pp_metrics_set(m, h->shown[i], 0);
+    h->n_shown = 0;
+    for (int i = 0; i < n; i++) {
+        char *key = h->shown[h->n_shown++];
+        snprintf(key, sizeof h->shown[0], "pp_notifier_partition_lag{topic=\"%.63s\",partition=\"%d\"}",
+                 parts[i].topic, parts[i].partition);
+        pp_metrics_set(m, key, (double)parts[i].lag);
+    }
+}
+
 /* Copy the worker's atomics into the registry (the registry is loop-thread only). */
 static void publish_cb(uv_timer_t *t)
 {
@@ -83,7 +105,9 @@ static void publish_cb(uv_timer_t *t)
         h->last[i] = v;
     }
     pp_metrics_set(m, "pp_notifier_xmpp_up", atomic_load(&s->xmpp_up) ? 1 : 0);
-    pp_metrics_set(m, "pp_notifier_consumer_lag", (double)atomic_load(&s->lag));
+    long long lag = atomic_load(&s->lag); /* -1: no assignment known, so none of the group's */
+    pp_metrics_set(m, "pp_notifier_consumer_lag", lag > 0 ? (double)lag : 0);
+    publish_partitions(h, m, s);
     double lat[PP_NOTIFIER_LAT_SAMPLES];
     pthread_mutex_lock(&s->lat_lock);
     int n = s->n_lat;
@@ -133,7 +157,9 @@ static void declare_metrics(pp_metrics_t *m)
     }
     pp_metrics_help(m, "pp_notifier_xmpp_up", "gauge", "1 while the IM connection is up");
     pp_metrics_help(m, "pp_notifier_consumer_lag", "gauge",
-                    "events behind the end of the assigned partitions (-1 unknown)");
+                    "events behind the end of the assigned partitions (0 with none assigned)");
+    pp_metrics_help(m, "pp_notifier_partition_lag", "gauge",
+                    "events behind the end of each assigned partition (0 once given away)");
     pp_metrics_help(m, "pp_notifier_send_latency_seconds", "histogram",
                     "batch send until the IM server acknowledged it");
 }

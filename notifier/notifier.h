@@ -13,6 +13,13 @@
 #include <stdbool.h>
 
 #define PP_NOTIFIER_LAT_SAMPLES 4096
+#define PP_NOTIFIER_MAX_PARTS 64 /* partitions whose lag is shown (the event topic has 12) */
+
+typedef struct pp_partition_lag {
+    char topic[64];
+    int partition;
+    long long lag;
+} pp_partition_lag_t;
 
 typedef struct pp_notifier_stats {
     atomic_llong consumed, sent, failed, dlq, duplicate, no_recipient, retries, batches;
@@ -28,6 +35,9 @@ typedef struct pp_notifier_stats {
     pthread_mutex_t lat_lock;
     double lat[PP_NOTIFIER_LAT_SAMPLES];
     int n_lat;
+    /* The assigned partitions' lag at the last refresh (under lat_lock too). */
+    pp_partition_lag_t parts[PP_NOTIFIER_MAX_PARTS];
+    int n_parts;
 } pp_notifier_stats_t;
 
 typedef struct pp_notifier pp_notifier_t;

@@ -31,7 +31,8 @@ static const char claim_sql[] =
     "          (extract(epoch FROM last_change_at) * 1000)::bigint, consecutive_errors, "
     "          (extract(epoch FROM now()) * 1000)::bigint, "
     "          (extract(epoch FROM entered_at) * 1000)::bigint, "
-    "          (extract(epoch FROM last_polled_at) * 1000)::bigint, polls";
+    "          (extract(epoch FROM last_polled_at) * 1000)::bigint, polls, "
+    "          (extract(epoch FROM next_poll_at) * 1000)::bigint";
 
 static bool get_ll(PGresult *r, int row, int col, long long *out)
 {
@@ -63,6 +64,8 @@ static void read_state(PGresult *r, int row, pp_claimed_t *c)
     get_ll(r, row, 11, &entered_ms);
     get_ll(r, row, 12, &c->last_polled_ms);
     get_ll(r, row, 13, &c->polls);
+    if (!get_ll(r, row, 14, &c->next_poll_ms))
+        c->next_poll_ms = c->db_now_ms;
     /* never seen by the carrier: the not-found grace period counts from the entry */
     if (!st->has_last_event)
         st->not_found_since_ms = entered_ms;
@@ -100,6 +103,20 @@ done:
     return rc;
 }
 
+/* How late each claimed shipment is polled: the database's now minus its due time, both from
+ * the claim's own row (no query of its own). Poller autoscaling and the dashboard read it. */
+static void observe_lateness(pp_poller_t *p, const claim_job_t *j)
+{
+    for (int i = 0; i < j->got; i++) {
+        const pp_claimed_t *c = &j->rows[i];
+        char labels[64];
+        long long late_ms = c->db_now_ms - c->next_poll_ms;
+        snprintf(labels, sizeof labels, "carrier=\"%s\"", c->carrier);
+        pp_metrics_observe(p->metrics, "pp_poller_poll_lateness_seconds", labels,
+                           late_ms > 0 ? (double)late_ms / 1000.0 : 0.0);
+    }
+}
+
 static void claim_done(int rc, void *arg)
 {
     claim_job_t *j = arg;
@@ -110,6 +127,7 @@ static void claim_done(int rc, void *arg)
         p->n_claimed += j->got;
         pp_metrics_add(p->metrics, "pp_poller_claims_total", 1);
         pp_metrics_add(p->metrics, "pp_poller_claimed_shipments_total", j->got);
+        observe_lateness(p, j);
         p->backlog = j->got == j->want;
         if (j->got)
             pp_debug("worker %s: claimed %d shipments", p->worker_id, j->got);

@@ -96,6 +96,7 @@ static void claim_cb(uv_timer_t *t)
     pp_poller_t *p = t->data;
     if (pp_cc_ready(p->cc))
         pp_claim_tick(p);
+    pp_backlog_tick(p);
 }
 
 static void usage_flushed_cb(void *arg)
@@ -112,7 +113,7 @@ static void advance_stop(pp_poller_t *p)
     switch (p->phase) {
     case PP_POLLER_RUNNING: return;
     case PP_POLLER_DRAINING:
-        if (p->inflight > 0 || p->claiming)
+        if (p->inflight > 0 || p->claiming || p->backlog_counting)
             return;
         p->phase = PP_POLLER_USAGE_FLUSH; /* today's carrier usage, unused grants given back */
         pp_cc_finish(p->cc, usage_flushed_cb, p);
@@ -205,12 +206,12 @@ static void declare_metrics(pp_metrics_t *m)
                     "rows found already in Kafka when taking the relay lock");
     pp_metrics_help(m, "pp_poller_inflight", "gauge", "shipments being polled or written back");
     pp_metrics_help(m, "pp_poller_leases_held", "gauge", "leases held by this poller");
-    pp_metrics_help(m, "pp_poller_relay_lag", "gauge",
-                    "unpublished outbox rows (seen by the relay holder)");
     pp_metrics_help(m, "pp_poller_relay_active", "gauge", "1 when this poller holds the relay lock");
+    pp_metrics_help(m, "pp_poller_poll_lateness_seconds", "histogram",
+                    "how late shipments are claimed: now - next_poll_at at the claim, by carrier");
+    pp_metrics_slow_buckets(m, "pp_poller_poll_lateness_seconds");
     pp_metrics_set(m, "pp_poller_inflight", 0);
     pp_metrics_set(m, "pp_poller_leases_held", 0);
-    pp_metrics_set(m, "pp_poller_relay_lag", 0);
     pp_metrics_set(m, "pp_poller_relay_active", 0);
     pp_metrics_add(m, "pp_poller_events_written_total", 0);
     pp_metrics_add(m, "pp_poller_outbox_published_total", 0);
@@ -231,6 +232,7 @@ static int start(pp_daemon_t *d, void **self)
     p->worker_id = pp_daemon_worker_id(d);
     *self = p;
     declare_metrics(p->metrics);
+    pp_backlog_declare(p);
     pp_defer_init(p);
     pp_poll_init(p);
     if (pp_dispatch_init(p) != PP_OK) {

@@ -32,6 +32,7 @@ typedef struct pp_claimed {
     long long polls;          /* write-backs so far */
     long long db_now_ms;      /* the database's clock at the claim */
     long long last_polled_ms; /* 0: never */
+    long long next_poll_ms;   /* the due time the claim found (lateness = db_now_ms - it) */
 } pp_claimed_t;
 
 /* A claimed shipment's log fields (log.h): PP_LOG_FIELDS(PP_LF_CLAIMED(c)). */
@@ -71,9 +72,11 @@ struct pp_poller {
     uv_timer_t claim_timer;
     uv_timer_t stop_timer; /* drives the drain's phases */
 
-    int inflight;  /* claimed shipments not yet written back or released (lease.c) */
-    bool claiming; /* a claim round trip is outstanding */
-    bool backlog;  /* the last claim was full: more may be due */
+    int inflight;            /* claimed shipments not yet written back or released (lease.c) */
+    bool claiming;           /* a claim round trip is outstanding */
+    bool backlog;            /* the last claim was full: more may be due */
+    bool backlog_counting;   /* backlog.c: a count is outstanding */
+    int64_t backlog_next_ms; /* backlog.c: the next count (monotonic) */
     pp_poller_phase_t phase;
     /* Set by poller.c; called whenever something
      * finished: shipments (lease.c), a claim (claim.c), a relay step (relay.c). It claims more
@@ -87,6 +90,10 @@ struct pp_poller {
 
 /* claim.c: claim due shipments while in-flight < poll_concurrency. */
 void pp_claim_tick(pp_poller_t *p);
+
+/* backlog.c: the due backlog per carrier and the outbox lag, counted by the relay holder. */
+void pp_backlog_declare(pp_poller_t *p);
+void pp_backlog_tick(pp_poller_t *p); /* from the claim timer: counts when one is due */
 
 /*
  * dispatch.c: claimed shipments into carrier calls (batched per carrier, up to the carrier's

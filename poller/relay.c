@@ -304,10 +304,8 @@ static void fetch_done(pp_relay_t *r, relay_job_t *j, int rc)
         take_round(r, j->rows);
         j->rows = NULL;
     }
-    if (j->want_lag) {
-        r->lag = j->lag;
-        pp_metrics_set(p->metrics, "pp_poller_relay_lag", (double)r->lag);
-    }
+    if (j->want_lag)
+        r->lag = j->lag; /* the workers row's; the gauge is backlog.c's */
 }
 
 static void job_done(int rc, void *arg)

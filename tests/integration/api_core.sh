@@ -135,9 +135,9 @@ call 401 GET "$T" /v1/transactions/500 "$SERVICE_KEY"
 
 # ---- metrics and workers table ----
 curl -sS "$BASE/metrics" >"$PP_TEST_TMP/metrics.txt"
-grep -q 'pp_api_requests_total{route="PUT /v1/transactions/{id}/shipment",status="201"} 3' "$PP_TEST_TMP/metrics.txt" ||
+grep -q 'pp_api_requests_total{method="PUT",route="/v1/transactions/{id}/shipment",status="201"} 3' "$PP_TEST_TMP/metrics.txt" ||
 	fail "no per-route counter: $(grep pp_api_requests_total "$PP_TEST_TMP/metrics.txt" | head -5)"
-grep -q 'pp_api_request_seconds_bucket{route="GET /v1/transactions/{id}"' "$PP_TEST_TMP/metrics.txt" || fail "no latency histogram"
+grep -q 'pp_api_request_seconds_bucket{method="GET",route="/v1/transactions/{id}"' "$PP_TEST_TMP/metrics.txt" || fail "no latency histogram"
 wait_until 5 bash -c "[[ \$(psql \"$PP_DB_URL\" -XAtc \"SELECT kind || (stopped_at IS NULL) FROM workers WHERE id = 'api-test'\") == apitrue ]]" ||
 	fail "pp-api is not registered in the workers table"
 

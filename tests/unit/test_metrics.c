@@ -26,6 +26,8 @@ static void test_render(void)
     pp_metrics_observe(m, "pp_latency_seconds", "carrier=\"inpost\"", 0.5);
     pp_metrics_observe(m, "pp_latency_seconds", "carrier=\"inpost\"", 100);
     pp_metrics_observe(m, "pp_plain_seconds", NULL, 0.001);
+    pp_metrics_slow_buckets(m, "pp_late_seconds");
+    pp_metrics_observe(m, "pp_late_seconds", "carrier=\"dhl\"", 100);
     /* many series: forces the hash table to grow */
     for (int i = 0; i < 1000; i++) {
         char s[64];
@@ -48,6 +50,9 @@ static void test_render(void)
     CHECK(strstr(out, "pp_latency_seconds_count{carrier=\"inpost\"} 3\n") != NULL);
     CHECK(strstr(out, "pp_plain_seconds_bucket{le=\"0.001\"} 1\n") != NULL);
     CHECK(strstr(out, "pp_plain_seconds_count 1\n") != NULL);
+    CHECK(strstr(out, "pp_late_seconds_bucket{carrier=\"dhl\",le=\"60\"} 0\n") != NULL);
+    CHECK(strstr(out, "pp_late_seconds_bucket{carrier=\"dhl\",le=\"120\"} 1\n") != NULL);
+    CHECK(strstr(out, "pp_late_seconds_bucket{carrier=\"dhl\",le=\"21600\"} 1\n") != NULL);
     CHECK(strstr(out, "pp_many{i=\"999\"} 999\n") != NULL);
     CHECK(strstr(out, "# TYPE pp_many counter\n") == strstr(out, "# TYPE pp_many")); /* once */
     free(out);
