@@ -25,7 +25,7 @@ typedef struct pp_api_ratelimit pp_api_ratelimit_t;
 
 /* Who may call a route; the server checks it before the handler runs. */
 typedef enum {
-    PP_API_AUTH_NONE = 0,    /* anyone (web pages, /healthz); the handler may check itself */
+    PP_API_AUTH_NONE = 0,    /* anyone (web pages); the handler may check itself */
     PP_API_AUTH_SERVICE = 1, /* Authorization: Bearer <api_service_key> (the marketplace) */
     PP_API_AUTH_SELLER = 2,  /* Authorization: Bearer <a seller's API key> (sellers.api_key_hash) */
     PP_API_AUTH_BUYER = 4,   /* Authorization: Bearer <buyer token> (verified by api->buyer_auth) */

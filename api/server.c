@@ -18,31 +18,6 @@ static void counters(void *self, char *json, size_t cap)
              a->n_requests, a->n_errors_4xx, a->n_errors_5xx, a->port);
 }
 
-/* GET /healthz and GET /metrics on the API port too (same as on metrics_addr). */
-static int healthz_route(pp_api_req_t *r)
-{
-    char msg[200];
-    if (pp_daemon_health(r->api->daemon, msg, sizeof msg - 1)) {
-        strcat(msg, "\n");
-        pp_api_reply(r, 503, "text/plain; charset=utf-8", msg, strlen(msg));
-    } else {
-        pp_api_reply(r, 200, "text/plain; charset=utf-8", "ok\n", 3);
-    }
-    return 0;
-}
-
-static int metrics_route(pp_api_req_t *r)
-{
-    char *out = NULL;
-    size_t len = 0;
-    int rc = pp_metrics_render(r->api->metrics, &out, &len);
-    if (rc)
-        return rc;
-    pp_api_reply(r, 200, "text/plain; version=0.0.4", out, len);
-    free(out);
-    return 0;
-}
-
 /* SIGTERM (through the frame): new requests get 503; those in flight finish while the frame
  * marks the row stopped and waits for the database. */
 static void drain(void *self)
@@ -121,10 +96,10 @@ static int listen_and_route(pp_api_t *a)
              "{\"error\":{\"code\":\"body_too_large\",\"message\":\"the request body exceeds %ld bytes\"}}",
              cfg->api_max_body);
     if (pp_httpd_body_limit(a->httpd, (size_t)cfg->api_max_body, "application/json", too_large,
-                            body_too_large_cb, a) != PP_OK ||
-        pp_api_route(a, "GET", "/healthz", 0, healthz_route) != PP_OK ||
-        pp_api_route(a, "GET", "/metrics", 0, metrics_route) != PP_OK)
+                            body_too_large_cb, a) != PP_OK)
         return PP_ENOMEM;
+    /* No /metrics and no /healthz here: the public port shows nothing about the process
+     * (probes and scrapes use the ops listener, ops_addr). */
     for (int i = 0; pp_api_route_files[i]; i++)
         if (pp_api_route_files[i](a) != PP_OK) {
             pp_error("worker %s: cannot register the routes (table full?)", a->worker_id);
@@ -154,7 +129,7 @@ static int start(pp_daemon_t *d, void **self)
     int hostlen = colon ? (int)(colon - a->cfg->api_addr) : (int)strlen(a->cfg->api_addr);
     /* Machine-readable start line for scripts. */
     pp_info("worker %s: api on http://%.*s:%d/ (%d routes); metrics on http://%s/metrics",
-            a->worker_id, hostlen, a->cfg->api_addr, a->port, a->n_routes, pp_daemon_metrics_addr(d));
+            a->worker_id, hostlen, a->cfg->api_addr, a->port, a->n_routes, pp_daemon_ops_addr(d));
     return PP_OK;
 }
 
@@ -163,6 +138,8 @@ const pp_daemon_hooks_t pp_api_hooks = {
     .kind = "api",
     .summary = "The HTTP API: marketplace feed, seller WebAPI, payment cards, buyer settings.",
     .uses_db_pool = true,
+    .ops_port = 9472, /* docs/operations.md: 9470 poller, 9471 notifier, 9472 api, 9473 bot */
+    .uses = 0,
     .start = start,
     .drain = drain,
     .close = close_handles,

@@ -479,7 +479,7 @@ static int start(pp_daemon_t *d, void **self)
         pp_error("bot: cannot start XMPP: %s", pp_strerror(rc));
         return rc;
     }
-    pp_info("bot: metrics on http://%s/metrics", pp_daemon_metrics_addr(d));
+    pp_info("bot: metrics on http://%s/metrics", pp_daemon_ops_addr(d));
     return 0;
 }
 
@@ -557,6 +557,8 @@ const pp_daemon_hooks_t pp_bot_hooks = {
     .kind = "bot",
     .summary = "The \"paczka\" bot on XMPP (bot_*, xmpp_*, <carrier>_* keys).",
     .uses_db_pool = true,
+    .ops_port = 9473, /* docs/operations.md: 9470 poller, 9471 notifier, 9472 api, 9473 bot */
+    .uses = PP_USES_XMPP,
     .start = start,
     .drain = drain,
     .close = close_handles,

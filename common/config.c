@@ -112,6 +112,11 @@ int pp_config_set(pp_config_t *c, const char *key, const char *value, char *err,
     if (strncmp(key, "rdkafka.", 8) == 0 && key[8])
         return add_rdkafka(c, key + 8, value);
     const key_t_ *k = find_key(key);
+    if (!k && pp_config_key_renamed(key)) {
+        snprintf(err, errlen, "key '%s' was renamed to '%s': use '%s' instead (docs/config.md)",
+                 key, pp_config_key_renamed(key), pp_config_key_renamed(key));
+        return PP_ECONFIG;
+    }
     if (!k) {
         const char *near = pp_config_key_nearest(key);
         snprintf(err, errlen, "unknown key '%s'%s%s%s (docs/config.md lists every key)", key,

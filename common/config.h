@@ -43,8 +43,16 @@ typedef union pp_config_value {
     X(STR, im_link_topic, "im-link-code.v1", 0, 0, 0,                                         \
       "Kafka topic of IM-link verification codes (pp-api writes them to the outbox, the notifier sends them)") \
     X(STR, worker_id, "", 0, 0, 0, "worker name in the workers table; empty = kind-host-pid")  \
-    X(STR, metrics_addr, "127.0.0.1:0", 0, 0, 0,                                              \
-      "listen address of /metrics and /healthz (port 0 = any free port, logged at start)")     \
+    X(STR, env, "production", 0, 0, 0,                                                         \
+      "dev allows the development defaults; anything else is production: a daemon refuses to start on " \
+      "one (db_url not set; kafka_brokers not set for pp-poller and pp-notifier; for pp-notifier and " \
+      "pp-bot xmpp_password still the demo botpass or xmpp_tls off). deploy/local/stack env and the " \
+      "tests set PP_ENV=dev") \
+    X(STR, ops_addr, "", 0, 0, 0,                                                              \
+      "the ops listener: /livez, /readyz (= /healthz), /metrics. host:port, or a host alone for the " \
+      "process kind's port (pp-poller 9470, pp-notifier 9471, pp-api 9472, pp-bot 9473; 0.0.0.0 = " \
+      "every kind on its port on all interfaces); empty = 127.0.0.1 on the kind's port; port 0 = any " \
+      "free port, logged at start. Formerly metrics_addr") \
     X(STR, log_level, "info", 0, 0, 1, "debug, info, warn or error")                           \
     X(STR, log_format, "text", 0, 0, 1,                                                        \
       "text (a line: time process[pid] level: message) or json (an object a line: time, level, process, pid, worker, msg; librdkafka's lines too)") \

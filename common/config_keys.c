@@ -127,6 +127,20 @@ static size_t distance(const char *a, const char *b, size_t cap)
     return prev[lb];
 }
 
+/* Keys that were renamed: an old name is refused with its new one, never silently ignored
+ * (a file or environment written for an older release would otherwise run on the default). */
+static const struct {
+    const char *old, *now;
+} renamed[] = {{"metrics_addr", "ops_addr"}};
+
+const char *pp_config_key_renamed(const char *name)
+{
+    for (size_t i = 0; i < sizeof renamed / sizeof renamed[0]; i++)
+        if (strcmp(renamed[i].old, name) == 0)
+            return renamed[i].now;
+    return NULL;
+}
+
 const char *pp_config_key_nearest(const char *name)
 {
     size_t n, best = 3 + strlen(name) / 8; /* under 3 + len/8 edits: 2 for a short name */
@@ -157,6 +171,17 @@ int pp_config_env_misspelt(char *err, size_t errlen)
         name[n - 3] = '\0';
         if (pp_config_key_find(name))
             continue;
+        const char *now = pp_config_key_renamed(name);
+        if (now) {
+            snprintf(err, errlen,
+                     "environment %.*s is no longer read: the key %s was renamed to %s: set PP_",
+                     (int)n, *e, name, now);
+            size_t at = strlen(err);
+            for (const char *p = now; *p && at + 1 < errlen; p++)
+                err[at++] = (char)toupper((unsigned char)*p);
+            snprintf(err + at, errlen - at, " instead (docs/config.md)");
+            return PP_ECONFIG;
+        }
         size_t nk;
         const pp_config_key_t *k = pp_config_keys(&nk);
         for (size_t i = 0; i < nk; i++)

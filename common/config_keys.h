@@ -28,10 +28,12 @@ const pp_config_key_t *pp_config_keys(size_t *n);
 const pp_config_key_t *pp_config_key_find(const char *name);
 /* The key a misspelt name most likely meant (a few edits away), or NULL. */
 const char *pp_config_key_nearest(const char *name);
+/* The new name of a renamed key (metrics_addr -> ops_addr), or NULL. */
+const char *pp_config_key_renamed(const char *name);
 /* PP_ECONFIG (err names it and the key meant) when a PP_* environment variable is one edit
  * (a letter missing, extra, wrong, or two swapped) from a key's variable but is none: a typo
- * that would otherwise leave the default in force. Others are left alone: tools and tests
- * use PP_ names of their own. */
+ * that would otherwise leave the default in force, or the variable of a renamed key. Others
+ * are left alone: tools and tests use PP_ names of their own. */
 int pp_config_env_misspelt(char *err, size_t errlen);
 /* Name the carriers whose keys c->carrier[] holds (pp_config_init). */
 void pp_config_keys_name_carriers(pp_config_t *c);

@@ -1,4 +1,4 @@
-/* daemon.c - the one process shape: loop, metrics, pool, workers row, signals, phased stop. */
+/* daemon.c - the one process shape: loop, ops listener, pool, workers row, signals, phased stop. */
 #include "daemon.h"
 #include "err.h"
 #include "launch.h"
@@ -24,7 +24,7 @@ struct pp_daemon {
     pp_metrics_t *metrics;
     pp_db_t *db;
     char worker_id[128];
-    char metrics_addr[128];
+    char ops_addr[128];
     char who[160];
     pp_daemon_phase_t phase;
     bool drained;
@@ -81,7 +81,7 @@ static void row_done(int rc, void *arg)
             pp_warn("%s: registration failed: %s (retried by the next heartbeat)", d->who,
                     pp_strerror(rc));
         else
-            pp_info("%s: registered (kind %s, metrics %s)", d->who, j->kind, j->addr);
+            pp_info("%s: registered (kind %s, ops %s)", d->who, j->kind, j->addr);
         break;
     case ROW_HEARTBEAT:
         d->heartbeat_busy = false;
@@ -108,7 +108,7 @@ static int submit_row(pp_daemon_t *d, row_op_t op)
     j->op = op;
     snprintf(j->id, sizeof j->id, "%s", d->worker_id);
     snprintf(j->kind, sizeof j->kind, "%s", d->hooks->kind);
-    snprintf(j->addr, sizeof j->addr, "%s", d->metrics_addr);
+    snprintf(j->addr, sizeof j->addr, "%s", d->ops_addr);
     snprintf(j->counters, sizeof j->counters, "{}");
     if (op != ROW_REGISTER && d->self)
         d->hooks->counters(d->self, j->counters, sizeof j->counters);
@@ -223,15 +223,28 @@ static void signal_cb(uv_signal_t *s, int signum)
 
 /* ---- start and run ---------------------------------------------------------------------- */
 
-static void serve_metrics(pp_daemon_t *d)
+/* The ops listener: ops_addr; a host alone (0.0.0.0, [::]) takes the kind's fixed port, and
+ * an empty one is 127.0.0.1 on it: one line serves every kind of a host on its own port. */
+static void serve_ops(pp_daemon_t *d)
 {
+    const char *a = d->cfg->ops_addr;
+    size_t n = strlen(a);
+    char want[160];
     int port = 0;
-    if (pp_metrics_serve(d->metrics, &d->loop, d->cfg->metrics_addr, health_cb, d, &port) != PP_OK)
-        pp_die("%s: cannot serve /metrics on %s (metrics_addr): is the port taken?", d->who,
-               d->cfg->metrics_addr);
-    const char *colon = strrchr(d->cfg->metrics_addr, ':');
-    int hostlen = colon ? (int)(colon - d->cfg->metrics_addr) : (int)strlen(d->cfg->metrics_addr);
-    snprintf(d->metrics_addr, sizeof d->metrics_addr, "%.*s:%d", hostlen, d->cfg->metrics_addr, port);
+    if (!n)
+        snprintf(want, sizeof want, "127.0.0.1:%d", d->hooks->ops_port);
+    else if (!strchr(a, ':') || a[n - 1] == ']')
+        snprintf(want, sizeof want, "%.100s:%d", a, d->hooks->ops_port);
+    else
+        snprintf(want, sizeof want, "%.100s", a);
+    if (pp_metrics_serve(d->metrics, &d->loop, want, health_cb, d, &port) != PP_OK)
+        pp_die("%s: cannot serve the ops listener (/livez, /readyz, /metrics) on %s (ops_addr%s): "
+               "is the port taken? Several %s processes on one host need one ops_addr each",
+               d->who, want, n && strchr(a, ':') && a[n - 1] != ']' ? "" : ": the kind's port",
+               d->hooks->prog);
+    const char *colon = strrchr(want, ':');
+    int hostlen = colon ? (int)(colon - want) : (int)strlen(want);
+    snprintf(d->ops_addr, sizeof d->ops_addr, "%.*s:%d", hostlen, want, port);
 }
 
 static void start_timers_and_signals(pp_daemon_t *d)
@@ -279,7 +292,7 @@ static int run(pp_config_t *cfg)
     d->metrics = pp_metrics_new();
     if (!d->metrics)
         pp_die("out of memory");
-    serve_metrics(d);
+    serve_ops(d);
     char info[256];
     snprintf(info, sizeof info, "pp_build_info{version=\"%s\",commit=\"%s\",kind=\"%s\"}",
              PP_VERSION, PP_COMMIT, d->hooks->kind);
@@ -313,7 +326,7 @@ static int run(pp_config_t *cfg)
 int pp_daemon_main(int argc, char **argv, const pp_daemon_hooks_t *hooks)
 {
     the_hooks = hooks;
-    return pp_launch(argc, argv, hooks->prog, hooks->summary, run);
+    return pp_launch(argc, argv, hooks->prog, hooks->summary, hooks->uses, run);
 }
 
 /* ---- accessors -------------------------------------------------------------------------- */
@@ -323,6 +336,6 @@ pp_config_t *pp_daemon_config(pp_daemon_t *d) { return d->cfg; }
 pp_metrics_t *pp_daemon_metrics(pp_daemon_t *d) { return d->metrics; }
 pp_db_t *pp_daemon_db(pp_daemon_t *d) { return d->db; }
 const char *pp_daemon_worker_id(pp_daemon_t *d) { return d->worker_id; }
-const char *pp_daemon_metrics_addr(pp_daemon_t *d) { return d->metrics_addr; }
+const char *pp_daemon_ops_addr(pp_daemon_t *d) { return d->ops_addr; }
 const char *pp_daemon_who(pp_daemon_t *d) { return d->who; }
 void pp_daemon_set_exit_code(pp_daemon_t *d, int code) { d->exit_code = code; }

@@ -3,10 +3,12 @@
  *
  * main() is one call: pp_daemon_main(argc, argv, &hooks). The frame owns everything that is
  * the same in every process: the options and the configuration (pp_launch), the libuv loop,
- * the metrics registry with /metrics and /healthz, the database pool, the process's row in
+ * the metrics registry and the ops listener (ops_addr: /livez, /readyz = /healthz, /metrics;
+ * empty = 127.0.0.1 on the kind's ops_port), the database pool, the process's row in
  * the workers table (registered at start, a heartbeat with the process's counters, marked
  * stopped at the end), and the signals: SIGTERM or SIGINT starts a graceful stop, a second
- * one exits at once, SIGHUP reloads the configuration.
+ * one exits at once, SIGHUP reloads the configuration. Outside env = dev it refuses to start on
+ * a development default (production.h: the database, and what `uses` names).
  *
  * The process brings its work as hooks. The stop runs in named phases (pp_daemon_phase_t):
  * the frame calls drain(), the process stops taking work, finishes what it holds and calls
@@ -19,6 +21,7 @@
 #include "config.h"
 #include "db.h"
 #include "metrics.h"
+#include "production.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -42,6 +45,11 @@ typedef struct pp_daemon_hooks {
     /* true: the process runs its database jobs on the pool (db_pool_size connections);
      * false: one connection, for the workers row only. */
     bool uses_db_pool;
+    /* The ops listener's port when ops_addr is empty (127.0.0.1:ops_port): one fixed port per
+     * kind, so one scrape configuration fits every host (docs/operations.md). */
+    int ops_port;
+    /* PP_USES_* bits (production.h): the development defaults production mode refuses. */
+    unsigned uses;
     /*
      * On the loop thread, after the metrics server, the pool and the workers row's
      * registration are under way: declare metrics, start the work, log the start line.
@@ -57,7 +65,7 @@ typedef struct pp_daemon_hooks {
     void (*free)(void *self);
     /* The counters for the workers row as one JSON object. Called on the loop thread. */
     void (*counters)(void *self, char *json, size_t cap);
-    /* Optional: 0 when ready, else 1 and a one-line reason in msg (/healthz answers 503). */
+    /* Optional: 0 when ready, else 1 and a one-line reason in msg (/readyz answers 503). */
     int (*health)(void *self, char *msg, size_t cap);
     /* Optional: SIGHUP changed reloadable keys; re-apply what is kept outside cfg. Not
      * called once the stop has begun. */
@@ -72,8 +80,8 @@ pp_config_t *pp_daemon_config(pp_daemon_t *d);
 pp_metrics_t *pp_daemon_metrics(pp_daemon_t *d);
 pp_db_t *pp_daemon_db(pp_daemon_t *d);
 const char *pp_daemon_worker_id(pp_daemon_t *d);
-const char *pp_daemon_metrics_addr(pp_daemon_t *d); /* host:port actually served */
-const char *pp_daemon_who(pp_daemon_t *d);          /* "worker <id>": the log prefix */
+const char *pp_daemon_ops_addr(pp_daemon_t *d); /* the ops listener's host:port actually served */
+const char *pp_daemon_who(pp_daemon_t *d);      /* "worker <id>": the log prefix */
 
 /* The process has drained (see drain). Only the first call counts. */
 void pp_daemon_drained(pp_daemon_t *d);
@@ -81,7 +89,7 @@ void pp_daemon_drained(pp_daemon_t *d);
 void pp_daemon_stop(pp_daemon_t *d);
 /* The exit code pp_daemon_main returns (default 0): a process that ended on an error. */
 void pp_daemon_set_exit_code(pp_daemon_t *d, int code);
-/* /healthz's verdict (also served by pp-api on its own port): 0 ready, else 1 + reason. */
+/* /readyz's verdict: 0 ready, else 1 + reason. */
 int pp_daemon_health(pp_daemon_t *d, char *msg, size_t cap);
 
 #endif

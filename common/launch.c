@@ -1,6 +1,7 @@
 /* launch.c - shared daemon start-up: options, configuration, log level, threadpool size. */
 #include "launch.h"
 #include "log.h"
+#include "production.h"
 #include "version.h"
 
 #include <stdio.h>
@@ -20,7 +21,7 @@ static void usage(FILE *out, const char *prog, const char *summary)
             prog, summary);
 }
 
-int pp_launch(int argc, char **argv, const char *prog, const char *summary,
+int pp_launch(int argc, char **argv, const char *prog, const char *summary, unsigned uses,
               int (*run)(pp_config_t *cfg))
 {
     const char *config_path = NULL;
@@ -45,8 +46,9 @@ int pp_launch(int argc, char **argv, const char *prog, const char *summary,
     }
     pp_log_init(prog, PP_LOG_INFO);
     pp_config_t cfg;
-    char err[512];
-    if (pp_config_load(&cfg, config_path, err, sizeof err) != 0) {
+    char err[1536];
+    if (pp_config_load(&cfg, config_path, err, sizeof err) != 0 ||
+        (!print && pp_production_check(&cfg, uses, err, sizeof err) != 0)) {
         if (check) {
             printf("%s: configuration%s%s: %s\n", prog, config_path ? " " : "",
                    config_path ? config_path : "", err);

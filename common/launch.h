@@ -7,10 +7,12 @@
 /*
  * Parse `--config FILE`, `--check-config` (load and validate, print "ok" or why not, exit 0
  * or 1), `--print-config`, `--version` and `--help`; load the configuration (file, then PP_*
- * environment); set the log level; size libuv's threadpool to the database pool; then return
- * run(&cfg) as the exit code. Start-up errors exit with a message naming the key.
+ * environment); refuse the development defaults outside env = dev (pp_production_check with
+ * `uses`, PP_USES_* bits; --check-config reports it too); set the log level; size libuv's
+ * threadpool to the database pool; then return run(&cfg) as the exit code. Start-up errors
+ * exit with a message naming the key.
  */
-int pp_launch(int argc, char **argv, const char *prog, const char *summary,
+int pp_launch(int argc, char **argv, const char *prog, const char *summary, unsigned uses,
               int (*run)(pp_config_t *cfg));
 
 /*

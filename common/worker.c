@@ -21,12 +21,12 @@ void pp_worker_default_id(const char *kind, char *out, size_t outlen)
     snprintf(out, outlen, "%s-%s-%ld", kind, host, (long)getpid());
 }
 
-int pp_worker_register(PGconn *conn, const char *id, const char *kind, const char *metrics_addr)
+int pp_worker_register(PGconn *conn, const char *id, const char *kind, const char *ops_addr)
 {
     char host[256], pid[32];
     host_name(host, sizeof host);
     snprintf(pid, sizeof pid, "%ld", (long)getpid());
-    const char *p[] = {id, kind, host, pid, metrics_addr};
+    const char *p[] = {id, kind, host, pid, ops_addr};
     return pp_db_exec(conn, "register worker",
                       "INSERT INTO workers (id, kind, host, pid, metrics_addr) "
                       "VALUES ($1, $2, $3, $4::int, $5) "

@@ -10,7 +10,7 @@
  * PP_EDB (logged by pp_db_exec). kind is "poller", "notifier", "api" or "bot".
  */
 /* Insert or take over the row `id` (restart with the same id): started now, not stopped. */
-int pp_worker_register(PGconn *conn, const char *id, const char *kind, const char *metrics_addr)
+int pp_worker_register(PGconn *conn, const char *id, const char *kind, const char *ops_addr)
     __attribute__((warn_unused_result));
 /* heartbeat_at = now(), counters = counters_json (JSON object; NULL keeps the old one).
  * PP_ENOTFOUND when the row is gone (e.g. deleted by ops): register again. */

@@ -184,8 +184,7 @@ static int start(pp_daemon_t *d, void **self)
     *self = h;
     uv_loop_t *loop = pp_daemon_loop(d);
     declare_metrics(pp_daemon_metrics(d));
-    pp_info("notifier %s: metrics on http://%s/metrics", pp_daemon_worker_id(d),
-            pp_daemon_metrics_addr(d));
+    pp_info("notifier %s: metrics on http://%s/metrics", pp_daemon_worker_id(d), pp_daemon_ops_addr(d));
     uv_async_init(loop, &h->done, done_cb);
     h->done.data = h;
     int rc = pp_notifier_start(&h->notifier, pp_daemon_config(d), pp_daemon_worker_id(d),
@@ -226,6 +225,8 @@ const pp_daemon_hooks_t pp_notifier_hooks = {
     .kind = "notifier",
     .summary = "Consumes shipment status events and sends each buyer's IM notification.",
     .uses_db_pool = false, /* the worker thread has its own connection */
+    .ops_port = 9471,      /* docs/operations.md: 9470 poller, 9471 notifier, 9472 api, 9473 bot */
+    .uses = PP_USES_KAFKA | PP_USES_XMPP,
     .start = start,
     .drain = drain,
     .close = close_handles,

@@ -252,7 +252,7 @@ static int start(pp_daemon_t *d, void **self)
     pp_info("worker %s: polling (concurrency %ld, batch %ld, lease %ld s, speed %ld); metrics on "
             "http://%s/metrics",
             p->worker_id, p->cfg->poll_concurrency, p->cfg->poll_batch, p->cfg->lease_s,
-            p->cfg->speed, pp_daemon_metrics_addr(d));
+            p->cfg->speed, pp_daemon_ops_addr(d));
     return PP_OK;
 }
 
@@ -261,6 +261,8 @@ const pp_daemon_hooks_t pp_poller_hooks = {
     .kind = "poller",
     .summary = "Claims due shipments, polls carriers, writes key changes + outbox, relays to Kafka.",
     .uses_db_pool = true,
+    .ops_port = 9470, /* docs/operations.md: 9470 poller, 9471 notifier, 9472 api, 9473 bot */
+    .uses = PP_USES_KAFKA,
     .start = start,
     .drain = drain,
     .close = close_handles,

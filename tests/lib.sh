@@ -1,12 +1,15 @@
 # tests/lib.sh - helpers for integration tests (sourced). tests/run exports, per test:
 #   PP_DB_URL (a fresh migrated database), PP_TOPIC / PP_DLQ_TOPIC (fresh topics),
 #   PP_GROUP_ID (fresh group), PP_KAFKA_BROKERS, PP_XMPP_HOST/PORT/DOMAIN/JID/PASSWORD,
-#   PP_BUILD (build dir), PP_TEST_TMP (a fresh temp dir, removed afterwards), PP_ROOT.
+#   PP_BUILD (build dir), PP_TEST_TMP (a fresh temp dir, removed afterwards), PP_ROOT, and from
+#   the stack's env PP_ENV=dev (the development defaults allowed) and PP_OPS_ADDR=127.0.0.1:0
+#   (every daemon's ops listener on a free port); set below too for a test run by hand.
 # A test prints `ok` or `FAIL: reason` and exits 0 or 1.
 
 : "${PP_ROOT:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 : "${PP_BUILD:=$PP_ROOT/build}"
 : "${PP_TEST_TMP:=$(mktemp -d)}"
+export PP_ENV=${PP_ENV-dev} PP_OPS_ADDR=${PP_OPS_ADDR-127.0.0.1:0}
 PPCTL=$PP_BUILD/tools/ppctl/ppctl
 SIM=$PP_BUILD/tools/carrier-sim/pp-carrier-sim
 POLLER=$PP_BUILD/poller/pp-poller

@@ -15,7 +15,7 @@ set -euo pipefail
 SERVICE_KEY=svc_$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 KEY_A=$("$PPCTL" seller --id 1 --new-key)
 KEY_B=$("$PPCTL" seller --id 2 --new-key)
-metric() { curl -sS "$BASE/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
+metric() { curl -sS "$OPS/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 
 # Junk fails never throttle here (bursts of 100000 for the address, its network and all
 # clients), so the first part sees the per-key limit alone.

@@ -2,7 +2,8 @@
 # pp-api core: every route documented in schema/openapi.json answers with a documented status
 # and body shape (api_check.py); marketplace feed idempotency; seller WebAPI: idempotent entry,
 # replacement, detection (422 ambiguous), authorization (seller A vs seller B, no existence
-# leak), 401/413/415, per-key rate limit (429 + Retry-After), keys never logged, /metrics,
+# leak), 401/413/415, per-key rate limit (429 + Retry-After), keys never logged, /metrics on
+# the ops listener only (the public port answers 404),
 # workers-table registration and a graceful SIGTERM (exit 0, stopped_at set).
 set -euo pipefail
 . "$(dirname -- "${BASH_SOURCE[0]}")/../lib.sh"
@@ -22,8 +23,13 @@ api_start api PP_API_SERVICE_KEY="$SERVICE_KEY" PP_API_MAX_BODY=4096 PP_API_RATE
 	PP_API_RATE_BURST=45 PP_HEARTBEAT_INTERVAL_MS=200 PP_WORKER_ID=api-test PP_API_KEY_CACHE_MS=600000
 LOG=$PP_TEST_TMP/api.log
 
-call 200 GET /healthz /healthz ""
-call 200 GET /metrics /metrics ""
+# The public port shows nothing about the process: /metrics and the probes are on the ops
+# listener only (ops_addr).
+for p in /metrics /healthz /livez /readyz; do
+	[[ $(curl -s -o /dev/null -w '%{http_code}' "$BASE$p") == 404 ]] || fail "the API port answers GET $p (want 404)"
+done
+[[ $(curl -s -o /dev/null -w '%{http_code}' "$OPS/livez") == 200 ]] || fail "the ops listener's /livez is not 200"
+[[ $(curl -s -o /dev/null -w '%{http_code}' "$OPS/readyz") == 200 ]] || fail "the ops listener's /readyz is not 200"
 # the buyer's pages (public; the browser test is web_browser.sh)
 call 200 GET / / ""
 call 200 GET /moje-konto/ustawienia/powiadomienia "/moje-konto/ustawienia/powiadomienia?lang=en" ""
@@ -134,7 +140,7 @@ call 401 GET "$T" /v1/transactions/500 "pps_000000000000000000000000000000000000
 call 401 GET "$T" /v1/transactions/500 "$SERVICE_KEY"
 
 # ---- metrics and workers table ----
-curl -sS "$BASE/metrics" >"$PP_TEST_TMP/metrics.txt"
+curl -sS "$OPS/metrics" >"$PP_TEST_TMP/metrics.txt"
 grep -q 'pp_api_requests_total{method="PUT",route="/v1/transactions/{id}/shipment",status="201"} 3' "$PP_TEST_TMP/metrics.txt" ||
 	fail "no per-route counter: $(grep pp_api_requests_total "$PP_TEST_TMP/metrics.txt" | head -5)"
 grep -q 'pp_api_request_seconds_bucket{method="GET",route="/v1/transactions/{id}"' "$PP_TEST_TMP/metrics.txt" || fail "no latency histogram"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # api_lib.sh - helpers sourced by the pp-api tests (not a test itself), after tests/lib.sh:
-#   api_start NAME [ENV=VALUE...]  start pp-api on a free port (log $PP_TEST_TMP/NAME.log); sets BASE, API_PID
+#   api_start NAME [ENV=VALUE...]  start pp-api on a free port (log $PP_TEST_TMP/NAME.log); sets BASE,
+#                                  OPS (its ops listener: /metrics, /livez, /readyz), API_PID
 #   call WANT METHOD TEMPLATE PATH KEY [BODY [CONTENT_TYPE]]
 #                                  one request: the status must be WANT, documented for TEMPLATE in
 #                                  schema/openapi.json, and the body must match its schema
@@ -21,11 +22,12 @@ SEEN=$PP_TEST_TMP/seen
 api_start() {
 	local name=$1
 	shift
-	env PP_API_ADDR=127.0.0.1:0 PP_METRICS_ADDR=127.0.0.1:0 "$@" "$API" >"$PP_TEST_TMP/$name.log" 2>&1 &
+	env PP_API_ADDR=127.0.0.1:0 "$@" "$API" >"$PP_TEST_TMP/$name.log" 2>&1 &
 	API_PID=$!
 	pp_test_pids+=("$API_PID")
 	wait_until 10 grep -q 'api on http://' "$PP_TEST_TMP/$name.log" || fail "pp-api did not start: $(tail -5 "$PP_TEST_TMP/$name.log")"
 	BASE=$(sed -n 's|.*api on \(http://[^/]*\)/.*|\1|p' "$PP_TEST_TMP/$name.log" | head -1)
+	OPS=$(sed -n 's|.*metrics on \(http://[^/]*\)/metrics.*|\1|p' "$PP_TEST_TMP/$name.log" | head -1)
 }
 
 api_n=0

@@ -14,7 +14,7 @@ set -uo pipefail
 bot_accounts 3
 U1=u1-$tag@$D U2=u2-$tag@$D U3=u3-$tag@$D
 bot_sim 150-250
-export PP_METRICS_ADDR=127.0.0.1:0 PP_BOT_FRESH_S=600 PP_HEARTBEAT_INTERVAL_MS=300
+export PP_BOT_FRESH_S=600 PP_HEARTBEAT_INTERVAL_MS=300
 # per-writer limits widened (they are bot_abuse.sh's): this test is about answers and fleet budgets
 export PP_BOT_SENDER_MSGS_BURST=100000 PP_BOT_SENDER_LIVE_BURST=100000
 

@@ -16,7 +16,7 @@ set -uo pipefail
 
 bot_accounts 4
 bot_sim 10
-export PP_METRICS_ADDR=127.0.0.1:0 PP_BOT_FRESH_S=60 PP_HEARTBEAT_INTERVAL_MS=300 PP_BOT_MAX_WAIT_MS=5000
+export PP_BOT_FRESH_S=60 PP_HEARTBEAT_INTERVAL_MS=300 PP_BOT_MAX_WAIT_MS=5000
 export PP_BOT_SENDER_MSGS_BURST=10 PP_BOT_SENDER_MSGS_PER_MIN=1 PP_BOT_SENDER_LIVE_BURST=3 PP_BOT_SENDER_LIVE_PER_MIN=1
 
 # Parcels: all polled an hour ago (not fresh); one InPost number stays known, the others are

@@ -38,7 +38,7 @@ SIM_B="http://$(sed -n 's/^listening on //p' "$PP_TEST_TMP/simb.out" | head -1)"
 for c in $(pp_carriers); do export "PP_${c}_BASE_URL=$SIM_A" "PP_${c}_RPS=20"; done # ORLEN: B, below
 export PP_ORLEN_BASE_URL=$SIM_B PP_ORLEN_PUBLIC_URL=$SIM_B PP_ORLEN_RPS=2 PP_DPD_RPS=2
 demo_credentials
-export PP_METRICS_ADDR=127.0.0.1:0 PP_BOT_FRESH_S=60 PP_HEARTBEAT_INTERVAL_MS=300 PP_BOT_MAX_WAIT_MS=6000
+export PP_BOT_FRESH_S=60 PP_HEARTBEAT_INTERVAL_MS=300 PP_BOT_MAX_WAIT_MS=6000
 # per-writer limits widened (they are bot_abuse.sh's): this test is about answers and fleet budgets
 export PP_BOT_SENDER_MSGS_BURST=100000 PP_BOT_SENDER_LIVE_BURST=100000
 export PP_DHL_PER_DAY=$DHL_DAY PP_UPS_PER_DAY=$UPS_DAY PP_BOT_DAY_SHARE_PCT=$SHARE_PCT

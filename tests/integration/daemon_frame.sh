@@ -2,11 +2,11 @@
 # daemon_frame.sh - every daemon (pp-poller, pp-api, pp-notifier, pp-bot) runs in the one
 # frame, common/daemon.c, and behaves the same:
 #   - the options: --version, --check-config (ok / a bad key named, exit 1), --print-config;
-#   - its workers row: registered with its kind and metrics address, heartbeats that carry the
+#   - its workers row: registered with its kind and ops address (column metrics_addr), heartbeats that carry the
 #     process's counters, marked stopped by a graceful SIGTERM (exit 0);
-#   - its ops listener (metrics_addr): /livez and /readyz answer 200, /metrics has the
+#   - its ops listener (ops_addr): /livez and /readyz answer 200, /metrics has the
 #     process_* metrics (RSS, CPU, open fds, start time) and pp_build_info with its kind
-#     (pp-api's /metrics on api_addr too);
+#     (pp-api's public port, api_addr, answers 404 for all of them);
 # SIGHUP reloads the configuration of each, started with --config FILE:
 #   - a changed reloadable key takes effect: log_level info -> debug (a debug line follows the
 #     reload), and for the poller and the bot inpost_rps 40 -> 20 (the carrier client's
@@ -26,7 +26,7 @@ ftag=$$-$RANDOM # not "tag": xmpp_stack (bot_lib.sh) sets that one
 declare -A EXTRA # lines every config file of NAME has
 EXTRA[api]=$'api_addr = 127.0.0.1:0\napi_service_key = svc-'$ftag$'\napi_rate_per_min = 1'
 conf() { # NAME LEVEL RPS [EXTRA LINE]
-	printf 'log_level = %s\ninpost_rps = %s\nmetrics_addr = 127.0.0.1:0\nworker_id = frame-%s-%s\nheartbeat_interval_ms = 300\n%s\n%s\n' \
+	printf 'log_level = %s\ninpost_rps = %s\nops_addr = 127.0.0.1:0\nworker_id = frame-%s-%s\nheartbeat_interval_ms = 300\n%s\n%s\n' \
 		"$2" "$3" "$1" "$ftag" "${EXTRA[$1]-}" "${4-}" >"$T/$1.conf"
 }
 metrics_port() { grep -o 'metrics on http://127.0.0.1:[0-9]*' "$T/$1.log" | head -1 | sed 's/.*://'; }
@@ -149,7 +149,7 @@ APORT=$(sed -n 's|.*api on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$T/api.log" | h
 reload_checks poller "$(metrics_port poller)" 'pp_poller_budget_limit{carrier="inpost",window="second"}'
 reload_checks bot "$(metrics_port bot)" 'pp_bot_budget_limit{carrier="inpost",window="second"}'
 reload_checks notifier "$(metrics_port notifier)" ''
-reload_checks api "$APORT" ''
+reload_checks api "$(metrics_port api)" ''
 
 # pp-api's rate limit is reloadable too: the service key's bucket (api_rate_per_min 1) takes a
 # smaller api_rate_burst at its next request.
@@ -172,12 +172,12 @@ read -r n codes <<<"$(limited)"
 ((n >= 3)) || fail "api: only $n of 5 feed requests limited after api_rate_burst 40 -> 2: $codes"
 figure "api: SIGHUP api_rate_burst 40 -> 2: 0 of 5 feed requests limited before, $n of 5 after"
 
-# pp-api's public port serves the same /metrics, process_* included and fresh, before anything
-# scraped its ops listener (they were refreshed only for the ops listener's scrapes).
-m=$(curl -sf "http://127.0.0.1:$APORT/metrics") || fail "api: no /metrics on api_addr"
-awk '$1 == "process_open_fds" && $2 > 0 { f = 1 } END { exit !f }' <<<"$m" ||
-	fail "api: /metrics on api_addr lacks process_open_fds: $(grep -c '^process_' <<<"$m") process_* lines"
-figure "api: /metrics on api_addr has the process_* metrics too"
+# pp-api's public port serves no /metrics and no probes: they are on its ops listener only.
+for p in metrics healthz livez readyz; do
+	c=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$APORT/$p")
+	[[ $c == 404 ]] || fail "api: GET /$p on api_addr answered $c, want 404 (the ops listener serves it)"
+done
+figure "api: /metrics, /healthz, /livez, /readyz on api_addr: 404 (ops listener only)"
 
 for name in poller bot notifier api; do probe_checks "$name"; done
 row_checks poller poller claims

@@ -36,7 +36,7 @@ declare -A PID
 for name in poller notifier api bot; do
 	case $name in poller) b=$POLLER ;; notifier) b=$NOTIFIER ;; api) b=$API ;; bot) b=$BOT ;; esac
 	PP_DB_URL="postgresql://pp@127.0.0.1:$port/pp?connect_timeout=5" PP_DB_POOL_SIZE=1 \
-		PP_METRICS_ADDR=127.0.0.1:0 PP_API_ADDR=127.0.0.1:0 "$b" >"$T/$name.log" 2>&1 &
+		PP_API_ADDR=127.0.0.1:0 "$b" >"$T/$name.log" 2>&1 &
 	PID[$name]=$!
 	pp_test_pids+=($!)
 done

@@ -18,7 +18,7 @@ SID=$(psql_q "SELECT id FROM shipments")
 start_sim --speed 20000 --not-found-minutes 1
 export PP_SPEED=20000
 
-printf 'log_format = json\nlog_level = debug\nworker_id = logjson-%s\nmetrics_addr = 127.0.0.1:0\nrdkafka.debug = metadata\n' "$$" >"$T/poller.conf"
+printf 'log_format = json\nlog_level = debug\nworker_id = logjson-%s\nops_addr = 127.0.0.1:0\nrdkafka.debug = metadata\n' "$$" >"$T/poller.conf"
 start_bg poller "$POLLER" --config "$T/poller.conf" >/dev/null
 pid=${pp_test_pids[-1]}
 has_kafka_line() { grep -q '"msg":"kafka ' "$T/poller.log"; }
@@ -33,7 +33,7 @@ wait_until 60 outbox_drained || fail "outbox not published"
 xmpp_stack
 export PP_XMPP_JID=jbot-$tag@$D PP_XMPP_PASSWORD=jb-$tag
 xmpp_register "jbot-$tag" "jb-$tag"
-PP_LOG_FORMAT=json PP_LOG_LEVEL=debug PP_METRICS_ADDR=127.0.0.1:0 start_bg notifier "$NOTIFIER" >/dev/null
+PP_LOG_FORMAT=json PP_LOG_LEVEL=debug start_bg notifier "$NOTIFIER" >/dev/null
 npid=${pp_test_pids[-1]}
 decided() { [[ $(psql_q "SELECT count(*) FROM notifications WHERE state = 'skipped_opted_out'") -ge 1 ]]; }
 wait_until 60 decided || fail "the notifier decided nothing: $(tail -3 "$T/notifier.log")"
@@ -86,7 +86,7 @@ PY
 grep -q '^%[0-9]|' "$T/poller.log" && fail "a raw librdkafka line escaped the logger"
 grep -q "\"worker\":\"logjson-$$\"" "$T/poller.log" || fail "no line carries the worker id"
 
-printf 'log_format = text\nlog_level = info\nworker_id = logjson-%s\nmetrics_addr = 127.0.0.1:0\n' "$$" >"$T/poller.conf"
+printf 'log_format = text\nlog_level = info\nworker_id = logjson-%s\nops_addr = 127.0.0.1:0\n' "$$" >"$T/poller.conf"
 kill -HUP "$pid"
 wait_until 30 grep -qE '^[0-9-]+T[0-9:.]+Z pp-poller\[[0-9]+\] info: ' "$T/poller.log" || fail "SIGHUP did not switch back to text: $(tail -2 "$T/poller.log")"
 stop_pid "$pid" 60

@@ -9,7 +9,7 @@ set -euo pipefail
 . "$(dirname -- "${BASH_SOURCE[0]}")/../lib.sh"
 log=$PP_TEST_TMP/notifier.log
 rc=0
-PP_NOTIFIER_CHANNEL=carrier-pigeon PP_METRICS_ADDR=127.0.0.1:0 timeout -k 5 120 "$NOTIFIER" >"$log" 2>&1 || rc=$?
+PP_NOTIFIER_CHANNEL=carrier-pigeon timeout -k 5 120 "$NOTIFIER" >"$log" 2>&1 || rc=$?
 ((rc == 1)) || fail "pp-notifier with notifier_channel = carrier-pigeon exited $rc, want 1: $(tail -3 "$log")"
 line=$(grep 'notifier_channel' "$log" | head -1)
 [[ $line == *'"carrier-pigeon"'* && $line == *'valid: xmpp, sink (benchmark only)'* ]] ||
@@ -18,7 +18,7 @@ line=$(grep 'notifier_channel' "$log" | head -1)
 echo "ok: an unknown notifier_channel is refused at start-up (exit 1):"
 echo "    ${line#*error: }"
 rc=0
-PP_NOTIFIER_CHANNEL=sink PP_METRICS_ADDR=127.0.0.1:0 timeout -k 5 120 "$NOTIFIER" >"$log" 2>&1 || rc=$?
+PP_NOTIFIER_CHANNEL=sink timeout -k 5 120 "$NOTIFIER" >"$log" 2>&1 || rc=$?
 ((rc == 1)) || fail "pp-notifier with notifier_channel = sink and no notifier_sink_benchmark exited $rc, want 1: $(tail -3 "$log")"
 line=$(grep 'notifier_sink_benchmark' "$log" | head -1)
 [[ $line == *'"sink"'* && $line == *'never in production'* ]] || fail "no clear start-up error for the sink: $(tail -3 "$log")"

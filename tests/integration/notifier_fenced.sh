@@ -7,7 +7,7 @@
 set -euo pipefail
 . "$(dirname -- "${BASH_SOURCE[0]}")/../lib.sh"
 xmpp_stack nf
-export PP_XMPP_JID=nfbot-$tag@$D PP_XMPP_PASSWORD=nf-$tag PP_METRICS_ADDR=127.0.0.1:0
+export PP_XMPP_JID=nfbot-$tag@$D PP_XMPP_PASSWORD=nf-$tag
 xmpp_register "nfbot-$tag" "nf-$tag"
 export PP_RDKAFKA_GROUP_INSTANCE_ID=nf-$tag
 

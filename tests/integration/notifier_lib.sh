@@ -26,7 +26,7 @@ export PP_TOPIC=nt-$NT_NAME.v1 PP_DLQ_TOPIC=nt-$NT_NAME.v1.dlq PP_GROUP_ID=nt-$N
 # each one for a user id of this test (1..20) left a 'skipped_stale' row ("rows not sent" in
 # notifier_crash/kill9 on any run after a demo on the same stack).
 export PP_IM_LINK_TOPIC=nt-$NT_NAME.link.v1
-export PP_METRICS_ADDR=127.0.0.1:0 PP_HEARTBEAT_INTERVAL_MS=500
+export PP_HEARTBEAT_INTERVAL_MS=500
 NT_DOMAIN=${PP_XMPP_DOMAIN:-parcelpush.test}
 
 fail() { echo "FAIL: $*"; exit 1; }

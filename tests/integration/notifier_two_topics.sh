@@ -10,7 +10,7 @@ set -euo pipefail
 xmpp_stack tt
 PRODUCE=$PP_BUILD/notifier/pp-produce
 : "${PP_IM_LINK_TOPIC:?tests/run exports PP_IM_LINK_TOPIC}"
-export PP_XMPP_JID=ttbot-$tag@$D PP_XMPP_PASSWORD=tt-$tag PP_METRICS_ADDR=127.0.0.1:0
+export PP_XMPP_JID=ttbot-$tag@$D PP_XMPP_PASSWORD=tt-$tag
 xmpp_register "ttbot-$tag" "tt-$tag"
 psql_q "INSERT INTO users (id) VALUES (1); INSERT INTO sellers (id, name) VALUES (1, 's');
         INSERT INTO transactions (id, buyer_id, seller_id) VALUES (10, 1, 1)" || fail "seed"

@@ -94,7 +94,7 @@ start_poller() {
         echo "topic = $TOPIC"
         echo "worker_id = $name"
         echo "inpost_base_url = $SIM_URL"
-        echo "metrics_addr = 127.0.0.1:0"
+        echo "ops_addr = 127.0.0.1:0"
         echo "heartbeat_interval_ms = 500"
         echo "claim_interval_ms = 50"
         echo "relay_interval_ms = 50"

@@ -50,7 +50,7 @@ TOK_X=$("$PPCTL" buyer-token --user 1 --ttl -5)
 # The simulator's clock is manual: the browser test steps it (POST /sim/clock?step=next) when
 # it wants a parcel's next change; the poller's schedule runs at 3600x (polls every second or so).
 start_sim --clock manual --not-found-minutes 0
-export PP_SPEED=3600 PP_METRICS_ADDR=127.0.0.1:0 PP_HEARTBEAT_INTERVAL_MS=500 PP_WEB_CARD_REFRESH_S=1
+export PP_SPEED=3600 PP_HEARTBEAT_INTERVAL_MS=500 PP_WEB_CARD_REFRESH_S=1
 
 PP_WORKER_ID=web-poller-$tag start_bg poller "$POLLER" >/dev/null
 PP_WORKER_ID=web-notifier-$tag start_bg notifier "$NOTIFIER" >/dev/null
