@@ -14,8 +14,6 @@ set -uo pipefail
 command -v promtool >/dev/null || fail "promtool not installed (Debian's prometheus package; deploy/local/install)"
 T=$PP_TEST_TMP
 N=30
-# The ops listener on a free port (tests/lib.sh may set PP_OPS_ADDR already).
-[[ -n ${PP_OPS_ADDR-} ]] || export PP_METRICS_ADDR=127.0.0.1:0
 
 # the port of NAME's /metrics, from its start line
 mport() { grep -o 'metrics on http://127.0.0.1:[0-9]*' "$T/$1.log" | head -1 | sed 's/.*://'; }
