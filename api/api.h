@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/time.h>
 #include <uv.h>
 
 #define PP_API_MAX_ROUTES 64
@@ -79,6 +80,17 @@ struct pp_api {
     int n_routes;
 };
 
+/* What a request's access-log line says (access.h), gathered when it starts: nothing that
+ * can hold a secret. */
+typedef struct pp_api_access {
+    bool on;              /* api_access_log when the request came */
+    const char *method;   /* a known method's name, or "OTHER" (static) */
+    char path[256];       /* route.h pp_api_route_log_path */
+    char client[64];      /* the peer's address ("" unknown) */
+    char request_id[65];  /* X-Request-Id when it is 1-64 of [A-Za-z0-9._:-], else "" */
+    struct timeval begin; /* h2o's request_begin_at (wall clock) */
+} pp_api_access_t;
+
 /* One request in flight. Owned by the server: valid until the handler answered AND no
  * pp_api_db work is pending; never free it. */
 struct pp_api_req {
@@ -90,6 +102,7 @@ struct pp_api_req {
     char param_names[PP_API_MAX_PARAMS][32];
     char params[PP_API_MAX_PARAMS][PP_API_PARAM_MAX];
     pp_api_auth_t auth;
+    pp_api_access_t access;
     char key_hash[65]; /* hex SHA-256 of the presented bearer key ("" if none) */
     char peer[64];     /* client address (IPv6: its /64), set when a key is presented */
     /* The handler's own state: freed with data_free(data) when the request is released. */

@@ -1,5 +1,7 @@
-/* request.c - pp-api request handling: route table, dispatch, authentication, replies, DB jobs. */
+/* request.c - pp-api request handling: dispatch, authentication, replies, DB jobs. */
 #include "api.h"
+#include "access.h"
+#include "route.h"
 #include "err.h"
 #include "log.h"
 
@@ -11,125 +13,11 @@
 #include <string.h>
 #include <time.h>
 
-#define SEG_MAX 8
-
-typedef struct pp_api_route {
-    const char *method;
-    const char *pattern;
-    int auth;
-    pp_api_handler_fn fn;
-    int nseg;
-    const char *seg[SEG_MAX]; /* pointers into segbuf */
-    size_t seglen[SEG_MAX];
-    bool param[SEG_MAX];
-    char label[160]; /* "PUT /v1/transactions/{id}" for metrics */
-} pp_api_route_t;
-
 static uint64_t now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-int pp_api_route(pp_api_t *a, const char *method, const char *pattern, int auth, pp_api_handler_fn fn)
-{
-    if (!a || !method || !pattern || pattern[0] != '/' || !fn)
-        return PP_EINVAL;
-    if (!a->routes) {
-        a->routes = calloc(PP_API_MAX_ROUTES, sizeof *a->routes);
-        if (!a->routes)
-            return PP_ENOMEM;
-    }
-    if (a->n_routes >= PP_API_MAX_ROUTES)
-        return PP_ENOMEM;
-    pp_api_route_t *rt = &a->routes[a->n_routes];
-    memset(rt, 0, sizeof *rt);
-    rt->method = method;
-    rt->pattern = pattern;
-    rt->auth = auth;
-    rt->fn = fn;
-    const char *p = pattern + 1;
-    while (*p) {
-        if (rt->nseg >= SEG_MAX)
-            return PP_EINVAL;
-        const char *e = strchr(p, '/');
-        size_t n = e ? (size_t)(e - p) : strlen(p);
-        rt->seg[rt->nseg] = p;
-        rt->seglen[rt->nseg] = n;
-        rt->param[rt->nseg] = n >= 2 && p[0] == '{' && p[n - 1] == '}';
-        rt->nseg++;
-        p += n;
-        if (*p == '/')
-            p++;
-    }
-    snprintf(rt->label, sizeof rt->label, "%s %s", method, pattern);
-    a->n_routes++;
-    return PP_OK;
-}
-
-/* Match path against rt; on success fill r's params. */
-static bool route_match(const pp_api_route_t *rt, const char *path, size_t len, pp_api_req_t *r)
-{
-    if (len == 0 || path[0] != '/')
-        return false;
-    size_t i = 1;
-    int s = 0, np = 0;
-    if (len == 1)
-        return rt->nseg == 0;
-    while (i <= len) {
-        size_t j = i;
-        while (j < len && path[j] != '/')
-            j++;
-        if (s >= rt->nseg)
-            return false;
-        size_t n = j - i;
-        if (rt->param[s]) {
-            if (n == 0 || n >= PP_API_PARAM_MAX || np >= PP_API_MAX_PARAMS)
-                return false;
-            if (r) {
-                size_t nl = rt->seglen[s] - 2;
-                if (nl >= sizeof r->param_names[0])
-                    nl = sizeof r->param_names[0] - 1;
-                memcpy(r->param_names[np], rt->seg[s] + 1, nl);
-                r->param_names[np][nl] = '\0';
-                memcpy(r->params[np], path + i, n);
-                r->params[np][n] = '\0';
-            }
-            np++;
-        } else if (n != rt->seglen[s] || memcmp(path + i, rt->seg[s], n) != 0) {
-            return false;
-        }
-        s++;
-        i = j + 1;
-    }
-    if (s != rt->nseg)
-        return false;
-    if (r)
-        r->nparams = np;
-    return true;
-}
-
-const char *pp_api_param(const pp_api_req_t *r, const char *name)
-{
-    for (int i = 0; i < r->nparams; i++)
-        if (strcmp(r->param_names[i], name) == 0)
-            return r->params[i];
-    return NULL;
-}
-
-int pp_api_param_id(const pp_api_req_t *r, const char *name, long long *out)
-{
-    const char *s = pp_api_param(r, name);
-    if (!s || !isdigit((unsigned char)s[0]) || s[0] == '0') /* 0100 is not the id 100 */
-        return PP_EINVAL;
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || *end || v <= 0)
-        return PP_EINVAL;
-    *out = v;
-    return PP_OK;
 }
 
 h2o_iovec_t pp_api_header(const pp_api_req_t *r, const char *name)
@@ -166,6 +54,8 @@ static int *req_holds(pp_api_req_t *r) { return &((req_box_t *)(void *)r)->holds
 static void req_dispose(void *p)
 {
     pp_api_req_t *r = *(pp_api_req_t **)p;
+    if (!r->answered) /* the client went away first: 499, as nginx logs it */
+        pp_api_access_end(&r->access, &r->auth, 499, 0);
     r->req = NULL;
     r->req_gone = true;
     req_maybe_free(r, req_holds(r));
@@ -208,6 +98,7 @@ void pp_api_reply(pp_api_req_t *r, int status, const char *content_type, const c
     if (!r->req)
         return;
     record(r, status);
+    pp_api_access_end(&r->access, &r->auth, status, body ? len : 0);
     pp_httpd_header(r->req, "cache-control", "no-store");
     pp_httpd_send(r->req, status, content_type, body, len);
 }
@@ -471,6 +362,7 @@ static int dispatch_cb(h2o_req_t *req, void *arg)
     r->api = a;
     r->req = req;
     r->start_ns = now_ns();
+    pp_api_access_begin(a, req, &r->access);
     pp_api_req_t **slot = h2o_mem_alloc_shared(&req->pool, sizeof *slot, req_dispose);
     *slot = r;
     box->holds = 1;
@@ -480,7 +372,7 @@ static int dispatch_cb(h2o_req_t *req, void *arg)
     bool path_known = false;
     for (int i = 0; i < a->n_routes; i++) {
         const pp_api_route_t *rt = &a->routes[i];
-        if (!route_match(rt, path.base, path.len, NULL))
+        if (!pp_api_route_match(rt, path.base, path.len, NULL))
             continue;
         path_known = true;
         if (h2o_memis(req->method.base, req->method.len, rt->method, strlen(rt->method)) ||
@@ -498,7 +390,7 @@ static int dispatch_cb(h2o_req_t *req, void *arg)
         else
             pp_api_reply_error(r, 404, "not_found", "no such route");
     } else {
-        (void)route_match(found, path.base, path.len, r);
+        (void)pp_api_route_match(found, path.base, path.len, r);
         r->method = found->method;
         r->pattern = found->pattern;
         r->handler = found->fn;

@@ -1,5 +1,6 @@
 /* server.c - pp-api's hooks in the daemon frame: start (listen, route files), drain, counters. */
 #include "api.h"
+#include "access.h"
 #include "err.h"
 #include "daemon.h"
 #include "log.h"
@@ -74,9 +75,12 @@ static void help_metrics(pp_metrics_t *m)
     pp_metrics_add(m, "pp_api_key_lookups_total", 0);
 }
 
-static void body_too_large_cb(void *arg)
+static void body_too_large_cb(h2o_req_t *req, void *arg)
 {
     pp_api_t *a = arg;
+    pp_api_access_t acc;
+    pp_api_access_begin(a, req, &acc);
+    pp_api_access_end(&acc, NULL, 413, req->res.content_length);
     pp_metrics_add(a->metrics, "pp_api_body_too_large_total", 1);
     a->n_requests++;
     a->n_errors_4xx++;

@@ -151,6 +151,8 @@ typedef union pp_config_value {
     X(INT, bot_sender_live_per_day, "200", 0, 100000000, 1,                                    \
       "bot: live carrier lookups per writer per UTC day (0 = no cap), so one writer cannot use up the bot's day share for everyone") \
     X(STR, api_addr, "127.0.0.1:8080", 0, 0, 0, "api: listen address of the HTTP API (port 0 = any free port, logged at start)") \
+    X(BOOL, api_access_log, "true", 0, 0, 1,                                                   \
+      "api: one log line per request at info (method, path without secrets, status, bytes, duration, client address, X-Request-Id, the buyer or seller; JSON fields with log_format = json); false = none") \
     X(STR, api_service_key, "", 0, 0, 1,                                                      \
       "api: the marketplace's service key (Bearer) for /v1/users and /v1/transactions (empty = feed refused)") \
     X(INT, api_max_body, "65536", 64, 16777216, 0,                                            \

@@ -57,7 +57,7 @@ typedef struct pp_httpd_toolarge {
     char *content_type;
     char *body;
     size_t len;
-    void (*cb)(void *arg);
+    void (*cb)(h2o_req_t *req, void *arg);
     void *arg;
 } pp_httpd_toolarge_t;
 
@@ -259,13 +259,13 @@ static void toolarge_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostre
          !h2o_memis(req->res.headers.entries[ct].value.base, req->res.headers.entries[ct].value.len,
                     srv->toolarge.content_type, strlen(srv->toolarge.content_type)))) {
         srv->stats.too_large++;
-        if (srv->toolarge.cb)
-            srv->toolarge.cb(srv->toolarge.arg);
         if (ct >= 0)
             h2o_delete_header(&req->res.headers, ct);
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
                        srv->toolarge.content_type, strlen(srv->toolarge.content_type));
         req->res.content_length = srv->toolarge.len;
+        if (srv->toolarge.cb)
+            srv->toolarge.cb(req, srv->toolarge.arg);
         toolarge_ostream_t *o = (toolarge_ostream_t *)h2o_add_ostream(req, sizeof(*o), slot);
         o->super.do_send = toolarge_do_send;
         o->srv = srv;
@@ -440,7 +440,7 @@ int pp_httpd_route(pp_httpd_t *srv, const char *prefix, pp_httpd_route_cb cb, vo
 }
 
 int pp_httpd_body_limit(pp_httpd_t *srv, size_t max, const char *content_type, const char *body,
-                        void (*cb)(void *arg), void *arg)
+                        void (*cb)(h2o_req_t *req, void *arg), void *arg)
 {
     if (!srv || !content_type || !body || max == 0)
         return PP_EINVAL;

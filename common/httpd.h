@@ -52,11 +52,13 @@ int pp_httpd_route(pp_httpd_t *srv, const char *prefix, pp_httpd_route_cb cb, vo
  * default 1 GiB): a Content-Length over it is answered 413 before any of the body is read
  * (a chunked body once it passes max), before any route runs, and the connection is closed.
  * The answer carries content_type and body (copied) instead of h2o's plain text; cb(arg) (may
- * be NULL) runs for each such refusal (metrics). A route's own 413 is left alone. 0, PP_EINVAL,
+ * be NULL) runs for each such refusal (metrics, the access log; req's answer is set: status,
+ * content_length). A route's own 413 is left alone. 0, PP_EINVAL,
  * PP_ENOMEM.
  */
 int pp_httpd_body_limit(pp_httpd_t *srv, size_t max, const char *content_type, const char *body,
-                        void (*cb)(void *arg), void *arg) __attribute__((warn_unused_result));
+                        void (*cb)(h2o_req_t *req, void *arg), void *arg)
+    __attribute__((warn_unused_result));
 
 /*
  * The client's address as text into out (cap bytes): "192.0.2.7" (an IPv4-mapped IPv6 peer
