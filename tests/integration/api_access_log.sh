@@ -18,7 +18,7 @@ TOK=$("$PPCTL" buyer-token --user 1) || fail "ppctl buyer-token"
 
 LOG=$PP_TEST_TMP/api.log CONF=$PP_TEST_TMP/api.conf
 printf 'log_format = json\nlog_level = debug\napi_access_log = true\n' >"$CONF"
-env PP_API_ADDR=127.0.0.1:0 PP_METRICS_ADDR=127.0.0.1:0 PP_API_SERVICE_KEY="$SERVICE_KEY" "$API" --config "$CONF" >"$LOG" 2>&1 &
+env PP_API_ADDR=127.0.0.1:0 PP_API_SERVICE_KEY="$SERVICE_KEY" "$API" --config "$CONF" >"$LOG" 2>&1 &
 API_PID=$!
 pp_test_pids+=("$API_PID")
 wait_until 10 grep -q 'api on http://' "$LOG" || fail "pp-api did not start: $(tail -5 "$LOG")"
@@ -91,7 +91,7 @@ kill -HUP "$API_PID"
 wait_until 10 grep -q 'pp-api\[[0-9]*\] debug: .*SIGHUP' "$LOG" || fail "SIGHUP not taken: $(tail -2 "$LOG")"
 before=$(grep -c 'access: ' "$LOG")
 hit 200 GET /v1/me/notifications -H "Authorization: Bearer $TOK"
-hit 200 GET /healthz
+hit 200 GET /static/style.css
 [[ $(grep -c 'access: ' "$LOG") == "$before" ]] || fail "api_access_log = false still logs: $(tail -2 "$LOG")"
 stop_pid "$API_PID"
 check_logs_clean
