@@ -55,7 +55,7 @@ typedef union pp_config_value {
       "free port, logged at start. Formerly metrics_addr") \
     X(STR, log_level, "info", 0, 0, 1, "debug, info, warn or error")                           \
     X(STR, log_format, "text", 0, 0, 1,                                                        \
-      "text (a line: time process[pid] level: message) or json (an object a line: time, level, process, pid, worker, msg; librdkafka's lines too)") \
+      "text (a line: time process[pid] level: message) or json (an object a line: time, level, process, pid, worker, the line's fields such as shipment_id, carrier, event_id, user_id, partition, offset, then msg; librdkafka's lines too; docs/operations.md Logs)") \
     X(INT, heartbeat_interval_ms, "2000", 100, 60000, 1, "workers-table heartbeat period")     \
     X(INT, poll_batch, "200", 1, 10000, 1, "poller: shipments claimed per claim round trip")   \
     X(INT, poll_concurrency, "128", 1, 10000, 1, "poller: carrier requests in flight at most") \
