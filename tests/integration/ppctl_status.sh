@@ -96,4 +96,3 @@ status_json || fail "ppctl status after the stop"
 check '([.workers[] | .state] | all(. == "stopped")) and .relay.holder == null' "stopped workers"
 check_logs_clean
 echo "ok (busy: $(jq -c '{rates, carriers: [.carriers[] | {(.carrier): [.requests_today, .rate_limited_5m, .errors_5m]}] | add}' "$PP_TEST_TMP/busy.json" | head -c 400))"
-sed -n '/^workers live/,/^dead letters/p' "$PP_TEST_TMP/status.txt" | cut -c1-170 | sed 's/^/  | /'

@@ -20,7 +20,9 @@ static const struct {
     {"seed", ppctl_seed,
      "--transactions N [--buyers B] [--sellers S] [--optin PCT] [--plan FILE] ...: demo data"},
     {"user", ppctl_user, "--id ID --notify on|off: toggle a buyer's status notifications"},
-    {"status", ppctl_status, "[--json|--line]: shipments, outbox, notifications, workers, lag"},
+    {"status", ppctl_status,
+     "[--json|--line] [--watch [S]]: workers, carriers, relay and outbox, lag per partition, DLQ, "
+     "rates, totals"},
     {"wait", ppctl_wait,
      "[--timeout S]: live progress until every shipment is terminal and every event handled"},
     {"check", ppctl_check,
@@ -30,6 +32,9 @@ static const struct {
      "--carrier NAME [--body-only] NUMBER...: print the request an adapter builds"},
     {"topics", ppctl_topics,
      "[--partitions N]: create the event, dead-letter and IM-link topics if missing"},
+    {"dlq", ppctl_dlq,
+     "list | show ID | replay ID...|--all [--value FILE]: the dead-letter topic; replay produces "
+     "back to the event topic (the ledger sends nothing twice)"},
     {"events", ppctl_events, "[--topic T] [--meta]: print every message of the event topic"},
     {"detect", ppctl_detect, "NUMBER: carriers a tracking number can belong to (JSON; exit 1 if none)"},
     {"archive", ppctl_archive,

@@ -27,6 +27,7 @@ int ppctl_detect(ppctl_t *ctl, int argc, char **argv);
 int ppctl_seller(ppctl_t *ctl, int argc, char **argv);
 int ppctl_buyer_token(ppctl_t *ctl, int argc, char **argv);
 int ppctl_archive(ppctl_t *ctl, int argc, char **argv);
+int ppctl_dlq(ppctl_t *ctl, int argc, char **argv);
 
 /* args.c: below every subcommand. */
 /* Connect with ctl->cfg.db_url or print why not (and what to do) and return NULL. */
