@@ -37,7 +37,7 @@ static void request_id(const h2o_req_t *req, char out[65])
 void pp_api_access_begin(const pp_api_t *a, const h2o_req_t *req, pp_api_access_t *acc)
 {
     memset(acc, 0, sizeof *acc);
-    acc->on = a->cfg->api_access_log;
+    acc->on = a->cfg->api_access_log && pp_log_enabled(PP_LOG_INFO);
     if (!acc->on || !req)
         return;
     acc->method = method_name(req->method);

@@ -7,7 +7,8 @@
 
 #include <stddef.h>
 
-/* When a request starts (loop thread): what its line will say, if api_access_log is on. */
+/* When a request starts (loop thread): what its line will say, if api_access_log is on and
+ * log_level lets info lines through. */
 void pp_api_access_begin(const pp_api_t *a, const h2o_req_t *req, pp_api_access_t *acc);
 
 /*

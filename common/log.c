@@ -23,6 +23,7 @@ void pp_log_init(const char *prog, pp_log_level_t min_level)
 }
 
 void pp_log_set_level(pp_log_level_t min_level) { log_min = min_level; }
+bool pp_log_enabled(pp_log_level_t level) { return level >= log_min; }
 void pp_log_set_json(bool json) { log_json = json; }
 void pp_log_set_worker(const char *id)
 {

@@ -12,6 +12,8 @@ typedef enum { PP_LOG_DEBUG = 0, PP_LOG_INFO, PP_LOG_WARN, PP_LOG_ERROR } pp_log
 void pp_log_init(const char *prog, pp_log_level_t min_level);
 int pp_log_level_parse(const char *name, pp_log_level_t *out);
 void pp_log_set_level(pp_log_level_t min_level);
+/* Whether a line at level would be written (to skip gathering what only a log line needs). */
+bool pp_log_enabled(pp_log_level_t level);
 /* "text" (false) or "json" (true): PP_OK, or PP_EINVAL for anything else. */
 int pp_log_format_parse(const char *name, bool *json);
 /* JSON lines: {"time","level","process","pid","worker"(once set),fields...,"msg"}; text otherwise. */
