@@ -121,7 +121,8 @@ static void claim_done(int rc, void *arg)
 {
     claim_job_t *j = arg;
     pp_poller_t *p = j->p;
-    p->claiming = false;
+    p->claims_running--;
+    p->claim_reserved -= j->want;
     if (rc == PP_OK) {
         p->n_claims++;
         p->n_claimed += j->got;
@@ -145,26 +146,56 @@ static void claim_done(int rc, void *arg)
     p->progress(p);
 }
 
+/*
+ * Claims on their way at once. One claim's round trip (the UPDATE, queued behind write-backs
+ * for a pool connection) left the carrier requests freed meanwhile idle: with a second claim
+ * on its way they are refilled as they free. FOR UPDATE SKIP LOCKED keeps the two apart.
+ */
+#define CLAIMS_MAX 2
+
+/*
+ * How many shipments a claim may bring now. poll_concurrency bounds carrier requests in
+ * flight: a shipment answered and waiting for its write-back holds a lease but no request.
+ * The leases held stay under twice poll_concurrency, so a slow database cannot make the
+ * answers waiting for it pile up without end.
+ */
+static long room(const pp_poller_t *p)
+{
+    long conc = p->cfg->poll_concurrency;
+    long requests = (long)p->inflight - p->answered + p->claim_reserved;
+    long leases = (long)p->inflight + p->claim_reserved;
+    long r = conc - requests;
+    if (r > 2 * conc - leases)
+        r = 2 * conc - leases;
+    return r > p->cfg->poll_batch ? p->cfg->poll_batch : r;
+}
+
 void pp_claim_tick(pp_poller_t *p)
 {
-    if (p->phase != PP_POLLER_RUNNING || p->claiming)
-        return;
-    long room = p->cfg->poll_concurrency - p->inflight;
-    if (room <= 0)
-        return;
-    if (room > p->cfg->poll_batch)
-        room = p->cfg->poll_batch;
-    claim_job_t *j = calloc(1, sizeof *j);
-    if (!j)
-        return;
-    j->p = p;
-    j->want = (int)room;
-    j->lease_s = p->cfg->lease_s;
-    snprintf(j->me, sizeof j->me, "%s", p->worker_id);
-    j->submitted_ms = pp_mono_ms();
-    if (pp_db_submit(p->db, claim_work, claim_done, j) != PP_OK) {
-        free(j);
-        return;
+    while (p->phase == PP_POLLER_RUNNING && p->claims_running < CLAIMS_MAX) {
+        long want = room(p);
+        /* A second claim only for a fair share: many tiny claims cost more than they bring. */
+        long least = 1;
+        if (p->claims_running) {
+            long batch = p->cfg->poll_batch < p->cfg->poll_concurrency ? p->cfg->poll_batch
+                                                                       : p->cfg->poll_concurrency;
+            least = batch / 4 > 1 ? batch / 4 : 1;
+        }
+        if (want < least)
+            return;
+        claim_job_t *j = calloc(1, sizeof *j);
+        if (!j)
+            return;
+        j->p = p;
+        j->want = (int)want;
+        j->lease_s = p->cfg->lease_s;
+        snprintf(j->me, sizeof j->me, "%s", p->worker_id);
+        j->submitted_ms = pp_mono_ms();
+        if (pp_db_submit(p->db, claim_work, claim_done, j) != PP_OK) {
+            free(j);
+            return;
+        }
+        p->claims_running++;
+        p->claim_reserved += j->want;
     }
-    p->claiming = true;
 }

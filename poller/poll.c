@@ -89,6 +89,7 @@ static void write_done(int rc, void *arg)
         item_free(j->items[i]);
     }
     int n = (int)j->n;
+    p->answered -= n;
     free(j->items);
     free(j);
     flush(p); /* what gathered meanwhile */
@@ -163,10 +164,12 @@ void pp_poll_finish(pp_poller_t *p, const pp_claimed_t *c, pp_poll_outcome_t out
 
     *p->writes_tail = it;
     p->writes_tail = &it->next;
+    p->answered++;
     if (++p->n_writes >= WRITE_BATCH_MAX)
         flush(p);
     else if (!uv_is_active((uv_handle_t *)&p->write_timer))
         uv_timer_start(&p->write_timer, flush_cb, 0, 0); /* once this loop turn is over */
+    p->progress(p); /* its carrier request is over: room for another claim */
 }
 
 void pp_poll_init(pp_poller_t *p)

@@ -113,7 +113,7 @@ static void advance_stop(pp_poller_t *p)
     switch (p->phase) {
     case PP_POLLER_RUNNING: return;
     case PP_POLLER_DRAINING:
-        if (p->inflight > 0 || p->claiming || p->backlog_counting)
+        if (p->inflight > 0 || p->claims_running || p->backlog_counting)
             return;
         p->phase = PP_POLLER_USAGE_FLUSH; /* today's carrier usage, unused grants given back */
         pp_cc_finish(p->cc, usage_flushed_cb, p);

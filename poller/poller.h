@@ -73,7 +73,9 @@ struct pp_poller {
     uv_timer_t stop_timer; /* drives the drain's phases */
 
     int inflight;            /* claimed shipments not yet written back or released (lease.c) */
-    bool claiming;           /* a claim round trip is outstanding */
+    int answered;            /* of those, answered and waiting for their write-back (poll.c) */
+    int claims_running;      /* claim round trips outstanding (claim.c: at most two) */
+    int claim_reserved;      /* the shipments those claims may bring */
     bool backlog;            /* the last claim was full: more may be due */
     bool backlog_counting;   /* backlog.c: a count is outstanding */
     int64_t backlog_next_ms; /* backlog.c: the next count (monotonic) */
@@ -88,7 +90,7 @@ struct pp_poller {
     long long n_published, n_publish_failed, n_written;
 };
 
-/* claim.c: claim due shipments while in-flight < poll_concurrency. */
+/* claim.c: claim due shipments while carrier requests in flight < poll_concurrency. */
 void pp_claim_tick(pp_poller_t *p);
 
 /* backlog.c: the due backlog per carrier and the outbox lag, counted by the relay holder. */
