@@ -256,9 +256,10 @@ static void notif_done(pp_api_req_t *r, int rc)
         return;
     }
     if (strcmp(r->method, "PUT") == 0)
-        pp_info("api: buyer %lld changed notification settings (shipment_status %s)", r->auth.user_id,
-                cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j->out, "shipment_status")) ? "on"
-                                                                                          : "off");
+        pp_infok(PP_LOG_FIELDS(PP_LF_USER(r->auth.user_id)),
+                 "api: buyer %lld changed notification settings (shipment_status %s)", r->auth.user_id,
+                 cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j->out, "shipment_status")) ? "on"
+                                                                                           : "off");
     pp_api_reply_json(r, 200, j->out);
 }
 

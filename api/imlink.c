@@ -194,8 +194,9 @@ static void link_done(pp_api_req_t *r, int rc)
         pp_api_reply_error(r, j->status, j->err_code, "%s", j->message);
         return;
     }
-    pp_info("api: buyer %lld asked for an IM-link code (%s); sent through the outbox",
-            r->auth.user_id, j->channel);
+    pp_infok(PP_LOG_FIELDS(PP_LF_USER(r->auth.user_id)),
+             "api: buyer %lld asked for an IM-link code (%s); sent through the outbox",
+             r->auth.user_id, j->channel);
     pp_metrics_add(r->api->metrics, "pp_api_im_link_codes_total", 1);
     pp_api_reply_json(r, 202, j->out);
 }
@@ -301,7 +302,8 @@ static void verify_done(pp_api_req_t *r, int rc)
         pp_api_reply_error(r, j->status, j->err_code, "%s", j->message);
         return;
     }
-    pp_info("api: buyer %lld verified an IM address", r->auth.user_id);
+    pp_infok(PP_LOG_FIELDS(PP_LF_USER(r->auth.user_id)), "api: buyer %lld verified an IM address",
+             r->auth.user_id);
     pp_metrics_add(r->api->metrics, "pp_api_im_link_verified_total", 1);
     pp_api_reply_json(r, 200, j->out);
 }

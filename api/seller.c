@@ -117,8 +117,10 @@ static void ship_done(pp_api_req_t *r, int rc)
         return;
     }
     if (j->created)
-        pp_info("api: seller %lld entered %s number for transaction %lld (shipment %lld)",
-                r->auth.seller_id, j->carrier, j->txn, j->shipment_id);
+        pp_infok(PP_LOG_FIELDS(PP_LF_ID("seller_id", r->auth.seller_id),
+                               PP_LF_SHIPMENT(j->shipment_id), PP_LF_CARRIER(j->carrier)),
+                 "api: seller %lld entered %s number for transaction %lld (shipment %lld)",
+                 r->auth.seller_id, j->carrier, j->txn, j->shipment_id);
     pp_api_reply_json(r, j->created ? 201 : 200, j->card);
 }
 
