@@ -42,6 +42,15 @@ check '.relay.holder == null and .outbox.unpublished == '"$N"' and .outbox.oldes
 check '.dlq.messages == 0 and ([.notifier_lag.partitions[] | .committed == null and .lag == 0] | all)' "DLQ and lag before the notifier"
 psql_q "UPDATE shipments SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = 'x'"
 
+# The totals of a large database are the planner's estimates: the table made to look like
+# 1.2 M rows (the superuser's pg_class; ANALYZE first for the statuses' frequencies).
+psql_q "ANALYZE shipments; ANALYZE notifications; UPDATE pg_class SET reltuples = 1200000 WHERE oid = 'shipments'::regclass"
+status_json || fail "ppctl status --json (estimates): $(cat "$PP_TEST_TMP/status.err")"
+check '.estimated and .shipments > 1100000 and .shipments < 1300000 and .by_status.info_received == .shipments and .due == '"$N"' and .unpublished == '"$N" "estimated totals"
+"$PPCTL" status --exact --json >"$PP_TEST_TMP/status.json" || fail "ppctl status --exact"
+check '(.estimated | not) and .shipments == '"$N" "--exact totals"
+psql_q "ANALYZE shipments"
+
 # 2. The fleet at work against a simulator that answers 429 and 500 now and then.
 start_sim --speed 3000 --not-found-minutes 5 --token t0k --client-id cid --client-secret csec \
 	--p429 0.15 --p500 0.1 --retry-after 1

@@ -21,7 +21,7 @@ static const struct {
      "--transactions N [--buyers B] [--sellers S] [--optin PCT] [--plan FILE] ...: demo data"},
     {"user", ppctl_user, "--id ID --notify on|off: toggle a buyer's status notifications"},
     {"status", ppctl_status,
-     "[--json|--line] [--watch [S]]: workers, carriers, relay and outbox, lag per partition, DLQ, "
+     "[--json|--line] [--exact] [--watch [S]]: workers, carriers, relay and outbox, lag per partition, DLQ, "
      "rates, totals"},
     {"wait", ppctl_wait,
      "[--timeout S]: live progress until every shipment is terminal and every event handled"},

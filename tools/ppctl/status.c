@@ -11,7 +11,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#define USAGE "usage: ppctl status [--json|--line] [--watch [SECONDS]]\n"
+#define USAGE "usage: ppctl status [--json|--line] [--exact] [--watch [SECONDS]]\n"
+
+typedef struct {
+    int json, line;
+    bool exact; /* whole-table counts even on a large database */
+} opts_t;
 
 static volatile sig_atomic_t stop_watch;
 static void on_stop(int sig)
@@ -21,7 +26,8 @@ static void on_stop(int sig)
 }
 
 /* Everything into st (a new object; the caller deletes it); 0 or PP_EDB (printed). */
-static int snapshot(PGconn *c, rd_kafka_t *rk, const ppctl_t *ctl, ppctl_counts_t *s, cJSON **st)
+static int snapshot(PGconn *c, rd_kafka_t *rk, const ppctl_t *ctl, bool exact, ppctl_counts_t *s,
+                    cJSON **st)
 {
     char now[32];
     time_t t = time(NULL);
@@ -29,7 +35,7 @@ static int snapshot(PGconn *c, rd_kafka_t *rk, const ppctl_t *ctl, ppctl_counts_
     strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
     *st = cJSON_CreateObject();
     cJSON_AddStringToObject(*st, "time", now);
-    if (ppctl_counts_take(c, rk, ctl, s))
+    if (ppctl_counts_take(c, rk, ctl, exact, s))
         return PP_EDB;
     ppctl_counts_json(s, *st);
     if (ppctl_status_db(c, ctl, *st))
@@ -39,18 +45,18 @@ static int snapshot(PGconn *c, rd_kafka_t *rk, const ppctl_t *ctl, ppctl_counts_
 }
 
 /* One snapshot printed in the chosen form; 0 or 1. */
-static int show(PGconn *c, rd_kafka_t *rk, const ppctl_t *ctl, int json, int line)
+static int show(PGconn *c, rd_kafka_t *rk, const ppctl_t *ctl, const opts_t *o)
 {
     ppctl_counts_t s;
     cJSON *st = NULL;
-    int rc = snapshot(c, rk, ctl, &s, &st);
+    int rc = snapshot(c, rk, ctl, o->exact, &s, &st);
     if (rc == PP_OK) {
-        if (json) {
+        if (o->json) {
             char *text = cJSON_PrintUnformatted(st);
             if (text)
                 puts(text);
             free(text);
-        } else if (line) {
+        } else if (o->line) {
             ppctl_counts_line(stdout, &s);
             putchar('\n');
         } else {
@@ -65,7 +71,7 @@ static int show(PGconn *c, rd_kafka_t *rk, const ppctl_t *ctl, int json, int lin
 /* Like watch(1): the screen cleared (on a terminal) and the snapshot printed every `secs`
  * seconds, until SIGINT or SIGTERM: exit status 0. A snapshot that fails (the database went
  * away) is reported and the next one tried on a new connection. */
-static int watch(PGconn *c, rd_kafka_t *rk, const ppctl_t *ctl, int json, int line, long long secs)
+static int watch(PGconn *c, rd_kafka_t *rk, const ppctl_t *ctl, const opts_t *o, long long secs)
 {
     struct sigaction sa = {.sa_handler = on_stop}; /* no SA_RESTART: the sleep ends at once */
     sigemptyset(&sa.sa_mask);
@@ -75,9 +81,9 @@ static int watch(PGconn *c, rd_kafka_t *rk, const ppctl_t *ctl, int json, int li
     while (!stop_watch) {
         if (tty)
             fputs("\033[H\033[2J", stdout);
-        if (!json)
+        if (!o->json)
             printf("Every %llds: ppctl status (Ctrl-C ends)\n", secs);
-        if (show(c, rk, ctl, json, line)) {
+        if (show(c, rk, ctl, o)) {
             fprintf(stderr, "ppctl status: snapshot failed (above); trying again\n");
             PQreset(c);
         }
@@ -89,13 +95,15 @@ static int watch(PGconn *c, rd_kafka_t *rk, const ppctl_t *ctl, int json, int li
 
 int ppctl_status(ppctl_t *ctl, int argc, char **argv)
 {
-    int json = 0, line = 0;
+    opts_t o = {0};
     long long secs = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json"))
-            json = 1;
+            o.json = 1;
         else if (!strcmp(argv[i], "--line"))
-            line = 1;
+            o.line = 1;
+        else if (!strcmp(argv[i], "--exact"))
+            o.exact = true;
         else if (!strcmp(argv[i], "--watch")) {
             secs = 2;
             if (i + 1 < argc && argv[i + 1][0] != '-' &&
@@ -114,7 +122,7 @@ int ppctl_status(ppctl_t *ctl, int argc, char **argv)
     if (pp_db_exec(c, "statement timeout", "SET statement_timeout = '10s'", 0, NULL, &r) == PP_OK)
         PQclear(r);
     rd_kafka_t *rk = ppctl_kafka_client(ctl);
-    int rc = secs ? watch(c, rk, ctl, json, line, secs) : show(c, rk, ctl, json, line);
+    int rc = secs ? watch(c, rk, ctl, &o, secs) : show(c, rk, ctl, &o);
     if (rk)
         rd_kafka_destroy(rk);
     PQfinish(c);

@@ -6,6 +6,8 @@
 
 #include <cjson/cJSON.h>
 #include <librdkafka/rdkafka.h>
+#include <stdbool.h>
+#include <stdio.h>
 
 /* The totals `ppctl wait` follows and `ppctl status` opens with (whole-table counts). */
 typedef struct {
@@ -17,6 +19,7 @@ typedef struct {
     /* live pp-bot workers and the sums of their heartbeat counters */
     long long workers_bot, bot_asks, bot_db, bot_live_calls, bot_coalesced, bot_refused_quota,
         bot_refused_breaker, bot_refused_paused;
+    bool estimated; /* by the planner's statistics (a large table), not counted */
 } ppctl_counts_t;
 
 /* status_kafka.c: a consumer of the notifiers' group that commits nothing (NULL: printed why). */
@@ -27,8 +30,9 @@ long long ppctl_consumer_lag(rd_kafka_t *rk, const char *topic);
  * "dlq" (messages on the dead-letter topic) into st; unknown values are null. */
 void ppctl_status_kafka(rd_kafka_t *rk, const ppctl_t *ctl, cJSON *st);
 
-/* status_counts.c: 0 or PP_EDB (printed). */
-int ppctl_counts_take(PGconn *c, rd_kafka_t *rk, const ppctl_t *ctl, ppctl_counts_t *s);
+/* status_counts.c: 0 or PP_EDB (printed). exact false: the planner's estimates instead of
+ * whole-table counts when shipments holds over a million rows. */
+int ppctl_counts_take(PGconn *c, rd_kafka_t *rk, const ppctl_t *ctl, bool exact, ppctl_counts_t *s);
 void ppctl_counts_line(FILE *out, const ppctl_counts_t *s); /* one line, for ppctl wait */
 void ppctl_counts_json(const ppctl_counts_t *s, cJSON *st); /* the top-level totals */
 

@@ -13,7 +13,7 @@
 /* A worker is live while its heartbeat is younger than this (as the poller's budget count). */
 #define LIVE_SQL "stopped_at IS NULL AND heartbeat_at > now() - interval '15 seconds'"
 /* Due shipments looked at for the backlog and its lateness: the oldest ones, at most this many. */
-#define DUE_CAP 100000
+#define DUE_CAP 10000
 #define OUTBOX_CAP 100000
 
 static void add_num_or_null(cJSON *o, const char *name, PGresult *r, int row, int col)

@@ -128,12 +128,16 @@ static void print_counts(FILE *out, const ppctl_t *ctl, const ppctl_counts_t *s)
                 "Retry-After\n",
                 s->bot_asks, s->bot_db, s->bot_live_calls, s->bot_coalesced, s->bot_refused_quota,
                 s->bot_refused_breaker, s->bot_refused_paused);
-    fprintf(out, "shipments: %lld (%lld terminal, %lld due now)\n", s->total, s->terminal, s->due);
+    const char *est = s->estimated ? "~" : ""; /* the planner's estimates (--exact counts) */
+    if (s->estimated)
+        fprintf(out, "totals: estimates (~) from the planner's statistics; --exact counts them\n");
+    fprintf(out, "shipments: %s%lld (%s%lld terminal, %s%lld due now)\n", est, s->total, est,
+            s->terminal, s->due >= 10000 && s->estimated ? "at least " : "", s->due);
     for (int i = 0; i < s->n_status; i++)
-        fprintf(out, "  %-22s %lld\n", s->status_names[i], s->by_status[i]);
-    fprintf(out, "events: %lld written, %lld not yet in Kafka\n", s->events, s->unpublished);
-    fprintf(out, "notifications: %lld sent, %lld skipped, %lld in flight, %lld failed\n", s->sent,
-            s->skipped, s->sending, s->failed);
+        fprintf(out, "  %-22s %s%lld\n", s->status_names[i], est, s->by_status[i]);
+    fprintf(out, "events: %s%lld written, %lld not yet in Kafka\n", est, s->events, s->unpublished);
+    fprintf(out, "notifications: %s%lld sent, %s%lld skipped, %s%lld in flight, %s%lld failed\n",
+            est, s->sent, est, s->skipped, est, s->sending, est, s->failed);
     fprintf(out, "consumer lag (%s): %lld%s\n", ctl->cfg.group_id, s->lag,
             s->lag < 0 ? " (unknown)" : "");
 }

@@ -42,7 +42,7 @@ int ppctl_wait(ppctl_t *ctl, int argc, char **argv)
     int64_t start = pp_mono_ms(), last_print = 0;
     ppctl_counts_t s;
     while (!interrupted) {
-        if (ppctl_counts_take(c, rk, ctl, &s)) {
+        if (ppctl_counts_take(c, rk, ctl, true, &s)) {
             fprintf(stderr, "ppctl wait: cannot read progress (see above); retrying\n");
             sleep(1);
             continue;
