@@ -391,21 +391,29 @@ static void counters(void *self, char *json, size_t cap)
     double p50, p99;
     latency_pcts(b, &p50, &p99);
     const long long *n = b->n_replies;
-    snprintf(json, cap,
-             "{\"asks\":%lld,\"answered_db\":%lld,\"answered_live\":%lld,\"answered_stale\":%lld,"
-             "\"answered_quota\":%lld,\"answered_breaker\":%lld,\"answered_unavailable\":%lld,"
-             "\"answered_other\":%lld,\"lookups\":%lld,\"live_calls\":%lld,\"coalesced\":%lld,"
-             "\"refused_quota\":%lld,\"refused_breaker\":%lld,\"refused_paused\":%lld,"
-             "\"refused_other\":%lld,\"live_failed\":%lld,\"latency_p50_ms\":%.1f,"
-             "\"latency_p99_ms\":%.1f,\"latency_window\":%zu,\"in_flight\":%ld,\"xmpp_up\":%s,"
-             "\"sender_limited_messages\":%lld,\"sender_limited_live\":%lld,\"sender_dropped\":%lld,"
-             "\"answered_sender_limit\":%lld,\"senders\":%ld}",
-             b->n_asks, n[SRC_DB], n[SRC_LIVE], n[SRC_STALE], n[SRC_QUOTA], n[SRC_BREAKER],
-             n[SRC_UNAVAILABLE], n[SRC_SIMPLE] + n[SRC_ERROR], ls.lookups, ls.calls, ls.coalesced,
-             ls.refused_quota, ls.refused_breaker, ls.refused_paused, ls.refused_other, ls.failed,
-             p50, p99, b->lat_n, b->asks, b->xmpp && pp_bot_xmpp_is_up(b->xmpp) ? "true" : "false",
-             b->n_limited_msgs, b->n_limited_live, b->n_dropped, n[SRC_SENDER_LIMIT],
-             b->senders ? pp_bot_senders_count(b->senders) : 0L);
+    /* each carrier's breaker and recent counts (ppctl status); left out if they do not fit */
+    char carriers[1024];
+    if (pp_bot_live_carriers_json(b->live, carriers, sizeof carriers) != PP_OK)
+        snprintf(carriers, sizeof carriers, "{}");
+    int len =
+        snprintf(json, cap,
+                 "{\"asks\":%lld,\"answered_db\":%lld,\"answered_live\":%lld,\"answered_stale\":%lld,"
+                 "\"answered_quota\":%lld,\"answered_breaker\":%lld,\"answered_unavailable\":%lld,"
+                 "\"answered_other\":%lld,\"lookups\":%lld,\"live_calls\":%lld,\"coalesced\":%lld,"
+                 "\"refused_quota\":%lld,\"refused_breaker\":%lld,\"refused_paused\":%lld,"
+                 "\"refused_other\":%lld,\"live_failed\":%lld,\"latency_p50_ms\":%.1f,"
+                 "\"latency_p99_ms\":%.1f,\"latency_window\":%zu,\"in_flight\":%ld,\"xmpp_up\":%s,"
+                 "\"sender_limited_messages\":%lld,\"sender_limited_live\":%lld,\"sender_dropped\":%lld,"
+                 "\"answered_sender_limit\":%lld,\"senders\":%ld,\"carriers\":%s}",
+                 b->n_asks, n[SRC_DB], n[SRC_LIVE], n[SRC_STALE], n[SRC_QUOTA], n[SRC_BREAKER],
+                 n[SRC_UNAVAILABLE], n[SRC_SIMPLE] + n[SRC_ERROR], ls.lookups, ls.calls,
+                 ls.coalesced, ls.refused_quota, ls.refused_breaker, ls.refused_paused,
+                 ls.refused_other, ls.failed, p50, p99, b->lat_n, b->asks,
+                 b->xmpp && pp_bot_xmpp_is_up(b->xmpp) ? "true" : "false", b->n_limited_msgs,
+                 b->n_limited_live, b->n_dropped, n[SRC_SENDER_LIMIT],
+                 b->senders ? pp_bot_senders_count(b->senders) : 0L, carriers);
+    if (len < 0 || (size_t)len >= cap) /* cut JSON would fail the heartbeat: the counters without */
+        snprintf(json, cap, "{}");
 }
 
 static int health(void *self, char *msg, size_t cap)

@@ -177,6 +177,11 @@ void pp_bot_live_close(pp_bot_live_t *lv)
     lv->cc = NULL;
 }
 
+int pp_bot_live_carriers_json(const pp_bot_live_t *lv, char *buf, size_t cap)
+{
+    return lv && lv->cc ? pp_cc_carriers_json(lv->cc, buf, cap) : PP_EINVAL;
+}
+
 void pp_bot_live_stats(const pp_bot_live_t *lv, pp_bot_live_stats_t *out)
 {
     *out = lv->st;

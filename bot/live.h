@@ -59,6 +59,8 @@ void pp_bot_live_release(pp_bot_live_t *lv);
 /* Close the carrier client (it frees itself in its close callbacks). */
 void pp_bot_live_close(pp_bot_live_t *lv);
 void pp_bot_live_stats(const pp_bot_live_t *lv, pp_bot_live_stats_t *out);
+/* Each carrier's breaker and recent counts for the workers row (pp_cc_carriers_json); 0 or PP_E*. */
+int pp_bot_live_carriers_json(const pp_bot_live_t *lv, char *buf, size_t cap);
 /* After the loop has ended. */
 void pp_bot_live_free(pp_bot_live_t *lv);
 

@@ -132,7 +132,7 @@ wait_until 10 counted || fail "heartbeat counters: $(row counters)"
 "$PPCTL" status >"$PP_TEST_TMP/status.txt" 2>&1 || fail "ppctl status: $(cat "$PP_TEST_TMP/status.txt")"
 grep -q '^workers live: .* 1 bots$' "$PP_TEST_TMP/status.txt" || fail "ppctl status: $(head -2 "$PP_TEST_TMP/status.txt")"
 grep -q '^bot: [0-9]* asks, [0-9]* answered from Postgres, [0-9]* live calls' "$PP_TEST_TMP/status.txt" || fail "ppctl status bot line: $(head -2 "$PP_TEST_TMP/status.txt")"
-"$PPCTL" status --json | python3 -c 'import json,sys; j=json.load(sys.stdin); assert j["live"]["bot"] == 1 and j["bot"]["asks"] >= 62, j' || fail "ppctl status --json"
+"$PPCTL" status --json | python3 -c 'import json,sys; j=json.load(sys.stdin); assert j["live"]["bot"] == 1 and j["bot"]["asks"] >= 62, j; b = [w for w in j["workers"] if w["kind"] == "bot"]; assert "ups" in b[0]["counters"]["carriers"], b' || fail "ppctl status --json (the bot and its carriers)"
 
 # graceful stop: exit 0, the row marked stopped
 stop_pid "$BOT_PID" 300

@@ -77,9 +77,10 @@ static double num(PGresult *r, int row, int col)
     return row < 0 || PQgetisnull(r, row, col) ? 0 : strtod(PQgetvalue(r, row, col), NULL);
 }
 
-/* One carrier's object from the three results (live pollers' counters, usage today, due rows). */
+/* One carrier's object from the three results (the live pollers' and bots' counters, usage
+ * today, due rows); n_clients: those processes (each has its own breaker). */
 static cJSON *carrier_obj(const ppctl_t *ctl, const char *name, PGresult *live, PGresult *usage,
-                          PGresult *due, long long n_pollers)
+                          PGresult *due, long long n_clients)
 {
     long rps, per_day;
     pp_budget_limits(&ctl->cfg, name, &rps, &per_day);
@@ -90,8 +91,8 @@ static cJSON *carrier_obj(const ppctl_t *ctl, const char *name, PGresult *live, 
                           : num(live, l, 2) > 0 ? "half_open"
                                                 : "closed";
     cJSON_AddStringToObject(o, "breaker", breaker);
-    cJSON_AddNumberToObject(o, "breaker_open_pollers", num(live, l, 1) + num(live, l, 2));
-    cJSON_AddNumberToObject(o, "pollers", (double)n_pollers);
+    cJSON_AddNumberToObject(o, "breaker_not_closed", num(live, l, 1) + num(live, l, 2));
+    cJSON_AddNumberToObject(o, "clients", (double)n_clients);
     cJSON_AddNumberToObject(o, "rate_limited_5m", num(live, l, 4));
     cJSON_AddNumberToObject(o, "errors_5m", num(live, l, 5));
     cJSON_AddNumberToObject(o, "requests_per_s", num(live, l, 3) / 60.0);
@@ -118,7 +119,7 @@ static const char *const CARRIERS_LIVE_SQL =
     "  sum((value->>'errors_5m')::bigint) "
     "FROM workers, jsonb_each(CASE WHEN jsonb_typeof(counters->'carriers') = 'object' "
     "                         THEN counters->'carriers' ELSE '{}' END) "
-    "WHERE kind = 'poller' AND " LIVE_SQL " GROUP BY key";
+    "WHERE kind IN ('poller', 'bot') AND " LIVE_SQL " GROUP BY key";
 
 /* Shipments due and not leased (waiting for a poller), the oldest DUE_CAP of them: how many
  * per carrier and how late (now - next_poll_at) at the median, the 99th percentile, the most. */

@@ -64,9 +64,9 @@ static void print_carriers(FILE *out, const cJSON *st)
     const cJSON *first = cJSON_GetArrayItem(arr, 0),
                 *due = cJSON_GetObjectItemCaseSensitive(st, "due_backlog");
     fprintf(out,
-            "carriers (breaker of %.0f live pollers; 429s and errors in the last 5 min; requests "
+            "carriers (breaker of %.0f live pollers and bots; 429s and errors in the last 5 min; requests "
             "a second over the last minute, today's in carrier_usage; due = waiting for a poller):\n",
-            get_num(first, "pollers", 0));
+            get_num(first, "clients", 0));
     fprintf(out, "  %-13s %-9s %5s %5s %7s %6s %9s %9s %7s %8s %8s %8s\n", "CARRIER", "BREAKER",
             "429s", "ERRS", "REQ/S", "LIMIT", "TODAY", "LIMIT", "DUE", "LATE p50", "p99", "max");
     cJSON_ArrayForEach(c, arr)
