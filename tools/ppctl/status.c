@@ -68,10 +68,22 @@ static int show(PGconn *c, rd_kafka_t *rk, const ppctl_t *ctl, const opts_t *o)
     return rc ? 1 : 0;
 }
 
+/* A connection whose connect and each query give up after a few seconds, so that neither a
+ * database gone away nor a stuck query holds a watch (or its SIGTERM) for long; NULL: printed. */
+static PGconn *connect_bounded(ppctl_t *ctl)
+{
+    setenv("PGCONNECT_TIMEOUT", "5", 0); /* unless the URL or the environment says otherwise */
+    PGconn *c = ppctl_connect(ctl);
+    PGresult *r;
+    if (c && pp_db_exec(c, "statement timeout", "SET statement_timeout = '10s'", 0, NULL, &r) == PP_OK)
+        PQclear(r);
+    return c;
+}
+
 /* Like watch(1): the screen cleared (on a terminal) and the snapshot printed every `secs`
  * seconds, until SIGINT or SIGTERM: exit status 0. A snapshot that fails (the database went
  * away) is reported and the next one tried on a new connection. */
-static int watch(PGconn *c, rd_kafka_t *rk, const ppctl_t *ctl, const opts_t *o, long long secs)
+static int watch(PGconn *c, rd_kafka_t *rk, ppctl_t *ctl, const opts_t *o, long long secs)
 {
     struct sigaction sa = {.sa_handler = on_stop}; /* no SA_RESTART: the sleep ends at once */
     sigemptyset(&sa.sa_mask);
@@ -83,13 +95,17 @@ static int watch(PGconn *c, rd_kafka_t *rk, const ppctl_t *ctl, const opts_t *o,
             fputs("\033[H\033[2J", stdout);
         if (!o->json)
             printf("Every %llds: ppctl status (Ctrl-C ends)\n", secs);
-        if (show(c, rk, ctl, o)) {
+        if (!c || show(c, rk, ctl, o)) {
             fprintf(stderr, "ppctl status: snapshot failed (above); trying again\n");
-            PQreset(c);
+            if (c)
+                PQfinish(c);
+            c = connect_bounded(ctl);
         }
         for (long long t = 0; t < secs * 10 && !stop_watch; t++)
             usleep(100000);
     }
+    if (c)
+        PQfinish(c);
     return 0;
 }
 
@@ -114,17 +130,18 @@ int ppctl_status(ppctl_t *ctl, int argc, char **argv)
             return 2;
         }
     }
-    PGconn *c = ppctl_connect(ctl);
+    PGconn *c = connect_bounded(ctl);
     if (!c)
         return 1;
-    PGresult *r;
-    /* a stuck query must not hang a watch: each one has 10 s */
-    if (pp_db_exec(c, "statement timeout", "SET statement_timeout = '10s'", 0, NULL, &r) == PP_OK)
-        PQclear(r);
     rd_kafka_t *rk = ppctl_kafka_client(ctl);
-    int rc = secs ? watch(c, rk, ctl, &o, secs) : show(c, rk, ctl, &o);
+    int rc = 0;
+    if (secs) {
+        rc = watch(c, rk, ctl, &o, secs); /* closes c */
+    } else {
+        rc = show(c, rk, ctl, &o);
+        PQfinish(c);
+    }
     if (rk)
         rd_kafka_destroy(rk);
-    PQfinish(c);
     return rc;
 }
