@@ -56,15 +56,9 @@ PGconn *pp_db_connect(const char *url, char *err, size_t errlen)
     return c;
 }
 
-int pp_db_exec(PGconn *conn, const char *what, const char *sql, int nparams,
-               const char *const *params, PGresult **out)
+/* A statement's result: PP_OK with *out (or cleared), else logged as "<what> failed". */
+static int result(PGconn *conn, const char *what, PGresult *r, PGresult **out)
 {
-    if (out)
-        *out = NULL;
-    last_sqlstate[0] = '\0';
-    if (PQstatus(conn) != CONNECTION_OK)
-        PQreset(conn);
-    PGresult *r = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
     ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
         if (out)
@@ -87,6 +81,110 @@ int pp_db_exec(PGconn *conn, const char *what, const char *sql, int nparams,
     if (PQstatus(conn) != CONNECTION_OK)
         PQreset(conn);
     return PP_EDB;
+}
+
+int pp_db_exec(PGconn *conn, const char *what, const char *sql, int nparams,
+               const char *const *params, PGresult **out)
+{
+    if (out)
+        *out = NULL;
+    last_sqlstate[0] = '\0';
+    if (PQstatus(conn) != CONNECTION_OK)
+        PQreset(conn);
+    return result(conn, what, PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0), out);
+}
+
+/*
+ * Which statements each connection has prepared. A connection is known by its address and
+ * its backend's pid: a reset (PQreset after a lost connection) is a new backend, with
+ * nothing prepared. Entries of closed connections are overwritten, oldest first.
+ */
+#define PREP_CONNS 64
+#define PREP_STMTS 8
+
+static struct {
+    const PGconn *conn;
+    int pid;
+    const pp_db_stmt_t *stmt[PREP_STMTS];
+} prep[PREP_CONNS];
+static int prep_next;
+static pthread_mutex_t prep_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int prep_slot(const PGconn *conn, int pid, bool add)
+{
+    for (int i = 0; i < PREP_CONNS; i++)
+        if (prep[i].conn == conn && prep[i].pid == pid)
+            return i;
+    if (!add)
+        return -1;
+    int i = prep_next;
+    prep_next = (prep_next + 1) % PREP_CONNS;
+    memset(&prep[i], 0, sizeof prep[i]);
+    prep[i].conn = conn;
+    prep[i].pid = pid;
+    return i;
+}
+
+static bool prepared(PGconn *conn, const pp_db_stmt_t *st)
+{
+    bool yes = false;
+    pthread_mutex_lock(&prep_lock);
+    int i = prep_slot(conn, PQbackendPID(conn), false);
+    for (int k = 0; i >= 0 && k < PREP_STMTS && !yes; k++)
+        yes = prep[i].stmt[k] == st;
+    pthread_mutex_unlock(&prep_lock);
+    return yes;
+}
+
+/* Recorded as prepared (true), or forgotten (false: the server said it has no such name). */
+static void record(PGconn *conn, const pp_db_stmt_t *st, bool have)
+{
+    pthread_mutex_lock(&prep_lock);
+    int i = prep_slot(conn, PQbackendPID(conn), have);
+    for (int k = 0; i >= 0 && k < PREP_STMTS; k++) {
+        if (have && !prep[i].stmt[k]) {
+            prep[i].stmt[k] = st;
+            break;
+        }
+        if (!have && prep[i].stmt[k] == st)
+            prep[i].stmt[k] = NULL;
+    }
+    pthread_mutex_unlock(&prep_lock);
+}
+
+/* PQprepare: true when the connection has the statement now (or had it already). */
+static bool prepare(PGconn *conn, const pp_db_stmt_t *st)
+{
+    PGresult *r = PQprepare(conn, st->name, st->sql, st->nparams, NULL);
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    bool ok = (r && PQresultStatus(r) == PGRES_COMMAND_OK) ||
+              (state && strcmp(state, "42P05") == 0); /* duplicate_prepared_statement */
+    PQclear(r);
+    if (ok)
+        record(conn, st, true);
+    return ok;
+}
+
+int pp_db_exec_stmt(PGconn *conn, const char *what, const pp_db_stmt_t *st,
+                    const char *const *params, PGresult **out)
+{
+    if (out)
+        *out = NULL;
+    last_sqlstate[0] = '\0';
+    if (PQstatus(conn) != CONNECTION_OK)
+        PQreset(conn);
+    for (int attempt = 0;; attempt++) {
+        if (!prepared(conn, st) && !prepare(conn, st)) /* e.g. in an aborted transaction */
+            return pp_db_exec(conn, what, st->sql, st->nparams, params, out);
+        PGresult *r = PQexecPrepared(conn, st->name, st->nparams, params, NULL, NULL, 0);
+        const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+        if (attempt == 0 && state && strcmp(state, "26000") == 0) { /* gone (DISCARD ALL) */
+            PQclear(r);
+            record(conn, st, false);
+            continue;
+        }
+        return result(conn, what, r, out);
+    }
 }
 
 int pp_db_begin(PGconn *conn) { return pp_db_exec(conn, "BEGIN", "BEGIN", 0, NULL, NULL); }

@@ -38,6 +38,18 @@ PGconn *pp_db_connect(const char *url, char *err, size_t errlen);
  */
 int pp_db_exec(PGconn *conn, const char *what, const char *sql, int nparams,
                const char *const *params, PGresult **out) __attribute__((warn_unused_result));
+/*
+ * A statement run often: prepared once per connection (PQprepare, the first time it runs
+ * there) and then run by name, so the server parses and plans it once, not on every call.
+ * name must be unique in the process. Same results and errors as pp_db_exec.
+ */
+typedef struct pp_db_stmt {
+    const char *name;
+    const char *sql;
+    int nparams;
+} pp_db_stmt_t;
+int pp_db_exec_stmt(PGconn *conn, const char *what, const pp_db_stmt_t *st,
+                    const char *const *params, PGresult **out) __attribute__((warn_unused_result));
 int pp_db_begin(PGconn *conn) __attribute__((warn_unused_result));
 int pp_db_commit(PGconn *conn) __attribute__((warn_unused_result));
 void pp_db_rollback(PGconn *conn);

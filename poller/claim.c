@@ -34,6 +34,8 @@ static const char claim_sql[] =
     "          (extract(epoch FROM last_polled_at) * 1000)::bigint, polls, "
     "          (extract(epoch FROM next_poll_at) * 1000)::bigint";
 
+static const pp_db_stmt_t claim_stmt = {"claim_shipments", claim_sql, 3};
+
 static bool get_ll(PGresult *r, int row, int col, long long *out)
 {
     return !PQgetisnull(r, row, col) && pp_parse_ll(PQgetvalue(r, row, col), out) == 0;
@@ -79,7 +81,7 @@ static int claim_work(PGconn *conn, void *arg)
     snprintf(n, sizeof n, "%d", j->want);
     const char *params[] = {j->me, lease, n};
     PGresult *r = NULL;
-    int rc = pp_db_exec(conn, "claim shipments", claim_sql, 3, params, &r);
+    int rc = pp_db_exec_stmt(conn, "claim shipments", &claim_stmt, params, &r);
     if (rc)
         return rc;
     int rows = PQntuples(r);

@@ -58,6 +58,7 @@ static const char write_sql[] =
     "SELECT id FROM u";
 
 enum { UP_COLS = 17, EV_COLS = 10, OB_COLS = 3, N_PARAMS = UP_COLS + 1 + EV_COLS + 1 + OB_COLS };
+static const pp_db_stmt_t write_stmt = {"write_back_polls", write_sql, N_PARAMS};
 
 typedef struct batch {
     pp_pgarray_t ev[EV_COLS], ob[OB_COLS], up[UP_COLS];
@@ -215,7 +216,7 @@ static int write_batch(PGconn *conn, const pp_config_t *cfg, const char *me, con
             !pp_schedule_not_found_late(cfg, c->st.not_found_since_ms, c->last_polled_ms);
     }
     if ((rc = params_of(&b, me, topic, params)) ||
-        (rc = pp_db_exec(conn, "write back polls", write_sql, N_PARAMS, params, &r)))
+        (rc = pp_db_exec_stmt(conn, "write back polls", &write_stmt, params, &r)))
         goto done;
     /* Returned: written. Not returned: the lease was lost (nothing of it was written). */
     for (int row = 0; row < PQntuples(r); row++) {
