@@ -37,7 +37,12 @@ const char *pp_db_last_sqlstate(void) { return last_sqlstate; }
 
 PGconn *pp_db_connect(const char *url, char *err, size_t errlen)
 {
-    PGconn *c = PQconnectdb(url);
+    /* Defaults the URL's own parameters override (they come after, expanded from dbname): a
+     * host that does not answer fails in 10 s, not after TCP's minutes, and the server
+     * names the connections in pg_stat_activity without a SET round trip. */
+    const char *const keys[] = {"connect_timeout", "fallback_application_name", "dbname", NULL};
+    const char *const vals[] = {"10", "parcelpush", url, NULL};
+    PGconn *c = PQconnectdbParams(keys, vals, 1);
     const char *shown = pp_config_db_url_shown(url); /* without its password */
     if (!c) {
         snprintf(err, errlen, "out of memory connecting to %s", shown);
@@ -51,8 +56,6 @@ PGconn *pp_db_connect(const char *url, char *err, size_t errlen)
         PQfinish(c);
         return NULL;
     }
-    PGresult *r = PQexec(c, "SET application_name = 'parcelpush'");
-    PQclear(r);
     return c;
 }
 
