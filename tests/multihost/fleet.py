@@ -43,6 +43,7 @@ class Fleet:
         return r.stdout.rstrip("\n") if r.returncode == 0 else None
 
     def up(self, sim_args=()):
+        self.sim_speed = getattr(self.a, "sim_speed", None) or self.a.speed
         log("namespaces: %s, %s (servers on %s)" % (self.net.srv, ", ".join(
             self.net.ns(h) for h in self.net.hosts), netns.SRV_ADDR))
         self.net.setup()
@@ -52,7 +53,7 @@ class Fleet:
         self.archive = os.path.join(self.env["PP_STACK_STATE"], "prosody/data/prosody.sqlite")
         sim = netns.Proc("sim", self.net.srv, [
             os.path.join(self.build, "tools/carrier-sim/pp-carrier-sim"), "--listen",
-            netns.SRV_ADDR + ":0", "--speed", str(self.a.speed), "--token", "mh-token",
+            netns.SRV_ADDR + ":0", "--speed", str(self.sim_speed), "--token", "mh-token",
             "--client-id", "mh", "--client-secret", "mh-secret"] + list(sim_args), self.env, self.dir)
         self.sim = sim.start()
         url = None
@@ -79,7 +80,7 @@ class Fleet:
                  PP_SPEED=str(self.a.speed), PP_LEASE_S=str(self.a.lease_s),
                  PP_OPS_ADDR="127.0.0.1:0", PP_LOG_LEVEL=e.get("PP_LOG_LEVEL", "info"))
         log("servers up in %s; simulator at %s (clock x%d); logs in %s"
-            % (self.net.srv, url, self.a.speed, self.dir))
+            % (self.net.srv, url, self.sim_speed, self.dir))
 
     def down(self):
         for p in self.procs.values():
