@@ -21,6 +21,11 @@ static void usage(FILE *out, const char *prog, const char *summary)
             prog, summary);
 }
 
+void pp_launch_print_version(const char *prog)
+{
+    printf("%s %s (commit %s)\n", prog, PP_VERSION, PP_COMMIT);
+}
+
 int pp_launch(int argc, char **argv, const char *prog, const char *summary, unsigned uses,
               int (*run)(pp_config_t *cfg))
 {
@@ -34,7 +39,7 @@ int pp_launch(int argc, char **argv, const char *prog, const char *summary, unsi
         else if (strcmp(argv[i], "--check-config") == 0)
             check = 1;
         else if (strcmp(argv[i], "--version") == 0) {
-            printf("%s %s (commit %s)\n", prog, PP_VERSION, PP_COMMIT);
+            pp_launch_print_version(prog);
             return 0;
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout, prog, summary);

@@ -23,4 +23,7 @@ int pp_launch(int argc, char **argv, const char *prog, const char *summary, unsi
  */
 int pp_launch_reload(pp_config_t *cfg, const char *who);
 
+/* "PROG VERSION (commit C)" on stdout: every binary's --version (ppctl's too). */
+void pp_launch_print_version(const char *prog);
+
 #endif

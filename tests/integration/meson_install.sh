@@ -15,7 +15,7 @@ mv "$T/root$prefix" "$T/moved" || fail "no $prefix in the installed tree"
 
 bins=$(cd "$T/moved/bin" && ls | tr '\n' ' ')
 [[ $bins == "pp-api pp-bot pp-notifier pp-poller ppctl " ]] || fail "bin/ holds '$bins', want the four daemons and ppctl"
-for b in pp-api pp-bot pp-notifier pp-poller; do
+for b in pp-api pp-bot pp-notifier pp-poller ppctl; do
 	v=$("$T/moved/bin/$b" --version) || fail "$b --version failed (libraries: $(ldd "$T/moved/bin/$b" | grep 'not found'))"
 	[[ $v == "$b "[0-9]* ]] || fail "$b --version printed '$v'"
 done

@@ -4,6 +4,7 @@
 #include "err.h"
 #include "log.h"
 #include "db.h"
+#include "launch.h"
 #include "carriers/carrier.h"
 
 #include <stdio.h>
@@ -49,7 +50,7 @@ static const struct {
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: ppctl [--config FILE] COMMAND [options]\n\ncommands:\n");
+    fprintf(out, "usage: ppctl [--config FILE] COMMAND [options] | --version\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].help);
     fprintf(out, "\nConfiguration comes from --config FILE and PP_* environment variables;\n"
@@ -95,6 +96,9 @@ int main(int argc, char **argv)
             i++;
         } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--version") == 0) {
+            pp_launch_print_version("ppctl");
             return 0;
         } else {
             fprintf(stderr, "ppctl: unknown option %s\n", argv[i]);
