@@ -10,8 +10,12 @@ int pp_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value
                       size_t errlen)
 {
     char e[512];
-    if (rd_kafka_conf_set(conf, name, value, e, sizeof e) != RD_KAFKA_CONF_OK) {
-        snprintf(err, errlen, "%s=%s: %s", name, value, e);
+    rd_kafka_conf_res_t res = rd_kafka_conf_set(conf, name, value, e, sizeof e);
+    if (res != RD_KAFKA_CONF_OK) {
+        /* The value only when it cannot be a secret: this ends in a log line, and a misspelt
+         * rdkafka.sasl.pasword is unknown to librdkafka and to pp_config_rdkafka_is_secret. */
+        bool shown = res != RD_KAFKA_CONF_UNKNOWN && !pp_config_rdkafka_is_secret(name);
+        snprintf(err, errlen, "%s=%s: %s", name, shown ? value : "***", e);
         return PP_ECONFIG;
     }
     return PP_OK;
