@@ -1,5 +1,6 @@
 /* dlq_read.c - the dead-letter topic read for `ppctl dlq`: a consumer that commits nothing, every message up to the end as it was, one message by its place, a message as JSON. */
 #include "dlq.h"
+#include "kafka.h"
 
 #include "err.h"
 
@@ -14,9 +15,14 @@
 static rd_kafka_t *consumer_new(const ppctl_t *ctl)
 {
     char err[512];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (rd_kafka_conf_set(conf, "bootstrap.servers", ctl->cfg.kafka_brokers, err, sizeof err) ||
-        rd_kafka_conf_set(conf, "group.id", "ppctl-dlq", err, sizeof err) ||
+    /* pp_kafka_conf_new: the brokers, the rdkafka.* properties (SASL, TLS: a cluster that
+     * wants them answers nothing without) and librdkafka's lines through the logger */
+    rd_kafka_conf_t *conf = pp_kafka_conf_new(&ctl->cfg, err, sizeof err);
+    if (!conf) {
+        fprintf(stderr, "ppctl dlq: %s\n", err);
+        return NULL;
+    }
+    if (rd_kafka_conf_set(conf, "group.id", "ppctl-dlq", err, sizeof err) ||
         rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err) ||
         rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", err, sizeof err) ||
         rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof err)) {

@@ -1,5 +1,6 @@
 /* dlq_replay.c - `ppctl dlq replay`: dead letters produced back to the topic they came from (as they are, or one fixed by hand with the same event_id); the notifier's ledger keeps a replay from sending anything twice. */
 #include "dlq.h"
+#include "kafka.h"
 
 #include "err.h"
 
@@ -27,9 +28,14 @@ static void delivered_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaq
 static rd_kafka_t *producer_new(const ppctl_t *ctl, replay_t *r)
 {
     char err[512];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (rd_kafka_conf_set(conf, "bootstrap.servers", ctl->cfg.kafka_brokers, err, sizeof err) ||
-        rd_kafka_conf_set(conf, "enable.idempotence", "true", err, sizeof err)) {
+    /* pp_kafka_conf_new: the brokers, the rdkafka.* properties (SASL, TLS: a cluster that
+     * wants them answers nothing without) and librdkafka's lines through the logger */
+    rd_kafka_conf_t *conf = pp_kafka_conf_new(&ctl->cfg, err, sizeof err);
+    if (!conf) {
+        fprintf(stderr, "ppctl dlq replay: %s\n", err);
+        return NULL;
+    }
+    if (rd_kafka_conf_set(conf, "enable.idempotence", "true", err, sizeof err)) {
         fprintf(stderr, "ppctl dlq replay: %s\n", err);
         rd_kafka_conf_destroy(conf);
         return NULL;

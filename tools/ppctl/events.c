@@ -1,5 +1,6 @@
 /* events.c - `ppctl events`: print every message of a topic up to its end (like kcat -C -e). */
 #include "ppctl.h"
+#include "kafka.h"
 
 #include "err.h"
 
@@ -12,9 +13,14 @@
 static rd_kafka_t *new_consumer(const ppctl_t *ctl)
 {
     char err[512];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (rd_kafka_conf_set(conf, "bootstrap.servers", ctl->cfg.kafka_brokers, err, sizeof err) ||
-        rd_kafka_conf_set(conf, "group.id", "ppctl-events", err, sizeof err) ||
+    /* pp_kafka_conf_new: the brokers, the rdkafka.* properties (SASL, TLS: a cluster that
+     * wants them answers nothing without) and librdkafka's lines through the logger */
+    rd_kafka_conf_t *conf = pp_kafka_conf_new(&ctl->cfg, err, sizeof err);
+    if (!conf) {
+        fprintf(stderr, "ppctl events: %s\n", err);
+        return NULL;
+    }
+    if (rd_kafka_conf_set(conf, "group.id", "ppctl-events", err, sizeof err) ||
         rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err) ||
         rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof err)) {
         fprintf(stderr, "ppctl events: %s\n", err);

@@ -1,5 +1,6 @@
 /* status_kafka.c - what `ppctl status` and `ppctl wait` ask Kafka: the notifiers' lag per partition, the dead-letter topic's size. */
 #include "status.h"
+#include "kafka.h"
 
 #include <stdio.h>
 
@@ -9,9 +10,14 @@
 rd_kafka_t *ppctl_kafka_client(const ppctl_t *ctl)
 {
     char err[512];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (rd_kafka_conf_set(conf, "bootstrap.servers", ctl->cfg.kafka_brokers, err, sizeof err) ||
-        rd_kafka_conf_set(conf, "group.id", ctl->cfg.group_id, err, sizeof err) ||
+    /* pp_kafka_conf_new: the brokers, the rdkafka.* properties (SASL, TLS: a cluster that
+     * wants them answers nothing without) and librdkafka's lines through the logger */
+    rd_kafka_conf_t *conf = pp_kafka_conf_new(&ctl->cfg, err, sizeof err);
+    if (!conf) {
+        fprintf(stderr, "ppctl: Kafka config: %s\n", err);
+        return NULL;
+    }
+    if (rd_kafka_conf_set(conf, "group.id", ctl->cfg.group_id, err, sizeof err) ||
         rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err) ||
         rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err)) {
         rd_kafka_conf_destroy(conf);

@@ -1,5 +1,6 @@
 /* topics.c - `ppctl topics`: create the event, dead-letter and IM-link topics (Kafka admin). */
 #include "ppctl.h"
+#include "kafka.h"
 
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
@@ -20,10 +21,11 @@ int ppctl_topics(ppctl_t *ctl, int argc, char **argv)
         }
     }
     char err[512];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (rd_kafka_conf_set(conf, "bootstrap.servers", ctl->cfg.kafka_brokers, err, sizeof err)) {
+    /* pp_kafka_conf_new: the brokers, the rdkafka.* properties (SASL, TLS: a cluster that
+     * wants them answers nothing without) and librdkafka's lines through the logger */
+    rd_kafka_conf_t *conf = pp_kafka_conf_new(&ctl->cfg, err, sizeof err);
+    if (!conf) {
         fprintf(stderr, "ppctl topics: %s\n", err);
-        rd_kafka_conf_destroy(conf);
         return 1;
     }
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
