@@ -1,5 +1,7 @@
 /* launch.c - shared daemon start-up: options, configuration, log level, threadpool size. */
 #include "launch.h"
+#include "err.h"
+#include "kafka.h"
 #include "log.h"
 #include "production.h"
 #include "version.h"
@@ -19,6 +21,22 @@ static void usage(FILE *out, const char *prog, const char *summary)
             "Every key may also be set in the environment as PP_<KEY>; SIGHUP reloads the\n"
             "keys marked reloadable (ppctl config --reference), SIGTERM stops gracefully.\n",
             prog, summary);
+}
+
+/* The rdkafka.* properties as librdkafka takes them (a name it does not know, a bad value), so
+ * that --check-config says so too, not the first Kafka client at start. */
+static int rdkafka_check(const pp_config_t *cfg, char *err, size_t errlen)
+{
+    if (cfg->n_rdkafka_props == 0)
+        return PP_OK;
+    char e[512];
+    rd_kafka_conf_t *conf = pp_kafka_conf_new(cfg, e, sizeof e);
+    if (!conf) {
+        snprintf(err, errlen, "key rdkafka.%s (librdkafka's property)", e);
+        return PP_ECONFIG;
+    }
+    rd_kafka_conf_destroy(conf);
+    return PP_OK;
 }
 
 void pp_launch_print_version(const char *prog)
@@ -53,7 +71,8 @@ int pp_launch(int argc, char **argv, const char *prog, const char *summary, unsi
     pp_config_t cfg;
     char err[1536];
     if (pp_config_load(&cfg, config_path, err, sizeof err) != 0 ||
-        (!print && pp_production_check(&cfg, uses, err, sizeof err) != 0)) {
+        (!print && pp_production_check(&cfg, uses, err, sizeof err) != 0) ||
+        (!print && rdkafka_check(&cfg, err, sizeof err) != 0)) {
         if (check) {
             printf("%s: configuration%s%s: %s\n", prog, config_path ? " " : "",
                    config_path ? config_path : "", err);

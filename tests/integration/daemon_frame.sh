@@ -96,6 +96,9 @@ options_checks() { # NAME BINARY
 	conf "$name" info 40 "poll_batchh = 3"
 	out=$("$bin" --config "$T/$name.conf" --check-config) && fail "$name --check-config passed a misspelt key"
 	[[ $out == *poll_batchh* ]] || fail "$name --check-config did not name the bad key: '$out'"
+	conf "$name" info 40
+	out=$(PP_RDKAFKA_SASL_PASWORD=s3cret-x "$bin" --config "$T/$name.conf" --check-config) && fail "$name --check-config passed a misspelt rdkafka property"
+	[[ $out == *rdkafka.sasl.pasword* && $out != *s3cret-x* ]] || fail "$name --check-config: '$out' (want the property named, its value not shown)"
 	"$bin" --no-such-option >/dev/null 2>&1 && fail "$name accepted an unknown option"
 	figure "$name: --version, --check-config (ok; misspelt key named, exit 1), --print-config, unknown option refused"
 }
