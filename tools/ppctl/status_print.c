@@ -99,12 +99,16 @@ static void print_pipeline(FILE *out, const ppctl_t *ctl, const cJSON *st)
     const cJSON *nl = cJSON_GetObjectItemCaseSensitive(st, "notifier_lag");
     const cJSON *dlq = cJSON_GetObjectItemCaseSensitive(st, "dlq");
     char b[4][32];
-    fprintf(out, "relay: %s%s%s; outbox: %.0f%s unpublished, the oldest %s old\n",
+    const cJSON *age = cJSON_GetObjectItemCaseSensitive(ob, "oldest_unpublished_age_s");
+    fprintf(out, "relay: %s%s%s; outbox: %.0f%s unpublished%s%s%s\n",
             get_str(relay, "holder", "no live poller holds it"),
             get_str(relay, "host", NULL) ? " on " : "", get_str(relay, "host", ""),
             get_num(ob, "unpublished", 0),
             cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ob, "capped")) ? "+" : "",
-            fmt_num(b[0], sizeof b[0], ob, "oldest_unpublished_age_s", 1, "s"));
+            cJSON_IsNumber(age) ? ", the oldest " : "",
+            cJSON_IsNumber(age) ? fmt_num(b[0], sizeof b[0], ob, "oldest_unpublished_age_s", 1, "s")
+                                : "",
+            cJSON_IsNumber(age) ? " old" : "");
     fprintf(out, "notifier lag (group %s): events %s, IM link codes %s; by partition:",
             get_str(nl, "group", "?"), fmt_num(b[1], sizeof b[1], nl, "events", 0, ""),
             fmt_num(b[2], sizeof b[2], nl, "im_link", 0, ""));
