@@ -32,7 +32,7 @@ typedef union pp_config_value {
 /* clang-format off */
 #define PP_CONFIG_KEYS_HEAD(X)                                                                      \
     X(STR, db_url, "postgresql://postgres@127.0.0.1:55432/parcelpush", 0, 0, 0,                 \
-      "libpq connection string of the parcelpush database (connect_timeout 10 s unless it says otherwise)")                                    \
+      "libpq connection string of the parcelpush database (connect_timeout 10 s, keepalives after 30 s idle, tcp_user_timeout 30 s, unless it says otherwise)")                                    \
     X(INT, db_pool_size, "4", 1, 64, 0, "database connections per process (each used by one worker thread)") \
     X(STR, kafka_brokers, "127.0.0.1:55092", 0, 0, 0, "Kafka bootstrap servers (host:port,...)") \
     X(STR, kafka_compression, "zstd", 0, 0, 0,                                                 \

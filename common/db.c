@@ -38,10 +38,19 @@ const char *pp_db_last_sqlstate(void) { return last_sqlstate; }
 PGconn *pp_db_connect(const char *url, char *err, size_t errlen)
 {
     /* Defaults the URL's own parameters override (they come after, expanded from dbname): a
-     * host that does not answer fails in 10 s, not after TCP's minutes, and the server
-     * names the connections in pg_stat_activity without a SET round trip. */
-    const char *const keys[] = {"connect_timeout", "fallback_application_name", "dbname", NULL};
-    const char *const vals[] = {"10", "parcelpush", url, NULL};
+     * host that does not answer fails in 10 s, not after TCP's minutes; a connection cut off
+     * the network is found dead by keepalives (idle) or when what it sent is not acknowledged
+     * for 30 s (tcp_user_timeout), so a statement does not hang on it until TCP gives up; the
+     * server names the connections in pg_stat_activity without a SET round trip. */
+    const char *const keys[] = {"connect_timeout",
+                                "keepalives_idle",
+                                "keepalives_interval",
+                                "keepalives_count",
+                                "tcp_user_timeout",
+                                "fallback_application_name",
+                                "dbname",
+                                NULL};
+    const char *const vals[] = {"10", "30", "10", "3", "30000", "parcelpush", url, NULL};
     PGconn *c = PQconnectdbParams(keys, vals, 1);
     const char *shown = pp_config_db_url_shown(url); /* without its password */
     if (!c) {

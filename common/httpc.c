@@ -25,6 +25,10 @@
 #define RECV_BUFFER 1024L
 #define UPLOAD_BUFFER 16384L
 
+/* Easy handles kept for reuse: a new transfer takes one (curl_easy_reset) instead of
+ * allocating and initialising ~5 KiB (curl_easy_init) and freeing it at its end. */
+#define IDLE_MAX 128
+
 typedef struct sock_ctx {
     uv_poll_t poll;
     curl_socket_t fd;
@@ -55,6 +59,8 @@ struct pp_httpc {
     int closing;
     transfer_t *transfers;
     sock_ctx_t *socks;
+    CURL *idle[IDLE_MAX]; /* easy handles of finished transfers, reset, for the next ones */
+    int n_idle;
 };
 
 static int curl_global_done;
@@ -144,6 +150,11 @@ static void finish(transfer_t *t, CURLcode rc, int forced_err)
     pp_httpc_done_cb done = t->done;
     void *arg = t->arg;
     done(&r, arg);
+    if (h->multi && !h->closing && h->n_idle < IDLE_MAX) {
+        curl_easy_reset(t->easy);
+        h->idle[h->n_idle++] = t->easy;
+        t->easy = NULL;
+    }
     transfer_free(t);
 }
 
@@ -350,7 +361,7 @@ int pp_httpc_send(pp_httpc_t *h, const pp_http_request_t *req, long timeout_ms,
     t->done = done;
     t->arg = arg;
     t->retry_after_s = -1;
-    t->easy = curl_easy_init();
+    t->easy = h->n_idle ? h->idle[--h->n_idle] : curl_easy_init();
     if (!t->easy)
         goto fail;
     for (int i = 0; i < req->n_headers; i++) {
@@ -417,6 +428,8 @@ void pp_httpc_close(pp_httpc_t *h)
     h->closing = 1;
     while (h->transfers)
         finish(h->transfers, CURLE_OK, PP_EAGAIN);
+    while (h->n_idle)
+        curl_easy_cleanup(h->idle[--h->n_idle]);
     CURLM *m = h->multi;
     curl_multi_cleanup(m); /* may call socket_cb(REMOVE) for cached connections */
     h->multi = NULL;
