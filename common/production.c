@@ -3,6 +3,7 @@
 #include "config_keys.h"
 #include "err.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,6 +23,38 @@ static void add(char *err, size_t errlen, size_t *at, const char *what)
         return;
     int n = snprintf(err + *at, errlen - *at, "%s%s", *at ? "; " : "", what);
     *at += n > 0 ? (size_t)n : 0;
+}
+
+/*
+ * Every PP_* variable of the environment that names no key: a production process reads only
+ * keys, so such a variable is a typo or a setting that does nothing (PP_POLL_BATCHSIZE=5).
+ * PP_RDKAFKA_* pass through to librdkafka (checked by the launcher).
+ */
+static void unknown_env(char *msg, size_t cap, size_t *at)
+{
+    extern char **environ;
+    int shown = 0;
+    for (char **e = environ; *e && shown < 3; e++) {
+        const char *eq = strchr(*e, '=');
+        size_t n = eq ? (size_t)(eq - *e) : strlen(*e);
+        char name[96], what[256];
+        if (strncmp(*e, "PP_", 3) != 0 || strncmp(*e, "PP_RDKAFKA_", 11) == 0 || n <= 3 ||
+            n - 3 >= sizeof name)
+            continue;
+        for (size_t i = 0; i < n - 3; i++)
+            name[i] = (char)tolower((unsigned char)(*e)[3 + i]);
+        name[n - 3] = '\0';
+        if (pp_config_key_find(name))
+            continue;
+        const char *near = pp_config_key_nearest(name);
+        char up[96] = "";
+        for (size_t i = 0; near && near[i] && i + 1 < sizeof up; i++)
+            up[i] = (char)toupper((unsigned char)near[i]), up[i + 1] = '\0';
+        snprintf(what, sizeof what, "%.*s is not a configuration key%s%s%s (docs/config.md)",
+                 (int)n, *e, near ? ": did you mean PP_" : "", near ? up : "", near ? "?" : "");
+        add(msg, cap, at, what);
+        shown++;
+    }
 }
 
 int pp_production_check(const pp_config_t *c, unsigned uses, char *err, size_t errlen)
@@ -46,6 +79,7 @@ int pp_production_check(const pp_config_t *c, unsigned uses, char *err, size_t e
         add(msg, sizeof msg, &at,
             "xmpp_tls is off (the password and every message would cross the network in clear): set "
             "PP_XMPP_TLS=true or xmpp_tls = true");
+    unknown_env(msg, sizeof msg, &at);
     if (!at)
         return PP_OK;
     snprintf(err, errlen,

@@ -23,8 +23,9 @@ bool pp_production_is_dev(const pp_config_t *c);
 
 /*
  * PP_OK in dev mode or when none of the keys of `uses` (PP_USES_* bits, plus db_url) is on its
- * development default; else PP_ECONFIG and err lists every such key, what to set instead and
- * that PP_ENV=dev allows them.
+ * development default and the environment has no PP_* variable that names no key (PP_RDKAFKA_*
+ * aside); else PP_ECONFIG and err lists each, what to set instead and that PP_ENV=dev allows
+ * them (in dev mode only a name one letter off a key is refused: config_keys.c).
  */
 int pp_production_check(const pp_config_t *c, unsigned uses, char *err, size_t errlen)
     __attribute__((warn_unused_result));

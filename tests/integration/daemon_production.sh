@@ -7,7 +7,9 @@
 #   - pp-api needs no XMPP or Kafka key: it starts in production mode without them, its ops
 #     listener on its kind's fixed port 127.0.0.1:9472 when ops_addr is empty;
 #   - PP_ENV=dev allows every development default (--check-config ok), and each daemon starts;
-#   - a renamed key (metrics_addr, PP_METRICS_ADDR) is refused naming ops_addr / PP_OPS_ADDR.
+#   - a renamed key (metrics_addr, PP_METRICS_ADDR) is refused naming ops_addr / PP_OPS_ADDR;
+#   - a PP_* variable that names no key is refused in production mode (a typo such as
+#     PP_POLL_BATCHSIZE; the nearest key when one is near), ignored by PP_ENV=dev.
 . "$(dirname -- "${BASH_SOURCE[0]}")/../lib.sh"
 . "$(dirname -- "${BASH_SOURCE[0]}")/bot_lib.sh"
 set -uo pipefail
@@ -15,6 +17,17 @@ set -uo pipefail
 T=$PP_TEST_TMP
 API=$PP_BUILD/api/pp-api
 declare -A BIN=([poller]=$POLLER [notifier]=$NOTIFIER [api]=$API [bot]=$BOT)
+
+# The keys' variables (docs/config.md): a production process gets these only, as under systemd
+# or in a pod; the test's own (PP_TEST_*, the stack's PP_DB_NAME, ...) would each be refused.
+keys_env=" $(grep -o '`PP_[A-Z0-9_]*`' "$PP_ROOT/docs/config.md" | tr -d '`' | tr '\n' ' ') "
+scrub_env() {
+	local v
+	for v in $(compgen -e); do
+		[[ $v == PP_* && $v != PP_RDKAFKA_* && $keys_env != *" $v "* ]] && unset "$v"
+	done
+	return 0
+}
 
 # run_as NAME CHANGE... -- ARGS...: the daemon in production mode with everything production
 # needs given (the test's database and broker, a password that is not the demo one, TLS on),
@@ -24,6 +37,7 @@ run_as() {
 	shift
 	RC=0
 	(
+		scrub_env
 		unset PP_ENV
 		export PP_XMPP_PASSWORD=not-the-demo PP_XMPP_TLS=true PP_API_ADDR=127.0.0.1:0
 		while (($#)) && [[ $1 != -- ]]; do
@@ -83,8 +97,21 @@ run_as poller -- --config "$T/old.conf" --check-config
 ((RC == 1)) && grep -qF "key 'metrics_addr' was renamed to 'ops_addr'" "$T/poller.out" || fail "metrics_addr in a file: exit $RC: $(cat "$T/poller.out")"
 figure "PP_METRICS_ADDR and metrics_addr refused, naming PP_OPS_ADDR / ops_addr"
 
+# A variable that names no key: refused in production (all of them named, the nearest key when
+# one is near), ignored with PP_ENV=dev.
+for name in poller api; do
+	run_as "$name" PP_POLL_BATCHSIZE=5 PP_API_SERVICE_HOST=10.0.0.1 -- --check-config
+	((RC == 1)) && grep -qF 'PP_POLL_BATCHSIZE is not a configuration key' "$T/$name.out" &&
+		grep -qF 'PP_API_SERVICE_HOST is not a configuration key: did you mean PP_API_SERVICE_KEY?' "$T/$name.out" ||
+		fail "$name with unknown PP_ variables in production: exit $RC: $(cat "$T/$name.out")"
+	run_as "$name" PP_ENV=dev PP_POLL_BATCHSIZE=5 -- --check-config
+	((RC == 0)) || fail "$name with an unknown PP_ variable and PP_ENV=dev: exit $RC: $(cat "$T/$name.out")"
+done
+figure "PP_POLL_BATCHSIZE, PP_API_SERVICE_HOST (a Kubernetes Service link): refused in production, named (nearest key when near); PP_ENV=dev: ignored"
+
 # pp-api in production mode: no XMPP or Kafka key matters; ops_addr empty = 127.0.0.1:9472.
 (
+	scrub_env
 	unset PP_ENV PP_OPS_ADDR PP_KAFKA_BROKERS
 	export PP_XMPP_PASSWORD=botpass PP_XMPP_TLS=false PP_API_ADDR=127.0.0.1:0 PP_WORKER_ID=prod-api-$$
 	exec "$API"

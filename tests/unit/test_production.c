@@ -4,6 +4,7 @@
 #include "err.h"
 #include "production.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,8 +40,24 @@ static void check_case(const prod_case_t *t)
     pp_config_free(&c);
 }
 
+/* The environment of a production process: no PP_ variable of the build or the test runner. */
+static void clear_pp_env(void)
+{
+    extern char **environ;
+    char names[64][128];
+    int n = 0;
+    for (char **e = environ; *e && n < 64; e++)
+        if (strncmp(*e, "PP_", 3) == 0) {
+            const char *eq = strchr(*e, '=');
+            snprintf(names[n++], sizeof names[0], "%.*s", (int)(eq ? eq - *e : 127), *e);
+        }
+    for (int i = 0; i < n; i++)
+        unsetenv(names[i]);
+}
+
 int main(void)
 {
+    clear_pp_env();
     const char *db = "postgresql://pp@db.example.com/parcelpush", *kafka = "kafka.example.com:9092";
     const unsigned poller = PP_USES_KAFKA, notifier = PP_USES_KAFKA | PP_USES_XMPP, api = 0,
                    bot = PP_USES_XMPP;
@@ -71,6 +88,24 @@ int main(void)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         check_case(&cases[i]);
+
+    /* A variable that names no key: refused in production (named, with the nearest key when
+     * one is near), not in dev; the librdkafka pass-through is not a key and is let be. */
+    const prod_case_t given =
+        {NULL, db, kafka, "s3cret", true, poller, "PP_POLL_BATCHSIZE is not a configuration key"};
+    setenv("PP_POLL_BATCHSIZE", "5", 1);
+    setenv("PP_RDKAFKA_SOCKET_TIMEOUT_MS", "1000", 1);
+    check_case(&given);
+    const prod_case_t dev = {"dev", db, kafka, "s3cret", true, poller, NULL};
+    check_case(&dev);
+    unsetenv("PP_POLL_BATCHSIZE");
+    setenv("PP_POLL_BATC", "5", 1);
+    const prod_case_t near =
+        {NULL, db, kafka, "s3cret", true, poller, "did you mean PP_POLL_BATCH?"};
+    check_case(&near);
+    unsetenv("PP_POLL_BATC");
+    const prod_case_t clean = {NULL, db, kafka, "s3cret", true, poller, NULL};
+    check_case(&clean);
 
     /* The renamed key: in a file (pp_config_set) and in the environment, named by its new name. */
     pp_config_t c;
