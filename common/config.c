@@ -192,11 +192,7 @@ int pp_config_load_env(pp_config_t *c, char *err, size_t errlen)
     if (pp_config_env_misspelt(err, errlen) != PP_OK)
         return PP_ECONFIG;
     for (size_t i = 0; i < nkeys(); i++) {
-        size_t j = 0;
-        j += (size_t)snprintf(env, sizeof env, "PP_");
-        for (const char *p = table()[i].name; *p && j < sizeof env - 1; p++)
-            env[j++] = (char)toupper((unsigned char)*p);
-        env[j] = '\0';
+        pp_config_env_name(table()[i].name, env, sizeof env);
         const char *v = getenv(env);
         if (!v)
             continue;
@@ -408,10 +404,7 @@ void pp_config_print_reference(FILE *out)
     fprintf(out, "|---|---|---|---|---|---|\n");
     for (size_t i = 0; i < nkeys(); i++) {
         char env[128];
-        size_t j = (size_t)snprintf(env, sizeof env, "PP_");
-        for (const char *p = table()[i].name; *p && j < sizeof env - 1; p++)
-            env[j++] = (char)toupper((unsigned char)*p);
-        env[j] = '\0';
+        pp_config_env_name(table()[i].name, env, sizeof env);
         char range[64] = "";
         if (table()[i].type == T_INT)
             snprintf(range, sizeof range, " (%ld–%ld)", table()[i].min, table()[i].max);

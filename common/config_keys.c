@@ -156,42 +156,59 @@ const char *pp_config_key_nearest(const char *name)
     return found;
 }
 
-int pp_config_env_misspelt(char *err, size_t errlen)
+void pp_config_env_name(const char *key, char *out, size_t cap)
+{
+    size_t j = (size_t)snprintf(out, cap, "PP_");
+    for (const char *p = key; *p && j + 1 < cap; p++)
+        out[j++] = (char)toupper((unsigned char)*p);
+    if (cap)
+        out[j < cap ? j : cap - 1] = '\0';
+}
+
+const char *pp_config_env_next_unknown(size_t *at, char *key, size_t cap, size_t *len)
 {
     extern char **environ;
-    for (char **e = environ; *e; e++) {
-        const char *eq = strchr(*e, '=');
-        size_t n = eq ? (size_t)(eq - *e) : 0;
-        char name[128];
-        if (strncmp(*e, "PP_", 3) != 0 || strncmp(*e, "PP_RDKAFKA_", 11) == 0 || n <= 3 ||
-            n - 3 >= sizeof name)
+    for (; environ[*at]; (*at)++) {
+        const char *e = environ[*at];
+        const char *eq = strchr(e, '=');
+        size_t n = eq ? (size_t)(eq - e) : strlen(e);
+        if (strncmp(e, "PP_", 3) != 0 || strncmp(e, "PP_RDKAFKA_", 11) == 0 || n <= 3 || n - 3 >= cap)
             continue;
         for (size_t i = 0; i < n - 3; i++)
-            name[i] = (char)tolower((unsigned char)(*e)[3 + i]);
-        name[n - 3] = '\0';
-        if (pp_config_key_find(name))
+            key[i] = (char)tolower((unsigned char)e[3 + i]);
+        key[n - 3] = '\0';
+        if (pp_config_key_find(key))
             continue;
+        (*at)++;
+        *len = n;
+        return e;
+    }
+    return NULL;
+}
+
+int pp_config_env_misspelt(char *err, size_t errlen)
+{
+    char name[128], env[128];
+    size_t at = 0, n;
+    for (const char *e; (e = pp_config_env_next_unknown(&at, name, sizeof name, &n));) {
         const char *now = pp_config_key_renamed(name);
         if (now) {
+            pp_config_env_name(now, env, sizeof env);
             snprintf(err, errlen,
-                     "environment %.*s is no longer read: the key %s was renamed to %s: set PP_",
-                     (int)n, *e, name, now);
-            size_t at = strlen(err);
-            for (const char *p = now; *p && at + 1 < errlen; p++)
-                err[at++] = (char)toupper((unsigned char)*p);
-            snprintf(err + at, errlen - at, " instead (docs/config.md)");
+                     "environment %.*s is no longer read: the key %s was renamed to %s: set %s "
+                     "instead (docs/config.md)",
+                     (int)n, e, name, now, env);
             return PP_ECONFIG;
         }
         size_t nk;
         const pp_config_key_t *k = pp_config_keys(&nk);
         for (size_t i = 0; i < nk; i++)
             if (distance(name, k[i].name, 1) <= 1) {
+                pp_config_env_name(k[i].name, env, sizeof env);
                 snprintf(err, errlen,
-                         "environment %.*s is not a configuration key: did you mean PP_", (int)n, *e);
-                size_t at = strlen(err);
-                for (const char *p = k[i].name; *p && at + 1 < errlen; p++)
-                    err[at++] = (char)toupper((unsigned char)*p);
-                snprintf(err + at, errlen - at, "? (docs/config.md lists every key)");
+                         "environment %.*s is not a configuration key: did you mean %s? "
+                         "(docs/config.md lists every key)",
+                         (int)n, e, env);
                 return PP_ECONFIG;
             }
     }

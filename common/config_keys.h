@@ -35,6 +35,14 @@ const char *pp_config_key_renamed(const char *name);
  * that would otherwise leave the default in force, or the variable of a renamed key. Others
  * are left alone: tools and tests use PP_ names of their own. */
 int pp_config_env_misspelt(char *err, size_t errlen);
+/* "PP_" and the key in upper case: the key's environment variable. */
+void pp_config_env_name(const char *key, char *out, size_t cap);
+/*
+ * The next PP_* variable of the environment, from index *at on, that names no key (PP_RDKAFKA_*
+ * pass through to librdkafka and are skipped): returns it ("NAME=value"; *len = the name's
+ * length) with key = its name without PP_ in lower case, or NULL at the end.
+ */
+const char *pp_config_env_next_unknown(size_t *at, char *key, size_t cap, size_t *len);
 /* Name the carriers whose keys c->carrier[] holds (pp_config_init). */
 void pp_config_keys_name_carriers(pp_config_t *c);
 

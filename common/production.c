@@ -3,7 +3,6 @@
 #include "config_keys.h"
 #include "err.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,28 +31,17 @@ static void add(char *err, size_t errlen, size_t *at, const char *what)
  */
 static void unknown_env(char *msg, size_t cap, size_t *at)
 {
-    extern char **environ;
-    int shown = 0;
-    for (char **e = environ; *e && shown < 3; e++) {
-        const char *eq = strchr(*e, '=');
-        size_t n = eq ? (size_t)(eq - *e) : strlen(*e);
-        char name[96], what[256];
-        if (strncmp(*e, "PP_", 3) != 0 || strncmp(*e, "PP_RDKAFKA_", 11) == 0 || n <= 3 ||
-            n - 3 >= sizeof name)
-            continue;
-        for (size_t i = 0; i < n - 3; i++)
-            name[i] = (char)tolower((unsigned char)(*e)[3 + i]);
-        name[n - 3] = '\0';
-        if (pp_config_key_find(name))
-            continue;
+    char name[96], up[100], what[256];
+    size_t from = 0, n;
+    const char *e;
+    for (int shown = 0; shown < 3 && (e = pp_config_env_next_unknown(&from, name, sizeof name, &n));
+         shown++) {
         const char *near = pp_config_key_nearest(name);
-        char up[96] = "";
-        for (size_t i = 0; near && near[i] && i + 1 < sizeof up; i++)
-            up[i] = (char)toupper((unsigned char)near[i]), up[i + 1] = '\0';
+        if (near)
+            pp_config_env_name(near, up, sizeof up);
         snprintf(what, sizeof what, "%.*s is not a configuration key%s%s%s (docs/config.md)",
-                 (int)n, *e, near ? ": did you mean PP_" : "", near ? up : "", near ? "?" : "");
+                 (int)n, e, near ? ": did you mean " : "", near ? up : "", near ? "?" : "");
         add(msg, cap, at, what);
-        shown++;
     }
 }
 
