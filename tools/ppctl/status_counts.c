@@ -19,6 +19,20 @@ static long long ll(PGresult *r, int row, int col)
     return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
 }
 
+/* Runs sql (no parameters, one row) and stores its column i into *out[i]; a NULL out[i] skips
+ * the column. 0 or PP_EDB (printed). */
+static int one_row(PGconn *c, const char *what, const char *sql, int n, long long *const out[])
+{
+    PGresult *r;
+    if (pp_db_exec(c, what, sql, 0, NULL, &r))
+        return PP_EDB;
+    for (int i = 0; i < n; i++)
+        if (out[i])
+            *out[i] = ll(r, 0, i);
+    PQclear(r);
+    return PP_OK;
+}
+
 /* Above this many shipments (the planner's count) `ppctl status` estimates the totals: the
  * exact counts scan the tables (2 to 3 s at 10 M shipments), everything else it reads is
  * bounded. */
@@ -73,18 +87,13 @@ static int estimates(PGconn *c, ppctl_counts_t *s)
                                        : &s->failed) += n;
     }
     PQclear(r);
-    if (pp_db_exec(c, "outbox estimate",
+    long long *const out[] = {&s->events, &s->unpublished, &s->due};
+    return one_row(c, "outbox estimate",
                    "SELECT greatest((SELECT reltuples FROM pg_class WHERE oid = 'outbox'::regclass), 0)::bigint, "
                    "(SELECT count(*) FROM (SELECT 1 FROM outbox WHERE published_at IS NULL LIMIT 100000) u), "
                    "(SELECT count(*) FROM (SELECT 1 FROM ONLY shipments WHERE next_poll_at <= now() "
                    "                       LIMIT 10000) d)",
-                   0, NULL, &r))
-        return PP_EDB;
-    s->events = ll(r, 0, 0);
-    s->unpublished = ll(r, 0, 1);
-    s->due = ll(r, 0, 2);
-    PQclear(r);
-    return PP_OK;
+                   3, out);
 }
 
 int ppctl_counts_take(PGconn *c, rd_kafka_t *rk, const ppctl_t *ctl, bool exact, ppctl_counts_t *s)
@@ -101,46 +110,35 @@ int ppctl_counts_take(PGconn *c, rd_kafka_t *rk, const ppctl_t *ctl, bool exact,
     s->estimated = !exact;
     if (by_status(c, exact, s) || (!exact && estimates(c, s)))
         return PP_EDB;
-    if (pp_db_exec(c, "outbox and ledger counts",
-                   exact ? "SELECT (SELECT count(*) FROM outbox), "
-                           "(SELECT count(*) FROM outbox WHERE published_at IS NULL), "
-                           "(SELECT count(*) FROM notifications WHERE state = 'sent'), "
-                           "(SELECT count(*) FROM notifications WHERE state LIKE 'skipped%'), "
-                           "(SELECT count(*) FROM notifications WHERE state = 'sending'), "
-                           "(SELECT count(*) FROM notifications WHERE state = 'failed'), " LIVE_COUNTS
-                         : "SELECT 0, 0, 0, 0, 0, 0, " LIVE_COUNTS,
-                   0, NULL, &r))
+    /* estimated: the first six columns are 0 placeholders, the estimates stay */
+    long long *const counts[] = {&s->events,         &s->unpublished,     &s->sent,
+                                 &s->skipped,        &s->sending,         &s->failed,
+                                 &s->workers_poller, &s->workers_notifier};
+    long long *const live_only[] =
+        {NULL, NULL, NULL, NULL, NULL, NULL, &s->workers_poller, &s->workers_notifier};
+    if (one_row(c, "outbox and ledger counts",
+                exact ? "SELECT (SELECT count(*) FROM outbox), "
+                        "(SELECT count(*) FROM outbox WHERE published_at IS NULL), "
+                        "(SELECT count(*) FROM notifications WHERE state = 'sent'), "
+                        "(SELECT count(*) FROM notifications WHERE state LIKE 'skipped%'), "
+                        "(SELECT count(*) FROM notifications WHERE state = 'sending'), "
+                        "(SELECT count(*) FROM notifications WHERE state = 'failed'), " LIVE_COUNTS
+                      : "SELECT 0, 0, 0, 0, 0, 0, " LIVE_COUNTS,
+                8, exact ? counts : live_only))
         return PP_EDB;
-    if (exact) {
-        s->events = ll(r, 0, 0);
-        s->unpublished = ll(r, 0, 1);
-        s->sent = ll(r, 0, 2);
-        s->skipped = ll(r, 0, 3);
-        s->sending = ll(r, 0, 4);
-        s->failed = ll(r, 0, 5);
-    }
-    s->workers_poller = ll(r, 0, 6);
-    s->workers_notifier = ll(r, 0, 7);
-    PQclear(r);
-    if (pp_db_exec(c, "bot workers",
-                   "SELECT count(*), sum((counters->>'asks')::bigint), "
-                   "sum((counters->>'answered_db')::bigint), sum((counters->>'live_calls')::bigint), "
-                   "sum((counters->>'coalesced')::bigint), sum((counters->>'refused_quota')::bigint), "
-                   "sum((counters->>'refused_breaker')::bigint), "
-                   "sum((counters->>'refused_paused')::bigint) "
-                   "FROM workers WHERE kind = 'bot' AND stopped_at IS NULL "
-                   "  AND heartbeat_at > now() - interval '15 seconds'",
-                   0, NULL, &r))
+    long long *const bot[] = {&s->workers_bot,         &s->bot_asks,          &s->bot_db,
+                              &s->bot_live_calls,      &s->bot_coalesced,     &s->bot_refused_quota,
+                              &s->bot_refused_breaker, &s->bot_refused_paused};
+    if (one_row(c, "bot workers",
+                "SELECT count(*), sum((counters->>'asks')::bigint), "
+                "sum((counters->>'answered_db')::bigint), sum((counters->>'live_calls')::bigint), "
+                "sum((counters->>'coalesced')::bigint), sum((counters->>'refused_quota')::bigint), "
+                "sum((counters->>'refused_breaker')::bigint), "
+                "sum((counters->>'refused_paused')::bigint) "
+                "FROM workers WHERE kind = 'bot' AND stopped_at IS NULL "
+                "  AND heartbeat_at > now() - interval '15 seconds'",
+                8, bot))
         return PP_EDB;
-    s->workers_bot = ll(r, 0, 0);
-    s->bot_asks = ll(r, 0, 1);
-    s->bot_db = ll(r, 0, 2);
-    s->bot_live_calls = ll(r, 0, 3);
-    s->bot_coalesced = ll(r, 0, 4);
-    s->bot_refused_quota = ll(r, 0, 5);
-    s->bot_refused_breaker = ll(r, 0, 6);
-    s->bot_refused_paused = ll(r, 0, 7);
-    PQclear(r);
     s->lag = rk ? ppctl_consumer_lag(rk, ctl->cfg.topic) : -1;
     return PP_OK;
 }
