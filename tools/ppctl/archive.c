@@ -1,7 +1,8 @@
-/* archive.c - `ppctl archive`: finished transactions' shipments and events moved out of the hot tables (schema/sql/0009). */
+/* archive.c - `ppctl archive`: finished transactions' shipments and events moved out of the hot tables (schema/sql/0009); then the outbox and the ledger cleaned (retention.c). */
 #include "ppctl.h"
 
 #include "db.h"
+#include "retention.h"
 #include "err.h"
 
 #include <stdio.h>
@@ -121,20 +122,73 @@ done:
     return rc;
 }
 
+#define USAGE                                                                                      \
+    "usage: ppctl archive [--after-days D] [--outbox-days D|off] [--ledger-days D|off] "           \
+    "[--batch N]\n"
+
+/* "--name D|off": days in [min, 36500], or -1 for off. */
+static int days_opt(int argc, char **argv, int *i, long long min, long long *out)
+{
+    const char *opt = argv[*i], *v = ppctl_optarg(argc, argv, i);
+    if (v && strcmp(v, "off") == 0) {
+        *out = -1;
+        return 0;
+    }
+    return !v || ppctl_parse_ll(opt, v, min, 36500, out);
+}
+
+/* The ledger's part: only when every topic Kafka may deliver an event from again drops it
+ * sooner than the ledger would (retention.c). Returns 0, or 1 when the ledger was kept. */
+static int prune_ledger(ppctl_t *ctl, PGconn *c, long long days, long long batch)
+{
+    char err[512];
+    long long max_ms, n;
+    if (ppctl_topics_retention(&ctl->cfg, &max_ms, err, sizeof err)) {
+        fprintf(stderr,
+                "ppctl archive: ledger kept whole: cannot tell how long Kafka keeps events (%s); "
+                "a ledger row must outlive every copy of its event (or pass --ledger-days off)\n",
+                err);
+        return 1;
+    }
+    if (days * 86400000LL <= max_ms) {
+        fprintf(stderr,
+                "ppctl archive: ledger kept whole: --ledger-days %lld is not longer than the "
+                "topics' retention (%.1f days): an event Kafka delivers again after its ledger "
+                "row went would be sent twice; pass more days\n",
+                days, (double)max_ms / 86400000.0);
+        return 1;
+    }
+    int rc = ppctl_prune_ledger(c, days, batch, &n);
+    if (rc) {
+        fprintf(stderr, "ppctl archive: ledger clean-up stopped: %s\n", pp_strerror(rc));
+        return 1;
+    }
+    printf("dropped %lld settled notifications older than %lld days (topics keep events %.1f "
+           "days)\n",
+           n, days, (double)max_ms / 86400000.0);
+    return 0;
+}
+
 int ppctl_archive(ppctl_t *ctl, int argc, char **argv)
 {
-    long long days = 7, batch = 1000;
+    long long days = 7, batch = 1000, outbox_days = 7, ledger_days = 30;
     for (int i = 1; i < argc; i++) {
         const char *v;
         if (strcmp(argv[i], "--after-days") == 0) {
             if (!(v = ppctl_optarg(argc, argv, &i)) ||
                 ppctl_parse_ll("--after-days", v, 0, 36500, &days))
                 return 2;
+        } else if (strcmp(argv[i], "--outbox-days") == 0) {
+            if (days_opt(argc, argv, &i, 0, &outbox_days))
+                return 2;
+        } else if (strcmp(argv[i], "--ledger-days") == 0) {
+            if (days_opt(argc, argv, &i, 1, &ledger_days))
+                return 2;
         } else if (strcmp(argv[i], "--batch") == 0) {
             if (!(v = ppctl_optarg(argc, argv, &i)) || ppctl_parse_ll("--batch", v, 1, 100000, &batch))
                 return 2;
         } else {
-            fprintf(stderr, "usage: ppctl archive [--after-days D] [--batch N]\n");
+            fprintf(stderr, USAGE);
             return 2;
         }
     }
@@ -148,14 +202,26 @@ int ppctl_archive(ppctl_t *ctl, int argc, char **argv)
     int rc;
     while ((rc = archive_batch(&run)) == 1)
         ;
-    PQfinish(run.c);
     if (rc < 0) {
         fprintf(stderr, "ppctl archive: stopped after %lld batches: %s\n", run.batches,
                 pp_strerror(rc));
+        PQfinish(run.c);
         return 1;
     }
     printf("archived %lld transactions (%lld shipments, %lld events) finished more than %lld "
            "days ago, in %lld batches\n",
            run.txns, run.shipments, run.events, days, run.batches);
-    return 0;
+    int status = 0;
+    long long n;
+    if (outbox_days >= 0) {
+        if ((rc = ppctl_prune_outbox(run.c, outbox_days, batch, &n))) {
+            fprintf(stderr, "ppctl archive: outbox clean-up stopped: %s\n", pp_strerror(rc));
+            status = 1;
+        } else
+            printf("dropped %lld outbox rows published more than %lld days ago\n", n, outbox_days);
+    }
+    if (ledger_days >= 0 && prune_ledger(ctl, run.c, ledger_days, batch))
+        status = 1;
+    PQfinish(run.c);
+    return status;
 }

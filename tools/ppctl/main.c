@@ -39,7 +39,9 @@ static const struct {
     {"events", ppctl_events, "[--topic T] [--meta]: print every message of the event topic"},
     {"detect", ppctl_detect, "NUMBER: carriers a tracking number can belong to (JSON; exit 1 if none)"},
     {"archive", ppctl_archive,
-     "[--after-days D] [--batch N]: move transactions finished D (7) days ago to the archive"},
+     "[--after-days D] [--outbox-days D|off] [--ledger-days D|off] [--batch N]: move transactions "
+     "finished D (7) days ago to the archive; drop outbox rows published D (7) days ago and "
+     "settled notifications D (30) days old (longer than Kafka keeps events)"},
     {"seller", ppctl_seller,
      "--id N [--name X] [--new-key]: create a seller; --new-key prints a new WebAPI key once"},
     {"buyer-token", ppctl_buyer_token,
