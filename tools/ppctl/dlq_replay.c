@@ -143,8 +143,12 @@ int ppctl_dlq_replay(ppctl_dlq_t *d, int argc, char **argv)
             all = 1;
         else if (!strcmp(argv[i], "--value")) {
             const char *path = ppctl_optarg(argc, argv, &i);
-            if (!path || !(value = read_value(path)))
+            if (path && value)
+                fputs("ppctl dlq replay: --value given twice\n", stderr);
+            if (!path || value || !(value = read_value(path))) {
+                free(value);
                 return 2;
+            }
         } else
             argv[n_ids++] = argv[i];
     }
