@@ -3,8 +3,10 @@
 #include "event.h"
 #include "text.h"
 
+#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uuid/uuid.h>
 
 static const char *const poison[] = {
     "",
@@ -22,8 +24,66 @@ static const char *const poison[] = {
     "{\"event_id\":\"6f1c1d6e-5f43-4d0a-9b7e-0d7d6c1e2a11\",\"schema_version\":1,\"kind\":\"status_changed\",\"shipment_id\":1,\"transaction_id\":2,\"carrier\":\"inpost\",\"tracking_number\":\"\\u0008\\u0001\",\"previous_status\":null,\"status\":\"in_transit\",\"occurred_at\":\"2026-01-01T00:00:00Z\",\"detected_at\":\"2026-01-01T00:00:00Z\",\"sequence\":1}",
 };
 
+/* Event ids: version 4 UUIDs in lower case, none twice (400: the per-thread pool refilled). */
+static void check_ids(void)
+{
+    static char seen[400][37];
+    for (int i = 0; i < 400; i++) {
+        pp_event_t e;
+        uuid_t u;
+        pp_event_new_id(&e);
+        CHECK_INT(strlen(e.event_id), 36);
+        CHECK_INT(uuid_parse(e.event_id, u), 0);
+        CHECK_INT(e.event_id[14], '4');
+        CHECK(strchr("89ab", e.event_id[19]) != NULL);
+        CHECK(strspn(e.event_id, "0123456789abcdef-") == 36);
+        for (int k = 0; k < i; k++)
+            CHECK(strcmp(seen[k], e.event_id) != 0);
+        memcpy(seen[i], e.event_id, 37);
+    }
+}
+
+/* The encoder's text is what cJSON printed for the same event (escapes included), so the
+ * payloads on the topic did not change when it stopped building a cJSON tree. */
+static void check_text(void)
+{
+    pp_event_t ev = {.kind = PP_EV_STATUS_CHANGED,
+                     .shipment_id = 9007199254740991LL,
+                     .transaction_id = 2,
+                     .previous_status = PP_ST_UNKNOWN,
+                     .status = PP_ST_DELIVERED,
+                     .occurred_at = 1795000000,
+                     .detected_at = 1795000001,
+                     .sequence = 12};
+    snprintf(ev.event_id, sizeof ev.event_id, "6f1c1d6e-5f43-4d0a-9b7e-0d7d6c1e2a11");
+    snprintf(ev.carrier, sizeof ev.carrier, "inpost");
+    snprintf(ev.tracking_number, sizeof ev.tracking_number, "6200");
+    snprintf(ev.carrier_status_text, sizeof ev.carrier_status_text,
+             "\"q\" \\ \b\f\n\r\t \x01\x1f \x7f żółć /");
+    char *json = NULL;
+    CHECK_INT(pp_event_encode(&ev, &json), 0);
+    CHECK_STR(json, "{\"event_id\":\"6f1c1d6e-5f43-4d0a-9b7e-0d7d6c1e2a11\",\"schema_version\":1,"
+                    "\"kind\":\"status_changed\",\"shipment_id\":9007199254740991,"
+                    "\"transaction_id\":2,\"carrier\":\"inpost\",\"tracking_number\":\"6200\","
+                    "\"previous_status\":null,\"status\":\"delivered\",\"carrier_status\":null,"
+                    "\"carrier_status_text\":\"\\\"q\\\" \\\\ \\b\\f\\n\\r\\t \\u0001\\u001f \x7f żółć /\","
+                    "\"location\":null,\"occurred_at\":\"2026-11-18T11:06:40Z\","
+                    "\"detected_at\":\"2026-11-18T11:06:41Z\",\"sequence\":12}");
+    /* the same as cJSON's own printing of the parsed text */
+    cJSON *o = json ? cJSON_Parse(json) : NULL;
+    char *again = o ? cJSON_PrintUnformatted(o) : NULL;
+    CHECK(again != NULL);
+    if (again)
+        CHECK_STR(strstr(again, "\"carrier_status_text\""), strstr(json, "\"carrier_status_text\""));
+    free(again);
+    cJSON_Delete(o);
+    free(json);
+}
+
 int main(void)
 {
+    check_ids();
+    check_text();
     pp_event_t ev = {0}, back;
     char err[256];
     pp_event_new_id(&ev);
