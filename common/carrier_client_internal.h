@@ -66,6 +66,10 @@ struct pp_cc_lane {
     long long sec; /* wall-clock second of sec_count (per-second gauge) */
     long sec_count;
 
+    /* The series every request updates, kept from their first update (pp_cc_metric_kept):
+     * no series text built and hashed per request. */
+    pp_metric_t *m_seconds, *m_ok, *m_numbers, *m_breaker, *m_budget[5];
+
     /* The last minutes in 10-second slots (wall clock), for the workers row's counters
      * (`ppctl status`: requests a second, 429s and errors lately): slot i holds the slot
      * number recent[i].slot % PP_CC_RECENT_SLOTS == i. */
@@ -110,11 +114,17 @@ void pp_cc_lane_take_done(pp_cc_call_t *c, bool granted, const char *why);
 void pp_cc_lane_token_cb(void *arg, bool ok, const char *why, long ttl_s, int64_t retry_in_ms);
 void pp_cc_call_free(pp_cc_call_t *c);
 
-/* carrier_day.c */
+/* carrier_metrics.c */
 void pp_cc_metric(pp_cc_t *cc, bool counter, const char *family, const char *carrier,
                   const char *l2, const char *v2, double v); /* <prefix>_family{carrier,l2=v2} */
+/* The same, the series kept in *slot from the first call on (the same arguments every time). */
+void pp_cc_metric_kept(pp_cc_t *cc, pp_metric_t **slot, bool counter, const char *family,
+                       const char *carrier, const char *l2, const char *v2, double v);
 void pp_cc_help(pp_cc_t *cc, const char *family, const char *type,
-                const char *text); /* # HELP <prefix>_family */
+                const char *text);                           /* # HELP <prefix>_family */
+void pp_cc_gauge(pp_cc_t *cc, const char *family, double v); /* <prefix>_family, no labels */
+
+/* carrier_day.c */
 void pp_cc_day_help(pp_cc_t *cc);
 void pp_cc_day_lane_init(pp_cc_lane_t *l);
 void pp_cc_day_reconfigure(pp_cc_lane_t *l); /* share and gauges after a reload */

@@ -10,36 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- metrics --------------------------------------------------------------------------- */
-
-void pp_cc_metric(pp_cc_t *cc, bool counter, const char *family, const char *carrier,
-                  const char *l2, const char *v2, double v)
-{
-    char s[256];
-    if (l2)
-        snprintf(s, sizeof s, "%s_%s{carrier=\"%s\",%s=\"%s\"}", cc->o.prefix, family, carrier, l2, v2);
-    else
-        snprintf(s, sizeof s, "%s_%s{carrier=\"%s\"}", cc->o.prefix, family, carrier);
-    if (counter)
-        pp_metrics_add(cc->o.metrics, s, v);
-    else
-        pp_metrics_set(cc->o.metrics, s, v);
-}
-
-static void gauge(pp_cc_t *cc, const char *family, double v)
-{
-    char s[128];
-    snprintf(s, sizeof s, "%s_%s", cc->o.prefix, family);
-    pp_metrics_set(cc->o.metrics, s, v);
-}
-
-void pp_cc_help(pp_cc_t *cc, const char *family, const char *type, const char *text)
-{
-    char s[128];
-    snprintf(s, sizeof s, "%s_%s", cc->o.prefix, family);
-    pp_metrics_help(cc->o.metrics, s, type, text);
-}
-
 void pp_cc_day_help(pp_cc_t *cc)
 {
     pp_cc_help(cc, "budget_used", "gauge",
@@ -57,23 +27,27 @@ void pp_cc_day_help(pp_cc_t *cc)
         pp_cc_help(cc, "day_used", "gauge",
                    "requests the bots sent today (carrier_usage, as of the last check)");
     }
-    gauge(cc, "live_pollers", cc->live_pollers);
-    gauge(cc, "rate_sharers", cc->sharers);
+    pp_cc_gauge(cc, "live_pollers", cc->live_pollers);
+    pp_cc_gauge(cc, "rate_sharers", cc->sharers);
 }
 
 void pp_cc_budget_gauges(pp_cc_lane_t *l)
 {
     pp_cc_t *cc = l->cc;
     const char *n = l->carrier->name;
-    pp_cc_metric(cc, false, "budget_limit", n, "window", "second",
-                 pp_budget_share(l->rps, cc->sharers));
+    pp_metric_t **k = l->m_budget; /* set after every request: kept */
+    pp_cc_metric_kept(cc, &k[0], false, "budget_limit", n, "window", "second",
+                      pp_budget_share(l->rps, cc->sharers));
     if (cc->o.day_mode == PP_CC_DAY_FLEET) {
-        pp_cc_metric(cc, false, "budget_limit", n, "window", "day",
-                     pp_budget_share(l->per_day, cc->live_pollers));
-        pp_cc_metric(cc, false, "budget_used", n, "window", "day", (double)l->day_used_local);
+        pp_cc_metric_kept(cc, &k[1], false, "budget_limit", n, "window", "day",
+                          pp_budget_share(l->per_day, cc->live_pollers));
+        pp_cc_metric_kept(cc, &k[2], false, "budget_used", n, "window", "day",
+                          (double)l->day_used_local);
         if (l->per_day > 0) {
-            pp_cc_metric(cc, false, "budget_fleet_used", n, "window", "day", (double)l->fleet_requests);
-            pp_cc_metric(cc, false, "budget_fleet_limit", n, "window", "day", (double)l->per_day);
+            pp_cc_metric_kept(cc, &k[3], false, "budget_fleet_used", n, "window", "day",
+                              (double)l->fleet_requests);
+            pp_cc_metric_kept(cc, &k[4], false, "budget_fleet_limit", n, "window", "day",
+                              (double)l->per_day);
         }
     }
 }
@@ -245,8 +219,8 @@ static void counted(sync_job_t *j)
     cc->live_pollers = j->live;
     cc->sharers = j->sharers;
     cc->counted = true;
-    gauge(cc, "live_pollers", j->live);
-    gauge(cc, "rate_sharers", j->sharers);
+    pp_cc_gauge(cc, "live_pollers", j->live);
+    pp_cc_gauge(cc, "rate_sharers", j->sharers);
     /* the second periodic sync (half an interval of slack for timer jitter) */
     if (!cc->ready && j->started_ms - cc->started_ms >= cc->o.cfg->budget_sync_ms / 2) {
         cc->ready = true;

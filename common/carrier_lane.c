@@ -42,8 +42,8 @@ void pp_cc_lane_wake(pp_cc_lane_t *l) { pp_cc_lane_arm(l, 0); }
 
 void pp_cc_lane_breaker_gauge(pp_cc_lane_t *l, int64_t now)
 {
-    pp_cc_metric(l->cc, false, "breaker_state", l->carrier->name, NULL, NULL,
-                 (double)pp_breaker_state(&l->breaker, now));
+    pp_cc_metric_kept(l->cc, &l->m_breaker, false, "breaker_state", l->carrier->name, NULL, NULL,
+                      (double)pp_breaker_state(&l->breaker, now));
 }
 
 /* This 10-second slot of the lane's recent counts, emptied when it last held an older one. */
@@ -335,6 +335,27 @@ static bool retry_unauthorized(pp_cc_call_t *c)
     return true;
 }
 
+/* <prefix>_request_seconds{carrier} (kept) */
+static void observe_seconds(pp_cc_lane_t *l, int64_t ms)
+{
+    if (!l->m_seconds) {
+        char labels[96], fam[96];
+        snprintf(labels, sizeof labels, "carrier=\"%s\"", l->carrier->name);
+        snprintf(fam, sizeof fam, "%s_request_seconds", l->cc->o.prefix);
+        l->m_seconds = pp_metrics_histogram(l->cc->o.metrics, fam, labels);
+    }
+    pp_metric_observe(l->m_seconds, (double)ms / 1000.0);
+}
+
+/* <prefix>_requests_total{carrier,result} (the "ok" series kept) */
+static void count_result(pp_cc_lane_t *l, const char *why)
+{
+    if (strcmp(why, "ok") == 0)
+        pp_cc_metric_kept(l->cc, &l->m_ok, true, "requests_total", l->carrier->name, "result", "ok", 1);
+    else
+        pp_cc_metric(l->cc, true, "requests_total", l->carrier->name, "result", why, 1);
+}
+
 static void call_done(const pp_http_response_t *resp, void *arg)
 {
     pp_cc_call_t *c = arg;
@@ -342,14 +363,11 @@ static void call_done(const pp_http_response_t *resp, void *arg)
     pp_cc_t *cc = l->cc;
     const pp_carrier_t *carrier = l->carrier;
     int64_t now = cc->now();
-    char labels[96], err[256] = "", msg[512];
+    char err[256] = "", msg[512];
     bool probe = c->probe, failure = false;
     c->probe = false;
     l->inflight--;
-    snprintf(labels, sizeof labels, "carrier=\"%s\"", carrier->name);
-    char fam[96];
-    snprintf(fam, sizeof fam, "%s_request_seconds", cc->o.prefix);
-    pp_metrics_observe(cc->o.metrics, fam, labels, (double)(now - c->sent_ms) / 1000.0);
+    observe_seconds(l, now - c->sent_ms);
     const char *why;
     pp_track_result_t *res = NULL;
     size_t n_res = 0;
@@ -390,7 +408,7 @@ static void call_done(const pp_http_response_t *resp, void *arg)
         record_breaker(l, probe, !failure, now);
     else if (probe)
         l->breaker.probe_inflight = false; /* closing: nobody judged */
-    pp_cc_metric(cc, true, "requests_total", carrier->name, "result", why, 1);
+    count_result(l, why);
     if (strcmp(why, "unauthorized") == 0 && retry_unauthorized(c)) {
         pp_cc_lane_arm(l, 0);
         return;
@@ -449,7 +467,8 @@ static void send_call(pp_cc_lane_t *l, pp_cc_call_t *c, int64_t now, bool probe)
     c->paid = PP_CC_UNPAID; /* the request taken from the share (or granted) is spent now */
     cc->stats.requests++;
     count_sent(l);
-    pp_cc_metric(cc, true, "request_numbers_total", l->carrier->name, NULL, NULL, (double)c->n);
+    pp_cc_metric_kept(cc, &l->m_numbers, true, "request_numbers_total", l->carrier->name, NULL,
+                      NULL, (double)c->n);
     pp_cc_day_spend(l);
     pp_cc_day_count(l);
 }

@@ -187,30 +187,42 @@ static series_t *series_get(pp_metrics_t *m, const char *key, kind_t kind, const
     return s;
 }
 
-void pp_metrics_add(pp_metrics_t *m, const char *series, double v)
+pp_metric_t *pp_metrics_counter(pp_metrics_t *m, const char *series)
 {
-    series_t *s = m && series ? series_get(m, series, KIND_COUNTER, NULL) : NULL;
+    return m && series ? series_get(m, series, KIND_COUNTER, NULL) : NULL;
+}
+
+pp_metric_t *pp_metrics_gauge(pp_metrics_t *m, const char *series)
+{
+    return m && series ? series_get(m, series, KIND_GAUGE, NULL) : NULL;
+}
+
+pp_metric_t *pp_metrics_histogram(pp_metrics_t *m, const char *name, const char *labels)
+{
+    char key[512];
+    if (!m || !name)
+        return NULL;
+    int n = labels && *labels ? snprintf(key, sizeof(key), "%s{%s}", name, labels)
+                              : snprintf(key, sizeof(key), "%s", name);
+    if (n < 0 || (size_t)n >= sizeof(key) || strchr(name, '{'))
+        return NULL;
+    return series_get(m, key, KIND_HISTOGRAM, labels);
+}
+
+void pp_metric_add(pp_metric_t *s, double v)
+{
     if (s)
         s->value += v;
 }
 
-void pp_metrics_set(pp_metrics_t *m, const char *series, double v)
+void pp_metric_set(pp_metric_t *s, double v)
 {
-    series_t *s = m && series ? series_get(m, series, KIND_GAUGE, NULL) : NULL;
     if (s)
         s->value = v;
 }
 
-void pp_metrics_observe(pp_metrics_t *m, const char *name, const char *labels, double seconds)
+void pp_metric_observe(pp_metric_t *s, double seconds)
 {
-    char key[512];
-    if (!m || !name)
-        return;
-    int n = labels && *labels ? snprintf(key, sizeof(key), "%s{%s}", name, labels)
-                              : snprintf(key, sizeof(key), "%s", name);
-    if (n < 0 || (size_t)n >= sizeof(key) || strchr(name, '{'))
-        return;
-    series_t *s = series_get(m, key, KIND_HISTOGRAM, labels);
     if (!s || isnan(seconds))
         return;
     int i = 0;
@@ -220,6 +232,21 @@ void pp_metrics_observe(pp_metrics_t *m, const char *name, const char *labels, d
         s->buckets[i]++;
     s->count++;
     s->sum += seconds;
+}
+
+void pp_metrics_add(pp_metrics_t *m, const char *series, double v)
+{
+    pp_metric_add(pp_metrics_counter(m, series), v);
+}
+
+void pp_metrics_set(pp_metrics_t *m, const char *series, double v)
+{
+    pp_metric_set(pp_metrics_gauge(m, series), v);
+}
+
+void pp_metrics_observe(pp_metrics_t *m, const char *name, const char *labels, double seconds)
+{
+    pp_metric_observe(pp_metrics_histogram(m, name, labels), seconds);
 }
 
 void pp_metrics_slow_buckets(pp_metrics_t *m, const char *name)

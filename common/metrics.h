@@ -22,6 +22,21 @@ void pp_metrics_set(pp_metrics_t *m, const char *series, double v); /* gauge = v
 /* Histogram with latency buckets 1ms..30s; emits name_bucket{...,le=".."}, name_sum, name_count. */
 void pp_metrics_observe(pp_metrics_t *m, const char *name, const char *labels /* or NULL */,
                         double seconds);
+
+/*
+ * The same series as handles, for code that updates them per request: looked up (created) by
+ * their text once, then updated without building, hashing or comparing the text again. A
+ * handle stays valid until pp_metrics_free; NULL (out of memory, or the series is already
+ * of another kind) is a handle whose updates do nothing. Look one up where it is first
+ * updated: a series is shown from its creation on.
+ */
+typedef struct series pp_metric_t;
+pp_metric_t *pp_metrics_counter(pp_metrics_t *m, const char *series);
+pp_metric_t *pp_metrics_gauge(pp_metrics_t *m, const char *series);
+pp_metric_t *pp_metrics_histogram(pp_metrics_t *m, const char *name, const char *labels /* or NULL */);
+void pp_metric_add(pp_metric_t *s, double v);           /* counter += v */
+void pp_metric_set(pp_metric_t *s, double v);           /* gauge = v */
+void pp_metric_observe(pp_metric_t *s, double seconds); /* histogram */
 /* The histogram `name` gets buckets 0.1 s..6 h instead (before its first observation). */
 void pp_metrics_slow_buckets(pp_metrics_t *m, const char *name);
 /* # HELP and # TYPE for a family (type: counter|gauge|histogram). May precede or follow use. */

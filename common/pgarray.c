@@ -64,8 +64,20 @@ void pp_pgarray_text(pp_pgarray_t *a, const char *s)
 
 void pp_pgarray_ll(pp_pgarray_t *a, long long v)
 {
-    if (open_element(a, 24))
-        a->len += (size_t)snprintf(a->buf + a->len, 24, "%lld", v);
+    if (!open_element(a, 24))
+        return;
+    /* digits backwards, then in place (snprintf's formatting cost more than the rest of a
+     * write-back's array building) */
+    char d[24];
+    int n = 0;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do
+        d[n++] = (char)('0' + u % 10);
+    while ((u /= 10) != 0);
+    if (v < 0)
+        a->buf[a->len++] = '-';
+    while (n)
+        a->buf[a->len++] = d[--n];
 }
 
 const char *pp_pgarray_str(pp_pgarray_t *a)

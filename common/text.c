@@ -123,6 +123,14 @@ size_t pp_text_clean_str(char *dst, size_t cap, const char *src)
     return pp_text_clean(dst, cap, src, src ? strlen(src) : 0);
 }
 
+size_t pp_text_copy(char *dst, size_t cap, const char *src)
+{
+    size_t n = src ? strnlen(src, cap - 1) : 0;
+    memmove(dst, src ? src : "", n);
+    dst[n] = '\0';
+    return n;
+}
+
 bool pp_text_is_clean(const char *s, size_t len)
 {
     const unsigned char *u = (const unsigned char *)s;

@@ -29,6 +29,10 @@ size_t pp_text_clean(char *dst, size_t cap, const char *src, size_t len);
 /* The same for a NUL-terminated src (NULL is ""). */
 size_t pp_text_clean_str(char *dst, size_t cap, const char *src);
 
+/* snprintf(dst, cap, "%s", src) without printf's cost (src NULL is ""): the first cap - 1
+ * bytes at most, NUL-terminated (cap > 0). Returns strlen(dst). No cleaning. */
+size_t pp_text_copy(char *dst, size_t cap, const char *src);
+
 /* Clean a fixed char array in place (its contents up to the first NUL or its size). */
 #define pp_text_clean_field(arr)                                                                   \
     pp_text_clean((arr), sizeof(arr), (arr), strnlen((arr), sizeof(arr)))

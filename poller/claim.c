@@ -109,13 +109,18 @@ done:
  * the claim's own row (no query of its own). Poller autoscaling and the dashboard read it. */
 static void observe_lateness(pp_poller_t *p, const claim_job_t *j)
 {
+    pp_metric_t *s = NULL; /* the series of the carrier of the row before, while the same */
+    const char *carrier = NULL;
     for (int i = 0; i < j->got; i++) {
         const pp_claimed_t *c = &j->rows[i];
-        char labels[64];
+        if (!carrier || strcmp(carrier, c->carrier) != 0) {
+            char labels[64];
+            snprintf(labels, sizeof labels, "carrier=\"%s\"", c->carrier);
+            s = pp_metrics_histogram(p->metrics, "pp_poller_poll_lateness_seconds", labels);
+            carrier = c->carrier;
+        }
         long long late_ms = c->db_now_ms - c->next_poll_ms;
-        snprintf(labels, sizeof labels, "carrier=\"%s\"", c->carrier);
-        pp_metrics_observe(p->metrics, "pp_poller_poll_lateness_seconds", labels,
-                           late_ms > 0 ? (double)late_ms / 1000.0 : 0.0);
+        pp_metric_observe(s, late_ms > 0 ? (double)late_ms / 1000.0 : 0.0);
     }
 }
 

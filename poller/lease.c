@@ -3,8 +3,12 @@
 
 static void gauges(pp_poller_t *p)
 {
-    pp_metrics_set(p->metrics, "pp_poller_inflight", p->inflight);
-    pp_metrics_set(p->metrics, "pp_poller_leases_held", p->inflight);
+    if (!p->m_inflight)
+        p->m_inflight = pp_metrics_gauge(p->metrics, "pp_poller_inflight");
+    if (!p->m_leases)
+        p->m_leases = pp_metrics_gauge(p->metrics, "pp_poller_leases_held");
+    pp_metric_set(p->m_inflight, p->inflight);
+    pp_metric_set(p->m_leases, p->inflight);
 }
 
 void pp_leases_taken(pp_poller_t *p, int n)

@@ -8,6 +8,7 @@
 #include "err.h"
 #include "log.h"
 #include "schedule.h"
+#include "text.h"
 #include "timeutil.h"
 #include "writeback.h"
 
@@ -118,8 +119,8 @@ static void flush(pp_poller_t *p)
         j->p = p;
         j->items = items;
         j->n = n;
-        snprintf(j->me, sizeof j->me, "%s", p->worker_id);
-        snprintf(j->topic, sizeof j->topic, "%s", p->cfg->topic);
+        pp_text_copy(j->me, sizeof j->me, p->worker_id);
+        pp_text_copy(j->topic, sizeof j->topic, p->cfg->topic);
         p->writes_running++;
         if (pp_db_submit(p->db, write_work, write_done, j) != PP_OK)
             write_done(PP_EIO, j);
@@ -127,6 +128,27 @@ static void flush(pp_poller_t *p)
 }
 
 static void flush_cb(uv_timer_t *t) { flush(t->data); }
+
+/* pp_poller_polls_total{carrier,result}: a pair seen before is kept (p->m_polls). */
+static void count_poll(pp_poller_t *p, const char *carrier, const char *result)
+{
+    pp_poll_series_t *k = p->m_polls, *end = k + sizeof p->m_polls / sizeof p->m_polls[0];
+    for (; k < end && k->s; k++)
+        if (strcmp(k->carrier, carrier) == 0 && strcmp(k->result, result) == 0) {
+            pp_metric_add(k->s, 1);
+            return;
+        }
+    char series[160];
+    snprintf(series, sizeof series, "pp_poller_polls_total{carrier=\"%s\",result=\"%s\"}", carrier,
+             result);
+    pp_metric_t *s = pp_metrics_counter(p->metrics, series);
+    pp_metric_add(s, 1);
+    if (k < end && s && strlen(carrier) < sizeof k->carrier && strlen(result) < sizeof k->result) {
+        pp_text_copy(k->carrier, sizeof k->carrier, carrier);
+        pp_text_copy(k->result, sizeof k->result, result);
+        k->s = s;
+    }
+}
 
 void pp_poll_finish(pp_poller_t *p, const pp_claimed_t *c, pp_poll_outcome_t outcome,
                     pp_track_result_t *res, long retry_after_s, const char *result, const char *error)
@@ -149,15 +171,12 @@ void pp_poll_finish(pp_poller_t *p, const pp_claimed_t *c, pp_poll_outcome_t out
         pp_track_results_free(res, res ? 1 : 0);
     if (outcome == PP_POLL_OK && !it->mine)
         it->outcome = PP_POLL_NOT_FOUND;
-    snprintf(it->result, sizeof it->result, "%s", result ? result : "ok");
-    snprintf(it->error, sizeof it->error, "%s", error ? error : "");
+    pp_text_copy(it->result, sizeof it->result, result ? result : "ok");
+    pp_text_copy(it->error, sizeof it->error, error ? error : "");
     it->u = pp_schedule_random();
     it->answered_ms = pp_now_ms();
 
-    char series[160];
-    snprintf(series, sizeof series, "pp_poller_polls_total{carrier=\"%s\",result=\"%s\"}",
-             c->carrier, it->result);
-    pp_metrics_add(p->metrics, series, 1);
+    count_poll(p, c->carrier, it->result);
     if (it->outcome == PP_POLL_ERROR)
         pp_infok(PP_LOG_FIELDS(PP_LF_CLAIMED(c)), "worker %s: shipment %lld (%s %s): %s: %s",
                  p->worker_id, c->id, c->carrier, c->tracking_number, it->result, it->error);

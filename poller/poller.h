@@ -51,6 +51,11 @@ typedef enum {
 typedef struct pp_poller pp_poller_t;
 typedef struct pp_daemon pp_daemon_t;
 
+typedef struct pp_poll_series {
+    char carrier[32], result[32];
+    pp_metric_t *s;
+} pp_poll_series_t;
+
 struct pp_poller {
     pp_daemon_t *daemon; /* the process frame: loop, metrics, pool, workers row, signals */
     uv_loop_t *loop;
@@ -88,6 +93,12 @@ struct pp_poller {
     /* counters (also in the heartbeat's jsonb) */
     long long n_claims, n_claimed, n_events, n_lease_lost;
     long long n_published, n_publish_failed, n_written;
+
+    /* Series updated for every shipment, kept from their first update (no series text built
+     * and hashed per shipment): the lease gauges (lease.c), pp_poller_polls_total by carrier
+     * and result (poll.c; the first few pairs seen). */
+    pp_metric_t *m_inflight, *m_leases;
+    pp_poll_series_t m_polls[8];
 };
 
 /* claim.c: claim due shipments while carrier requests in flight < poll_concurrency. */

@@ -7,6 +7,7 @@
 #include "numparse.h"
 #include "pgarray.h"
 #include "schedule.h"
+#include "text.h"
 #include "timeutil.h"
 
 #include <stdio.h>
@@ -83,14 +84,14 @@ static int add_change(batch_t *b, const pp_wb_item_t *it, const pp_apply_change_
     ev.kind = PP_EV_STATUS_CHANGED;
     ev.shipment_id = it->c.id;
     ev.transaction_id = it->c.transaction_id;
-    snprintf(ev.carrier, sizeof ev.carrier, "%s", it->c.carrier);
-    snprintf(ev.tracking_number, sizeof ev.tracking_number, "%s", it->c.tracking_number);
+    pp_text_copy(ev.carrier, sizeof ev.carrier, it->c.carrier);
+    pp_text_copy(ev.tracking_number, sizeof ev.tracking_number, it->c.tracking_number);
     ev.previous_status = ch->previous;
     ev.status = ch->status;
     if (ch->ev) {
-        snprintf(ev.carrier_status, sizeof ev.carrier_status, "%s", ch->ev->carrier_code);
-        snprintf(ev.carrier_status_text, sizeof ev.carrier_status_text, "%s", ch->ev->description);
-        snprintf(ev.location, sizeof ev.location, "%s", ch->ev->location);
+        pp_text_copy(ev.carrier_status, sizeof ev.carrier_status, ch->ev->carrier_code);
+        pp_text_copy(ev.carrier_status_text, sizeof ev.carrier_status_text, ch->ev->description);
+        pp_text_copy(ev.location, sizeof ev.location, ch->ev->location);
         ev.occurred_at = ch->ev->occurred_at;
     } else {
         ev.occurred_at = now_s;

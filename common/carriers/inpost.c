@@ -2,6 +2,7 @@
 #include "carrier.h"
 #include "numbers.h"
 #include "../err.h"
+#include "../text.h"
 #include "../timeutil.h"
 
 #include <cjson/cJSON.h>
@@ -217,12 +218,12 @@ static int parse_event(const cJSON *d, size_t idx, const char *pickup, pp_track_
     }
     const inpost_status_t *s = status_find(st->valuestring);
     ev->status = s ? s->status : PP_ST_UNKNOWN;
-    snprintf(ev->carrier_code, sizeof(ev->carrier_code), "%s", st->valuestring);
-    snprintf(ev->description, sizeof(ev->description), "%s", s ? s->title : st->valuestring);
+    pp_text_copy(ev->carrier_code, sizeof(ev->carrier_code), st->valuestring);
+    pp_text_copy(ev->description, sizeof(ev->description), s ? s->title : st->valuestring);
     if (ev->status == PP_ST_AVAILABLE_FOR_PICKUP && pickup[0])
-        snprintf(ev->location, sizeof(ev->location), "%s", pickup);
+        pp_text_copy(ev->location, sizeof(ev->location), pickup);
     else
-        snprintf(ev->location, sizeof(ev->location), "%s", location);
+        pp_text_copy(ev->location, sizeof(ev->location), location);
     return PP_OK;
 }
 
@@ -244,7 +245,7 @@ static int parse_found(const cJSON *root, pp_track_result_t *r, char *err, size_
         pp_carrier_err(err, errlen, "tracking_details missing or not an array");
         return PP_EPARSE;
     }
-    snprintf(r->tracking_number, sizeof(r->tracking_number), "%s", num->valuestring);
+    pp_text_copy(r->tracking_number, sizeof(r->tracking_number), num->valuestring);
     r->found = true;
     if (ca && !cJSON_IsNull(ca)) {
         const char *machine;
@@ -263,7 +264,7 @@ static int parse_found(const cJSON *root, pp_track_result_t *r, char *err, size_
             pp_carrier_err(err, errlen, "target_machine_detail.name is not a string");
             return PP_EPARSE;
         }
-        snprintf(r->pickup_point, sizeof(r->pickup_point), "%s", machine);
+        pp_text_copy(r->pickup_point, sizeof(r->pickup_point), machine);
         const cJSON *addr =
             cJSON_IsObject(detail) ? cJSON_GetObjectItemCaseSensitive(detail, "address") : NULL;
         if (cJSON_IsObject(addr)) {

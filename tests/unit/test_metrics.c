@@ -10,6 +10,39 @@
 #include <string.h>
 #include <uv.h>
 
+/* Handles: the same series as the text calls, still valid after the table grew. */
+static void test_handles(void)
+{
+    pp_metrics_t *m = pp_metrics_new();
+    char *out = NULL;
+    size_t len = 0;
+    pp_metric_t *c = pp_metrics_counter(m, "pp_h_total{carrier=\"inpost\"}");
+    pp_metric_t *g = pp_metrics_gauge(m, "pp_h_gauge");
+    pp_metric_t *h = pp_metrics_histogram(m, "pp_h_seconds", "carrier=\"inpost\"");
+    CHECK(c && g && h);
+    CHECK(pp_metrics_gauge(m, "pp_h_total{carrier=\"inpost\"}") == NULL); /* a counter */
+    pp_metric_set(NULL, 1);                                               /* does nothing */
+    pp_metric_add(c, 2);
+    for (int i = 0; i < 1000; i++) { /* the table grows under the handles */
+        char s[64];
+        snprintf(s, sizeof s, "pp_h_many{i=\"%d\"}", i);
+        pp_metrics_add(m, s, 1);
+    }
+    pp_metric_add(c, 1);
+    pp_metrics_add(m, "pp_h_total{carrier=\"inpost\"}", 0.5);
+    CHECK(pp_metrics_counter(m, "pp_h_total{carrier=\"inpost\"}") == c);
+    pp_metric_set(g, 4);
+    pp_metric_observe(h, 0.003);
+    pp_metrics_observe(m, "pp_h_seconds", "carrier=\"inpost\"", 0.5);
+    CHECK_INT(pp_metrics_render(m, &out, &len), 0);
+    CHECK(strstr(out, "pp_h_total{carrier=\"inpost\"} 3.5\n") != NULL);
+    CHECK(strstr(out, "pp_h_gauge 4\n") != NULL);
+    CHECK(strstr(out, "pp_h_seconds_bucket{carrier=\"inpost\",le=\"0.005\"} 1\n") != NULL);
+    CHECK(strstr(out, "pp_h_seconds_count{carrier=\"inpost\"} 2\n") != NULL);
+    free(out);
+    pp_metrics_free(m);
+}
+
 static void test_render(void)
 {
     pp_metrics_t *m = pp_metrics_new();
@@ -224,6 +257,7 @@ int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     test_render();
+    test_handles();
     test_serve();
     curl_global_cleanup();
     return CHECK_DONE();

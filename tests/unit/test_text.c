@@ -176,8 +176,25 @@ static void test_edges(void)
     free(s);
 }
 
+/* pp_text_copy: what snprintf(dst, cap, "%s", src) wrote, byte for byte. */
+static void test_copy(void)
+{
+    static const char *const srcs[] = {"", "a", "abcdefg", "abcdefgh", "zażółć gęślą", NULL};
+    for (size_t i = 0; i < sizeof srcs / sizeof srcs[0]; i++)
+        for (size_t cap = 1; cap < 16; cap++) {
+            char a[16], b[16];
+            memset(a, 'x', sizeof a);
+            memset(b, 'x', sizeof b);
+            size_t n = pp_text_copy(a, cap, srcs[i]);
+            snprintf(b, cap, "%s", srcs[i] ? srcs[i] : "");
+            CHECK(memcmp(a, b, sizeof a) == 0);
+            CHECK_INT(n, strlen(b));
+        }
+}
+
 int main(void)
 {
+    test_copy();
     test_cases();
     test_field_cuts();
     test_is_clean();
