@@ -242,7 +242,10 @@ int pp_cc_init(pp_cc_t **out, const pp_cc_opts_t *o)
     cc->take_done = pp_cc_lane_take_done;
     cc->live_pollers = 1;
     cc->sharers = o->day_mode == PP_CC_DAY_BOT ? 2 : 1; /* until counted: a bot assumes one poller */
-    int rc = pp_httpc_init(&cc->http, o->loop);
+    pp_httpc_opts_t ho = {.ca_file = cfg->carrier_ca_file,
+                          .http2 = cfg->carrier_http2,
+                          .max_host_connections = cfg->carrier_max_connections};
+    int rc = pp_httpc_init(&cc->http, o->loop, &ho);
     if (rc) {
         free(cc->lanes);
         free(cc);

@@ -62,6 +62,12 @@ typedef union pp_config_value {
     X(INT, lease_s, "60", 5, 3600, 1, "poller: how long a claim is held before others may take it") \
     X(INT, claim_interval_ms, "200", 10, 60000, 1, "poller: idle wait between claim rounds")   \
     X(INT, http_timeout_ms, "15000", 100, 300000, 1, "poller: whole-request timeout for carrier calls") \
+    X(BOOL, carrier_http2, "true", 0, 0, 0,                                                  \
+      "poller, bot: HTTP/2 to carriers over HTTPS where the carrier offers it (ALPN): many requests as streams of a few connections; false = HTTP/1.1, one connection per request in flight") \
+    X(INT, carrier_max_connections, "64", 1, 10000, 0,                                      \
+      "poller, bot: HTTPS connections to one carrier host at most (per process); over HTTP/2 each carries up to 100 requests (fewer if the carrier says so), over HTTP/1.1 one, so it is then also the most requests in flight to that carrier; plain http has no cap") \
+    X(STR, carrier_ca_file, "", 0, 0, 0,                                                       \
+      "poller, bot: PEM file of the CAs trusted for carriers' HTTPS instead of the system's bundle (the system's CA directory stays trusted): a carrier behind a private CA, or the test simulator's; empty = the system's") \
     X(INT, speed, "1", 1, 100000, 0,                                                          \
       "divide every schedule interval by this (demo/test clock acceleration; 1 in production)") \
     X(INT, interval_info_received_s, "14400", 1, 604800, 1, "poll interval while info_received") \

@@ -25,6 +25,28 @@
 #define RECV_BUFFER 1024L
 #define UPLOAD_BUFFER 16384L
 
+/*
+ * Two lanes, each a curl multi handle: plain http (HTTP/1.1, one connection per request in
+ * flight, no cap: as before HTTPS came in) and https. On the https lane HTTP/2 is negotiated
+ * with ALPN: at most H2_STREAMS streams a connection (or the server's
+ * SETTINGS_MAX_CONCURRENT_STREAMS when lower), and CURLOPT_PIPEWAIT makes a request wait for
+ * the first connection to a host to say whether it multiplexes instead of opening its own.
+ * libcurl 7.88 waits only for that first one: once a host's connections are full, every
+ * request added while a new connection is in its handshake opens yet another (400 requests:
+ * 300 connections). So the https lane has a cap per host (carrier_max_connections, 64 by
+ * default: 6,400 requests in flight over HTTP/2), and requests beyond wait in libcurl for a
+ * stream. A carrier that answers HTTP/1.1 over TLS gets at most that many requests in flight
+ * (the carriers' own rate limits keep far fewer in flight).
+ */
+#define H2_STREAMS 100L
+enum { LANE_HTTP, LANE_HTTPS, N_LANES };
+
+typedef struct lane {
+    pp_httpc_t *h;
+    CURLM *multi;
+    uv_timer_t timer;
+} lane_t;
+
 /* Easy handles kept for reuse: a new transfer takes one (curl_easy_reset) instead of
  * allocating and initialising ~5 KiB (curl_easy_init) and freeing it at its end. */
 #define IDLE_MAX 128
@@ -33,11 +55,13 @@ typedef struct sock_ctx {
     uv_poll_t poll;
     curl_socket_t fd;
     pp_httpc_t *h;
+    lane_t *lane;
     struct sock_ctx *prev, *next;
 } sock_ctx_t;
 
 typedef struct transfer {
     pp_httpc_t *h;
+    lane_t *lane;
     CURL *easy;
     struct curl_slist *hdrs;
     char *buf;
@@ -52,23 +76,27 @@ typedef struct transfer {
 
 struct pp_httpc {
     uv_loop_t *loop;
-    CURLM *multi;
-    uv_timer_t timer;
-    int open_handles; /* timer + socket polls not yet closed */
+    lane_t lanes[N_LANES];
+    int open_handles; /* timers + socket polls not yet closed */
     int inflight;
     int closing;
     transfer_t *transfers;
     sock_ctx_t *socks;
     CURL *idle[IDLE_MAX]; /* easy handles of finished transfers, reset, for the next ones */
     int n_idle;
+    char *ca_file; /* NULL = the system's */
+    int http2;
+    pp_httpc_stats_t stats;
 };
 
 static int curl_global_done;
 
 static void maybe_free(pp_httpc_t *h)
 {
-    if (h->closing && h->open_handles == 0)
+    if (h->closing && h->open_handles == 0) {
+        free(h->ca_file);
         free(h);
+    }
 }
 
 static void sock_closed_cb(uv_handle_t *hd)
@@ -121,10 +149,17 @@ static void finish(transfer_t *t, CURLcode rc, int forced_err)
     pp_httpc_t *h = t->h;
     char msg[CURL_ERROR_SIZE + 128];
     pp_http_response_t r = {0};
-    long status = 0;
+    long status = 0, connects = 0, version = 0;
     double total = 0;
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME, &total);
+    curl_easy_getinfo(t->easy, CURLINFO_NUM_CONNECTS, &connects);
+    curl_easy_getinfo(t->easy, CURLINFO_HTTP_VERSION, &version);
+    h->stats.connections += (unsigned long long)(connects > 0 ? connects : 0);
+    if (status > 0 && version == CURL_HTTP_VERSION_2_0)
+        h->stats.http2++;
+    else if (status > 0)
+        h->stats.http1++;
     msg[0] = '\0';
     if (forced_err) {
         r.err = forced_err;
@@ -144,13 +179,13 @@ static void finish(transfer_t *t, CURLcode rc, int forced_err)
     r.total_s = total;
     r.errmsg = msg;
     transfer_unlink(t);
-    if (h->multi)
-        curl_multi_remove_handle(h->multi, t->easy);
+    if (t->lane->multi)
+        curl_multi_remove_handle(t->lane->multi, t->easy);
     h->inflight--;
     pp_httpc_done_cb done = t->done;
     void *arg = t->arg;
     done(&r, arg);
-    if (h->multi && !h->closing && h->n_idle < IDLE_MAX) {
+    if (!h->closing && h->n_idle < IDLE_MAX) {
         curl_easy_reset(t->easy);
         h->idle[h->n_idle++] = t->easy;
         t->easy = NULL;
@@ -158,11 +193,11 @@ static void finish(transfer_t *t, CURLcode rc, int forced_err)
     transfer_free(t);
 }
 
-static void check_done(pp_httpc_t *h)
+static void check_done(lane_t *l)
 {
     CURLMsg *m;
     int left;
-    while (h->multi && (m = curl_multi_info_read(h->multi, &left))) {
+    while (l->multi && (m = curl_multi_info_read(l->multi, &left))) {
         if (m->msg != CURLMSG_DONE)
             continue;
         transfer_t *t = NULL;
@@ -176,7 +211,7 @@ static void check_done(pp_httpc_t *h)
 static void poll_cb(uv_poll_t *p, int status, int events)
 {
     sock_ctx_t *c = p->data;
-    pp_httpc_t *h = c->h;
+    lane_t *l = c->lane;
     int flags = 0, running = 0;
     if (status < 0)
         flags = CURL_CSELECT_ERR;
@@ -186,20 +221,21 @@ static void poll_cb(uv_poll_t *p, int status, int events)
         if (events & UV_WRITABLE)
             flags |= CURL_CSELECT_OUT;
     }
-    if (!h->multi)
+    if (!l->multi)
         return;
-    curl_multi_socket_action(h->multi, c->fd, flags, &running);
-    check_done(h);
+    curl_multi_socket_action(l->multi, c->fd, flags, &running);
+    check_done(l);
 }
 
 static int socket_cb(CURL *e, curl_socket_t s, int action, void *userp, void *socketp)
 {
-    pp_httpc_t *h = userp;
+    lane_t *l = userp;
+    pp_httpc_t *h = l->h;
     sock_ctx_t *c = socketp;
     if (action == CURL_POLL_REMOVE) {
         if (c) {
-            if (h->multi)
-                curl_multi_assign(h->multi, s, NULL);
+            if (l->multi)
+                curl_multi_assign(l->multi, s, NULL);
             sock_release(c);
         }
         return 0;
@@ -216,13 +252,14 @@ static int socket_cb(CURL *e, curl_socket_t s, int action, void *userp, void *so
         }
         c->fd = s;
         c->h = h;
+        c->lane = l;
         c->poll.data = c;
         c->next = h->socks;
         if (h->socks)
             h->socks->prev = c;
         h->socks = c;
         h->open_handles++;
-        curl_multi_assign(h->multi, s, c);
+        curl_multi_assign(l->multi, s, c);
     }
     int ev = 0;
     if (action == CURL_POLL_IN || action == CURL_POLL_INOUT)
@@ -235,21 +272,21 @@ static int socket_cb(CURL *e, curl_socket_t s, int action, void *userp, void *so
 
 static void on_timeout(uv_timer_t *t)
 {
-    pp_httpc_t *h = t->data;
+    lane_t *l = t->data;
     int running = 0;
-    if (!h->multi)
+    if (!l->multi)
         return;
-    curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-    check_done(h);
+    curl_multi_socket_action(l->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    check_done(l);
 }
 
 static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
 {
-    pp_httpc_t *h = userp;
+    lane_t *l = userp;
     if (timeout_ms < 0)
-        uv_timer_stop(&h->timer);
+        uv_timer_stop(&l->timer);
     else
-        uv_timer_start(&h->timer, on_timeout, (uint64_t)timeout_ms, 0);
+        uv_timer_start(&l->timer, on_timeout, (uint64_t)timeout_ms, 0);
     return 0;
 }
 
@@ -316,9 +353,60 @@ static size_t header_cb(char *buf, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
-int pp_httpc_init(pp_httpc_t **out, uv_loop_t *loop)
+/* The lane's multi handle and timer; the https lane with HTTP/2 and its cap per host. */
+static int lane_init(pp_httpc_t *h, lane_t *l, int https, long max_host_connections)
+{
+    l->h = h;
+    if (!(l->multi = curl_multi_init()))
+        return PP_EHTTP;
+    if (uv_timer_init(h->loop, &l->timer) != 0) {
+        curl_multi_cleanup(l->multi);
+        l->multi = NULL;
+        return PP_EHTTP;
+    }
+    l->timer.data = l;
+    h->open_handles++;
+    curl_multi_setopt(l->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+    curl_multi_setopt(l->multi, CURLMOPT_SOCKETDATA, l);
+    curl_multi_setopt(l->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+    curl_multi_setopt(l->multi, CURLMOPT_TIMERDATA, l);
+    curl_multi_setopt(l->multi, CURLMOPT_MAXCONNECTS, 1024L);
+    if (https && h->http2) {
+        curl_multi_setopt(l->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+        curl_multi_setopt(l->multi, CURLMOPT_MAX_CONCURRENT_STREAMS, H2_STREAMS);
+        curl_multi_setopt(l->multi, CURLMOPT_MAX_HOST_CONNECTIONS, max_host_connections);
+    } else {
+        curl_multi_setopt(l->multi, CURLMOPT_PIPELINING, CURLPIPE_NOTHING);
+    }
+    return PP_OK;
+}
+
+static void timer_closed_cb(uv_handle_t *hd)
+{
+    lane_t *l = hd->data;
+    pp_httpc_t *h = l->h;
+    h->open_handles--;
+    maybe_free(h);
+}
+
+/* Close the lanes: curl first (it may call socket_cb(REMOVE) for cached connections). */
+static void lanes_close(pp_httpc_t *h)
+{
+    for (int i = 0; i < N_LANES; i++) {
+        lane_t *l = &h->lanes[i];
+        if (!l->multi)
+            continue;
+        curl_multi_cleanup(l->multi);
+        l->multi = NULL;
+        uv_timer_stop(&l->timer);
+        uv_close((uv_handle_t *)&l->timer, timer_closed_cb);
+    }
+}
+
+int pp_httpc_init(pp_httpc_t **out, uv_loop_t *loop, const pp_httpc_opts_t *o)
 {
     pp_httpc_t *h = NULL;
+    int rc = PP_EHTTP;
     if (!curl_global_done) {
         if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
             return PP_EHTTP;
@@ -328,25 +416,26 @@ int pp_httpc_init(pp_httpc_t **out, uv_loop_t *loop)
     if (!h)
         return PP_ENOMEM;
     h->loop = loop;
-    h->multi = curl_multi_init();
-    if (!h->multi)
+    h->http2 = o ? o->http2 : 1;
+    long max_conns = o && o->max_host_connections > 0 ? o->max_host_connections : 64;
+    if (o && o->ca_file && o->ca_file[0] && !(h->ca_file = strdup(o->ca_file))) {
+        rc = PP_ENOMEM;
         goto fail;
-    if (uv_timer_init(loop, &h->timer) != 0)
-        goto fail;
-    h->timer.data = h;
-    h->open_handles = 1;
-    curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
-    curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
-    curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-    curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
-    curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, 1024L);
+    }
+    for (int i = 0; i < N_LANES; i++)
+        if ((rc = lane_init(h, &h->lanes[i], i == LANE_HTTPS, max_conns)) != 0)
+            goto fail;
     *out = h;
     return PP_OK;
 fail:
-    if (h->multi)
-        curl_multi_cleanup(h->multi);
-    free(h);
-    return PP_EHTTP;
+    /* freed by the last timer's close callback, or here when no timer was opened */
+    h->closing = 1;
+    lanes_close(h);
+    if (h->open_handles == 0) {
+        free(h->ca_file);
+        free(h);
+    }
+    return rc;
 }
 
 int pp_httpc_send(pp_httpc_t *h, const pp_http_request_t *req, long timeout_ms,
@@ -358,6 +447,7 @@ int pp_httpc_send(pp_httpc_t *h, const pp_http_request_t *req, long timeout_ms,
     if (!t)
         return PP_ENOMEM;
     t->h = h;
+    t->lane = &h->lanes[strncasecmp(req->url, "https://", 8) == 0 ? LANE_HTTPS : LANE_HTTP];
     t->done = done;
     t->arg = arg;
     t->retry_after_s = -1;
@@ -388,6 +478,12 @@ int pp_httpc_send(pp_httpc_t *h, const pp_http_request_t *req, long timeout_ms,
     /* an answer whose Content-Length is over the limit is refused before its body is read */
     curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)MAX_BODY - 1);
     curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, UPLOAD_BUFFER);
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
+                     h->http2 ? (long)CURL_HTTP_VERSION_2TLS : (long)CURL_HTTP_VERSION_1_1);
+    if (h->http2)
+        curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+    if (h->ca_file)
+        curl_easy_setopt(e, CURLOPT_CAINFO, h->ca_file);
     if (t->hdrs)
         curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->hdrs);
     if (req->method && strcmp(req->method, "POST") == 0) {
@@ -396,7 +492,7 @@ int pp_httpc_send(pp_httpc_t *h, const pp_http_request_t *req, long timeout_ms,
     } else if (req->method && strcmp(req->method, "GET") != 0) {
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
     }
-    CURLMcode mc = curl_multi_add_handle(h->multi, e);
+    CURLMcode mc = curl_multi_add_handle(t->lane->multi, e);
     if (mc != CURLM_OK) {
         pp_warn("http: cannot start request to %s: %s", req->url, curl_multi_strerror(mc));
         goto fail;
@@ -414,12 +510,7 @@ fail:
 
 int pp_httpc_inflight(const pp_httpc_t *h) { return h ? h->inflight : 0; }
 
-static void timer_closed_cb(uv_handle_t *hd)
-{
-    pp_httpc_t *h = hd->data;
-    h->open_handles--;
-    maybe_free(h);
-}
+void pp_httpc_get_stats(const pp_httpc_t *h, pp_httpc_stats_t *st) { *st = h->stats; }
 
 void pp_httpc_close(pp_httpc_t *h)
 {
@@ -430,11 +521,7 @@ void pp_httpc_close(pp_httpc_t *h)
         finish(h->transfers, CURLE_OK, PP_EAGAIN);
     while (h->n_idle)
         curl_easy_cleanup(h->idle[--h->n_idle]);
-    CURLM *m = h->multi;
-    curl_multi_cleanup(m); /* may call socket_cb(REMOVE) for cached connections */
-    h->multi = NULL;
+    lanes_close(h);
     while (h->socks)
         sock_release(h->socks);
-    uv_timer_stop(&h->timer);
-    uv_close((uv_handle_t *)&h->timer, timer_closed_cb);
 }

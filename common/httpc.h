@@ -22,8 +22,33 @@ typedef struct pp_http_response {
 
 typedef void (*pp_httpc_done_cb)(const pp_http_response_t *resp, void *arg);
 
-/* One client per loop; connections are kept alive and shared by all requests. */
-int pp_httpc_init(pp_httpc_t **out, uv_loop_t *loop) __attribute__((warn_unused_result));
+/*
+ * How the client talks to servers. HTTPS is HTTP/2 when the server offers it in ALPN (many
+ * requests as streams of a few connections), HTTP/1.1 otherwise (one request per connection
+ * at a time), with at most max_host_connections connections to one host: requests beyond
+ * wait for a free stream or connection. Plain http is HTTP/1.1, one connection per request in
+ * flight, without a cap.
+ */
+typedef struct pp_httpc_opts {
+    const char *ca_file;       /* PEM bundle of CAs to trust (instead of the system's bundle file;
+                            the system's CA directory stays); NULL or "" = the system's */
+    int http2;                 /* 0 = HTTP/1.1 only, even where the server offers h2 */
+    long max_host_connections; /* HTTPS: connections to one host at most; 0 = 64 */
+} pp_httpc_opts_t;
+
+/* Connections and streams so far (for metrics and tests). */
+typedef struct pp_httpc_stats {
+    unsigned long long connections; /* connections opened */
+    unsigned long long http2;       /* requests completed over HTTP/2 */
+    unsigned long long http1;       /* requests completed over HTTP/1.x */
+} pp_httpc_stats_t;
+
+/*
+ * One client per loop; connections are kept alive and shared by all requests. o may be NULL
+ * (the defaults: system CAs, HTTP/2 where offered); the client copies what it needs.
+ */
+int pp_httpc_init(pp_httpc_t **out, uv_loop_t *loop, const pp_httpc_opts_t *o)
+    __attribute__((warn_unused_result));
 /*
  * Start a request (the client copies what it needs from req; the caller still frees req).
  * done is called exactly once, on the loop, never from inside pp_httpc_send.
@@ -33,6 +58,7 @@ int pp_httpc_send(pp_httpc_t *h, const pp_http_request_t *req, long timeout_ms,
                   pp_httpc_done_cb done, void *arg) __attribute__((warn_unused_result));
 /* Requests started and not yet completed. */
 int pp_httpc_inflight(const pp_httpc_t *h);
+void pp_httpc_get_stats(const pp_httpc_t *h, pp_httpc_stats_t *st);
 /*
  * Abort what is in flight (each done gets err = PP_EAGAIN), close every handle; the
  * client is freed by the last close callback (run the loop).

@@ -1,4 +1,4 @@
-/* httpd.c - h2o-on-libuv HTTP/1.1 server plumbing shared by /metrics and the carrier simulator (a handler's helpers: httpd_req.c). */
+/* httpd.c - h2o-on-libuv HTTP/1.1 (and, with TLS, HTTP/2) server plumbing shared by /metrics and the carrier simulator (a handler's helpers: httpd_req.c). */
 #include "httpd.h"
 #include "err.h"
 #include "log.h"
@@ -99,6 +99,8 @@ static void defer_unlink(pp_httpd_defer_t *d)
 static void free_srv_cb(uv_handle_t *h)
 {
     pp_httpd_t *srv = h->data;
+    if (srv->accept_ctx.ssl_ctx)
+        SSL_CTX_free(srv->accept_ctx.ssl_ctx);
     free(srv->toolarge.content_type);
     free(srv->toolarge.body);
     for (int i = 0; i < srv->n_routes; i++)
@@ -206,6 +208,8 @@ static int on_req_cb(h2o_handler_t *self, h2o_req_t *req)
 {
     pp_httpd_t *srv = ((pp_httpd_handler_t *)self)->srv;
     srv->stats.requests++;
+    if (req->version >= 0x200)
+        srv->stats.http2++;
     if (srv->stopping) {
         static const char msg[] = "shutting down\n";
         pp_httpd_send(req, 503, "text/plain; charset=utf-8", msg, sizeof(msg) - 1);
@@ -458,6 +462,15 @@ int pp_httpd_body_limit(pp_httpd_t *srv, size_t max, const char *content_type, c
     srv->toolarge.cb = cb;
     srv->toolarge.arg = arg;
     srv->globalconf.max_request_entity_size = max;
+    return PP_OK;
+}
+
+int pp_httpd_tls(pp_httpd_t *srv, const char *cert_file, const char *key_file, bool http2)
+{
+    if (!srv || !cert_file || !key_file || srv->accept_ctx.ssl_ctx)
+        return PP_EINVAL;
+    if (!(srv->accept_ctx.ssl_ctx = pp_httpd_tls_ctx(cert_file, key_file, http2)))
+        return PP_EIO;
     return PP_OK;
 }
 

@@ -68,6 +68,17 @@ int pp_httpd_body_limit(pp_httpd_t *srv, size_t max, const char *content_type, c
 int pp_httpd_peer(const h2o_req_t *req, bool v6_prefix64, char *out, size_t cap)
     __attribute__((warn_unused_result));
 
+/*
+ * Serve HTTPS on the listener (before any connection comes): cert_file is a PEM chain (the
+ * server's certificate first), key_file its PEM key. http2: ALPN offers h2 (HTTP/2, up to
+ * 100 streams a connection) before http/1.1; false: http/1.1 only. The server keeps the
+ * context until it is freed. 0, PP_EINVAL, PP_EIO (a file unreadable or not a matching pair).
+ */
+int pp_httpd_tls(pp_httpd_t *srv, const char *cert_file, const char *key_file, bool http2)
+    __attribute__((warn_unused_result));
+/* httpd_tls.c: the OpenSSL context pp_httpd_tls uses; NULL (logged) on failure. */
+SSL_CTX *pp_httpd_tls_ctx(const char *cert_file, const char *key_file, bool http2);
+
 /* Begin a clean stop (see above). NULL is allowed; idempotent via the caller dropping srv. */
 void pp_httpd_stop(pp_httpd_t *srv);
 
@@ -98,6 +109,7 @@ typedef struct pp_httpd_stats {
     uint64_t accepted;  /* connections accepted */
     uint64_t open;      /* connections open now */
     uint64_t requests;  /* requests dispatched */
+    uint64_t http2;     /* of which over HTTP/2 */
     uint64_t deferred;  /* requests waiting on pp_httpd_defer now */
     uint64_t abandoned; /* deferred requests whose client went away */
     uint64_t too_large; /* bodies refused while reading (pp_httpd_body_limit) */

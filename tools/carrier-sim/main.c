@@ -7,6 +7,7 @@
 #include "timeutil.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,8 @@ typedef struct main_state {
     uv_signal_t sigterm, sigint;
     const char *listen;
     const char *log_path;
+    const char *tls_cert, *tls_key;
+    bool tls_http2;
     uint64_t seed;
 } main_state_t;
 
@@ -94,6 +97,9 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: pp-carrier-sim [options]\n"
             "  --listen HOST:PORT       listen address (default 127.0.0.1:0 = any free port)\n"
+            "  --tls-cert FILE --tls-key FILE   serve HTTPS with this PEM certificate (chain) and key\n"
+            "  --tls-alpn h2|http/1.1   HTTPS: offer HTTP/2 then HTTP/1.1 in ALPN (h2, the default)\n"
+            "                           or HTTP/1.1 only (a server without HTTP/2)\n"
             "  --speed N                sim time = real time x N (default 1)\n"
             "  --clock real|manual      real (default: real time x --speed) or manual: sim time\n"
             "                           stands still but for POST /sim/clock?advance=SECONDS or\n"
@@ -194,6 +200,25 @@ static int check_fault_sums(const pp_sim_t *s)
     return PP_OK;
 }
 
+/* --tls-cert FILE, --tls-key FILE, --tls-alpn h2|http/1.1. */
+static int parse_tls(main_state_t *m, const char *o, const char *v)
+{
+    if (!strcmp(o, "--tls-cert"))
+        m->tls_cert = v;
+    else if (!strcmp(o, "--tls-key"))
+        m->tls_key = v;
+    else if (!strcmp(o, "--tls-alpn") && (!strcmp(v, "h2") || !strcmp(v, "http/1.1")))
+        m->tls_http2 = !strcmp(v, "h2");
+    else if (!strcmp(o, "--tls-alpn")) {
+        fprintf(stderr, "pp-carrier-sim: --tls-alpn wants h2 or http/1.1, got '%s'\n", v);
+        return PP_EINVAL;
+    } else {
+        fprintf(stderr, "pp-carrier-sim: unknown option %s\n", o);
+        return PP_EINVAL;
+    }
+    return PP_OK;
+}
+
 static int parse_args(main_state_t *m, int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
@@ -212,6 +237,8 @@ static int parse_args(main_state_t *m, int argc, char **argv)
         pp_sim_t *s = &m->sim;
         if (!strcmp(o, "--listen"))
             m->listen = v;
+        else if (!strncmp(o, "--tls-", 6))
+            rc = parse_tls(m, o, v);
         else if (!strcmp(o, "--speed"))
             rc = parse_double(o, v, 0.001, 1e7, &s->speed);
         else if (!strcmp(o, "--clock"))
@@ -264,6 +291,10 @@ static int parse_args(main_state_t *m, int argc, char **argv)
         if (rc)
             return rc;
     }
+    if (!m->tls_cert != !m->tls_key) {
+        fprintf(stderr, "pp-carrier-sim: --tls-cert and --tls-key go together\n");
+        return PP_EINVAL;
+    }
     return check_fault_sums(&m->sim);
 }
 
@@ -276,6 +307,7 @@ int main(int argc, char **argv)
     pp_log_init("pp-carrier-sim", PP_LOG_INFO);
     m.listen = "127.0.0.1:0";
     m.seed = 1;
+    m.tls_http2 = true;
     s->speed = 1;
     s->not_found_min = 10;
     s->retry_after = 2;
@@ -296,6 +328,8 @@ int main(int argc, char **argv)
     s->started_ms = pp_mono_ms();
     if ((rc = pp_httpd_start(&loop, m.listen, &s->srv, &port)) != 0)
         pp_die("cannot listen on %s: %s", m.listen, pp_strerror(rc));
+    if (m.tls_cert && (rc = pp_httpd_tls(s->srv, m.tls_cert, m.tls_key, m.tls_http2)) != 0)
+        pp_die("cannot serve HTTPS with %s and %s: %s", m.tls_cert, m.tls_key, pp_strerror(rc));
     if ((rc = pp_sim_register(s)) != 0)
         pp_die("routes: %s", pp_strerror(rc));
     uv_signal_init(&loop, &m.sigterm);
@@ -313,10 +347,13 @@ int main(int argc, char **argv)
     printf("listening on %s:%d\n", host, port);
     fflush(stdout);
     pp_info("carrier simulator (%s) on %s:%d, %s clock, speed x%g, not found for %g sim-min, "
-            "faults 429=%g 500=%g malformed=%g hang=%g, latency %ld-%ld ms%s",
+            "faults 429=%g 500=%g malformed=%g hang=%g, latency %ld-%ld ms%s%s",
             carriers, host, port, s->manual_clock ? "manual" : "real", s->speed, s->not_found_min,
             s->faults.p429, s->faults.p500, s->faults.pmalformed, s->faults.phang, s->lat_min,
-            s->lat_max, s->token ? ", token required" : "");
+            s->lat_max, s->token ? ", token required" : "",
+            !m.tls_cert   ? ""
+            : m.tls_http2 ? ", HTTPS (h2, http/1.1)"
+                          : ", HTTPS (http/1.1)");
 
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_walk(&loop, close_walk_cb, NULL); /* nothing should be left; close it if there is */

@@ -241,6 +241,7 @@ static int on_stats(h2o_req_t *req, void *arg)
                      "\"rate_limited\":%llu,\"server_error\":%llu,\"malformed\":%llu,\"hung\":%llu,"
                      "\"abandoned\":%llu,\"bad_request\":%llu,\"token_requests\":%llu,\"numbers\":%zu,"
                      "\"connections_open\":%llu,\"connections_accepted\":%llu,\"deferred_now\":%llu,"
+                     "\"http2_requests\":%llu,"
                      "\"speed\":%g,\"clock\":\"%s\",\"uptime_ms\":%lld}\n",
                      (unsigned long long)s->n.requests, (unsigned long long)s->n.ok,
                      (unsigned long long)s->n.not_found, (unsigned long long)s->n.unauthorized,
@@ -249,8 +250,8 @@ static int on_stats(h2o_req_t *req, void *arg)
                      (unsigned long long)s->n.abandoned, (unsigned long long)s->n.bad_request,
                      (unsigned long long)s->n.token_requests, pp_sim_clock_count(s->clock),
                      (unsigned long long)hs.open, (unsigned long long)hs.accepted,
-                     (unsigned long long)hs.deferred, s->speed, s->manual_clock ? "manual" : "real",
-                     (long long)(pp_mono_ms() - s->started_ms));
+                     (unsigned long long)hs.deferred, (unsigned long long)hs.http2, s->speed,
+                     s->manual_clock ? "manual" : "real", (long long)(pp_mono_ms() - s->started_ms));
     pp_httpd_send(req, 200, "application/json", buf, (size_t)n);
     return PP_OK;
 }
