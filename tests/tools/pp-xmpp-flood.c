@@ -5,11 +5,19 @@
  * starts when the server answered the ping, so every message of the window was taken (stored
  * or delivered) before it. W = 0: one ping after the last message. Prints one JSON line:
  * {"sent":M,"ms":...,"msg_per_s":...}; exit 0 when every window was acknowledged.
+ *
+ * To take the IM server's cost apart (docs/benchmarks.md, the latency at 1,000 changes/s):
+ * -o shapes each message as pp-notifier does (an id and an XEP-0359 origin-id), -M N follows
+ * every Nth message with a marker (an iq ping to the account itself, not waited for; the
+ * notifier's crash bookkeeping, notifier/channels/unconfirmed.h). Default: neither.
  */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strophe.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,6 +52,14 @@ static void conn_cb(xmpp_conn_t *conn, xmpp_conn_event_t ev, int error, xmpp_str
     xmpp_stanza_release(pres);
 }
 
+/* As pp-notifier (notifier/channels/xmpp.c): without TCP_NODELAY the tail of each window
+ * waits for the server's delayed ACK (~40 ms) and the client, not the server, sets the rate. */
+static int sockopt_cb(xmpp_conn_t *conn, void *sock)
+{
+    int fd = *(int *)sock, one = 1;
+    return setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
 static int pong_cb(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
 {
     flood_t *f = ud;
@@ -76,9 +92,9 @@ static int ping_wait(flood_t *f, const char *domain, long n, double timeout_ms)
 int main(int argc, char **argv)
 {
     const char *host = "127.0.0.1", *jid = NULL, *pass = NULL;
-    long port = 5222, m = 1000, w = 200;
-    int opt;
-    while ((opt = getopt(argc, argv, "H:p:j:w:n:W:h")) != -1) {
+    long port = 5222, m = 1000, w = 200, marker_every = 0;
+    int opt, origin_id = 0;
+    while ((opt = getopt(argc, argv, "H:p:j:w:n:W:M:oh")) != -1) {
         switch (opt) {
         case 'H': host = optarg; break;
         case 'p': port = strtol(optarg, NULL, 10); break;
@@ -86,13 +102,15 @@ int main(int argc, char **argv)
         case 'w': pass = optarg; break;
         case 'n': m = strtol(optarg, NULL, 10); break;
         case 'W': w = strtol(optarg, NULL, 10); break;
+        case 'M': marker_every = strtol(optarg, NULL, 10); break;
+        case 'o': origin_id = 1; break;
         default:
             fprintf(stderr, "usage: pp-xmpp-flood -j JID -w PASSWORD [-H HOST] [-p PORT] [-n MESSAGES] "
-                            "[-W WINDOW] < JIDS\n");
+                            "[-W WINDOW] [-M MARKER_EVERY] [-o] < JIDS\n");
             return 2;
         }
     }
-    if (!jid || !pass || port <= 0 || port > 65535 || m <= 0 || w < 0)
+    if (!jid || !pass || port <= 0 || port > 65535 || m <= 0 || w < 0 || marker_every < 0)
         return 2;
     char **to = NULL, *line = NULL;
     size_t cap = 0, k = 0;
@@ -117,6 +135,7 @@ int main(int argc, char **argv)
     f.ctx = xmpp_ctx_new(NULL, NULL);
     f.conn = xmpp_conn_new(f.ctx);
     xmpp_conn_set_flags(f.conn, XMPP_CONN_FLAG_DISABLE_TLS);
+    xmpp_conn_set_sockopt_callback(f.conn, sockopt_cb);
     xmpp_conn_set_jid(f.conn, jid);
     xmpp_conn_set_pass(f.conn, pass);
     if (xmpp_connect_client(f.conn, host, (unsigned short)port, conn_cb, &f) != XMPP_EOK) {
@@ -139,10 +158,32 @@ int main(int argc, char **argv)
                      "Przesyłka 6%023ld: w drodze (sortownia SOR). Flood %ld: the same length as a "
                      "parcelpush status message.",
                      sent, sent);
-            xmpp_stanza_t *msg = xmpp_message_new(f.ctx, "chat", to[sent % (long)k], NULL);
+            char id[64];
+            snprintf(id, sizeof id, "flood-%ld:%ld", t0 > 0 ? (long)t0 : 0L, sent);
+            xmpp_stanza_t *msg =
+                xmpp_message_new(f.ctx, "chat", to[sent % (long)k], origin_id ? id : NULL);
             xmpp_message_set_body(msg, body);
+            if (origin_id) {
+                xmpp_stanza_t *oid = xmpp_stanza_new(f.ctx);
+                xmpp_stanza_set_name(oid, "origin-id");
+                xmpp_stanza_set_ns(oid, "urn:xmpp:sid:0");
+                xmpp_stanza_set_attribute(oid, "id", id);
+                xmpp_stanza_add_child(msg, oid);
+                xmpp_stanza_release(oid);
+            }
             xmpp_send(f.conn, msg);
             xmpp_stanza_release(msg);
+            if (marker_every > 0 && (sent + 1) % marker_every == 0) {
+                snprintf(id, sizeof id, "flood-mk-%ld", sent);
+                xmpp_stanza_t *iq = xmpp_iq_new(f.ctx, "get", id);
+                xmpp_stanza_t *ping = xmpp_stanza_new(f.ctx);
+                xmpp_stanza_set_name(ping, "ping");
+                xmpp_stanza_set_ns(ping, "urn:xmpp:ping");
+                xmpp_stanza_add_child(iq, ping);
+                xmpp_stanza_release(ping);
+                xmpp_send(f.conn, iq);
+                xmpp_stanza_release(iq);
+            }
         }
         if (ping_wait(&f, domain, sent, 120000) != 0) {
             fprintf(stderr, "pp-xmpp-flood: no answer to the ping after %ld messages\n", sent);
