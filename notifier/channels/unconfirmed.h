@@ -8,18 +8,19 @@
  * message in the bot's archive that the buyer never gets; the archive alone would call it
  * delivered (one such loss in the 100,000-change chaos run).
  *
- * How. The channel follows every message with a marker (an iq the server answers in stream
- * order), so the server's answer to a marker confirms that every message before it was
- * handled completely. A server that closes the stream on purpose (Prosody's SIGTERM: a
- * system-shutdown stream error) has handled all it read, which confirms that connection's
- * messages too. What is left here after a connection ended abruptly is unknown: the server
- * may have handled them, or some, and its answers may have died in its write buffer (Prosody
- * writes replies after handling what it read). It handles a stream's stanzas one after
- * another, so of the unconfirmed messages the archive lists, all but the newest were handled
- * completely; only the newest may have been cut. So after a reconnect, if the server's start
- * time has moved on since that connection (it restarted), that one message per connection
- * is "in doubt". A server that was not restarted finished every message it read, so the
- * archive's answer stands for all.
+ * How. The channel follows every 64th message with a marker (an iq the server answers in
+ * stream order) and each batch with its barrier, so the server's answer to either confirms
+ * that every message before it was handled completely. A server that closes the stream on
+ * purpose (Prosody's SIGTERM: a system-shutdown stream error) has handled all it read, which
+ * confirms that connection's messages too. What is left here after a connection ended abruptly
+ * is unknown: the server may have handled them, or some, and its answers may have died in its
+ * write buffer (Prosody writes replies after handling what it read). It handles a stream's
+ * stanzas one after another, so of the unconfirmed messages the archive lists, all but the
+ * newest were handled completely; only the newest may have been cut (how many markers came
+ * back does not change which one that is: they only make the records fewer). So after a
+ * reconnect, if the server's start time has moved on since that connection (it restarted),
+ * that one message per connection is "in doubt". A server that was not restarted finished
+ * every message it read, so the archive's answer stands for all.
  *
  * The one message in doubt may also have been complete (the server died after the buyer's
  * store, before the next message). The server's delivery module (deploy/prosody/

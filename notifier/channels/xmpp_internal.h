@@ -18,6 +18,7 @@
 #define MAM_PAGE 250         /* results asked per page; the server may cap it (Prosody: 50) */
 #define UNCONFIRMED_MAX 4096 /* sent messages remembered until the server confirms them */
 #define MARK_PREFIX "pp-mk-"
+#define MARK_EVERY 64 /* messages per marker (xmpp.c sent_one) */
 
 #define NS_MAM "urn:xmpp:mam:2"
 #define NS_RSM "http://jabber.org/protocol/rsm"
@@ -55,6 +56,7 @@ struct pp_channel {
     unsigned long mam_seq;
     unsigned long conn_seq;   /* connections made so far: the current one's number */
     unsigned long mark_seq;   /* markers sent (MARK_PREFIX<n>), rising across connections */
+    unsigned since_mark;      /* messages sent since the last marker (their mark: mark_seq + 1) */
     long long server_start;   /* the server's start (monotonic s) on this connection, 0 unknown */
     int64_t uptime_sent_ms;   /* monotonic time the uptime query of this connection left */
     int uptime_state;         /* this connection: 0 no answer yet, 1 start known, -1 cannot tell */
