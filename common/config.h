@@ -37,6 +37,8 @@ typedef union pp_config_value {
     X(STR, kafka_brokers, "127.0.0.1:55092", 0, 0, 0, "Kafka bootstrap servers (host:port,...)") \
     X(STR, kafka_compression, "zstd", 0, 0, 0,                                                 \
       "compression.type of the producers (relay, dead-letter): none, gzip, snappy, lz4 or zstd; an rdkafka.compression.type pass-through wins") \
+    X(INT, kafka_compression_level, "1", -1, 12, 0,                                            \
+      "compression.level of the producers for gzip, lz4 and zstd: 1 the fastest, -1 the codec's own default (zstd's 3 cost a poller ~7 % more CPU on the all-change mix); an rdkafka.compression.level pass-through wins") \
     X(STR, topic, "shipment-status.v1", 0, 0, 0, "Kafka topic of shipment status events")     \
     X(STR, dlq_topic, "shipment-status.v1.dlq", 0, 0, 0,                                      \
       "dead-letter topic for events the notifier cannot handle")                               \

@@ -61,6 +61,19 @@ static int passed_through(const pp_config_t *cfg, const char *name)
     return 0;
 }
 
+/* kafka_compression_level for the codecs that take one (docs/benchmarks.md: zstd's default
+ * level 3 built and cleared larger tables for every batch than level 1). */
+static int set_level(const pp_config_t *cfg, rd_kafka_conf_t *conf, char *err, size_t errlen)
+{
+    const char *c = cfg->kafka_compression;
+    char level[24];
+    if (passed_through(cfg, "compression.level") || cfg->kafka_compression_level < 0 ||
+        (strcmp(c, "gzip") != 0 && strcmp(c, "lz4") != 0 && strcmp(c, "zstd") != 0))
+        return PP_OK;
+    snprintf(level, sizeof level, "%ld", cfg->kafka_compression_level);
+    return pp_kafka_conf_set(conf, "compression.level", level, err, errlen);
+}
+
 int pp_kafka_producer_new(const pp_config_t *cfg,
                           void (*dr)(rd_kafka_t *, const rd_kafka_message_t *, void *),
                           void *opaque, rd_kafka_t **out)
@@ -73,7 +86,8 @@ int pp_kafka_producer_new(const pp_config_t *cfg,
         pp_kafka_conf_set(conf, "acks", "all", err, sizeof err) != 0)
         goto fail;
     if (!passed_through(cfg, "compression.type") && !passed_through(cfg, "compression.codec") &&
-        pp_kafka_conf_set(conf, "compression.type", cfg->kafka_compression, err, sizeof err) != 0)
+        (pp_kafka_conf_set(conf, "compression.type", cfg->kafka_compression, err, sizeof err) != 0 ||
+         set_level(cfg, conf, err, sizeof err) != 0))
         goto fail;
     /* The relay hands rows over a round at a time, so batches fill without waiting: librdkafka's
      * 5 ms would only add to each message's latency (an idle relay's commit -> acknowledged
@@ -86,11 +100,12 @@ int pp_kafka_producer_new(const pp_config_t *cfg,
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
     if (!rk)
         goto fail; /* conf is still ours on failure */
-    pp_info("kafka: producer for %s: librdkafka %s, compression.type %s", cfg->kafka_brokers,
-            rd_kafka_version_str(),
+    pp_info("kafka: producer for %s: librdkafka %s, compression.type %s (level %ld)",
+            cfg->kafka_brokers, rd_kafka_version_str(),
             passed_through(cfg, "compression.type") || passed_through(cfg, "compression.codec")
                 ? "(rdkafka.* pass-through)"
-                : cfg->kafka_compression);
+                : cfg->kafka_compression,
+            cfg->kafka_compression_level);
     *out = rk;
     return PP_OK;
 fail:
