@@ -27,10 +27,26 @@ void pp_time_format(time_t t, char out[PP_TIME_ISO_LEN])
      * no RFC 3339 reader (ours included) takes back. */
     struct tm tm;
     utc_tm(t, &tm);
-    snprintf(out, PP_TIME_ISO_LEN, "%04u-%02u-%02uT%02u:%02u:%02uZ",
-             (unsigned)(tm.tm_year + 1900) % 10000u, (unsigned)(tm.tm_mon + 1) % 100u,
-             (unsigned)tm.tm_mday % 100u, (unsigned)tm.tm_hour % 100u, (unsigned)tm.tm_min % 100u,
-             (unsigned)tm.tm_sec % 100u);
+    /* "%04u-%02u-%02uT%02u:%02u:%02uZ" written digit by digit: two per event written, and
+     * snprintf's formatting was most of an event's time text */
+    unsigned v[6] = {(unsigned)(tm.tm_year + 1900) % 10000u,
+                     (unsigned)(tm.tm_mon + 1) % 100u,
+                     (unsigned)tm.tm_mday % 100u,
+                     (unsigned)tm.tm_hour % 100u,
+                     (unsigned)tm.tm_min % 100u,
+                     (unsigned)tm.tm_sec % 100u};
+    static const char sep[6] = {'-', '-', 'T', ':', ':', 'Z'};
+    char *o = out;
+    for (int i = 0; i < 6; i++) {
+        if (i == 0) {
+            *o++ = (char)('0' + v[0] / 1000);
+            *o++ = (char)('0' + v[0] / 100 % 10);
+        }
+        *o++ = (char)('0' + v[i] / 10 % 10);
+        *o++ = (char)('0' + v[i] % 10);
+        *o++ = sep[i];
+    }
+    *o = '\0';
 }
 
 int pp_time_digits(const char **p, int n, int *out)

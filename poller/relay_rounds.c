@@ -84,6 +84,8 @@ bool pp_relay_row_report(relay_row_t *w, const rd_kafka_message_t *m)
 void pp_relay_row_log(const relay_row_t *w, const rd_kafka_message_t *m, const char *who,
                       const char *status_topic)
 {
+    if (!m->err && !pp_log_enabled(PP_LOG_DEBUG))
+        return; /* every acknowledged row comes here: no fields built for a line not written */
     bool shipment = strcmp(w->topic, status_topic) == 0;
     /* partition and offset only when acknowledged: a NULL key ends the list there */
     const char *part = m->err ? NULL : "partition";
