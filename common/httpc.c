@@ -21,14 +21,20 @@
  * and one or two reads of a carrier's usual answer (InPost's is ~1.3 KiB). The upload buffer
  * (64 KiB by default; HTTPS copies each request through it) is cut to its minimum, 16 KiB.
  * Measured: 5 KiB less RSS per request in flight over HTTP, 4 KiB over HTTPS.
+ * Not over HTTP/2: libcurl 7.88.1 (Debian 12) corrupts answers there when a stream's DATA does
+ * not fit the receive buffer (seen: an InPost answer of 1,341 bytes with a 1 KiB buffer, 256
+ * streams in flight, read as invalid JSON, then the heap corrupted and the poller killed);
+ * HTTP/2 transfers keep libcurl's default, 16 KiB (fleet-bench --stage poller --transport
+ * https2 ran clean with it). That is why carrier_http2 is off by default.
  */
 #define RECV_BUFFER 1024L
+#define RECV_BUFFER_H2 16384L
 #define UPLOAD_BUFFER 16384L
 
 /*
  * Two lanes, each a curl multi handle: plain http (HTTP/1.1, one connection per request in
- * flight, no cap: as before HTTPS came in) and https. On the https lane HTTP/2 is negotiated
- * with ALPN: at most H2_STREAMS streams a connection (or the server's
+ * flight, no cap: as before HTTPS came in) and https. On the https lane, with http2 on
+ * (carrier_http2), HTTP/2 is negotiated with ALPN: at most H2_STREAMS streams a connection (or the server's
  * SETTINGS_MAX_CONCURRENT_STREAMS when lower), and CURLOPT_PIPEWAIT makes a request wait for
  * the first connection to a host to say whether it multiplexes instead of opening its own.
  * libcurl 7.88 waits only for that first one: once a host's connections are full, every
@@ -474,13 +480,14 @@ int pp_httpc_send(pp_httpc_t *h, const pp_http_request_t *req, long timeout_ms,
     curl_easy_setopt(e, CURLOPT_USERAGENT, "parcelpush/0.1");
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, RECV_BUFFER);
+    int h2 = h->http2 && t->lane == &h->lanes[LANE_HTTPS];
+    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, h2 ? RECV_BUFFER_H2 : RECV_BUFFER);
     /* an answer whose Content-Length is over the limit is refused before its body is read */
     curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)MAX_BODY - 1);
     curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, UPLOAD_BUFFER);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
                      h->http2 ? (long)CURL_HTTP_VERSION_2TLS : (long)CURL_HTTP_VERSION_1_1);
-    if (h->http2)
+    if (h2)
         curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
     if (h->ca_file)
         curl_easy_setopt(e, CURLOPT_CAINFO, h->ca_file);

@@ -23,7 +23,7 @@ typedef struct pp_http_response {
 typedef void (*pp_httpc_done_cb)(const pp_http_response_t *resp, void *arg);
 
 /*
- * How the client talks to servers. HTTPS is HTTP/2 when the server offers it in ALPN (many
+ * How the client talks to servers. HTTPS is HTTP/2 (with http2) when the server offers it in ALPN (many
  * requests as streams of a few connections), HTTP/1.1 otherwise (one request per connection
  * at a time), with at most max_host_connections connections to one host: requests beyond
  * wait for a free stream or connection. Plain http is HTTP/1.1, one connection per request in
@@ -32,7 +32,7 @@ typedef void (*pp_httpc_done_cb)(const pp_http_response_t *resp, void *arg);
 typedef struct pp_httpc_opts {
     const char *ca_file;       /* PEM bundle of CAs to trust (instead of the system's bundle file;
                             the system's CA directory stays); NULL or "" = the system's */
-    int http2;                 /* 0 = HTTP/1.1 only, even where the server offers h2 */
+    int http2;                 /* 1 = HTTP/2 where an HTTPS server offers h2; 0 = HTTP/1.1 */
     long max_host_connections; /* HTTPS: connections to one host at most; 0 = 64 */
 } pp_httpc_opts_t;
 
@@ -45,7 +45,8 @@ typedef struct pp_httpc_stats {
 
 /*
  * One client per loop; connections are kept alive and shared by all requests. o may be NULL
- * (the defaults: system CAs, HTTP/2 where offered); the client copies what it needs.
+ * (the defaults: system CAs, HTTP/2 where offered, 64 connections); the client copies what
+ * it needs.
  */
 int pp_httpc_init(pp_httpc_t **out, uv_loop_t *loop, const pp_httpc_opts_t *o)
     __attribute__((warn_unused_result));
