@@ -64,8 +64,8 @@ typedef union pp_config_value {
     X(INT, lease_s, "60", 5, 3600, 1, "poller: how long a claim is held before others may take it") \
     X(INT, claim_interval_ms, "200", 10, 60000, 1, "poller: idle wait between claim rounds")   \
     X(INT, http_timeout_ms, "15000", 100, 300000, 1, "poller: whole-request timeout for carrier calls") \
-    X(BOOL, carrier_http2, "false", 0, 0, 0,                                                 \
-      "poller, bot: HTTP/2 to carriers over HTTPS where the carrier offers it (ALPN): many requests as streams of a few connections; false = HTTP/1.1, one connection per request in flight (the default: Debian 12's libcurl 7.88.1 corrupted answers over HTTP/2 under load with a small receive buffer; docs/operations.md)") \
+    X(BOOL, carrier_http2, "true", 0, 0, 0,                                                  \
+      "poller, bot: HTTP/2 to carriers over HTTPS where the carrier offers it (ALPN): many requests as streams of a few connections; false = HTTP/1.1, one connection per request in flight (docs/operations.md)") \
     X(INT, carrier_max_connections, "64", 1, 10000, 0,                                      \
       "poller, bot: HTTPS connections to one carrier host at most (per process); over HTTP/2 each carries up to 100 requests (fewer if the carrier says so), over HTTP/1.1 one, so it is then also the most requests in flight to that carrier; plain http has no cap") \
     X(STR, carrier_ca_file, "", 0, 0, 0,                                                       \

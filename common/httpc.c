@@ -24,8 +24,10 @@
  * Not over HTTP/2: libcurl 7.88.1 (Debian 12) corrupts answers there when a stream's DATA does
  * not fit the receive buffer (seen: an InPost answer of 1,341 bytes with a 1 KiB buffer, 256
  * streams in flight, read as invalid JSON, then the heap corrupted and the poller killed);
- * HTTP/2 transfers keep libcurl's default, 16 KiB (fleet-bench --stage poller --transport
- * https2 ran clean with it). That is why carrier_http2 is off by default.
+ * HTTP/2 transfers keep libcurl's default, 16 KiB: HTTP/2's largest DATA frame unless the
+ * client raises SETTINGS_MAX_FRAME_SIZE, which libcurl 7.88 does not, so every frame fits
+ * (fleet-bench --stage poller --transport https2 ran clean with it, with answers of 1.3 KB
+ * and of 40 KB).
  */
 #define RECV_BUFFER 1024L
 #define RECV_BUFFER_H2 16384L

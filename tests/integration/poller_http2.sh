@@ -32,11 +32,11 @@ stop_poller "$LAST_PID"
 [ "$(sql "SELECT count(*) FROM shipments WHERE sequence > 0")" = 0 ] || fail "a status arrived without the CA"
 echo "  without carrier_ca_file: $(sql "SELECT last_error FROM shipments WHERE last_error IS NOT NULL LIMIT 1")" >&2
 
-# 2. Trusting the CA, HTTP/2 on (carrier_http2; off by default): every status arrives, over
+# 2. Trusting the CA (HTTP/2 is on by default: carrier_http2): every status arrives, over
 #    HTTP/2, on a few connections.
 CONNS=8
 before=$(stat "$H2_URL" connections_accepted)
-start_poller trusting carrier_http2=true carrier_ca_file="$TLS/ca.pem" carrier_max_connections=$CONNS poll_concurrency=$N poll_batch=$N inpost_rps=0
+start_poller trusting carrier_ca_file="$TLS/ca.pem" carrier_max_connections=$CONNS poll_concurrency=$N poll_batch=$N inpost_rps=0
 P=$LAST_PID
 # while waiting: the most requests the simulator held at once (each held 500 ms); each look
 # is a connection of its own, counted to be left out
@@ -65,7 +65,7 @@ echo "  HTTP/2: $h2 requests over $conns connections, up to $most in flight at o
 M=40
 seed_shipments "$M" 7
 https_sim sim1 --latency-ms 100 --tls-alpn http/1.1
-start_poller h1 carrier_http2=true carrier_ca_file="$TLS/ca.pem" poll_concurrency=$M inpost_rps=0
+start_poller h1 carrier_ca_file="$TLS/ca.pem" poll_concurrency=$M inpost_rps=0
 all_h1() { [ "$(sql "SELECT count(*) FROM shipments WHERE sequence > 0 AND last_error IS NULL")" = $((N + M)) ]; }
 wait_for 120 "the $M statuses over HTTP/1.1" all_h1
 stop_poller "$LAST_PID"
