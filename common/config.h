@@ -120,7 +120,7 @@ typedef union pp_config_value {
     X(STR, xmpp_password, "botpass", 0, 0, 0, "notifier: bot account password")               \
     X(BOOL, xmpp_tls, "false", 0, 0, 0, "notifier: require STARTTLS (verify with the system CAs)") \
     X(INT, send_retry_max_ms, "30000", 100, 3600000, 0, "notifier: cap of the send retry back-off") \
-    X(INT, send_batch, "200", 1, 10000, 0, "notifier: events handled per batch before a flush") \
+    X(INT, send_batch, "1000", 1, 10000, 0, "notifier: events handled per batch before a flush") \
     X(BOOL, notifier_archive_check, "true", 0, 0, 0,                                          \
       "notifier: before re-sending a message left in flight (crash, lost connection), ask the IM " \
       "server's archive (XMPP: XEP-0313 MAM) whether it was already routed; false = at least once") \
