@@ -1,6 +1,7 @@
 /* event.c - shipment-status.v1 and im-link-code.v1 codecs (written directly, read with cJSON); the decoders are the poison-event gate. */
 #include "event.h"
 #include "err.h"
+#include "growbuf.h"
 #include "text.h"
 #include "timeutil.h"
 
@@ -81,19 +82,10 @@ static bool jw_room(jw_t *w, size_t n)
 {
     if (w->oom)
         return false;
-    if (w->len + n + 2 <= w->cap)
-        return true;
-    size_t cap = w->cap ? w->cap : 1024; /* an event is ~450 bytes */
-    while (cap < w->len + n + 2)
-        cap *= 2;
-    char *p = realloc(w->p, cap);
-    if (!p) {
+    /* an event is ~450 bytes */
+    if (!pp_grow(&w->p, &w->cap, w->len + n + 2, 1024))
         w->oom = true;
-        return false;
-    }
-    w->p = p;
-    w->cap = cap;
-    return true;
+    return !w->oom;
 }
 
 /* ,"key": ('{' instead of the comma before the first member) */

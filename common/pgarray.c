@@ -1,5 +1,6 @@
 /* pgarray.c - Postgres array literals for batched statements (see pgarray.h). */
 #include "pgarray.h"
+#include "growbuf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,20 +10,10 @@ static bool reserve(pp_pgarray_t *a, size_t more)
 {
     if (a->failed)
         return false;
-    size_t need = a->len + more + 3; /* room for ',' '}' '\0' */
-    if (need <= a->cap)
-        return true;
-    size_t cap = a->cap ? a->cap : 256;
-    while (cap < need)
-        cap *= 2;
-    char *b = realloc(a->buf, cap);
-    if (!b) {
+    /* room for ',' '}' '\0' */
+    if (!pp_grow(&a->buf, &a->cap, a->len + more + 3, 256))
         a->failed = true;
-        return false;
-    }
-    a->buf = b;
-    a->cap = cap;
-    return true;
+    return !a->failed;
 }
 
 /* The separator before an element ('{' before the first). */
