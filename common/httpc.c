@@ -94,7 +94,6 @@ struct pp_httpc {
     int n_idle;
     char *ca_file; /* NULL = the system's */
     int http2;
-    pp_httpc_stats_t stats;
 };
 
 static int curl_global_done;
@@ -157,17 +156,10 @@ static void finish(transfer_t *t, CURLcode rc, int forced_err)
     pp_httpc_t *h = t->h;
     char msg[CURL_ERROR_SIZE + 128];
     pp_http_response_t r = {0};
-    long status = 0, connects = 0, version = 0;
+    long status = 0;
     double total = 0;
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME, &total);
-    curl_easy_getinfo(t->easy, CURLINFO_NUM_CONNECTS, &connects);
-    curl_easy_getinfo(t->easy, CURLINFO_HTTP_VERSION, &version);
-    h->stats.connections += (unsigned long long)(connects > 0 ? connects : 0);
-    if (status > 0 && version == CURL_HTTP_VERSION_2_0)
-        h->stats.http2++;
-    else if (status > 0)
-        h->stats.http1++;
     msg[0] = '\0';
     if (forced_err) {
         r.err = forced_err;
@@ -518,8 +510,6 @@ fail:
 }
 
 int pp_httpc_inflight(const pp_httpc_t *h) { return h ? h->inflight : 0; }
-
-void pp_httpc_get_stats(const pp_httpc_t *h, pp_httpc_stats_t *st) { *st = h->stats; }
 
 void pp_httpc_close(pp_httpc_t *h)
 {

@@ -36,13 +36,6 @@ typedef struct pp_httpc_opts {
     long max_host_connections; /* HTTPS: connections to one host at most; 0 = 64 */
 } pp_httpc_opts_t;
 
-/* Connections and streams so far (for metrics and tests). */
-typedef struct pp_httpc_stats {
-    unsigned long long connections; /* connections opened */
-    unsigned long long http2;       /* requests completed over HTTP/2 */
-    unsigned long long http1;       /* requests completed over HTTP/1.x */
-} pp_httpc_stats_t;
-
 /*
  * One client per loop; connections are kept alive and shared by all requests. o may be NULL
  * (the defaults: system CAs, HTTP/2 where offered, 64 connections); the client copies what
@@ -59,7 +52,6 @@ int pp_httpc_send(pp_httpc_t *h, const pp_http_request_t *req, long timeout_ms,
                   pp_httpc_done_cb done, void *arg) __attribute__((warn_unused_result));
 /* Requests started and not yet completed. */
 int pp_httpc_inflight(const pp_httpc_t *h);
-void pp_httpc_get_stats(const pp_httpc_t *h, pp_httpc_stats_t *st);
 /*
  * Abort what is in flight (each done gets err = PP_EAGAIN), close every handle; the
  * client is freed by the last close callback (run the loop).
