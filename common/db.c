@@ -41,16 +41,18 @@ PGconn *pp_db_connect(const char *url, char *err, size_t errlen)
      * host that does not answer fails in 10 s, not after TCP's minutes; a connection cut off
      * the network is found dead by keepalives (idle) or when what it sent is not acknowledged
      * for 30 s (tcp_user_timeout), so a statement does not hang on it until TCP gives up; the
-     * server names the connections in pg_stat_activity without a SET round trip. */
-    const char *const keys[] = {"connect_timeout",
-                                "keepalives_idle",
-                                "keepalives_interval",
-                                "keepalives_count",
-                                "tcp_user_timeout",
-                                "fallback_application_name",
-                                "dbname",
-                                NULL};
-    const char *const vals[] = {"10", "30", "10", "3", "30000", "parcelpush", url, NULL};
+     * server names the connections in pg_stat_activity without a SET round trip. No GSSAPI
+     * encryption unless asked for (the URL's gssencmode, or PGGSSENCMODE): libpq's default,
+     * "prefer", looks for Kerberos credentials at every connect, which initialises the
+     * Kerberos libraries (0.5 MiB of a poller's RSS) for nothing where none are used. */
+    const char *keys[] = {"connect_timeout",  "keepalives_idle",  "keepalives_interval",
+                          "keepalives_count", "tcp_user_timeout", "fallback_application_name",
+                          "gssencmode",       "dbname",           NULL};
+    const char *vals[] = {"10", "30", "10", "3", "30000", "parcelpush", "disable", url, NULL};
+    if (getenv("PGGSSENCMODE")) { /* the environment's choice: drop our default */
+        keys[6] = keys[7], vals[6] = vals[7];
+        keys[7] = vals[7] = NULL;
+    }
     PGconn *c = PQconnectdbParams(keys, vals, 1);
     const char *shown = pp_config_db_url_shown(url); /* without its password */
     if (!c) {
