@@ -39,11 +39,13 @@ bad+=$(jq -r '.stages[] |
 	if (.cpu_pct | to_entries | map(select((.value | type) != "number")) | length) > 0 then "\(.row): CPU \(.cpu_pct)\n" else empty end,
 	if (.row | test("^pp-poller, [a-z-]+( \\(1 change in 6\\))?$|^relay|^pp-poller RSS")) and ((.rss_mib | type) != "number" or .rss_mib <= 0 or (.cpu_pct.poller | type) != "number" or (.cpu_pct.postgres | type) != "number")
 		then "\(.row): no RSS or CPU of the poller and Postgres\n" else empty end,
-	if (.stage == "latency") and ((.cpu_pct | keys) != ["notifier", "poller", "postgres", "prosody"] or (.rss_mib | type) != "number")
+	if (.stage == "latency") and ((.cpu_pct | keys) != ["kafka", "machine", "notifier", "poller", "postgres", "prosody"] or (.rss_mib | type) != "number")
 		then "\(.row): CPU \(.cpu_pct | keys), RSS \(.rss_mib)\n" else empty end,
 	if (.row | startswith("pp-notifier, ")) and ((.rss_mib | type) != "number" or .rss_mib <= 0 or (.cpu_pct.notifier | type) != "number" or (.cpu_pct.postgres | type) != "number" or (.cpu_pct.prosody | type) != "number")
 		then "\(.row): no RSS or CPU of the notifier, Postgres and Prosody\n" else empty end' "$json")
 [[ -z $bad ]] || fail "JSON rows: $bad"
+jq -e '[.stages[] | select(.stage == "latency" and (.row | test(" p50")))] | length == 2 and all(.note | test("CPU per change: machine [0-9.]+ ms of the [0-9.]+ ms"))' "$json" >/dev/null ||
+	fail "the latency rows do not say the CPU per change"
 jq -e '[.stages[] | select(.stage == "poller" and (.row | startswith("ceiling")))][0].cpu_pct | has("simulator") and has("wrk")' "$json" >/dev/null ||
 	fail "the wrk ceiling has no CPU of the simulator and wrk"
 for r in "ceiling: wrk -t1 -c64 on the simulator" "pp-poller, all-change" "pp-poller, all-change vs pgbench unprepared" \
