@@ -159,6 +159,21 @@ static const char *array_of(pp_pgarray_t *a, size_t n, const char *const *strs, 
     return pp_pgarray_str(a);
 }
 
+/* Once per batch each: prepared (common/db.h). */
+static const pp_db_stmt_t sent_stmt = {"notifier_ledger_sent",
+                                       "UPDATE notifications n SET state = 'sent', sent_at = now()"
+                                       "  FROM unnest($1::uuid[], $2::bigint[]) AS x(event_id, user_id)"
+                                       " WHERE n.event_id = x.event_id AND n.user_id = x.user_id"
+                                       "   AND n.state = 'sending'",
+                                       2};
+static const pp_db_stmt_t inflight_stmt = {"notifier_ledger_inflight",
+                                           "SELECT event_id::text, user_id, coalesce(address, ''),"
+                                           "       floor(extract(epoch FROM created_at))::bigint"
+                                           "  FROM notifications"
+                                           " WHERE event_id = ANY($1::uuid[]) AND state = 'sending' AND channel = $2"
+                                           " ORDER BY address, created_at",
+                                           2};
+
 static int mark_sent(PGconn *c, size_t n, const char *const *event_ids, const long long *user_ids,
                      const long long *when)
 {
@@ -173,12 +188,7 @@ static int mark_sent(PGconn *c, size_t n, const char *const *event_ids, const lo
         goto fail;
     const char *p[] = {ids, users, times};
     if (!when)
-        rc = pp_db_exec(c, "notifier ledger sent",
-                        "UPDATE notifications n SET state = 'sent', sent_at = now()"
-                        "  FROM unnest($1::uuid[], $2::bigint[]) AS x(event_id, user_id)"
-                        " WHERE n.event_id = x.event_id AND n.user_id = x.user_id"
-                        "   AND n.state = 'sending'",
-                        2, p, NULL);
+        rc = pp_db_exec_stmt(c, "notifier ledger sent", &sent_stmt, p, NULL);
     else
         rc = pp_db_exec(c, "notifier ledger sent (from the IM archive)",
                         "UPDATE notifications n SET state = 'sent', sent_at = to_timestamp(x.ts)"
@@ -220,13 +230,7 @@ int pp_ledger_inflight(PGconn *c, size_t n, const char *const *event_ids, const 
         return PP_ENOMEM;
     }
     const char *p[] = {ids, channel};
-    if ((rc = pp_db_exec(c, "notifier ledger in-flight rows",
-                         "SELECT event_id::text, user_id, coalesce(address, ''),"
-                         "       floor(extract(epoch FROM created_at))::bigint"
-                         "  FROM notifications"
-                         " WHERE event_id = ANY($1::uuid[]) AND state = 'sending' AND channel = $2"
-                         " ORDER BY address, created_at",
-                         2, p, &res)))
+    if ((rc = pp_db_exec_stmt(c, "notifier ledger in-flight rows", &inflight_stmt, p, &res)))
         goto out;
     size_t rows = (size_t)PQntuples(res);
     if (rows == 0)

@@ -23,6 +23,9 @@ static const char mark_sql[] =
     "ON CONFLICT (topic, kafka_partition) DO UPDATE "
     "SET last_offset = GREATEST(relay_offsets.last_offset, EXCLUDED.last_offset), updated_at = now()";
 
+/* Every round's mark: prepared once per connection (common/db.h). */
+static const pp_db_stmt_t mark_stmt = {"relay_mark", mark_sql, 4};
+
 static int mark(PGconn *conn, const char *const *ids, const int *parts, const long long *offs,
                 size_t n, bool advance)
 {
@@ -36,8 +39,9 @@ static int mark(PGconn *conn, const char *const *ids, const int *parts, const lo
     }
     const char *p[] = {pp_pgarray_str(&a[0]), pp_pgarray_str(&a[1]), pp_pgarray_str(&a[2]),
                        advance ? "true" : "false"};
-    int rc = p[0] && p[1] && p[2] ? pp_db_exec(conn, "mark outbox published", mark_sql, 4, p, NULL)
-                                  : PP_ENOMEM;
+    int rc = p[0] && p[1] && p[2]
+                 ? pp_db_exec_stmt(conn, "mark outbox published", &mark_stmt, p, NULL)
+                 : PP_ENOMEM;
     for (int k = 0; k < 3; k++)
         pp_pgarray_free(&a[k]);
     return rc;

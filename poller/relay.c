@@ -52,6 +52,7 @@ struct pp_relay {
     int marks_busy;      /* mark jobs (on pool connections) */
     relay_advance_t adv; /* rounds marked and gone: relay_offsets may be raised to these */
     bool more;           /* the last fetch was full, or a notification came */
+    bool full;           /* the last fetch was full: the next one goes at once */
     bool draining, drained, closing, purged;
     rd_kafka_t *rk;
     relay_rounds_t rounds;
@@ -299,7 +300,8 @@ static void fetch_done(pp_relay_t *r, relay_job_t *j, int rc)
     size_t n = (size_t)PQntuples(j->rows);
     pp_debug("worker %s: relay: fetched %zu rows in %lld ms (%zu rows in flight)", p->worker_id, n,
              (long long)(pp_mono_ms() - j->t0), r->rounds.n_rows);
-    r->more = r->more || n >= (size_t)j->batch;
+    r->full = n >= (size_t)j->batch;
+    r->more = r->more || r->full;
     if (n > 0) {
         take_round(r, j->rows);
         j->rows = NULL;
@@ -457,7 +459,9 @@ static void next_on_conn(pp_relay_t *r, int64_t now)
         r->next_try = now + 100;
         return;
     }
-    if (may_fetch(r) && (r->more || now >= r->next_look))
+    /* Notified only: wait for Kafka's acks of the rounds in flight, so rounds gather commits. */
+    bool wait_acks = !r->full && pp_relay_rounds_awaiting(&r->rounds);
+    if (may_fetch(r) && (r->more || now >= r->next_look) && !wait_acks)
         submit(r, JOB_FETCH);
     else
         watch_start(r);
@@ -476,8 +480,10 @@ static void kick(pp_relay_t *r)
         while (rd_kafka_poll(r->rk, 0) > 0)
             ;
     }
-    /* Marks side by side; one with no rows writes an advance left over when nothing follows. */
+    /* Marks side by side (a 2nd only with a batch ready); an empty one writes a left-over advance. */
+    size_t batch = (size_t)r->p->cfg->relay_batch;
     while (r->marks_busy < MAX_MARKS && now >= r->next_mark &&
+           (r->marks_busy == 0 || pp_relay_rounds_ready_rows(&r->rounds, batch) >= batch) &&
            (pp_relay_rounds_ready(&r->rounds, 1) || (r->adv.n && r->marks_busy == 0)))
         if (!submit(r, JOB_MARK))
             break;

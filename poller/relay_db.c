@@ -36,6 +36,20 @@ int pp_relay_db_lock(PGconn **conn, const char *db_url, bool *got, int *lock_pid
     return rc;
 }
 
+/* The relay's statements run for every round: prepared once per connection (common/db.h). */
+static const pp_db_stmt_t fetch_stmt = {"relay_fetch",
+                                        "SELECT id, event_id, topic, msg_key, payload FROM outbox "
+                                        "WHERE published_at IS NULL AND id <> ALL ($2::bigint[]) "
+                                        "ORDER BY id LIMIT $1::int",
+                                        2};
+static const pp_db_stmt_t advance_stmt = {"relay_advance",
+                                          "INSERT INTO relay_offsets (topic, kafka_partition, last_offset) "
+                                          "SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[]) "
+                                          "ON CONFLICT (topic, kafka_partition) DO UPDATE "
+                                          "SET last_offset = GREATEST(relay_offsets.last_offset, EXCLUDED.last_offset), "
+                                          "updated_at = now()",
+                                          3};
+
 int pp_relay_db_fetch(PGconn *conn, long batch, const char *exclude, PGresult **rows, long long *lag)
 {
     PGresult *res = NULL;
@@ -44,11 +58,7 @@ int pp_relay_db_fetch(PGconn *conn, long batch, const char *exclude, PGresult **
     const char *p[] = {b, exclude};
     /* In id order, so that a shipment's events reach its partition in outbox (= sequence)
      * order; a row that commits late with a lower id is taken by the next fetch. */
-    int rc = pp_db_exec(conn, "fetch outbox",
-                        "SELECT id, event_id, topic, msg_key, payload FROM outbox "
-                        "WHERE published_at IS NULL AND id <> ALL ($2::bigint[]) "
-                        "ORDER BY id LIMIT $1::int",
-                        2, p, rows);
+    int rc = pp_db_exec_stmt(conn, "fetch outbox", &fetch_stmt, p, rows);
     if (rc == PP_OK && lag &&
         pp_db_exec(conn, "outbox lag", "SELECT count(*) FROM outbox WHERE published_at IS NULL", 0,
                    NULL, &res) == PP_OK)
@@ -103,13 +113,7 @@ int pp_relay_db_advance(PGconn *conn, const relay_advance_t *a)
     const char *p[] = {pp_pgarray_str(&b[0]), pp_pgarray_str(&b[1]), pp_pgarray_str(&b[2])};
     if (!p[0] || !p[1] || !p[2])
         goto done;
-    rc = pp_db_exec(conn, "advance relay offsets",
-                    "INSERT INTO relay_offsets (topic, kafka_partition, last_offset) "
-                    "SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[]) "
-                    "ON CONFLICT (topic, kafka_partition) DO UPDATE "
-                    "SET last_offset = GREATEST(relay_offsets.last_offset, EXCLUDED.last_offset), "
-                    "updated_at = now()",
-                    3, p, NULL);
+    rc = pp_db_exec_stmt(conn, "advance relay offsets", &advance_stmt, p, NULL);
 done:
     for (int k = 0; k < 3; k++)
         pp_pgarray_free(&b[k]);

@@ -109,6 +109,10 @@ void pp_relay_row_log(const relay_row_t *w, const rd_kafka_message_t *m, const c
 /* From the first round neither marked nor being marked: how many in a row have every report
  * (at most about max_rows rows, but at least one such round if there is one). */
 size_t pp_relay_rounds_ready(const relay_rounds_t *rs, size_t max_rows);
+/* The rows of the rounds pp_relay_rounds_ready(rs, max_rows) counts. */
+size_t pp_relay_rounds_ready_rows(const relay_rounds_t *rs, size_t max_rows);
+/* Does a round still wait for a delivery report? */
+bool pp_relay_rounds_awaiting(const relay_rounds_t *rs);
 /* The mark of those n rounds (flagged as marking); PP_ENOMEM. Free with pp_relay_mark_free. */
 int pp_relay_mark_build(relay_rounds_t *rs, size_t n, relay_mark_t *m)
     __attribute__((warn_unused_result));

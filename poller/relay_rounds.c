@@ -110,7 +110,7 @@ static relay_round_t *first_unmarked(const relay_rounds_t *rs)
     return rd;
 }
 
-size_t pp_relay_rounds_ready(const relay_rounds_t *rs, size_t max_rows)
+static size_t ready(const relay_rounds_t *rs, size_t max_rows, size_t *rows_out)
 {
     size_t n = 0, rows = 0;
     for (const relay_round_t *rd = first_unmarked(rs);
@@ -120,7 +120,29 @@ size_t pp_relay_rounds_ready(const relay_rounds_t *rs, size_t max_rows)
         rows += rd->n;
         n++;
     }
+    *rows_out = rows;
     return n;
+}
+
+size_t pp_relay_rounds_ready(const relay_rounds_t *rs, size_t max_rows)
+{
+    size_t rows;
+    return ready(rs, max_rows, &rows);
+}
+
+size_t pp_relay_rounds_ready_rows(const relay_rounds_t *rs, size_t max_rows)
+{
+    size_t rows;
+    ready(rs, max_rows, &rows);
+    return rows;
+}
+
+bool pp_relay_rounds_awaiting(const relay_rounds_t *rs)
+{
+    for (const relay_round_t *rd = rs->head; rd; rd = rd->next)
+        if (rd->outstanding)
+            return true;
+    return false;
 }
 
 void pp_relay_mark_free(relay_mark_t *m)

@@ -89,6 +89,8 @@ int main(void)
     CHECK(report(&b->rows[0], RD_KAFKA_RESP_ERR_NO_ERROR, 0, 11));
     CHECK(report(&b->rows[1], RD_KAFKA_RESP_ERR_NO_ERROR, 1, 8));
     CHECK_INT(pp_relay_rounds_ready(&rs, 100), 0); /* the first unmarked one has not */
+    CHECK_INT(pp_relay_rounds_ready_rows(&rs, 100), 0);
+    CHECK(pp_relay_rounds_awaiting(&rs)); /* the relay's next notified fetch waits */
 
     /* The earlier one settles (one row failed): both ready, as one mark or within a row cap. */
     CHECK(report(&a->rows[0], RD_KAFKA_RESP_ERR_NO_ERROR, 0, 10));
@@ -98,6 +100,9 @@ int main(void)
     CHECK_INT(pp_relay_rounds_ready(&rs, 100), 2);
     CHECK_INT(pp_relay_rounds_ready(&rs, 3), 1);
     CHECK_INT(pp_relay_rounds_ready(&rs, 1), 1); /* at least one round */
+    CHECK_INT(pp_relay_rounds_ready_rows(&rs, 100), 5);
+    CHECK_INT(pp_relay_rounds_ready_rows(&rs, 3), 3);
+    CHECK(!pp_relay_rounds_awaiting(&rs));
 
     /* One mark takes the delivered rows only, oldest first; while marking, nothing else is. */
     CHECK_INT(pp_relay_mark_build(&rs, 2, &m), 0);
