@@ -3,8 +3,10 @@
 #include "err.h"
 #include "log.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 int pp_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *err,
                       size_t errlen)
@@ -130,6 +132,18 @@ int pp_kafka_produce(rd_kafka_t *rk, const char *topic, const char *key, const c
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
         return PP_OK;
     return e == RD_KAFKA_RESP_ERR__QUEUE_FULL ? PP_EAGAIN : PP_EKAFKA;
+}
+
+int pp_kafka_wakeup_pipe(rd_kafka_t *rk, int fds[2])
+{
+    if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) {
+        fds[0] = fds[1] = -1;
+        return PP_EIO;
+    }
+    rd_kafka_queue_t *q = rd_kafka_queue_get_main(rk);
+    rd_kafka_queue_io_event_enable(q, fds[1], "1", 1);
+    rd_kafka_queue_destroy(q);
+    return PP_OK;
 }
 
 int pp_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, int *out)

@@ -40,6 +40,10 @@ int pp_kafka_produce(rd_kafka_t *rk, const char *topic, const char *key, const c
                      size_t len, const char *event_id, void *msg_opaque, rd_kafka_resp_err_t *kerr)
     __attribute__((warn_unused_result));
 
+/* A pipe whose read end (fds[0], non-blocking) gets a byte whenever rk's main queue (delivery
+ * reports, errors) has an event: an event loop watches it instead of polling. PP_EIO (errno). */
+int pp_kafka_wakeup_pipe(rd_kafka_t *rk, int fds[2]) __attribute__((warn_unused_result));
+
 /* Number of partitions of topic (blocking metadata request up to timeout_ms). */
 int pp_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, int *out)
     __attribute__((warn_unused_result));

@@ -5,7 +5,8 @@
  * fetched and produced, and acknowledged ones are marked, one UPDATE per mark, up to
  * MAX_MARKS side by side on pool connections. The lock connection fetches and LISTENs: an
  * outbox insert's NOTIFY pp_outbox (schema 0008) wakes an idle relay, which otherwise looks
- * every relay_interval_ms; librdkafka's delivery reports wake it through a pipe.
+ * every relay_interval_ms; librdkafka's delivery reports wake it through a pipe. A notified
+ * fetch waits for the acks of the rounds in flight and relay_linger_ms: commits gather.
  *
  * Exactly once, with rounds overlapping:
  * - a fetch never takes a row of a round in flight (their ids are passed), so a row is handed
@@ -27,7 +28,6 @@
 #include "timeutil.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,7 +63,7 @@ struct pp_relay {
     int pg_fd;
     int handles;        /* open libuv handles: once closing, r is freed with the last one */
     bool kafka_watched; /* kafka_poll is open */
-    int64_t next_lock_try, next_try, next_mark, next_look, next_lag, drain_deadline;
+    int64_t next_lock_try, next_try, next_mark, next_look, next_lag, drain_deadline, last_fetch;
     long long lag;
     long long n_reports;
 };
@@ -85,6 +85,7 @@ typedef struct relay_job {
 } relay_job_t;
 
 static void kick(pp_relay_t *r);
+static void tick(uv_timer_t *t);
 
 /* ---- work functions (threadpool) ------------------------------------------------------- */
 
@@ -384,6 +385,7 @@ static bool submit(pp_relay_t *r, job_kind_t kind)
         j->batch = r->p->cfg->relay_batch;
         r->more = false;
         r->next_look = now + r->p->cfg->relay_interval_ms;
+        r->last_fetch = now;
     }
     if (kind == JOB_MARK) {
         size_t n = pp_relay_rounds_ready(&r->rounds, 4 * (size_t)r->p->cfg->relay_batch);
@@ -459,10 +461,12 @@ static void next_on_conn(pp_relay_t *r, int64_t now)
         r->next_try = now + 100;
         return;
     }
-    /* Notified only: wait for Kafka's acks of the rounds in flight, so rounds gather commits. */
-    bool wait_acks = !r->full && pp_relay_rounds_awaiting(&r->rounds);
-    if (may_fetch(r) && (r->more || now >= r->next_look) && !wait_acks)
+    int64_t gather = r->last_fetch + r->p->cfg->relay_linger_ms;
+    bool wait = !r->full && (pp_relay_rounds_awaiting(&r->rounds) || now < gather);
+    if (may_fetch(r) && (r->more || now >= r->next_look) && !wait)
         submit(r, JOB_FETCH);
+    else if (r->more && now < gather)
+        uv_timer_start(&r->timer, tick, (uint64_t)(gather - now), TICK_MS); /* then fetch */
     else
         watch_start(r);
 }
@@ -504,14 +508,10 @@ static void tick(uv_timer_t *t)
 /* librdkafka writes a byte to the pipe when its main queue (delivery reports) gets an event. */
 static int kafka_wakeup_init(pp_relay_t *r)
 {
-    if (pipe2(r->kafka_pipe, O_NONBLOCK | O_CLOEXEC) != 0) {
+    if (pp_kafka_wakeup_pipe(r->rk, r->kafka_pipe) != PP_OK) {
         pp_error("relay: pipe: %s", strerror(errno));
-        r->kafka_pipe[0] = r->kafka_pipe[1] = -1;
         return PP_EIO;
     }
-    rd_kafka_queue_t *q = rd_kafka_queue_get_main(r->rk);
-    rd_kafka_queue_io_event_enable(q, r->kafka_pipe[1], "1", 1);
-    rd_kafka_queue_destroy(q);
     if (uv_poll_init(r->p->loop, &r->kafka_poll, r->kafka_pipe[0]) != 0) {
         pp_error("relay: cannot watch librdkafka's queue");
         return PP_EIO;
