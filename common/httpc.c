@@ -28,9 +28,10 @@
  * HTTP/2 transfers keep libcurl's default, 16 KiB: HTTP/2's largest DATA frame unless the
  * client raises SETTINGS_MAX_FRAME_SIZE, which libcurl 7.88 does not, so every frame fits
  * (fleet-bench --stage poller --transport https2 ran clean with it, with answers of 1.3 KB
- * and of 40 KB). Those 16 KiB buffers come from curl_mem.c's slots, resident only once an
- * answer is written into them: from malloc they cost ~5 KiB of RSS per HTTP/2 request in
- * flight while empty (fleet-bench --stage inflight --transport https2: 93 -> 72-73 MiB).
+ * and of 40 KB). Both sizes of buffer come from curl_mem.c's slots, resident only once an
+ * answer is written into them: from malloc the 16 KiB ones cost ~5 KiB of RSS per HTTP/2
+ * request in flight while empty (fleet-bench --stage inflight --transport https2: 93 -> 72-73
+ * MiB), the 1 KiB ones 1,280 B.
  */
 #define RECV_BUFFER 1024L
 #define RECV_BUFFER_H2 16384L
@@ -411,8 +412,9 @@ int pp_httpc_init(pp_httpc_t **out, uv_loop_t *loop, const pp_httpc_opts_t *o)
     pp_httpc_t *h = NULL;
     int rc = PP_EHTTP;
     if (!curl_global_done) {
-        /* the HTTP/2 receive buffers resident only once an answer is written (curl_mem.c) */
-        if (pp_curl_mem_init(CURL_GLOBAL_ALL, RECV_BUFFER_H2 + 1) != 0)
+        /* the receive buffers resident only once an answer is written (curl_mem.c) */
+        static const size_t bufs[] = {RECV_BUFFER + 1, RECV_BUFFER_H2 + 1};
+        if (pp_curl_mem_init(CURL_GLOBAL_ALL, bufs, 2) != 0)
             return PP_EHTTP;
         curl_global_done = 1;
     }

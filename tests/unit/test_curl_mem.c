@@ -1,4 +1,4 @@
-/* test_curl_mem.c - libcurl's receive buffers of the slot size come from the slots, read right, and leave no page resident once freed. */
+/* test_curl_mem.c - libcurl's receive buffers of the slot sizes come from the slots, read right; freed, only the last few keep their pages. */
 #include "check.h"
 #include "curl_mem.h"
 
@@ -9,6 +9,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #define BUF 16384L
 
@@ -32,7 +35,7 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
-/* A file:// transfer through a buffer of buf_size; the buffer it used in *first. */
+/* A file:// transfer through a buffer of buf_size; the buffer it used in .first. */
 static got_t fetch(const char *url, long buf_size)
 {
     got_t g = {0};
@@ -59,7 +62,8 @@ static int resident(const void *p)
 
 int main(void)
 {
-    CHECK_INT(pp_curl_mem_init(CURL_GLOBAL_ALL, BUF + 1), 0);
+    static const size_t sizes[] = {1025, BUF + 1};
+    CHECK_INT(pp_curl_mem_init(CURL_GLOBAL_ALL, sizes, 2), 0);
     char path[] = "/tmp/pp-curl-mem-XXXXXX";
     int fd = mkstemp(path);
     CHECK(fd >= 0);
@@ -75,7 +79,7 @@ int main(void)
     CHECK_INT(a.len, sizeof data);
     CHECK_INT(a.bad, 0);
     CHECK(a.in_slot > 0);
-    CHECK(a.first && !resident(a.first)); /* freed with its handle: the page went back */
+    CHECK(a.first && resident(a.first)); /* freed last: its page kept for the next buffer */
 
     got_t b = fetch(url, BUF); /* the same slot again (last freed first), read right */
     CHECK(b.first == a.first);
@@ -86,6 +90,57 @@ int main(void)
     CHECK_INT(c.len, sizeof data);
     CHECK_INT(c.bad, 0);
     CHECK_INT(c.in_slot, 0);
+
+    got_t d = fetch(url, 1024); /* the other slot size, its own slots */
+    CHECK_INT(d.len, sizeof data);
+    CHECK_INT(d.bad, 0);
+    CHECK(d.in_slot > 0 && d.first != a.first);
+    pp_curl_mem_stats_t st0;
+    pp_curl_mem_stats(1025, &st0);
+    CHECK_INT(st0.in_use, 0);
+    CHECK_INT(st0.hot, 1);
+    CHECK_INT(st0.resident_pages, 1); /* written, freed last: kept for the next buffer */
+
+    /* HOT + 1 requests at once to a server that never answers: each holds a 1 KiB buffer, and
+     * only the first (d's slot again, written before) has a resident page; ended in order, the
+     * HOT last freed keep their pages and the oldest, that one, gives its page back */
+    enum { N = PP_CURL_MEM_HOT + 1 };
+    int ls = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof sa;
+    CHECK(ls >= 0 && bind(ls, (struct sockaddr *)&sa, sl) == 0 && listen(ls, 1024) == 0);
+    CHECK(getsockname(ls, (struct sockaddr *)&sa, &sl) == 0);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", ntohs(sa.sin_port));
+    static CURL *h[N];
+    CURLM *m = curl_multi_init();
+    for (int i = 0; i < N; i++) {
+        h[i] = curl_easy_init();
+        curl_easy_setopt(h[i], CURLOPT_URL, url);
+        curl_easy_setopt(h[i], CURLOPT_BUFFERSIZE, 1024L);
+        curl_multi_add_handle(m, h[i]);
+    }
+    pp_curl_mem_stats_t st;
+    int running = 0;
+    for (int round = 0; round < 200; round++) { /* until every request is sent and waits */
+        curl_multi_perform(m, &running);
+        pp_curl_mem_stats(1025, &st);
+        if (st.in_use == N)
+            break;
+        curl_multi_poll(m, NULL, 0, 10, NULL);
+    }
+    CHECK_INT(running, N);
+    CHECK_INT(st.in_use, N);
+    CHECK_INT(st.resident_pages, 1);
+    for (int i = 0; i < N; i++) {
+        curl_multi_remove_handle(m, h[i]);
+        curl_easy_cleanup(h[i]);
+    }
+    curl_multi_cleanup(m);
+    close(ls);
+    pp_curl_mem_stats(1025, &st);
+    CHECK_INT(st.in_use, 0);
+    CHECK_INT(st.hot, PP_CURL_MEM_HOT);
+    CHECK_INT(st.resident_pages, 0);
 
     unlink(path);
     curl_global_cleanup();
