@@ -85,7 +85,7 @@ typedef union pp_config_value {
     X(INT, relay_interval_ms, "1000", 5, 60000, 1,                                            \
       "poller: an idle relay looks at the outbox this often even without a notification (an outbox insert's NOTIFY wakes it at once)") \
     X(INT, relay_linger_ms, "10", 0, 1000, 1,                                                 \
-      "poller: a relay woken by an outbox insert fetches no sooner than this after its last fetch, so that commits arriving together leave in one round (0 = at once)") \
+      "poller: a relay fetch that does not follow a full one waits until Kafka acknowledged the rounds in flight and this long after the last fetch, so that commits arriving together leave in one round (0 = only the acknowledgements)") \
     X(INT, relay_lock_retry_ms, "2000", 50, 600000, 1,                                        \
       "poller: how often a poller without the relay lock tries to take it")                    \
     X(INT, relay_crash_after_produce, "0", 0, 1000000, 0,                                      \

@@ -159,7 +159,7 @@ static const char *array_of(pp_pgarray_t *a, size_t n, const char *const *strs, 
     return pp_pgarray_str(a);
 }
 
-/* Once per batch each: prepared (common/db.h). */
+/* Prepared (common/db.h): sent once per batch, in-flight rows once per recovery. */
 static const pp_db_stmt_t sent_stmt = {"notifier_ledger_sent",
                                        "UPDATE notifications n SET state = 'sent', sent_at = now()"
                                        "  FROM unnest($1::uuid[], $2::bigint[]) AS x(event_id, user_id)"

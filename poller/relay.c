@@ -5,8 +5,8 @@
  * fetched and produced, and acknowledged ones are marked, one UPDATE per mark, up to
  * MAX_MARKS side by side on pool connections. The lock connection fetches and LISTENs: an
  * outbox insert's NOTIFY pp_outbox (schema 0008) wakes an idle relay, which otherwise looks
- * every relay_interval_ms; librdkafka's delivery reports wake it through a pipe. A notified
- * fetch waits for the acks of the rounds in flight and relay_linger_ms: commits gather.
+ * every relay_interval_ms; librdkafka's delivery reports wake it through a pipe. A fetch not
+ * after a full one waits for the acks of the rounds in flight and relay_linger_ms.
  *
  * Exactly once, with rounds overlapping:
  * - a fetch never takes a row of a round in flight (their ids are passed), so a row is handed
@@ -487,7 +487,7 @@ static void kick(pp_relay_t *r)
     /* Marks side by side (a 2nd only with a batch ready); an empty one writes a left-over advance. */
     size_t batch = (size_t)r->p->cfg->relay_batch;
     while (r->marks_busy < MAX_MARKS && now >= r->next_mark &&
-           (r->marks_busy == 0 || pp_relay_rounds_ready_rows(&r->rounds, batch) >= batch) &&
+           (r->marks_busy == 0 || pp_relay_rounds_ready_rows(&r->rounds, 4 * batch) >= batch) &&
            (pp_relay_rounds_ready(&r->rounds, 1) || (r->adv.n && r->marks_busy == 0)))
         if (!submit(r, JOB_MARK))
             break;

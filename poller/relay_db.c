@@ -36,12 +36,9 @@ int pp_relay_db_lock(PGconn **conn, const char *db_url, bool *got, int *lock_pid
     return rc;
 }
 
-/* The relay's statements run for every round: prepared once per connection (common/db.h). */
-static const pp_db_stmt_t fetch_stmt = {"relay_fetch",
-                                        "SELECT id, event_id, topic, msg_key, payload FROM outbox "
-                                        "WHERE published_at IS NULL AND id <> ALL ($2::bigint[]) "
-                                        "ORDER BY id LIMIT $1::int",
-                                        2};
+/* Prepared once per connection (common/db.h). The fetch is not: with the ids in flight as a
+ * parameter a generic plan compares each row with the whole list (up to 8 x relay_batch ids),
+ * where a plan for the values hashes it. */
 static const pp_db_stmt_t advance_stmt = {"relay_advance",
                                           "INSERT INTO relay_offsets (topic, kafka_partition, last_offset) "
                                           "SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[]) "
@@ -58,7 +55,11 @@ int pp_relay_db_fetch(PGconn *conn, long batch, const char *exclude, PGresult **
     const char *p[] = {b, exclude};
     /* In id order, so that a shipment's events reach its partition in outbox (= sequence)
      * order; a row that commits late with a lower id is taken by the next fetch. */
-    int rc = pp_db_exec_stmt(conn, "fetch outbox", &fetch_stmt, p, rows);
+    int rc = pp_db_exec(conn, "fetch outbox",
+                        "SELECT id, event_id, topic, msg_key, payload FROM outbox "
+                        "WHERE published_at IS NULL AND id <> ALL ($2::bigint[]) "
+                        "ORDER BY id LIMIT $1::int",
+                        2, p, rows);
     if (rc == PP_OK && lag &&
         pp_db_exec(conn, "outbox lag", "SELECT count(*) FROM outbox WHERE published_at IS NULL", 0,
                    NULL, &res) == PP_OK)
