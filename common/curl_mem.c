@@ -23,8 +23,8 @@
  * last-freed first, and the HOT_MAX last freed keep their pages for the next transfers, older
  * free slots give theirs back to the kernel (MADV_DONTNEED): giving back every freed slot, a
  * system call per request and a page fault for the next, cost a busy poller ~20 % more CPU
- * per poll. Every other allocation is malloc's. A size's slots are reserved CHUNK_SLOTS at a time, at most
- * MAX_CHUNKS chunks: beyond that its buffers come from malloc.
+ * per poll. Every other allocation is malloc's. A size's slots are reserved CHUNK_SLOTS at a
+ * time, at most MAX_CHUNKS chunks: beyond that its buffers come from malloc.
  */
 #define CHUNK_SLOTS 1024
 #define MAX_CHUNKS 32
@@ -118,7 +118,8 @@ static void *slab_alloc(size_t size, int *dirty)
 static void slab_free(slab_t *sl, uint32_t i)
 {
     uv_mutex_lock(&lock);
-    if (sl->hot == HOT_MAX) { /* the oldest hot one's pages back to the kernel (zero when touched again) */
+    /* the oldest hot slot's pages back to the kernel (zero when touched again) */
+    if (sl->hot == HOT_MAX) {
         madvise(slot_addr(sl, sl->free_slots[sl->n_free - HOT_MAX]), sl->stride, MADV_DONTNEED);
         sl->hot--;
     }

@@ -11,8 +11,9 @@
  * curl_global_init_mem(flags, ...) with allocation functions of our own: libcurl's
  * allocations of exactly one of buffer_sizes[0..n) bytes (its receive buffers:
  * CURLOPT_BUFFERSIZE + 1) come from slots of an anonymous mapping, whole pages each, resident
- * only once written (and, once freed, until PP_CURL_MEM_HOT later frees); the rest from malloc. Once per process, before any other libcurl call
- * (libcurl keeps the functions of its first global init). 0 = ok, -1 = refused.
+ * only once written (and, once freed, until PP_CURL_MEM_HOT later frees); the rest from
+ * malloc. Once per process, before any other libcurl call (libcurl keeps the functions of its
+ * first global init). 0 = ok, -1 = refused.
  */
 int pp_curl_mem_init(long flags, const size_t *buffer_sizes, int n)
     __attribute__((warn_unused_result));

@@ -484,7 +484,7 @@ static void kick(pp_relay_t *r)
         while (rd_kafka_poll(r->rk, 0) > 0)
             ;
     }
-    /* Marks side by side (a 2nd only with a batch ready); an empty one writes a left-over advance. */
+    /* Marks side by side (a 2nd needs a batch ready); an empty one writes a left-over advance */
     size_t batch = (size_t)r->p->cfg->relay_batch;
     while (r->marks_busy < MAX_MARKS && now >= r->next_mark &&
            (r->marks_busy == 0 || pp_relay_rounds_ready_rows(&r->rounds, 4 * batch) >= batch) &&

@@ -39,13 +39,13 @@ int pp_relay_db_lock(PGconn **conn, const char *db_url, bool *got, int *lock_pid
 /* Prepared once per connection (common/db.h). The fetch is not: with the ids in flight as a
  * parameter a generic plan compares each row with the whole list (up to 8 x relay_batch ids),
  * where a plan for the values hashes it. */
-static const pp_db_stmt_t advance_stmt = {"relay_advance",
-                                          "INSERT INTO relay_offsets (topic, kafka_partition, last_offset) "
-                                          "SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[]) "
-                                          "ON CONFLICT (topic, kafka_partition) DO UPDATE "
-                                          "SET last_offset = GREATEST(relay_offsets.last_offset, EXCLUDED.last_offset), "
-                                          "updated_at = now()",
-                                          3};
+static const pp_db_stmt_t advance_stmt =
+    {"relay_advance",
+     "INSERT INTO relay_offsets (topic, kafka_partition, last_offset) "
+     "SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[]) "
+     "ON CONFLICT (topic, kafka_partition) DO UPDATE "
+     "SET last_offset = GREATEST(relay_offsets.last_offset, EXCLUDED.last_offset), updated_at = now()",
+     3};
 
 int pp_relay_db_fetch(PGconn *conn, long batch, const char *exclude, PGresult **rows, long long *lag)
 {
