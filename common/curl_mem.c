@@ -25,6 +25,8 @@
  * system call per request and a page fault for the next, cost a busy poller ~20 % more CPU
  * per poll. Every other allocation is malloc's. A size's slots are reserved CHUNK_SLOTS at a
  * time, at most MAX_CHUNKS chunks: beyond that its buffers come from malloc.
+ * libcurl 8 (the bundled one, meson -Dcurl=bundled) has one receive buffer per multi handle,
+ * not per transfer: there no allocation is of a slot size and every one is malloc's.
  */
 #define CHUNK_SLOTS 1024
 #define MAX_CHUNKS 32
