@@ -5,6 +5,7 @@
 #include "log.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,6 +121,7 @@ static struct {
     const PGconn *conn;
     int pid;
     const pp_db_stmt_t *stmt[PREP_STMTS];
+    const pp_db_stmt_t *stale[PREP_STMTS]; /* to DEALLOCATE before preparing again */
 } prep[PREP_CONNS];
 static int prep_next;
 static pthread_mutex_t prep_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -150,32 +152,67 @@ static bool prepared(PGconn *conn, const pp_db_stmt_t *st)
     return yes;
 }
 
-/* Recorded as prepared (true), or forgotten (false: the server said it has no such name). */
-static void record(PGconn *conn, const pp_db_stmt_t *st, bool have)
+/* Put st in (add) or take it out of one of a slot's lists (stmt or stale). */
+static void list_set(const pp_db_stmt_t **list, const pp_db_stmt_t *st, bool add)
+{
+    for (int k = 0; k < PREP_STMTS; k++) {
+        if (add && !list[k]) {
+            list[k] = st;
+            return;
+        }
+        if (!add && list[k] == st)
+            list[k] = NULL;
+    }
+}
+
+/* Recorded as prepared (true), or forgotten (false: the server said it has no such name, or
+ * stale: it has one whose result no longer fits, to be deallocated before the next prepare). */
+static void record(PGconn *conn, const pp_db_stmt_t *st, bool have, bool stale)
 {
     pthread_mutex_lock(&prep_lock);
-    int i = prep_slot(conn, PQbackendPID(conn), have);
-    for (int k = 0; i >= 0 && k < PREP_STMTS; k++) {
-        if (have && !prep[i].stmt[k]) {
-            prep[i].stmt[k] = st;
-            break;
-        }
-        if (!have && prep[i].stmt[k] == st)
-            prep[i].stmt[k] = NULL;
+    int i = prep_slot(conn, PQbackendPID(conn), have || stale);
+    if (i >= 0) {
+        list_set(prep[i].stmt, st, have);
+        list_set(prep[i].stale, st, false);
+        if (stale)
+            list_set(prep[i].stale, st, true);
     }
     pthread_mutex_unlock(&prep_lock);
 }
 
-/* PQprepare: true when the connection has the statement now (or had it already). */
+static bool is_stale(PGconn *conn, const pp_db_stmt_t *st)
+{
+    bool yes = false;
+    pthread_mutex_lock(&prep_lock);
+    int i = prep_slot(conn, PQbackendPID(conn), false);
+    for (int k = 0; i >= 0 && k < PREP_STMTS && !yes; k++)
+        yes = prep[i].stale[k] == st;
+    pthread_mutex_unlock(&prep_lock);
+    return yes;
+}
+
+/* PQprepare: true when the connection has the statement now (or had it already). A stale
+ * one is deallocated first; that fails inside an aborted transaction (false: run unprepared,
+ * which fails there too, and the caller's retry comes back here after its rollback). */
 static bool prepare(PGconn *conn, const pp_db_stmt_t *st)
 {
+    if (is_stale(conn, st)) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "DEALLOCATE %s", st->name);
+        PGresult *d = PQexec(conn, sql);
+        bool gone = d && PQresultStatus(d) == PGRES_COMMAND_OK;
+        PQclear(d);
+        if (!gone)
+            return false;
+        record(conn, st, false, false);
+    }
     PGresult *r = PQprepare(conn, st->name, st->sql, st->nparams, NULL);
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     bool ok = (r && PQresultStatus(r) == PGRES_COMMAND_OK) ||
               (state && strcmp(state, "42P05") == 0); /* duplicate_prepared_statement */
     PQclear(r);
     if (ok)
-        record(conn, st, true);
+        record(conn, st, true, false);
     return ok;
 }
 
@@ -194,8 +231,22 @@ int pp_db_exec_stmt(PGconn *conn, const char *what, const pp_db_stmt_t *st,
         const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
         if (attempt == 0 && state && strcmp(state, "26000") == 0) { /* gone (DISCARD ALL) */
             PQclear(r);
-            record(conn, st, false);
+            record(conn, st, false, false);
             continue;
+        }
+        /* 0A000 "cached plan must not change result type": a migration changed a column the
+         * statement returns. Prepared again (after DEALLOCATE) and run once more here when
+         * no transaction is open; inside one (now aborted) the error goes to the caller,
+         * whose retry after its rollback prepares it again. */
+        if (state && strcmp(state, "0A000") == 0) {
+            pp_warn("%s: prepared statement %s no longer fits the schema (%s); preparing it "
+                    "again",
+                    what, st->name, PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY));
+            record(conn, st, false, true);
+            if (attempt == 0 && PQtransactionStatus(conn) == PQTRANS_IDLE) {
+                PQclear(r);
+                continue;
+            }
         }
         return result(conn, what, r, out);
     }
