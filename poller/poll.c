@@ -153,7 +153,8 @@ static void count_poll(pp_poller_t *p, const char *carrier, const char *result)
 void pp_poll_finish(pp_poller_t *p, const pp_claimed_t *c, pp_poll_outcome_t outcome,
                     pp_track_result_t *res, long retry_after_s, const char *result, const char *error)
 {
-    pp_wb_item_t *it = calloc(1, sizeof *it);
+    size_t elen = error ? strnlen(error, PP_WB_ERROR_MAX - 1) : 0;
+    pp_wb_item_t *it = calloc(1, sizeof *it + elen + 1);
     if (!it) {
         pp_errork(PP_LOG_FIELDS(PP_LF_CLAIMED(c)),
                   "worker %s: shipment %lld: out of memory; left to lease expiry", p->worker_id,
@@ -172,7 +173,7 @@ void pp_poll_finish(pp_poller_t *p, const pp_claimed_t *c, pp_poll_outcome_t out
     if (outcome == PP_POLL_OK && !it->mine)
         it->outcome = PP_POLL_NOT_FOUND;
     pp_text_copy(it->result, sizeof it->result, result ? result : "ok");
-    pp_text_copy(it->error, sizeof it->error, error ? error : "");
+    pp_text_copy(it->error, elen + 1, error);
     it->u = pp_schedule_random();
     it->answered_ms = pp_now_ms();
 

@@ -25,7 +25,6 @@ typedef struct pp_wb_item {
     pp_track_result_t *mine; /* owned; NULL unless the carrier knew the number */
     long retry_after_s;
     char result[32];     /* metrics / log label */
-    char error[512];     /* stored as last_error for PP_POLL_ERROR */
     double u;            /* the schedule's random draw */
     int64_t answered_ms; /* wall clock: the carrier's answer was in (the events' detected_at) */
     /* set by pp_writeback */
@@ -34,7 +33,13 @@ typedef struct pp_wb_item {
     pp_status_t status_after;
     bool not_found_late_now; /* crossed not_found_grace_s with this poll */
     struct pp_wb_item *next; /* poll.c's queue */
+    /* stored as last_error for PP_POLL_ERROR: at most PP_WB_ERROR_MAX - 1 bytes, allocated with
+     * the item to its length (most outcomes have none; thousands of items can wait for their
+     * write-back when the answers of 5,000 requests in flight come at once) */
+    char error[];
 } pp_wb_item_t;
+
+#define PP_WB_ERROR_MAX 512
 
 /* Runs on a database thread. Sets every item's rc; returns PP_OK once each item has one. */
 int pp_writeback(PGconn *conn, const pp_config_t *cfg, const char *me, const char *topic,
