@@ -191,18 +191,46 @@ static bool is_stale(PGconn *conn, const pp_db_stmt_t *st)
     return yes;
 }
 
+static bool run_simple(PGconn *conn, const char *sql)
+{
+    PGresult *r = PQexec(conn, sql);
+    bool ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    return ok;
+}
+
+/* DEALLOCATE a stale statement: true once the server has none by that name (26000: it had
+ * none already, e.g. after DISCARD ALL). Inside an open transaction it runs under a savepoint,
+ * so a failure leaves the caller's transaction usable; in an aborted one nothing can run. */
+static bool deallocate(PGconn *conn, const pp_db_stmt_t *st)
+{
+    PGTransactionStatusType ts = PQtransactionStatus(conn);
+    char sql[192];
+    int len = snprintf(sql, sizeof sql, "DEALLOCATE \"%s\"", st->name);
+    if ((ts != PQTRANS_IDLE && ts != PQTRANS_INTRANS) || len < 0 || (size_t)len >= sizeof sql)
+        return false;
+    bool in_tx = ts == PQTRANS_INTRANS;
+    if (in_tx && !run_simple(conn, "SAVEPOINT pp_deallocate"))
+        return false;
+    PGresult *d = PQexec(conn, sql);
+    const char *state = d ? PQresultErrorField(d, PG_DIAG_SQLSTATE) : NULL;
+    bool done = d && PQresultStatus(d) == PGRES_COMMAND_OK;
+    bool gone = done || (state && strcmp(state, "26000") == 0); /* undefined_pstatement */
+    PQclear(d);
+    if (in_tx && !done && !run_simple(conn, "ROLLBACK TO SAVEPOINT pp_deallocate"))
+        return false;
+    if (in_tx && !run_simple(conn, "RELEASE SAVEPOINT pp_deallocate"))
+        return false;
+    return gone;
+}
+
 /* PQprepare: true when the connection has the statement now (or had it already). A stale
- * one is deallocated first; that fails inside an aborted transaction (false: run unprepared,
- * which fails there too, and the caller's retry comes back here after its rollback). */
+ * one is deallocated first (false if that cannot run now: run unprepared, and the next call
+ * tries again). */
 static bool prepare(PGconn *conn, const pp_db_stmt_t *st)
 {
     if (is_stale(conn, st)) {
-        char sql[128];
-        snprintf(sql, sizeof sql, "DEALLOCATE %s", st->name);
-        PGresult *d = PQexec(conn, sql);
-        bool gone = d && PQresultStatus(d) == PGRES_COMMAND_OK;
-        PQclear(d);
-        if (!gone)
+        if (!deallocate(conn, st))
             return false;
         record(conn, st, false, false);
     }
@@ -234,11 +262,14 @@ int pp_db_exec_stmt(PGconn *conn, const char *what, const pp_db_stmt_t *st,
             record(conn, st, false, false);
             continue;
         }
-        /* 0A000 "cached plan must not change result type": a migration changed a column the
-         * statement returns. Prepared again (after DEALLOCATE) and run once more here when
-         * no transaction is open; inside one (now aborted) the error goes to the caller,
-         * whose retry after its rollback prepares it again. */
-        if (state && strcmp(state, "0A000") == 0) {
+        /* "cached plan must not change result type" (0A000 from RevalidateCachedQuery; the
+         * function's name is not translated, the message is): a migration changed a column
+         * the statement returns. Prepared again (after DEALLOCATE) and run once more here when
+         * no transaction is open; inside one (now aborted) the error goes to the caller, whose
+         * retry after its rollback prepares it again. Each connection of a pool meets this
+         * once: one failed attempt (a warning and the caller's error) per connection. */
+        const char *fn = r ? PQresultErrorField(r, PG_DIAG_SOURCE_FUNCTION) : NULL;
+        if (state && strcmp(state, "0A000") == 0 && fn && strcmp(fn, "RevalidateCachedQuery") == 0) {
             pp_warn("%s: prepared statement %s no longer fits the schema (%s); preparing it "
                     "again",
                     what, st->name, PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY));

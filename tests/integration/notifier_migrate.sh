@@ -17,7 +17,7 @@ sql "ALTER TABLE users ALTER COLUMN locale TYPE varchar(8)" || fail "migration"
 nt_event 10 701 2 delivered | produce
 wait_sql "SELECT count(*) FROM notifications WHERE state = 'sent'" 2
 grep -q "no longer fits the schema" "$NT_TMP/one.log" ||
-	fail "the second message went out without the prepared statement failing: the test no longer migrates under it (log: $NT_TMP/notifier-one.log)"
+	fail "the second message went out without the prepared statement failing: the test no longer migrates under it (log: $NT_TMP/one.log)"
 nt_stop "$NT_LAST_PID"
 
 inbox >"$NT_TMP/inbox"

@@ -28,9 +28,12 @@ done | "$PRODUCE" -b "$PP_KAFKA_BROKERS" -t "$PP_TOPIC" 2>>"$PP_TEST_TMP/kafka.l
 # The toggler: one session flipping the flag every ~1 ms, each flip its own transaction, from
 # before the notifier starts until every event is decided (the notifier decides 400 events in
 # well under a second: a slower toggler left whole runs inside one interval, so no race).
-psql "$PP_DB_URL" -Xq >/dev/null 2>&1 -c "
-	DO \$\$ BEGIN
+# At most 200 s: the server runs the loop on even if this test is killed (psql's exit does not
+# stop it), so it must end on its own.
+psql "$PP_DB_URL" -Xq >/dev/null 2>"$PP_TEST_TMP/toggler.log" -c "
+	DO \$\$ DECLARE t0 timestamptz := clock_timestamp(); BEGIN
 	  FOR i IN 1..200000 LOOP
+	    EXIT WHEN clock_timestamp() > t0 + interval '200 s';
 	    UPDATE users SET notify_shipment_status = NOT notify_shipment_status WHERE id = 1;
 	    COMMIT;
 	    EXIT WHEN (SELECT count(*) FROM notifications
@@ -43,7 +46,7 @@ pp_test_pids+=("$TOGGLER")
 start_bg notifier "$NOTIFIER" >/dev/null
 decided() { [[ $(psql_q "SELECT count(*) FROM notifications WHERE state IN ('sent', 'skipped_opted_out')") == "$N" ]]; }
 wait_until 180 decided || fail "not every event decided: $(psql_q "SELECT state, count(*) FROM notifications GROUP BY 1")"
-wait "$TOGGLER" || fail "the toggler failed"
+wait "$TOGGLER" || fail "the toggler failed: $(tail -3 "$PP_TEST_TMP/toggler.log")"
 
 changes=$(psql_q "SELECT count(*) FROM notify_changes WHERE user_id = 1")
 sent=$(psql_q "SELECT count(*) FROM notifications WHERE state = 'sent'")
