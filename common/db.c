@@ -141,13 +141,14 @@ static int prep_slot(const PGconn *conn, int pid, bool add)
     return i;
 }
 
-static bool prepared(PGconn *conn, const pp_db_stmt_t *st)
+/* Whether the connection's list (prepared: stmt, or stale) holds st. */
+static bool listed(PGconn *conn, const pp_db_stmt_t *st, bool stale)
 {
     bool yes = false;
     pthread_mutex_lock(&prep_lock);
     int i = prep_slot(conn, PQbackendPID(conn), false);
     for (int k = 0; i >= 0 && k < PREP_STMTS && !yes; k++)
-        yes = prep[i].stmt[k] == st;
+        yes = (stale ? prep[i].stale[k] : prep[i].stmt[k]) == st;
     pthread_mutex_unlock(&prep_lock);
     return yes;
 }
@@ -178,17 +179,6 @@ static void record(PGconn *conn, const pp_db_stmt_t *st, bool have, bool stale)
             list_set(prep[i].stale, st, true);
     }
     pthread_mutex_unlock(&prep_lock);
-}
-
-static bool is_stale(PGconn *conn, const pp_db_stmt_t *st)
-{
-    bool yes = false;
-    pthread_mutex_lock(&prep_lock);
-    int i = prep_slot(conn, PQbackendPID(conn), false);
-    for (int k = 0; i >= 0 && k < PREP_STMTS && !yes; k++)
-        yes = prep[i].stale[k] == st;
-    pthread_mutex_unlock(&prep_lock);
-    return yes;
 }
 
 static bool run_simple(PGconn *conn, const char *sql)
@@ -229,7 +219,7 @@ static bool deallocate(PGconn *conn, const pp_db_stmt_t *st)
  * tries again). */
 static bool prepare(PGconn *conn, const pp_db_stmt_t *st)
 {
-    if (is_stale(conn, st)) {
+    if (listed(conn, st, true)) {
         if (!deallocate(conn, st))
             return false;
         record(conn, st, false, false);
@@ -253,7 +243,7 @@ int pp_db_exec_stmt(PGconn *conn, const char *what, const pp_db_stmt_t *st,
     if (PQstatus(conn) != CONNECTION_OK)
         PQreset(conn);
     for (int attempt = 0;; attempt++) {
-        if (!prepared(conn, st) && !prepare(conn, st)) /* e.g. in an aborted transaction */
+        if (!listed(conn, st, false) && !prepare(conn, st)) /* e.g. in an aborted transaction */
             return pp_db_exec(conn, what, st->sql, st->nparams, params, out);
         PGresult *r = PQexecPrepared(conn, st->name, st->nparams, params, NULL, NULL, 0);
         const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
