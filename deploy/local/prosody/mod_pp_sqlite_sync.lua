@@ -17,12 +17,7 @@
 -- pragma, outside a transaction (SQLite refuses to change it inside one), and an engine
 -- already connected gets it at once. Engines appear when the first store is opened, so this
 -- runs at load and again once the server has started.
-local level = module:get_option_string("pp_sqlite_synchronous", "NORMAL"):upper();
-local levels = { OFF = true, NORMAL = true, FULL = true, EXTRA = true };
-if not levels[level] then
-	module:log("error", 'pp_sqlite_synchronous = "%s" is not OFF, NORMAL, FULL or EXTRA; SQLite keeps its own', level);
-	level = nil;
-end
+local level = module:get_option_string("pp_sqlite_synchronous", "NORMAL"); -- checked by the stack
 local engines = module:shared("/*/sql/connections");
 
 local function apply(engine)
@@ -42,7 +37,6 @@ local function apply(engine)
 end
 
 local function tune_all()
-	if not level then return; end
 	for _, engine in pairs(engines) do
 		if engine.params and engine.params.driver == "SQLite3" and not engine.pp_sync then
 			engine.pp_sync = true;
